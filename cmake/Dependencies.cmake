@@ -1,0 +1,25 @@
+# Third-party dependencies: all come from Debian packages installed by scripts/setup.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+
+# OpenBLAS (pthread flavour): GEMM for distances, k-means and the encoder.
+# Its own threads are switched off at start-up: segmenta parallelises over fixed
+# row blocks itself, so results never depend on the thread count.
+pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+
+find_path(XGBOOST_INCLUDE_DIR xgboost/c_api.h)
+find_library(XGBOOST_LIBRARY NAMES xgboost)
+if(XGBOOST_INCLUDE_DIR AND XGBOOST_LIBRARY)
+  add_library(segmenta_xgboost INTERFACE)
+  target_include_directories(segmenta_xgboost SYSTEM INTERFACE ${XGBOOST_INCLUDE_DIR})
+  target_link_libraries(segmenta_xgboost INTERFACE ${XGBOOST_LIBRARY})
+  set(SEGMENTA_HAVE_XGBOOST ON)
+else()
+  message(FATAL_ERROR "XGBoost C API not found: install libxgboost-dev (scripts/setup)")
+endif()

@@ -1,0 +1,65 @@
+// segmenta kernels: pure numeric building blocks shared by the algorithm modules.
+//
+// Kernels trust their inputs (shapes are the caller's contract) and never throw.
+// They are single-threaded; callers parallelise over fixed row blocks so that
+// results never depend on the thread count. BLAS (OpenBLAS) is pinned to one
+// thread by segmenta::init_blas().
+#pragma once
+
+#include <cstddef>
+
+#include "segmenta/core.hpp"
+
+namespace segmenta::kernels {
+
+/// C (m, n) = alpha * A (m, k) * B (n, k)^T + beta * C, row-major with leading
+/// dimensions lda, ldb, ldc (elements between row starts). Calls BLAS ?gemm.
+void gemm_nt(std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, std::size_t lda,
+             const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) noexcept;
+void gemm_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) noexcept;
+
+/// C (m, n) = alpha * A (m, k) * B (k, n) + beta * C, row-major. Calls BLAS ?gemm.
+void gemm_nn(std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, std::size_t lda,
+             const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) noexcept;
+void gemm_nn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) noexcept;
+
+/// C (m, n) = alpha * A (k, m)^T * B (k, n) + beta * C, row-major. Calls BLAS ?gemm.
+void gemm_tn(std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, std::size_t lda,
+             const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) noexcept;
+void gemm_tn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) noexcept;
+
+/// out[i] = sum_j x(i, j)^2 for x (n, p); out has n entries.
+void row_sq_norms(ViewD x, double* out) noexcept;
+void row_sq_norms(ViewF x, float* out) noexcept;
+
+/// Squared Euclidean distance between two p-vectors by direct differences.
+inline double sq_dist(const double* a, const double* b, std::size_t p) noexcept {
+  double s = 0.0;
+  for (std::size_t j = 0; j < p; ++j) {
+    const double d = a[j] - b[j];
+    s += d * d;
+  }
+  return s;
+}
+inline float sq_dist(const float* a, const float* b, std::size_t p) noexcept {
+  float s = 0.0f;
+  for (std::size_t j = 0; j < p; ++j) {
+    const float d = a[j] - b[j];
+    s += d * d;
+  }
+  return s;
+}
+
+/// d (m, n) with d(i, j) = max(0, xn[i] - 2 x_i . y_j + yn[j]) for x (m, p), y (n, p)
+/// and their squared row norms xn, yn (the GEMM identity scikit-learn uses).
+/// d has leading dimension ldd >= n.
+void sq_distances_gemm(ViewD x, const double* xn, ViewD y, const double* yn, double* d, std::size_t ldd) noexcept;
+void sq_distances_gemm(ViewF x, const float* xn, ViewF y, const float* yn, float* d, std::size_t ldd) noexcept;
+
+/// Column means of x (n, p) into out (p), summed in fixed row blocks (thread-count independent).
+void column_means(ViewD x, double* out) noexcept;
+
+}  // namespace segmenta::kernels

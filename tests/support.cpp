@@ -1,0 +1,68 @@
+#include "support.hpp"
+
+#include <filesystem>
+
+namespace segmenta::test {
+
+std::string shared_dir() {
+  if (const char* env = std::getenv("SEGMENTA_SHARED")) return env;
+  return SEGMENTA_SHARED_DIR;
+}
+
+std::string shared_path(const std::string& relative) {
+  const std::string p = shared_dir() + "/" + relative;
+  if (!std::filesystem::exists(p)) {
+    ADD_FAILURE() << "required reference file is missing: " << p
+                  << " (the shared directory must sit beside the project, or set SEGMENTA_SHARED)";
+    throw std::runtime_error("missing reference file " + p);
+  }
+  return p;
+}
+
+std::string golden_path(const std::string& relative) { return shared_path("golden/" + relative); }
+
+nlohmann::json golden_json(const std::string& relative) {
+  return nlohmann::json::parse(read_file(golden_path(relative)));
+}
+
+Table golden_table(const std::string& relative) {
+  CsvOptions o;
+  o.delimiter = ',';
+  return read_csv(golden_path(relative), o);
+}
+
+MatrixD golden_matrix(const std::string& relative, const std::vector<std::string>& names) {
+  const Table t = golden_table(relative);
+  std::vector<std::size_t> cols;
+  for (const auto& n : names) cols.push_back(t.index_of(n));
+  return t.numeric_matrix(cols);
+}
+
+MatrixD golden_matrix_skip_first(const std::string& relative) {
+  const Table t = golden_table(relative);
+  std::vector<std::size_t> cols;
+  for (std::size_t j = 1; j < t.cols(); ++j) cols.push_back(j);
+  return t.numeric_matrix(cols);
+}
+
+std::string bank_full() { return shared_path("data/bank-full.csv"); }
+std::string bank_small() { return shared_path("data/bank.csv"); }
+
+std::string temp_dir(const std::string& name) {
+  const std::string p = std::string(SEGMENTA_TEST_OUTPUT_DIR) + "/" + name;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+MatrixD json_matrix(const nlohmann::json& j) {
+  const std::size_t r = j.size(), c = r ? j[0].size() : 0;
+  MatrixD m(r, c);
+  for (std::size_t i = 0; i < r; ++i)
+    for (std::size_t k = 0; k < c; ++k) m(i, k) = j[i][k].get<double>();
+  return m;
+}
+
+std::vector<double> json_vector(const nlohmann::json& j) { return j.get<std::vector<double>>(); }
+
+}  // namespace segmenta::test

@@ -1,0 +1,39 @@
+// Test support: locating ../shared, reading golden CSV/JSON files, small comparisons.
+// A golden file that is missing fails the test loudly; it never passes silently.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "segmenta/core.hpp"
+#include "segmenta/io.hpp"
+
+namespace segmenta::test {
+
+/// The shared directory: $SEGMENTA_SHARED if set, else the configured ../shared.
+std::string shared_dir();
+/// shared_dir() + "/" + relative; fails the current test (ADD_FAILURE + throw) if absent.
+std::string shared_path(const std::string& relative);
+/// A golden file path: shared/golden/<relative>.
+std::string golden_path(const std::string& relative);
+/// Parsed JSON of a golden file.
+nlohmann::json golden_json(const std::string& relative);
+/// A golden CSV as a typed table (comma separated, header).
+Table golden_table(const std::string& relative);
+/// The numeric columns `names` of a golden CSV as a matrix (rows, names.size()).
+MatrixD golden_matrix(const std::string& relative, const std::vector<std::string>& names);
+/// All columns but the first ("row") of a golden CSV as a matrix.
+MatrixD golden_matrix_skip_first(const std::string& relative);
+/// The bank data path (shared/data/bank-full.csv or bank.csv).
+std::string bank_full();
+std::string bank_small();
+/// A fresh empty directory under the build tree for test outputs.
+std::string temp_dir(const std::string& name);
+/// Matrix from a JSON array of arrays.
+MatrixD json_matrix(const nlohmann::json& j);
+std::vector<double> json_vector(const nlohmann::json& j);
+
+}  // namespace segmenta::test
