@@ -86,4 +86,6 @@ struct KneeResult {
 KneeResult find_knee(std::span<const double> x, std::span<const double> y, CurveNature nature,
                      CurveDirection direction, double sensitivity = 1.0);
 
+// === k-prototypes ===
+
 }  // namespace segmenta
