@@ -62,4 +62,35 @@ void sq_distances_gemm(ViewF x, const float* xn, ViewF y, const float* yn, float
 /// Column means of x (n, p) into out (p), summed in fixed row blocks (thread-count independent).
 void column_means(ViewD x, double* out) noexcept;
 
+/// Sum of term(begin), ..., term(begin + n - 1) in numpy's pairwise order (the order
+/// of numpy.sum over a contiguous axis): a running sum below 8 terms, 8 interleaved
+/// accumulators up to 128 terms, otherwise the two halves (split at a multiple of 8)
+/// summed recursively. Rounding error grows as O(log n) instead of O(n).
+template <class Term>
+double pairwise_sum(std::size_t begin, std::size_t n, Term&& term) {
+  if (n < 8) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s += term(begin + i);
+    return s;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (std::size_t k = 0; k < 8; ++k) r[k] = term(begin + k);
+    std::size_t i = 8;
+    for (; i < n - (n % 8); i += 8)
+      for (std::size_t k = 0; k < 8; ++k) r[k] += term(begin + i + k);
+    double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) s += term(begin + i);
+    return s;
+  }
+  std::size_t half = n / 2;
+  half -= half % 8;
+  return pairwise_sum(begin, half, term) + pairwise_sum(begin + half, n - half, term);
+}
+
+/// numpy's pairwise sum of a[0..n).
+inline double pairwise_sum(const double* a, std::size_t n) noexcept {
+  return pairwise_sum(std::size_t{0}, n, [a](std::size_t i) { return a[i]; });
+}
+
 }  // namespace segmenta::kernels

@@ -9,11 +9,21 @@
 // threshold = linear-interpolated percentile 100(1-contamination) of the training
 // scores; label = score > threshold (strict).
 //
+// ECDF values are read from numpy.linspace(1/n, 1, n) exactly as pyod does
+// (k (1 - 1/n)/(n - 1) + 1/n, last entry 1), sums in numpy's pairwise order, so the
+// training scores agree with pyod to the last bit or two. One deliberate deviation:
+// where scipy's skewness is undefined (second moment <= (1e-15 mean)^2, e.g. a
+// constant column) pyod's scores all become NaN; here the sign is 0, which makes a
+// constant column contribute 0.
+//
 // New rows are scored against the frozen training ECDFs, never refitted on train
 // plus new data (pyod's predict leaks, pyod#401): each new row is scored as if it
 // were appended alone to the training set, F_l(x) = (#{train <= x} + 1)/(n + 1),
 // so a row identical to a training row scores like one and an out-of-range value
-// stays finite.
+// stays finite. The probabilities come from the (n + 1)-point linspace ladder and
+// the training skewness signs are kept, so a row's score equals pyod's
+// transductive score on train + {row} whenever adding the row leaves the skewness
+// signs unchanged. Scores do not depend on the other rows of the batch.
 #pragma once
 
 #include <cstdint>
@@ -35,19 +45,22 @@ class EcodModel {
   const std::vector<std::uint8_t>& labels() const noexcept { return labels_; }
   double threshold() const noexcept { return threshold_; }
   double contamination() const noexcept { return contamination_; }
-  std::size_t n_features() const noexcept { return sorted_.cols(); }
-  std::size_t n_train() const noexcept { return sorted_.rows(); }
+  std::size_t n_features() const noexcept { return sorted_.rows(); }
+  std::size_t n_train() const noexcept { return sorted_.cols(); }
   /// Skewness sign per feature (-1, 0, +1).
   const std::vector<int>& skew_sign() const noexcept { return skew_sign_; }
   /// Per-row per-feature tail scores O (n_train, p) of the training rows; the row
   /// sums are decision_scores(). Kept for explanations (top contributing features).
   const MatrixD& feature_scores() const noexcept { return feature_scores_; }
-  /// Mean of O over the flagged rows per feature: which features make outliers.
+  /// Mean of O over the flagged rows per feature (p values; zeros when no row is
+  /// flagged): which features make outliers. Throws NotFitted for a model rebuilt
+  /// by from_parts (it has no training scores).
   std::vector<double> outlier_feature_means() const;
 
   /// Scores new rows x (m, p) against the frozen training ECDFs (see the header
   /// comment); per_feature, when given, receives O (m, p). Throws InvalidArgument on
-  /// a feature-count mismatch or non-finite values.
+  /// a feature-count mismatch or non-finite values, NotFitted for a default model.
+  /// O(m p log n), rows in parallel.
   std::vector<double> score(ViewD x, MatrixD* per_feature = nullptr) const;
   /// score(x) > threshold(), as 0/1.
   std::vector<std::uint8_t> predict(ViewD x) const;
@@ -55,7 +68,10 @@ class EcodModel {
   /// The training columns, each sorted ascending (n_train, p) column-major per
   /// feature is stored row-major as (p, n_train): row j = sorted column j.
   const MatrixD& sorted_columns() const noexcept { return sorted_; }
-  /// Rebuilds a model from saved parts (model files). Scores/labels may be empty.
+  /// Rebuilds a model from saved parts (model files): score/predict work, the
+  /// training scores, labels and feature scores are empty. Throws ModelFormatError
+  /// for inconsistent parts (shape, unsorted or non-finite columns, a sign outside
+  /// {-1, 0, 1}, a non-finite threshold, contamination outside (0, 0.5]).
   static EcodModel from_parts(MatrixD sorted_columns, std::vector<int> skew_sign, double threshold,
                               double contamination);
 
@@ -71,10 +87,14 @@ class EcodModel {
 
 /// Fits ECOD on x (n, p), n >= 2. Throws InvalidArgument for contamination outside
 /// (0, 0.5], fewer than 2 rows, or non-finite values (naming the row and feature).
-/// O(n p log n) time, O(n p) memory; columns are processed in parallel.
+/// O(n p) time (a radix sort per column), O(n p) memory (the sorted columns and the
+/// per-feature scores are kept); columns are processed in parallel and the result
+/// does not depend on the thread count.
 EcodModel fit_ecod(ViewD x, const EcodParams& params = {});
 
-/// numpy.percentile(values, q) with linear interpolation (q in [0, 100]).
+/// numpy.percentile(values, q) with linear interpolation (q in [0, 100]), including
+/// numpy's lerp rounding (a + (b - a) t, or b - (b - a)(1 - t) when t >= 0.5).
+/// Throws InvalidArgument for empty values, NaN or q outside [0, 100]. O(n).
 double percentile_linear(std::vector<double> values, double q);
 
 }  // namespace segmenta

@@ -37,21 +37,39 @@ struct OrdinalEncoding {
   std::vector<double> number_categories;  // numeric columns
   std::vector<std::string> categories;    // other columns
   std::size_t size() const noexcept { return numeric ? number_categories.size() : categories.size(); }
-  /// Codes of every row of `col` (same name and kind as at fit), n values.
+  /// Codes of every row of `col` (same name and kind as at fit), n values; missing
+  /// rows give NaN whatever the policy. Throws InvalidArgument when `col` has another
+  /// name or kind (numeric vs not), or (unknown == error) holds a value not seen at
+  /// fit. O(n log size()) for numeric columns, O(n + levels log size()) otherwise.
   std::vector<double> transform(const Column& col, UnknownPolicy unknown = UnknownPolicy::error) const;
 };
+/// Fits on the values present in `col` (levels that no row uses are not categories).
 OrdinalEncoding fit_ordinal(const Column& col);
 
 /// OneHotEncoder for one categorical column: one indicator per sorted category.
-/// Missing values get all zeros.
+/// Missing values get all zeros, or a 1 in the missing indicator when there is one.
+/// With drop_first the first category gets no indicator (pandas.get_dummies'
+/// drop_first, used for two-valued columns); with missing_indicator a last
+/// indicator "<column>_nan" marks missing values (get_dummies' dummy_na).
 struct OneHotEncoding {
   std::string column;
   std::vector<std::string> categories;
-  /// Writes n rows x categories.size() indicators into out (row stride ldo) for `col`.
+  bool drop_first = false;
+  bool missing_indicator = false;
+  /// Number of indicators written per row.
+  std::size_t size() const noexcept {
+    return categories.size() - (drop_first && !categories.empty() ? 1 : 0) + (missing_indicator ? 1 : 0);
+  }
+  /// Writes n rows x size() indicators (0 or 1) into out (row stride ldo) for `col`.
+  /// An unseen category throws InvalidArgument (unknown == error) or counts as missing.
+  /// Throws InvalidArgument when `col` has another name or is numeric.
   void transform(const Column& col, double* out, std::size_t ldo, UnknownPolicy unknown = UnknownPolicy::error) const;
-  /// "<column>_<category>" for each indicator (pandas.get_dummies naming).
+  /// "<column>_<category>" for each indicator (pandas.get_dummies naming), then
+  /// "<column>_nan" for the missing indicator.
   std::vector<std::string> feature_names() const;
 };
+/// Categories = the sorted distinct present levels of `col`; drop_first and
+/// missing_indicator are left false. Throws InvalidArgument for a numeric column.
 OneHotEncoding fit_onehot(const Column& col);
 
 // ---------------------------------------------------------------------------
@@ -59,22 +77,38 @@ OneHotEncoding fit_onehot(const Column& col);
 // ---------------------------------------------------------------------------
 
 /// Yeo-Johnson transform of one value (scikit-learn's rule: |lambda| < 2.22e-16
-/// counts as 0, |lambda - 2| <= 2.22e-16 as 2).
+/// counts as 0, |lambda - 2| <= 2.22e-16 as 2). NaN gives NaN.
 double yeo_johnson(double x, double lambda) noexcept;
 
 /// The lambda scikit-learn's PowerTransformer fits for n values with stride
 /// `stride` (NaNs skipped): Brent from the (-2, 2) bracket on the negative
-/// Yeo-Johnson profile log-likelihood. Returns 1 for a constant column.
+/// Yeo-Johnson profile log-likelihood
+///   nll(l) = (m/2) log var(psi(x; l)) - (l - 1) sum sign(x) log1p|x|
+/// (m present values, population variance, +inf when var < DBL_MIN), with
+/// scipy.optimize.bracket's downhill search (golden ratio 1.618034, grow limit 110,
+/// at most 1000 steps) and scipy.optimize.brent (tol 1.48e-8, at most 500
+/// iterations). Agrees with scikit-learn to ~1e-8 relative (its numpy pow/log are
+/// not bit-identical to the C library's). Returns 1 for a constant column (fewer
+/// than two distinct present values). Throws InvalidArgument for an infinite value.
+/// Cost: O(n log n) once, then O(distinct values) per likelihood evaluation.
 double fit_yeo_johnson_lambda(const double* values, std::size_t n, std::size_t stride = 1);
 
 /// StandardScaler: mean and population standard deviation per column (NaNs
 /// ignored); a zero/near-zero variance column gets scale 1 (scikit-learn's rule).
+/// The variance is scikit-learn's corrected two-pass formula
+///   (sum (x - mean)^2 - (sum (x - mean))^2 / m) / m
+/// with every column sum taken in numpy's pairwise order (what numpy does for a
+/// column-contiguous array; on a C-ordered array it sums row after row, which
+/// differs in the last bits), and "near-zero" means var <= m eps var + (m mean eps)^2.
+/// A column without any present value gets mean 0, scale 1. O(n p), one pass over
+/// the rows per sum.
 struct StandardScalerModel {
   std::vector<double> mean, scale;
   /// (x - mean) / scale for x (n, p); NaN stays NaN.
   MatrixD transform(ViewD x) const;
   MatrixD inverse_transform(ViewD z) const;
 };
+/// Fits on x (n, p), n >= 1. Throws InvalidArgument for an empty x.
 StandardScalerModel fit_standard_scaler(ViewD x);
 
 struct PowerTransformerParams {
@@ -86,10 +120,17 @@ struct PowerTransformerModel {
   std::vector<double> lambdas;
   bool standardize = true;
   StandardScalerModel scaler;  // fitted on the transformed training columns
-  /// Transforms x (n, p) with the fitted lambdas (and scaler); NaN stays NaN.
+  /// Transforms x (n, lambdas.size()) with the fitted lambdas (and scaler); NaN stays
+  /// NaN. Throws InvalidArgument on a column-count mismatch.
   MatrixD transform(ViewD x) const;
 };
-/// Fits on x (n, p). Constant columns get lambda 1 and a diagnostic (when diag is given).
+/// Fits on x (n, p) as scikit-learn's fit_transform does: one lambda per column
+/// (fit_yeo_johnson_lambda, columns in parallel), then the scaler is fitted on the
+/// transformed columns, so transform(x) is the fit_transform output. Constant
+/// columns get lambda 1, a scaler mean equal to their transformed value and scale 1
+/// (standardized output exactly 0), and a "constant_column" warning in diag (when given) naming
+/// names[j] (or "column j" when names is empty). Throws InvalidArgument for an empty
+/// x, an infinite value, or names of the wrong length.
 PowerTransformerModel fit_power_transformer(ViewD x, const PowerTransformerParams& params = {},
                                             Diagnostics* diag = nullptr, const std::vector<std::string>& names = {});
 
@@ -99,12 +140,18 @@ PowerTransformerModel fit_power_transformer(ViewD x, const PowerTransformerParam
 
 enum class PrepPreset {
   /// Sound default: numeric columns -> Yeo-Johnson + standardize; binary categoricals
-  /// -> one 0/1 indicator, other categoricals -> one-hot indicators, both
-  /// standardized; id and text columns excluded; numeric missing values imputed by
-  /// the column median, categorical missing values get an indicator of their own.
+  /// (exactly two distinct present values) -> one 0/1 indicator of the second sorted
+  /// value, other categoricals -> one-hot indicators, both standardized; id and text
+  /// columns excluded; numeric missing values imputed by the column median (a
+  /// warning), categorical missing values get an indicator of their own
+  /// ("<column>_nan"). Categoricals with more than max_onehot_levels levels and
+  /// numeric columns without any value are excluded (a warning).
   standard,
   /// The blog's pipeline: OrdinalEncoder on every selected column (numbers replaced
   /// by the rank of their distinct value) then PowerTransformer on all of them.
+  /// id and text columns are excluded (an info diagnostic). Missing values are an
+  /// InvalidArgument: scikit-learn's OrdinalEncoder + PowerTransformer would pass NaN
+  /// on to k-means, which rejects it.
   blog,
 };
 
@@ -117,7 +164,7 @@ struct PrepParams {
 
 /// How one source column becomes features.
 struct FeatureBlock {
-  enum class Kind { power, onehot, ordinal_power, excluded } kind;
+  enum class Kind { power, onehot, ordinal_power, excluded } kind = Kind::excluded;
   std::string column;
   std::size_t first_feature = 0, n_features = 0;  // span in the output matrix
   double impute = 0.0;                            // median used for missing numbers
@@ -133,8 +180,14 @@ struct PrepModel {
   std::vector<std::string> feature_names;  // one per output column
   /// The power transform over every output column (lambda 1 + plain scaling for indicators).
   PowerTransformerModel power;
-  /// Table (n, columns) -> features (n, feature_names.size()). Throws InvalidArgument
-  /// for a missing column or (unknown == error) an unseen category.
+  /// Table (n, columns) -> features (n, feature_names.size()). Columns are found by
+  /// name (extra columns are ignored); on the training table the result equals
+  /// fit_prep's features bit for bit. Missing numbers get the training median and
+  /// missing categories the missing indicator (all zeros without one) in the standard
+  /// preset; in the blog preset a missing value is handled like an unseen one. Unseen
+  /// values throw InvalidArgument (unknown == error) or count as missing (blog preset:
+  /// NaN features in that row). Throws InvalidArgument for a missing column or one
+  /// whose kind (numeric vs not) changed, NotFitted for a default-constructed model.
   MatrixD transform(const Table& table) const;
 };
 
@@ -144,8 +197,10 @@ struct PrepResult {
   Diagnostics diagnostics;
 };
 
-/// Fits the column plan on `table` and transforms it. Throws InvalidArgument if no
-/// usable feature column remains.
+/// Fits the column plan on `table` and transforms it (lambdas of the power and
+/// ordinal columns fitted in parallel). Throws InvalidArgument for an empty table,
+/// max_onehot_levels == 0, missing values in the blog preset, or if no usable feature
+/// column remains. Constant columns are not an error: lambda 1, output 0, a warning.
 PrepResult fit_prep(const Table& table, const PrepParams& params = {});
 
 }  // namespace segmenta

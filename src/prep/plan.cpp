@@ -1,0 +1,189 @@
+// The column plan: which source column becomes which features, fitted once and
+// replayed on new tables by PrepModel::transform.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "prep/numeric.hpp"
+#include "segmenta/prep.hpp"
+
+namespace segmenta {
+namespace {
+
+/// numpy.median of the present values (mean of the two middle values for an even count).
+double median_present(const std::vector<double>& values) {
+  std::vector<double> v;
+  v.reserve(values.size());
+  for (double x : values)
+    if (!std::isnan(x)) v.push_back(x);
+  const std::size_t m = v.size(), mid = m / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  const double upper = v[mid];
+  if (m % 2 == 1) return upper;
+  const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
+  return (lower + upper) / 2;
+}
+
+std::size_t count_missing(const Column& col, std::size_t* first) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < col.size(); ++i)
+    if (col.is_missing(i)) {
+      if (count == 0 && first) *first = i;
+      ++count;
+    }
+  return count;
+}
+
+std::size_t count_present_levels(const Column& col) {
+  std::vector<char> used(col.levels.size(), 0);
+  for (std::int32_t c : col.codes)
+    if (c >= 0) used[static_cast<std::size_t>(c)] = 1;
+  return static_cast<std::size_t>(std::count(used.begin(), used.end(), 1));
+}
+
+const Column& block_column(const Table& table, const FeatureBlock& b) {
+  const Column& col = table.column(table.index_of(b.column, "prep"));
+  const bool want_numeric = b.kind == FeatureBlock::Kind::power || (b.kind == FeatureBlock::Kind::ordinal_power && b.ordinal.numeric);
+  if (col.is_numeric() != want_numeric)
+    throw InvalidArgument(fmt::format("prep: column '{}' was {} when the model was fitted, now {}", b.column,
+                                      want_numeric ? "numeric" : "categorical", to_string(col.type)));
+  return col;
+}
+
+/// The encoded (pre-power-transform) matrix: imputed numbers, ordinal codes, indicators.
+MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown) {
+  const std::size_t n = table.rows(), width = model.feature_names.size();
+  MatrixD e(n, width);
+  for (const FeatureBlock& b : model.blocks) {
+    if (b.kind == FeatureBlock::Kind::excluded) continue;
+    const Column& col = block_column(table, b);
+    double* out = e.data() + b.first_feature;
+    switch (b.kind) {
+      case FeatureBlock::Kind::power:
+        for (std::size_t i = 0; i < n; ++i) {
+          const double x = col.numbers[i];
+          out[i * width] = std::isnan(x) ? b.impute : x;
+        }
+        break;
+      case FeatureBlock::Kind::ordinal_power: {
+        if (unknown == UnknownPolicy::error) {
+          std::size_t first = 0;
+          if (count_missing(col, &first) > 0)
+            throw InvalidArgument(fmt::format(
+                "prep: column '{}' has a missing value at row {}; the blog preset treats it as an unseen value "
+                "(use the missing unknown policy to get NaN features, or the standard preset)",
+                b.column, first));
+        }
+        const std::vector<double> codes = b.ordinal.transform(col, unknown);
+        for (std::size_t i = 0; i < n; ++i) out[i * width] = codes[i];
+        break;
+      }
+      case FeatureBlock::Kind::onehot:
+        b.onehot.transform(col, out, width, unknown);
+        break;
+      case FeatureBlock::Kind::excluded:
+        break;
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+MatrixD PrepModel::transform(const Table& table) const {
+  if (feature_names.empty() || power.lambdas.size() != feature_names.size())
+    throw NotFitted("PrepModel::transform: the model is not fitted (use fit_prep)");
+  return power.transform(encode(*this, table, unknown));
+}
+
+PrepResult fit_prep(const Table& table, const PrepParams& params) {
+  if (table.rows() == 0 || table.cols() == 0)
+    throw InvalidArgument(fmt::format("fit_prep: the table is empty ({} rows, {} columns)", table.rows(), table.cols()));
+  if (params.max_onehot_levels == 0) throw InvalidArgument("fit_prep: max_onehot_levels must be >= 1");
+
+  PrepResult result;
+  PrepModel& model = result.model;
+  Diagnostics& diag = result.diagnostics;
+  model.preset = params.preset;
+  model.unknown = params.unknown;
+  const bool blog = params.preset == PrepPreset::blog;
+
+  for (const Column& col : table.columns()) {
+    FeatureBlock b;
+    b.kind = FeatureBlock::Kind::excluded;
+    b.column = col.name;
+    b.first_feature = model.feature_names.size();
+    if (col.type == ColumnType::id || col.type == ColumnType::text) {
+      diag.info("prep", "excluded_column",
+                fmt::format("column '{}' is a {} column and is not used as a feature", col.name, to_string(col.type)));
+      model.blocks.push_back(std::move(b));
+      continue;
+    }
+    std::size_t first_missing = 0;
+    const std::size_t missing = count_missing(col, &first_missing);
+    if (blog) {
+      if (missing > 0)
+        throw InvalidArgument(fmt::format(
+            "fit_prep: column '{}' has {} missing values (first at row {}); the blog preset (OrdinalEncoder + "
+            "PowerTransformer) has no rule for them and scikit-learn would pass NaN on to k-means, which rejects "
+            "it; use the standard preset, which imputes them",
+            col.name, missing, first_missing));
+      b.kind = FeatureBlock::Kind::ordinal_power;
+      b.ordinal = fit_ordinal(col);
+      b.n_features = 1;
+      model.feature_names.push_back(col.name);
+    } else if (col.is_numeric()) {
+      if (missing == col.size()) {
+        diag.warn("prep", "empty_column", fmt::format("column '{}' has no value and is left out", col.name));
+        model.blocks.push_back(std::move(b));
+        continue;
+      }
+      b.kind = FeatureBlock::Kind::power;
+      b.impute = median_present(col.numbers);
+      b.n_features = 1;
+      if (missing > 0)
+        diag.warn("prep", "imputed_missing",
+                  fmt::format("column '{}': {} missing values imputed by the median {}", col.name, missing,
+                              format_double(b.impute)));
+      model.feature_names.push_back(col.name);
+    } else {
+      const std::size_t levels = count_present_levels(col);
+      if (levels == 0) {
+        diag.warn("prep", "empty_column", fmt::format("column '{}' has no value and is left out", col.name));
+        model.blocks.push_back(std::move(b));
+        continue;
+      }
+      if (levels > params.max_onehot_levels) {
+        diag.warn("prep", "too_many_levels",
+                  fmt::format("column '{}' has {} levels (more than max_onehot_levels = {}) and is left out", col.name,
+                              levels, params.max_onehot_levels));
+        model.blocks.push_back(std::move(b));
+        continue;
+      }
+      b.kind = FeatureBlock::Kind::onehot;
+      b.onehot = fit_onehot(col);
+      b.onehot.drop_first = b.onehot.categories.size() == 2;
+      b.onehot.missing_indicator = missing > 0;
+      if (missing > 0)
+        diag.info("prep", "missing_indicator",
+                  fmt::format("column '{}': {} missing values get the indicator {}_nan", col.name, missing, col.name));
+      b.n_features = b.onehot.size();
+      for (auto& name : b.onehot.feature_names()) model.feature_names.push_back(std::move(name));
+    }
+    model.blocks.push_back(std::move(b));
+  }
+  if (model.feature_names.empty())
+    throw InvalidArgument(fmt::format("fit_prep: no usable feature column among the {} columns of {}", table.cols(),
+                                      table.source().empty() ? std::string("the table") : table.source()));
+
+  const MatrixD encoded = encode(model, table, UnknownPolicy::error);
+  std::vector<char> fit_lambda(model.feature_names.size(), 0);
+  for (const FeatureBlock& b : model.blocks)
+    if (b.kind == FeatureBlock::Kind::power || b.kind == FeatureBlock::Kind::ordinal_power)
+      fit_lambda[b.first_feature] = 1;
+  model.power = detail::fit_power_columns(encoded, fit_lambda, true, &diag, model.feature_names, &result.features);
+  return result;
+}
+
+}  // namespace segmenta
