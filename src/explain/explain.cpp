@@ -1,0 +1,233 @@
+// explain_segments: surrogate + TreeSHAP aggregated the way shap's summary bar plot does.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "segmenta/explain.hpp"
+
+namespace segmenta {
+
+namespace {
+
+// Distinct labels >= 0 (ascending) and each row's class index (-1 for unclustered rows).
+struct ClassIndex {
+  std::vector<std::int32_t> classes;
+  std::vector<std::int32_t> of_row;
+  std::vector<std::vector<std::size_t>> rows;  // rows of each class, ascending
+};
+
+ClassIndex index_classes(std::span<const std::int32_t> labels) {
+  ClassIndex ci;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < -1)
+      throw InvalidArgument(fmt::format("labels: {} at row {} (segments are >= 0, -1 = not clustered)", labels[i], i));
+    if (labels[i] >= 0) ci.classes.push_back(labels[i]);
+  }
+  std::sort(ci.classes.begin(), ci.classes.end());
+  ci.classes.erase(std::unique(ci.classes.begin(), ci.classes.end()), ci.classes.end());
+  ci.of_row.assign(labels.size(), -1);
+  ci.rows.resize(ci.classes.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) continue;
+    const auto c = std::lower_bound(ci.classes.begin(), ci.classes.end(), labels[i]) - ci.classes.begin();
+    ci.of_row[i] = static_cast<std::int32_t>(c);
+    ci.rows[static_cast<std::size_t>(c)].push_back(i);
+  }
+  return ci;
+}
+
+// Largest-remainder apportionment of `total` items to groups with the given weights
+// (ties to the lower index).
+std::vector<std::size_t> apportion(const std::vector<double>& weights, std::size_t total) {
+  const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  std::vector<std::size_t> out(weights.size(), 0);
+  if (sum <= 0.0 || total == 0) return out;
+  std::vector<double> remainder(weights.size());
+  std::size_t given = 0;
+  for (std::size_t c = 0; c < weights.size(); ++c) {
+    const double q = static_cast<double>(total) * weights[c] / sum;
+    out[c] = static_cast<std::size_t>(std::floor(q));
+    remainder[c] = q - std::floor(q);
+    given += out[c];
+  }
+  std::vector<std::size_t> order(weights.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return remainder[a] > remainder[b]; });
+  for (std::size_t r = 0; given < total && r < order.size(); ++r, ++given) ++out[order[r]];
+  return out;
+}
+
+std::vector<std::size_t> sample_classes(const ClassIndex& ci, std::size_t max_rows, std::uint64_t seed) {
+  const std::size_t k = ci.classes.size();
+  std::size_t total = 0;
+  for (const auto& r : ci.rows) total += r.size();
+  std::vector<std::size_t> out;
+  if (max_rows == 0 || max_rows >= total) {
+    for (std::size_t i = 0; i < ci.of_row.size(); ++i)
+      if (ci.of_row[i] >= 0) out.push_back(i);
+    return out;
+  }
+  std::vector<std::size_t> take(k, 0);
+  if (max_rows >= k) {
+    // One row per segment first, the rest in proportion to the remaining sizes.
+    std::vector<double> w(k);
+    for (std::size_t c = 0; c < k; ++c) w[c] = static_cast<double>(ci.rows[c].size() - 1);
+    take = apportion(w, max_rows - k);
+    for (auto& t : take) ++t;
+  } else {
+    std::vector<std::size_t> order(k);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return ci.rows[a].size() > ci.rows[b].size(); });
+    for (std::size_t r = 0; r < max_rows; ++r) take[order[r]] = 1;
+  }
+  for (std::size_t c = 0; c < k; ++c) {
+    Rng rng = Rng::stream(seed, 1 + c);
+    for (const std::size_t s : rng.sample_without_replacement(ci.rows[c].size(), take[c]))
+      out.push_back(ci.rows[c][s]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::size_t> order_descending(const std::vector<double>& v) {
+  std::vector<std::size_t> order(v.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] > v[b]; });
+  return order;
+}
+
+}  // namespace
+
+std::vector<std::size_t> stratified_sample(std::span<const std::int32_t> labels, std::size_t max_rows,
+                                           std::uint64_t random_state) {
+  return sample_classes(index_classes(labels), max_rows, random_state);
+}
+
+SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> labels, const ExplainParams& params,
+                                      Diagnostics* diag) {
+  if (!(params.holdout_fraction >= 0.0 && params.holdout_fraction <= 0.5))
+    throw InvalidArgument("holdout_fraction: must be in [0, 0.5]");
+  if (labels.size() != x.rows())
+    throw InvalidArgument(fmt::format("labels: {} labels for {} rows of x", labels.size(), x.rows()));
+  const ClassIndex ci = index_classes(labels);
+  const std::size_t k = ci.classes.size();
+  if (k < 2) throw InvalidArgument(fmt::format("labels: the surrogate needs at least 2 segments, found {}", k));
+
+  SurrogateExplanation ex;
+  ex.classes = ci.classes;
+  ex.n_features = x.cols();
+  ex.engine = params.engine;
+  for (const auto& r : ci.rows) ex.n_clustered += r.size();
+
+  // Held-out rows: a stratified draw from each segment, keeping at least one
+  // training row per segment; they are relabelled -1 for training.
+  std::vector<std::int32_t> train_labels(labels.begin(), labels.end());
+  std::vector<std::uint8_t> held(labels.size(), 0);
+  if (params.holdout_fraction > 0.0) {
+    for (std::size_t c = 0; c < k; ++c) {
+      const auto& rows = ci.rows[c];
+      const auto want = static_cast<std::size_t>(std::floor(params.holdout_fraction * static_cast<double>(rows.size())));
+      const std::size_t h = std::min(want, rows.size() - 1);
+      Rng rng = Rng::stream(params.surrogate.random_state, 1000003 + c);
+      for (const std::size_t s : rng.sample_without_replacement(rows.size(), h)) {
+        held[rows[s]] = 1;
+        train_labels[rows[s]] = -1;
+      }
+    }
+  }
+
+  const Stopwatch total_clock;
+  Stopwatch clock;
+  ex.model = fit_surrogate(x, train_labels, params.surrogate, diag);
+  ex.fit_seconds = clock.seconds();
+  for (const std::int32_t l : train_labels) ex.n_train += l >= 0;
+
+  // Accuracy from the margins of every clustered row, evaluated natively: the
+  // parallel double-precision walk costs a fraction of XGBoost's predictor here.
+  std::vector<std::size_t> clustered;
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (ci.of_row[i] >= 0) clustered.push_back(i);
+  const MatrixD cx = take_rows(x, std::span<const std::size_t>(clustered));
+  const MatrixD margins = ex.model.margins(cx, ShapEngine::native);
+  std::size_t train_hits = 0, held_hits = 0, held_total = 0;
+  for (std::size_t r = 0; r < clustered.size(); ++r) {
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < k; ++c)
+      if (margins(r, c) > margins(r, best)) best = c;
+    const bool hit = static_cast<std::int32_t>(best) == ci.of_row[clustered[r]];
+    if (held[clustered[r]]) {
+      ++held_total;
+      held_hits += hit;
+    } else {
+      train_hits += hit;
+    }
+  }
+  ex.train_accuracy = static_cast<double>(train_hits) / static_cast<double>(ex.n_train);
+  if (held_total > 0) ex.holdout_accuracy = static_cast<double>(held_hits) / static_cast<double>(held_total);
+
+  // TreeSHAP on the stratified sample.
+  clock.reset();
+  ex.shap_rows = sample_classes(ci, params.shap_max_rows, params.surrogate.random_state);
+  const MatrixD sx = take_rows(x, std::span<const std::size_t>(ex.shap_rows));
+  const MatrixD phi = ex.model.contributions(sx, params.engine);
+  ex.shap_seconds = clock.seconds();
+  // Additivity is checked against XGBoost's own margins, independent of both engines' trees.
+  const MatrixD shap_margins = ex.model.margins(sx, ShapEngine::xgboost);
+
+  const std::size_t p = x.cols(), width = p + 1, m = ex.shap_rows.size();
+  ex.bias = ex.model.bias();
+
+  // Post-stratification weights: segment c's sampled rows stand for its share of the population.
+  std::vector<std::size_t> sampled(k, 0);
+  for (const std::size_t i : ex.shap_rows) ++sampled[static_cast<std::size_t>(ci.of_row[i])];
+  std::vector<double> weight(k, 0.0);
+  for (std::size_t c = 0; c < k; ++c)
+    if (sampled[c] > 0)
+      weight[c] = static_cast<double>(ci.rows[c].size()) / static_cast<double>(ex.n_clustered) /
+                  static_cast<double>(sampled[c]);
+  double weight_total = 0.0;
+  for (std::size_t c = 0; c < k; ++c) weight_total += weight[c] * static_cast<double>(sampled[c]);
+
+  ex.mean_abs_shap = MatrixD(k, p, 0.0);
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::size_t row = ex.shap_rows[r];
+    const double w = weight[static_cast<std::size_t>(ci.of_row[row])] / weight_total;
+    for (std::size_t c = 0; c < k; ++c) {
+      const double* block = phi.row(r) + c * width;
+      double total = block[p];
+      for (std::size_t j = 0; j < p; ++j) {
+        ex.mean_abs_shap(c, j) += w * std::fabs(block[j]);
+        total += block[j];
+      }
+      ex.additivity_max_abs_error = std::max(ex.additivity_max_abs_error, std::fabs(total - shap_margins(r, c)));
+    }
+  }
+
+  ex.feature_importance.assign(p, 0.0);
+  std::vector<double> class_total(k, 0.0);
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t j = 0; j < p; ++j) {
+      ex.feature_importance[j] += ex.mean_abs_shap(c, j);
+      class_total[c] += ex.mean_abs_shap(c, j);
+    }
+  ex.feature_order = order_descending(ex.feature_importance);
+  ex.class_order = order_descending(class_total);
+
+  ex.total_seconds = total_clock.seconds();
+  if (diag) {
+    diag->info("explain", "shap_rows",
+               m < ex.n_clustered
+                   ? fmt::format("TreeSHAP on a stratified sample of {} of {} clustered rows", m, ex.n_clustered)
+                   : fmt::format("TreeSHAP on all {} clustered rows", m));
+    if (ex.train_accuracy < 0.9)
+      diag->warn("explain", "weak_surrogate",
+                 fmt::format("the surrogate classifier reproduces only {:.1f} % of the segment labels; its "
+                             "explanation is a rough account of the segments",
+                             100.0 * ex.train_accuracy));
+  }
+  return ex;
+}
+
+}  // namespace segmenta
