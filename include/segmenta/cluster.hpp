@@ -2,15 +2,41 @@
 //
 // k-means reproduces scikit-learn 1.3's KMeans(algorithm="lloyd")
 // (../shared/ANCHORS.md §1.4): data centred by its column means before anything
-// else, greedy k-means++ with 2 + floor(ln k) local trials, Lloyd iterations with
-// distances through BLAS GEMM in row blocks, ties to the lowest cluster index,
-// empty clusters relocated to the points farthest from their centres, convergence
-// on identical labels ("strict") or on sum of squared centre shifts <= tol * mean
-// column variance, a final E-step when not strictly converged, n_init restarts
-// keeping the lowest inertia. Given the same initial centres it reproduces
-// scikit-learn's labels, n_iter and inertia. Restart r draws from
-// Rng::stream(random_state, r) and all sums are reduced over fixed row blocks in
-// block order, so results are identical for any thread count.
+// else, greedy k-means++ with 2 + floor(ln k) local trials, Lloyd iterations,
+// ties to the lowest cluster index, empty clusters relocated to the points
+// farthest from their centres, convergence on identical labels ("strict") or on
+// the sum of squared centre shifts <= tol * mean column variance, a final E-step
+// when not strictly converged, n_init restarts keeping the lowest inertia. Given
+// the same initial centres it reproduces scikit-learn's labels, n_iter and inertia
+// (to rounding: centres within ~1e-13 on the blog data).
+//
+// Differences from scikit-learn, all deliberate: the random streams are segmenta's
+// own (same seed, other k-means++ draws than numpy's); float input accumulates
+// centre sums and inertia in double (scikit-learn: float32); an empty cluster takes
+// the farthest row with ties to the lowest row index (scikit-learn's argpartition
+// leaves ties unspecified); a cluster still empty after relocation (every row on
+// its centre) copies the averaged centre of the heaviest cluster (scikit-learn
+// copies it before averaging when that cluster has a higher index); the total
+// centre shift is summed directly (scikit-learn squares square roots).
+//
+// Determinism: restart r draws from Rng::stream(random_state, r); rows are cut
+// into fixed blocks whose boundaries depend only on the number of rows, and every
+// sum (centre sums, counts, inertia, k-means++ potentials) is reduced over those
+// blocks in block order. Labels, centres and inertia are therefore bit-identical
+// for any thread count, and a restart gives the same result whether it runs alone
+// (fit_kmeans_from) or together with others (fit_kmeans).
+//
+// Speed: distances use the identity ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, as
+// scikit-learn's GEMM does, through hand-vectorised kernels instead of BLAS: for
+// tabular data (double, at most 32 columns) rows are transposed in panels of 8
+// and each dot product is one fused multiply-add chain over the features; for
+// wider data each (row, centre) pair accumulates 64-byte vectors over the
+// features, folded in a fixed tree. Either way the value of a pair does not
+// depend on which other rows or centres share the computation, nor on the
+// instruction set. Data that fits in cache runs whole restarts per thread; larger
+// data advances the restarts in lockstep, so one pass over the rows (split over
+// threads) serves every restart still running. Centre sums are accumulated in
+// double, also for float input. Results are the same for every schedule.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +48,16 @@
 
 namespace segmenta {
 
-enum class KMeansInit { kmeans_plus_plus, random };
+enum class KMeansInit {
+  kmeans_plus_plus,  // greedy k-means++ (scikit-learn's default)
+  random             // k distinct rows drawn uniformly (Rng::sample_without_replacement)
+};
 
 struct KMeansParams {
   std::size_t n_clusters = 8;
   std::size_t n_init = 10;     // restarts; the lowest inertia wins
   std::size_t max_iter = 300;  // Lloyd iterations per restart
-  double tol = 1e-4;           // relative to the mean column variance
+  double tol = 1e-4;           // relative to the mean column variance (population variance)
   std::uint64_t random_state = 0;
   KMeansInit init = KMeansInit::kmeans_plus_plus;
 };
@@ -36,34 +65,59 @@ struct KMeansParams {
 /// A fitted k-means model; T is double (tabular) or float (embeddings).
 template <class T>
 struct KMeansModel {
-  Matrix<T> centers;                 // (n_clusters, p)
-  std::vector<std::int32_t> labels;  // training labels, n
-  double inertia = 0.0;              // sum of squared distances to the assigned centre
-  std::size_t n_iter = 0;            // iterations of the winning restart
-  std::size_t best_init = 0;         // index of the winning restart
-  std::vector<double> init_inertias; // final inertia of every restart
-  bool converged = false;
+  Matrix<T> centers;                  // (n_clusters, p), in the input's coordinates
+  std::vector<std::int32_t> labels;   // training labels, n
+  double inertia = 0.0;               // sum of squared distances to the assigned centre
+  std::size_t n_iter = 0;             // Lloyd iterations of the winning restart
+  std::size_t best_init = 0;          // index of the winning restart
+  std::vector<double> init_inertias;  // final inertia of every restart, in restart order
+  bool converged = false;             // the winning restart met a stopping rule within max_iter
+  /// Objective of the winning restart at each Lloyd E-step: entry t is the sum over
+  /// rows of the squared distance to the nearest centre of iteration t (computed
+  /// through the norm identity, so it can differ from `inertia` in the last digits).
+  /// Lloyd's algorithm never increases it. n_iter entries.
+  std::vector<double> inertia_history;
 
-  /// Nearest centre of each row of x (m, p); ties to the lowest index.
+  /// Nearest centre of each row of x (m, p); ties to the lowest index. Distances by
+  /// the same kernel as the fit (scikit-learn's predict also skips the centring, so
+  /// near-ties may resolve differently from the training labels). O(m k p).
+  /// Throws NotFitted without centres, InvalidArgument when p differs or x holds
+  /// non-finite values.
   std::vector<std::int32_t> predict(MatrixView<T> x) const;
-  /// Euclidean distances (m, n_clusters) from each row of x to each centre.
+  /// Euclidean distances (m, n_clusters) from each row of x (m, p) to each centre,
+  /// by direct differences in double. Throws as predict.
   Matrix<T> transform(MatrixView<T> x) const;
 };
 
-/// Fits k-means on x (n, p). Throws InvalidArgument when n_clusters < 1 or > n,
-/// n_init < 1, max_iter < 1, tol < 0, or x holds non-finite values. Diagnostics:
-/// fewer distinct points than clusters, relocated empty clusters, no convergence.
+/// Fits k-means on x (n, p): n_init restarts seeded by params.init, each at most
+/// max_iter Lloyd iterations; the restart with the lowest inertia wins, where a
+/// later restart replaces the best only if its inertia is strictly lower and its
+/// partition differs (scikit-learn's rule). Throws InvalidArgument when x is empty,
+/// holds non-finite values, n_clusters < 1 or > n, n_init < 1, max_iter < 1 or tol
+/// is negative or not finite. Diagnostics (stage "kmeans"): fewer distinct rows
+/// than clusters (warning), fewer distinct labels than clusters in the result
+/// (warning), relocated empty clusters (info), winning restart not converged
+/// within max_iter (warning). Memory O(n p) for a centred copy plus O(n) per
+/// restart; time O(n_init * iterations * n k p).
 template <class T>
 KMeansModel<T> fit_kmeans(MatrixView<T> x, const KMeansParams& params, Diagnostics* diag = nullptr);
 
-/// One Lloyd run from the given initial centres init (k, p) (n_init is ignored, as
-/// scikit-learn does for an explicit init array).
+/// One Lloyd run from the given initial centres init (n_clusters, p), in the
+/// input's coordinates (n_init, init and random_state are ignored, as scikit-learn
+/// does for an explicit init array). Throws InvalidArgument as fit_kmeans and when
+/// init is not (params.n_clusters, p) or holds non-finite values.
 template <class T>
 KMeansModel<T> fit_kmeans_from(MatrixView<T> x, MatrixView<T> init, const KMeansParams& params,
                                Diagnostics* diag = nullptr);
 
-/// Greedy k-means++ seeding of k centres from x (n, p) (scikit-learn's
-/// _kmeans_plusplus with n_local_trials = 2 + floor(ln k)); returns row indices.
+/// Greedy k-means++ seeding of k centres from x (n, p) (scikit-learn 1.3's
+/// _kmeans_plusplus with unit weights and n_local_trials = 2 + floor(ln k)):
+/// the first centre is one uniform draw inverted through the cumulative weights,
+/// every next one the best of the local trials drawn in proportion to the squared
+/// distance to the nearest chosen centre. Returns row indices of x in choice order
+/// (duplicates are possible when x has duplicate rows). The data is used as given
+/// (fit_kmeans calls this on its centred copy). Draws from rng. Throws
+/// InvalidArgument when k < 1, k > n or x holds non-finite values. O(k log k n p).
 template <class T>
 std::vector<std::size_t> kmeans_plus_plus(MatrixView<T> x, std::size_t k, Rng& rng);
 
@@ -75,17 +129,200 @@ enum class CurveNature { convex, concave };
 enum class CurveDirection { increasing, decreasing };
 
 struct KneeResult {
-  std::optional<double> knee;     // x value of the first knee found, if any
-  std::vector<double> all_knees;  // x values of every local knee, sorted
+  /// x value of the first knee found (yellowbrick's KneeLocator(...).knee, which
+  /// KElbowVisualizer reports as elbow_value_); empty when there is none.
+  std::optional<double> knee;
+  /// yellowbrick's all_knees with online = False: the knee found, as a sorted set
+  /// (so {knee} or empty).
+  std::vector<double> all_knees;
+  /// Every local knee met when the scan goes on to the end of the curve
+  /// (yellowbrick's all_knees with online = True), sorted and distinct.
+  std::vector<double> local_knees;
 };
 
-/// Knee of the curve (x, y), x strictly increasing, at least 2 points. Matches
-/// yellowbrick.utils.kneed.KneeLocator(x, y, S, curve_nature, curve_direction).knee
-/// (distortion: convex + decreasing; silhouette and Calinski-Harabasz: concave +
-/// increasing). Throws InvalidArgument for mismatched or too short inputs.
+/// Knee of the curve (x, y), x strictly increasing, at least 2 points, following
+/// yellowbrick.utils.kneed.KneeLocator(x, y, S, curve_nature, curve_direction)
+/// (../shared/ANCHORS.md §1.6) step by step: normalise both axes to [0, 1], turn
+/// the curve into a concave increasing one, take the difference curve, find its
+/// local maxima and minima (scipy's argrelextrema, order 1, clipped ends, so
+/// plateaus and end points count), scan from the first maximum with threshold
+/// d_max - S * mean(diff(x_norm)) (0 after a minimum), and map the index back for
+/// the flipped orientations. Distortion: convex + decreasing; silhouette and
+/// Calinski-Harabasz: concave + increasing. A constant y gives no knee. Throws
+/// InvalidArgument for mismatched sizes, fewer than 2 points, non-finite values or
+/// x not strictly increasing. O(n).
 KneeResult find_knee(std::span<const double> x, std::span<const double> y, CurveNature nature,
                      CurveDirection direction, double sensitivity = 1.0);
 
 // === k-prototypes ===
+//
+// Huang's k-prototypes for customers described by numeric and categorical
+// attributes. The default algorithm reproduces kmodes 0.12.2's KPrototypes
+// (../shared/ANCHORS.md §1.7); given the same initial centroids it returns the
+// same labels, centroids, modes, n_iter and cost:
+//   * dissimilarity of row x to prototype l:
+//       d(x, l) = sum_j (x_j - mu_lj)^2  +  gamma * #{categorical j : x_j != mode_lj}
+//     (squared Euclidean on the numeric part; numpy's summation order, i.e. pairwise
+//     once there are 8 or more numeric columns; ties go to the lowest cluster index);
+//   * gamma defaults to 0.5 * mean over numeric columns of their population std
+//     (kmodes 0.12.2 as released pools all numeric values instead, see
+//     kprototypes_pooled_gamma; both are 0.5 up to rounding on standardised columns);
+//   * init Huang: per attribute, k values drawn with probability proportional to
+//     their frequency; each drawn vector is then replaced by the nearest row (matching
+//     distance) that differs from every current centroid row. kmodes orders rows with
+//     an unstable sort; here ties go to the lowest row index. init Cao: density-based
+//     and deterministic (kmodes' default). Numeric centroids start at
+//     column mean + std * N(0, 1), drawn after the categorical part;
+//   * initial assignment in row order; if a cluster stays empty the init is drawn
+//     again (after 20 tries from random rows; a restart that fails 100 times is
+//     dropped with a diagnostic, and all of them failing is an error);
+//   * online iterations (algorithm = online): rows are visited in order; a row that
+//     moves updates the running sums, category counts and modes of both clusters at
+//     once (the receiving cluster adopts the row's value only when its count becomes
+//     strictly larger than the current mode's; the losing cluster recomputes a mode it
+//     lost a count of, smallest code on ties) and both numeric centroids are
+//     recomputed. A cluster emptied by a move is refilled with a random member of the
+//     largest cluster (kmodes' quirk kept: the refilled and the donor clusters keep
+//     their numeric centroids until they next change, the emptied one at 0). After
+//     every pass a second pass computes labels and cost; the run stops when a pass
+//     moved nothing or the cost did not decrease (the last state is kept), or after
+//     max_iter passes;
+//   * n_init restarts, the lowest cost wins (first on ties).
+// Randomness differs from kmodes on purpose: restart r draws from
+// Rng::stream(random_state, r) instead of numpy's RandomState, so only runs from an
+// explicit init are comparable draw for draw. Restarts run in parallel; every restart
+// is sequential and the winner is chosen in restart order, so results are identical
+// for any thread count.
+//
+// algorithm = batch is a different algorithm (Lloyd-style, as in k-means): every
+// pass assigns all rows with the centroids fixed (in parallel over fixed row blocks),
+// then recomputes means and modes (ties to the smallest code); an empty cluster takes
+// the row farthest from its prototype. Its cost never increases; it stops when no
+// label changes. It converges to other local optima than the online rule.
+//
+// Input: numeric (n, p_num) doubles and categorical (n, p_cat) int32 codes 0..m_j-1
+// of column j, as kmodes encodes them (index of the value among the column's sorted
+// distinct values); m_j is taken as 1 + the largest code. Both parts need >= 1
+// column (kmodes also refuses all-numeric and all-categorical data: use k-means or
+// k-modes). Cost of one pass: O(n * k * (p_num + p_cat)); with few distinct
+// categorical rows (U <= n / 4) the categorical part is read from a U x k table of
+// mismatch counts that is updated only when a mode changes, so a pass costs
+// O(n * k * p_num).
+//
+// Degenerate inputs: when the data has at most n_clusters distinct rows, k is reduced
+// to that number (as kmodes does): the prototypes are the distinct rows (in order of
+// first appearance), the cost is 0, n_iter is 0 and a "k_reduced" warning is recorded.
+// A categorical column with a single value never mismatches and is kept ("constant_
+// categorical" note); constant numeric columns likewise ("constant_numeric").
+
+enum class KPrototypesInit { huang, cao };
+enum class KPrototypesAlgorithm { online, batch };
+
+struct KPrototypesParams {
+  std::size_t n_clusters = 8;
+  std::size_t n_init = 10;     // restarts; the lowest cost wins
+  std::size_t max_iter = 100;  // passes per restart
+  KPrototypesInit init = KPrototypesInit::cao;  // kmodes' default; the blog uses huang
+  std::optional<double> gamma;                  // default: kprototypes_default_gamma(numeric)
+  std::uint64_t random_state = 0;
+  KPrototypesAlgorithm algorithm = KPrototypesAlgorithm::online;
+};
+
+/// A fitted k-prototypes model.
+struct KPrototypesModel {
+  MatrixD centroids;                 // (k, p_num) numeric prototypes
+  Matrix<std::int32_t> modes;        // (k, p_cat) categorical prototypes (codes)
+  std::vector<std::int32_t> labels;  // training labels, n (from the final labels/cost pass)
+  double cost = 0.0;                 // sum over rows of d(row, its prototype)
+  double gamma = 0.0;                // weight of one categorical mismatch
+  std::size_t n_iter = 0;            // passes of the winning restart
+  std::vector<double> epoch_costs;   // cost after the init, then after every pass (n_iter + 1)
+  std::size_t best_init = 0;         // index of the winning restart
+  std::vector<double> init_costs;    // final cost of every restart (+inf: it could not initialise)
+  std::vector<std::int32_t> n_categories;  // m_j of every categorical column at fit
+  bool converged = false;            // false when the winning restart hit max_iter
+  std::size_t empty_reseeds = 0;     // clusters refilled during the winning restart
+  KPrototypesAlgorithm algorithm = KPrototypesAlgorithm::online;
+
+  std::size_t n_clusters() const noexcept { return centroids.rows(); }
+
+  /// Nearest prototype of each row (numeric (m, p_num), categorical (m, p_cat)); ties
+  /// to the lowest index. Any code outside 0..m_j-1 (e.g. -1 for a category unseen at
+  /// fit) mismatches every mode. Throws InvalidArgument on shape mismatches or
+  /// non-finite numbers.
+  std::vector<std::int32_t> predict(ViewD numeric, MatrixView<std::int32_t> categorical) const;
+  /// d(row, prototype) for every row and prototype: (m, n_clusters). Same rules as predict.
+  MatrixD dissimilarities(ViewD numeric, MatrixView<std::int32_t> categorical) const;
+};
+
+/// The default gamma for numeric (n, p_num): 0.5 * mean_j std_j with the population
+/// std (ddof 0), computed in numpy's summation order (kmodes after its issue #185).
+/// Throws InvalidArgument for an empty matrix or non-finite values.
+double kprototypes_default_gamma(ViewD numeric);
+
+/// The gamma of kmodes 0.12.2 as released (`0.5 * Xnum.std()`): 0.5 * the population
+/// std of all numeric values pooled together, in numpy's order. The same as the
+/// default for standardised columns up to rounding (the blog's input: 0.5 exactly
+/// here, 0.5000000000000036 by the default rule); with unscaled columns it is
+/// dominated by the differences between the column means (kmodes #185), which is why
+/// it is not the default. Throws as kprototypes_default_gamma.
+double kprototypes_pooled_gamma(ViewD numeric);
+
+/// Fits k-prototypes on numeric (n, p_num) and categorical (n, p_cat). Throws
+/// InvalidArgument when n = 0, the row counts differ, p_num = 0 or p_cat = 0,
+/// n_clusters < 1, n_init < 1, max_iter < 1, gamma is negative or not finite, a
+/// numeric value is not finite, a categorical code is negative, or no restart could
+/// initialise. Diagnostics (stage "kprototypes"): k_reduced, constant_categorical,
+/// constant_numeric, gamma_zero, init_retried, init_random_fallback, restart_failed,
+/// empty_cluster_reseeded, not_converged.
+KPrototypesModel fit_kprototypes(ViewD numeric, MatrixView<std::int32_t> categorical,
+                                 const KPrototypesParams& params, Diagnostics* diag = nullptr);
+
+/// One run from explicit initial prototypes init_centroids (k, p_num) and init_modes
+/// (k, p_cat) (kmodes with a list init: n_init and init are ignored). Throws
+/// InvalidArgument as fit_kprototypes, when the init shapes are wrong, an init mode is
+/// outside 0..m_j-1, or a cluster receives no row in the initial assignment (kmodes
+/// would silently switch to a random init there).
+KPrototypesModel fit_kprototypes_from(ViewD numeric, MatrixView<std::int32_t> categorical, ViewD init_centroids,
+                                      MatrixView<std::int32_t> init_modes, const KPrototypesParams& params,
+                                      Diagnostics* diag = nullptr);
+
+/// Fits for every k in ks (each as fit_kprototypes with n_clusters = k, same
+/// results) sharing the preparation and running all (k, restart) pairs on one thread
+/// pool; what an elbow needs. elbow_k is the knee of cost over k (find_knee, convex,
+/// decreasing) when ks has >= 3 increasing values and a knee exists.
+struct KPrototypesSweep {
+  std::vector<std::size_t> k;
+  std::vector<double> cost;  // best cost per k
+  std::vector<KPrototypesModel> models;
+  std::optional<std::size_t> elbow_k;
+};
+KPrototypesSweep sweep_kprototypes(ViewD numeric, MatrixView<std::int32_t> categorical,
+                                   std::span<const std::size_t> ks, const KPrototypesParams& params,
+                                   Diagnostics* diag = nullptr);
+
+/// Silhouette of a mixed-data partition. Distance:
+///   D(x, y) = sqrt( sum_j (x_j - y_j)^2 + gamma * #{categorical j : x_j != y_j} ),
+/// the square root of the k-prototypes dissimilarity between two rows. It is exactly
+/// the Euclidean distance after appending to the numeric columns the one-hot
+/// indicators of the categorical columns scaled by sqrt(gamma / 2) (one mismatch
+/// changes two indicators), so D is a metric, k-prototypes' cost is the k-means cost
+/// in that space (modes in place of means), and with no categorical mismatch it is
+/// the Euclidean silhouette used for k-means. s_i = (b_i - a_i) / max(a_i, b_i) as in
+/// scikit-learn (a: mean D to the other members of its cluster, b: lowest mean D to
+/// another cluster; 0 for singleton clusters). Labels are any int32 values (label-
+/// encoded first). sample_size = 0 uses every row, O(n^2 (p_num + p_cat)); otherwise
+/// a uniform subset of that many rows drawn from Rng::stream(random_state, 0) (rows
+/// returned in increasing order). Deterministic for any thread count. Throws
+/// InvalidArgument on shape mismatches, non-finite numbers, negative gamma, or fewer
+/// than 2 or more than (rows - 1) distinct labels among the rows used.
+struct MixedSilhouette {
+  std::vector<std::size_t> rows;  // the rows used (all rows, or the sample)
+  std::vector<double> samples;    // s_i for each of them
+  double score = 0.0;             // mean of samples
+};
+MixedSilhouette kprototypes_silhouette(ViewD numeric, MatrixView<std::int32_t> categorical,
+                                       std::span<const std::int32_t> labels, double gamma,
+                                       std::size_t sample_size = 0, std::uint64_t random_state = 0);
 
 }  // namespace segmenta

@@ -1,0 +1,145 @@
+// k-means micro benchmarks on the two shapes the workflow meets:
+//   * the blog's 40691 x 8 inlier matrix (double), k = 5, n_init = 10, max_iter = 100
+//     (scikit-learn: KMeans(5, n_init=10, max_iter=100, random_state=42));
+//   * 384-d float sentence-embedding-sized rows: random unit vectors, k = 5,
+//     n_init = 1 on 45211 rows and n_init = 10 on 40690 rows (max_iter 300).
+// bench/compare/kmeans_sklearn.py times scikit-learn on the same data and settings.
+// The unit vectors are read from $SEGMENTA_BENCH_VECTORS (raw little-endian float32,
+// 45211 x 384, as written by kmeans_sklearn.py --write-vectors) so that both sides
+// cluster identical data; without it they are drawn here (same distribution, other
+// numbers, so iteration counts differ from scikit-learn's).
+//
+// Run: build/<dir>/bench/bench_cluster_kmeans [--benchmark_filter=...]
+// Counters: inertia, n_iter (winning restart), threads, and process_cpu_s: CPU
+// seconds of all threads per fit (steadier than wall time on a shared machine).
+#include <benchmark/benchmark.h>
+
+#include <time.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "segmenta/cluster.hpp"
+#include "segmenta/io.hpp"
+
+using namespace segmenta;
+
+namespace {
+
+const MatrixD& blog_matrix() {
+  static const MatrixD m = [] {
+    CsvOptions o;
+    o.delimiter = ',';
+    const Table t = read_csv(std::string(SEGMENTA_SHARED_DIR) + "/golden/kmeans/inlier_matrix.csv", o);
+    std::vector<std::size_t> cols;
+    for (std::size_t j = 1; j < t.cols(); ++j) cols.push_back(j);
+    return t.numeric_matrix(cols);
+  }();
+  return m;
+}
+
+constexpr std::size_t kVecRows = 45211, kVecDim = 384;
+
+const MatrixF& unit_vectors() {
+  static const MatrixF m = [] {
+    MatrixF v(kVecRows, kVecDim);
+    if (const char* path = std::getenv("SEGMENTA_BENCH_VECTORS")) {
+      std::ifstream in(path, std::ios::binary);
+      in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+      if (!in) {
+        std::fprintf(stderr, "cannot read %zu x %zu float32 from %s\n", kVecRows, kVecDim, path);
+        std::exit(2);
+      }
+      return v;
+    }
+    Rng rng(12345);
+    for (std::size_t i = 0; i < kVecRows; ++i) {
+      double s = 0;
+      for (std::size_t j = 0; j < kVecDim; ++j) {
+        const double z = rng.normal();
+        v(i, j) = static_cast<float>(z);
+        s += z * z;
+      }
+      const float inv = static_cast<float>(1.0 / std::sqrt(s));
+      for (std::size_t j = 0; j < kVecDim; ++j) v(i, j) *= inv;
+    }
+    return v;
+  }();
+  return m;
+}
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+template <class T>
+void report(benchmark::State& state, const KMeansModel<T>& m, double cpu0) {
+  state.counters["inertia"] = m.inertia;
+  state.counters["n_iter"] = static_cast<double>(m.n_iter);
+  state.counters["threads"] = num_threads();
+  state.counters["process_cpu_s"] =
+      benchmark::Counter((process_cpu_seconds() - cpu0) / static_cast<double>(state.iterations()));
+}
+
+void BM_BlogKMeans(benchmark::State& state) {
+  const MatrixD& x = blog_matrix();
+  KMeansParams p;
+  p.n_clusters = 5;
+  p.n_init = 10;
+  p.max_iter = 100;
+  p.random_state = static_cast<std::uint64_t>(state.range(0));
+  KMeansModel<double> m;
+  const double cpu0 = process_cpu_seconds();
+  for (auto _ : state) m = fit_kmeans(x.view(), p);
+  report(state, m, cpu0);
+}
+
+void BM_BlogFixedInit(benchmark::State& state) {
+  const MatrixD& x = blog_matrix();
+  const std::vector<std::size_t> rows{0, 1000, 2000, 3000, 4000};
+  const MatrixD init = take_rows<double, std::size_t>(x.view(), rows);
+  KMeansParams p;
+  p.n_clusters = 5;
+  KMeansModel<double> m;
+  const double cpu0 = process_cpu_seconds();
+  for (auto _ : state) m = fit_kmeans_from(x.view(), init.view(), p);
+  report(state, m, cpu0);
+}
+
+void BM_VectorsKMeans(benchmark::State& state) {
+  const MatrixF& all = unit_vectors();
+  const std::size_t rows = static_cast<std::size_t>(state.range(0));
+  const MatrixView<float> x = all.view().rows_view(0, rows);
+  KMeansParams p;
+  p.n_clusters = 5;
+  p.n_init = static_cast<std::size_t>(state.range(1));
+  p.max_iter = 300;
+  p.random_state = 0;
+  KMeansModel<float> m;
+  const double cpu0 = process_cpu_seconds();
+  for (auto _ : state) m = fit_kmeans(x, p);
+  report(state, m, cpu0);
+}
+
+void BM_VectorsPlusPlus(benchmark::State& state) {
+  const MatrixF& x = unit_vectors();
+  std::vector<std::size_t> idx;
+  for (auto _ : state) {
+    Rng rng(1);
+    idx = kmeans_plus_plus(x.view(), 5, rng);
+  }
+  benchmark::DoNotOptimize(idx);
+}
+
+}  // namespace
+
+BENCHMARK(BM_BlogKMeans)->Arg(42)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_BlogFixedInit)->Unit(benchmark::kMillisecond)->MinTime(0.5);
+BENCHMARK(BM_VectorsKMeans)->Args({45211, 1})->Args({40690, 10})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_VectorsPlusPlus)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+BENCHMARK_MAIN();

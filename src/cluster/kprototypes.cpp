@@ -1,0 +1,341 @@
+// k-prototypes: public entry points (validation, restarts in parallel, k sweeps,
+// prediction). The algorithm itself is in kprototypes_run.cpp.
+#include <cmath>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "cluster/kprototypes_internal.hpp"
+
+namespace segmenta {
+namespace {
+
+constexpr const char* kStage = "kprototypes";
+// Codes index per-cluster count arrays, so they must stay reasonably small.
+constexpr std::int32_t kMaxCode = (1 << 24) - 1;
+
+void check_numeric(ViewD x, const char* what) {
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    const double* r = x.row(i);
+    for (std::size_t j = 0; j < x.cols(); ++j)
+      if (!std::isfinite(r[j]))
+        throw InvalidArgument(fmt::format("{}: value at row {}, column {} is not finite", what, i, j));
+  }
+}
+
+void check_inputs(ViewD numeric, MatrixView<std::int32_t> categorical) {
+  if (numeric.rows() != categorical.rows())
+    throw InvalidArgument(fmt::format("categorical: {} rows, but numeric has {}", categorical.rows(), numeric.rows()));
+  if (numeric.rows() == 0) throw InvalidArgument("numeric: k-prototypes needs at least one row");
+  if (numeric.cols() == 0)
+    throw InvalidArgument("numeric: k-prototypes needs at least one numeric column (all-categorical data: use k-modes)");
+  if (categorical.cols() == 0)
+    throw InvalidArgument("categorical: k-prototypes needs at least one categorical column (all-numeric data: use k-means)");
+  check_numeric(numeric, "numeric");
+  for (std::size_t i = 0; i < categorical.rows(); ++i) {
+    const std::int32_t* r = categorical.row(i);
+    for (std::size_t j = 0; j < categorical.cols(); ++j) {
+      if (r[j] < 0)
+        throw InvalidArgument(fmt::format(
+            "categorical: code {} at row {}, column {} (missing values must be encoded as a category of their own)",
+            r[j], i, j));
+      if (r[j] > kMaxCode)
+        throw InvalidArgument(fmt::format("categorical: code {} at row {}, column {} exceeds {}", r[j], i, j, kMaxCode));
+    }
+  }
+}
+
+void check_params(const KPrototypesParams& params) {
+  if (params.n_init < 1) throw InvalidArgument("n_init: must be >= 1");
+  if (params.max_iter < 1) throw InvalidArgument("max_iter: must be >= 1");
+  if (params.gamma && (!std::isfinite(*params.gamma) || *params.gamma < 0.0))
+    throw InvalidArgument(fmt::format("gamma: must be finite and >= 0, got {}", *params.gamma));
+}
+
+double default_gamma(const std::vector<double>& std) {
+  return 0.5 * (kproto::pairwise_sum(std.data(), std.size()) / static_cast<double>(std.size()));
+}
+
+double resolve_gamma(const kproto::Data& d, const KPrototypesParams& params, Diagnostics* diag) {
+  const double gamma = params.gamma ? *params.gamma : default_gamma(d.std);
+  if (diag) {
+    for (std::size_t j = 0; j < d.q; ++j) {
+      std::size_t present = 0;
+      for (std::int32_t v = 0; v < d.levels[j]; ++v) present += d.level_count[d.offset[j] + static_cast<std::size_t>(v)] > 0;
+      if (present == 1)
+        diag->info(kStage, "constant_categorical",
+                   fmt::format("categorical column {} has a single value; it never adds to the cost", j));
+    }
+    for (std::size_t j = 0; j < d.p; ++j)
+      if (d.std[j] == 0.0)
+        diag->info(kStage, "constant_numeric", fmt::format("numeric column {} is constant", j));
+    if (gamma == 0.0)
+      diag->warn(kStage, "gamma_zero",
+                 "gamma is 0: categorical mismatches carry no weight and only the numeric columns shape the clusters");
+  }
+  return gamma;
+}
+
+KPrototypesModel degenerate_model(const kproto::Data& d, double gamma, KPrototypesAlgorithm algorithm) {
+  KPrototypesModel m;
+  const std::size_t k = d.n_distinct;
+  m.centroids = MatrixD(k, d.p);
+  m.modes = Matrix<std::int32_t>(k, d.q);
+  for (std::size_t l = 0; l < k; ++l) {
+    const std::size_t r = d.distinct_first[l];
+    std::copy(d.num.row(r), d.num.row(r) + d.p, m.centroids.row(l));
+    std::copy(d.cat.row(r), d.cat.row(r) + d.q, m.modes.row(l));
+  }
+  m.labels = d.distinct_of_row;
+  m.cost = 0.0;
+  m.gamma = gamma;
+  m.n_iter = 0;
+  m.epoch_costs = {0.0};
+  m.init_costs = {0.0};
+  m.n_categories = d.levels;
+  m.converged = true;
+  m.algorithm = algorithm;
+  return m;
+}
+
+KPrototypesModel to_model(kproto::RunResult&& r, const kproto::Data& d, double gamma, KPrototypesAlgorithm algorithm) {
+  KPrototypesModel m;
+  m.centroids = std::move(r.centroids);
+  m.modes = std::move(r.modes);
+  m.labels = std::move(r.labels);
+  m.cost = r.cost;
+  m.gamma = gamma;
+  m.n_iter = r.n_iter;
+  m.epoch_costs = std::move(r.epoch_costs);
+  m.n_categories = d.levels;
+  m.converged = r.converged;
+  m.empty_reseeds = r.reseeds;
+  m.algorithm = algorithm;
+  return m;
+}
+
+struct TaskSummary {
+  double cost = std::numeric_limits<double>::infinity();
+  std::size_t init_tries = 0;
+  bool random_fallback = false;
+  bool failed = false;
+};
+
+KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size_t> ks, const KPrototypesParams& params,
+                                double gamma, Diagnostics* diag) {
+  const std::size_t nk = ks.size(), n_init = params.n_init;
+  KPrototypesSweep out;
+  out.k.assign(ks.begin(), ks.end());
+  out.cost.assign(nk, 0.0);
+  out.models.resize(nk);
+
+  // Every k below the number of distinct rows gets n_init restarts; the others are
+  // degenerate (the distinct rows are the prototypes).
+  std::size_t max_k = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> tasks;  // (index into ks, restart)
+  for (std::size_t ki = 0; ki < nk; ++ki) {
+    if (ks[ki] >= d.n_distinct) continue;
+    max_k = std::max(max_k, ks[ki]);
+    for (std::size_t r = 0; r < n_init; ++r) tasks.emplace_back(ki, r);
+  }
+  // Largest k first: the longest tasks start early, which evens out the threads.
+  std::stable_sort(tasks.begin(), tasks.end(), [&](const auto& a, const auto& b) { return ks[a.first] > ks[b.first]; });
+
+  Matrix<std::int32_t> cao;
+  if (params.init == KPrototypesInit::cao && max_k > 0) cao = kproto::init_cao(d, max_k);
+
+  std::vector<std::vector<TaskSummary>> summary(nk, std::vector<TaskSummary>(n_init));
+  std::vector<kproto::RunResult> best(nk);
+  std::vector<std::size_t> best_r(nk, n_init);
+  std::mutex mutex;
+  parallel_for(tasks.size(), [&](std::size_t t) {
+    const auto [ki, r] = tasks[t];
+    kproto::RunResult res = kproto::run_restart(d, ks[ki], gamma, params, r, &cao);
+    std::lock_guard<std::mutex> lock(mutex);
+    summary[ki][r] = TaskSummary{res.cost, res.init_tries, res.random_fallback, res.failed};
+    if (res.failed) return;
+    if (best_r[ki] == n_init || res.cost < best[ki].cost || (res.cost == best[ki].cost && r < best_r[ki])) {
+      best[ki] = std::move(res);
+      best_r[ki] = r;
+    }
+  });
+
+  for (std::size_t ki = 0; ki < nk; ++ki) {
+    const std::size_t k = ks[ki];
+    if (k >= d.n_distinct) {
+      out.models[ki] = degenerate_model(d, gamma, params.algorithm);
+      if (diag) {
+        if (k > d.n_distinct)
+          diag->warn(kStage, "k_reduced",
+                     fmt::format("n_clusters {} exceeds the {} distinct rows: k reduced to {}, every distinct row is a "
+                                 "prototype (cost 0)",
+                                 k, d.n_distinct, d.n_distinct));
+        else
+          diag->info(kStage, "k_reduced",
+                     fmt::format("n_clusters {} equals the number of distinct rows: every distinct row is a prototype "
+                                 "(cost 0)",
+                                 k));
+      }
+      continue;
+    }
+    std::size_t retried = 0, fallback = 0, failed = 0;
+    for (const TaskSummary& s : summary[ki]) {
+      retried += s.init_tries > 1;
+      fallback += s.random_fallback;
+      failed += s.failed;
+    }
+    if (best_r[ki] == n_init)
+      throw InvalidArgument(fmt::format(
+          "n_clusters: no restart could initialise {} clusters without an empty one after 100 tries each", k));
+    KPrototypesModel m = to_model(std::move(best[ki]), d, gamma, params.algorithm);
+    m.best_init = best_r[ki];
+    for (const TaskSummary& s : summary[ki]) m.init_costs.push_back(s.cost);
+    if (diag) {
+      if (retried)
+        diag->info(kStage, "init_retried",
+                   fmt::format("k={}: {} of {} restarts drew their init again because a cluster was empty", k, retried,
+                               n_init));
+      if (fallback)
+        diag->warn(kStage, "init_random_fallback",
+                   fmt::format("k={}: {} restarts fell back to random rows as initial prototypes after 20 tries", k,
+                               fallback));
+      if (failed)
+        diag->warn(kStage, "restart_failed",
+                   fmt::format("k={}: {} of {} restarts could not initialise without an empty cluster and were dropped",
+                               k, failed, n_init));
+      if (m.empty_reseeds)
+        diag->info(kStage, "empty_cluster_reseeded",
+                   fmt::format("k={}: an empty cluster was refilled {} times in the winning restart", k,
+                               m.empty_reseeds));
+      if (!m.converged)
+        diag->warn(kStage, "not_converged",
+                   fmt::format("k={}: the winning restart stopped at max_iter={} without converging", k,
+                               params.max_iter));
+    }
+    out.cost[ki] = m.cost;
+    out.models[ki] = std::move(m);
+  }
+  for (std::size_t ki = 0; ki < nk; ++ki) out.cost[ki] = out.models[ki].cost;
+
+  bool increasing = nk >= 3;
+  for (std::size_t ki = 1; ki < nk && increasing; ++ki) increasing = ks[ki] > ks[ki - 1];
+  if (increasing) {
+    std::vector<double> x(ks.begin(), ks.end());
+    const KneeResult knee = find_knee(x, out.cost, CurveNature::convex, CurveDirection::decreasing);
+    if (knee.knee) out.elbow_k = static_cast<std::size_t>(std::llround(*knee.knee));
+  }
+  return out;
+}
+
+}  // namespace
+
+double kprototypes_default_gamma(ViewD numeric) {
+  if (numeric.rows() == 0 || numeric.cols() == 0) throw InvalidArgument("numeric: needs at least one row and one column");
+  check_numeric(numeric, "numeric");
+  std::vector<double> mean, std;
+  kproto::column_mean_std(numeric, mean, std);
+  return default_gamma(std);
+}
+
+double kprototypes_pooled_gamma(ViewD numeric) {
+  if (numeric.rows() == 0 || numeric.cols() == 0) throw InvalidArgument("numeric: needs at least one row and one column");
+  check_numeric(numeric, "numeric");
+  // numpy reduces the whole contiguous (n, p) array in one pairwise sum.
+  const std::size_t n = numeric.rows() * numeric.cols();
+  std::vector<double> v(n);
+  for (std::size_t i = 0; i < numeric.rows(); ++i)
+    std::copy(numeric.row(i), numeric.row(i) + numeric.cols(), v.begin() + static_cast<std::ptrdiff_t>(i * numeric.cols()));
+  const double mean = kproto::pairwise_sum(v.data(), n) / static_cast<double>(n);
+  for (double& x : v) x = (x - mean) * (x - mean);
+  return 0.5 * std::sqrt(kproto::pairwise_sum(v.data(), n) / static_cast<double>(n));
+}
+
+KPrototypesSweep sweep_kprototypes(ViewD numeric, MatrixView<std::int32_t> categorical,
+                                   std::span<const std::size_t> ks, const KPrototypesParams& params,
+                                   Diagnostics* diag) {
+  check_inputs(numeric, categorical);
+  check_params(params);
+  if (ks.empty()) throw InvalidArgument("k: the sweep needs at least one value");
+  for (std::size_t k : ks)
+    if (k < 1) throw InvalidArgument("k: every number of clusters must be >= 1");
+  const kproto::Data d = kproto::prepare(numeric, categorical);
+  const double gamma = resolve_gamma(d, params, diag);
+  return sweep_prepared(d, ks, params, gamma, diag);
+}
+
+KPrototypesModel fit_kprototypes(ViewD numeric, MatrixView<std::int32_t> categorical, const KPrototypesParams& params,
+                                 Diagnostics* diag) {
+  if (params.n_clusters < 1) throw InvalidArgument("n_clusters: must be >= 1");
+  check_inputs(numeric, categorical);
+  check_params(params);
+  const kproto::Data d = kproto::prepare(numeric, categorical);
+  const double gamma = resolve_gamma(d, params, diag);
+  const std::size_t k = params.n_clusters;
+  KPrototypesSweep s = sweep_prepared(d, std::span<const std::size_t>(&k, 1), params, gamma, diag);
+  return std::move(s.models.front());
+}
+
+KPrototypesModel fit_kprototypes_from(ViewD numeric, MatrixView<std::int32_t> categorical, ViewD init_centroids,
+                                      MatrixView<std::int32_t> init_modes, const KPrototypesParams& params,
+                                      Diagnostics* diag) {
+  check_inputs(numeric, categorical);
+  check_params(params);
+  const std::size_t k = init_centroids.rows();
+  if (k < 1) throw InvalidArgument("init_centroids: needs at least one row");
+  if (init_centroids.cols() != numeric.cols())
+    throw InvalidArgument(fmt::format("init_centroids: {} columns, but numeric has {}", init_centroids.cols(),
+                                      numeric.cols()));
+  if (init_modes.rows() != k || init_modes.cols() != categorical.cols())
+    throw InvalidArgument(fmt::format("init_modes: shape ({}, {}), expected ({}, {})", init_modes.rows(),
+                                      init_modes.cols(), k, categorical.cols()));
+  check_numeric(init_centroids, "init_centroids");
+  const kproto::Data d = kproto::prepare(numeric, categorical);
+  for (std::size_t l = 0; l < k; ++l)
+    for (std::size_t j = 0; j < d.q; ++j)
+      if (init_modes(l, j) < 0 || init_modes(l, j) >= d.levels[j])
+        throw InvalidArgument(fmt::format("init_modes: code {} at row {}, column {} is outside 0..{}", init_modes(l, j),
+                                          l, j, d.levels[j] - 1));
+  const double gamma = resolve_gamma(d, params, diag);
+  kproto::RunResult r = kproto::run_from(d, MatrixD(init_centroids), Matrix<std::int32_t>(init_modes), gamma, params);
+  if (r.failed)
+    throw InvalidArgument(
+        "init_centroids: a cluster receives no row in the initial assignment with the given prototypes");
+  KPrototypesModel m = to_model(std::move(r), d, gamma, params.algorithm);
+  m.init_costs = {m.cost};
+  if (diag) {
+    if (m.empty_reseeds)
+      diag->info(kStage, "empty_cluster_reseeded", fmt::format("an empty cluster was refilled {} times", m.empty_reseeds));
+    if (!m.converged)
+      diag->warn(kStage, "not_converged", fmt::format("stopped at max_iter={} without converging", params.max_iter));
+  }
+  return m;
+}
+
+MatrixD KPrototypesModel::dissimilarities(ViewD numeric, MatrixView<std::int32_t> categorical) const {
+  if (centroids.rows() == 0) throw NotFitted("k-prototypes model: not fitted");
+  if (numeric.rows() != categorical.rows())
+    throw InvalidArgument(fmt::format("categorical: {} rows, but numeric has {}", categorical.rows(), numeric.rows()));
+  if (numeric.cols() != centroids.cols())
+    throw InvalidArgument(fmt::format("numeric: {} columns, the model has {}", numeric.cols(), centroids.cols()));
+  if (categorical.cols() != modes.cols())
+    throw InvalidArgument(fmt::format("categorical: {} columns, the model has {}", categorical.cols(), modes.cols()));
+  check_numeric(numeric, "numeric");
+  MatrixD out(numeric.rows(), centroids.rows());
+  kproto::dissimilarities(numeric, categorical, centroids, modes, gamma, out.data());
+  return out;
+}
+
+std::vector<std::int32_t> KPrototypesModel::predict(ViewD numeric, MatrixView<std::int32_t> categorical) const {
+  const MatrixD d = dissimilarities(numeric, categorical);
+  std::vector<std::int32_t> labels(d.rows());
+  for (std::size_t i = 0; i < d.rows(); ++i) {
+    const double* r = d.row(i);
+    std::size_t best = 0;
+    for (std::size_t l = 1; l < d.cols(); ++l)
+      if (r[l] < r[best]) best = l;
+    labels[i] = static_cast<std::int32_t>(best);
+  }
+  return labels;
+}
+
+}  // namespace segmenta
