@@ -1,0 +1,58 @@
+// The exact silhouette engine behind silhouette_samples / silhouette_samples_many.
+//
+// How it works:
+//  * Rows are sorted by their tuple of labels over all labelings evaluated together;
+//    runs of equal tuples are "cells". Bitwise-identical rows inside a cell are merged
+//    into one weighted unit. Every cell is padded to a multiple of 8 units (weight 0),
+//    so that per-cell distance sums are sums over whole SIMD vectors.
+//  * Symmetric evaluation: the units are cut into fixed superblocks (their size
+//    depends on the data, never on the thread count); every unordered pair of
+//    superblocks is one task that computes each distance once and adds it to the
+//    per-row cluster sums of both rows. Each superblock's tasks run in a fixed
+//    round-robin order (a task starts once the previous tasks of both its
+//    superblocks are done), so every sum is accumulated in the same order whatever
+//    the thread count. Memory: O(units x sum of k).
+//  * Streaming evaluation (one labeling whose per-row sums would not fit the budget):
+//    each row block sweeps all columns in cluster order and keeps only running
+//    minima. Twice the distance evaluations, O(n p) memory.
+//  * Distances: direct differences in double (AVX-512 when compiled for it, two
+//    rows per sweep of a column panel) for small p; for large p, BLAS GEMM on
+//    centred rows with the norm identity (as scikit-learn), near pairs recomputed
+//    directly. Distance sums are always accumulated in double.
+//
+// Internal header: the options exist so that tests and benchmarks can exercise
+// every path; the public functions always use the defaults.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "metrics/labels.hpp"
+#include "segmenta/core.hpp"
+
+namespace segmenta::detail {
+
+enum class DistancePath { automatic, direct, gemm };
+
+struct SilhouetteEngineOptions {
+  DistancePath path = DistancePath::automatic;
+  /// Plain C++ kernels instead of the AVX-512 ones (always the case on builds without AVX-512).
+  bool portable = false;
+  /// Force the streaming evaluation (one labeling at a time).
+  bool streaming = false;
+  /// Merge bitwise-identical rows of the same cell into weighted units.
+  bool merge_duplicates = true;
+  /// Upper bound in bytes for the per-unit cluster sums of the symmetric evaluation.
+  std::size_t accumulator_budget = std::size_t{256} << 20;
+};
+
+/// Largest p for which the automatic choice uses direct differences rather than GEMM.
+inline constexpr std::size_t direct_max_features = 32;
+
+/// Silhouette value of every row for each labeling (already validated: sizes match,
+/// 2 <= k <= n - 1, x finite with p >= 1).
+template <class T>
+std::vector<std::vector<double>> silhouette_engine(MatrixView<T> x, const std::vector<const EncodedLabels*>& labelings,
+                                                   const SilhouetteEngineOptions& options);
+
+}  // namespace segmenta::detail
