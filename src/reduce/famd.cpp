@@ -1,0 +1,269 @@
+// Factor analysis of mixed data: PCA of X = [Xs, Zc], Xs the standardised numeric
+// columns, Zc the indicators centred by their proportions p_j and divided by
+// sqrt(w_j). The (p + J) x (p + J) matrix XᵀX / n is
+//   [ XsᵀXs / n                      (S_cj - p_j T_c) / (n sqrt(w_j))           ]
+//   [ ...                            (B_jl / n - p_j p_l) / sqrt(w_j w_l)        ]
+// with S_cj the sum of column c over the rows of category j, T_c its total (0 up to
+// rounding) and B the Burt matrix; the Lanczos path applies it as Xᵀ (X v) / n
+// without forming X.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "reduce/mca_internal.hpp"
+
+namespace segmenta {
+namespace {
+
+using mca_detail::Indicators;
+
+constexpr const char* kStage = "famd";
+constexpr std::int32_t kMaxCode = (1 << 24) - 1;
+constexpr std::size_t kDenseMax = 400;
+constexpr std::size_t kRowBlock = 4096;
+
+}  // namespace
+
+FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const FamdParams& params, Diagnostics* diag) {
+  const std::size_t n = numeric.rows(), p = numeric.cols(), K = categorical.cols();
+  if (categorical.rows() != n)
+    throw InvalidArgument(fmt::format("categorical: {} rows, but numeric has {}", categorical.rows(), n));
+  if (p == 0) throw InvalidArgument("numeric: FAMD needs numeric columns (all-categorical data: use MCA)");
+  if (K == 0) throw InvalidArgument("categorical: FAMD needs categorical columns (all-numeric data: use PCA)");
+  if (n < 2) throw InvalidArgument("numeric: FAMD needs at least 2 rows");
+  if (params.n_components < 1) throw InvalidArgument("n_components: must be >= 1");
+  if (!(params.tol > 0.0)) throw InvalidArgument("tol: must be > 0");
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t c = 0; c < p; ++c)
+      if (!std::isfinite(numeric(i, c)))
+        throw InvalidArgument(fmt::format("numeric: value at row {}, column {} is not finite", i, c));
+    for (std::size_t a = 0; a < K; ++a) {
+      const std::int32_t v = categorical(i, a);
+      if (v < 0 || v > kMaxCode)
+        throw InvalidArgument(fmt::format(
+            "categorical: code {} at row {}, column {} (codes are 0..{}; encode missing values as a category)", v, i,
+            a, kMaxCode));
+    }
+  }
+
+  FamdModel m;
+  m.n_rows = n;
+  m.n_numeric = p;
+  m.n_categorical = K;
+  m.scaling = params.scaling;
+  const double dn = static_cast<double>(n);
+
+  // Standardised numeric columns, stored column by column (StandardScaler: ddof 0,
+  // scale 1 for a constant column).
+  m.numeric_mean.assign(p, 0.0);
+  m.numeric_scale.assign(p, 1.0);
+  std::vector<double> xs(p * n);
+  std::size_t constant = 0;
+  for (std::size_t c = 0; c < p; ++c) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s += numeric(i, c);
+    const double mean = s / dn;
+    double v = 0.0;
+    for (std::size_t i = 0; i < n; ++i) v += (numeric(i, c) - mean) * (numeric(i, c) - mean);
+    const double sd = std::sqrt(v / dn);
+    m.numeric_mean[c] = mean;
+    if (sd > 0.0) {
+      m.numeric_scale[c] = sd;
+    } else {
+      ++constant;
+      if (diag) diag->info(kStage, "constant_numeric", fmt::format("numeric column {} is constant; it adds no inertia", c));
+    }
+    for (std::size_t i = 0; i < n; ++i) xs[c * n + i] = (numeric(i, c) - mean) / m.numeric_scale[c];
+  }
+
+  const Indicators ind = mca_detail::build_indicators(categorical);
+  const std::size_t J = ind.J, P = p + J;
+  if (diag)
+    for (std::size_t a = 0; a < K; ++a) {
+      std::size_t present = 0;
+      for (std::int32_t c : ind.column_of[a]) present += c >= 0;
+      if (present == 1)
+        diag->info(kStage, "constant_variable", fmt::format("variable {} has a single category; it adds no inertia", a));
+    }
+  m.indicator_variable = ind.var;
+  m.indicator_code = ind.code;
+  m.indicator_proportions.resize(J);
+  m.indicator_weights.resize(J);
+  std::vector<double> inv_sqrt_w(J);
+  for (std::size_t j = 0; j < J; ++j) {
+    const double pj = static_cast<double>(ind.count[j]) / dn;
+    m.indicator_proportions[j] = pj;
+    m.indicator_weights[j] = params.scaling == FamdScaling::factominer ? pj : 2.0 * pj / static_cast<double>(K);
+    inv_sqrt_w[j] = 1.0 / std::sqrt(m.indicator_weights[j]);
+  }
+  const std::vector<double>& prop = m.indicator_proportions;
+
+  const std::size_t rank = std::min(n - 1, (p - constant) + (J - K));
+  if (rank == 0) throw InvalidArgument("numeric: the data has no variance to decompose");
+  const std::size_t k = std::min(params.n_components, rank);
+  if (k < params.n_components && diag)
+    diag->warn(kStage, "n_components_reduced",
+               fmt::format("n_components reduced from {} to {}, the rank bound of the data", params.n_components, k));
+
+  std::vector<double> col_total(p, 0.0);
+  for (std::size_t c = 0; c < p; ++c)
+    for (std::size_t i = 0; i < n; ++i) col_total[c] += xs[c * n + i];
+
+  const bool dense = params.solver == EigenSolver::dense || (params.solver == EigenSolver::automatic && P <= kDenseMax);
+  mca_detail::TopEigen eig;
+  if (dense) {
+    Eigen::MatrixXd g(static_cast<Eigen::Index>(P), static_cast<Eigen::Index>(P));
+    for (std::size_t c = 0; c < p; ++c)
+      for (std::size_t d = c; d < p; ++d) {
+        double s = 0.0;
+        for (std::size_t i = 0; i < n; ++i) s += xs[c * n + i] * xs[d * n + i];
+        g(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(d)) = g(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(c)) = s / dn;
+      }
+    for (std::size_t c = 0; c < p; ++c)
+      for (std::size_t j = 0; j < J; ++j) {
+        double s = 0.0;
+        for (std::size_t r = ind.col_start[j]; r < ind.col_start[j + 1]; ++r)
+          s += xs[c * n + static_cast<std::size_t>(ind.col_rows[r])];
+        const double v = (s - prop[j] * col_total[c]) / dn * inv_sqrt_w[j];
+        g(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(p + j)) = g(static_cast<Eigen::Index>(p + j), static_cast<Eigen::Index>(c)) = v;
+      }
+    const Eigen::MatrixXd b = mca_detail::burt_matrix(ind);
+    for (std::size_t j = 0; j < J; ++j)
+      for (std::size_t l = 0; l < J; ++l)
+        g(static_cast<Eigen::Index>(p + j), static_cast<Eigen::Index>(p + l)) =
+            (b(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(l)) / dn - prop[j] * prop[l]) * inv_sqrt_w[j] *
+            inv_sqrt_w[l];
+    eig = mca_detail::top_eigen_dense(g, k);
+  } else {
+    std::vector<double> vc(J), y(n);
+    // O(n (p + K)) per product, on the calling thread (see mca.cpp).
+    const mca_detail::Operator op = [&](const double* v, double* out) {
+      double s0 = 0.0;
+      for (std::size_t j = 0; j < J; ++j) {
+        vc[j] = v[p + j] * inv_sqrt_w[j];
+        s0 += prop[j] * vc[j];
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        double s = 0.0;
+        for (std::size_t c = 0; c < p; ++c) s += xs[c * n + i] * v[c];
+        const std::int32_t* cell = ind.cell.data() + i * K;
+        for (std::size_t a = 0; a < K; ++a) s += vc[static_cast<std::size_t>(cell[a])];
+        y[i] = s - s0;
+      }
+      double ysum = 0.0;
+      for (std::size_t i = 0; i < n; ++i) ysum += y[i];
+      for (std::size_t c = 0; c < p; ++c) {
+        double s = 0.0;
+        for (std::size_t i = 0; i < n; ++i) s += xs[c * n + i] * y[i];
+        out[c] = s / dn;
+      }
+      for (std::size_t j = 0; j < J; ++j) {
+        double t = 0.0;
+        for (std::size_t r = ind.col_start[j]; r < ind.col_start[j + 1]; ++r)
+          t += y[static_cast<std::size_t>(ind.col_rows[r])];
+        out[p + j] = (t - prop[j] * ysum) / dn * inv_sqrt_w[j];
+      }
+    };
+    eig = mca_detail::top_eigen_lanczos(P, op, k, params.tol);
+    if (!eig.converged && diag)
+      diag->warn(kStage, "lanczos_not_converged",
+                 fmt::format("the Lanczos iteration stopped after {} products before reaching tol {}", eig.matvecs,
+                             params.tol));
+  }
+  m.solver_matvecs = eig.matvecs;
+  for (double v : eig.values) m.eigenvalues.push_back(std::max(v, 0.0));
+  m.total_inertia = static_cast<double>(p - constant);
+  for (std::size_t j = 0; j < J; ++j) m.total_inertia += prop[j] * (1.0 - prop[j]) / m.indicator_weights[j];
+  mca_detail::percentages(m.eigenvalues, m.total_inertia, m.percentage_of_variance,
+                          m.cumulative_percentage_of_variance);
+
+  m.loadings = MatrixD(P, k);
+  for (std::size_t r = 0; r < P; ++r)
+    for (std::size_t t = 0; t < k; ++t)
+      m.loadings(r, t) = eig.vectors(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(t));
+  // A constant column is a zero column of X: its loadings are exactly 0 (the solver
+  // leaves rounding noise there).
+  for (std::size_t c = 0; c < p; ++c)
+    if (m.numeric_scale[c] == 1.0 && col_total[c] == 0.0) {
+      bool zero = true;
+      for (std::size_t i = 0; i < n && zero; ++i) zero = xs[c * n + i] == 0.0;
+      if (zero)
+        for (std::size_t t = 0; t < k; ++t) m.loadings(c, t) = 0.0;
+    }
+  m.row_coordinates = m.transform(numeric, categorical);
+  mca_detail::flip_signs(m.row_coordinates, {&m.loadings});
+
+  m.numeric_correlations = MatrixD(p, k);
+  for (std::size_t c = 0; c < p; ++c)
+    for (std::size_t t = 0; t < k; ++t) m.numeric_correlations(c, t) = std::sqrt(m.eigenvalues[t]) * m.loadings(c, t);
+  // Category barycentres and the correlation ratios η² of the categorical variables.
+  m.category_coordinates = MatrixD(J, k);
+  m.variable_coordinates = MatrixD(p + K, k);
+  for (std::size_t t = 0; t < k; ++t) {
+    double mean = 0.0, total = 0.0;
+    for (std::size_t i = 0; i < n; ++i) mean += m.row_coordinates(i, t);
+    mean /= dn;
+    for (std::size_t i = 0; i < n; ++i) total += (m.row_coordinates(i, t) - mean) * (m.row_coordinates(i, t) - mean);
+    std::vector<double> between(K, 0.0);
+    for (std::size_t j = 0; j < J; ++j) {
+      double s = 0.0;
+      for (std::size_t r = ind.col_start[j]; r < ind.col_start[j + 1]; ++r)
+        s += m.row_coordinates(static_cast<std::size_t>(ind.col_rows[r]), t);
+      const double g = s / static_cast<double>(ind.count[j]);
+      m.category_coordinates(j, t) = g;
+      between[static_cast<std::size_t>(ind.var[j])] += static_cast<double>(ind.count[j]) * (g - mean) * (g - mean);
+    }
+    for (std::size_t c = 0; c < p; ++c)
+      m.variable_coordinates(c, t) = m.numeric_correlations(c, t) * m.numeric_correlations(c, t);
+    for (std::size_t a = 0; a < K; ++a) m.variable_coordinates(p + a, t) = total > 0.0 ? between[a] / total : 0.0;
+  }
+  return m;
+}
+
+MatrixD FamdModel::transform(ViewD numeric, MatrixView<std::int32_t> categorical) const {
+  if (loadings.rows() == 0) throw NotFitted("FAMD model: not fitted");
+  const std::size_t m = numeric.rows(), p = n_numeric, K = n_categorical, J = indicator_code.size();
+  if (categorical.rows() != m)
+    throw InvalidArgument(fmt::format("categorical: {} rows, but numeric has {}", categorical.rows(), m));
+  if (numeric.cols() != p) throw InvalidArgument(fmt::format("numeric: {} columns, the model has {}", numeric.cols(), p));
+  if (categorical.cols() != K)
+    throw InvalidArgument(fmt::format("categorical: {} columns, the model has {}", categorical.cols(), K));
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t c = 0; c < p; ++c)
+      if (!std::isfinite(numeric(i, c)))
+        throw InvalidArgument(fmt::format("numeric: value at row {}, column {} is not finite", i, c));
+  const std::size_t k = loadings.cols();
+  std::vector<std::vector<std::int32_t>> column_of(K);
+  for (std::size_t j = 0; j < J; ++j) {
+    auto& v = column_of[static_cast<std::size_t>(indicator_variable[j])];
+    const std::size_t c = static_cast<std::size_t>(indicator_code[j]);
+    if (v.size() <= c) v.resize(c + 1, -1);
+    v[c] = static_cast<std::int32_t>(j);
+  }
+  // Loadings of the indicators divided by sqrt(w_j), and the centring term.
+  MatrixD lc(J, k);
+  std::vector<double> s0(k, 0.0);
+  for (std::size_t j = 0; j < J; ++j)
+    for (std::size_t t = 0; t < k; ++t) {
+      lc(j, t) = loadings(p + j, t) / std::sqrt(indicator_weights[j]);
+      s0[t] += indicator_proportions[j] * lc(j, t);
+    }
+  MatrixD out(m, k);
+  parallel_blocks(m, kRowBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t i = b; i < e; ++i)
+      for (std::size_t t = 0; t < k; ++t) {
+        double s = 0.0;
+        for (std::size_t c = 0; c < p; ++c) s += (numeric(i, c) - numeric_mean[c]) / numeric_scale[c] * loadings(c, t);
+        for (std::size_t a = 0; a < K; ++a) {
+          const std::int32_t v = categorical(i, a);
+          if (v < 0 || static_cast<std::size_t>(v) >= column_of[a].size() || column_of[a][static_cast<std::size_t>(v)] < 0)
+            continue;
+          s += lc(static_cast<std::size_t>(column_of[a][static_cast<std::size_t>(v)]), t);
+        }
+        out(i, t) = s - s0[t];
+      }
+  });
+  return out;
+}
+
+}  // namespace segmenta
