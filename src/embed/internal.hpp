@@ -1,0 +1,57 @@
+// Private helpers of the embed module (not part of the public interface).
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "segmenta/core.hpp"
+
+namespace segmenta::embed_detail {
+
+// ---------------------------------------------------------------------------
+// Number formats
+// ---------------------------------------------------------------------------
+
+inline float bf16_to_float(std::uint16_t h) noexcept { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
+
+/// Round to nearest even; NaN stays a (quiet) NaN.
+inline std::uint16_t float_to_bf16(float f) noexcept {
+  std::uint32_t u = std::bit_cast<std::uint32_t>(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+/// The float nearest to x among bfloat16 values (x rounded through bf16).
+inline float round_to_bf16(float x) noexcept { return bf16_to_float(float_to_bf16(x)); }
+
+float half_to_float(std::uint16_t h) noexcept;
+std::uint16_t float_to_half(float f) noexcept;
+
+/// Lower-cases UTF-8 text code point by code point (Unicode simple mapping, U+0130 to
+/// "i" + U+0307 as in the full mapping): sentence-transformers' do_lower_case (str.lower()),
+/// without str.lower()'s final-sigma rule. Invalid bytes become U+FFFD.
+std::string lower_text(std::string_view text);
+
+// ---------------------------------------------------------------------------
+// Files
+// ---------------------------------------------------------------------------
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
+/// so readers never see a partial file. Throws IoError.
+void write_file_replace(const std::string& path, std::string_view bytes);
+/// Reads a whole file. Throws IoError naming `path`.
+std::string read_whole_file(const std::string& path);
+
+/// 128-bit hash of bytes as two independent FNV-1a 64 streams.
+struct Hash128 {
+  std::uint64_t a = 0, b = 0;
+  bool operator==(const Hash128&) const = default;
+};
+Hash128 hash128(std::string_view bytes, std::uint64_t salt = 0) noexcept;
+
+}  // namespace segmenta::embed_detail

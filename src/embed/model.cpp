@@ -1,0 +1,278 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "embed/internal.hpp"
+#include "segmenta/embed.hpp"
+
+namespace segmenta {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json parse_json_file(const std::string& path) {
+  const std::string text = embed_detail::read_whole_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(fmt::format("{}: invalid JSON ({})", path, e.what()));
+  }
+}
+
+std::size_t size_field(const nlohmann::json& j, const char* key, const std::string& name, std::optional<std::size_t> fallback,
+                       std::size_t limit) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (fallback) return *fallback;
+    throw ModelFormatError(fmt::format("{}: '{}' is missing", name, key));
+  }
+  if (!it->is_number_unsigned() || it->get<std::size_t>() == 0 || it->get<std::size_t>() > limit)
+    throw ModelFormatError(fmt::format("{}: '{}' must be an integer in [1, {}]", name, key, limit));
+  return it->get<std::size_t>();
+}
+
+constexpr const char* kDefaultRepo = "sentence-transformers/paraphrase-MiniLM-L6-v2";
+
+std::string weights_hint(const std::string& dir) {
+  return fmt::format(
+      "download model.safetensors from the model's Hugging Face repository into {} (for the default model {}: "
+      "https://huggingface.co/{}/resolve/main/model.safetensors, 90,868,373 bytes, sha256 "
+      "2ce4480dc3b2f8edeee50c43765c72768e79fc0113d3f73773dded4887cca298)",
+      dir, kDefaultRepo, kDefaultRepo);
+}
+
+}  // namespace
+
+BertConfig BertConfig::parse(std::string_view json_text, const std::string& name) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(fmt::format("{}: invalid JSON ({})", name, e.what()));
+  }
+  if (!j.is_object()) throw ModelFormatError(fmt::format("{}: not a JSON object", name));
+  if (j.contains("model_type") && j["model_type"] != "bert")
+    throw ModelFormatError(fmt::format("{}: model_type {} is not supported (only BERT models)", name, j["model_type"].dump()));
+  BertConfig c;
+  c.vocab_size = size_field(j, "vocab_size", name, std::nullopt, 10'000'000);
+  c.hidden_size = size_field(j, "hidden_size", name, std::nullopt, 65536);
+  c.num_hidden_layers = size_field(j, "num_hidden_layers", name, std::nullopt, 1000);
+  c.num_attention_heads = size_field(j, "num_attention_heads", name, std::nullopt, 4096);
+  c.intermediate_size = size_field(j, "intermediate_size", name, std::nullopt, 1 << 20);
+  c.max_position_embeddings = size_field(j, "max_position_embeddings", name, std::size_t{512}, 1 << 20);
+  c.type_vocab_size = size_field(j, "type_vocab_size", name, std::size_t{2}, 1 << 16);
+  if (j.contains("layer_norm_eps")) {
+    if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0.0))
+      throw ModelFormatError(fmt::format("{}: 'layer_norm_eps' must be a positive number", name));
+    c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+  }
+  if (j.contains("hidden_act")) {
+    if (!j["hidden_act"].is_string()) throw ModelFormatError(fmt::format("{}: 'hidden_act' must be a string", name));
+    c.hidden_act = j["hidden_act"].get<std::string>();
+  }
+  if (c.hidden_act != "gelu")
+    throw ModelFormatError(fmt::format("{}: hidden_act '{}' is not supported (only the exact erf 'gelu')", name, c.hidden_act));
+  if (j.contains("position_embedding_type") && j["position_embedding_type"] != "absolute")
+    throw ModelFormatError(fmt::format("{}: position_embedding_type {} is not supported (only 'absolute')", name,
+                                       j["position_embedding_type"].dump()));
+  if (c.hidden_size % c.num_attention_heads != 0)
+    throw ModelFormatError(fmt::format("{}: hidden_size {} is not a multiple of num_attention_heads {}", name, c.hidden_size,
+                                       c.num_attention_heads));
+  return c;
+}
+
+BertConfig BertConfig::read(const std::string& path) { return parse(embed_detail::read_whole_file(path), path); }
+
+double bert_forward_flops(const BertConfig& c, std::size_t tokens) noexcept {
+  const double T = static_cast<double>(tokens), H = static_cast<double>(c.hidden_size),
+               F = static_cast<double>(c.intermediate_size), L = static_cast<double>(c.num_hidden_layers);
+  return L * (2.0 * T * H * (4.0 * H + 2.0 * F) + 4.0 * T * T * H);
+}
+
+SentenceModelInfo read_model_info(const std::string& dir) {
+  if (dir.empty()) throw InvalidArgument("model: the model folder is empty (pass --model DIR)");
+  if (!fs::is_directory(dir)) throw IoError(fmt::format("model folder {} does not exist or is not a directory", dir));
+  SentenceModelInfo info;
+  info.dir = dir;
+  fs::path transformer = dir;
+  std::string pooling_path;
+  bool has_pooling_module = false;
+  const fs::path modules = fs::path(dir) / "modules.json";
+  if (fs::exists(modules)) {
+    const auto j = parse_json_file(modules.string());
+    if (!j.is_array()) throw ModelFormatError(fmt::format("{}: expected a list of modules", modules.string()));
+    bool seen_transformer = false;
+    for (const auto& m : j) {
+      if (!m.is_object() || !m.contains("type") || !m["type"].is_string())
+        throw ModelFormatError(fmt::format("{}: every module needs a 'type'", modules.string()));
+      const std::string type = m["type"].get<std::string>();
+      const std::string path = m.value("path", std::string());
+      if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/'))
+        throw ModelFormatError(fmt::format("{}: module path '{}' leaves the model folder", modules.string(), path));
+      if (type == "sentence_transformers.models.Transformer") {
+        if (seen_transformer) throw ModelFormatError(fmt::format("{}: more than one Transformer module", modules.string()));
+        seen_transformer = true;
+        transformer = fs::path(dir) / path;
+      } else if (type == "sentence_transformers.models.Pooling") {
+        has_pooling_module = true;
+        pooling_path = path;
+      } else if (type == "sentence_transformers.models.Normalize") {
+        info.normalize = true;
+      } else {
+        throw ModelFormatError(fmt::format("{}: module type '{}' is not supported (Transformer, Pooling and Normalize are)",
+                                           modules.string(), type));
+      }
+    }
+    if (!seen_transformer) throw ModelFormatError(fmt::format("{}: no Transformer module", modules.string()));
+  }
+  const fs::path config = transformer / "config.json";
+  if (!fs::exists(config)) throw IoError(fmt::format("model folder {}: {} is missing", dir, config.string()));
+  info.bert = BertConfig::read(config.string());
+  info.max_seq_length = std::min<std::size_t>(512, info.bert.max_position_embeddings);
+  const fs::path sbert = transformer / "sentence_bert_config.json";
+  if (fs::exists(sbert)) {
+    const auto j = parse_json_file(sbert.string());
+    if (!j.is_object()) throw ModelFormatError(fmt::format("{}: not a JSON object", sbert.string()));
+    if (j.contains("max_seq_length") && !j["max_seq_length"].is_null()) {
+      if (!j["max_seq_length"].is_number_unsigned() || j["max_seq_length"].get<std::size_t>() < 2)
+        throw ModelFormatError(fmt::format("{}: 'max_seq_length' must be an integer >= 2", sbert.string()));
+      info.max_seq_length = std::min(j["max_seq_length"].get<std::size_t>(), info.bert.max_position_embeddings);
+    }
+    if (j.contains("do_lower_case") && j["do_lower_case"].is_boolean()) info.do_lower_case = j["do_lower_case"].get<bool>();
+  }
+  if (has_pooling_module) {
+    const fs::path pcfg = fs::path(dir) / pooling_path / "config.json";
+    if (fs::exists(pcfg)) {
+      const auto j = parse_json_file(pcfg.string());
+      if (!j.is_object()) throw ModelFormatError(fmt::format("{}: not a JSON object", pcfg.string()));
+      auto flag = [&](const char* key, bool fallback) {
+        if (!j.contains(key)) return fallback;
+        if (!j[key].is_boolean()) throw ModelFormatError(fmt::format("{}: '{}' must be true or false", pcfg.string(), key));
+        return j[key].get<bool>();
+      };
+      info.pooling.cls = flag("pooling_mode_cls_token", false);
+      info.pooling.mean = flag("pooling_mode_mean_tokens", true);
+      info.pooling.max = flag("pooling_mode_max_tokens", false);
+      info.pooling.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens", false);
+      for (const char* unsupported : {"pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"})
+        if (flag(unsupported, false))
+          throw ModelFormatError(fmt::format("{}: '{}' pooling is not supported (cls, mean, max, mean_sqrt_len are)",
+                                             pcfg.string(), unsupported));
+      if (j.contains("word_embedding_dimension") && j["word_embedding_dimension"] != info.bert.hidden_size)
+        throw ModelFormatError(fmt::format("{}: word_embedding_dimension {} differs from hidden_size {}", pcfg.string(),
+                                           j["word_embedding_dimension"].dump(), info.bert.hidden_size));
+      if (info.pooling.modes() == 0) throw ModelFormatError(fmt::format("{}: no pooling mode is enabled", pcfg.string()));
+    }
+  }
+  info.weights_path = (transformer / "model.safetensors").string();
+  return info;
+}
+
+void check_model_weights(const std::string& dir) {
+  const SentenceModelInfo info = read_model_info(dir);
+  const fs::path weights = info.weights_path;
+  const fs::path folder = weights.parent_path();
+  std::error_code ec;
+  if (!fs::exists(weights, ec)) {
+    std::string have;
+    if (fs::exists(folder / "pytorch_model.bin"))
+      have = " The folder has pytorch_model.bin, a Python pickle that segmenta does not read; convert it to "
+             "model.safetensors (the safetensors package does this) or";
+    else if (fs::exists(folder / "onnx") || fs::exists(folder / "model.onnx"))
+      have = " The folder has ONNX weights, which segmenta does not read;";
+    else
+      have = " The folder holds only the configuration and tokenizer files;";
+    throw IoError(fmt::format("model weights not found: {} is missing.{} {}", weights.string(), have,
+                              weights_hint(folder.string())));
+  }
+  const auto size = fs::file_size(weights, ec);
+  if (ec) throw IoError(fmt::format("cannot read {}: {}", weights.string(), ec.message()));
+  if (size < 1024) {
+    const std::string head = embed_detail::read_whole_file(weights.string());
+    if (head.rfind("version https://git-lfs", 0) == 0)
+      throw IoError(fmt::format("{} is a Git LFS pointer ({} bytes), not the weights: run `git lfs pull` in the clone, or {}",
+                                weights.string(), size, weights_hint(folder.string())));
+  }
+}
+
+}  // namespace segmenta
+
+namespace segmenta {
+
+void write_random_model(const std::string& dir, const BertConfig& c, std::uint64_t seed, const std::string& tokenizer_dir,
+                        std::size_t max_seq_length, PoolingConfig pooling, bool normalize, SafeTensorsDType dtype) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "1_Pooling", ec);
+  if (ec) throw IoError(fmt::format("cannot create {}: {}", dir, ec.message()));
+  const std::size_t H = c.hidden_size, F = c.intermediate_size;
+  std::vector<NamedTensor> tensors;
+  std::uint64_t stream = 0;
+  auto add = [&](const std::string& name, std::vector<std::size_t> shape, bool layer_norm_weight = false) {
+    NamedTensor t{name, shape, {}};
+    std::size_t n = 1;
+    for (auto d : shape) n *= d;
+    t.values.resize(n);
+    Rng rng = Rng::stream(seed, stream++);
+    for (auto& v : t.values) v = static_cast<float>((layer_norm_weight ? 1.0 : 0.0) + 0.05 * rng.normal());
+    tensors.push_back(std::move(t));
+  };
+  add("embeddings.word_embeddings.weight", {c.vocab_size, H});
+  add("embeddings.position_embeddings.weight", {c.max_position_embeddings, H});
+  add("embeddings.token_type_embeddings.weight", {c.type_vocab_size, H});
+  add("embeddings.LayerNorm.weight", {H}, true);
+  add("embeddings.LayerNorm.bias", {H});
+  for (std::size_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string b = fmt::format("encoder.layer.{}.", l);
+    for (const char* part : {"query", "key", "value"}) {
+      add(b + "attention.self." + part + ".weight", {H, H});
+      add(b + "attention.self." + part + ".bias", {H});
+    }
+    add(b + "attention.output.dense.weight", {H, H});
+    add(b + "attention.output.dense.bias", {H});
+    add(b + "attention.output.LayerNorm.weight", {H}, true);
+    add(b + "attention.output.LayerNorm.bias", {H});
+    add(b + "intermediate.dense.weight", {F, H});
+    add(b + "intermediate.dense.bias", {F});
+    add(b + "output.dense.weight", {H, F});
+    add(b + "output.dense.bias", {H});
+    add(b + "output.LayerNorm.weight", {H}, true);
+    add(b + "output.LayerNorm.bias", {H});
+  }
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, dtype);
+
+  nlohmann::ordered_json config = {{"architectures", {"BertModel"}},
+                                   {"model_type", "bert"},
+                                   {"vocab_size", c.vocab_size},
+                                   {"hidden_size", H},
+                                   {"num_hidden_layers", c.num_hidden_layers},
+                                   {"num_attention_heads", c.num_attention_heads},
+                                   {"intermediate_size", F},
+                                   {"hidden_act", c.hidden_act},
+                                   {"max_position_embeddings", c.max_position_embeddings},
+                                   {"type_vocab_size", c.type_vocab_size},
+                                   {"layer_norm_eps", c.layer_norm_eps},
+                                   {"position_embedding_type", "absolute"},
+                                   {"pad_token_id", 0}};
+  embed_detail::write_file_replace((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  nlohmann::ordered_json modules = nlohmann::ordered_json::array();
+  modules.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
+  modules.push_back({{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"}, {"type", "sentence_transformers.models.Pooling"}});
+  if (normalize)
+    modules.push_back({{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"}, {"type", "sentence_transformers.models.Normalize"}});
+  embed_detail::write_file_replace((fs::path(dir) / "modules.json").string(), modules.dump(2) + "\n");
+  embed_detail::write_file_replace((fs::path(dir) / "sentence_bert_config.json").string(),
+                                   nlohmann::ordered_json({{"max_seq_length", max_seq_length}, {"do_lower_case", false}}).dump(2) + "\n");
+  const nlohmann::ordered_json pool = {{"word_embedding_dimension", H},
+                                       {"pooling_mode_cls_token", pooling.cls},
+                                       {"pooling_mode_mean_tokens", pooling.mean},
+                                       {"pooling_mode_max_tokens", pooling.max},
+                                       {"pooling_mode_mean_sqrt_len_tokens", pooling.mean_sqrt_len}};
+  embed_detail::write_file_replace((fs::path(dir) / "1_Pooling" / "config.json").string(), pool.dump(2) + "\n");
+  for (const char* name : {"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    const fs::path src = fs::path(tokenizer_dir) / name;
+    if (fs::exists(src)) embed_detail::write_file_replace((fs::path(dir) / name).string(), embed_detail::read_whole_file(src.string()));
+  }
+}
+
+}  // namespace segmenta

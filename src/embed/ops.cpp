@@ -1,0 +1,673 @@
+#include "embed/ops.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include <cmath>
+#include <cstring>
+
+#include "segmenta/kernels.hpp"
+
+namespace segmenta::embed_detail {
+namespace {
+
+// GCC vector extensions: 16 floats, lowered to one AVX-512 register where available and
+// to narrower registers elsewhere, so the same source serves every x86-64 build.
+typedef float v16f __attribute__((vector_size(64)));
+typedef std::int32_t v16i __attribute__((vector_size(64)));
+typedef std::uint32_t v16u __attribute__((vector_size(64)));
+typedef std::int8_t v16c __attribute__((vector_size(16)));
+typedef std::uint16_t v16h __attribute__((vector_size(32)));
+
+inline v16f load16(const float* p) noexcept {
+  v16f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store16(float* p, v16f v) noexcept { std::memcpy(p, &v, sizeof v); }
+inline v16f splat(float x) noexcept { return v16f{} + x; }
+inline v16f vmin(v16f a, v16f b) noexcept { return a < b ? a : b; }
+inline v16f vmax(v16f a, v16f b) noexcept { return a > b ? a : b; }
+inline v16f vabs(v16f a) noexcept {
+  v16u u = (v16u)a & 0x7fffffffu;
+  return (v16f)u;
+}
+// Horizontal reductions by halving: lane i meets lane i + 8, then i + 4, i + 2, i + 1 (a
+// fixed tree, so results depend on nothing but the data).
+inline v16f fold(v16f v, int step) noexcept {
+  static constexpr v16i by8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
+  static constexpr v16i by4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
+  static constexpr v16i by2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+  static constexpr v16i by1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
+  return __builtin_shuffle(v, step == 8 ? by8 : step == 4 ? by4 : step == 2 ? by2 : by1);
+}
+inline float hsum(v16f v) noexcept {
+  for (int w = 8; w >= 1; w /= 2) v += fold(v, w);
+  return v[0];
+}
+inline float hmax(v16f v) noexcept {
+  for (int w = 8; w >= 1; w /= 2) v = vmax(v, fold(v, w));
+  return v[0];
+}
+inline float hmin(v16f v) noexcept {
+  for (int w = 8; w >= 1; w /= 2) v = vmin(v, fold(v, w));
+  return v[0];
+}
+
+// In-place transpose of a 16 x 16 tile (rows t[0..15]) by the usual network of 64
+// two-register shuffles: interleave pairs of elements, pairs of pairs, then 128-bit and
+// 256-bit blocks (GCC lowers each to one permute on AVX-512).
+inline void transpose16(v16f* t) noexcept {
+  const v16i lo1 = {0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29};
+  const v16i hi1 = {2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31};
+  const v16i lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  const v16i hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  const v16i ev4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  const v16i od4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  v16f u[16];
+  for (int i = 0; i < 16; i += 2) {
+    u[i] = __builtin_shuffle(t[i], t[i + 1], lo1);
+    u[i + 1] = __builtin_shuffle(t[i], t[i + 1], hi1);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    t[i] = __builtin_shuffle(u[i], u[i + 2], lo2);
+    t[i + 1] = __builtin_shuffle(u[i], u[i + 2], hi2);
+    t[i + 2] = __builtin_shuffle(u[i + 1], u[i + 3], lo2);
+    t[i + 3] = __builtin_shuffle(u[i + 1], u[i + 3], hi2);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[i] = __builtin_shuffle(t[i], t[i + 4], ev4);
+    u[i + 4] = __builtin_shuffle(t[i], t[i + 4], od4);
+    u[i + 8] = __builtin_shuffle(t[i + 8], t[i + 12], ev4);
+    u[i + 12] = __builtin_shuffle(t[i + 8], t[i + 12], od4);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = __builtin_shuffle(u[i], u[i + 8], ev4);
+    t[i + 8] = __builtin_shuffle(u[i], u[i + 8], od4);
+    t[i + 4] = __builtin_shuffle(u[i + 4], u[i + 12], ev4);
+    t[i + 12] = __builtin_shuffle(u[i + 4], u[i + 12], od4);
+  }
+}
+
+// Round to nearest even for |x| < 2^22: adding and removing 1.5 * 2^23 leaves the
+// integer part in the mantissa (no fast-math, so the compiler keeps both operations).
+inline v16f round_even(v16f x) noexcept {
+  const v16f magic = splat(12582912.0f);
+  return (x + magic) - magic;
+}
+
+// 1 / x: with AVX-512 the 14-bit estimate refined by one Newton step (relative error
+// ~1e-8, well below the erf approximation's), otherwise a division.
+inline v16f recip(v16f x) noexcept {
+#if defined(__AVX512F__)
+  const v16f r = (v16f)_mm512_maskz_rcp14_ps(static_cast<__mmask16>(0xffff), (__m512)x);
+  return r * (2.0f - x * r);
+#else
+  return 1.0f / x;
+#endif
+}
+
+// exp(x): range reduction x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact
+// product n * ln2_hi), Taylor polynomial of degree 7 (truncation below 6e-9 relative),
+// scaling by 2^n through the exponent bits. Inputs are clamped to [-87, 88], where
+// 2^n stays a normal float; below, the result is ~1.6e-38 instead of underflowing.
+inline v16f exp16(v16f x) noexcept {
+  x = vmax(vmin(x, splat(88.0f)), splat(-87.0f));
+  const v16f n = round_even(x * 1.44269504088896341f);
+  v16f r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  v16f p = splat(1.0f / 5040.0f);
+  p = p * r + (1.0f / 720.0f);
+  p = p * r + (1.0f / 120.0f);
+  p = p * r + (1.0f / 24.0f);
+  p = p * r + (1.0f / 6.0f);
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const v16i e = (__builtin_convertvector(n, v16i) + 127) << 23;
+  return p * (v16f)e;
+}
+
+// gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), with erf from Abramowitz & Stegun
+// 7.1.28: erfc(z) = 1 / (1 + a1 z + ... + a6 z^6)^16 for z >= 0, |error| <= 3e-7, which
+// costs a polynomial, four squarings and one reciprocal (no exp). z is clamped at 6,
+// where erfc is 2e-17 (0 in float) and the power stays finite. For x < 0 the product uses
+// 1 + erf = erfc(|z|) directly, which keeps the relative accuracy in the negative tail.
+inline v16f gelu16(v16f x) noexcept {
+  const v16f z = vmin(vabs(x * 0.70710678118654752f), splat(6.0f));
+  v16f p = splat(0.0000430638f);
+  p = p * z + 0.0002765672f;
+  p = p * z + 0.0001520143f;
+  p = p * z + 0.0092705272f;
+  p = p * z + 0.0422820123f;
+  p = p * z + 0.0705230784f;
+  p = p * z + 1.0f;
+  p *= p;
+  p *= p;
+  p *= p;
+  p *= p;
+  const v16f erfc = recip(p);  // erfc(|z|)
+  const v16f one_plus_erf = x < 0.0f ? erfc : 2.0f - erfc;
+  return 0.5f * x * one_plus_erf;
+}
+
+}  // namespace
+
+float exp_approx(float x) noexcept {
+  v16f v = splat(x);
+  return exp16(v)[0];
+}
+
+float gelu_approx(float x) noexcept {
+  v16f v = splat(x);
+  return gelu16(v)[0];
+}
+
+void add_layer_norm(const float* x, const float* y, const float* bias, const float* gamma, const float* beta, float eps,
+                    std::size_t k, float* out, float* range) noexcept {
+  const std::size_t kv = k / 16 * 16;
+  v16f s = {};
+  float tail = 0.0f;
+  for (std::size_t i = 0; i < kv; i += 16) {
+    v16f v = load16(x + i);
+    if (y) v += load16(y + i);
+    if (bias) v += load16(bias + i);
+    store16(out + i, v);
+    s += v;
+  }
+  for (std::size_t i = kv; i < k; ++i) {
+    float v = x[i];
+    if (y) v += y[i];
+    if (bias) v += bias[i];
+    out[i] = v;
+    tail += v;
+  }
+  const float mean = (hsum(s) + tail) / static_cast<float>(k);
+  v16f s2 = {};
+  float tail2 = 0.0f;
+  for (std::size_t i = 0; i < kv; i += 16) {
+    const v16f d = load16(out + i) - mean;
+    s2 += d * d;
+  }
+  for (std::size_t i = kv; i < k; ++i) {
+    const float d = out[i] - mean;
+    tail2 += d * d;
+  }
+  const float var = (hsum(s2) + tail2) / static_cast<float>(k);
+  const float rstd = 1.0f / std::sqrt(var + eps);
+  v16f lo = {}, hi = {};
+  for (std::size_t i = 0; i < kv; i += 16) {
+    const v16f v = (load16(out + i) - mean) * rstd * load16(gamma + i) + load16(beta + i);
+    store16(out + i, v);
+    lo = vmin(lo, v);
+    hi = vmax(hi, v);
+  }
+  float tlo = 0.0f, thi = 0.0f;
+  for (std::size_t i = kv; i < k; ++i) {
+    out[i] = (out[i] - mean) * rstd * gamma[i] + beta[i];
+    tlo = std::min(tlo, out[i]);
+    thi = std::max(thi, out[i]);
+  }
+  if (range) {
+    range[0] = std::min(hmin(lo), tlo);
+    range[1] = std::max(hmax(hi), thi);
+  }
+}
+
+void gelu_inplace(float* x, const float* bias, std::size_t k, float* range) noexcept {
+  const std::size_t kv = k / 16 * 16;
+  v16f lo = {}, hi = {};
+  for (std::size_t i = 0; i < kv; i += 16) {
+    v16f v = load16(x + i);
+    if (bias) v += load16(bias + i);
+    v = gelu16(v);
+    store16(x + i, v);
+    lo = vmin(lo, v);
+    hi = vmax(hi, v);
+  }
+  float tlo = 0.0f, thi = 0.0f;
+  for (std::size_t i = kv; i < k; ++i) {
+    x[i] = gelu_approx(bias ? x[i] + bias[i] : x[i]);
+    tlo = std::min(tlo, x[i]);
+    thi = std::max(thi, x[i]);
+  }
+  if (range) {
+    range[0] = std::min(hmin(lo), tlo);
+    range[1] = std::max(hmax(hi), thi);
+  }
+}
+
+namespace {
+
+// Scores of two query rows against all keys: s0/s1 (tp) = q0/q1 (d) . kt (d, tp), with
+// the 2 * NV accumulators in registers (each key vector is loaded once for both rows).
+template <int NV>
+inline void scores_pair(const float* q0, const float* q1, const float* kt, std::size_t tp, std::size_t d, float* s0,
+                        float* s1) noexcept {
+  v16f a[NV], b[NV];
+  for (int w = 0; w < NV; ++w) a[w] = b[w] = v16f{};
+  for (std::size_t c = 0; c < d; ++c) {
+    const float x0 = q0[c], x1 = q1[c];
+    const float* kc = kt + c * tp;
+    for (int w = 0; w < NV; ++w) {
+      const v16f k = load16(kc + 16 * w);
+      a[w] += x0 * k;
+      b[w] += x1 * k;
+    }
+  }
+  for (int w = 0; w < NV; ++w) {
+    store16(s0 + 16 * w, a[w]);
+    store16(s1 + 16 * w, b[w]);
+  }
+}
+
+// Longer sequences: one row at a time, four partial sums per key vector.
+void scores_row(const float* q, const float* kt, std::size_t tp, std::size_t d, float* s) noexcept {
+  for (std::size_t w = 0; w < tp / 16; ++w) {
+    v16f a0 = {}, a1 = {};
+    const float* kw = kt + 16 * w;
+    std::size_t c = 0;
+    for (; c + 1 < d; c += 2) {
+      a0 += q[c] * load16(kw + c * tp);
+      a1 += q[c + 1] * load16(kw + (c + 1) * tp);
+    }
+    if (c < d) a0 += q[c] * load16(kw + c * tp);
+    store16(s + 16 * w, a0 + a1);
+  }
+}
+
+void scores(const float* q0, const float* q1, const float* kt, std::size_t tp, std::size_t d, float* s0,
+            float* s1) noexcept {
+  switch (tp / 16) {
+    case 1: return scores_pair<1>(q0, q1, kt, tp, d, s0, s1);
+    case 2: return scores_pair<2>(q0, q1, kt, tp, d, s0, s1);
+    case 3: return scores_pair<3>(q0, q1, kt, tp, d, s0, s1);
+    case 4: return scores_pair<4>(q0, q1, kt, tp, d, s0, s1);
+    case 5: return scores_pair<5>(q0, q1, kt, tp, d, s0, s1);
+    case 6: return scores_pair<6>(q0, q1, kt, tp, d, s0, s1);
+    case 7: return scores_pair<7>(q0, q1, kt, tp, d, s0, s1);
+    case 8: return scores_pair<8>(q0, q1, kt, tp, d, s0, s1);
+    default:
+      scores_row(q0, kt, tp, d, s0);
+      scores_row(q1, kt, tp, d, s1);
+  }
+}
+
+// Softmax of the first T scores in place (padding lanes up to tp set to 0); returns
+// 1 / sum of the exponentials (normalisation is applied to the output instead).
+float softmax_unnormalised(float* s, std::size_t T, std::size_t tp) noexcept {
+  const std::size_t nv = tp / 16, full = T / 16;
+  v16f mx = splat(-3.0e38f);
+  for (std::size_t w = 0; w < full; ++w) mx = vmax(mx, load16(s + 16 * w));
+  float m = hmax(mx);
+  for (std::size_t j = 16 * full; j < T; ++j) m = s[j] > m ? s[j] : m;
+  v16f sum = {};
+  for (std::size_t w = 0; w < full; ++w) {
+    const v16f e = exp16(load16(s + 16 * w) - m);
+    store16(s + 16 * w, e);
+    sum += e;
+  }
+  if (full < nv) {
+    // Keys past T are padding: their weight is exactly zero.
+    const v16i lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const v16i valid = lane < static_cast<std::int32_t>(T - 16 * full);
+    const v16f e = (v16f)((v16i)exp16(load16(s + 16 * full) - m) & valid);
+    store16(s + 16 * full, e);
+    sum += e;
+  }
+  return 1.0f / hsum(sum);
+}
+
+// One head, head size d = 16 * DV, on the compact inputs q (T, d) already scaled, kt
+// (d, tp) the transposed keys, v (T, d); two query rows per pass so that key and value
+// vectors are loaded once for both.
+template <int DV>
+void attention_head(const float* q, const float* kt, const float* v, std::size_t T, std::size_t tp, const float* bv,
+                    float* ctx, std::size_t ldc, float* s) noexcept {
+  constexpr std::size_t d = 16 * DV;
+  v16f bias[DV];
+  for (int c = 0; c < DV; ++c) bias[c] = bv ? load16(bv + 16 * c) : v16f{};
+  float* s0 = s;
+  float* s1 = s + tp;
+  for (std::size_t i = 0; i < T; i += 2) {
+    const bool two = i + 1 < T;
+    const float* q0 = q + i * d;
+    const float* q1 = two ? q0 + d : q0;
+    scores(q0, q1, kt, tp, d, s0, s1);
+    const float inv0 = softmax_unnormalised(s0, T, tp);
+    const float inv1 = two ? softmax_unnormalised(s1, T, tp) : 0.0f;
+    v16f a[DV], b[DV];
+    for (int c = 0; c < DV; ++c) a[c] = b[c] = v16f{};
+    for (std::size_t j = 0; j < T; ++j) {
+      const float p0 = s0[j], p1 = s1[j];
+      const float* vj = v + j * d;
+      for (int c = 0; c < DV; ++c) {
+        const v16f x = load16(vj + 16 * c);
+        a[c] += p0 * x;
+        b[c] += p1 * x;
+      }
+    }
+    // V's bias adds once: the probabilities sum to one.
+    for (int c = 0; c < DV; ++c) store16(ctx + i * ldc + 16 * c, a[c] * inv0 + bias[c]);
+    if (two)
+      for (int c = 0; c < DV; ++c) store16(ctx + (i + 1) * ldc + 16 * c, b[c] * inv1 + bias[c]);
+  }
+}
+
+// Any head size, plain loops, same layout.
+void attention_head_generic(const float* q, const float* kt, const float* v, std::size_t T, std::size_t tp, std::size_t d,
+                            const float* bv, float* ctx, std::size_t ldc, float* s) noexcept {
+  for (std::size_t i = 0; i < T; ++i) {
+    for (std::size_t j = 0; j < T; ++j) s[j] = 0.0f;
+    for (std::size_t c = 0; c < d; ++c)
+      for (std::size_t j = 0; j < T; ++j) s[j] += q[i * d + c] * kt[c * tp + j];
+    float m = s[0];
+    for (std::size_t j = 1; j < T; ++j) m = s[j] > m ? s[j] : m;
+    float sum = 0.0f;
+    for (std::size_t j = 0; j < T; ++j) sum += (s[j] = exp_approx(s[j] - m));
+    const float inv = 1.0f / sum;
+    float* out = ctx + i * ldc;
+    for (std::size_t c = 0; c < d; ++c) out[c] = 0.0f;
+    for (std::size_t j = 0; j < T; ++j)
+      for (std::size_t c = 0; c < d; ++c) out[c] += s[j] * v[j * d + c];
+    for (std::size_t c = 0; c < d; ++c) out[c] = out[c] * inv + (bv ? bv[c] : 0.0f);
+  }
+}
+
+}  // namespace
+
+std::size_t attention_scratch_floats(std::size_t T, std::size_t heads, std::size_t d) noexcept {
+  const std::size_t tp = (T + 15) / 16 * 16, H = heads * d;
+  return H * tp + 2 * H * T + 2 * tp + 64;
+}
+
+void attention(const float* qkv, std::size_t ldq, const float* bias, std::size_t T, std::size_t heads, std::size_t d,
+               float* ctx, std::size_t ldc, float* scratch) noexcept {
+  const std::size_t H = heads * d, tp = (T + 15) / 16 * 16;
+  float* kt = scratch;      // (heads, d, tp): keys transposed per head
+  float* qs = kt + H * tp;  // (heads, T, d): queries, scaled
+  float* vs = qs + H * T;   // (heads, T, d)
+  float* s = vs + H * T;    // (2, tp)
+  // The scale goes on Q (a product, not a division of the scores: the same 1/sqrt(d)
+  // up to one rounding). One sequential pass over the sentence's rows gathers what the
+  // heads need into this small, cache-resident layout.
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  if (d % 16 == 0) {
+    for (std::size_t j = 0; j < T; ++j) {
+      const float* row = qkv + j * ldq;
+      for (std::size_t h = 0; h < heads; ++h) {
+        float* qd = qs + (h * T + j) * d;
+        float* vd = vs + (h * T + j) * d;
+        for (std::size_t c = 0; c < d; c += 16) {
+          const std::size_t col = h * d + c;
+          v16f qv = load16(row + col);
+          if (bias) qv += load16(bias + col);
+          store16(qd + c, qv * scale);
+          std::memcpy(vd + c, row + 2 * H + col, 64);
+        }
+      }
+    }
+    // Keys: 16 x 16 tiles of (key, feature) transposed into (feature, key).
+    for (std::size_t j0 = 0; j0 < tp; j0 += 16)
+      for (std::size_t f0 = 0; f0 < H; f0 += 16) {
+        v16f tile[16];
+        for (std::size_t l = 0; l < 16; ++l) {
+          if (j0 + l < T) {
+            tile[l] = load16(qkv + (j0 + l) * ldq + H + f0);
+            if (bias) tile[l] += load16(bias + H + f0);
+          } else {
+            tile[l] = v16f{};
+          }
+        }
+        transpose16(tile);
+        // Feature f0 + l belongs to head (f0 + l) / d, dimension (f0 + l) % d.
+        const std::size_t h = f0 / d, c0 = f0 % d;
+        for (std::size_t l = 0; l < 16; ++l) store16(kt + (h * d + c0 + l) * tp + j0, tile[l]);
+      }
+  } else {
+    for (std::size_t j = 0; j < T; ++j) {
+      const float* row = qkv + j * ldq;
+      for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t c = 0; c < d; ++c) {
+          const std::size_t col = h * d + c;
+          qs[(h * T + j) * d + c] = (row[col] + (bias ? bias[col] : 0.0f)) * scale;
+          kt[(h * d + c) * tp + j] = row[H + col] + (bias ? bias[H + col] : 0.0f);
+          vs[(h * T + j) * d + c] = row[2 * H + col];
+        }
+    }
+  }
+  if (d % 16 != 0)
+    for (std::size_t hc = 0; hc < H; ++hc)
+      for (std::size_t j = T; j < tp; ++j) kt[hc * tp + j] = 0.0f;
+  for (std::size_t h = 0; h < heads; ++h) {
+    const float* q = qs + h * T * d;
+    const float* k = kt + h * d * tp;
+    const float* v = vs + h * T * d;
+    const float* bv = bias ? bias + 2 * H + h * d : nullptr;
+    float* out = ctx + h * d;
+    switch (d) {
+      case 16: attention_head<1>(q, k, v, T, tp, bv, out, ldc, s); break;
+      case 32: attention_head<2>(q, k, v, T, tp, bv, out, ldc, s); break;
+      case 48: attention_head<3>(q, k, v, T, tp, bv, out, ldc, s); break;
+      case 64: attention_head<4>(q, k, v, T, tp, bv, out, ldc, s); break;
+      case 128: attention_head<8>(q, k, v, T, tp, bv, out, ldc, s); break;
+      default: attention_head_generic(q, k, v, T, tp, d, bv, out, ldc, s); break;
+    }
+  }
+}
+
+void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r, const float* range) noexcept {
+  const std::size_t kv = k / 16 * 16;
+  const std::size_t kpad = (k + 3) / 4 * 4;
+  switch (a.precision) {
+    case EmbedPrecision::fp32: {
+      float* dst = a.f32 + r * a.ld;
+      if (dst != x) std::memcpy(dst, x, k * sizeof(float));
+      return;
+    }
+    case EmbedPrecision::bf16: {
+      std::uint16_t* dst = a.bf16 + r * a.ld;
+      for (std::size_t i = 0; i < kv; i += 16) {
+        const v16f v = load16(x + i);
+        v16u u = (v16u)v;
+        u += 0x7fffu + ((u >> 16) & 1u);
+        const v16h h = __builtin_convertvector(u >> 16, v16h);
+        std::memcpy(dst + i, &h, sizeof h);
+      }
+      for (std::size_t i = kv; i < k; ++i) dst[i] = float_to_bf16(x[i]);
+      for (std::size_t i = k; i < kpad; ++i) dst[i] = 0;
+      return;
+    }
+    case EmbedPrecision::int8: {
+      float mn = 0.0f, mx = 0.0f;
+      if (range) {
+        mn = range[0];
+        mx = range[1];
+      } else {
+        v16f lo = {}, hi = {};
+        for (std::size_t i = 0; i < kv; i += 16) {
+          const v16f v = load16(x + i);
+          lo = vmin(lo, v);
+          hi = vmax(hi, v);
+        }
+        for (std::size_t i = kv; i < k; ++i) {
+          mn = std::min(mn, x[i]);
+          mx = std::max(mx, x[i]);
+        }
+        mn = std::min(mn, hmin(lo));
+        mx = std::max(mx, hmax(hi));
+      }
+      std::int8_t* dst = a.q + r * a.ld;
+      const float range = mx - mn;
+      if (!(range > 0.0f) || !std::isfinite(range)) {
+        std::memset(dst, 0, kpad);
+        a.scale[r] = 1.0f;
+        a.zero[r] = 0;
+        a.qsum128[r] = 0;
+        return;
+      }
+      const float scale = range / 255.0f;
+      const float inv = 255.0f / range;
+      const float zf = std::nearbyint(-128.0f - mn * inv);
+      const float zero = std::min(127.0f, std::max(-128.0f, zf));
+      v16i qs = {};
+      std::int32_t tq = 0;
+      for (std::size_t i = 0; i < kv; i += 16) {
+        v16f v = round_even(load16(x + i) * inv) + zero;
+        v = vmax(vmin(v, splat(127.0f)), splat(-128.0f));
+        const v16i qi = __builtin_convertvector(v, v16i);
+        qs += qi;
+        const v16c c = __builtin_convertvector(qi, v16c);
+        std::memcpy(dst + i, &c, sizeof c);
+      }
+      for (std::size_t i = kv; i < k; ++i) {
+        const float v = std::min(127.0f, std::max(-128.0f, std::nearbyint(x[i] * inv) + zero));
+        dst[i] = static_cast<std::int8_t>(v);
+        tq += static_cast<std::int32_t>(v);
+      }
+      for (std::size_t i = k; i < kpad; ++i) dst[i] = 0;
+      a.scale[r] = scale;
+      a.zero[r] = static_cast<std::int32_t>(zero);
+      std::int32_t total = tq;
+      for (int l = 0; l < 16; ++l) total += qs[l];
+      a.qsum128[r] = 128 * total;
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Linear layers
+// ---------------------------------------------------------------------------
+
+PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k) {
+  PackedLinear p;
+  p.precision = precision;
+  p.n = n;
+  p.k = k;
+  p.k_pad = (k + 3) / 4 * 4;
+  if (precision == EmbedPrecision::fp32) {
+    p.n_pad = n;
+    p.w32.assign(w, w + n * k);
+    p.bias.assign(b, b + n);
+    return p;
+  }
+  p.n_pad = (n + kPanel - 1) / kPanel * kPanel;
+  p.bias.assign(p.n_pad, 0.0f);
+  std::copy(b, b + n, p.bias.begin());
+  const std::size_t panels = p.n_pad / kPanel;
+  if (precision == EmbedPrecision::bf16) {
+    p.wbf.assign(p.n_pad * p.k_pad, 0);
+    for (std::size_t pi = 0; pi < panels; ++pi)
+      for (std::size_t g = 0; g < p.k_pad / 2; ++g)
+        for (std::size_t c = 0; c < kPanel; ++c)
+          for (std::size_t e = 0; e < 2; ++e) {
+            const std::size_t row = pi * kPanel + c, col = 2 * g + e;
+            const float v = row < n && col < k ? w[row * k + col] : 0.0f;
+            p.wbf[((pi * (p.k_pad / 2) + g) * kPanel + c) * 2 + e] = float_to_bf16(v);
+          }
+    return p;
+  }
+  // int8: symmetric per output feature, codes in [-127, 127].
+  p.wscale.assign(p.n_pad, 1.0f);
+  p.wsum.assign(p.n_pad, 0);
+  std::vector<std::int8_t> q(p.n_pad * p.k_pad, 0);
+  for (std::size_t row = 0; row < n; ++row) {
+    float amax = 0.0f;
+    for (std::size_t col = 0; col < k; ++col) amax = std::max(amax, std::abs(w[row * k + col]));
+    const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+    std::int32_t sum = 0;
+    for (std::size_t col = 0; col < k; ++col) {
+      const float v = std::nearbyint(w[row * k + col] / scale);
+      const auto c = static_cast<std::int8_t>(std::min(127.0f, std::max(-127.0f, v)));
+      q[row * p.k_pad + col] = c;
+      sum += c;
+    }
+    p.wscale[row] = scale;
+    p.wsum[row] = sum;
+  }
+  p.wq.assign(p.n_pad * p.k_pad, 128);
+  for (std::size_t pi = 0; pi < panels; ++pi)
+    for (std::size_t g = 0; g < p.k_pad / 4; ++g)
+      for (std::size_t c = 0; c < kPanel; ++c)
+        for (std::size_t e = 0; e < 4; ++e) {
+          const std::size_t row = pi * kPanel + c, col = 4 * g + e;
+          p.wq[((pi * (p.k_pad / 4) + g) * kPanel + c) * 4 + e] =
+              static_cast<std::uint8_t>(static_cast<int>(q[row * p.k_pad + col]) + 128);
+        }
+  return p;
+}
+
+void gemm_bf16_portable(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
+                        std::size_t ldy) noexcept {
+  const std::size_t groups = lin.k_pad / 2, panels = lin.n_pad / kPanel;
+  float acc[kPanel];
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::uint16_t* ar = a + r * lda;
+    for (std::size_t pi = 0; pi < panels; ++pi) {
+      const std::uint16_t* bp = lin.wbf.data() + pi * groups * kPanel * 2;
+      for (auto& v : acc) v = 0.0f;
+      for (std::size_t g = 0; g < groups; ++g) {
+        const float a0 = bf16_to_float(ar[2 * g]), a1 = bf16_to_float(ar[2 * g + 1]);
+        const std::uint16_t* bg = bp + g * kPanel * 2;
+        // Same order as VDPBF16PS: the odd pair first, each product exact, one rounding per add.
+        for (std::size_t c = 0; c < kPanel; ++c) {
+          acc[c] = std::fma(a1, bf16_to_float(bg[2 * c + 1]), acc[c]);
+          acc[c] = std::fma(a0, bf16_to_float(bg[2 * c]), acc[c]);
+        }
+      }
+      for (std::size_t c = 0; c < kPanel; ++c) {
+        const std::size_t col = pi * kPanel + c;
+        if (col < lin.n) y[r * ldy + col] = acc[c] + lin.bias[col];
+      }
+    }
+  }
+}
+
+void gemm_s8_portable(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept {
+  const std::size_t groups = lin.k_pad / 4, panels = lin.n_pad / kPanel;
+  std::int32_t acc[kPanel];
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::int8_t* ar = x.q + r * x.ld;
+    for (std::size_t pi = 0; pi < panels; ++pi) {
+      const std::uint8_t* bp = lin.wq.data() + pi * groups * kPanel * 4;
+      for (auto& v : acc) v = 0;
+      for (std::size_t g = 0; g < groups; ++g) {
+        const std::uint8_t* bg = bp + g * kPanel * 4;
+        for (std::size_t c = 0; c < kPanel; ++c)
+          for (std::size_t e = 0; e < 4; ++e)
+            acc[c] += static_cast<std::int32_t>(ar[4 * g + e]) * static_cast<std::int32_t>(bg[4 * c + e]);
+      }
+      for (std::size_t c = 0; c < kPanel; ++c) {
+        const std::size_t col = pi * kPanel + c;
+        if (col >= lin.n) continue;
+        const std::int32_t v = acc[c] - x.qsum128[r] - x.zero[r] * lin.wsum[col];
+        y[r * ldy + col] = std::fma(static_cast<float>(v), x.scale[r] * lin.wscale[col], lin.bias[col]);
+      }
+    }
+  }
+}
+
+void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept {
+  if (rows == 0) return;
+  switch (lin.precision) {
+    case EmbedPrecision::fp32:
+      kernels::gemm_nt(rows, lin.n, lin.k, 1.0f, x.f32, x.ld, lin.w32.data(), lin.k, 0.0f, y, ldy);
+      return;
+    case EmbedPrecision::bf16:
+      if (cpu_has_avx512_bf16())
+        gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy);
+      else
+        gemm_bf16_portable(lin, x.bf16, x.ld, rows, y, ldy);
+      return;
+    case EmbedPrecision::int8:
+      if (cpu_has_avx512_vnni())
+        gemm_s8_avx512(lin, x, rows, y, ldy);
+      else
+        gemm_s8_portable(lin, x, rows, y, ldy);
+      return;
+  }
+}
+
+}  // namespace segmenta::embed_detail

@@ -1,0 +1,106 @@
+// Encoder building blocks: packed linear layers (fp32 / bf16 / int8 GEMM) and the
+// fused elementwise passes around them. Private to the embed module; kernels trust
+// their inputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "embed/internal.hpp"
+#include "segmenta/core.hpp"
+#include "segmenta/embed.hpp"
+
+namespace segmenta::embed_detail {
+
+// ---------------------------------------------------------------------------
+// Activations handed to a linear layer
+// ---------------------------------------------------------------------------
+
+/// Rows of an activation matrix (rows, k) in the form a linear layer of a given precision
+/// consumes: fp32 values, bf16 values, or int8 codes with per-row scale and zero point
+/// (x = scale * (q - zero)) and the per-row correction 128 * sum(q) that the unsigned
+/// weight encoding needs. Row stride `ld` (elements), ld >= k rounded up to 4.
+struct Activations {
+  EmbedPrecision precision = EmbedPrecision::fp32;
+  std::size_t ld = 0;
+  float* f32 = nullptr;
+  std::uint16_t* bf16 = nullptr;
+  std::int8_t* q = nullptr;
+  float* scale = nullptr;
+  std::int32_t* zero = nullptr;
+  std::int32_t* qsum128 = nullptr;
+};
+
+/// Writes row `r` of `a` from the fp32 values x (k): a copy (fp32; skipped when x already
+/// is that row), bf16 rounding, or int8 quantisation (asymmetric, the row's range
+/// extended to include 0, 255 steps, round to nearest even, zero point exact).
+/// `range`, when given, is {min(0, min x), max(0, max x)} as the passes below report it,
+/// which saves the int8 quantiser its scan.
+void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r, const float* range = nullptr) noexcept;
+
+// ---------------------------------------------------------------------------
+// Linear layers
+// ---------------------------------------------------------------------------
+
+/// y = x W^T + b for W (n, k), stored in the layout of one precision.
+struct PackedLinear {
+  EmbedPrecision precision = EmbedPrecision::fp32;
+  std::size_t n = 0, k = 0;        // output and input features
+  std::size_t n_pad = 0, k_pad = 0;  // n rounded up to the panel width, k to 4
+  AlignedVector<float> w32;        // fp32: W (n, k) row-major
+  AlignedVector<float> bias;       // n_pad (zeros past n)
+  AlignedVector<std::uint16_t> wbf;  // bf16 panels: [panel][k_pad/2][48][2]
+  AlignedVector<std::uint8_t> wq;    // int8 panels, stored as q + 128: [panel][k_pad/4][48][4]
+  AlignedVector<float> wscale;       // int8: per output feature, W ~ wscale * q
+  AlignedVector<std::int32_t> wsum;  // int8: per output feature, sum over k of q
+};
+
+constexpr std::size_t kPanel = 48;
+
+/// Packs W (n, k) row-major and b (n) for `precision`.
+PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k);
+
+/// y (rows, n) with row stride ldy: x W^T, plus the bias for bf16/int8 (the fp32 path
+/// leaves the bias to the following fused pass, see `add_bias` arguments below).
+/// `x` must be in lin.precision's form. Single-threaded.
+void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
+
+/// Reference (portable) kernels, also used on CPUs without AVX-512 BF16 / VNNI.
+void gemm_bf16_portable(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
+                        std::size_t ldy) noexcept;
+void gemm_s8_portable(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
+
+/// AVX-512 kernels (gemm_avx512.cpp); call only when the CPU has the features.
+bool cpu_has_avx512_bf16() noexcept;
+bool cpu_has_avx512_vnni() noexcept;
+void gemm_bf16_avx512(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
+                      std::size_t ldy) noexcept;
+void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
+
+// ---------------------------------------------------------------------------
+// Elementwise passes (one row at a time; k is any positive length)
+// ---------------------------------------------------------------------------
+
+/// out = LayerNorm(x + y + bias) * gamma + beta over k features (y, bias may be null).
+/// Mean and variance in fp32 over 16 interleaved partial sums (fixed order). out may alias x.
+/// With `range`, writes {min(0, min out), max(0, max out)}.
+void add_layer_norm(const float* x, const float* y, const float* bias, const float* gamma, const float* beta, float eps,
+                    std::size_t k, float* out, float* range = nullptr) noexcept;
+
+/// x = gelu(x + bias) with the erf form 0.5 x (1 + erf(x / sqrt 2)); bias may be null.
+/// With `range`, writes {min(0, min x), max(0, max x)} of the result.
+void gelu_inplace(float* x, const float* bias, std::size_t k, float* range = nullptr) noexcept;
+
+/// Scaled dot-product attention of one sequence of T tokens for all heads.
+/// qkv (T, 3H) with row stride ldq holds Q | K | V (bias not yet added when `bias`
+/// is non-null: bias (3H)); ctx (T, H) with row stride ldc receives softmax(Q K^T / sqrt(d)) V.
+/// scratch needs attention_scratch_floats(T, heads, d) floats.
+void attention(const float* qkv, std::size_t ldq, const float* bias, std::size_t T, std::size_t heads, std::size_t d,
+               float* ctx, std::size_t ldc, float* scratch) noexcept;
+std::size_t attention_scratch_floats(std::size_t T, std::size_t heads, std::size_t d) noexcept;
+
+/// Vectorised exp and erf-GELU of one value (the same code the passes use), for tests.
+float exp_approx(float x) noexcept;
+float gelu_approx(float x) noexcept;
+
+}  // namespace segmenta::embed_detail

@@ -1,0 +1,246 @@
+// Encoder kernels against naive double-precision oracles kept in this file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "embed/ops.hpp"
+#include "segmenta/embed.hpp"
+
+using namespace segmenta;
+using namespace segmenta::embed_detail;
+
+namespace {
+
+std::vector<float> randn(std::size_t n, std::uint64_t seed, double sd = 1.0) {
+  Rng r(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(sd * r.normal());
+  return v;
+}
+
+struct ActBuffers {
+  std::vector<float> f;
+  AlignedVector<std::uint16_t> bf;
+  AlignedVector<std::int8_t> q;
+  std::vector<float> scale;
+  std::vector<std::int32_t> zero, qsum;
+  Activations a;
+  ActBuffers(EmbedPrecision p, const std::vector<float>& x, std::size_t rows, std::size_t k) {
+    const std::size_t ld = (k + 3) / 4 * 4;
+    f.assign(rows * ld, 0.0f);
+    bf.assign(rows * ld, 0);
+    q.assign(rows * ld, 0);
+    scale.assign(rows, 0.0f);
+    zero.assign(rows, 0);
+    qsum.assign(rows, 0);
+    a.precision = p;
+    a.ld = ld;
+    a.f32 = f.data();
+    a.bf16 = bf.data();
+    a.q = q.data();
+    a.scale = scale.data();
+    a.zero = zero.data();
+    a.qsum128 = qsum.data();
+    for (std::size_t r = 0; r < rows; ++r) emit_row(x.data() + r * k, k, a, r);
+  }
+};
+
+}  // namespace
+
+TEST(EmbedKernels, ExpIsAccurate) {
+  double worst = 0;
+  for (double x = -87.0; x <= 88.0; x += 0.01237) {
+    const double want = std::exp(static_cast<double>(static_cast<float>(x)));
+    const double got = exp_approx(static_cast<float>(x));
+    worst = std::max(worst, std::abs(got - want) / want);
+  }
+  EXPECT_LT(worst, 4e-7);
+  EXPECT_EQ(exp_approx(0.0f), 1.0f);
+  EXPECT_GT(exp_approx(-1000.0f), 0.0f);  // clamped, no NaN or denormal garbage
+  EXPECT_LT(exp_approx(-1000.0f), 1e-37f);
+}
+
+TEST(EmbedKernels, GeluMatchesErfForm) {
+  double worst = 0;
+  for (double x = -12.0; x <= 12.0; x += 0.001237) {
+    const float xf = static_cast<float>(x);
+    const double want = 0.5 * xf * (1.0 + std::erf(xf / std::sqrt(2.0)));
+    worst = std::max(worst, std::abs(gelu_approx(xf) - want) / std::max(1.0, std::abs(static_cast<double>(xf))));
+  }
+  EXPECT_LT(worst, 5e-7);  // A&S 7.1.28 (3e-7) evaluated in float
+  // The vector pass and the scalar entry point agree, also in the tail.
+  std::vector<float> v = randn(37, 3, 3.0), w = v;
+  gelu_inplace(v.data(), nullptr, v.size());
+  for (std::size_t i = 0; i < w.size(); ++i) EXPECT_EQ(v[i], gelu_approx(w[i]));
+}
+
+TEST(EmbedKernels, AddLayerNormMatchesNaive) {
+  for (std::size_t k : {384u, 37u, 16u, 5u}) {
+    const auto x = randn(k, 1), y = randn(k, 2), b = randn(k, 3, 0.1), g = randn(k, 4, 0.2), be = randn(k, 5, 0.1);
+    std::vector<float> gamma(k);
+    for (std::size_t i = 0; i < k; ++i) gamma[i] = 1.0f + g[i];
+    std::vector<float> out(k);
+    add_layer_norm(x.data(), y.data(), b.data(), gamma.data(), be.data(), 1e-12f, k, out.data());
+    double mean = 0, var = 0;
+    for (std::size_t i = 0; i < k; ++i) mean += double(x[i]) + y[i] + b[i];
+    mean /= double(k);
+    for (std::size_t i = 0; i < k; ++i) var += std::pow(double(x[i]) + y[i] + b[i] - mean, 2);
+    var /= double(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      const double want = (double(x[i]) + y[i] + b[i] - mean) / std::sqrt(var + 1e-12) * gamma[i] + be[i];
+      EXPECT_NEAR(out[i], want, 2e-6) << k << " " << i;
+    }
+    // In place, without y and bias.
+    std::vector<float> z = x;
+    add_layer_norm(z.data(), nullptr, nullptr, gamma.data(), be.data(), 1e-5f, k, z.data());
+    double m2 = 0, v2 = 0;
+    for (float t : x) m2 += t;
+    m2 /= double(k);
+    for (float t : x) v2 += (t - m2) * (t - m2);
+    v2 /= double(k);
+    for (std::size_t i = 0; i < k; ++i) EXPECT_NEAR(z[i], (x[i] - m2) / std::sqrt(v2 + 1e-5) * gamma[i] + be[i], 2e-6);
+  }
+}
+
+TEST(EmbedKernels, AttentionMatchesNaive) {
+  for (std::size_t T : {1u, 5u, 17u, 37u}) {
+    for (std::size_t d : {8u, 16u, 32u, 64u}) {
+      const std::size_t heads = 3, H = heads * d, ld = 3 * H + 5;
+      const auto qkv = randn(T * ld, 10 + T, 1.5);
+      const auto bias = randn(3 * H, 20 + d, 0.3);
+      for (bool with_bias : {false, true}) {
+        std::vector<float> ctx(T * H, -1.0f), scratch(attention_scratch_floats(T, heads, d));
+        attention(qkv.data(), ld, with_bias ? bias.data() : nullptr, T, heads, d, ctx.data(), H, scratch.data());
+        for (std::size_t h = 0; h < heads; ++h)
+          for (std::size_t i = 0; i < T; ++i) {
+            auto val = [&](std::size_t row, std::size_t col) {
+              return double(qkv[row * ld + col]) + (with_bias ? bias[col] : 0.0f);
+            };
+            std::vector<double> s(T);
+            double m = -1e300;
+            for (std::size_t j = 0; j < T; ++j) {
+              double dot = 0;
+              for (std::size_t c = 0; c < d; ++c) dot += val(i, h * d + c) * val(j, H + h * d + c);
+              s[j] = dot / std::sqrt(double(d));
+              m = std::max(m, s[j]);
+            }
+            double sum = 0;
+            for (auto& e : s) sum += (e = std::exp(e - m));
+            for (std::size_t c = 0; c < d; ++c) {
+              double want = 0;
+              for (std::size_t j = 0; j < T; ++j) want += s[j] / sum * val(j, 2 * H + h * d + c);
+              EXPECT_NEAR(ctx[i * H + h * d + c], want, 2e-5) << T << " " << d << " " << h << " " << i << " " << c;
+            }
+          }
+      }
+    }
+  }
+}
+
+TEST(EmbedKernels, Int8RowQuantisation) {
+  const std::size_t k = 37;
+  auto x = randn(k, 5, 2.0);
+  x[3] = 0.0f;
+  ActBuffers b(EmbedPrecision::int8, x, 1, k);
+  const float s = b.scale[0];
+  const int z = b.zero[0];
+  int sum = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    const float back = s * static_cast<float>(b.q[i] - z);
+    EXPECT_LE(std::abs(back - x[i]), 0.5f * s * 1.0001f) << i;
+    sum += b.q[i];
+  }
+  EXPECT_EQ(s * static_cast<float>(b.q[3] - z), 0.0f);  // zero is exact
+  EXPECT_EQ(b.qsum[0], 128 * sum);
+  for (std::size_t i = k; i < b.a.ld; ++i) EXPECT_EQ(b.q[i], 0);
+  // An all-zero row.
+  ActBuffers zero(EmbedPrecision::int8, std::vector<float>(k, 0.0f), 1, k);
+  EXPECT_EQ(zero.qsum[0], 0);
+  EXPECT_EQ(zero.scale[0], 1.0f);
+  ActBuffers h(EmbedPrecision::bf16, x, 1, k);
+  for (std::size_t i = 0; i < k; ++i) EXPECT_EQ(h.bf[i], float_to_bf16(x[i]));
+}
+
+class EmbedLinear : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, std::size_t>> {};
+
+TEST_P(EmbedLinear, AllPrecisionsAgainstNaive) {
+  const auto [rows, n, k] = GetParam();
+  const auto w = randn(n * k, 100 + n, 0.05), b = randn(n, 200 + n, 0.1), x = randn(rows * k, 300 + rows);
+  // fp32 reference in double.
+  std::vector<double> ref(rows * n);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < n; ++j) {
+      double s = b[j];
+      for (std::size_t c = 0; c < k; ++c) s += double(x[r * k + c]) * w[j * k + c];
+      ref[r * n + j] = s;
+    }
+  const std::size_t ldy = n + 3;
+  {
+    const PackedLinear lin = pack_linear(EmbedPrecision::fp32, w.data(), b.data(), n, k);
+    Activations a;
+    a.f32 = const_cast<float*>(x.data());
+    a.ld = k;
+    std::vector<float> y(rows * ldy);
+    linear_forward(lin, a, rows, y.data(), ldy);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < n; ++j) EXPECT_NEAR(y[r * ldy + j] + b[j], ref[r * n + j], 1e-4);  // fp32 leaves the bias out
+  }
+  {
+    // bf16: the exact products of the bf16-rounded operands, summed in double.
+    const PackedLinear lin = pack_linear(EmbedPrecision::bf16, w.data(), b.data(), n, k);
+    ActBuffers a(EmbedPrecision::bf16, x, rows, k);
+    std::vector<float> y(rows * ldy, 0.0f), yp(rows * ldy, 0.0f);
+    linear_forward(lin, a.a, rows, y.data(), ldy);
+    gemm_bf16_portable(lin, a.bf.data(), a.a.ld, rows, yp.data(), ldy);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = b[j];
+        for (std::size_t c = 0; c < k; ++c) s += double(round_to_bf16(x[r * k + c])) * round_to_bf16(w[j * k + c]);
+        EXPECT_NEAR(y[r * ldy + j], s, 1e-5 * (1.0 + std::abs(s))) << r << " " << j;
+        EXPECT_NEAR(yp[r * ldy + j], s, 1e-5 * (1.0 + std::abs(s))) << r << " " << j;
+        EXPECT_NEAR(y[r * ldy + j], ref[r * n + j], 0.02);
+      }
+  }
+  {
+    // int8: y = s_x s_w sum_k (q_x - z) q_w + b exactly in integers; the AVX-512 kernel (when
+    // present) and the portable one must give identical bits.
+    const PackedLinear lin = pack_linear(EmbedPrecision::int8, w.data(), b.data(), n, k);
+    ActBuffers a(EmbedPrecision::int8, x, rows, k);
+    std::vector<float> y(rows * ldy, 0.0f), yp(rows * ldy, 0.0f);
+    linear_forward(lin, a.a, rows, y.data(), ldy);
+    gemm_s8_portable(lin, a.a, rows, yp.data(), ldy);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < n; ++j) {
+        float amax = 0;
+        for (std::size_t c = 0; c < k; ++c) amax = std::max(amax, std::abs(w[j * k + c]));
+        const float ws = amax / 127.0f;
+        long long acc = 0;
+        for (std::size_t c = 0; c < k; ++c) {
+          const long long qw = std::llround(std::nearbyint(w[j * k + c] / ws));
+          acc += (static_cast<long long>(a.q[r * a.a.ld + c]) - a.zero[r]) * qw;
+        }
+        const double want = double(a.scale[r]) * ws * double(acc) + b[j];
+        EXPECT_NEAR(y[r * ldy + j], want, 1e-5 * (1.0 + std::abs(want))) << r << " " << j;
+        EXPECT_EQ(y[r * ldy + j], yp[r * ldy + j]) << r << " " << j;
+        // Quantisation noise grows like sqrt(k): a sanity bound, the exact check is above.
+        EXPECT_NEAR(y[r * ldy + j], ref[r * n + j], 0.01 + 0.05 * std::sqrt(double(k) / 384.0));
+      }
+    // Nothing is written past column n.
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = n; j < ldy; ++j) EXPECT_EQ(y[r * ldy + j], 0.0f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, EmbedLinear,
+                         ::testing::Values(std::make_tuple(1u, 48u, 16u), std::make_tuple(19u, 50u, 37u),
+                                           std::make_tuple(8u, 144u, 384u), std::make_tuple(70u, 97u, 64u),
+                                           std::make_tuple(13u, 16u, 1536u)));
+
+TEST(EmbedKernels, PrecisionNames) {
+  EXPECT_EQ(parse_embed_precision("fp32"), EmbedPrecision::fp32);
+  EXPECT_EQ(parse_embed_precision("bfloat16"), EmbedPrecision::bf16);
+  EXPECT_EQ(parse_embed_precision("int8"), EmbedPrecision::int8);
+  EXPECT_EQ(to_string(EmbedPrecision::bf16), "bf16");
+  EXPECT_THROW(parse_embed_precision("fp8"), InvalidArgument);
+  EXPECT_TRUE(embed_precision_accelerated(EmbedPrecision::fp32));
+}
