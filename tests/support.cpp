@@ -1,5 +1,9 @@
 #include "support.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 
 namespace segmenta::test {
@@ -64,5 +68,32 @@ MatrixD json_matrix(const nlohmann::json& j) {
 }
 
 std::vector<double> json_vector(const nlohmann::json& j) { return j.get<std::vector<double>>(); }
+
+CommandResult run_command(const std::string& command) {
+  static int counter = 0;
+  const std::string dir = std::string(SEGMENTA_TEST_OUTPUT_DIR) + "/commands";
+  std::filesystem::create_directories(dir);
+  const std::string base = dir + "/" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  const std::string full = command + " >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(full.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(base + ".out");
+  r.err = read_file(base + ".err");
+  std::filesystem::remove(base + ".out");
+  std::filesystem::remove(base + ".err");
+  return r;
+}
+
+std::string cli() {
+#ifdef SEGMENTA_CLI
+  return SEGMENTA_CLI;
+#else
+  ADD_FAILURE() << "the segmenta executable is not part of this build";
+  throw std::runtime_error("no segmenta executable");
+#endif
+}
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 }  // namespace segmenta::test

@@ -36,4 +36,16 @@ std::string temp_dir(const std::string& name);
 MatrixD json_matrix(const nlohmann::json& j);
 std::vector<double> json_vector(const nlohmann::json& j);
 
+/// Result of running a shell command: exit code and captured stdout/stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+/// Runs `command` through /bin/sh, capturing stdout and stderr separately.
+CommandResult run_command(const std::string& command);
+/// The segmenta executable built with the tests (fails the test if it was not built).
+std::string cli();
+/// Parsed JSON of any file.
+nlohmann::json read_json(const std::string& path);
+
 }  // namespace segmenta::test

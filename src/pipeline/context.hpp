@@ -1,0 +1,81 @@
+// Internal state of a run shared by the stages and the methods.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "segmenta/explain.hpp"
+#include "segmenta/outliers.hpp"
+#include "segmenta/pipeline.hpp"
+#include "segmenta/prep.hpp"
+#include "sweep.hpp"
+
+namespace segmenta::detail {
+
+/// Stage timer collecting (stage, seconds) in order.
+struct Timings {
+  std::vector<std::pair<std::string, double>> items;
+  Stopwatch clock;
+  void lap(const std::string& stage) {
+    items.emplace_back(stage, clock.seconds());
+    clock.reset();
+  }
+  void add(const std::string& stage, double seconds) { items.emplace_back(stage, seconds); }
+  nlohmann::json to_json() const;
+};
+
+struct RunContext {
+  const RunParams& params;
+  bool blog = false;
+  std::string raw;  // the input bytes (hashed into the manifest)
+  Table table;      // the selected columns of every input row
+  PrepResult prep;  // the encoded feature matrix of every row: the common space
+  // Outliers: flags and scores of every row, the fitted detector, the space it ran in.
+  std::vector<std::uint8_t> outlier;
+  std::vector<double> outlier_score;
+  std::optional<EcodModel> ecod;
+  std::vector<std::string> outlier_features;
+  std::string outlier_space;
+  std::vector<std::size_t> rows;  // the clustered rows (indices into table), ascending
+  Diagnostics diag;
+  Timings timings;
+
+  explicit RunContext(const RunParams& p) : params(p) {}
+  /// The rows of the common feature matrix that are clustered.
+  MatrixD common_clustered() const { return take_rows<double, std::size_t>(prep.features.view(), rows); }
+  KSpec k_range() const;  // params.k clipped to the clustered row count
+};
+
+/// What one method produced.
+struct MethodResult {
+  std::string name;            // kmeans | kprototypes | embed
+  std::string objective;       // "inertia" | "cost"
+  std::string space;           // the space the silhouette, CH and DB are measured in
+  Evaluation eval;             // the k sweep
+  std::size_t k = 0;
+  std::vector<std::int32_t> labels;  // per clustered row, segments numbered by decreasing size
+  SweepPoint final;                  // metrics of the chosen k in the method's space (sizes renumbered)
+  nlohmann::json model;              // the method's part of model.json
+  nlohmann::json details = nlohmann::json::object();  // method-specific facts for metrics.json
+  // Space of every table row used for representative customers: (table.rows(), q)
+  // and the segment centres in it (k, q) (empty: mean of the members).
+  MatrixD rep_space, rep_centers;
+};
+
+/// Fits the chosen k of a sweep in one of the methods (the fits per k are kept).
+MethodResult run_kmeans(RunContext& ctx);
+MethodResult run_kprototypes(RunContext& ctx);
+
+/// Renumbers `r.labels` (and the given centres' rows) by decreasing segment size,
+/// sets r.final to the chosen k's sweep point with renumbered sizes, and renumbers
+/// that point's silhouette plot data. Returns old -> new.
+std::vector<std::int32_t> number_by_size(MethodResult& r, MatrixD* centers);
+
+nlohmann::json profiles_json(const Profiles& p);
+nlohmann::json explanation_json(const SurrogateExplanation& e, const std::vector<std::string>& feature_names);
+nlohmann::json diagnostics_json(const Diagnostics& d);
+
+}  // namespace segmenta::detail

@@ -1,0 +1,33 @@
+// Model file (model.json) serialisation of the fitted stages. The format is
+// documented in docs/MODEL.md: a JSON object with "format": "segmenta-model",
+// "version", the method, and one object per stage. Large float arrays are stored
+// as base64 of little-endian float64 so the file stays compact and exact.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "segmenta/cluster.hpp"
+#include "segmenta/outliers.hpp"
+#include "segmenta/prep.hpp"
+
+namespace segmenta::detail {
+
+using json = nlohmann::json;
+
+std::string base64_encode(std::string_view bytes);
+std::string base64_decode(std::string_view text, std::string_view what);
+
+json doubles_to_json(const double* data, std::size_t n);
+std::vector<double> doubles_from_json(const json& j, std::string_view what);
+json matrix_to_json(ViewD m);
+MatrixD matrix_from_json(const json& j, std::string_view what);
+
+json prep_to_json(const PrepModel& m);
+PrepModel prep_from_json(const json& j);
+
+json ecod_to_json(const EcodModel& m);
+EcodModel ecod_from_json(const json& j);
+
+}  // namespace segmenta::detail

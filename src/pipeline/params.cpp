@@ -1,0 +1,70 @@
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "segmenta/pipeline.hpp"
+
+namespace segmenta {
+
+std::string_view to_string(Method m) noexcept {
+  switch (m) {
+    case Method::kmeans: return "kmeans";
+    case Method::kprototypes: return "kprototypes";
+    case Method::embed: return "embed";
+    case Method::all: return "all";
+  }
+  return "kmeans";
+}
+
+Method parse_method(std::string_view text, std::string_view what) {
+  for (Method m : {Method::kmeans, Method::kprototypes, Method::embed, Method::all})
+    if (to_string(m) == text) return m;
+  throw InvalidArgument(fmt::format("{}: unknown method '{}' (expected kmeans, kprototypes, embed or all)", what, text));
+}
+
+namespace {
+bool parse_size(std::string_view s, std::size_t& v) {
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+}  // namespace
+
+KSpec KSpec::parse(std::string_view text, std::string_view what) {
+  KSpec k;
+  if (text == "auto") return k;
+  k.automatic = false;
+  const std::size_t dots = text.find("..");
+  if (dots == std::string_view::npos) {
+    std::size_t v = 0;
+    if (!parse_size(text, v))
+      throw InvalidArgument(fmt::format("{}: expected auto, a number of segments N or a range A..B, got '{}'", what, text));
+    if (v < 2 || v > 100) throw InvalidArgument(fmt::format("{}: the number of segments must be in 2..100, got {}", what, v));
+    k.lo = k.hi = v;
+    k.fixed = true;
+    return k;
+  }
+  std::size_t a = 0, b = 0;
+  if (!parse_size(text.substr(0, dots), a) || !parse_size(text.substr(dots + 2), b))
+    throw InvalidArgument(fmt::format("{}: expected a range like 2..9, got '{}'", what, text));
+  if (a < 2 || b <= a || b > 100)
+    throw InvalidArgument(fmt::format("{}: the range must satisfy 2 <= A < B <= 100, got '{}'", what, text));
+  k.lo = a;
+  k.hi = b;
+  return k;
+}
+
+std::string KSpec::str() const {
+  if (automatic) return "auto";
+  if (fixed) return std::to_string(lo);
+  return fmt::format("{}..{}", lo, hi);
+}
+
+OutlierPolicy parse_outlier_policy(std::string_view text, std::string_view what) {
+  if (text == "drop") return OutlierPolicy::drop;
+  if (text == "flag") return OutlierPolicy::flag;
+  if (text == "none") return OutlierPolicy::none;
+  throw InvalidArgument(fmt::format("{}: expected drop, flag or none, got '{}'", what, text));
+}
+
+}  // namespace segmenta

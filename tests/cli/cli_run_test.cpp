@@ -1,0 +1,223 @@
+// End-to-end tests of the segmenta command: outputs, determinism across thread
+// counts, scoring with a saved model, and bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "segmenta/io.hpp"
+#include "segmenta/metrics.hpp"
+#include "support.hpp"
+
+using namespace segmenta;
+namespace fs = std::filesystem;
+
+namespace {
+
+Table read_segments(const std::string& path) {
+  CsvOptions o;
+  o.delimiter = ',';
+  return read_csv(path, o);
+}
+
+/// metrics.json without the parts that legitimately vary between runs (timings).
+nlohmann::json stable_metrics(const std::string& dir) {
+  nlohmann::json m = test::read_json(dir + "/metrics.json");
+  m.erase("timings");
+  for (auto& [name, method] : m["methods"].items()) {
+    for (auto& point : method["sweep"]["per_k"]) point.erase("seconds");
+    if (method.contains("explanation")) {
+      method["explanation"].erase("fit_seconds");
+      method["explanation"].erase("shap_seconds");
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST(CliRun, DemoFindsThePlantedSegments) {
+  const std::string dir = test::temp_dir("cli_demo");
+  const auto r = test::run_command(test::cli() + " demo --rows 3000 --k 5 --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"demo.csv", "demo_truth.csv", "segments.csv", "metrics.json", "model.json", "run.json"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  const Table segs = read_segments(dir + "/segments.csv");
+  const Table truth = read_segments(dir + "/demo_truth.csv");
+  ASSERT_EQ(segs.rows(), 3000u);
+  const Column& seg = segs.column(segs.index_of("segment"));
+  const Column& planted = truth.column(truth.index_of("planted_segment"));
+  std::vector<std::int32_t> a, b;
+  for (std::size_t i = 0; i < segs.rows(); ++i)
+    if (!seg.is_missing(i)) {
+      a.push_back(static_cast<std::int32_t>(seg.numbers[i]));
+      b.push_back(static_cast<std::int32_t>(planted.numbers[i]));
+    }
+  EXPECT_EQ(a.size(), 2700u);  // contamination 0.1 drops 10 %
+  // The planted segments overlap by design; k-means on the encoded features must
+  // still recover most of the structure.
+  EXPECT_GT(adjusted_rand_score(a, b), 0.5);
+  EXPECT_NE(r.out.find("adjusted Rand index"), std::string::npos);
+}
+
+TEST(CliRun, SameOutputWithOneAndTwoThreads) {
+  const std::string d1 = test::temp_dir("cli_threads1"), d2 = test::temp_dir("cli_threads2");
+  const std::string common = " run " + test::bank_small() + " --k 2..6 --quiet --seed 3 --out ";
+  const auto r1 = test::run_command(test::cli() + common + d1 + " --threads 1");
+  const auto r2 = test::run_command(test::cli() + common + d2 + " --threads 2");
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_EQ(read_file(d1 + "/segments.csv"), read_file(d2 + "/segments.csv"));
+  EXPECT_EQ(read_file(d1 + "/model.json"), read_file(d2 + "/model.json"));
+  EXPECT_EQ(stable_metrics(d1), stable_metrics(d2));
+}
+
+TEST(CliRun, OutputsDescribeTheRun) {
+  const std::string dir = test::temp_dir("cli_outputs");
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --columns 0:8 --k 2..5 --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Table segs = read_segments(dir + "/segments.csv");
+  ASSERT_EQ(segs.rows(), 4521u);
+  EXPECT_EQ(segs.column(0).name, "row");
+  const auto metrics = test::read_json(dir + "/metrics.json");
+  const auto& m = metrics["methods"]["kmeans"];
+  ASSERT_EQ(m["sweep"]["per_k"].size(), 4u);
+  const std::size_t k = m["final"]["k"];
+  EXPECT_EQ(k, m["sweep"]["recommendation"]["k"].get<std::size_t>());
+  // Sizes add up to the clustered rows, and segments are numbered by decreasing size.
+  std::size_t total = 0, prev = SIZE_MAX;
+  for (std::size_t s : m["final"]["sizes"]) {
+    total += s;
+    EXPECT_LE(s, prev);
+    prev = s;
+  }
+  EXPECT_EQ(total, metrics["outliers"]["clustered_rows"].get<std::size_t>());
+  EXPECT_EQ(total + metrics["outliers"]["flagged"].get<std::size_t>(), 4521u);
+  for (const char* stage : {"load", "prep", "outliers", "kmeans", "silhouette", "metrics", "profiles", "explain"})
+    EXPECT_TRUE(metrics["timings"].contains(stage)) << stage;
+  // Profiles cover every segment, and the explanation ranks every feature.
+  EXPECT_EQ(m["profiles"]["segments"].size(), k);
+  EXPECT_EQ(m["explanation"]["feature_order"].size(), metrics["input"]["features"].size());
+  EXPECT_GT(m["explanation"]["train_accuracy"].get<double>(), 0.9);
+  EXPECT_LT(m["explanation"]["additivity_max_abs_error"].get<double>(), 1e-4);
+  const auto manifest = test::read_json(dir + "/run.json");
+  EXPECT_EQ(manifest["parameters"]["k"], "2..5");
+  EXPECT_EQ(manifest["input"]["bytes"].get<std::size_t>(), fs::file_size(test::bank_small()));
+  EXPECT_NE(r.out.find("k sweep"), std::string::npos);
+}
+
+TEST(CliRun, ScoringTheTrainingRowsReproducesTheSegments) {
+  const std::string dir = test::temp_dir("cli_score");
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --columns 0:8 --k 4 --quiet --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto s = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --out " + dir +
+                                   "/scored.csv");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const Table a = read_segments(dir + "/segments.csv"), b = read_segments(dir + "/scored.csv");
+  ASSERT_EQ(a.rows(), b.rows());
+  const Column &sa = a.column(a.index_of("segment")), &sb = b.column(b.index_of("segment"));
+  std::size_t compared = 0;
+  for (std::size_t i = 0; i < a.rows(); ++i)
+    if (!sa.is_missing(i) && !sb.is_missing(i)) {
+      EXPECT_EQ(sa.numbers[i], sb.numbers[i]) << "row " << i;
+      ++compared;
+    }
+  EXPECT_GT(compared, 4000u);
+}
+
+TEST(CliErrors, MissingFile) {
+  const auto r = test::run_command(test::cli() + " run /nonexistent/customers.csv --quiet");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.err, "segmenta: error: /nonexistent/customers.csv: cannot open: No such file or directory\n");
+}
+
+TEST(CliErrors, MalformedCsvNamesLineAndColumn) {
+  const std::string dir = test::temp_dir("cli_malformed");
+  write_file_atomic(dir + "/bad.csv", "age,job\n30,admin\n41,\"blue\n");
+  const auto r = test::run_command(test::cli() + " run " + dir + "/bad.csv --quiet --out " + dir + "/out");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "segmenta: error: " + dir +
+                       "/bad.csv:3:4: unterminated quoted field (the quote opened here is never closed)\n");
+  EXPECT_FALSE(fs::exists(dir + "/out/segments.csv"));
+}
+
+TEST(CliErrors, BadParametersNameTheFlag) {
+  const std::string data = test::bank_small();
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"--k 1", "--k: the number of segments must be in 2..100, got 1"},
+      {"--k 5..3", "--k: the range must satisfy 2 <= A < B <= 100, got '5..3'"},
+      {"--contamination 0.7", "--contamination: must be in (0, 0.5], got 0.7"},
+      {"--method spectral", "--method: unknown method 'spectral' (expected kmeans, kprototypes, embed or all)"},
+      {"--columns age,nope", "--columns: no column named 'nope' (columns: age, job, marital, education, default, balance, "
+                             "housing, loan, contact, day, month, duration, campaign, pdays, previous, poutcome, y)"},
+  };
+  for (const auto& c : cases) {
+    const auto r = test::run_command(test::cli() + " run " + data + " --quiet " + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args;
+    EXPECT_EQ(r.err, "segmenta: error: " + c.message + "\n") << c.args;
+  }
+  const auto unknown_flag = test::run_command(test::cli() + " run " + data + " --frobnicate");
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_EQ(std::count(unknown_flag.err.begin(), unknown_flag.err.end(), '\n'), 1);
+}
+
+TEST(CliErrors, FailedRunLeavesPreviousOutputsUntouched) {
+  const std::string dir = test::temp_dir("cli_untouched");
+  write_file_atomic(dir + "/segments.csv", "previous run\n");
+  write_file_atomic(dir + "/empty.csv", "a,b\n");
+  const auto r = test::run_command(test::cli() + " run " + dir + "/empty.csv --quiet --out " + dir);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(read_file(dir + "/segments.csv"), "previous run\n");
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 2u);  // no temporary files left behind
+
+  // A failure while writing: every output is complete before any replaces an old one.
+  fs::create_directories(dir + "/metrics.json");
+  const auto w = test::run_command(test::cli() + " run " + test::bank_small() + " --k 3 --quiet --out " + dir);
+  EXPECT_EQ(w.exit_code, 4);
+  EXPECT_NE(w.err.find("metrics.json: cannot replace a directory with an output file"), std::string::npos) << w.err;
+  EXPECT_EQ(read_file(dir + "/segments.csv"), "previous run\n");
+  files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 3u);
+}
+
+TEST(CliKPrototypes, MixedDataRunAndComparison) {
+  const std::string dir = test::temp_dir("cli_kproto");
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
+                                   " --columns 0:8 --method all --k 2..5 --quiet --no-explain --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto m = test::read_json(dir + "/metrics.json");
+  const auto& kp = m["methods"]["kprototypes"];
+  EXPECT_EQ(kp["objective"], "cost");
+  EXPECT_EQ(kp["details"]["init"], "cao");
+  // The cost of the best fit never increases with k on this data.
+  double prev = 1e300;
+  for (const auto& p : kp["sweep"]["per_k"]) {
+    EXPECT_LE(p["cost"].get<double>(), prev);
+    prev = p["cost"].get<double>();
+  }
+  // Both methods are compared on the same rows: ARI matrix symmetric with a unit diagonal.
+  const auto& ari = m["comparison"]["adjusted_rand_index"]["matrix"];
+  ASSERT_EQ(ari.size(), 2u);
+  EXPECT_DOUBLE_EQ(ari[0][0].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(ari[0][1].get<double>(), ari[1][0].get<double>());
+  const Table segs = read_segments(dir + "/segments.csv");
+  EXPECT_TRUE(segs.find("segment_kmeans").has_value());
+  EXPECT_TRUE(segs.find("segment_kprototypes").has_value());
+  EXPECT_TRUE(fs::exists(dir + "/profiles_kprototypes.csv"));
+}
+
+TEST(CliKPrototypes, NeedsNumericAndCategoricalColumns) {
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
+                                   " --columns age,balance,day --method kprototypes --quiet");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--method kprototypes: needs both numeric and categorical columns"), std::string::npos) << r.err;
+  const auto g = test::run_command(test::cli() + " run " + test::bank_small() + " --method kprototypes --gamma -1 --quiet");
+  EXPECT_EQ(g.exit_code, 2);
+  EXPECT_EQ(g.err, "segmenta: error: --gamma: must be a finite number >= 0, got -1\n");
+}

@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include "pipeline/model_io.hpp"
+#include "segmenta/io.hpp"
+#include "support.hpp"
+
+using namespace segmenta;
+
+TEST(ModelIo, Base64RoundTripsEveryLength) {
+  std::string bytes;
+  for (int len = 0; len < 70; ++len) {
+    EXPECT_EQ(detail::base64_decode(detail::base64_encode(bytes), "t"), bytes) << len;
+    bytes.push_back(static_cast<char>((len * 37 + 11) & 0xFF));
+  }
+  EXPECT_EQ(detail::base64_encode("Man"), "TWFu");
+  EXPECT_EQ(detail::base64_encode("Ma"), "TWE=");
+  EXPECT_THROW(detail::base64_decode("TW!u", "t"), ModelFormatError);
+  EXPECT_THROW(detail::base64_decode("TWF", "t"), ModelFormatError);
+}
+
+TEST(ModelIo, MatrixAndDoublesAreExact) {
+  MatrixD m(3, 2);
+  const double values[] = {0.1, -1e-300, 1.0 / 3.0, 6.02e23, -0.0, 42.0};
+  std::copy(std::begin(values), std::end(values), m.data());
+  const MatrixD back = detail::matrix_from_json(detail::matrix_to_json(m), "m");
+  ASSERT_EQ(back.rows(), 3u);
+  ASSERT_EQ(back.cols(), 2u);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(std::memcmp(&back.data()[i], &m.data()[i], sizeof(double)), 0);
+  auto j = detail::matrix_to_json(m);
+  j["rows"] = 4;
+  EXPECT_THROW(detail::matrix_from_json(j, "m"), ModelFormatError);
+}
+
+TEST(ModelIo, PrepAndEcodSurviveTheRoundTrip) {
+  CsvOptions o;
+  o.columns = "0:8";
+  const Table t = read_csv(test::bank_small(), o);
+  for (PrepPreset preset : {PrepPreset::standard, PrepPreset::blog}) {
+    PrepParams pp;
+    pp.preset = preset;
+    const PrepResult fit = fit_prep(t, pp);
+    const PrepModel back = detail::prep_from_json(nlohmann::json::parse(detail::prep_to_json(fit.model).dump()));
+    const MatrixD again = back.transform(t);
+    ASSERT_EQ(again.rows(), fit.features.rows());
+    ASSERT_EQ(again.cols(), fit.features.cols());
+    for (std::size_t i = 0; i < again.size(); ++i) ASSERT_EQ(again.data()[i], fit.features.data()[i]) << i;
+
+    const EcodModel ecod = fit_ecod(fit.features);
+    const EcodModel ecod_back = detail::ecod_from_json(nlohmann::json::parse(detail::ecod_to_json(ecod).dump()));
+    EXPECT_EQ(ecod_back.threshold(), ecod.threshold());
+    EXPECT_EQ(ecod_back.score(fit.features), ecod.score(fit.features));
+  }
+}
+
+TEST(ModelIo, MalformedPrepIsAModelFormatError) {
+  nlohmann::json j = {{"preset", "blog"}, {"unknown", "missing"}, {"feature_names", {"a"}}, {"blocks", nlohmann::json::array()}};
+  EXPECT_THROW(detail::prep_from_json(j), ModelFormatError);  // no "power"
+  j["power"] = {{"lambdas", {1.0, 2.0}}, {"standardize", false}, {"mean", {}}, {"scale", {}}};
+  EXPECT_THROW(detail::prep_from_json(j), ModelFormatError);  // two lambdas for one feature
+  j["preset"] = "fancy";
+  EXPECT_THROW(detail::prep_from_json(j), ModelFormatError);
+}
