@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 unexpected failure, 2 invalid arguments or parameters,
 // 3 malformed input data, 4 file system errors, 5 malformed model files.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <new>
 #include <optional>
@@ -19,6 +20,39 @@
 namespace {
 
 using namespace segmenta;
+
+/// Where embeddings are cached unless --cache or --no-cache says otherwise.
+std::string default_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg) return (std::filesystem::path(xdg) / "segmenta" / "embeddings").string();
+  const char* home = std::getenv("HOME");
+  if (home && *home) return (std::filesystem::path(home) / ".cache" / "segmenta" / "embeddings").string();
+  return "";
+}
+
+/// Embedding options shared by `run`, `demo` and `embed`.
+struct EmbedFlags {
+  std::string model = "paraphrase-MiniLM-L6-v2", row_template, precision = "fp32", cache;
+  std::size_t batch = 32;
+  bool no_cache = false;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--model", model,
+                   "sentence-transformers model folder (or its name under SEGMENTA_MODELS)")->capture_default_str();
+    app.add_option("--template", row_template,
+                   "row sentence: 'blog', a template like 'Age: {age}, job: {job}', or @FILE (default: every column as "
+                   "'name: value'; the blog's with --preset blog)");
+    app.add_option("--precision", precision, "encoder arithmetic: fp32 | bf16 | int8")->capture_default_str();
+    app.add_option("--batch-size", batch, "sentences per encoder batch")->capture_default_str();
+    app.add_option("--cache", cache, "embedding cache directory (default: $XDG_CACHE_HOME/segmenta/embeddings)");
+    app.add_flag("--no-cache", no_cache, "do not read or write the embedding cache");
+  }
+  std::string template_text() const {
+    if (row_template.size() > 1 && row_template[0] == '@') return read_file(row_template.substr(1));
+    return row_template;
+  }
+  std::string cache_dir() const { return no_cache ? std::string() : cache.empty() ? default_cache_dir() : cache; }
+};
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "segmenta: error: %s\n", message.c_str());
@@ -38,8 +72,18 @@ struct RunFlags {
   std::string init;
   std::optional<double> gamma;
   std::size_t kproto_max_iter = 100;
+  EmbedFlags embed;
+  bool no_maps = false, no_report = false;
+  std::size_t tsne_sample = 3000, tsne_dims = 2;
+  double perplexity = 30.0;
 
   void add_to(CLI::App& app) {
+    embed.add_to(app);
+    app.add_flag("--no-maps", no_maps, "skip the PCA / FAMD / MCA / t-SNE maps");
+    app.add_option("--tsne-sample", tsne_sample, "clustered rows in the t-SNE map (0 = no t-SNE)")->capture_default_str();
+    app.add_option("--tsne-dims", tsne_dims, "t-SNE map dimensions: 2 or 3")->capture_default_str();
+    app.add_option("--perplexity", perplexity, "t-SNE perplexity")->capture_default_str();
+    app.add_flag("--no-report", no_report, "do not write report.html");
     app.add_option("--method", method, "kmeans | kprototypes | embed | all")->capture_default_str();
     app.add_option("--k", k, "number of segments: auto (sweep 2..10), N, or a range A..B to sweep")->capture_default_str();
     app.add_option("--preset", preset, "standard | blog (reproduce the blog's preprocessing)")->capture_default_str();
@@ -101,6 +145,16 @@ struct RunFlags {
     p.gamma = gamma;
     p.kproto_max_iter = kproto_max_iter;
     p.kproto_batch = kproto_batch;
+    p.model = embed.model;
+    p.row_template = embed.template_text();
+    p.precision = embed.precision;
+    p.embed_batch = embed.batch;
+    p.embed_cache = embed.cache_dir();
+    p.maps = !no_maps;
+    p.tsne_sample = tsne_sample;
+    p.tsne_dims = tsne_dims;
+    p.perplexity = perplexity;
+    p.report = !no_report;
     p.command_line = argv;
     return p;
   }
@@ -144,6 +198,45 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
   score_cmd->add_option("--threads", score_params.threads, "worker threads");
 
+
+  auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA or t-SNE");
+  MapParams map_params;
+  std::string map_columns, map_delimiter;
+  map_cmd->add_option("DATA", map_params.data, "customer table (CSV, prepared as in run) or matrix (.npy, used as is)")->required();
+  map_cmd->add_option("--method", map_params.method, "pca | tsne")->capture_default_str();
+  map_cmd->add_option("--dims", map_params.dims, "2 or 3")->capture_default_str();
+  map_cmd->add_option("--out", map_params.out, "output: .csv (row, <method>1..) or .npy")->required();
+  map_cmd->add_option("--preset", map_params.preset, "standard | blog (preparation of a CSV)")->capture_default_str();
+  map_cmd->add_option("--columns", map_columns, "columns to use: names and/or 0-based ranges");
+  map_cmd->add_option("--delimiter", map_delimiter, "field delimiter (default: sniffed)");
+  map_cmd->add_flag("--raw", map_params.raw, "use a CSV's numeric columns as they are (no preparation)");
+  map_cmd->add_flag("--drop-outliers", map_params.drop_outliers, "keep only the rows ECOD does not flag");
+  map_cmd->add_option("--contamination", map_params.contamination, "ECOD contamination")->capture_default_str();
+  map_cmd->add_option("--sample", map_params.sample, "fraction of the rows to map")->capture_default_str();
+  map_cmd->add_flag("--replace", map_params.replace, "sample with replacement");
+  map_cmd->add_option("--perplexity", map_params.perplexity, "t-SNE perplexity")->capture_default_str();
+  map_cmd->add_option("--learning-rate", map_params.learning_rate, "t-SNE learning rate (default: auto)");
+  map_cmd->add_option("--n-iter", map_params.n_iter, "t-SNE iterations")->capture_default_str();
+  map_cmd->add_option("--init", map_params.init, "t-SNE initialisation: pca | random")->capture_default_str();
+  map_cmd->add_option("--tsne-method", map_params.tsne_method, "auto | barnes_hut | fft | exact")->capture_default_str();
+  map_cmd->add_flag("--standardize", map_params.standardize, "PCA of standardised columns");
+  map_cmd->add_option("--seed", map_params.seed, "random seed")->capture_default_str();
+  map_cmd->add_option("--threads", map_params.threads, "worker threads");
+  map_cmd->add_flag("--quiet,-q", map_params.quiet, "no progress bars or summary");
+
+  auto* embed_cmd = app.add_subcommand("embed", "render each row to a sentence and write its sentence embedding");
+  EmbedParams embed_params;
+  EmbedFlags embed_flags;
+  std::string embed_columns, embed_delimiter;
+  embed_cmd->add_option("DATA", embed_params.data, "customer table (CSV)")->required();
+  embed_cmd->add_option("--out", embed_params.out, "output: .npy (float32) or .csv")->required();
+  embed_cmd->add_option("--preset", embed_params.preset, "standard | blog (the blog's columns and template)")->capture_default_str();
+  embed_cmd->add_option("--columns", embed_columns, "columns to use: names and/or 0-based ranges");
+  embed_cmd->add_option("--delimiter", embed_delimiter, "field delimiter (default: sniffed)");
+  embed_cmd->add_option("--threads", embed_params.threads, "worker threads");
+  embed_cmd->add_flag("--quiet,-q", embed_params.quiet, "no progress bar or summary");
+  embed_flags.add_to(*embed_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -157,7 +250,32 @@ int main(int argc, char** argv) {
   }
 
   try {
+    auto delimiter_of = [](const std::string& d) -> char {
+      if (d.empty()) return 0;
+      const std::string v = d == "\\t" || d == "tab" ? "\t" : d;
+      if (v.size() != 1) throw InvalidArgument(fmt::format("--delimiter: expected one character, got '{}'", d));
+      return v[0];
+    };
     if (*run_cmd) return run_and_report(run_flags.params(data, args));
+    if (*map_cmd) {
+      map_params.csv.columns = map_columns;
+      map_params.csv.delimiter = delimiter_of(map_delimiter);
+      const std::string text = map_command(map_params);
+      if (!map_params.quiet) std::fputs(text.c_str(), stdout);
+      return 0;
+    }
+    if (*embed_cmd) {
+      embed_params.csv.columns = embed_columns;
+      embed_params.csv.delimiter = delimiter_of(embed_delimiter);
+      embed_params.model = embed_flags.model;
+      embed_params.row_template = embed_flags.template_text();
+      embed_params.precision = embed_flags.precision;
+      embed_params.batch = embed_flags.batch;
+      embed_params.cache = embed_flags.cache_dir();
+      const std::string text = embed_command(embed_params);
+      if (!embed_params.quiet) std::fputs(text.c_str(), stdout);
+      return 0;
+    }
     if (*score_cmd) {
       if (!score_delimiter.empty()) {
         if (score_delimiter.size() != 1) throw InvalidArgument("--delimiter: expected one character");

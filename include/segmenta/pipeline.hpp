@@ -74,6 +74,25 @@ struct RunParams {
   // metrics: 0 = exact silhouette; otherwise the sample size of the sampled silhouette
   std::size_t silhouette_sample = 0;
 
+  // embed: the sentence-transformers model folder, the row template ("" = the blog's
+  // template with --preset blog, otherwise "name: {name}, ..." over every selected
+  // column), the encoder's arithmetic, batch size and on-disk cache ("" = none).
+  std::string model = "paraphrase-MiniLM-L6-v2";
+  std::string row_template;
+  std::string precision = "fp32";
+  std::size_t embed_batch = 32;
+  std::string embed_cache;
+
+  // maps for the report: PCA (FAMD and MCA for kprototypes) of every clustered row,
+  // t-SNE of a seeded sample of tsne_sample clustered rows (0 = no t-SNE).
+  bool maps = true;
+  std::size_t tsne_sample = 3000;
+  std::size_t tsne_dims = 2;
+  double perplexity = 30.0;
+
+  // report.html next to the other outputs
+  bool report = true;
+
   // Recorded verbatim in the manifest (the command line that produced the run).
   std::vector<std::string> command_line;
 };
@@ -94,6 +113,11 @@ struct KRecommendation {
   std::size_t k = 0;
   std::string reason;
 };
+
+/// The model folder `spec` names: an existing directory as given, otherwise the folder
+/// of that name under $SEGMENTA_MODELS. Throws IoError saying what is missing (the
+/// folder, or its model.safetensors) and where to get it.
+std::string resolve_model_dir(const std::string& spec);
 
 /// Outputs of run(): what was written and the headline numbers (for the summary).
 struct RunSummary {
@@ -150,5 +174,66 @@ Table make_demo_table(const DemoParams& params, std::vector<std::int32_t>* truth
 
 /// The demo table as CSV text (';'-separated and quoted like bank-full.csv).
 std::string demo_csv(const Table& table);
+
+// ---------------------------------------------------------------------------
+// Stages as commands: maps and embeddings of a table or matrix
+// ---------------------------------------------------------------------------
+
+struct MapParams {
+  std::string data;             // CSV (prepared as `segmenta run` does) or .npy matrix (used as is)
+  CsvOptions csv;
+  std::string preset = "standard";
+  bool raw = false;             // CSV: use the numeric columns as they are, no preparation
+  bool drop_outliers = false;   // keep only ECOD inliers (contamination below)
+  double contamination = 0.1;
+  std::string method = "pca";   // pca | tsne
+  std::size_t dims = 2;         // 2 or 3
+  double sample = 1.0;          // fraction of the rows, (0, 1] (or up to 10 with replacement)
+  bool replace = false;         // sample with replacement (the blog's df.sample(frac=0.5, replace=True))
+  double perplexity = 30.0;
+  std::optional<double> learning_rate;  // unset = 'auto'
+  std::size_t n_iter = 1000;
+  std::string init = "pca";     // pca | random
+  std::string tsne_method = "auto";  // auto | barnes_hut | fft | exact
+  bool standardize = false;     // PCA on standardised columns (prince's default)
+  std::uint64_t seed = 0;
+  int threads = 0;
+  std::string out;              // .csv (row, <method>1..dims) or .npy
+  bool quiet = false;
+};
+
+/// Projects the rows of params.data and writes the coordinates (with each row's index
+/// in the input) to params.out. Returns a readable summary (variance explained, KL).
+std::string map_command(const MapParams& params);
+
+struct EmbedParams {
+  std::string data;
+  CsvOptions csv;
+  std::string preset = "standard";
+  std::string model = "paraphrase-MiniLM-L6-v2";
+  std::string row_template;     // "" = as RunParams
+  std::string precision = "fp32";
+  std::size_t batch = 32;
+  std::string cache;            // "" = none
+  int threads = 0;
+  std::string out;              // .npy (float32) or .csv
+  bool quiet = false;
+};
+
+/// Renders every row to a sentence and writes its embedding to params.out. Returns a
+/// readable summary (sentences/s, cache hits).
+std::string embed_command(const EmbedParams& params);
+
+// ---------------------------------------------------------------------------
+// The report of a run
+// ---------------------------------------------------------------------------
+
+/// Writes the HTML report (see segmenta/report.hpp) of the run whose outputs are in
+/// `run_dir` (metrics.json, run.json, segments.csv; maps.csv when the run made maps)
+/// to `out_file`, atomically. Representative customers are shown with their values
+/// when the run's input file is still there unchanged. Throws IoError naming a
+/// missing file, ParseError for a malformed one, InvalidArgument when the files do
+/// not belong together (e.g. a segment column metrics.json does not list).
+void write_report(const std::string& run_dir, const std::string& out_file);
 
 }  // namespace segmenta

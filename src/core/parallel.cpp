@@ -51,6 +51,10 @@ void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& t
     for (std::size_t t = 0; t < n_tasks; ++t) task(t);
     return;
   }
+  // Libraries sharing the OpenMP runtime (XGBoost) may switch on dynamic team sizes,
+  // under which libgomp sizes teams from the load average and its idle threads spin
+  // against the working ones; segmenta's teams are always the size it asks for.
+  if (omp_get_dynamic()) omp_set_dynamic(0);
   std::exception_ptr error;
   std::atomic<bool> failed{false};
   std::mutex error_mutex;

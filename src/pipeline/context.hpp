@@ -40,6 +40,9 @@ struct RunContext {
   std::vector<std::string> outlier_features;
   std::string outlier_space;
   std::vector<std::size_t> rows;  // the clustered rows (indices into table), ascending
+  // embed: the sentence embedding of every table row (table.rows(), dim) and how it was made
+  MatrixF vectors;
+  nlohmann::json embedding = nlohmann::json::object();
   Diagnostics diag;
   Timings timings;
 
@@ -63,11 +66,32 @@ struct MethodResult {
   // Space of every table row used for representative customers: (table.rows(), q)
   // and the segment centres in it (k, q) (empty: mean of the members).
   MatrixD rep_space, rep_centers;
+  // Spaces of the clustered rows for the maps: map_d or map_f for PCA and t-SNE;
+  // kprototypes adds its numeric part and categorical codes for FAMD and MCA.
+  MatrixD map_d;
+  MatrixF map_f;
+  MatrixD map_numeric;
+  Matrix<std::int32_t> map_codes;
+  std::string map_space;
+};
+
+/// Projections of one method's clustered rows: named coordinate columns (clustered rows,
+/// NaN outside a sample) and their description for metrics.json.
+struct MethodMaps {
+  std::vector<std::pair<std::string, std::vector<double>>> columns;
+  nlohmann::json info = nlohmann::json::array();
 };
 
 /// Fits the chosen k of a sweep in one of the methods (the fits per k are kept).
 MethodResult run_kmeans(RunContext& ctx);
 MethodResult run_kprototypes(RunContext& ctx);
+MethodResult run_embed(RunContext& ctx);
+
+/// Renders the rows to sentences and encodes them into ctx.vectors (timed "embed").
+void embed_rows(RunContext& ctx);
+
+/// PCA (FAMD and MCA for kprototypes) and t-SNE of a method's clustered rows.
+MethodMaps compute_maps(RunContext& ctx, const MethodResult& r);
 
 /// Renumbers `r.labels` (and the given centres' rows) by decreasing segment size,
 /// sets r.final to the chosen k's sweep point with renumbered sizes, and renumbers

@@ -13,7 +13,7 @@ MethodResult run_kmeans(RunContext& ctx) {
   r.name = "kmeans";
   r.objective = "inertia";
   r.space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
-  const MatrixD x = ctx.common_clustered();
+  MatrixD x = ctx.common_clustered();
   const KSpec ks = ctx.k_range();
 
   KMeansParams kp;
@@ -45,6 +45,8 @@ MethodResult run_kmeans(RunContext& ctx) {
   r.model = {{"k", r.k}, {"centers", matrix_to_json(centers.view())}};
   r.rep_space = ctx.prep.features;
   r.rep_centers = std::move(centers);
+  r.map_d = std::move(x);
+  r.map_space = r.space;
   return r;
 }
 

@@ -144,7 +144,7 @@ MethodResult run_kprototypes(RunContext& ctx) {
                         "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
                         gamma);
   const MatrixD z_all = mixed_space(d, gamma);
-  const MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
+  MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
   r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
@@ -198,6 +198,10 @@ MethodResult run_kprototypes(RunContext& ctx) {
              {"centroids", matrix_to_json(centroids.view())},
              {"modes", matrix_to_json(modes_d.view())}};
   r.rep_space = z_all;
+  r.map_d = std::move(z);
+  r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
+  r.map_numeric = numeric;
+  r.map_codes = codes;
   return r;
 }
 

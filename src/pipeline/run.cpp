@@ -13,6 +13,7 @@
 #include "context.hpp"
 #include "model_io.hpp"
 #include "outputs.hpp"
+#include "segmenta/embed.hpp"
 #include "segmenta/metrics.hpp"
 
 namespace segmenta {
@@ -37,6 +38,12 @@ void validate(const RunParams& p) {
   if (p.gamma && !(std::isfinite(*p.gamma) && *p.gamma >= 0))
     throw InvalidArgument(fmt::format("--gamma: must be a finite number >= 0, got {}", *p.gamma));
   if (p.silhouette_sample == 1) throw InvalidArgument("--silhouette-sample: a sample needs at least 2 rows");
+  parse_embed_precision(p.precision, "--precision");
+  if (p.embed_batch < 1) throw InvalidArgument("--batch-size: must be at least 1");
+  if (p.tsne_dims != 2 && p.tsne_dims != 3)
+    throw InvalidArgument(fmt::format("--tsne-dims: must be 2 or 3, got {}", p.tsne_dims));
+  if (!(std::isfinite(p.perplexity) && p.perplexity > 0))
+    throw InvalidArgument(fmt::format("--perplexity: must be a positive number, got {}", p.perplexity));
 }
 
 std::string iso_time_utc() {
@@ -74,7 +81,17 @@ json params_json(const RunParams& p, bool blog) {
               {"kproto_max_iter", p.kproto_max_iter},
               {"kproto_batch", p.kproto_batch},
               {"silhouette_sample", p.silhouette_sample},
-              {"explain", p.explain}};
+              {"explain", p.explain},
+              {"model", p.model},
+              {"template", p.row_template.empty() ? (blog ? "blog" : "default") : p.row_template},
+              {"precision", p.precision},
+              {"batch_size", p.embed_batch},
+              {"embed_cache", p.embed_cache},
+              {"maps", p.maps},
+              {"tsne_sample", p.tsne_sample},
+              {"tsne_dims", p.tsne_dims},
+              {"perplexity", p.perplexity},
+              {"report", p.report}};
 }
 
 std::string fmt_seconds(double s) { return s < 10 ? fmt::format("{:.2f}s", s) : fmt::format("{:.1f}s", s); }
@@ -153,21 +170,21 @@ RunSummary run(const RunParams& params) {
   RunContext ctx(params);
   ctx.blog = params.preset == "blog";
 
+  std::vector<Method> methods;
+  if (params.method == Method::all)
+    methods = {Method::kmeans, Method::kprototypes, Method::embed};
+  else
+    methods = {params.method};
+  const bool embed = std::find(methods.begin(), methods.end(), Method::embed) != methods.end();
+  // Fail before any work when the encoder's weights are not there.
+  if (embed) resolve_model_dir(params.model);
+
   // ---- load
   CsvOptions csv = params.csv;
   if (ctx.blog && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
   ctx.raw = read_file(params.data);
   ctx.table = parse_csv(ctx.raw, params.data, csv);
   ctx.timings.lap("load");
-
-  std::vector<Method> methods;
-  if (params.method == Method::all)
-    methods = {Method::kmeans, Method::kprototypes};
-  else
-    methods = {params.method};
-  for (Method m : methods)
-    if (m == Method::embed)
-      throw InvalidArgument("--method: embed is not available in this build yet");
 
   // ---- prepare: the encoded feature matrix is the common space of every method
   PrepParams pp;
@@ -176,16 +193,33 @@ RunSummary run(const RunParams& params) {
   ctx.diag.append(ctx.prep.diagnostics);
   ctx.timings.lap("prep");
 
-  // ---- outliers
-  detect_outliers(ctx, ctx.prep.features.view(), ctx.prep.model.feature_names,
-                  fmt::format("encoded features ({} columns)", ctx.prep.features.cols()));
+  // ---- embeddings
+  if (embed) {
+    detail::embed_rows(ctx);
+    ctx.timings.clock.reset();
+  }
+
+  // ---- outliers: in the method's space when one method runs, in the common space
+  // (so that every method clusters the same rows) when several do
+  if (params.method == Method::embed) {
+    MatrixD v(ctx.vectors.rows(), ctx.vectors.cols());
+    for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = ctx.vectors.data()[i];
+    std::vector<std::string> dims;
+    for (std::size_t j = 0; j < v.cols(); ++j) dims.push_back(fmt::format("dim{}", j));
+    detect_outliers(ctx, v.view(), std::move(dims), fmt::format("sentence embeddings ({} dimensions)", v.cols()));
+  } else {
+    detect_outliers(ctx, ctx.prep.features.view(), ctx.prep.model.feature_names,
+                    fmt::format("encoded features ({} columns)", ctx.prep.features.cols()));
+  }
   ctx.timings.lap("outliers");
 
   // ---- methods
   std::vector<MethodResult> results;
   for (Method m : methods) {
     ctx.timings.clock.reset();
-    results.push_back(m == Method::kmeans ? detail::run_kmeans(ctx) : detail::run_kprototypes(ctx));
+    results.push_back(m == Method::kmeans        ? detail::run_kmeans(ctx)
+                      : m == Method::kprototypes ? detail::run_kprototypes(ctx)
+                                                 : detail::run_embed(ctx));
     ctx.timings.clock.reset();
   }
 
@@ -215,6 +249,18 @@ RunSummary run(const RunParams& params) {
       explanations[m] = detail::explanation_json(e, ctx.prep.model.feature_names);
     }
     ctx.timings.lap("explain");
+  }
+
+  // ---- maps for the report
+  std::vector<detail::MethodMaps> maps;
+  if (params.maps) {
+    for (auto& r : results) {
+      maps.push_back(detail::compute_maps(ctx, r));
+      // The spaces are not needed any more; give their memory back.
+      r.map_d = MatrixD();
+      r.map_f = MatrixF();
+    }
+    ctx.timings.lap("maps");
   }
 
   // ---- comparison of methods in the common space
@@ -275,6 +321,35 @@ RunSummary run(const RunParams& params) {
   }
   for (std::size_t m = 0; m < results.size(); ++m)
     out.add(single ? "profiles.csv" : "profiles_" + results[m].name + ".csv", profiles_to_csv(profiles[m]));
+  std::string maps_csv;
+  json maps_json;
+  if (!maps.empty()) {
+    std::vector<std::string> header{"row"};
+    std::vector<const std::vector<double>*> cols;
+    maps_json = {{"methods", json::object()}};
+    for (std::size_t m = 0; m < maps.size(); ++m) {
+      const std::string prefix = single ? "" : results[m].name + "_";
+      for (const auto& [name, values] : maps[m].columns) {
+        header.push_back(prefix + name);
+        cols.push_back(&values);
+      }
+      json info = maps[m].info;
+      for (auto& i : info)
+        for (auto& c : i["columns"]) c = prefix + c.get<std::string>();
+      maps_json["methods"][results[m].name] = std::move(info);
+    }
+    for (std::size_t c = 0; c < header.size(); ++c) maps_csv += (c ? "," : "") + header[c];
+    maps_csv += "\n";
+    for (std::size_t i = 0; i < ctx.rows.size(); ++i) {
+      maps_csv += std::to_string(ctx.rows[i]);
+      for (const auto* col : cols) {
+        maps_csv += ",";
+        if (!std::isnan((*col)[i])) maps_csv += format_double((*col)[i]);
+      }
+      maps_csv += "\n";
+    }
+    out.add("maps.csv", maps_csv);
+  }
 
   json metrics;
   metrics["segmenta"] = std::string(version());
@@ -310,6 +385,8 @@ RunSummary run(const RunParams& params) {
     metrics["methods"][r.name] = std::move(block);
   }
   if (!comparison.is_null()) metrics["comparison"] = comparison;
+  if (!maps_json.is_null()) metrics["maps"] = maps_json;
+  if (embed) metrics["embedding"] = ctx.embedding;
   metrics["diagnostics"] = detail::diagnostics_json(ctx.diag);
   metrics["timings"] = ctx.timings.to_json();
 
@@ -360,6 +437,14 @@ RunSummary run(const RunParams& params) {
   if (ctx.ecod)
     text += fmt::format("outliers  ECOD, contamination {}: {} flagged (threshold {:.4f}), {} rows clustered\n",
                         params.contamination, summary.outliers, ctx.ecod->threshold(), ctx.rows.size());
+  if (embed) {
+    const json& e = ctx.embedding;
+    text += fmt::format("embedded  {} sentences ({} distinct, {} from the cache, {} encoded) with {} in {}: {:.0f} "
+                        "sentences/s\n",
+                        e["sentences"].get<std::size_t>(), e["unique"].get<std::size_t>(), e["cached"].get<std::size_t>(),
+                        e["encoded"].get<std::size_t>(), e["precision"].get<std::string>(),
+                        fmt_seconds(e["seconds"].get<double>()), e["sentences_per_second"].get<double>());
+  }
   for (std::size_t m = 0; m < results.size(); ++m) {
     const MethodResult& r = results[m];
     if (!single) text += fmt::format("\n== {} ==\n", r.name);
@@ -393,6 +478,17 @@ RunSummary run(const RunParams& params) {
         top += (t ? ", " : "") + e["features"][e["feature_order"][t].get<std::size_t>()].get<std::string>();
       text += fmt::format("explained surrogate accuracy {:.4f}; most important: {}\n", e["train_accuracy"].get<double>(), top);
     }
+    if (m < maps.size())
+      for (const auto& i : maps[m].info) {
+        const std::string name = i["name"].get<std::string>();
+        if (i.contains("cumulative_percent") && !i["cumulative_percent"].empty())
+          text += fmt::format("map       {}: {} components explain {:.1f}% of the variance\n", name,
+                              i["columns"].size(), i["cumulative_percent"].back().get<double>());
+        else if (name == "tsne")
+          text += fmt::format("map       t-SNE {}D of {} rows: KL divergence {:.4f} after {} iterations\n",
+                              i["columns"].size(), i["rows"].get<std::size_t>(), i["kl_divergence"].get<double>(),
+                              i["n_iter"].get<std::size_t>());
+      }
   }
   if (!comparison.is_null()) {
     text += "\n== comparison (common space: encoded features) ==\n";

@@ -7,6 +7,7 @@
 
 #include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
+#include "small_model.hpp"
 #include "support.hpp"
 
 using namespace segmenta;
@@ -24,6 +25,9 @@ Table read_segments(const std::string& path) {
 nlohmann::json stable_metrics(const std::string& dir) {
   nlohmann::json m = test::read_json(dir + "/metrics.json");
   m.erase("timings");
+  if (m.contains("maps"))
+    for (auto& [name, list] : m["maps"]["methods"].items())
+      for (auto& entry : list) entry.erase("seconds");
   for (auto& [name, method] : m["methods"].items()) {
     for (auto& point : method["sweep"]["per_k"]) point.erase("seconds");
     if (method.contains("explanation")) {
@@ -186,10 +190,15 @@ TEST(CliErrors, FailedRunLeavesPreviousOutputsUntouched) {
   EXPECT_EQ(files, 3u);
 }
 
+bool segs_have_embed(const std::string& dir) {
+  return read_segments(dir + "/segments.csv").find("segment_embed").has_value();
+}
+
 TEST(CliKPrototypes, MixedDataRunAndComparison) {
   const std::string dir = test::temp_dir("cli_kproto");
   const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
-                                   " --columns 0:8 --method all --k 2..5 --quiet --no-explain --out " + dir);
+                                   " --columns 0:8 --method all --k 2..5 --quiet --no-explain --no-cache --model " +
+                                   test::small_model_dir() + " --out " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto m = test::read_json(dir + "/metrics.json");
   const auto& kp = m["methods"]["kprototypes"];
@@ -201,11 +210,27 @@ TEST(CliKPrototypes, MixedDataRunAndComparison) {
     EXPECT_LE(p["cost"].get<double>(), prev);
     prev = p["cost"].get<double>();
   }
-  // Both methods are compared on the same rows: ARI matrix symmetric with a unit diagonal.
+  // The three methods are compared on the same rows: ARI matrix symmetric with a unit diagonal.
   const auto& ari = m["comparison"]["adjusted_rand_index"]["matrix"];
-  ASSERT_EQ(ari.size(), 2u);
-  EXPECT_DOUBLE_EQ(ari[0][0].get<double>(), 1.0);
-  EXPECT_DOUBLE_EQ(ari[0][1].get<double>(), ari[1][0].get<double>());
+  ASSERT_EQ(ari.size(), 3u);
+  for (std::size_t a = 0; a < 3; ++a) {
+    EXPECT_DOUBLE_EQ(ari[a][a].get<double>(), 1.0);
+    for (std::size_t b = 0; b < 3; ++b) EXPECT_DOUBLE_EQ(ari[a][b].get<double>(), ari[b][a].get<double>());
+  }
+  // Every method clusters the same rows, so segment sizes add up to the same count.
+  for (const auto& c : m["comparison"]["methods"]) {
+    std::size_t total = 0;
+    for (const auto& s : c["sizes"]) total += s.get<std::size_t>();
+    EXPECT_EQ(total, m["outliers"]["clustered_rows"].get<std::size_t>());
+  }
+  // kprototypes maps are FAMD and MCA, prefixed by the method in maps.csv.
+  std::vector<std::string> names;
+  for (const auto& i : m["maps"]["methods"]["kprototypes"]) names.push_back(i["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"famd", "mca", "tsne"}));
+  const Table maps = read_segments(dir + "/maps.csv");
+  for (const char* c : {"kmeans_pca1", "kprototypes_famd3", "kprototypes_mca1", "embed_pca2", "embed_tsne2"})
+    EXPECT_TRUE(maps.find(c).has_value()) << c;
+  EXPECT_TRUE(segs_have_embed(dir));
   const Table segs = read_segments(dir + "/segments.csv");
   EXPECT_TRUE(segs.find("segment_kmeans").has_value());
   EXPECT_TRUE(segs.find("segment_kprototypes").has_value());

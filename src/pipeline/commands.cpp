@@ -1,0 +1,234 @@
+// Single stages as commands: `segmenta map` (PCA or t-SNE of a table or matrix) and
+// `segmenta embed` (sentence embeddings of a table's rows).
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "segmenta/outliers.hpp"
+#include "segmenta/pipeline.hpp"
+#include "segmenta/prep.hpp"
+#include "segmenta/embed.hpp"
+#include "segmenta/reduce.hpp"
+
+namespace segmenta {
+namespace {
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void check_out(const std::string& out, std::string_view what) {
+  if (out.empty()) throw InvalidArgument(fmt::format("{}: no output file given", what));
+  if (!ends_with(out, ".csv") && !ends_with(out, ".npy"))
+    throw InvalidArgument(fmt::format("{}: the output must end in .csv or .npy, got '{}'", what, out));
+}
+
+Table load_table(const std::string& data, CsvOptions csv, bool blog) {
+  if (blog && csv.columns.empty()) csv.columns = "0:8";
+  return parse_csv(read_file(data), data, csv);
+}
+
+/// The matrix map_command works on, with each row's index in the input.
+MatrixD map_input(const MapParams& p, std::string& description) {
+  if (ends_with(p.data, ".npy")) {
+    MatrixD x = read_npy(p.data);
+    description = fmt::format("{} ({} x {} matrix)", p.data, x.rows(), x.cols());
+    return x;
+  }
+  const Table t = load_table(p.data, p.csv, p.preset == "blog");
+  if (!p.raw) {
+    PrepParams pp;
+    pp.preset = p.preset == "blog" ? PrepPreset::blog : PrepPreset::standard;
+    PrepResult prep = fit_prep(t, pp);
+    description = fmt::format("{} ({} rows, {} encoded features, preset {})", p.data, t.rows(), prep.features.cols(), p.preset);
+    return std::move(prep.features);
+  }
+  std::vector<std::size_t> cols;
+  for (std::size_t j = 0; j < t.cols(); ++j)
+    if (t.column(j).is_numeric()) cols.push_back(j);
+  if (cols.empty()) throw InvalidArgument(fmt::format("--raw: {} has no numeric column", p.data));
+  MatrixD x(t.rows(), cols.size());
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    const Column& col = t.column(cols[c]);
+    for (std::size_t i = 0; i < t.rows(); ++i) {
+      if (std::isnan(col.numbers[i]))
+        throw InvalidArgument(fmt::format("--raw: {}: column '{}' has a missing value in data row {}", p.data, col.name, i + 1));
+      x(i, c) = col.numbers[i];
+    }
+  }
+  description = fmt::format("{} ({} rows, {} numeric columns as they are)", p.data, t.rows(), cols.size());
+  return x;
+}
+
+void validate_map(const MapParams& p) {
+  if (p.data.empty()) throw InvalidArgument("DATA: no input file given");
+  check_out(p.out, "--out");
+  if (p.method != "pca" && p.method != "tsne")
+    throw InvalidArgument(fmt::format("--method: expected pca or tsne, got '{}'", p.method));
+  if (p.dims != 2 && p.dims != 3) throw InvalidArgument(fmt::format("--dims: must be 2 or 3, got {}", p.dims));
+  const double max_frac = p.replace ? 10.0 : 1.0;
+  if (!(p.sample > 0 && p.sample <= max_frac))
+    throw InvalidArgument(fmt::format("--sample: a fraction in (0, {}] expected, got {}", max_frac, p.sample));
+  if (p.preset != "standard" && p.preset != "blog")
+    throw InvalidArgument(fmt::format("--preset: expected standard or blog, got '{}'", p.preset));
+  if (p.init != "pca" && p.init != "random")
+    throw InvalidArgument(fmt::format("--init: expected pca or random, got '{}'", p.init));
+  if (p.tsne_method != "auto" && p.tsne_method != "barnes_hut" && p.tsne_method != "fft" && p.tsne_method != "exact")
+    throw InvalidArgument(fmt::format("--tsne-method: expected auto, barnes_hut, fft or exact, got '{}'", p.tsne_method));
+  if (!(p.contamination > 0 && p.contamination <= 0.5))
+    throw InvalidArgument(fmt::format("--contamination: must be in (0, 0.5], got {}", p.contamination));
+}
+
+}  // namespace
+
+std::string map_command(const MapParams& p) {
+  validate_map(p);
+  set_num_threads(p.threads);
+  Progress::set_enabled(!p.quiet);
+  Stopwatch clock;
+  std::string description;
+  MatrixD x = map_input(p, description);
+  std::vector<std::size_t> rows(x.rows());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  std::string text = fmt::format("input     {}\n", description);
+
+  if (p.drop_outliers) {
+    EcodParams ep;
+    ep.contamination = p.contamination;
+    const EcodModel ecod = fit_ecod(x.view(), ep);
+    const auto flags = ecod.labels();
+    std::vector<std::size_t> keep;
+    for (std::size_t i = 0; i < flags.size(); ++i)
+      if (!flags[i]) keep.push_back(i);
+    text += fmt::format("outliers  ECOD, contamination {}: {} dropped, {} rows kept\n", p.contamination,
+                        x.rows() - keep.size(), keep.size());
+    x = take_rows<double, std::size_t>(x.view(), keep);
+    rows = std::move(keep);
+  }
+
+  const std::size_t n = x.rows();
+  if (p.sample != 1.0 || p.replace) {
+    const auto count = static_cast<std::size_t>(std::llround(p.sample * static_cast<double>(n)));
+    if (count < 2) throw InvalidArgument(fmt::format("--sample: {} of {} rows leaves fewer than 2", p.sample, n));
+    Rng rng = Rng::stream(p.seed, 0x5a3b);
+    std::vector<std::size_t> pick;
+    if (p.replace) {
+      for (std::size_t i = 0; i < count; ++i) pick.push_back(static_cast<std::size_t>(rng.below(n)));
+    } else {
+      pick = rng.sample_without_replacement(n, count);
+      std::sort(pick.begin(), pick.end());
+    }
+    x = take_rows<double, std::size_t>(x.view(), pick);
+    std::vector<std::size_t> picked_rows;
+    for (std::size_t i : pick) picked_rows.push_back(rows[i]);
+    rows = std::move(picked_rows);
+    text += fmt::format("sample    {} rows ({} of {}{})\n", count, p.sample, n, p.replace ? ", with replacement" : "");
+  }
+
+  MatrixD coords;
+  Diagnostics diag;
+  if (p.method == "pca") {
+    PcaParams pp;
+    pp.n_components = p.dims;
+    pp.standardize = p.standardize;
+    const PcaModel m = fit_pca<double>(x.view(), pp, &diag);
+    coords = m.row_coordinates;
+    std::string var;
+    for (std::size_t c = 0; c < m.n_components(); ++c)
+      var += fmt::format("{}pca{} {:.2f}%", c ? ", " : "", c + 1, m.percentage_of_variance[c]);
+    text += fmt::format("pca       eigenvalues {}; variance {} (cumulative {:.2f}%)\n",
+                        fmt::join(m.eigenvalues, ", "), var, m.cumulative_percentage_of_variance.back());
+  } else {
+    TsneParams tp;
+    tp.n_components = p.dims;
+    tp.perplexity = p.perplexity;
+    tp.learning_rate = p.learning_rate;
+    tp.n_iter = p.n_iter;
+    tp.init = p.init == "random" ? TsneInit::random : TsneInit::pca;
+    tp.method = p.tsne_method == "barnes_hut" ? TsneMethod::barnes_hut
+                : p.tsne_method == "fft"      ? TsneMethod::fft
+                : p.tsne_method == "exact"    ? TsneMethod::exact
+                                              : TsneMethod::automatic;
+    tp.random_state = p.seed;
+    const TsneResult t = fit_tsne<double>(x.view(), tp, &diag);
+    coords = t.embedding;
+    text += fmt::format("t-SNE     {}D of {} rows, perplexity {}, learning rate {:.1f}, {} iterations: KL divergence {:.4f} "
+                        "(neighbours {:.2f}s, affinities {:.2f}s, optimisation {:.2f}s)\n",
+                        p.dims, x.rows(), p.perplexity, t.learning_rate, t.n_iter, t.kl_divergence,
+                        t.seconds_neighbors, t.seconds_affinities, t.seconds_optimize);
+  }
+  for (const auto& d : diag.items())
+    if (d.level == Diagnostic::Level::warning) text += fmt::format("warning   [{}] {}\n", d.stage, d.message);
+
+  if (ends_with(p.out, ".npy")) {
+    write_file_atomic(p.out, matrix_to_npy(coords.view()));
+  } else {
+    std::string s = "row";
+    for (std::size_t c = 0; c < coords.cols(); ++c) s += fmt::format(",{}{}", p.method, c + 1);
+    s += "\n";
+    for (std::size_t i = 0; i < coords.rows(); ++i) {
+      s += std::to_string(rows[i]);
+      for (std::size_t c = 0; c < coords.cols(); ++c) s += "," + format_double(coords(i, c));
+      s += "\n";
+    }
+    write_file_atomic(p.out, s);
+  }
+  text += fmt::format("wrote     {} ({} rows) in {:.2f}s\n", p.out, coords.rows(), clock.seconds());
+  return text;
+}
+
+std::string embed_command(const EmbedParams& p) {
+  if (p.data.empty()) throw InvalidArgument("DATA: no input file given");
+  check_out(p.out, "--out");
+  if (p.preset != "standard" && p.preset != "blog")
+    throw InvalidArgument(fmt::format("--preset: expected standard or blog, got '{}'", p.preset));
+  const EmbedPrecision precision = parse_embed_precision(p.precision, "--precision");
+  if (p.batch < 1) throw InvalidArgument("--batch-size: must be at least 1");
+  set_num_threads(p.threads);
+  Progress::set_enabled(!p.quiet);
+  const std::string dir = resolve_model_dir(p.model);
+  Stopwatch clock;
+  const bool blog = p.preset == "blog";
+  const Table t = load_table(p.data, p.csv, blog);
+  std::string spec = p.row_template.empty() ? (blog ? std::string("blog") : std::string()) : p.row_template;
+  if (spec.empty()) {
+    for (const auto& c : t.columns()) {
+      if (c.type == ColumnType::id || c.name.find_first_of("{}") != std::string::npos) continue;
+      spec += (spec.empty() ? "" : ", ") + c.name + ": {" + c.name + "}";
+    }
+  }
+  const RowTemplate tpl = RowTemplate::resolve(spec);
+  tpl.check(t);
+  const std::vector<std::string> sentences = tpl.render(t);
+  const SentenceEncoder encoder = SentenceEncoder::load(dir);
+  EncodeOptions eo;
+  eo.precision = precision;
+  eo.batch_size = p.batch;
+  eo.normalize = true;
+  eo.cache_dir = p.cache;
+  EncodeStats st;
+  Diagnostics diag;
+  const MatrixF v = encoder.encode(sentences, eo, &st, &diag);
+  if (ends_with(p.out, ".npy")) {
+    write_file_atomic(p.out, matrix_to_npy(v.view()));
+  } else {
+    std::vector<std::string> names;
+    for (std::size_t j = 0; j < v.cols(); ++j) names.push_back(fmt::format("dim{}", j));
+    write_file_atomic(p.out, matrix_to_csv(v.view(), names));
+  }
+  std::string text = fmt::format(
+      "embedded  {} rows of {} with {} ({} dimensions, {}): {} distinct sentences, {} from the cache, {} encoded, "
+      "{} tokens, {} truncated\n",
+      t.rows(), p.data, dir, v.cols(), to_string(precision), st.unique, st.cached, st.encoded, st.tokens, st.truncated);
+  text += fmt::format("speed     {:.1f}s encoding: {:.1f} sentences/s, {:.1f} GFLOP/s\n", st.seconds,
+                      st.seconds > 0 ? static_cast<double>(st.encoded) / st.seconds : 0.0,
+                      st.seconds > 0 ? st.flops / st.seconds / 1e9 : 0.0);
+  for (const auto& d : diag.items())
+    if (d.level == Diagnostic::Level::warning) text += fmt::format("warning   [{}] {}\n", d.stage, d.message);
+  text += fmt::format("wrote     {} ({} x {}) in {:.2f}s\n", p.out, v.rows(), v.cols(), clock.seconds());
+  return text;
+}
+
+}  // namespace segmenta

@@ -1,0 +1,163 @@
+// The embed method: every row rendered to a sentence, encoded by a sentence-transformer
+// (pooled, L2-normalised), then k-means on the vectors.
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "context.hpp"
+#include "model_io.hpp"
+#include "segmenta/cluster.hpp"
+#include "segmenta/embed.hpp"
+
+namespace segmenta {
+
+std::string resolve_model_dir(const std::string& spec) {
+  namespace fs = std::filesystem;
+  if (spec.empty()) throw InvalidArgument("--model: no model folder given");
+  std::error_code ec;
+  std::string dir = spec;
+  if (!fs::is_directory(spec, ec)) {
+    const char* root = std::getenv("SEGMENTA_MODELS");
+    const fs::path candidate = root && *root ? fs::path(root) / spec : fs::path();
+    if (!candidate.empty() && fs::is_directory(candidate, ec)) {
+      dir = candidate.string();
+    } else {
+      const std::string name = fs::path(spec).filename().string();
+      throw IoError(fmt::format(
+          "--model: no model folder '{}'{}; pass --model DIR with a sentence-transformers folder (config.json, "
+          "tokenizer files, model.safetensors), e.g. a download of https://huggingface.co/sentence-transformers/{}",
+          spec, root && *root ? fmt::format(" (nor under SEGMENTA_MODELS={})", root) : std::string(),
+          name.empty() ? "paraphrase-MiniLM-L6-v2" : name));
+    }
+  }
+  check_model_weights(dir);
+  return dir;
+}
+
+namespace detail {
+namespace {
+
+/// "name: {name}, ..." over the selected columns (id columns left out; a name with a
+/// brace cannot be a placeholder and is skipped with a note).
+std::string default_template(const Table& t, Diagnostics& diag) {
+  std::string s;
+  for (const auto& c : t.columns()) {
+    if (c.type == ColumnType::id) continue;
+    if (c.name.find_first_of("{}") != std::string::npos) {
+      diag.info("embed", "template_column_skipped",
+                fmt::format("column '{}' has a brace in its name and is left out of the default template", c.name));
+      continue;
+    }
+    if (!s.empty()) s += ", ";
+    s += c.name + ": {" + c.name + "}";
+  }
+  if (s.empty()) throw InvalidArgument("--template: no column to render into a sentence");
+  return s;
+}
+
+std::string template_spec(const RunContext& ctx) {
+  const std::string& t = ctx.params.row_template;
+  if (!t.empty()) return t;
+  return ctx.blog ? std::string("blog") : std::string();
+}
+
+}  // namespace
+
+void embed_rows(RunContext& ctx) {
+  const RunParams& p = ctx.params;
+  Stopwatch clock;
+  const std::string dir = resolve_model_dir(p.model);
+  const SentenceEncoder encoder = SentenceEncoder::load(dir);
+  std::string spec = template_spec(ctx);
+  if (spec.empty()) spec = default_template(ctx.table, ctx.diag);
+  const RowTemplate tpl = RowTemplate::resolve(spec);
+  tpl.check(ctx.table);
+  const std::vector<std::string> sentences = tpl.render(ctx.table);
+
+  EncodeOptions eo;
+  eo.precision = parse_embed_precision(p.precision);
+  eo.batch_size = p.embed_batch;
+  eo.normalize = true;
+  eo.cache_dir = p.embed_cache;
+  EncodeStats st;
+  ctx.vectors = encoder.encode(sentences, eo, &st, &ctx.diag);
+  const double seconds = clock.seconds();
+  ctx.embedding = {{"model", dir},
+                   {"fingerprint", fmt::format("{:016x}", encoder.fingerprint())},
+                   {"dimension", encoder.dimension()},
+                   {"layers", encoder.info().bert.num_hidden_layers},
+                   {"hidden_size", encoder.info().bert.hidden_size},
+                   {"max_seq_length", encoder.info().max_seq_length},
+                   {"template", tpl.text()},
+                   {"example_sentence", sentences.empty() ? std::string() : sentences.front()},
+                   {"precision", std::string(to_string(eo.precision))},
+                   {"accelerated", embed_precision_accelerated(eo.precision)},
+                   {"batch_size", eo.batch_size},
+                   {"cache", p.embed_cache.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.embed_cache)},
+                   {"sentences", st.sentences},
+                   {"unique", st.unique},
+                   {"cached", st.cached},
+                   {"encoded", st.encoded},
+                   {"tokens", st.tokens},
+                   {"truncated", st.truncated},
+                   {"gflop", st.flops / 1e9},
+                   {"encoder_seconds", st.seconds},
+                   {"sentences_per_second", st.seconds > 0 ? static_cast<double>(st.encoded) / st.seconds : 0.0},
+                   {"seconds", seconds}};
+  ctx.timings.add("embed", seconds);
+}
+
+MethodResult run_embed(RunContext& ctx) {
+  const RunParams& params = ctx.params;
+  MethodResult r;
+  r.name = "embed";
+  r.objective = "inertia";
+  r.space = fmt::format("sentence embeddings ({} dimensions, L2-normalised)", ctx.vectors.cols());
+  MatrixF x = take_rows<float, std::size_t>(ctx.vectors.view(), ctx.rows);
+  const KSpec ks = ctx.k_range();
+
+  KMeansParams kp;
+  kp.n_init = params.n_init ? params.n_init : 10;
+  kp.max_iter = params.max_iter;
+  kp.tol = params.tol;
+  kp.random_state = params.seed;
+  std::vector<KFit> fits;
+  std::vector<KMeansModel<float>> models;
+  Stopwatch clock;
+  for (std::size_t k = ks.lo; k <= ks.hi; ++k) {
+    Stopwatch fit_clock;
+    kp.n_clusters = k;
+    models.push_back(fit_kmeans<float>(x.view(), kp, &ctx.diag));
+    const auto& m = models.back();
+    fits.push_back({k, m.labels, m.inertia, m.n_iter, fit_clock.seconds()});
+  }
+  ctx.timings.add("kmeans", clock.seconds());
+  r.eval = evaluate_fits<float>(x.view(), fits, params.silhouette_sample, params.seed, ctx.diag);
+  ctx.timings.add("silhouette", r.eval.silhouette_seconds);
+  ctx.timings.add("metrics", r.eval.metrics_seconds);
+
+  r.k = r.eval.recommendation.k;
+  const KMeansModel<float>& chosen = models[r.k - ks.lo];
+  r.labels = chosen.labels;
+  MatrixD centers(chosen.centers.rows(), chosen.centers.cols());
+  for (std::size_t i = 0; i < centers.size(); ++i) centers.data()[i] = chosen.centers.data()[i];
+  number_by_size(r, &centers);
+  r.details = {{"n_init", kp.n_init}, {"max_iter", kp.max_iter}, {"tol", kp.tol}, {"converged", chosen.converged},
+               {"embedding", ctx.embedding}};
+  r.model = {{"k", r.k},
+             {"centers", matrix_to_json(centers.view())},
+             {"encoder", {{"model", ctx.embedding["model"]},
+                          {"fingerprint", ctx.embedding["fingerprint"]},
+                          {"template", ctx.embedding["template"]},
+                          {"precision", ctx.embedding["precision"]}}}};
+  r.rep_space = MatrixD(ctx.vectors.rows(), ctx.vectors.cols());
+  for (std::size_t i = 0; i < r.rep_space.size(); ++i) r.rep_space.data()[i] = ctx.vectors.data()[i];
+  r.rep_centers = std::move(centers);
+  r.map_f = std::move(x);
+  r.map_space = r.space;
+  return r;
+}
+
+}  // namespace detail
+}  // namespace segmenta
