@@ -3,6 +3,7 @@
 // 3 malformed input data, 4 file system errors, 5 malformed model files.
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <new>
 #include <optional>
@@ -20,6 +21,14 @@
 namespace {
 
 using namespace segmenta;
+
+/// --delimiter: one character, or "tab" / "\t"; empty = sniff (0).
+char parse_delimiter(const std::string& text) {
+  if (text.empty()) return 0;
+  const std::string d = text == "\\t" || text == "tab" ? "\t" : text;
+  if (d.size() != 1) throw InvalidArgument(fmt::format("--delimiter: expected one character, got '{}'", text));
+  return d[0];
+}
 
 /// Where embeddings are cached unless --cache or --no-cache says otherwise.
 std::string default_cache_dir() {
@@ -54,6 +63,20 @@ struct EmbedFlags {
   std::string cache_dir() const { return no_cache ? std::string() : cache.empty() ? default_cache_dir() : cache; }
 };
 
+/// OpenMP threads that finish a parallel region early spin while they wait for the
+/// others (libgomp's default). On a machine whose cores are busy with other work a
+/// spinning thread takes the core a working thread needs, and short parallel regions
+/// (t-SNE runs several per iteration) became four times slower with 2 threads than
+/// with 1. Sleeping waits cost a few microseconds per region and nothing measurable on
+/// a quiet machine. libgomp reads the policy once, when it is loaded, so the process
+/// starts itself again with OMP_WAIT_POLICY=passive unless the user chose a policy.
+void prefer_passive_openmp_waits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with the default policy.
+}
+
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "segmenta: error: %s\n", message.c_str());
   return code;
@@ -78,12 +101,6 @@ struct RunFlags {
   double perplexity = 30.0;
 
   void add_to(CLI::App& app) {
-    embed.add_to(app);
-    app.add_flag("--no-maps", no_maps, "skip the PCA / FAMD / MCA / t-SNE maps");
-    app.add_option("--tsne-sample", tsne_sample, "clustered rows in the t-SNE map (0 = no t-SNE)")->capture_default_str();
-    app.add_option("--tsne-dims", tsne_dims, "t-SNE map dimensions: 2 or 3")->capture_default_str();
-    app.add_option("--perplexity", perplexity, "t-SNE perplexity")->capture_default_str();
-    app.add_flag("--no-report", no_report, "do not write report.html");
     app.add_option("--method", method, "kmeans | kprototypes | embed | all")->capture_default_str();
     app.add_option("--k", k, "number of segments: auto (sweep 2..10), N, or a range A..B to sweep")->capture_default_str();
     app.add_option("--preset", preset, "standard | blog (reproduce the blog's preprocessing)")->capture_default_str();
@@ -104,6 +121,12 @@ struct RunFlags {
     app.add_option("--kproto-max-iter", kproto_max_iter, "k-prototypes passes per restart")->capture_default_str();
     app.add_flag("--kproto-batch", kproto_batch, "batch (Lloyd-style, parallel) k-prototypes instead of kmodes' online updates");
     app.add_flag("--no-explain", no_explain, "skip the surrogate model and SHAP importance");
+    embed.add_to(app);
+    app.add_flag("--no-maps", no_maps, "skip the PCA / FAMD / MCA / t-SNE maps");
+    app.add_option("--tsne-sample", tsne_sample, "clustered rows in the t-SNE map (0 = no t-SNE)")->capture_default_str();
+    app.add_option("--tsne-dims", tsne_dims, "t-SNE map dimensions: 2 or 3")->capture_default_str();
+    app.add_option("--perplexity", perplexity, "t-SNE perplexity")->capture_default_str();
+    app.add_flag("--no-report", no_report, "do not write report.html");
     app.add_flag("--quiet,-q", quiet, "no progress bars or summary");
   }
 
@@ -114,11 +137,7 @@ struct RunFlags {
     p.k = KSpec::parse(k);
     p.preset = preset;
     p.csv.columns = columns;
-    if (!delimiter.empty()) {
-      const std::string d = delimiter == "\\t" || delimiter == "tab" ? "\t" : delimiter;
-      if (d.size() != 1) throw InvalidArgument(fmt::format("--delimiter: expected one character, got '{}'", delimiter));
-      p.csv.delimiter = d[0];
-    }
+    p.csv.delimiter = parse_delimiter(delimiter);
     std::size_t start = 0;
     while (start < types.size()) {
       std::size_t comma = types.find(',', start);
@@ -169,6 +188,7 @@ int run_and_report(const RunParams& params) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  prefer_passive_openmp_waits(argv);
   CLI::App app{"segmenta: customer segmentation from a table to explained segments"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(segmenta::version()));
@@ -197,7 +217,12 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score)")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
   score_cmd->add_option("--threads", score_params.threads, "worker threads");
+  score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
 
+  auto* report_cmd = app.add_subcommand("report", "write the HTML report of a run from its output directory");
+  std::string report_dir, report_out;
+  report_cmd->add_option("RUN_DIR", report_dir, "output directory of segmenta run or demo")->required();
+  report_cmd->add_option("--out", report_out, "HTML file to write (default: RUN_DIR/report.html)");
 
   auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA or t-SNE");
   MapParams map_params;
@@ -250,23 +275,24 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto delimiter_of = [](const std::string& d) -> char {
-      if (d.empty()) return 0;
-      const std::string v = d == "\\t" || d == "tab" ? "\t" : d;
-      if (v.size() != 1) throw InvalidArgument(fmt::format("--delimiter: expected one character, got '{}'", d));
-      return v[0];
-    };
     if (*run_cmd) return run_and_report(run_flags.params(data, args));
+    if (*report_cmd) {
+      const std::string out =
+          report_out.empty() ? (std::filesystem::path(report_dir) / "report.html").string() : report_out;
+      write_report(report_dir, out);
+      std::printf("wrote %s\n", out.c_str());
+      return 0;
+    }
     if (*map_cmd) {
       map_params.csv.columns = map_columns;
-      map_params.csv.delimiter = delimiter_of(map_delimiter);
+      map_params.csv.delimiter = parse_delimiter(map_delimiter);
       const std::string text = map_command(map_params);
       if (!map_params.quiet) std::fputs(text.c_str(), stdout);
       return 0;
     }
     if (*embed_cmd) {
       embed_params.csv.columns = embed_columns;
-      embed_params.csv.delimiter = delimiter_of(embed_delimiter);
+      embed_params.csv.delimiter = parse_delimiter(embed_delimiter);
       embed_params.model = embed_flags.model;
       embed_params.row_template = embed_flags.template_text();
       embed_params.precision = embed_flags.precision;
@@ -277,10 +303,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*score_cmd) {
-      if (!score_delimiter.empty()) {
-        if (score_delimiter.size() != 1) throw InvalidArgument("--delimiter: expected one character");
-        score_params.csv.delimiter = score_delimiter[0];
-      }
+      score_params.csv.delimiter = parse_delimiter(score_delimiter);
       const std::size_t rows = score(score_params);
       std::printf("scored %zu rows -> %s\n", rows, score_params.out.c_str());
       return 0;

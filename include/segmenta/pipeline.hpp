@@ -147,12 +147,16 @@ struct ScoreParams {
   std::string data;   // CSV with (at least) the model's columns, by name
   CsvOptions csv;     // delimiter etc.; column selection is taken from the model
   std::string out;    // output CSV path
+  std::string method; // which of the model's segmentations ("" = the model's first)
   int threads = 0;
 };
 
 /// Assigns every row of params.data to a segment with the frozen model: the same
 /// preparation (unseen categories treated as missing), ECOD scores against the
-/// training distribution (no refit), nearest segment. Writes `row, segment,
+/// training distribution (no refit), nearest segment — k-means centre, k-prototypes
+/// prototype (unseen categories mismatch every mode), or, for embed, the nearest
+/// centre of the row's sentence embedding by the run's encoder folder, template and
+/// precision (a folder whose weights changed since the run is an error). Writes `row, segment,
 /// outlier, outlier_score` (segment left empty for outliers when the model's run
 /// dropped them). Returns the number of rows scored. Throws ModelFormatError for a
 /// malformed model, InvalidArgument when a model column is missing from the data.

@@ -13,6 +13,7 @@
 #include "context.hpp"
 #include "model_io.hpp"
 #include "outputs.hpp"
+#include "report_stage.hpp"
 #include "segmenta/embed.hpp"
 #include "segmenta/metrics.hpp"
 
@@ -298,6 +299,7 @@ RunSummary run(const RunParams& params) {
   // ---- outputs
   detail::OutputSet out(params.out_dir);
   const bool single = results.size() == 1;
+  std::string segments_csv;
   {
     std::optional<std::size_t> id_col;
     for (std::size_t j = 0; j < ctx.table.cols() && !id_col; ++j)
@@ -318,6 +320,7 @@ RunSummary run(const RunParams& params) {
       s += "\n";
     }
     out.add("segments.csv", s);
+    segments_csv = std::move(s);
   }
   for (std::size_t m = 0; m < results.size(); ++m)
     out.add(single ? "profiles.csv" : "profiles_" + results[m].name + ".csv", profiles_to_csv(profiles[m]));
@@ -397,6 +400,7 @@ RunSummary run(const RunParams& params) {
              {"columns", json::array()},
              {"prep", detail::prep_to_json(ctx.prep.model)},
              {"outlier_policy", policy_name(params.outliers)},
+             {"outlier_space", params.method == Method::embed ? "embeddings" : "features"},
              {"methods", json::object()}};
   for (const auto& c : ctx.table.columns())
     model["columns"].push_back({{"name", c.name}, {"type", std::string(to_string(c.type))}});
@@ -415,6 +419,13 @@ RunSummary run(const RunParams& params) {
                  {{"file", params.data}, {"bytes", ctx.raw.size()}, {"fnv1a64", fmt::format("{:016x}", fnv1a64(ctx.raw))}}},
                 {"timings", ctx.timings.to_json()},
                 {"files", out.names()}};
+  if (params.report) {
+    // The report is built from the same outputs `segmenta report` reads back.
+    Stopwatch report_clock;
+    out.add("report.html", detail::report_html(metrics, manifest, segments_csv, maps_csv, &ctx.table));
+    ctx.timings.add("report", report_clock.seconds());
+    manifest["files"] = out.names();
+  }
   out.add("run.json", manifest.dump(2) + "\n");
   out.commit();
 
