@@ -18,7 +18,8 @@ python3-sklearn) and pandas:
   final       KMeans(5, n_init=10, max_iter=100, random_state=42), then
               davies_bouldin_score, calinski_harabasz_score, silhouette_score
   profiles    groupby mean of the numeric and mode of the categorical columns
-segmenta does the same work in one run: one sweep over k = 2..9 (n_init 10 per k)
+segmenta does the same work in one run (explanation, maps and report switched off,
+as the Python side has none of them): one sweep over k = 2..9 (n_init 10 per k)
 whose fits serve the elbow, the silhouettes (all eight labelings in one pass over
 the pairwise distances) and the final k = 5 model.
 
@@ -166,18 +167,19 @@ def segmenta_workflow(binary, data, repeat):
         with tempfile.TemporaryDirectory() as out:
             clock = time.perf_counter()
             subprocess.run([binary, "run", data, "--preset", "blog", "--method", "kmeans", "--k", "2..9", "--quiet",
-                            "--out", out], check=True)
+                            "--no-explain", "--no-maps", "--no-report", "--out", out], check=True)
             wall = time.perf_counter() - clock
             metrics = json.load(open(os.path.join(out, "metrics.json")))
             run = json.load(open(os.path.join(out, "run.json")))
         if best is None or wall < best[0]:
             best = (wall, metrics, run)
     wall, metrics, run = best
-    per_k = metrics["sweep"]["per_k"]
+    method = metrics["methods"]["kmeans"]
+    per_k = method["sweep"]["per_k"]
     return {"wall": wall, "stages": run["timings"], "inliers": metrics["outliers"]["clustered_rows"],
-            "elbow": metrics["sweep"]["recommendation"]["elbow"],
+            "elbow": method["sweep"]["recommendation"]["elbow"],
             "silhouettes": {p["k"]: p["silhouette"] for p in per_k},
-            "final": {key: metrics["final"][key] for key in ("davies_bouldin", "calinski_harabasz", "silhouette", "inertia")}}
+            "final": {key: method["final"][key] for key in ("davies_bouldin", "calinski_harabasz", "silhouette", "inertia")}}
 
 
 def main():

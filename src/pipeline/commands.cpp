@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "context.hpp"
 #include "segmenta/outliers.hpp"
 #include "segmenta/pipeline.hpp"
 #include "segmenta/prep.hpp"
@@ -192,14 +193,8 @@ std::string embed_command(const EmbedParams& p) {
   Stopwatch clock;
   const bool blog = p.preset == "blog";
   const Table t = load_table(p.data, p.csv, blog);
-  std::string spec = p.row_template.empty() ? (blog ? std::string("blog") : std::string()) : p.row_template;
-  if (spec.empty()) {
-    for (const auto& c : t.columns()) {
-      if (c.type == ColumnType::id || c.name.find_first_of("{}") != std::string::npos) continue;
-      spec += (spec.empty() ? "" : ", ") + c.name + ": {" + c.name + "}";
-    }
-  }
-  const RowTemplate tpl = RowTemplate::resolve(spec);
+  Diagnostics diag;
+  const RowTemplate tpl = RowTemplate::resolve(detail::row_template_spec(p.row_template, blog, t, diag));
   tpl.check(t);
   const std::vector<std::string> sentences = tpl.render(t);
   const SentenceEncoder encoder = SentenceEncoder::load(dir);
@@ -209,7 +204,6 @@ std::string embed_command(const EmbedParams& p) {
   eo.normalize = true;
   eo.cache_dir = p.cache;
   EncodeStats st;
-  Diagnostics diag;
   const MatrixF v = encoder.encode(sentences, eo, &st, &diag);
   if (ends_with(p.out, ".npy")) {
     write_file_atomic(p.out, matrix_to_npy(v.view()));

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "segmenta/cluster.hpp"
 #include "segmenta/explain.hpp"
 #include "segmenta/outliers.hpp"
 #include "segmenta/pipeline.hpp"
@@ -86,6 +87,16 @@ struct MethodMaps {
 MethodResult run_kmeans(RunContext& ctx);
 MethodResult run_kprototypes(RunContext& ctx);
 MethodResult run_embed(RunContext& ctx);
+
+/// The k-means sweep of the kmeans and embed methods on x (clustered rows, q): one fit
+/// per k of ctx.k_range() with n_init restarts, evaluated into r.eval; sets r.k (the
+/// recommendation) and r.details. Returns the fits in k order.
+template <class T>
+std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::size_t n_init, MethodResult& r);
+
+/// The row template to use: the user's, the blog's with the blog preset, otherwise
+/// every selected column as "name: {name}".
+std::string row_template_spec(const std::string& user, bool blog, const Table& t, Diagnostics& diag);
 
 /// Renders the rows to sentences and encodes them into ctx.vectors (timed "embed").
 void embed_rows(RunContext& ctx);

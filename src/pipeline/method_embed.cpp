@@ -36,11 +36,12 @@ std::string resolve_model_dir(const std::string& spec) {
 }
 
 namespace detail {
-namespace {
 
-/// "name: {name}, ..." over the selected columns (id columns left out; a name with a
-/// brace cannot be a placeholder and is skipped with a note).
-std::string default_template(const Table& t, Diagnostics& diag) {
+std::string row_template_spec(const std::string& user, bool blog, const Table& t, Diagnostics& diag) {
+  if (!user.empty()) return user;
+  if (blog) return "blog";
+  // Every selected column as "name: {name}" (id columns left out; a name with a brace
+  // cannot be a placeholder and is skipped with a note).
   std::string s;
   for (const auto& c : t.columns()) {
     if (c.type == ColumnType::id) continue;
@@ -56,22 +57,12 @@ std::string default_template(const Table& t, Diagnostics& diag) {
   return s;
 }
 
-std::string template_spec(const RunContext& ctx) {
-  const std::string& t = ctx.params.row_template;
-  if (!t.empty()) return t;
-  return ctx.blog ? std::string("blog") : std::string();
-}
-
-}  // namespace
-
 void embed_rows(RunContext& ctx) {
   const RunParams& p = ctx.params;
   Stopwatch clock;
   const std::string dir = resolve_model_dir(p.model);
   const SentenceEncoder encoder = SentenceEncoder::load(dir);
-  std::string spec = template_spec(ctx);
-  if (spec.empty()) spec = default_template(ctx.table, ctx.diag);
-  const RowTemplate tpl = RowTemplate::resolve(spec);
+  const RowTemplate tpl = RowTemplate::resolve(row_template_spec(p.row_template, ctx.blog, ctx.table, ctx.diag));
   tpl.check(ctx.table);
   const std::vector<std::string> sentences = tpl.render(ctx.table);
 
@@ -109,42 +100,19 @@ void embed_rows(RunContext& ctx) {
 }
 
 MethodResult run_embed(RunContext& ctx) {
-  const RunParams& params = ctx.params;
   MethodResult r;
   r.name = "embed";
   r.objective = "inertia";
   r.space = fmt::format("sentence embeddings ({} dimensions, L2-normalised)", ctx.vectors.cols());
   MatrixF x = take_rows<float, std::size_t>(ctx.vectors.view(), ctx.rows);
-  const KSpec ks = ctx.k_range();
-
-  KMeansParams kp;
-  kp.n_init = params.n_init ? params.n_init : 10;
-  kp.max_iter = params.max_iter;
-  kp.tol = params.tol;
-  kp.random_state = params.seed;
-  std::vector<KFit> fits;
-  std::vector<KMeansModel<float>> models;
-  Stopwatch clock;
-  for (std::size_t k = ks.lo; k <= ks.hi; ++k) {
-    Stopwatch fit_clock;
-    kp.n_clusters = k;
-    models.push_back(fit_kmeans<float>(x.view(), kp, &ctx.diag));
-    const auto& m = models.back();
-    fits.push_back({k, m.labels, m.inertia, m.n_iter, fit_clock.seconds()});
-  }
-  ctx.timings.add("kmeans", clock.seconds());
-  r.eval = evaluate_fits<float>(x.view(), fits, params.silhouette_sample, params.seed, ctx.diag);
-  ctx.timings.add("silhouette", r.eval.silhouette_seconds);
-  ctx.timings.add("metrics", r.eval.metrics_seconds);
-
-  r.k = r.eval.recommendation.k;
-  const KMeansModel<float>& chosen = models[r.k - ks.lo];
+  const std::vector<KMeansModel<float>> models =
+      sweep_kmeans<float>(ctx, x.view(), ctx.params.n_init ? ctx.params.n_init : 10, r);
+  const KMeansModel<float>& chosen = models[r.k - ctx.k_range().lo];
   r.labels = chosen.labels;
   MatrixD centers(chosen.centers.rows(), chosen.centers.cols());
   for (std::size_t i = 0; i < centers.size(); ++i) centers.data()[i] = chosen.centers.data()[i];
   number_by_size(r, &centers);
-  r.details = {{"n_init", kp.n_init}, {"max_iter", kp.max_iter}, {"tol", kp.tol}, {"converged", chosen.converged},
-               {"embedding", ctx.embedding}};
+  r.details["embedding"] = ctx.embedding;
   r.model = {{"k", r.k},
              {"centers", matrix_to_json(centers.view())},
              {"encoder", {{"model", ctx.embedding["model"]},

@@ -1,5 +1,5 @@
 // Model file (model.json) serialisation of the fitted stages. The format is
-// documented in docs/MODEL.md: a JSON object with "format": "segmenta-model",
+// described in docs/USAGE.md: a JSON object with "format": "segmenta-model",
 // "version", the method, and one object per stage. Large float arrays are stored
 // as base64 of little-endian float64 so the file stays compact and exact.
 #pragma once

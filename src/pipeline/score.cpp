@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -6,9 +7,85 @@
 
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
+#include "segmenta/embed.hpp"
 #include "segmenta/pipeline.hpp"
 
 namespace segmenta {
+namespace {
+
+using json = nlohmann::json;
+
+/// k-prototypes segments of the table's rows with the model's frozen numeric
+/// transformation (median imputation, Yeo-Johnson, scaling) and category codes
+/// (an unseen category mismatches every mode).
+std::vector<std::int32_t> predict_kprototypes(const json& m, const Table& table, const std::string& file) {
+  const json& num = m.at("numeric");
+  const json& cats = m.at("categorical");
+  PowerTransformerModel power;
+  power.lambdas = detail::doubles_from_json(num.at("lambdas"), "kprototypes.numeric.lambdas");
+  power.scaler.mean = detail::doubles_from_json(num.at("mean"), "kprototypes.numeric.mean");
+  power.scaler.scale = detail::doubles_from_json(num.at("scale"), "kprototypes.numeric.scale");
+  const std::size_t p = num.at("columns").size();
+  if (power.lambdas.size() != p || power.scaler.mean.size() != p || power.scaler.scale.size() != p)
+    throw ModelFormatError(fmt::format("{}: kprototypes numeric part is inconsistent", file));
+  const std::size_t n = table.rows();
+  MatrixD raw(n, p);
+  for (std::size_t c = 0; c < p; ++c) {
+    const json& col = num.at("columns")[c];
+    const Column& data = table.column(table.index_of(col.at("name").get<std::string>()));
+    const double impute = col.at("impute").get<double>();
+    for (std::size_t i = 0; i < n; ++i) raw(i, c) = std::isnan(data.numbers[i]) ? impute : data.numbers[i];
+  }
+  KPrototypesModel model;
+  model.centroids = detail::matrix_from_json(m.at("centroids"), "kprototypes.centroids");
+  model.gamma = m.at("gamma").get<double>();
+  const MatrixD modes = detail::matrix_from_json(m.at("modes"), "kprototypes.modes");
+  if (model.centroids.cols() != p || modes.cols() != cats.size() || modes.rows() != model.centroids.rows())
+    throw ModelFormatError(fmt::format("{}: kprototypes prototypes do not fit its columns", file));
+  model.modes.resize(modes.rows(), modes.cols());
+  for (std::size_t i = 0; i < modes.size(); ++i) model.modes.data()[i] = static_cast<std::int32_t>(modes.data()[i]);
+  Matrix<std::int32_t> codes(n, cats.size());
+  for (std::size_t c = 0; c < cats.size(); ++c) {
+    const auto levels = cats[c].at("levels").get<std::vector<std::string>>();
+    const bool missing_level = cats[c].at("missing_level").get<bool>();
+    model.n_categories.push_back(static_cast<std::int32_t>(levels.size() + (missing_level ? 1 : 0)));
+    const Column& data = table.column(table.index_of(cats[c].at("name").get<std::string>()));
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int32_t code = -1;
+      if (data.is_missing(i)) {
+        if (missing_level) code = static_cast<std::int32_t>(levels.size());
+      } else {
+        const std::string v = data.text(i);
+        const auto it = std::lower_bound(levels.begin(), levels.end(), v);
+        if (it != levels.end() && *it == v) code = static_cast<std::int32_t>(it - levels.begin());
+      }
+      codes(i, c) = code;
+    }
+  }
+  const MatrixD numeric = power.transform(raw.view());
+  return model.predict(numeric.view(), codes.view());
+}
+
+/// The sentence embeddings of the table's rows with the encoder the run used; the
+/// folder must still hold the same weights.
+MatrixD embed_for_scoring(const json& enc, const Table& table, const std::string& file) {
+  const std::string dir = resolve_model_dir(enc.at("model").get<std::string>());
+  const SentenceEncoder encoder = SentenceEncoder::load(dir);
+  const std::string fp = fmt::format("{:016x}", encoder.fingerprint());
+  if (fp != enc.at("fingerprint").get<std::string>())
+    throw ModelFormatError(fmt::format("{}: the encoder folder {} has changed since the run (fingerprint {}, model has {})",
+                                       file, dir, fp, enc.at("fingerprint").get<std::string>()));
+  const RowTemplate tpl(enc.at("template").get<std::string>());
+  EncodeOptions eo;
+  eo.precision = parse_embed_precision(enc.at("precision").get<std::string>(), "model precision");
+  eo.normalize = true;
+  const MatrixF v = encoder.encode(tpl.render(table), eo);
+  MatrixD out(v.rows(), v.cols());
+  for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = v.data()[i];
+  return out;
+}
+
+}  // namespace
 
 std::size_t score(const ScoreParams& params) {
   set_num_threads(params.threads);
@@ -23,9 +100,16 @@ std::size_t score(const ScoreParams& params) {
     throw ModelFormatError(fmt::format("{}: not a segmenta model file", params.model));
   if (model.value("version", 0) != 1)
     throw ModelFormatError(fmt::format("{}: unsupported model version {}", params.model, model.value("version", 0)));
-  const std::string method = model.value("method", "");
-  if (method != "kmeans" || !model.contains("methods") || !model["methods"].contains("kmeans"))
-    throw ModelFormatError(fmt::format("{}: scoring needs a kmeans model; this one is '{}'", params.model, method));
+  if (!model.contains("methods") || !model["methods"].is_object() || model["methods"].empty())
+    throw ModelFormatError(fmt::format("{}: the model has no fitted method", params.model));
+  const std::string method = params.method.empty() ? model.value("method", "") : params.method;
+  if (!model["methods"].contains(method)) {
+    std::string have;
+    for (const auto& [name, _] : model["methods"].items()) have += (have.empty() ? "" : ", ") + name;
+    throw InvalidArgument(fmt::format("--method: the model has no '{}' segmentation (it has {})", method, have));
+  }
+  if (method != "kmeans" && method != "kprototypes" && method != "embed")
+    throw ModelFormatError(fmt::format("{}: unknown method '{}'", params.model, method));
 
   // Read only the model's columns, by name, in the model's order.
   CsvOptions csv = params.csv;
@@ -40,20 +124,31 @@ std::size_t score(const ScoreParams& params) {
 
   const PrepModel prep = detail::prep_from_json(model.at("prep"));
   const MatrixD features = prep.transform(table);
-  const MatrixD centers = detail::matrix_from_json(model.at("methods").at("kmeans").at("centers"), "kmeans.centers");
-  if (centers.cols() != features.cols())
-    throw ModelFormatError(fmt::format("{}: centres have {} features, the preparation gives {}", params.model, centers.cols(),
-                                       features.cols()));
-  KMeansModel<double> km;
-  km.centers = centers;
-  const std::vector<std::int32_t> seg = km.predict(features);
+  const json& m = model.at("methods").at(method);
+  const bool ecod_on_vectors = model.value("outlier_space", "features") == "embeddings";
+  MatrixD vectors;
+  if (method == "embed" || ecod_on_vectors)
+    vectors = embed_for_scoring(model.at("methods").at("embed").at("encoder"), table, params.model);
+  std::vector<std::int32_t> seg;
+  if (method == "kprototypes") {
+    seg = predict_kprototypes(m, table, params.model);
+  } else {
+    const MatrixD& space = method == "embed" ? vectors : features;
+    const MatrixD centers = detail::matrix_from_json(m.at("centers"), method + ".centers");
+    if (centers.cols() != space.cols())
+      throw ModelFormatError(fmt::format("{}: centres have {} dimensions, the data gives {}", params.model,
+                                         centers.cols(), space.cols()));
+    KMeansModel<double> km;
+    km.centers = centers;
+    seg = km.predict(space.view());
+  }
 
   std::vector<double> scores(table.rows(), std::nan(""));
   std::vector<std::uint8_t> flagged(table.rows(), 0);
   const bool drop = model.value("outlier_policy", "drop") == "drop";
   if (model.contains("outliers")) {
     const EcodModel ecod = detail::ecod_from_json(model.at("outliers"));
-    scores = ecod.score(features);
+    scores = ecod.score(ecod_on_vectors ? vectors.view() : features.view());
     for (std::size_t i = 0; i < scores.size(); ++i) flagged[i] = scores[i] > ecod.threshold();
   }
   std::string out = "row,segment,outlier,outlier_score\n";

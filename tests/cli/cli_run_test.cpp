@@ -246,3 +246,41 @@ TEST(CliKPrototypes, NeedsNumericAndCategoricalColumns) {
   EXPECT_EQ(g.exit_code, 2);
   EXPECT_EQ(g.err, "segmenta: error: --gamma: must be a finite number >= 0, got -1\n");
 }
+
+// Scoring the training rows with the saved model gives back their segments, for each
+// method in a --method all model.
+TEST(CliScore, EveryMethodOfAnAllModelReproducesItsSegments) {
+  const std::string dir = test::temp_dir("cli_score_all");
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
+                                   " --columns 0:8 --method all --k 3 --quiet --no-explain --no-maps --no-report --no-cache"
+                                   " --model " + test::small_model_dir() + " --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Table a = read_segments(dir + "/segments.csv");
+  for (const std::string method : {"kmeans", "kprototypes", "embed"}) {
+    const std::string scored = dir + "/scored_" + method + ".csv";
+    const auto s = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --method " +
+                                     method + " --out " + scored);
+    ASSERT_EQ(s.exit_code, 0) << method << ": " << s.err;
+    const Table b = read_segments(scored);
+    ASSERT_EQ(a.rows(), b.rows());
+    const Column &sa = a.column(a.index_of("segment_" + method)), &sb = b.column(b.index_of("segment"));
+    std::size_t compared = 0, same = 0;
+    for (std::size_t i = 0; i < a.rows(); ++i)
+      if (!sa.is_missing(i) && !sb.is_missing(i)) {
+        ++compared;
+        same += sa.numbers[i] == sb.numbers[i];
+      }
+    EXPECT_GT(compared, 4000u) << method;
+    if (method == "embed") {
+      // Training labels come from float distances, predictions from double ones: a
+      // near-tie may resolve differently, nothing more.
+      EXPECT_GE(static_cast<double>(same), 0.995 * static_cast<double>(compared)) << method;
+    } else {
+      EXPECT_EQ(same, compared) << method;
+    }
+  }
+  const auto bad = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() +
+                                     " --method dbscan --out " + dir + "/x.csv");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--method: the model has no 'dbscan' segmentation (it has"), std::string::npos) << bad.err;
+}
