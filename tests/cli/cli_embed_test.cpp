@@ -106,13 +106,14 @@ TEST(CliEmbed, MissingWeightsStopAtOnceWithTheFileAndWhereToGetIt) {
 }
 
 TEST(CliEmbed, TemplateErrorsNameTheColumn) {
+  const std::string out = test::temp_dir("cli_embed_errors") + "/never.npy";
   const auto r = test::run_command(test::cli() + " embed " + test::bank_small() + " --model " + test::small_model_dir() +
-                                   " --template 'Age: {age}, pet: {pet}' --out /tmp/never.npy");
+                                   " --template 'Age: {age}, pet: {pet}' --out " + out);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("pet"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists("/tmp/never.npy"));
+  EXPECT_FALSE(fs::exists(out));
   const auto p = test::run_command(test::cli() + " embed " + test::bank_small() + " --model " + test::small_model_dir() +
-                                   " --precision fp8 --out /tmp/never.npy");
+                                   " --precision fp8 --out " + out);
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_NE(p.err.find("--precision"), std::string::npos) << p.err;
 }
