@@ -23,10 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_data.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
 
 using namespace segmenta;
+
+using namespace segmenta::bench;
 
 namespace {
 
@@ -34,16 +37,6 @@ Table golden_csv(const std::string& relative) {
   CsvOptions o;
   o.delimiter = ',';
   return read_csv(std::string(SEGMENTA_SHARED_DIR) + "/golden/" + relative, o);
-}
-
-const MatrixD& blog_matrix() {
-  static const MatrixD m = [] {
-    const Table t = golden_csv("kmeans/inlier_matrix.csv");
-    std::vector<std::size_t> cols;
-    for (std::size_t j = 1; j < t.cols(); ++j) cols.push_back(j);
-    return t.numeric_matrix(cols);
-  }();
-  return m;
 }
 
 std::vector<std::int32_t> label_column(const std::string& file, const std::string& name) {
@@ -54,35 +47,7 @@ std::vector<std::int32_t> label_column(const std::string& file, const std::strin
   return out;
 }
 
-constexpr std::size_t kVecRows = 45211, kVecDim = 384, kVecClusters = 5;
-
-const MatrixF& unit_vectors() {
-  static const MatrixF m = [] {
-    MatrixF v(kVecRows, kVecDim);
-    if (const char* path = std::getenv("SEGMENTA_BENCH_VECTORS")) {
-      std::ifstream in(path, std::ios::binary);
-      in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-      if (!in) {
-        std::fprintf(stderr, "cannot read %zu x %zu float32 from %s\n", kVecRows, kVecDim, path);
-        std::exit(2);
-      }
-      return v;
-    }
-    Rng rng(12345);
-    for (std::size_t i = 0; i < kVecRows; ++i) {
-      double s = 0;
-      for (std::size_t j = 0; j < kVecDim; ++j) {
-        const double z = rng.normal();
-        v(i, j) = static_cast<float>(z);
-        s += z * z;
-      }
-      const float inv = static_cast<float>(1.0 / std::sqrt(s));
-      for (std::size_t j = 0; j < kVecDim; ++j) v(i, j) *= inv;
-    }
-    return v;
-  }();
-  return m;
-}
+constexpr std::size_t kVecClusters = 5;
 
 // The index of the largest float32 dot product with rows 0..4 (first on ties), the
 // same rule as the comparison script (numpy float32 matmul may round differently

@@ -19,60 +19,15 @@
 #include <fstream>
 #include <string>
 
+#include "bench_data.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/reduce.hpp"
 
 using namespace segmenta;
 
+using namespace segmenta::bench;
+
 namespace {
-
-const MatrixD& blog_matrix() {
-  static const MatrixD m = [] {
-    CsvOptions o;
-    o.delimiter = ',';
-    const Table t = read_csv(std::string(SEGMENTA_SHARED_DIR) + "/golden/kmeans/inlier_matrix.csv", o);
-    std::vector<std::size_t> cols;
-    for (std::size_t j = 1; j < t.cols(); ++j) cols.push_back(j);
-    return t.numeric_matrix(cols);
-  }();
-  return m;
-}
-
-constexpr std::size_t kVecRows = 45211, kVecDim = 384;
-
-const MatrixF& vectors() {
-  static const MatrixF m = [] {
-    MatrixF v(kVecRows, kVecDim);
-    if (const char* path = std::getenv("SEGMENTA_BENCH_VECTORS")) {
-      std::ifstream in(path, std::ios::binary);
-      in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-      if (!in) {
-        std::fprintf(stderr, "cannot read %zu x %zu float32 from %s\n", kVecRows, kVecDim, path);
-        std::exit(2);
-      }
-      return v;
-    }
-    Rng rng(12345);
-    for (std::size_t i = 0; i < kVecRows; ++i) {
-      double s = 0;
-      for (std::size_t j = 0; j < kVecDim; ++j) {
-        const double z = rng.normal();
-        v(i, j) = static_cast<float>(z);
-        s += z * z;
-      }
-      const float inv = static_cast<float>(1.0 / std::sqrt(s));
-      for (std::size_t j = 0; j < kVecDim; ++j) v(i, j) *= inv;
-    }
-    return v;
-  }();
-  return m;
-}
-
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 template <class T>
 void run(benchmark::State& state, MatrixView<T> x, bool standardize) {
@@ -90,7 +45,7 @@ void run(benchmark::State& state, MatrixView<T> x, bool standardize) {
 
 void BM_PcaBlogStandardised(benchmark::State& state) { run(state, blog_matrix().view(), true); }
 void BM_PcaBlogCentred(benchmark::State& state) { run(state, blog_matrix().view(), false); }
-void BM_PcaVectors(benchmark::State& state) { run(state, vectors().view(), false); }
+void BM_PcaVectors(benchmark::State& state) { run(state, unit_vectors().view(), false); }
 
 }  // namespace
 

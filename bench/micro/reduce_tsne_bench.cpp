@@ -22,34 +22,21 @@
 #include <fstream>
 #include <string>
 
+#include "bench_data.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/reduce.hpp"
 
 using namespace segmenta;
 
+using namespace segmenta::bench;
+
 namespace {
-
-MatrixD read_matrix(const std::string& relative, std::vector<std::size_t>* first_column = nullptr) {
-  CsvOptions o;
-  o.delimiter = ',';
-  const Table t = read_csv(std::string(SEGMENTA_SHARED_DIR) + "/golden/" + relative, o);
-  if (first_column)
-    for (double v : t.column(0).numbers) first_column->push_back(static_cast<std::size_t>(v));
-  std::vector<std::size_t> cols;
-  for (std::size_t j = 1; j < t.cols(); ++j) cols.push_back(j);
-  return t.numeric_matrix(cols);
-}
-
-const MatrixD& inliers() {
-  static const MatrixD m = read_matrix("kmeans/inlier_matrix.csv");
-  return m;
-}
 
 const MatrixD& golden_sample() {
   static const MatrixD m = [] {
     std::vector<std::size_t> ids;
-    read_matrix("tsne/subsample_embedding.csv", &ids);
-    return take_rows(inliers().view(), std::span<const std::size_t>(ids));
+    golden_matrix("tsne/subsample_embedding.csv", &ids);
+    return take_rows(blog_matrix().view(), std::span<const std::size_t>(ids));
   }();
   return m;
 }
@@ -67,16 +54,10 @@ const std::vector<std::size_t>& blog_sample() {
       return r;
     }
     Rng rng(1);
-    for (std::size_t i = 0; i < 20346; ++i) r.push_back(rng.below(inliers().rows()));
+    for (std::size_t i = 0; i < 20346; ++i) r.push_back(rng.below(blog_matrix().rows()));
     return r;
   }();
   return rows;
-}
-
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 void run(benchmark::State& state, const MatrixD& x, const TsneParams& p, bool trust) {
@@ -96,12 +77,12 @@ void run(benchmark::State& state, const MatrixD& x, const TsneParams& p, bool tr
 
 void BM_Golden2D(benchmark::State& state) { run(state, golden_sample(), TsneParams{}, true); }
 
-void BM_Inliers2D(benchmark::State& state) { run(state, inliers(), TsneParams{}, false); }
+void BM_Inliers2D(benchmark::State& state) { run(state, blog_matrix(), TsneParams{}, false); }
 
 void BM_Blog3D(benchmark::State& state) {
   const auto& rows = blog_sample();
   const std::span<const std::size_t> first(rows.data(), static_cast<std::size_t>(state.range(0)));
-  const MatrixD x = take_rows(inliers().view(), first);
+  const MatrixD x = take_rows(blog_matrix().view(), first);
   TsneParams p;
   p.n_components = 3;
   p.perplexity = 200;
