@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -51,6 +53,35 @@ MatrixD golden_matrix_skip_first(const std::string& relative) {
 
 std::string bank_full() { return shared_path("data/bank-full.csv"); }
 std::string bank_small() { return shared_path("data/bank.csv"); }
+
+Column numeric(std::string name, std::vector<double> values) {
+  Column c;
+  c.name = std::move(name);
+  c.type = ColumnType::numeric;
+  c.numbers = std::move(values);
+  for (const double x : c.numbers) c.missing += std::isnan(x) ? 1 : 0;
+  return c;
+}
+
+Column categorical(std::string name, const std::vector<std::string>& values, ColumnType type) {
+  Column c;
+  c.name = std::move(name);
+  c.type = type;
+  for (const auto& v : values) {
+    if (v.empty()) {
+      c.codes.push_back(-1);
+      ++c.missing;
+      continue;
+    }
+    auto it = std::find(c.levels.begin(), c.levels.end(), v);
+    if (it == c.levels.end()) {
+      c.levels.push_back(v);
+      it = c.levels.end() - 1;
+    }
+    c.codes.push_back(static_cast<std::int32_t>(it - c.levels.begin()));
+  }
+  return c;
+}
 
 std::string temp_dir(const std::string& name) {
   const std::string p = std::string(SEGMENTA_TEST_OUTPUT_DIR) + "/" + name;

@@ -23,6 +23,13 @@ std::string golden_path(const std::string& relative);
 nlohmann::json golden_json(const std::string& relative);
 /// A golden CSV as a typed table (comma separated, header).
 Table golden_table(const std::string& relative);
+
+/// A numeric column of `values` (NaN = missing), as the CSV reader builds it.
+Column numeric(std::string name, std::vector<double> values);
+/// A column of text values with levels in order of first appearance ("" = missing),
+/// as the CSV reader builds it.
+Column categorical(std::string name, const std::vector<std::string>& values,
+                   ColumnType type = ColumnType::categorical);
 /// The numeric columns `names` of a golden CSV as a matrix (rows, names.size()).
 MatrixD golden_matrix(const std::string& relative, const std::vector<std::string>& names);
 /// All columns but the first ("row") of a golden CSV as a matrix.

@@ -9,42 +9,16 @@
 #include <sstream>
 
 #include "segmenta/explain.hpp"
+#include "support.hpp"
 
 using namespace segmenta;
+
+using test::categorical;
+using test::numeric;
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Column numeric(std::string name, std::vector<double> v) {
-  Column c;
-  c.name = std::move(name);
-  c.type = ColumnType::numeric;
-  c.numbers = std::move(v);
-  for (const double x : c.numbers) c.missing += std::isnan(x) ? 1 : 0;
-  return c;
-}
-
-// Levels in order of first appearance ("" = missing), as the CSV reader keeps them.
-Column categorical(std::string name, ColumnType type, const std::vector<std::string>& v) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  for (const auto& s : v) {
-    if (s.empty()) {
-      c.codes.push_back(-1);
-      ++c.missing;
-      continue;
-    }
-    auto it = std::find(c.levels.begin(), c.levels.end(), s);
-    if (it == c.levels.end()) {
-      c.levels.push_back(s);
-      it = c.levels.end() - 1;
-    }
-    c.codes.push_back(static_cast<std::int32_t>(it - c.levels.begin()));
-  }
-  return c;
-}
 
 // Rows (age, job, flag, city, id, label):
 //  0: 30  b  yes  "x, y"  c0   0        6: 24  a  yes  z     c6   1
@@ -56,18 +30,17 @@ Column categorical(std::string name, ColumnType type, const std::vector<std::str
 Table sample_table() {
   std::vector<Column> cols;
   cols.push_back(numeric("age", {30, 40, kNaN, 50, 20, 22, 24, 99, 26, 60, 28}));
-  cols.push_back(categorical("job", ColumnType::categorical, {"b", "a", "b", "c", "b", "", "a", "c", "b", "b", "a"}));
+  cols.push_back(categorical("job", {"b", "a", "b", "c", "b", "", "a", "c", "b", "b", "a"}, ColumnType::categorical));
   cols.push_back(
-      categorical("flag", ColumnType::binary, {"yes", "no", "no", "yes", "no", "no", "yes", "no", "no", "yes", "yes"}));
-  cols.push_back(categorical("city", ColumnType::categorical,
-                             {"x, y", "z", "z", "z", "z", "z", "z", "z", "z", "x, y", "z"}));
+      categorical("flag", {"yes", "no", "no", "yes", "no", "no", "yes", "no", "no", "yes", "yes"}, ColumnType::binary));
+  cols.push_back(categorical("city", {"x, y", "z", "z", "z", "z", "z", "z", "z", "z", "x, y", "z"}, ColumnType::categorical));
   std::vector<std::string> ids;
   for (int i = 0; i < 11; ++i) {
     std::string id = "c";
     id += std::to_string(i);
     ids.push_back(id);
   }
-  cols.push_back(categorical("id", ColumnType::id, ids));
+  cols.push_back(categorical("id", ids, ColumnType::id));
   return Table("sample", std::move(cols));
 }
 

@@ -5,42 +5,16 @@
 #include <limits>
 
 #include "segmenta/prep.hpp"
+#include "support.hpp"
 
 using namespace segmenta;
+
+using test::categorical;
+using test::numeric;
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Column numeric(std::string name, std::vector<double> v) {
-  Column c;
-  c.name = std::move(name);
-  c.type = ColumnType::numeric;
-  c.numbers = std::move(v);
-  for (double x : c.numbers) c.missing += std::isnan(x);
-  return c;
-}
-
-// Levels in first-appearance order, "" = missing (as the CSV reader builds them).
-Column categorical(std::string name, const std::vector<std::string>& values) {
-  Column c;
-  c.name = std::move(name);
-  c.type = ColumnType::categorical;
-  for (const auto& v : values) {
-    if (v.empty()) {
-      c.codes.push_back(-1);
-      ++c.missing;
-      continue;
-    }
-    auto it = std::find(c.levels.begin(), c.levels.end(), v);
-    if (it == c.levels.end()) {
-      c.levels.push_back(v);
-      it = c.levels.end() - 1;
-    }
-    c.codes.push_back(static_cast<std::int32_t>(it - c.levels.begin()));
-  }
-  return c;
-}
 
 }  // namespace
 

@@ -8,41 +8,16 @@
 #include <limits>
 
 #include "segmenta/prep.hpp"
+#include "support.hpp"
 
 using namespace segmenta;
+
+using test::categorical;
+using test::numeric;
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Column numeric(std::string name, std::vector<double> v) {
-  Column c;
-  c.name = std::move(name);
-  c.type = ColumnType::numeric;
-  c.numbers = std::move(v);
-  for (double x : c.numbers) c.missing += std::isnan(x);
-  return c;
-}
-
-Column categorical(std::string name, const std::vector<std::string>& values, ColumnType type = ColumnType::categorical) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  for (const auto& v : values) {
-    if (v.empty()) {
-      c.codes.push_back(-1);
-      ++c.missing;
-      continue;
-    }
-    auto it = std::find(c.levels.begin(), c.levels.end(), v);
-    if (it == c.levels.end()) {
-      c.levels.push_back(v);
-      it = c.levels.end() - 1;
-    }
-    c.codes.push_back(static_cast<std::int32_t>(it - c.levels.begin()));
-  }
-  return c;
-}
 
 // 10 customers: id, a skewed amount with one missing value, a constant, a binary
 // and a 3-level categorical with one missing value.
