@@ -308,6 +308,10 @@ struct EncodeStats {
   std::size_t truncated = 0;  // encoded texts cut at max_seq_length
   double flops = 0.0;         // floating-point (or int8) operations of the encoder forward
   double seconds = 0.0;       // wall time of the call
+  /// Distinct (token id, position) pairs whose layer-0 embedding and Q|K|V rows were
+  /// computed once and shared by every token with that pair; 0 when the batch had too few
+  /// repeats for it to pay. The vectors are the same either way.
+  std::size_t layer0_pairs = 0;
 };
 
 /// A loaded sentence-transformers model. Cheap to copy (shared immutable state);

@@ -35,7 +35,7 @@ constexpr std::size_t kFfnChunk = 64;
 
 // Per-thread buffers of one group of R packed tokens (no padding between sentences).
 struct Workspace {
-  AlignedVector<float> h, qkv, ctx, tmp, inter, scratch;
+  AlignedVector<float> h, qkv, ctx, tmp, inter, scratch, ranges;
   // Reduced-precision activations: slot 0 (R x H) feeds QKV, the attention output and FFN1;
   // slot 1 (R x F; only a chunk's rows are in use at a time) feeds FFN2.
   struct Slot {
@@ -62,6 +62,7 @@ struct Workspace {
     grow(ctx, R * H);
     grow(tmp, R * H);
     grow(inter, R * F);
+    grow(ranges, 2 * R);
     grow(scratch, embed_detail::attention_scratch_floats(max_t, c.num_attention_heads, c.head_dim()));
     const std::size_t width[2] = {round4(H), round4(F)};
     for (int i = 0; i < 2; ++i) {
@@ -130,6 +131,21 @@ class WorkspacePool {
   std::vector<std::unique_ptr<Workspace>> free_;
 };
 
+// Layer 0's self-attention input depends on a token only through (token id, position):
+// its embedding row after the LayerNorm, and the Q|K|V projection of that row. Text made
+// from a template repeats these pairs many times (the blog's 41,048 distinct sentences hold
+// 1.49 M tokens but few distinct pairs), so a batch computes each distinct pair once, with
+// the same kernels, and the groups copy rows instead of running layer 0's QKV product
+// (1/24 of the encoder's arithmetic for MiniLM). Every packed kernel and the embedding pass
+// compute a row from that row alone, so the vectors are bit-identical with and without it.
+struct Layer0Table {
+  std::size_t H = 0;
+  AlignedVector<float> h;    // (pairs, H): embeddings after the LayerNorm
+  AlignedVector<float> qkv;  // (pairs, 3H): layer 0's Q|K|V as linear_forward leaves it
+  std::vector<std::uint32_t> index;  // per token of the batch, its pair
+  std::vector<std::size_t> start;    // per sequence of the batch, its first token in `index`
+};
+
 void l2_normalize(float* v, std::size_t n) {
   double s = 0.0;
   for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(v[i]) * v[i];
@@ -171,7 +187,8 @@ struct SentenceEncoder::Impl {
   // caches from one layer to the next; bf16/int8 results do not depend on the grouping,
   // and for fp32 it depends only on the batch, never on the thread count.
   void forward(EmbedPrecision p, const std::vector<const std::vector<std::int32_t>*>& seqs, Workspace& ws,
-               const std::vector<float*>& pooled, std::size_t group_rows) const {
+               const std::vector<float*>& pooled, std::size_t group_rows, const Layer0Table* table = nullptr,
+               const std::vector<const std::uint32_t*>& pairs = {}) const {
     std::size_t begin = 0;
     while (begin < seqs.size()) {
       std::size_t end = begin, rows = 0;
@@ -180,13 +197,91 @@ struct SentenceEncoder::Impl {
                                                            seqs.begin() + static_cast<std::ptrdiff_t>(end));
       const std::vector<float*> out(pooled.begin() + static_cast<std::ptrdiff_t>(begin),
                                     pooled.begin() + static_cast<std::ptrdiff_t>(end));
-      forward_group(p, g, ws, out);
+      std::vector<const std::uint32_t*> gp;
+      if (table)
+        gp.assign(pairs.begin() + static_cast<std::ptrdiff_t>(begin), pairs.begin() + static_cast<std::ptrdiff_t>(end));
+      forward_group(p, g, ws, out, nullptr, table, gp);
       begin = end;
     }
   }
 
+  // Layer 0's embedding pass for one token: h row = LayerNorm(word + position + type 0),
+  // and its form as the QKV input (row r of `a`).
+  void embed_row(std::int32_t id, std::size_t t, float* row, const Activations& a, std::size_t r) const {
+    const std::size_t H = info.bert.hidden_size;
+    const float* we = word.data() + static_cast<std::size_t>(id) * H;
+    const float* pe = pos.data() + t * H;
+    for (std::size_t i = 0; i < H; ++i) row[i] = we[i] + pe[i];
+    float range[2];
+    embed_detail::add_layer_norm(row, type0.data(), nullptr, emb_gamma.data(), emb_beta.data(),
+                                 static_cast<float>(info.bert.layer_norm_eps), H, row, range);
+    embed_detail::emit_row(row, H, a, r, range);
+  }
+
+  // The layer-0 table of a batch of sequences, or nothing when it would not pay: fewer than
+  // two tokens per distinct (id, position) pair, or more than 512 MB of rows.
+  std::unique_ptr<Layer0Table> layer0_table(EmbedPrecision p, const std::vector<const std::vector<std::int32_t>*>& seqs) const {
+    const std::size_t H = info.bert.hidden_size;
+    std::size_t tokens = 0, max_t = 0;
+    for (const auto* s : seqs) {
+      tokens += s->size();
+      max_t = std::max(max_t, s->size());
+    }
+    if (tokens < 2) return nullptr;
+    auto table = std::make_unique<Layer0Table>();
+    table->H = H;
+    table->index.resize(tokens);
+    table->start.resize(seqs.size());
+    // Pair numbers in order of first appearance: a dense (id, position) map where it is
+    // small (MiniLM: 30,522 x 128 entries), a hash map otherwise.
+    std::vector<std::int32_t> id_of;
+    std::vector<std::uint32_t> pos_of;
+    const std::size_t cap_pairs = std::min(tokens / 2, (std::size_t{512} << 20) / (4 * H * sizeof(float)));
+    const std::size_t V = info.bert.vocab_size;
+    const bool dense = V * max_t <= (std::size_t{1} << 24);
+    std::vector<std::uint32_t> dense_map(dense ? V * max_t : 0, UINT32_MAX);
+    std::unordered_map<std::uint64_t, std::uint32_t> sparse_map;
+    std::size_t at = 0;
+    for (std::size_t s = 0; s < seqs.size(); ++s) {
+      table->start[s] = at;
+      const auto& ids = *seqs[s];
+      for (std::size_t t = 0; t < ids.size(); ++t) {
+        const auto id = static_cast<std::size_t>(ids[t]);
+        std::uint32_t* slot;
+        if (dense) {
+          slot = &dense_map[id * max_t + t];
+        } else {
+          slot = &sparse_map.try_emplace(static_cast<std::uint64_t>(id) * max_t + t, UINT32_MAX).first->second;
+        }
+        if (*slot == UINT32_MAX) {
+          if (id_of.size() >= cap_pairs) return nullptr;
+          *slot = static_cast<std::uint32_t>(id_of.size());
+          id_of.push_back(ids[t]);
+          pos_of.push_back(static_cast<std::uint32_t>(t));
+        }
+        table->index[at++] = *slot;
+      }
+    }
+    const std::size_t pairs = id_of.size();
+    table->h.resize(pairs * H);
+    table->qkv.resize(pairs * 3 * H);
+    const auto& lin = linears(p);
+    const PackedLinear& qkv = lin[0][kQkv];
+    constexpr std::size_t kBlock = 256;
+    parallel_blocks(pairs, kBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+      Workspace ws;
+      ws.reserve(kBlock, info.bert, 1, lin);
+      float* hb = table->h.data() + b * H;
+      const Activations a = ws.act(qkv.precision, hb, H);
+      for (std::size_t i = b; i < e; ++i) embed_row(id_of[i], pos_of[i], hb + (i - b) * H, a, i - b);
+      embed_detail::linear_forward(qkv, a, e - b, table->qkv.data() + b * 3 * H, 3 * H);
+    });
+    return table;
+  }
+
   void forward_group(EmbedPrecision p, const std::vector<const std::vector<std::int32_t>*>& seqs, Workspace& ws,
-                     const std::vector<float*>& pooled, float* hidden_out = nullptr) const {
+                     const std::vector<float*>& pooled, float* hidden_out = nullptr, const Layer0Table* table = nullptr,
+                     const std::vector<const std::uint32_t*>& pairs = {}) const {
     const BertConfig& c = info.bert;
     const std::size_t H = c.hidden_size, F = c.intermediate_size, heads = c.num_attention_heads, d = c.head_dim();
     const float eps = static_cast<float>(c.layer_norm_eps);
@@ -207,19 +302,17 @@ struct SentenceEncoder::Impl {
       return prec(l, j) == EmbedPrecision::fp32 ? fp32[l][j].bias.data() : nullptr;
     };
 
-    Activations ah = ws.act(prec(0, kQkv), h, H);
-    for (std::size_t s = 0; s < seqs.size(); ++s) {
-      const auto& ids = *seqs[s];
-      for (std::size_t t = 0; t < ids.size(); ++t) {
-        const std::size_t r = offset[s] + t;
-        float* row = h + r * H;
-        const float* we = word.data() + static_cast<std::size_t>(ids[t]) * H;
-        const float* pe = pos.data() + t * H;
-        for (std::size_t i = 0; i < H; ++i) row[i] = we[i] + pe[i];
-        float range[2];
-        embed_detail::add_layer_norm(row, type0.data(), nullptr, emb_gamma.data(), emb_beta.data(), eps, H, row, range);
-        embed_detail::emit_row(row, H, ah, r, range);
-      }
+    if (table) {
+      for (std::size_t s = 0; s < seqs.size(); ++s)
+        for (std::size_t t = 0; t < seqs[s]->size(); ++t) {
+          const std::size_t r = offset[s] + t, pair = pairs[s][t];
+          std::memcpy(h + r * H, table->h.data() + pair * H, H * sizeof(float));
+          std::memcpy(ws.qkv.data() + r * 3 * H, table->qkv.data() + pair * 3 * H, 3 * H * sizeof(float));
+        }
+    } else {
+      const Activations ah = ws.act(prec(0, kQkv), h, H);
+      for (std::size_t s = 0; s < seqs.size(); ++s)
+        for (std::size_t t = 0; t < seqs[s]->size(); ++t) embed_row((*seqs[s])[t], t, h + (offset[s] + t) * H, ah, offset[s] + t);
     }
 
     for (std::size_t l = 0; l < lin.size(); ++l) {
@@ -227,7 +320,7 @@ struct SentenceEncoder::Impl {
       const LayerNormParams& n = norms[l];
       const bool last = l + 1 == lin.size();
       // Self-attention.
-      embed_detail::linear_forward(L[kQkv], ws.act(prec(l, kQkv), h, H), R, ws.qkv.data(), 3 * H);
+      if (l > 0 || !table) embed_detail::linear_forward(L[kQkv], ws.act(prec(l, kQkv), h, H), R, ws.qkv.data(), 3 * H);
       Activations actx = ws.act(prec(l, kOut), ws.ctx.data(), H);
       for (std::size_t s = 0; s < seqs.size(); ++s) {
         const std::size_t r0 = offset[s], T = offset[s + 1] - offset[s];
@@ -253,11 +346,9 @@ struct SentenceEncoder::Impl {
       Activations a3 = last ? Activations{} : ws.act(prec(l + 1, kQkv), h, H);
       for (std::size_t c0 = 0; c0 < R; c0 += chunk) {
         const std::size_t rows = std::min(chunk, R - c0);
-        embed_detail::linear_forward(L[kFfn1], rows_from(a1, c0), rows, ws.inter.data(), F);
-        for (std::size_t r = 0; r < rows; ++r) {
-          embed_detail::gelu_inplace(ws.inter.data() + r * F, fp_bias(l, kFfn1), F, range);
-          embed_detail::emit_row(ws.inter.data() + r * F, F, a2, r, range);
-        }
+        embed_detail::linear_gelu_forward(L[kFfn1], rows_from(a1, c0), rows, ws.inter.data(), F, fp_bias(l, kFfn1),
+                                          ws.ranges.data());
+        for (std::size_t r = 0; r < rows; ++r) embed_detail::emit_row(ws.inter.data() + r * F, F, a2, r, ws.ranges.data() + 2 * r);
         embed_detail::linear_forward(L[kFfn2], a2, rows, ws.tmp.data() + c0 * H, H);
         for (std::size_t r = c0; r < c0 + rows; ++r) {
           embed_detail::add_layer_norm(h + r * H, ws.tmp.data() + r * H, fp_bias(l, kFfn2), n.ffn_gamma.data(),
@@ -526,8 +617,9 @@ std::size_t group_rows(EmbedPrecision p) { return p == EmbedPrecision::fp32 ? st
 
 // Encodes token sequences (already validated) into `out` rows (pooled, not normalised),
 // in length-sorted batches of batch_size, one batch per task.
-void run_batches(const SentenceEncoder::Impl& m, const std::vector<const std::vector<std::int32_t>*>& seqs,
-                 const std::vector<float*>& out, const EncodeOptions& o) {
+// Returns the number of layer-0 pairs shared (0: no table).
+std::size_t run_batches(const SentenceEncoder::Impl& m, const std::vector<const std::vector<std::int32_t>*>& seqs,
+                        const std::vector<float*>& out, const EncodeOptions& o) {
   std::vector<std::size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -536,20 +628,24 @@ void run_batches(const SentenceEncoder::Impl& m, const std::vector<const std::ve
   const Blocks blocks{order.size(), o.batch_size};
   std::unique_ptr<Progress> progress;
   if (o.progress) progress = std::make_unique<Progress>(o.progress_label, order.size(), "sentences");
+  const std::unique_ptr<Layer0Table> table = m.layer0_table(o.precision, seqs);
   WorkspacePool pool;
   parallel_for(blocks.count(), [&](std::size_t b) {
     std::vector<const std::vector<std::int32_t>*> batch;
     std::vector<float*> dst;
+    std::vector<const std::uint32_t*> pairs;
     for (std::size_t i = blocks.begin(b); i < blocks.end(b); ++i) {
       batch.push_back(seqs[order[i]]);
       dst.push_back(out[order[i]]);
+      if (table) pairs.push_back(table->index.data() + table->start[order[i]]);
     }
     auto ws = pool.take();
-    m.forward(o.precision, batch, *ws, dst, group_rows(o.precision));
+    m.forward(o.precision, batch, *ws, dst, group_rows(o.precision), table.get(), pairs);
     pool.give(std::move(ws));
     if (progress) progress->advance(batch.size());
   });
   if (progress) progress->finish();
+  return table ? table->h.size() / table->H : 0;
 }
 
 void validate_options(const EncodeOptions& o) {
@@ -579,7 +675,7 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
     seqs.push_back(&ids[i]);
     dst.push_back(out.row(i));
   }
-  run_batches(m, seqs, dst, options);
+  const std::size_t pairs = run_batches(m, seqs, dst, options);
   if (options.normalize.value_or(m.info.normalize))
     for (std::size_t i = 0; i < ids.size(); ++i) l2_normalize(out.row(i), dim);
   if (stats) {
@@ -590,6 +686,7 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
       stats->flops += bert_forward_flops(c, s.size());
     }
     stats->seconds = clock.seconds();
+    stats->layer0_pairs = pairs;
   }
   return out;
 }
@@ -666,7 +763,7 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
     st.flops += bert_forward_flops(m.info.bert, ids[i].size());
   }
   st.encoded = todo.size();
-  run_batches(m, seqs, dst, options);
+  st.layer0_pairs = run_batches(m, seqs, dst, options);
   if (diagnostics && st.truncated)
     diagnostics->info("embed", "truncated",
                       fmt::format("{} of {} sentences were longer than max_seq_length {} tokens and were truncated",

@@ -10,7 +10,11 @@
 // the encoder calls them only after checking the CPU (cpu_has_avx512_*).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <type_traits>
+
 #include "embed/ops.hpp"
+#include "embed/simd.hpp"
 
 namespace segmenta::embed_detail {
 
@@ -47,10 +51,38 @@ SEGMENTA_TARGET_VNNI inline __mmask16 col_mask(std::size_t col, std::size_t n) n
   return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
 }
 
-template <int MR>
+// The optional activation of a tile's outputs: erf-GELU (the same inline code as the
+// elementwise pass, so the values are identical), and each row's running lane-wise
+// minimum and maximum (lanes: rows x 32 floats, min then max, starting at 0) from which
+// the caller takes the row's range for the int8 quantiser.
+template <bool GELU>
+SEGMENTA_TARGET_VNNI inline __m512 activate(__m512 v, __mmask16 m, __m512& lo, __m512& hi) noexcept {
+  if constexpr (GELU) {
+    v = (__m512)simd::gelu16((simd::v16f)v);
+    // (GCC 12's _mm512_min_ps warns falsely about an uninitialised operand; the vector
+    // extension compiles to the same instruction.)
+    const simd::v16f kept = (simd::v16f)_mm512_maskz_mov_ps(m, v);
+    lo = (__m512)simd::vmin((simd::v16f)lo, kept);
+    hi = (__m512)simd::vmax((simd::v16f)hi, kept);
+  }
+  return v;
+}
+
+template <bool GELU, int MR>
+SEGMENTA_TARGET_VNNI inline void merge_lanes(float* lanes, const __m512 (&lo)[MR], const __m512 (&hi)[MR]) noexcept {
+  if constexpr (GELU) {
+    for (int r = 0; r < MR; ++r) {
+      float* l = lanes + 32 * r;
+      simd::store16(l, simd::vmin(simd::load16(l), (simd::v16f)lo[r]));
+      simd::store16(l + 16, simd::vmax(simd::load16(l + 16), (simd::v16f)hi[r]));
+    }
+  }
+}
+
+template <bool GELU, int MR>
 SEGMENTA_TARGET_VNNI void s8_tile(const std::uint8_t* __restrict bp, std::size_t groups, const std::int8_t* __restrict a,
                                   std::size_t lda, const PackedLinear& lin, const Activations& x, std::size_t r0,
-                                  std::size_t col0, float* __restrict y, std::size_t ldy) noexcept {
+                                  std::size_t col0, float* __restrict y, std::size_t ldy, float* lanes) noexcept {
   __m512i acc[MR][3];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_si512();
@@ -69,6 +101,9 @@ SEGMENTA_TARGET_VNNI void s8_tile(const std::uint8_t* __restrict bp, std::size_t
   }
   // y = (acc - 128 sum(q) - zero * sum(w)) * scale_x * scale_w + bias, all integer up to the
   // conversion, so the result equals the portable kernel's exactly.
+  __m512 lo[MR], hi[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
 #pragma GCC unroll 3
   for (int j = 0; j < 3; ++j) {
     const std::size_t col = col0 + 16 * static_cast<std::size_t>(j);
@@ -85,15 +120,16 @@ SEGMENTA_TARGET_VNNI void s8_tile(const std::uint8_t* __restrict bp, std::size_t
       // The zero-masked form avoids a false -Wmaybe-uninitialized in GCC 12's header.
       const __m512 v = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xffff), _mm512_sub_epi32(acc[r][j], corr));
       const __m512 s = _mm512_mul_ps(_mm512_set1_ps(x.scale[row]), wscale);
-      _mm512_mask_storeu_ps(y + row * ldy + col, m, _mm512_fmadd_ps(v, s, bias));
+      _mm512_mask_storeu_ps(y + row * ldy + col, m, activate<GELU>(_mm512_fmadd_ps(v, s, bias), m, lo[r], hi[r]));
     }
   }
+  merge_lanes<GELU, MR>(lanes, lo, hi);
 }
 
-template <int MR>
+template <bool GELU, int MR>
 SEGMENTA_TARGET_BF16 void bf16_tile(const std::uint16_t* __restrict bp, std::size_t groups,
                                     const std::uint16_t* __restrict a, std::size_t lda, const PackedLinear& lin,
-                                    std::size_t col0, float* __restrict y, std::size_t ldy) noexcept {
+                                    std::size_t col0, float* __restrict y, std::size_t ldy, float* lanes) noexcept {
   __m512 acc[MR][3];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
@@ -110,6 +146,9 @@ SEGMENTA_TARGET_BF16 void bf16_tile(const std::uint16_t* __restrict bp, std::siz
       acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
     }
   }
+  __m512 lo[MR], hi[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
 #pragma GCC unroll 3
   for (int j = 0; j < 3; ++j) {
     const std::size_t col = col0 + 16 * static_cast<std::size_t>(j);
@@ -118,48 +157,75 @@ SEGMENTA_TARGET_BF16 void bf16_tile(const std::uint16_t* __restrict bp, std::siz
     const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
     const __m512 bias = _mm512_load_ps(lin.bias.data() + col);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) _mm512_mask_storeu_ps(y + (static_cast<std::size_t>(r)) * ldy + col, m, _mm512_add_ps(acc[r][j], bias));
+    for (int r = 0; r < MR; ++r)
+      _mm512_mask_storeu_ps(y + (static_cast<std::size_t>(r)) * ldy + col, m,
+                            activate<GELU>(_mm512_add_ps(acc[r][j], bias), m, lo[r], hi[r]));
   }
+  merge_lanes<GELU, MR>(lanes, lo, hi);
 }
 
+// Runs tile(MR, panel, row) over blocks of kRowBlock rows, every panel of a block before
+// the next block. With `range` (GELU epilogue), each block's rows collect lane-wise
+// extremes in a small buffer that is reduced to range[2r], range[2r + 1] at the block's end.
 template <class Tile>
-void for_tiles(std::size_t rows, std::size_t panels, Tile&& tile) {
+void for_tiles(std::size_t rows, std::size_t panels, float* range, Tile&& tile) {
+  alignas(64) float lanes[kRowBlock * 32];
   for (std::size_t m0 = 0; m0 < rows; m0 += kRowBlock) {
     const std::size_t m1 = std::min(rows, m0 + kRowBlock);
+    if (range) std::fill(lanes, lanes + (m1 - m0) * 32, 0.0f);
     for (std::size_t p = 0; p < panels; ++p) {
       std::size_t r = m0;
-      for (; r + 8 <= m1; r += 8) tile(std::integral_constant<int, 8>{}, p, r);
+      for (; r + 8 <= m1; r += 8) tile(std::integral_constant<int, 8>{}, p, r, lanes + (r - m0) * 32);
+      float* lr = lanes + (r - m0) * 32;
       switch (m1 - r) {
-        case 7: tile(std::integral_constant<int, 7>{}, p, r); break;
-        case 6: tile(std::integral_constant<int, 6>{}, p, r); break;
-        case 5: tile(std::integral_constant<int, 5>{}, p, r); break;
-        case 4: tile(std::integral_constant<int, 4>{}, p, r); break;
-        case 3: tile(std::integral_constant<int, 3>{}, p, r); break;
-        case 2: tile(std::integral_constant<int, 2>{}, p, r); break;
-        case 1: tile(std::integral_constant<int, 1>{}, p, r); break;
+        case 7: tile(std::integral_constant<int, 7>{}, p, r, lr); break;
+        case 6: tile(std::integral_constant<int, 6>{}, p, r, lr); break;
+        case 5: tile(std::integral_constant<int, 5>{}, p, r, lr); break;
+        case 4: tile(std::integral_constant<int, 4>{}, p, r, lr); break;
+        case 3: tile(std::integral_constant<int, 3>{}, p, r, lr); break;
+        case 2: tile(std::integral_constant<int, 2>{}, p, r, lr); break;
+        case 1: tile(std::integral_constant<int, 1>{}, p, r, lr); break;
         default: break;
       }
     }
+    if (range)
+      for (std::size_t r = m0; r < m1; ++r) {
+        range[2 * r] = simd::hmin(simd::load16(lanes + (r - m0) * 32));
+        range[2 * r + 1] = simd::hmax(simd::load16(lanes + (r - m0) * 32 + 16));
+      }
   }
 }
 
 }  // namespace
 
-void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept {
+void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
+                    float* gelu_range) noexcept {
   const std::size_t groups = lin.k_pad / 4, panels = lin.n_pad / kPanel;
-  for_tiles(rows, panels, [&](auto mr, std::size_t p, std::size_t r) {
-    s8_tile<decltype(mr)::value>(lin.wq.data() + p * groups * kPanel * 4, groups, x.q + r * x.ld, x.ld, lin, x, r,
-                                 p * kPanel, y, ldy);
-  });
+  auto run = [&](auto gelu) {
+    for_tiles(rows, panels, gelu_range, [&](auto mr, std::size_t p, std::size_t r, float* lanes) {
+      s8_tile<decltype(gelu)::value, decltype(mr)::value>(lin.wq.data() + p * groups * kPanel * 4, groups,
+                                                           x.q + r * x.ld, x.ld, lin, x, r, p * kPanel, y, ldy, lanes);
+    });
+  };
+  if (gelu_range)
+    run(std::true_type{});
+  else
+    run(std::false_type{});
 }
 
 void gemm_bf16_avx512(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
-                      std::size_t ldy) noexcept {
+                      std::size_t ldy, float* gelu_range) noexcept {
   const std::size_t groups = lin.k_pad / 2, panels = lin.n_pad / kPanel;
-  for_tiles(rows, panels, [&](auto mr, std::size_t p, std::size_t r) {
-    bf16_tile<decltype(mr)::value>(lin.wbf.data() + p * groups * kPanel * 2, groups, a + r * lda, lda, lin, p * kPanel,
-                                   y + r * ldy, ldy);
-  });
+  auto run = [&](auto gelu) {
+    for_tiles(rows, panels, gelu_range, [&](auto mr, std::size_t p, std::size_t r, float* lanes) {
+      bf16_tile<decltype(gelu)::value, decltype(mr)::value>(lin.wbf.data() + p * groups * kPanel * 2, groups,
+                                                             a + r * lda, lda, lin, p * kPanel, y + r * ldy, ldy, lanes);
+    });
+  };
+  if (gelu_range)
+    run(std::true_type{});
+  else
+    run(std::false_type{});
 }
 
 }  // namespace segmenta::embed_detail

@@ -1,158 +1,14 @@
 #include "embed/ops.hpp"
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include <cmath>
 #include <cstring>
 
+#include "embed/simd.hpp"
 #include "segmenta/kernels.hpp"
 
 namespace segmenta::embed_detail {
-namespace {
+using namespace simd;
 
-// GCC vector extensions: 16 floats, lowered to one AVX-512 register where available and
-// to narrower registers elsewhere, so the same source serves every x86-64 build.
-typedef float v16f __attribute__((vector_size(64)));
-typedef std::int32_t v16i __attribute__((vector_size(64)));
-typedef std::uint32_t v16u __attribute__((vector_size(64)));
-typedef std::int8_t v16c __attribute__((vector_size(16)));
-typedef std::uint16_t v16h __attribute__((vector_size(32)));
-
-inline v16f load16(const float* p) noexcept {
-  v16f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store16(float* p, v16f v) noexcept { std::memcpy(p, &v, sizeof v); }
-inline v16f splat(float x) noexcept { return v16f{} + x; }
-inline v16f vmin(v16f a, v16f b) noexcept { return a < b ? a : b; }
-inline v16f vmax(v16f a, v16f b) noexcept { return a > b ? a : b; }
-inline v16f vabs(v16f a) noexcept {
-  v16u u = (v16u)a & 0x7fffffffu;
-  return (v16f)u;
-}
-// Horizontal reductions by halving: lane i meets lane i + 8, then i + 4, i + 2, i + 1 (a
-// fixed tree, so results depend on nothing but the data).
-inline v16f fold(v16f v, int step) noexcept {
-  static constexpr v16i by8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
-  static constexpr v16i by4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
-  static constexpr v16i by2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
-  static constexpr v16i by1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
-  return __builtin_shuffle(v, step == 8 ? by8 : step == 4 ? by4 : step == 2 ? by2 : by1);
-}
-inline float hsum(v16f v) noexcept {
-  for (int w = 8; w >= 1; w /= 2) v += fold(v, w);
-  return v[0];
-}
-inline float hmax(v16f v) noexcept {
-  for (int w = 8; w >= 1; w /= 2) v = vmax(v, fold(v, w));
-  return v[0];
-}
-inline float hmin(v16f v) noexcept {
-  for (int w = 8; w >= 1; w /= 2) v = vmin(v, fold(v, w));
-  return v[0];
-}
-
-// In-place transpose of a 16 x 16 tile (rows t[0..15]) by the usual network of 64
-// two-register shuffles: interleave pairs of elements, pairs of pairs, then 128-bit and
-// 256-bit blocks (GCC lowers each to one permute on AVX-512).
-inline void transpose16(v16f* t) noexcept {
-  const v16i lo1 = {0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29};
-  const v16i hi1 = {2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31};
-  const v16i lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-  const v16i hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-  const v16i ev4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
-  const v16i od4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
-  v16f u[16];
-  for (int i = 0; i < 16; i += 2) {
-    u[i] = __builtin_shuffle(t[i], t[i + 1], lo1);
-    u[i + 1] = __builtin_shuffle(t[i], t[i + 1], hi1);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    t[i] = __builtin_shuffle(u[i], u[i + 2], lo2);
-    t[i + 1] = __builtin_shuffle(u[i], u[i + 2], hi2);
-    t[i + 2] = __builtin_shuffle(u[i + 1], u[i + 3], lo2);
-    t[i + 3] = __builtin_shuffle(u[i + 1], u[i + 3], hi2);
-  }
-  for (int i = 0; i < 4; ++i) {
-    u[i] = __builtin_shuffle(t[i], t[i + 4], ev4);
-    u[i + 4] = __builtin_shuffle(t[i], t[i + 4], od4);
-    u[i + 8] = __builtin_shuffle(t[i + 8], t[i + 12], ev4);
-    u[i + 12] = __builtin_shuffle(t[i + 8], t[i + 12], od4);
-  }
-  for (int i = 0; i < 4; ++i) {
-    t[i] = __builtin_shuffle(u[i], u[i + 8], ev4);
-    t[i + 8] = __builtin_shuffle(u[i], u[i + 8], od4);
-    t[i + 4] = __builtin_shuffle(u[i + 4], u[i + 12], ev4);
-    t[i + 12] = __builtin_shuffle(u[i + 4], u[i + 12], od4);
-  }
-}
-
-// Round to nearest even for |x| < 2^22: adding and removing 1.5 * 2^23 leaves the
-// integer part in the mantissa (no fast-math, so the compiler keeps both operations).
-inline v16f round_even(v16f x) noexcept {
-  const v16f magic = splat(12582912.0f);
-  return (x + magic) - magic;
-}
-
-// 1 / x: with AVX-512 the 14-bit estimate refined by one Newton step (relative error
-// ~1e-8, well below the erf approximation's), otherwise a division.
-inline v16f recip(v16f x) noexcept {
-#if defined(__AVX512F__)
-  const v16f r = (v16f)_mm512_maskz_rcp14_ps(static_cast<__mmask16>(0xffff), (__m512)x);
-  return r * (2.0f - x * r);
-#else
-  return 1.0f / x;
-#endif
-}
-
-// exp(x): range reduction x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact
-// product n * ln2_hi), Taylor polynomial of degree 7 (truncation below 6e-9 relative),
-// scaling by 2^n through the exponent bits. Inputs are clamped to [-87, 88], where
-// 2^n stays a normal float; below, the result is ~1.6e-38 instead of underflowing.
-inline v16f exp16(v16f x) noexcept {
-  x = vmax(vmin(x, splat(88.0f)), splat(-87.0f));
-  const v16f n = round_even(x * 1.44269504088896341f);
-  v16f r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  v16f p = splat(1.0f / 5040.0f);
-  p = p * r + (1.0f / 720.0f);
-  p = p * r + (1.0f / 120.0f);
-  p = p * r + (1.0f / 24.0f);
-  p = p * r + (1.0f / 6.0f);
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const v16i e = (__builtin_convertvector(n, v16i) + 127) << 23;
-  return p * (v16f)e;
-}
-
-// gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), with erf from Abramowitz & Stegun
-// 7.1.28: erfc(z) = 1 / (1 + a1 z + ... + a6 z^6)^16 for z >= 0, |error| <= 3e-7, which
-// costs a polynomial, four squarings and one reciprocal (no exp). z is clamped at 6,
-// where erfc is 2e-17 (0 in float) and the power stays finite. For x < 0 the product uses
-// 1 + erf = erfc(|z|) directly, which keeps the relative accuracy in the negative tail.
-inline v16f gelu16(v16f x) noexcept {
-  const v16f z = vmin(vabs(x * 0.70710678118654752f), splat(6.0f));
-  v16f p = splat(0.0000430638f);
-  p = p * z + 0.0002765672f;
-  p = p * z + 0.0001520143f;
-  p = p * z + 0.0092705272f;
-  p = p * z + 0.0422820123f;
-  p = p * z + 0.0705230784f;
-  p = p * z + 1.0f;
-  p *= p;
-  p *= p;
-  p *= p;
-  p *= p;
-  const v16f erfc = recip(p);  // erfc(|z|)
-  const v16f one_plus_erf = x < 0.0f ? erfc : 2.0f - erfc;
-  return 0.5f * x * one_plus_erf;
-}
-
-}  // namespace
 
 float exp_approx(float x) noexcept {
   v16f v = splat(x);
@@ -668,6 +524,17 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
         gemm_s8_portable(lin, x, rows, y, ldy);
       return;
   }
+}
+
+void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
+                         const float* fp32_bias, float* range) noexcept {
+  if (rows == 0) return;
+  if (lin.precision == EmbedPrecision::int8 && cpu_has_avx512_vnni()) return gemm_s8_avx512(lin, x, rows, y, ldy, range);
+  if (lin.precision == EmbedPrecision::bf16 && cpu_has_avx512_bf16())
+    return gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy, range);
+  linear_forward(lin, x, rows, y, ldy);
+  const float* bias = lin.precision == EmbedPrecision::fp32 ? fp32_bias : nullptr;
+  for (std::size_t r = 0; r < rows; ++r) gelu_inplace(y + r * ldy, bias, lin.n, range + 2 * r);
 }
 
 }  // namespace segmenta::embed_detail

@@ -65,6 +65,14 @@ PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* 
 /// `x` must be in lin.precision's form. Single-threaded.
 void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
 
+/// y = gelu(x W^T + b) (the feed-forward block's first layer) and, per row r,
+/// range[2r], range[2r + 1] = {min(0, min y), max(0, max y)}. The fp32 path adds
+/// `fp32_bias` (the bias linear_forward leaves out); the packed AVX-512 kernels apply the
+/// activation in their epilogue, the others run linear_forward and gelu_inplace. The
+/// values are the same either way.
+void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
+                         const float* fp32_bias, float* range) noexcept;
+
 /// Reference (portable) kernels, also used on CPUs without AVX-512 BF16 / VNNI.
 void gemm_bf16_portable(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
                         std::size_t ldy) noexcept;
@@ -73,9 +81,13 @@ void gemm_s8_portable(const PackedLinear& lin, const Activations& x, std::size_t
 /// AVX-512 kernels (gemm_avx512.cpp); call only when the CPU has the features.
 bool cpu_has_avx512_bf16() noexcept;
 bool cpu_has_avx512_vnni() noexcept;
+/// With `gelu_range`, the outputs go through erf-GELU in the kernel's epilogue and
+/// gelu_range[2r], [2r + 1] receive row r's {min(0, min y), max(0, max y)}: the values and
+/// ranges of linear_forward followed by gelu_inplace, without the extra pass over y.
 void gemm_bf16_avx512(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
-                      std::size_t ldy) noexcept;
-void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
+                      std::size_t ldy, float* gelu_range = nullptr) noexcept;
+void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
+                    float* gelu_range = nullptr) noexcept;
 
 // ---------------------------------------------------------------------------
 // Elementwise passes (one row at a time; k is any positive length)

@@ -2,6 +2,7 @@
 // (deduplication, on-disk cache) on small random models written by write_random_model.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -244,6 +245,40 @@ TEST(EmbedEncoder, DuplicatesCacheAndValidation) {
   quiet.progress = false;
   const MatrixF by_ids = e.encode_ids(e.token_ids(kTexts), quiet);
   EXPECT_EQ(0, std::memcmp(by_ids.data(), plain.data(), plain.size() * sizeof(float)));
+}
+
+// Templated sentences repeat (token, position) pairs, so a batch computes layer 0's
+// embedding and Q|K|V rows once per pair. Each sentence encoded on its own (no sharing:
+// a lone sentence has no repeated pair) must give the same vector: bit for bit in bf16 and
+// int8, whose kernels compute a row from that row alone, and to rounding in fp32 (BLAS).
+TEST(EmbedEncoder, SharedLayerZeroRowsChangeNothing) {
+  const SentenceEncoder e = SentenceEncoder::load(make_model("embed_model_layer0"));
+  std::vector<std::string> texts;
+  const char* jobs[] = {"management", "technician", "blue-collar"};
+  for (int i = 0; i < 24; ++i)
+    texts.push_back("Age: " + std::to_string(30 + i % 5) + ", Job: " + jobs[i % 3] + ", Balance: " + std::to_string(100 * i));
+  for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
+    EncodeOptions o;
+    o.progress = false;
+    o.precision = p;
+    o.batch_size = 5;
+    EncodeStats st;
+    const MatrixF batch = e.encode(texts, o, &st);
+    EXPECT_GT(st.layer0_pairs, 0u) << to_string(p);
+    EXPECT_LT(st.layer0_pairs, st.tokens / 2) << to_string(p);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      EncodeStats one;
+      const MatrixF alone = e.encode({texts[i]}, o, &one);
+      EXPECT_EQ(one.layer0_pairs, 0u);
+      for (std::size_t c = 0; c < e.dimension(); ++c) {
+        if (p == EmbedPrecision::fp32)
+          EXPECT_NEAR(alone(0, c), batch(i, c), 1e-5) << i << " " << c;
+        else
+          EXPECT_EQ(std::bit_cast<std::uint32_t>(alone(0, c)), std::bit_cast<std::uint32_t>(batch(i, c)))
+              << to_string(p) << " " << i << " " << c;
+      }
+    }
+  }
 }
 
 TEST(EmbedEncoder, ModelLevelLowerCasing) {

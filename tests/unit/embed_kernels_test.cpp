@@ -1,6 +1,7 @@
 // Encoder kernels against naive double-precision oracles kept in this file.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 
 #include "embed/ops.hpp"
@@ -235,6 +236,46 @@ INSTANTIATE_TEST_SUITE_P(Shapes, EmbedLinear,
                          ::testing::Values(std::make_tuple(1u, 48u, 16u), std::make_tuple(19u, 50u, 37u),
                                            std::make_tuple(8u, 144u, 384u), std::make_tuple(70u, 97u, 64u),
                                            std::make_tuple(13u, 16u, 1536u)));
+
+// The feed-forward block's first layer with the activation fused into the GEMM epilogue:
+// the same values and per-row ranges as the linear layer followed by the elementwise
+// pass, for every precision, across row blocks (70 rows), tail tiles and a partial panel
+// (n = 100), with a sanity bound against the double-precision GELU.
+TEST(EmbedKernels, FusedGeluMatchesSeparatePass) {
+  const std::size_t rows = 70, n = 100, k = 40, ldy = n + 5;
+  const auto w = randn(n * k, 11, 0.3), b = randn(n, 12, 0.5), x = randn(rows * k, 13);
+  for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
+    const PackedLinear lin = pack_linear(p, w.data(), b.data(), n, k);
+    ActBuffers a(p, x, rows, k);
+    Activations act = a.a;
+    if (p == EmbedPrecision::fp32) {
+      act.f32 = const_cast<float*>(x.data());
+      act.ld = k;
+    }
+    std::vector<float> sep(rows * ldy, -7.0f), fused(rows * ldy, -7.0f), r_sep(2 * rows), r_fused(2 * rows, 99.0f);
+    linear_forward(lin, act, rows, sep.data(), ldy);
+    for (std::size_t r = 0; r < rows; ++r)
+      gelu_inplace(sep.data() + r * ldy, p == EmbedPrecision::fp32 ? b.data() : nullptr, n, r_sep.data() + 2 * r);
+    linear_gelu_forward(lin, act, rows, fused.data(), ldy, b.data(), r_fused.data());
+    for (std::size_t r = 0; r < rows; ++r) {
+      float lo = 0.0f, hi = 0.0f;
+      for (std::size_t j = 0; j < n; ++j) {
+        const float v = fused[r * ldy + j];
+        EXPECT_EQ(std::bit_cast<std::uint32_t>(v), std::bit_cast<std::uint32_t>(sep[r * ldy + j])) << to_string(p) << " " << r << " " << j;
+        double s = b[j];
+        for (std::size_t c = 0; c < k; ++c) s += double(x[r * k + c]) * w[j * k + c];
+        EXPECT_NEAR(v, 0.5 * s * std::erfc(-s / std::sqrt(2.0)), 0.05 * (1.0 + std::abs(s))) << to_string(p);
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      EXPECT_EQ(r_fused[2 * r], lo) << to_string(p) << " " << r;
+      EXPECT_EQ(r_fused[2 * r + 1], hi) << to_string(p) << " " << r;
+      EXPECT_EQ(r_fused[2 * r], r_sep[2 * r]);
+      EXPECT_EQ(r_fused[2 * r + 1], r_sep[2 * r + 1]);
+      for (std::size_t j = n; j < ldy; ++j) EXPECT_EQ(fused[r * ldy + j], -7.0f);  // nothing past column n
+    }
+  }
+}
 
 TEST(EmbedKernels, PrecisionNames) {
   EXPECT_EQ(parse_embed_precision("fp32"), EmbedPrecision::fp32);
