@@ -80,7 +80,7 @@ SEGMENTA_TARGET_VNNI inline void merge_lanes(float* lanes, const __m512 (&lo)[MR
 }
 
 template <bool GELU, int MR>
-SEGMENTA_TARGET_VNNI void s8_tile(const std::uint8_t* __restrict bp, std::size_t groups, const std::int8_t* __restrict a,
+SEGMENTA_TARGET_VNNI __attribute__((noinline)) void s8_tile(const std::uint8_t* __restrict bp, std::size_t groups, const std::int8_t* __restrict a,
                                   std::size_t lda, const PackedLinear& lin, const Activations& x, std::size_t r0,
                                   std::size_t col0, float* __restrict y, std::size_t ldy, float* lanes) noexcept {
   __m512i acc[MR][3];
@@ -127,7 +127,7 @@ SEGMENTA_TARGET_VNNI void s8_tile(const std::uint8_t* __restrict bp, std::size_t
 }
 
 template <bool GELU, int MR>
-SEGMENTA_TARGET_BF16 void bf16_tile(const std::uint16_t* __restrict bp, std::size_t groups,
+SEGMENTA_TARGET_BF16 __attribute__((noinline)) void bf16_tile(const std::uint16_t* __restrict bp, std::size_t groups,
                                     const std::uint16_t* __restrict a, std::size_t lda, const PackedLinear& lin,
                                     std::size_t col0, float* __restrict y, std::size_t ldy, float* lanes) noexcept {
   __m512 acc[MR][3];

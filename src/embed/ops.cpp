@@ -150,29 +150,44 @@ void scores(const float* q0, const float* q1, const float* kt, std::size_t tp, s
   }
 }
 
-// Softmax of the first T scores in place (padding lanes up to tp set to 0); returns
-// 1 / sum of the exponentials (normalisation is applied to the output instead).
-float softmax_unnormalised(float* s, std::size_t T, std::size_t tp) noexcept {
+// Softmax of the first T scores of two rows in place (padding lanes up to tp hold 0);
+// writes 1 / sum of each row's exponentials (normalisation is applied to the output
+// instead). The rows go through together: each is a chain of dependent reductions and
+// exponentials over a few vectors, and two independent chains keep the pipelines busy.
+inline void softmax_pair(float* s0, float* s1, std::size_t T, std::size_t tp, float& inv0, float& inv1) noexcept {
   const std::size_t nv = tp / 16, full = T / 16;
-  v16f mx = splat(-3.0e38f);
-  for (std::size_t w = 0; w < full; ++w) mx = vmax(mx, load16(s + 16 * w));
-  float m = hmax(mx);
-  for (std::size_t j = 16 * full; j < T; ++j) m = s[j] > m ? s[j] : m;
-  v16f sum = {};
+  const v16f floor = splat(-3.0e38f);
+  v16f mx0 = floor, mx1 = floor;
   for (std::size_t w = 0; w < full; ++w) {
-    const v16f e = exp16(load16(s + 16 * w) - m);
-    store16(s + 16 * w, e);
-    sum += e;
+    mx0 = vmax(mx0, load16(s0 + 16 * w));
+    mx1 = vmax(mx1, load16(s1 + 16 * w));
+  }
+  const v16i lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const v16i valid = lane < static_cast<std::int32_t>(T - 16 * full);
+  if (full < nv) {
+    // Keys past T are padding: masked out of the maximum, weight exactly zero below.
+    mx0 = vmax(mx0, valid ? load16(s0 + 16 * full) : floor);
+    mx1 = vmax(mx1, valid ? load16(s1 + 16 * full) : floor);
+  }
+  const v16f m0 = splat(hmax(mx0)), m1 = splat(hmax(mx1));
+  v16f sum0 = {}, sum1 = {};
+  for (std::size_t w = 0; w < full; ++w) {
+    const v16f e0 = exp16(load16(s0 + 16 * w) - m0), e1 = exp16(load16(s1 + 16 * w) - m1);
+    store16(s0 + 16 * w, e0);
+    store16(s1 + 16 * w, e1);
+    sum0 += e0;
+    sum1 += e1;
   }
   if (full < nv) {
-    // Keys past T are padding: their weight is exactly zero.
-    const v16i lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const v16i valid = lane < static_cast<std::int32_t>(T - 16 * full);
-    const v16f e = (v16f)((v16i)exp16(load16(s + 16 * full) - m) & valid);
-    store16(s + 16 * full, e);
-    sum += e;
+    const v16f e0 = (v16f)((v16i)exp16(load16(s0 + 16 * full) - m0) & valid);
+    const v16f e1 = (v16f)((v16i)exp16(load16(s1 + 16 * full) - m1) & valid);
+    store16(s0 + 16 * full, e0);
+    store16(s1 + 16 * full, e1);
+    sum0 += e0;
+    sum1 += e1;
   }
-  return 1.0f / hsum(sum);
+  inv0 = 1.0f / hsum(sum0);
+  inv1 = 1.0f / hsum(sum1);
 }
 
 // One head, head size d = 16 * DV, on the compact inputs q (T, d) already scaled, kt
@@ -191,8 +206,10 @@ void attention_head(const float* q, const float* kt, const float* v, std::size_t
     const float* q0 = q + i * d;
     const float* q1 = two ? q0 + d : q0;
     scores(q0, q1, kt, tp, d, s0, s1);
-    const float inv0 = softmax_unnormalised(s0, T, tp);
-    const float inv1 = two ? softmax_unnormalised(s1, T, tp) : 0.0f;
+    // A last odd row repeats q0 as its pair (scores_pair computes both), so s1 holds
+    // valid scores either way; its result is not stored.
+    float inv0, inv1;
+    softmax_pair(s0, s1, T, tp, inv0, inv1);
     v16f a[DV], b[DV];
     for (int c = 0; c < DV; ++c) a[c] = b[c] = v16f{};
     for (std::size_t j = 0; j < T; ++j) {

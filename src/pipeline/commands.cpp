@@ -216,6 +216,9 @@ std::string embed_command(const EmbedParams& p) {
       "embedded  {} rows of {} with {} ({} dimensions, {}): {} distinct sentences, {} from the cache, {} encoded, "
       "{} tokens, {} truncated\n",
       t.rows(), p.data, dir, v.cols(), to_string(precision), st.unique, st.cached, st.encoded, st.tokens, st.truncated);
+  if (st.layer0_pairs)
+    text += fmt::format("          layer 0 computed once per distinct (token, position) pair: {} pairs for {} tokens\n",
+                        st.layer0_pairs, st.tokens);
   text += fmt::format("speed     {:.1f}s encoding: {:.1f} sentences/s, {:.1f} GFLOP/s\n", st.seconds,
                       st.seconds > 0 ? static_cast<double>(st.encoded) / st.seconds : 0.0,
                       st.seconds > 0 ? st.flops / st.seconds / 1e9 : 0.0);

@@ -104,7 +104,7 @@ TEST(EmbedKernels, AddLayerNormMatchesNaive) {
 }
 
 TEST(EmbedKernels, AttentionMatchesNaive) {
-  for (std::size_t T : {1u, 5u, 17u, 37u}) {
+  for (std::size_t T : {1u, 5u, 16u, 17u, 28u, 37u, 48u, 130u}) {  // every tail kind: none, <= 8, > 8, long rows
     for (std::size_t d : {8u, 16u, 32u, 64u}) {
       const std::size_t heads = 3, H = heads * d, ld = 3 * H + 5;
       const auto qkv = randn(T * ld, 10 + T, 1.5);
