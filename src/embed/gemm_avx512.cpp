@@ -83,9 +83,10 @@ template <bool GELU, int MR>
 SEGMENTA_TARGET_VNNI __attribute__((noinline)) void s8_tile(const std::uint8_t* __restrict bp, std::size_t groups, const std::int8_t* __restrict a,
                                   std::size_t lda, const PackedLinear& lin, const Activations& x, std::size_t r0,
                                   std::size_t col0, float* __restrict y, std::size_t ldy, float* lanes) noexcept {
+  // The accumulators start at -128 sum(q), the correction for the weights' +128 offset.
   __m512i acc[MR][3];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_si512();
+  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_set1_epi32(-x.qsum128[r0 + static_cast<std::size_t>(r)]);
   for (std::size_t g = 0; g < groups; ++g) {
     const __m512i b0 = _mm512_load_si512(bp);
     const __m512i b1 = _mm512_load_si512(bp + 64);
@@ -99,8 +100,8 @@ SEGMENTA_TARGET_VNNI __attribute__((noinline)) void s8_tile(const std::uint8_t* 
       acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], b2, av);
     }
   }
-  // y = (acc - 128 sum(q) - zero * sum(w)) * scale_x * scale_w + bias, all integer up to the
-  // conversion, so the result equals the portable kernel's exactly.
+  // y = (acc - zero * sum(w)) * scale_x * scale_w + bias, all integer up to the
+  // conversion (wrap-around included), so the result equals the portable kernel's exactly.
   __m512 lo[MR], hi[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
@@ -115,8 +116,7 @@ SEGMENTA_TARGET_VNNI __attribute__((noinline)) void s8_tile(const std::uint8_t* 
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const std::size_t row = r0 + static_cast<std::size_t>(r);
-      const __m512i corr = _mm512_add_epi32(_mm512_set1_epi32(x.qsum128[row]),
-                                            _mm512_mullo_epi32(_mm512_set1_epi32(x.zero[row]), wsum));
+      const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(x.zero[row]), wsum);
       // The zero-masked form avoids a false -Wmaybe-uninitialized in GCC 12's header.
       const __m512 v = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xffff), _mm512_sub_epi32(acc[r][j], corr));
       const __m512 s = _mm512_mul_ps(_mm512_set1_ps(x.scale[row]), wscale);
