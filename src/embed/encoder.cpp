@@ -218,8 +218,9 @@ struct SentenceEncoder::Impl {
     embed_detail::emit_row(row, H, a, r, range);
   }
 
-  // The layer-0 table of a batch of sequences, or nothing when it would not pay: fewer than
-  // two tokens per distinct (id, position) pair, or more than 512 MB of rows.
+  // The layer-0 table of a batch of sequences, or nothing when it would not pay: a batch
+  // of fewer than 256 tokens, fewer than two tokens per distinct (id, position) pair, or
+  // more than 512 MB of rows.
   std::unique_ptr<Layer0Table> layer0_table(EmbedPrecision p, const std::vector<const std::vector<std::int32_t>*>& seqs) const {
     const std::size_t H = info.bert.hidden_size;
     std::size_t tokens = 0, max_t = 0;
@@ -227,7 +228,7 @@ struct SentenceEncoder::Impl {
       tokens += s->size();
       max_t = std::max(max_t, s->size());
     }
-    if (tokens < 2) return nullptr;
+    if (tokens < 256) return nullptr;
     auto table = std::make_unique<Layer0Table>();
     table->H = H;
     table->index.resize(tokens);
