@@ -136,8 +136,10 @@ class WorkspacePool {
 // from a template repeats these pairs many times (the blog's 41,048 distinct sentences hold
 // 1.49 M tokens but few distinct pairs), so a batch computes each distinct pair once, with
 // the same kernels, and the groups copy rows instead of running layer 0's QKV product
-// (1/24 of the encoder's arithmetic for MiniLM). Every packed kernel and the embedding pass
-// compute a row from that row alone, so the vectors are bit-identical with and without it.
+// (1/24 of the encoder's arithmetic for MiniLM). The packed kernels and the embedding pass
+// compute a row from that row alone, so bf16/int8 vectors are bit-identical with and
+// without it; fp32 goes through BLAS, whose blocking may depend on the row count, and
+// agrees to rounding.
 struct Layer0Table {
   std::size_t H = 0;
   AlignedVector<float> h;    // (pairs, H): embeddings after the LayerNorm
