@@ -141,7 +141,7 @@ class WorkspacePool {
 // without it; fp32 goes through BLAS, whose blocking may depend on the row count, and
 // agrees to rounding.
 struct Layer0Table {
-  std::size_t H = 0;
+  std::size_t pairs = 0;
   AlignedVector<float> h;    // (pairs, H): embeddings after the LayerNorm
   AlignedVector<float> qkv;  // (pairs, 3H): layer 0's Q|K|V as linear_forward leaves it
   std::vector<std::uint32_t> index;  // per token of the batch, its pair
@@ -232,7 +232,6 @@ struct SentenceEncoder::Impl {
     }
     if (tokens < 256) return nullptr;
     auto table = std::make_unique<Layer0Table>();
-    table->H = H;
     table->index.resize(tokens);
     table->start.resize(seqs.size());
     // Pair numbers in order of first appearance: a dense (id, position) map where it is
@@ -265,7 +264,7 @@ struct SentenceEncoder::Impl {
         table->index[at++] = *slot;
       }
     }
-    const std::size_t pairs = id_of.size();
+    const std::size_t pairs = table->pairs = id_of.size();
     table->h.resize(pairs * H);
     table->qkv.resize(pairs * 3 * H);
     const auto& lin = linears(p);
@@ -648,7 +647,7 @@ std::size_t run_batches(const SentenceEncoder::Impl& m, const std::vector<const 
     if (progress) progress->advance(batch.size());
   });
   if (progress) progress->finish();
-  return table ? table->h.size() / table->H : 0;
+  return table ? table->pairs : 0;
 }
 
 void validate_options(const EncodeOptions& o) {

@@ -20,6 +20,8 @@ namespace segmenta::embed_detail {
 
 #define SEGMENTA_TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #define SEGMENTA_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+// Helpers both kinds of tile use: the features common to the two, so that either can inline them.
+#define SEGMENTA_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
 bool cpu_has_avx512_bf16() noexcept {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -56,7 +58,7 @@ SEGMENTA_TARGET_VNNI inline __mmask16 col_mask(std::size_t col, std::size_t n) n
 // minimum and maximum (lanes: rows x 32 floats, min then max, starting at 0) from which
 // the caller takes the row's range for the int8 quantiser.
 template <bool GELU>
-SEGMENTA_TARGET_VNNI inline __m512 activate(__m512 v, __mmask16 m, __m512& lo, __m512& hi) noexcept {
+SEGMENTA_TARGET_AVX512 inline __m512 activate(__m512 v, __mmask16 m, __m512& lo, __m512& hi) noexcept {
   if constexpr (GELU) {
     v = (__m512)simd::gelu16((simd::v16f)v);
     // (GCC 12's _mm512_min_ps warns falsely about an uninitialised operand; the vector
@@ -69,7 +71,7 @@ SEGMENTA_TARGET_VNNI inline __m512 activate(__m512 v, __mmask16 m, __m512& lo, _
 }
 
 template <bool GELU, int MR>
-SEGMENTA_TARGET_VNNI inline void merge_lanes(float* lanes, const __m512 (&lo)[MR], const __m512 (&hi)[MR]) noexcept {
+SEGMENTA_TARGET_AVX512 inline void merge_lanes(float* lanes, const __m512 (&lo)[MR], const __m512 (&hi)[MR]) noexcept {
   if constexpr (GELU) {
     for (int r = 0; r < MR; ++r) {
       float* l = lanes + 32 * r;
@@ -196,36 +198,37 @@ void for_tiles(std::size_t rows, std::size_t panels, float* range, Tile&& tile) 
   }
 }
 
+// Calls f with std::true_type when the GELU epilogue is asked for (a range buffer given).
+template <class F>
+void with_gelu(const float* range, F&& f) {
+  if (range)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
+}
+
 }  // namespace
 
 void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
                     float* gelu_range) noexcept {
   const std::size_t groups = lin.k_pad / 4, panels = lin.n_pad / kPanel;
-  auto run = [&](auto gelu) {
+  with_gelu(gelu_range, [&](auto gelu) {
     for_tiles(rows, panels, gelu_range, [&](auto mr, std::size_t p, std::size_t r, float* lanes) {
       s8_tile<decltype(gelu)::value, decltype(mr)::value>(lin.wq.data() + p * groups * kPanel * 4, groups,
                                                            x.q + r * x.ld, x.ld, lin, x, r, p * kPanel, y, ldy, lanes);
     });
-  };
-  if (gelu_range)
-    run(std::true_type{});
-  else
-    run(std::false_type{});
+  });
 }
 
 void gemm_bf16_avx512(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
                       std::size_t ldy, float* gelu_range) noexcept {
   const std::size_t groups = lin.k_pad / 2, panels = lin.n_pad / kPanel;
-  auto run = [&](auto gelu) {
+  with_gelu(gelu_range, [&](auto gelu) {
     for_tiles(rows, panels, gelu_range, [&](auto mr, std::size_t p, std::size_t r, float* lanes) {
       bf16_tile<decltype(gelu)::value, decltype(mr)::value>(lin.wbf.data() + p * groups * kPanel * 2, groups,
                                                              a + r * lda, lda, lin, p * kPanel, y + r * ldy, ldy, lanes);
     });
-  };
-  if (gelu_range)
-    run(std::true_type{});
-  else
-    run(std::false_type{});
+  });
 }
 
 }  // namespace segmenta::embed_detail

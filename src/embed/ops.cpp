@@ -9,7 +9,6 @@
 namespace segmenta::embed_detail {
 using namespace simd;
 
-
 float exp_approx(float x) noexcept {
   v16f v = splat(x);
   return exp16(v)[0];
