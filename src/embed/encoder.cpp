@@ -27,7 +27,6 @@ struct LayerNormParams {
   AlignedVector<float> attn_gamma, attn_beta, ffn_gamma, ffn_beta;
 };
 
-std::size_t round4(std::size_t k) { return (k + 3) / 4 * 4; }
 
 // Rows of the feed-forward block processed together: the intermediate activations of a
 // chunk (64 x F) stay in L2 between the two GEMMs. The BLAS path takes the whole group.
@@ -64,7 +63,7 @@ struct Workspace {
     grow(inter, R * F);
     grow(ranges, 2 * R);
     grow(scratch, embed_detail::attention_scratch_floats(max_t, c.num_attention_heads, c.head_dim()));
-    const std::size_t width[2] = {round4(H), round4(F)};
+    const std::size_t width[2] = {embed_detail::padded_depth(H), embed_detail::padded_depth(F)};
     for (int i = 0; i < 2; ++i) {
       if (any_bf16) grow(slot[i].bf, R * width[i]);
       if (any_int8) {
@@ -86,10 +85,10 @@ struct Workspace {
       a.ld = k;
     } else if (p == EmbedPrecision::bf16) {
       a.bf16 = slot[s].bf.data();
-      a.ld = round4(k);
+      a.ld = embed_detail::padded_depth(k);
     } else {
       a.q = slot[s].q.data();
-      a.ld = round4(k);
+      a.ld = embed_detail::padded_depth(k);
       a.scale = slot[s].scale.data();
       a.zero = slot[s].zero.data();
       a.qsum128 = slot[s].qsum.data();

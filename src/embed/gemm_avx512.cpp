@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "embed/gemm_epilogue.hpp"
 #include "embed/ops.hpp"
 #include "embed/simd.hpp"
 
@@ -20,8 +21,6 @@ namespace segmenta::embed_detail {
 
 #define SEGMENTA_TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #define SEGMENTA_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
-// Helpers both kinds of tile use: the features common to the two, so that either can inline them.
-#define SEGMENTA_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
 bool cpu_has_avx512_bf16() noexcept {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -45,40 +44,6 @@ inline std::int32_t load_i32(const void* p) noexcept {
   std::int32_t v;
   __builtin_memcpy(&v, p, 4);
   return v;
-}
-
-SEGMENTA_TARGET_VNNI inline __mmask16 col_mask(std::size_t col, std::size_t n) noexcept {
-  if (col >= n) return 0;
-  const std::size_t left = n - col;
-  return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
-}
-
-// The optional activation of a tile's outputs: erf-GELU (the same inline code as the
-// elementwise pass, so the values are identical), and each row's running lane-wise
-// minimum and maximum (lanes: rows x 32 floats, min then max, starting at 0) from which
-// the caller takes the row's range for the int8 quantiser.
-template <bool GELU>
-SEGMENTA_TARGET_AVX512 inline __m512 activate(__m512 v, __mmask16 m, __m512& lo, __m512& hi) noexcept {
-  if constexpr (GELU) {
-    v = (__m512)simd::gelu16((simd::v16f)v);
-    // (GCC 12's _mm512_min_ps warns falsely about an uninitialised operand; the vector
-    // extension compiles to the same instruction.)
-    const simd::v16f kept = (simd::v16f)_mm512_maskz_mov_ps(m, v);
-    lo = (__m512)simd::vmin((simd::v16f)lo, kept);
-    hi = (__m512)simd::vmax((simd::v16f)hi, kept);
-  }
-  return v;
-}
-
-template <bool GELU, int MR>
-SEGMENTA_TARGET_AVX512 inline void merge_lanes(float* lanes, const __m512 (&lo)[MR], const __m512 (&hi)[MR]) noexcept {
-  if constexpr (GELU) {
-    for (int r = 0; r < MR; ++r) {
-      float* l = lanes + 32 * r;
-      simd::store16(l, simd::vmin(simd::load16(l), (simd::v16f)lo[r]));
-      simd::store16(l + 16, simd::vmax(simd::load16(l + 16), (simd::v16f)hi[r]));
-    }
-  }
 }
 
 template <bool GELU, int MR>
@@ -190,21 +155,8 @@ void for_tiles(std::size_t rows, std::size_t panels, float* range, Tile&& tile) 
         default: break;
       }
     }
-    if (range)
-      for (std::size_t r = m0; r < m1; ++r) {
-        range[2 * r] = simd::hmin(simd::load16(lanes + (r - m0) * 32));
-        range[2 * r + 1] = simd::hmax(simd::load16(lanes + (r - m0) * 32 + 16));
-      }
+    if (range) reduce_lanes(lanes, m1 - m0, range + 2 * m0);
   }
-}
-
-// Calls f with std::true_type when the GELU epilogue is asked for (a range buffer given).
-template <class F>
-void with_gelu(const float* range, F&& f) {
-  if (range)
-    f(std::true_type{});
-  else
-    f(std::false_type{});
 }
 
 }  // namespace

@@ -331,7 +331,7 @@ void attention(const float* qkv, std::size_t ldq, const float* bias, std::size_t
 
 void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r, const float* range) noexcept {
   const std::size_t kv = k / 16 * 16;
-  const std::size_t kpad = (k + 3) / 4 * 4;
+  const std::size_t kpad = padded_depth(k);
   switch (a.precision) {
     case EmbedPrecision::fp32: {
       float* dst = a.f32 + r * a.ld;
@@ -418,7 +418,7 @@ PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* 
   p.precision = precision;
   p.n = n;
   p.k = k;
-  p.k_pad = (k + 3) / 4 * 4;
+  p.k_pad = padded_depth(k);
   if (precision == EmbedPrecision::fp32) {
     p.n_pad = n;
     p.w32.assign(w, w + n * k);
@@ -528,13 +528,17 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
       kernels::gemm_nt(rows, lin.n, lin.k, 1.0f, x.f32, x.ld, lin.w32.data(), lin.k, 0.0f, y, ldy);
       return;
     case EmbedPrecision::bf16:
-      if (cpu_has_avx512_bf16())
+      if (cpu_has_amx() && amx_supports(lin))
+        gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy);
+      else if (cpu_has_avx512_bf16())
         gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy);
       else
         gemm_bf16_portable(lin, x.bf16, x.ld, rows, y, ldy);
       return;
     case EmbedPrecision::int8:
-      if (cpu_has_avx512_vnni())
+      if (cpu_has_amx() && amx_supports(lin))
+        gemm_s8_amx(lin, x, rows, y, ldy);
+      else if (cpu_has_avx512_vnni())
         gemm_s8_avx512(lin, x, rows, y, ldy);
       else
         gemm_s8_portable(lin, x, rows, y, ldy);
@@ -545,6 +549,10 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
 void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
                          const float* fp32_bias, float* range) noexcept {
   if (rows == 0) return;
+  if (lin.precision != EmbedPrecision::fp32 && cpu_has_amx() && amx_supports(lin)) {
+    if (lin.precision == EmbedPrecision::int8) return gemm_s8_amx(lin, x, rows, y, ldy, range);
+    return gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy, range);
+  }
   if (lin.precision == EmbedPrecision::int8 && cpu_has_avx512_vnni()) return gemm_s8_avx512(lin, x, rows, y, ldy, range);
   if (lin.precision == EmbedPrecision::bf16 && cpu_has_avx512_bf16())
     return gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy, range);

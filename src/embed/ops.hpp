@@ -19,7 +19,13 @@ namespace segmenta::embed_detail {
 /// Rows of an activation matrix (rows, k) in the form a linear layer of a given precision
 /// consumes: fp32 values, bf16 values, or int8 codes with per-row scale and zero point
 /// (x = scale * (q - zero)) and the per-row correction 128 * sum(q) that the unsigned
-/// weight encoding needs. Row stride `ld` (elements), ld >= k rounded up to 4.
+/// weight encoding needs. Row stride `ld` (elements), ld >= padded_depth(k), with zeros
+/// from k to padded_depth(k) (emit_row writes them).
+/// The depth (k) of packed weights and of reduced-precision activation rows: k padded with
+/// zeros to a multiple of 64, the bytes of one AMX tile row (and a whole number of the
+/// AVX-512 kernels' pairs and quadruples).
+constexpr std::size_t padded_depth(std::size_t k) noexcept { return (k + 63) / 64 * 64; }
+
 struct Activations {
   EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t ld = 0;
@@ -46,7 +52,7 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
 struct PackedLinear {
   EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t n = 0, k = 0;        // output and input features
-  std::size_t n_pad = 0, k_pad = 0;  // n rounded up to the panel width, k to 4
+  std::size_t n_pad = 0, k_pad = 0;  // n rounded up to the panel width, k to padded_depth(k)
   AlignedVector<float> w32;        // fp32: W (n, k) row-major
   AlignedVector<float> bias;       // n_pad (zeros past n)
   AlignedVector<std::uint16_t> wbf;  // bf16 panels: [panel][k_pad/2][48][2]
@@ -77,6 +83,16 @@ void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::siz
 void gemm_bf16_portable(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
                         std::size_t ldy) noexcept;
 void gemm_s8_portable(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
+
+/// AMX kernels (gemm_amx.cpp): the same contract and epilogues as the AVX-512 ones. Call
+/// only when cpu_has_amx() (which also obtains the operating system's permission to use
+/// the tiles; false when the environment sets SEGMENTA_NO_AMX=1) and amx_supports(lin).
+bool cpu_has_amx() noexcept;
+bool amx_supports(const PackedLinear& lin) noexcept;
+void gemm_bf16_amx(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
+                   std::size_t ldy, float* gelu_range = nullptr) noexcept;
+void gemm_s8_amx(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
+                 float* gelu_range = nullptr) noexcept;
 
 /// AVX-512 kernels (gemm_avx512.cpp); call only when the CPU has the features.
 bool cpu_has_avx512_bf16() noexcept;

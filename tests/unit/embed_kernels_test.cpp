@@ -27,7 +27,7 @@ struct ActBuffers {
   std::vector<std::int32_t> zero, qsum;
   Activations a;
   ActBuffers(EmbedPrecision p, const std::vector<float>& x, std::size_t rows, std::size_t k) {
-    const std::size_t ld = (k + 3) / 4 * 4;
+    const std::size_t ld = padded_depth(k);
     f.assign(rows * ld, 0.0f);
     bf.assign(rows * ld, 0);
     q.assign(rows * ld, 0);
@@ -232,10 +232,97 @@ TEST_P(EmbedLinear, AllPrecisionsAgainstNaive) {
   }
 }
 
+// Every kernel the CPU can run against the portable one: int8 bit for bit (all sum the same
+// integers), bf16 within fp32 rounding of the exact sum of the rounded products. The AMX
+// kernels are also checked for row independence: a row computed alone or at any place in a
+// block (full 32-row tiles, the shorter tail tiles, the 128-row blocks) has the same bits,
+// which is what makes the encoder's output independent of its grouping.
+TEST_P(EmbedLinear, EveryKernelMatchesThePortableOne) {
+  const auto [rows, n, k] = GetParam();
+  const auto w = randn(n * k, 400 + n, 0.05), b = randn(n, 500 + n, 0.1), x = randn(rows * k, 600 + rows);
+  const std::size_t ldy = n + 3;
+  int kernels_run = 0;
+  {
+    const PackedLinear lin = pack_linear(EmbedPrecision::int8, w.data(), b.data(), n, k);
+    ActBuffers a(EmbedPrecision::int8, x, rows, k);
+    std::vector<float> want(rows * ldy, 0.0f);
+    gemm_s8_portable(lin, a.a, rows, want.data(), ldy);
+    auto check = [&](const char* name, auto&& kernel) {
+      std::vector<float> y(rows * ldy, 0.0f);
+      kernel(y.data());
+      for (std::size_t i = 0; i < y.size(); ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(y[i]), std::bit_cast<std::uint32_t>(want[i])) << name << " at " << i;
+      ++kernels_run;
+    };
+    if (cpu_has_avx512_vnni()) check("int8 avx512", [&](float* y) { gemm_s8_avx512(lin, a.a, rows, y, ldy); });
+    if (cpu_has_amx() && amx_supports(lin)) {
+      check("int8 amx", [&](float* y) { gemm_s8_amx(lin, a.a, rows, y, ldy); });
+      check("int8 amx, row by row", [&](float* y) {
+        for (std::size_t r = 0; r < rows; ++r) {
+          Activations one = a.a;
+          one.q += r * one.ld;
+          one.scale += r;
+          one.zero += r;
+          one.qsum128 += r;
+          gemm_s8_amx(lin, one, 1, y + r * ldy, ldy);
+        }
+      });
+    }
+  }
+  {
+    const PackedLinear lin = pack_linear(EmbedPrecision::bf16, w.data(), b.data(), n, k);
+    ActBuffers a(EmbedPrecision::bf16, x, rows, k);
+    std::vector<double> exact(rows * n);
+    double worst_scale = 0.0;
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = b[j];
+        for (std::size_t c = 0; c < k; ++c) s += double(round_to_bf16(x[r * k + c])) * round_to_bf16(w[j * k + c]);
+        exact[r * n + j] = s;
+      }
+    auto check = [&](const char* name, const std::vector<float>& y) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t j = 0; j < n; ++j) {
+          // fp32 accumulation over k terms: a few ulps of the sum of magnitudes per term.
+          double mag = std::abs(b[j]);
+          for (std::size_t c = 0; c < k; ++c)
+            mag += std::abs(double(round_to_bf16(x[r * k + c])) * round_to_bf16(w[j * k + c]));
+          const double err = std::abs(y[r * ldy + j] - exact[r * n + j]);
+          worst_scale = std::max(worst_scale, err / mag);
+          ASSERT_LE(err, 4.0 * double(k) * 0x1p-24 * mag + 1e-30) << name << " " << r << " " << j;
+        }
+        for (std::size_t j = n; j < ldy; ++j) ASSERT_EQ(y[r * ldy + j], 0.0f) << name;  // nothing past column n
+      }
+      ++kernels_run;
+    };
+    std::vector<float> y(rows * ldy, 0.0f);
+    gemm_bf16_portable(lin, a.bf.data(), a.a.ld, rows, y.data(), ldy);
+    check("bf16 portable", y);
+    if (cpu_has_avx512_bf16()) {
+      std::vector<float> v(rows * ldy, 0.0f);
+      gemm_bf16_avx512(lin, a.bf.data(), a.a.ld, rows, v.data(), ldy);
+      check("bf16 avx512", v);
+      // The AVX-512 kernel follows the portable kernel's order exactly.
+      for (std::size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], y[i]) << i;
+    }
+    if (cpu_has_amx() && amx_supports(lin)) {
+      std::vector<float> v(rows * ldy, 0.0f), one(rows * ldy, 0.0f);
+      gemm_bf16_amx(lin, a.bf.data(), a.a.ld, rows, v.data(), ldy);
+      check("bf16 amx", v);
+      for (std::size_t r = 0; r < rows; ++r) gemm_bf16_amx(lin, a.bf.data() + r * a.a.ld, a.a.ld, 1, one.data() + r * ldy, ldy);
+      for (std::size_t i = 0; i < v.size(); ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(v[i]), std::bit_cast<std::uint32_t>(one[i])) << "bf16 amx row alone, " << i;
+    }
+    RecordProperty("bf16_worst_error_over_magnitude", std::to_string(worst_scale));
+  }
+  EXPECT_GE(kernels_run, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, EmbedLinear,
                          ::testing::Values(std::make_tuple(1u, 48u, 16u), std::make_tuple(19u, 50u, 37u),
                                            std::make_tuple(8u, 144u, 384u), std::make_tuple(70u, 97u, 64u),
-                                           std::make_tuple(13u, 16u, 1536u)));
+                                           std::make_tuple(13u, 16u, 1536u), std::make_tuple(150u, 200u, 130u),
+                                           std::make_tuple(32u, 32u, 64u)));
 
 // The feed-forward block's first layer with the activation fused into the GEMM epilogue:
 // the same values and per-row ranges as the linear layer followed by the elementwise
