@@ -87,13 +87,15 @@ constexpr std::size_t kBRowBytes = 192;  // one k-group row of a 48-column panel
 constexpr std::size_t kAccLd = 32;       // the accumulator buffer: 32 x 32 values
 
 // Accumulator tile C += A tile x B tile: int8 codes (signed x unsigned) or bf16 pairs.
-template <bool S8, int C, int A, int B>
-SEGMENTA_TARGET_AMX inline void tile_multiply() noexcept {
-  if constexpr (S8)
-    _tile_dpbsud(C, A, B);
-  else
-    _tile_dpbf16ps(C, A, B);
-}
+// A macro, not a template: the intrinsics paste their tile numbers into the assembly
+// text, so they must be literal tokens.
+#define SEGMENTA_TILE_MULTIPLY(S8, C, A, B) \
+  do {                                      \
+    if constexpr (S8)                       \
+      _tile_dpbsud(C, A, B);                \
+    else                                    \
+      _tile_dpbf16ps(C, A, B);              \
+  } while (0)
 
 // One block of MT x 16 rows and NT x 16 columns over all of k: the accumulators end in
 // acc (row stride 32 values; int32 for S8, float otherwise).
@@ -113,12 +115,12 @@ SEGMENTA_TARGET_AMX __attribute__((noinline)) void tile_block(const std::uint8_t
     _tile_loadd(6, b0 + boff, kBRowBytes);
     if constexpr (NT > 1) _tile_loadd(7, b1 + boff, kBRowBytes);
     _tile_loadd(4, a + 64 * s, lda);
-    tile_multiply<S8, 0, 4, 6>();
-    if constexpr (NT > 1) tile_multiply<S8, 1, 4, 7>();
+    SEGMENTA_TILE_MULTIPLY(S8, 0, 4, 6);
+    if constexpr (NT > 1) SEGMENTA_TILE_MULTIPLY(S8, 1, 4, 7);
     if constexpr (MT > 1) {
       _tile_loadd(5, a1 + 64 * s, lda);
-      tile_multiply<S8, 2, 5, 6>();
-      if constexpr (NT > 1) tile_multiply<S8, 3, 5, 7>();
+      SEGMENTA_TILE_MULTIPLY(S8, 2, 5, 6);
+      if constexpr (NT > 1) SEGMENTA_TILE_MULTIPLY(S8, 3, 5, 7);
     }
   }
   auto* out = static_cast<std::uint8_t*>(acc);
