@@ -15,6 +15,7 @@
 //       FLOP counts, the measured peaks and the CPU time other processes used meanwhile.
 // Threads: SEGMENTA_THREADS / all cores; BLAS is pinned to one thread.
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -81,36 +82,103 @@ const SentenceEncoder& encoder() {
 
 // Instruction throughput: 12 independent accumulator chains of one instruction, so the
 // loop is bound by the execution ports, not by latency. Operations per instruction:
-// fp32 FMA 2*16, VDPBF16PS 2*32, VPDPBUSD 2*64.
+// fp32 FMA 2*16, VDPBF16PS 2*32, VPDPBUSD 2*64. Kinds 3 and 4 are the AMX tile
+// multiplies on four independent 16 x 16 accumulator tiles: TDPBUSD 2*16*16*64,
+// TDPBF16PS 2*16*16*32 (zero when the CPU or the kernel does not offer the tiles).
+enum PeakKind { kFma = 0, kDpbf16ps = 1, kVpdpbusd = 2, kTdpbusd = 3, kTdpbf16ps = 4 };
+constexpr double kPeakOps[5] = {32, 64, 128, 32768, 16384};
+constexpr double kPeakPerIteration[5] = {12, 12, 12, 4, 4};
+constexpr const char* kPeakNames[5] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd", "int8 tdpbusd (AMX)",
+                                       "bf16 tdpbf16ps (AMX)"};
+
 #if defined(__AVX512F__)
 #define SEGMENTA_REP12(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
-double instruction_peak_once(int kind, long iters) {
-  const auto t0 = std::chrono::steady_clock::now();
+void vector_peak_loop(int kind, long iters) {
   for (long i = 0; i < iters; ++i) {
-    if (kind == 0) {
+    if (kind == kFma) {
 #define SEGMENTA_F(n) asm volatile("vfmadd231ps %%zmm12, %%zmm13, %%zmm" #n ::: "xmm" #n);
       SEGMENTA_REP12(SEGMENTA_F)
 #if defined(__AVX512BF16__)
-    } else if (kind == 1) {
+    } else if (kind == kDpbf16ps) {
 #define SEGMENTA_B(n) asm volatile("vdpbf16ps %%zmm12, %%zmm13, %%zmm" #n ::: "xmm" #n);
       SEGMENTA_REP12(SEGMENTA_B)
 #endif
 #if defined(__AVX512VNNI__)
-    } else if (kind == 2) {
+    } else if (kind == kVpdpbusd) {
 #define SEGMENTA_V(n) asm volatile("vpdpbusd %%zmm12, %%zmm13, %%zmm" #n ::: "xmm" #n);
       SEGMENTA_REP12(SEGMENTA_V)
 #endif
     }
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 #endif
 
-// Best of `repeats` runs of `threads` copies in parallel: operations per second over all threads.
-double instruction_peak(int kind, int threads, int repeats = 5) {
+// The 64-byte LDTILECFG operand (palette 1): eight tiles of 16 rows x 64 bytes.
+struct alignas(64) PeakTileConfig {
+  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+__attribute__((target("amx-tile,amx-int8,amx-bf16"))) void tile_peak_loop(int kind, long iters) {
+  const PeakTileConfig cfg;
+  _tile_loadconfig(&cfg);
+  for (int t = 0; t < 8; ++t) {
+    // _tile_zero pastes its operand into the assembly: literal tile numbers only.
+    switch (t) {
+      case 0: _tile_zero(0); break;
+      case 1: _tile_zero(1); break;
+      case 2: _tile_zero(2); break;
+      case 3: _tile_zero(3); break;
+      case 4: _tile_zero(4); break;
+      case 5: _tile_zero(5); break;
+      case 6: _tile_zero(6); break;
+      default: _tile_zero(7); break;
+    }
+  }
+  for (long i = 0; i < iters; ++i) {
+    if (kind == kTdpbusd) {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    } else {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  _tile_release();
+}
+
+bool peak_available(int kind) {
+  if (kind >= kTdpbusd) return embed_detail::cpu_has_amx();
+  // The vector loops exist only where the build targets the instructions.
 #if defined(__AVX512F__)
-  const double ops[3] = {32, 64, 128};
-  const long iters = 20'000'000;
+  if (kind == kFma) return true;
+#endif
+#if defined(__AVX512BF16__)
+  if (kind == kDpbf16ps) return embed_detail::cpu_has_avx512_bf16();
+#endif
+#if defined(__AVX512VNNI__)
+  if (kind == kVpdpbusd) return embed_detail::cpu_has_avx512_vnni();
+#endif
+  return false;
+}
+
+void instruction_peak_once(int kind, long iters) {
+  if (kind >= kTdpbusd) return tile_peak_loop(kind, iters);
+#if defined(__AVX512F__)
+  vector_peak_loop(kind, iters);
+#endif
+}
+
+// Best of `repeats` runs of `threads` copies in parallel: operations per second over all
+// threads (0 when the instruction is not available).
+double instruction_peak(int kind, int threads, int repeats = 5) {
+  if (!peak_available(kind)) return 0.0;
+  const long iters = kind >= kTdpbusd ? 2'000'000 : 20'000'000;
   double best = 1e30;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -119,13 +187,7 @@ double instruction_peak(int kind, int threads, int repeats = 5) {
     for (auto& t : pool) t.join();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  return threads * iters * 12.0 * ops[kind] / best;
-#else
-  (void)kind;
-  (void)threads;
-  (void)repeats;
-  return 0.0;
-#endif
+  return threads * static_cast<double>(iters) * kPeakPerIteration[kind] * kPeakOps[kind] / best;
 }
 
 // Linear-layer throughput (rows x n x k, operations 2*rows*n*k) of one precision on
@@ -146,7 +208,7 @@ double gemm_rate(EmbedPrecision p, std::size_t rows, std::size_t n, std::size_t 
   };
   std::vector<Buf> bufs(static_cast<std::size_t>(threads));
   for (auto& bb : bufs) {
-    const std::size_t ld = (k + 3) / 4 * 4;
+    const std::size_t ld = embed_detail::padded_depth(k);
     bb.f.assign(x.begin(), x.end());
     bb.y.assign(rows * n, 0.0f);
     bb.bf.assign(rows * ld, 0);
@@ -242,6 +304,8 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     peaks["fp32_fma_instruction_" + key] = instruction_peak(0, t) / 1e9;
     peaks["bf16_dpbf16ps_instruction_" + key] = instruction_peak(1, t) / 1e9;
     peaks["int8_vpdpbusd_instruction_" + key] = instruction_peak(2, t) / 1e9;
+    peaks["int8_tdpbusd_amx_instruction_" + key] = instruction_peak(kTdpbusd, t) / 1e9;
+    peaks["bf16_tdpbf16ps_amx_instruction_" + key] = instruction_peak(kTdpbf16ps, t) / 1e9;
     peaks["sgemm_openblas_2048cubed_" + key] = gemm_rate(EmbedPrecision::fp32, 2048, 2048, 2048, t, 1.5) / 1e9;
     for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
       peaks[std::string(to_string(p)) + "_linear_1184x1536x384_" + key] = gemm_rate(p, 1184, 1536, 384, t) / 1e9;
@@ -249,8 +313,11 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     }
   }
   out["peaks_gops"] = peaks;
-  out["cpu"] = {{"avx512_bf16", embed_precision_accelerated(EmbedPrecision::bf16)},
-                {"avx512_vnni", embed_precision_accelerated(EmbedPrecision::int8)}};
+  out["cpu"] = {{"avx512_bf16", embed_detail::cpu_has_avx512_bf16()},
+                {"avx512_vnni", embed_detail::cpu_has_avx512_vnni()},
+                {"amx", embed_detail::cpu_has_amx()},
+                {"bf16_kernel", std::string(embed_precision_kernel(EmbedPrecision::bf16))},
+                {"int8_kernel", std::string(embed_precision_kernel(EmbedPrecision::int8))}};
 
   nlohmann::ordered_json runs;
   for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
@@ -370,11 +437,10 @@ void BM_InstructionPeak(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0)), threads = static_cast<int>(state.range(1));
   double rate = 0;
   for (auto _ : state) rate = instruction_peak(kind, threads, 3);
-  const char* names[3] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd"};
-  state.SetLabel(std::string(names[kind]) + " x" + std::to_string(threads));
+  state.SetLabel(std::string(kPeakNames[kind]) + " x" + std::to_string(threads));
   state.counters["GOP/s"] = rate / 1e9;
 }
-BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2}, {1, 2}})->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -280,6 +280,10 @@ std::string_view to_string(EmbedPrecision p) noexcept;
 EmbedPrecision parse_embed_precision(std::string_view name, std::string_view what = "--precision");
 /// Whether this CPU runs `p` on its dedicated instructions (fp32: always true).
 bool embed_precision_accelerated(EmbedPrecision p) noexcept;
+/// The linear-layer kernel `p` runs on with this CPU: "amx" (tile instructions),
+/// "avx512-bf16", "avx512-vnni", "portable" (plain C++) or, for fp32, "sgemm" (BLAS).
+/// SEGMENTA_NO_AMX=1 in the environment skips the tile kernels.
+std::string_view embed_precision_kernel(EmbedPrecision p) noexcept;
 
 struct EncodeOptions {
   EmbedPrecision precision = EmbedPrecision::fp32;
@@ -351,7 +355,8 @@ class SentenceEncoder {
                  EncodeStats* stats = nullptr, Diagnostics* diagnostics = nullptr) const;
   /// encode() from token ids (each a full [CLS] ... [SEP] sequence). Throws InvalidArgument
   /// for an id outside the vocabulary or a sequence that is empty or longer than
-  /// max_position_embeddings. No cache.
+  /// max_position_embeddings. Identical sequences are encoded once, so where distinct texts
+  /// have distinct ids, token_ids(texts) gives encode(texts)'s vectors bit for bit. No cache.
   MatrixF encode_ids(const std::vector<std::vector<std::int32_t>>& ids, const EncodeOptions& options = {},
                      EncodeStats* stats = nullptr) const;
   /// The last hidden states (T, hidden_size) of one token sequence (for tests and tools).

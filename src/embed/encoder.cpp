@@ -669,22 +669,41 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
         throw InvalidArgument(fmt::format("embed: sequence {} holds token id {} outside the vocabulary (size {})", i, id, c.vocab_size));
   }
   const std::size_t dim = m.info.dimension();
-  MatrixF out(ids.size(), dim);
+  // Identical sequences are encoded once, as encode() does with identical texts, so the
+  // same ids give the same batches and therefore the same bits (BLAS results may depend
+  // on a call's row count).
+  std::vector<std::size_t> first, slot(ids.size());
+  {
+    std::unordered_map<std::string_view, std::size_t> seen;
+    seen.reserve(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const std::string_view bytes(reinterpret_cast<const char*>(ids[i].data()), ids[i].size() * sizeof(std::int32_t));
+      auto [it, inserted] = seen.emplace(bytes, first.size());
+      if (inserted) first.push_back(i);
+      slot[i] = it->second;
+    }
+  }
+  MatrixF uniq(first.size(), dim);
   std::vector<const std::vector<std::int32_t>*> seqs;
   std::vector<float*> dst;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    seqs.push_back(&ids[i]);
-    dst.push_back(out.row(i));
+  for (std::size_t u = 0; u < first.size(); ++u) {
+    seqs.push_back(&ids[first[u]]);
+    dst.push_back(uniq.row(u));
   }
   const std::size_t pairs = run_batches(m, seqs, dst, options);
-  if (options.normalize.value_or(m.info.normalize))
-    for (std::size_t i = 0; i < ids.size(); ++i) l2_normalize(out.row(i), dim);
+  const bool normalize = options.normalize.value_or(m.info.normalize);
+  MatrixF out(ids.size(), dim);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::memcpy(out.row(i), uniq.row(slot[i]), dim * sizeof(float));
+    if (normalize) l2_normalize(out.row(i), dim);
+  }
   if (stats) {
     *stats = EncodeStats{};
-    stats->sentences = stats->unique = stats->encoded = ids.size();
-    for (const auto& s : ids) {
-      stats->tokens += s.size();
-      stats->flops += bert_forward_flops(c, s.size());
+    stats->sentences = ids.size();
+    stats->unique = stats->encoded = first.size();
+    for (std::size_t u : first) {
+      stats->tokens += ids[u].size();
+      stats->flops += bert_forward_flops(c, ids[u].size());
     }
     stats->seconds = clock.seconds();
     stats->layer0_pairs = pairs;
@@ -808,6 +827,21 @@ bool embed_precision_accelerated(EmbedPrecision p) noexcept {
     case EmbedPrecision::int8: return embed_detail::cpu_has_avx512_vnni();
   }
   return false;
+}
+
+std::string_view embed_precision_kernel(EmbedPrecision p) noexcept {
+  // Every packed depth is a multiple of 64 (padded_depth), so amx_supports holds for
+  // every reduced-precision layer and the CPU alone decides.
+  switch (p) {
+    case EmbedPrecision::fp32: return "sgemm";
+    case EmbedPrecision::bf16:
+      if (embed_detail::cpu_has_amx()) return "amx";
+      return embed_detail::cpu_has_avx512_bf16() ? "avx512-bf16" : "portable";
+    case EmbedPrecision::int8:
+      if (embed_detail::cpu_has_amx()) return "amx";
+      return embed_detail::cpu_has_avx512_vnni() ? "avx512-vnni" : "portable";
+  }
+  return "portable";
 }
 
 }  // namespace segmenta

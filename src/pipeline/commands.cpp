@@ -213,9 +213,9 @@ std::string embed_command(const EmbedParams& p) {
     write_file_atomic(p.out, matrix_to_csv(v.view(), names));
   }
   std::string text = fmt::format(
-      "embedded  {} rows of {} with {} ({} dimensions, {}): {} distinct sentences, {} from the cache, {} encoded, "
+      "embedded  {} rows of {} with {} ({} dimensions, {} on {}): {} distinct sentences, {} from the cache, {} encoded, "
       "{} tokens, {} truncated\n",
-      t.rows(), p.data, dir, v.cols(), to_string(precision), st.unique, st.cached, st.encoded, st.tokens, st.truncated);
+      t.rows(), p.data, dir, v.cols(), to_string(precision), embed_precision_kernel(precision), st.unique, st.cached, st.encoded, st.tokens, st.truncated);
   if (st.layer0_pairs)
     text += fmt::format("          layer 0 computed once per distinct (token, position) pair: {} pairs for {} tokens\n",
                         st.layer0_pairs, st.tokens);

@@ -84,6 +84,7 @@ void embed_rows(RunContext& ctx) {
                    {"example_sentence", sentences.empty() ? std::string() : sentences.front()},
                    {"precision", std::string(to_string(eo.precision))},
                    {"accelerated", embed_precision_accelerated(eo.precision)},
+                   {"kernel", std::string(embed_precision_kernel(eo.precision))},
                    {"batch_size", eo.batch_size},
                    {"cache", p.embed_cache.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.embed_cache)},
                    {"sentences", st.sentences},

@@ -450,10 +450,10 @@ RunSummary run(const RunParams& params) {
                         params.contamination, summary.outliers, ctx.ecod->threshold(), ctx.rows.size());
   if (embed) {
     const json& e = ctx.embedding;
-    text += fmt::format("embedded  {} sentences ({} distinct, {} from the cache, {} encoded) with {} in {}: {:.0f} "
+    text += fmt::format("embedded  {} sentences ({} distinct, {} from the cache, {} encoded) with {} on {} in {}: {:.0f} "
                         "sentences/s\n",
                         e["sentences"].get<std::size_t>(), e["unique"].get<std::size_t>(), e["cached"].get<std::size_t>(),
-                        e["encoded"].get<std::size_t>(), e["precision"].get<std::string>(),
+                        e["encoded"].get<std::size_t>(), e["precision"].get<std::string>(), e["kernel"].get<std::string>(),
                         fmt_seconds(e["seconds"].get<double>()), e["sentences_per_second"].get<double>());
   }
   for (std::size_t m = 0; m < results.size(); ++m) {

@@ -60,6 +60,25 @@ TEST(CliEmbed, VectorsAreTheEncodersAndTheCacheReplaysThem) {
   }
 }
 
+// int8 codes multiply exactly on every kernel, so the tile, AVX-512 and portable paths
+// write the same bytes; the summary names the kernel that ran.
+TEST(CliEmbed, Int8VectorsDoNotDependOnTheKernel) {
+  const std::string dir = test::temp_dir("cli_embed_kernels");
+  const std::string args = " embed " + test::bank_small() + " --model " + test::small_model_dir() + " --template '" +
+                           kTemplate + "' --precision int8 --no-cache --out ";
+  const auto best = test::run_command(test::cli() + args + dir + "/best.npy");
+  ASSERT_EQ(best.exit_code, 0) << best.err;
+  const std::string kernel(embed_precision_kernel(EmbedPrecision::int8));
+  EXPECT_NE(best.out.find("int8 on " + kernel), std::string::npos) << best.out;
+  const auto no_amx = test::run_command("SEGMENTA_NO_AMX=1 " + test::cli() + args + dir + "/no_amx.npy");
+  ASSERT_EQ(no_amx.exit_code, 0) << no_amx.err;
+  EXPECT_EQ(no_amx.out.find("int8 on amx"), std::string::npos) << no_amx.out;
+  const MatrixD a = read_npy(dir + "/best.npy"), b = read_npy(dir + "/no_amx.npy");
+  ASSERT_EQ(a.rows(), 4521u);
+  ASSERT_EQ(b.rows(), a.rows());
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << i;
+}
+
 TEST(CliEmbed, RunsTheWholeMethod) {
   const std::string dir = test::temp_dir("cli_embed_run");
   const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --method embed --model " +
@@ -71,6 +90,7 @@ TEST(CliEmbed, RunsTheWholeMethod) {
   EXPECT_EQ(m["outliers"]["space"], "sentence embeddings (32 dimensions)");
   EXPECT_EQ(m["embedding"]["sentences"], 4521);
   EXPECT_EQ(m["embedding"]["template"], kTemplate);
+  EXPECT_EQ(m["embedding"]["kernel"], "sgemm");
   // Identical sentences are encoded once.
   EXPECT_LT(m["embedding"]["unique"].get<std::size_t>(), 4521u);
   EXPECT_EQ(m["embedding"]["encoded"], m["embedding"]["unique"]);
@@ -88,6 +108,7 @@ TEST(CliEmbed, RunsTheWholeMethod) {
   const Column& t1 = maps.column(maps.index_of("tsne1"));
   EXPECT_EQ(t1.missing, maps.rows() - 500);
   EXPECT_NE(r.out.find("embedded  4521 sentences"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("with fp32 on sgemm"), std::string::npos) << r.out;
 }
 
 TEST(CliEmbed, MissingWeightsStopAtOnceWithTheFileAndWhereToGetIt) {
