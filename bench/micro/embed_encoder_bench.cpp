@@ -313,7 +313,8 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     }
   }
   out["peaks_gops"] = peaks;
-  out["cpu"] = {{"avx512_bf16", embed_detail::cpu_has_avx512_bf16()},
+  out["cpu"] = {{"avx2_fma", embed_detail::cpu_has_avx2_fma()},
+                {"avx512_bf16", embed_detail::cpu_has_avx512_bf16()},
                 {"avx512_vnni", embed_detail::cpu_has_avx512_vnni()},
                 {"amx", embed_detail::cpu_has_amx()},
                 {"bf16_kernel", std::string(embed_precision_kernel(EmbedPrecision::bf16))},

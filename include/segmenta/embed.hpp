@@ -281,7 +281,8 @@ EmbedPrecision parse_embed_precision(std::string_view name, std::string_view wha
 /// Whether this CPU runs `p` on its dedicated instructions (fp32: always true).
 bool embed_precision_accelerated(EmbedPrecision p) noexcept;
 /// The linear-layer kernel `p` runs on with this CPU: "amx" (tile instructions),
-/// "avx512-bf16", "avx512-vnni", "portable" (plain C++) or, for fp32, "sgemm" (BLAS).
+/// "avx512-bf16", "avx512-vnni", "avx2" (AVX2 + FMA, the portable kernel's results),
+/// "portable" (plain C++) or, for fp32, "sgemm" (BLAS).
 /// SEGMENTA_NO_AMX=1 in the environment skips the tile kernels.
 std::string_view embed_precision_kernel(EmbedPrecision p) noexcept;
 

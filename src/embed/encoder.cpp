@@ -836,10 +836,12 @@ std::string_view embed_precision_kernel(EmbedPrecision p) noexcept {
     case EmbedPrecision::fp32: return "sgemm";
     case EmbedPrecision::bf16:
       if (embed_detail::cpu_has_amx()) return "amx";
-      return embed_detail::cpu_has_avx512_bf16() ? "avx512-bf16" : "portable";
+      if (embed_detail::cpu_has_avx512_bf16()) return "avx512-bf16";
+      return embed_detail::cpu_has_avx2_fma() ? "avx2" : "portable";
     case EmbedPrecision::int8:
       if (embed_detail::cpu_has_amx()) return "amx";
-      return embed_detail::cpu_has_avx512_vnni() ? "avx512-vnni" : "portable";
+      if (embed_detail::cpu_has_avx512_vnni()) return "avx512-vnni";
+      return embed_detail::cpu_has_avx2_fma() ? "avx2" : "portable";
   }
   return "portable";
 }

@@ -532,6 +532,8 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
         gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy);
       else if (cpu_has_avx512_bf16())
         gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy);
+      else if (cpu_has_avx2_fma())
+        gemm_bf16_avx2(lin, x.bf16, x.ld, rows, y, ldy);
       else
         gemm_bf16_portable(lin, x.bf16, x.ld, rows, y, ldy);
       return;
@@ -540,6 +542,8 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
         gemm_s8_amx(lin, x, rows, y, ldy);
       else if (cpu_has_avx512_vnni())
         gemm_s8_avx512(lin, x, rows, y, ldy);
+      else if (cpu_has_avx2_fma())
+        gemm_s8_avx2(lin, x, rows, y, ldy);
       else
         gemm_s8_portable(lin, x, rows, y, ldy);
       return;

@@ -79,7 +79,7 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
 void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
                          const float* fp32_bias, float* range) noexcept;
 
-/// Reference (portable) kernels, also used on CPUs without AVX-512 BF16 / VNNI.
+/// Reference (portable) kernels: the tests' oracle, and the path of CPUs without AVX2.
 void gemm_bf16_portable(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
                         std::size_t ldy) noexcept;
 void gemm_s8_portable(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
@@ -104,6 +104,13 @@ void gemm_bf16_avx512(const PackedLinear& lin, const std::uint16_t* a, std::size
                       std::size_t ldy, float* gelu_range = nullptr) noexcept;
 void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
                     float* gelu_range = nullptr) noexcept;
+
+/// AVX2 + FMA kernels (gemm_avx2.cpp), for CPUs without the AVX-512 dot products: the
+/// portable kernels' results bit for bit. Call only when cpu_has_avx2_fma().
+bool cpu_has_avx2_fma() noexcept;
+void gemm_bf16_avx2(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
+                    std::size_t ldy) noexcept;
+void gemm_s8_avx2(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
 
 // ---------------------------------------------------------------------------
 // Elementwise passes (one row at a time; k is any positive length)

@@ -253,6 +253,7 @@ TEST_P(EmbedLinear, EveryKernelMatchesThePortableOne) {
         ASSERT_EQ(std::bit_cast<std::uint32_t>(y[i]), std::bit_cast<std::uint32_t>(want[i])) << name << " at " << i;
     };
     if (cpu_has_avx512_vnni()) check("int8 avx512", [&](float* y) { gemm_s8_avx512(lin, a.a, rows, y, ldy); });
+    if (cpu_has_avx2_fma()) check("int8 avx2", [&](float* y) { gemm_s8_avx2(lin, a.a, rows, y, ldy); });
     if (cpu_has_amx() && amx_supports(lin)) {
       check("int8 amx", [&](float* y) { gemm_s8_amx(lin, a.a, rows, y, ldy); });
       check("int8 amx, row by row", [&](float* y) {
@@ -301,6 +302,14 @@ TEST_P(EmbedLinear, EveryKernelMatchesThePortableOne) {
       check("bf16 avx512", v);
       // The AVX-512 kernel follows the portable kernel's order exactly.
       for (std::size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], y[i]) << i;
+    }
+    if (cpu_has_avx2_fma()) {
+      std::vector<float> v(rows * ldy, 0.0f);
+      gemm_bf16_avx2(lin, a.bf.data(), a.a.ld, rows, v.data(), ldy);
+      check("bf16 avx2", v);
+      // Two fused multiply-adds per pair in the portable kernel's order: the same bits.
+      for (std::size_t i = 0; i < v.size(); ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(v[i]), std::bit_cast<std::uint32_t>(y[i])) << "bf16 avx2 at " << i;
     }
     if (cpu_has_amx() && amx_supports(lin)) {
       std::vector<float> v(rows * ldy, 0.0f), one(rows * ldy, 0.0f);
