@@ -1,5 +1,6 @@
 #include "embed/ops.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -19,18 +20,39 @@ float gelu_approx(float x) noexcept {
   return gelu16(v)[0];
 }
 
+// The passes below walk rows in 16-float steps, each as kRegsPer16 register-width parts
+// (lane l of part h is lane h * kRegLanes + l of the step), so per-lane arithmetic and the
+// fixed 16-lane reduction trees are the same on every build target.
+constexpr int kParts = kRegsPer16;
+typedef Lanes<vreg>::i32 vregi;
+
+template <class V>
+float parts_min(const V* p) noexcept {
+  float m = lane_min(p[0]);
+  for (int h = 1; h < kParts; ++h) m = std::min(m, lane_min(p[h]));
+  return m;
+}
+template <class V>
+float parts_max(const V* p) noexcept {
+  float m = lane_max(p[0]);
+  for (int h = 1; h < kParts; ++h) m = std::max(m, lane_max(p[h]));
+  return m;
+}
+
 void add_layer_norm(const float* x, const float* y, const float* bias, const float* gamma, const float* beta, float eps,
                     std::size_t k, float* out, float* range) noexcept {
   const std::size_t kv = k / 16 * 16;
-  v16f s = {};
+  vreg s[kParts] = {};
   float tail = 0.0f;
-  for (std::size_t i = 0; i < kv; i += 16) {
-    v16f v = load16(x + i);
-    if (y) v += load16(y + i);
-    if (bias) v += load16(bias + i);
-    store16(out + i, v);
-    s += v;
-  }
+  for (std::size_t i = 0; i < kv; i += 16)
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = i + h * kRegLanes;
+      vreg v = loadr(x + o);
+      if (y) v += loadr(y + o);
+      if (bias) v += loadr(bias + o);
+      storer(out + o, v);
+      s[h] += v;
+    }
   for (std::size_t i = kv; i < k; ++i) {
     float v = x[i];
     if (y) v += y[i];
@@ -38,26 +60,29 @@ void add_layer_norm(const float* x, const float* y, const float* bias, const flo
     out[i] = v;
     tail += v;
   }
-  const float mean = (hsum(s) + tail) / static_cast<float>(k);
-  v16f s2 = {};
+  const float mean = (hsum(join16(s)) + tail) / static_cast<float>(k);
+  vreg s2[kParts] = {};
   float tail2 = 0.0f;
-  for (std::size_t i = 0; i < kv; i += 16) {
-    const v16f d = load16(out + i) - mean;
-    s2 += d * d;
-  }
+  for (std::size_t i = 0; i < kv; i += 16)
+    for (int h = 0; h < kParts; ++h) {
+      const vreg d = loadr(out + i + h * kRegLanes) - mean;
+      s2[h] += d * d;
+    }
   for (std::size_t i = kv; i < k; ++i) {
     const float d = out[i] - mean;
     tail2 += d * d;
   }
-  const float var = (hsum(s2) + tail2) / static_cast<float>(k);
+  const float var = (hsum(join16(s2)) + tail2) / static_cast<float>(k);
   const float rstd = 1.0f / std::sqrt(var + eps);
-  v16f lo = {}, hi = {};
-  for (std::size_t i = 0; i < kv; i += 16) {
-    const v16f v = (load16(out + i) - mean) * rstd * load16(gamma + i) + load16(beta + i);
-    store16(out + i, v);
-    lo = vmin(lo, v);
-    hi = vmax(hi, v);
-  }
+  vreg lo[kParts] = {}, hi[kParts] = {};
+  for (std::size_t i = 0; i < kv; i += 16)
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = i + h * kRegLanes;
+      const vreg v = (loadr(out + o) - mean) * rstd * loadr(gamma + o) + loadr(beta + o);
+      storer(out + o, v);
+      lo[h] = vmin(lo[h], v);
+      hi[h] = vmax(hi[h], v);
+    }
   float tlo = 0.0f, thi = 0.0f;
   for (std::size_t i = kv; i < k; ++i) {
     out[i] = (out[i] - mean) * rstd * gamma[i] + beta[i];
@@ -65,22 +90,24 @@ void add_layer_norm(const float* x, const float* y, const float* bias, const flo
     thi = std::max(thi, out[i]);
   }
   if (range) {
-    range[0] = std::min(hmin(lo), tlo);
-    range[1] = std::max(hmax(hi), thi);
+    range[0] = std::min(parts_min(lo), tlo);
+    range[1] = std::max(parts_max(hi), thi);
   }
 }
 
 void gelu_inplace(float* x, const float* bias, std::size_t k, float* range) noexcept {
   const std::size_t kv = k / 16 * 16;
-  v16f lo = {}, hi = {};
-  for (std::size_t i = 0; i < kv; i += 16) {
-    v16f v = load16(x + i);
-    if (bias) v += load16(bias + i);
-    v = gelu16(v);
-    store16(x + i, v);
-    lo = vmin(lo, v);
-    hi = vmax(hi, v);
-  }
+  vreg lo[kParts] = {}, hi[kParts] = {};
+  for (std::size_t i = 0; i < kv; i += 16)
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = i + h * kRegLanes;
+      vreg v = loadr(x + o);
+      if (bias) v += loadr(bias + o);
+      v = geluv(v);
+      storer(x + o, v);
+      lo[h] = vmin(lo[h], v);
+      hi[h] = vmax(hi[h], v);
+    }
   float tlo = 0.0f, thi = 0.0f;
   for (std::size_t i = kv; i < k; ++i) {
     x[i] = gelu_approx(bias ? x[i] + bias[i] : x[i]);
@@ -88,8 +115,8 @@ void gelu_inplace(float* x, const float* bias, std::size_t k, float* range) noex
     thi = std::max(thi, x[i]);
   }
   if (range) {
-    range[0] = std::min(hmin(lo), tlo);
-    range[1] = std::max(hmax(hi), thi);
+    range[0] = std::min(parts_min(lo), tlo);
+    range[1] = std::max(parts_max(hi), thi);
   }
 }
 
@@ -100,20 +127,21 @@ namespace {
 template <int NV>
 inline void scores_pair(const float* q0, const float* q1, const float* kt, std::size_t tp, std::size_t d, float* s0,
                         float* s1) noexcept {
-  v16f a[NV], b[NV];
-  for (int w = 0; w < NV; ++w) a[w] = b[w] = v16f{};
+  constexpr int NR = NV * kRegsPer16;  // register-width accumulators per row
+  vreg a[NR], b[NR];
+  for (int w = 0; w < NR; ++w) a[w] = b[w] = vreg{};
   for (std::size_t c = 0; c < d; ++c) {
     const float x0 = q0[c], x1 = q1[c];
     const float* kc = kt + c * tp;
-    for (int w = 0; w < NV; ++w) {
-      const v16f k = load16(kc + 16 * w);
+    for (int w = 0; w < NR; ++w) {
+      const vreg k = loadr(kc + kRegLanes * w);
       a[w] += x0 * k;
       b[w] += x1 * k;
     }
   }
-  for (int w = 0; w < NV; ++w) {
-    store16(s0 + 16 * w, a[w]);
-    store16(s1 + 16 * w, b[w]);
+  for (int w = 0; w < NR; ++w) {
+    storer(s0 + kRegLanes * w, a[w]);
+    storer(s1 + kRegLanes * w, b[w]);
   }
 }
 
@@ -155,38 +183,51 @@ void scores(const float* q0, const float* q1, const float* kt, std::size_t tp, s
 // exponentials over a few vectors, and two independent chains keep the pipelines busy.
 inline void softmax_pair(float* s0, float* s1, std::size_t T, std::size_t tp, float& inv0, float& inv1) noexcept {
   const std::size_t nv = tp / 16, full = T / 16;
-  const v16f floor = splat(-3.0e38f);
-  v16f mx0 = floor, mx1 = floor;
-  for (std::size_t w = 0; w < full; ++w) {
-    mx0 = vmax(mx0, load16(s0 + 16 * w));
-    mx1 = vmax(mx1, load16(s1 + 16 * w));
-  }
-  const v16i lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  const v16i valid = lane < static_cast<std::int32_t>(T - 16 * full);
+  const vreg floor = splat<vreg>(-3.0e38f);
+  vreg mx0[kParts], mx1[kParts];
+  for (int h = 0; h < kParts; ++h) mx0[h] = mx1[h] = floor;
+  for (std::size_t w = 0; w < full; ++w)
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = 16 * w + h * kRegLanes;
+      mx0[h] = vmax(mx0[h], loadr(s0 + o));
+      mx1[h] = vmax(mx1[h], loadr(s1 + o));
+    }
+  vregi valid[kParts];
+  for (int h = 0; h < kParts; ++h)
+    for (int l = 0; l < kRegLanes; ++l)
+      valid[h][l] = static_cast<std::size_t>(h * kRegLanes + l) < T - 16 * full ? -1 : 0;
   if (full < nv) {
     // Keys past T are padding: masked out of the maximum, weight exactly zero below.
-    mx0 = vmax(mx0, valid ? load16(s0 + 16 * full) : floor);
-    mx1 = vmax(mx1, valid ? load16(s1 + 16 * full) : floor);
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = 16 * full + h * kRegLanes;
+      mx0[h] = vmax(mx0[h], valid[h] ? loadr(s0 + o) : floor);
+      mx1[h] = vmax(mx1[h], valid[h] ? loadr(s1 + o) : floor);
+    }
   }
-  const v16f m0 = splat(hmax(mx0)), m1 = splat(hmax(mx1));
-  v16f sum0 = {}, sum1 = {};
-  for (std::size_t w = 0; w < full; ++w) {
-    const v16f e0 = exp16(load16(s0 + 16 * w) - m0), e1 = exp16(load16(s1 + 16 * w) - m1);
-    store16(s0 + 16 * w, e0);
-    store16(s1 + 16 * w, e1);
-    sum0 += e0;
-    sum1 += e1;
-  }
+  const vreg m0 = splat<vreg>(parts_max(mx0)), m1 = splat<vreg>(parts_max(mx1));
+  vreg sum0[kParts] = {}, sum1[kParts] = {};
+  for (std::size_t w = 0; w < full; ++w)
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = 16 * w + h * kRegLanes;
+      const vreg e0 = expv(loadr(s0 + o) - m0), e1 = expv(loadr(s1 + o) - m1);
+      storer(s0 + o, e0);
+      storer(s1 + o, e1);
+      sum0[h] += e0;
+      sum1[h] += e1;
+    }
   if (full < nv) {
-    const v16f e0 = (v16f)((v16i)exp16(load16(s0 + 16 * full) - m0) & valid);
-    const v16f e1 = (v16f)((v16i)exp16(load16(s1 + 16 * full) - m1) & valid);
-    store16(s0 + 16 * full, e0);
-    store16(s1 + 16 * full, e1);
-    sum0 += e0;
-    sum1 += e1;
+    for (int h = 0; h < kParts; ++h) {
+      const std::size_t o = 16 * full + h * kRegLanes;
+      const vreg e0 = (vreg)((vregi)expv(loadr(s0 + o) - m0) & valid[h]);
+      const vreg e1 = (vreg)((vregi)expv(loadr(s1 + o) - m1) & valid[h]);
+      storer(s0 + o, e0);
+      storer(s1 + o, e1);
+      sum0[h] += e0;
+      sum1[h] += e1;
+    }
   }
-  inv0 = 1.0f / hsum(sum0);
-  inv1 = 1.0f / hsum(sum1);
+  inv0 = 1.0f / hsum(join16(sum0));
+  inv1 = 1.0f / hsum(join16(sum1));
 }
 
 // One head, head size d = 16 * DV, on the compact inputs q (T, d) already scaled, kt
@@ -209,21 +250,25 @@ void attention_head(const float* q, const float* kt, const float* v, std::size_t
     // valid scores either way; its result is not stored.
     float inv0, inv1;
     softmax_pair(s0, s1, T, tp, inv0, inv1);
-    v16f a[DV], b[DV];
-    for (int c = 0; c < DV; ++c) a[c] = b[c] = v16f{};
+    constexpr int NR = DV * kRegsPer16;
+    vreg a[NR], b[NR];
+    for (int c = 0; c < NR; ++c) a[c] = b[c] = vreg{};
     for (std::size_t j = 0; j < T; ++j) {
       const float p0 = s0[j], p1 = s1[j];
       const float* vj = v + j * d;
-      for (int c = 0; c < DV; ++c) {
-        const v16f x = load16(vj + 16 * c);
+      for (int c = 0; c < NR; ++c) {
+        const vreg x = loadr(vj + kRegLanes * c);
         a[c] += p0 * x;
         b[c] += p1 * x;
       }
     }
     // V's bias adds once: the probabilities sum to one.
-    for (int c = 0; c < DV; ++c) store16(ctx + i * ldc + 16 * c, a[c] * inv0 + bias[c]);
+    v16f sa[DV], sb[DV];
+    std::memcpy(sa, a, sizeof sa);
+    std::memcpy(sb, b, sizeof sb);
+    for (int c = 0; c < DV; ++c) store16(ctx + i * ldc + 16 * c, sa[c] * inv0 + bias[c]);
     if (two)
-      for (int c = 0; c < DV; ++c) store16(ctx + (i + 1) * ldc + 16 * c, b[c] * inv1 + bias[c]);
+      for (int c = 0; c < DV; ++c) store16(ctx + (i + 1) * ldc + 16 * c, sb[c] * inv1 + bias[c]);
   }
 }
 
@@ -340,11 +385,12 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
     }
     case EmbedPrecision::bf16: {
       std::uint16_t* dst = a.bf16 + r * a.ld;
-      for (std::size_t i = 0; i < kv; i += 16) {
-        const v16f v = load16(x + i);
-        v16u u = (v16u)v;
+      typedef Lanes<vreg>::u32 U;
+      typedef Lanes<vreg>::u16 H;
+      for (std::size_t i = 0; i < kv; i += kRegLanes) {
+        U u = (U)loadr(x + i);
         u += 0x7fffu + ((u >> 16) & 1u);
-        const v16h h = __builtin_convertvector(u >> 16, v16h);
+        const H h = __builtin_convertvector(u >> 16, H);
         std::memcpy(dst + i, &h, sizeof h);
       }
       for (std::size_t i = kv; i < k; ++i) dst[i] = float_to_bf16(x[i]);
@@ -357,9 +403,9 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
         mn = range[0];
         mx = range[1];
       } else {
-        v16f lo = {}, hi = {};
-        for (std::size_t i = 0; i < kv; i += 16) {
-          const v16f v = load16(x + i);
+        vreg lo = {}, hi = {};
+        for (std::size_t i = 0; i < kv; i += kRegLanes) {
+          const vreg v = loadr(x + i);
           lo = vmin(lo, v);
           hi = vmax(hi, v);
         }
@@ -367,8 +413,8 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
           mn = std::min(mn, x[i]);
           mx = std::max(mx, x[i]);
         }
-        mn = std::min(mn, hmin(lo));
-        mx = std::max(mx, hmax(hi));
+        mn = std::min(mn, lane_min(lo));
+        mx = std::max(mx, lane_max(hi));
       }
       std::int8_t* dst = a.q + r * a.ld;
       const float range = mx - mn;
@@ -383,14 +429,15 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
       const float inv = 255.0f / range;
       const float zf = std::nearbyint(-128.0f - mn * inv);
       const float zero = std::min(127.0f, std::max(-128.0f, zf));
-      v16i qs = {};
+      typedef Lanes<vreg>::i8 C;
+      vregi qs = {};
       std::int32_t tq = 0;
-      for (std::size_t i = 0; i < kv; i += 16) {
-        v16f v = round_even(load16(x + i) * inv) + zero;
-        v = vmax(vmin(v, splat(127.0f)), splat(-128.0f));
-        const v16i qi = __builtin_convertvector(v, v16i);
+      for (std::size_t i = 0; i < kv; i += kRegLanes) {
+        vreg v = round_even(loadr(x + i) * inv) + zero;
+        v = vmax(vmin(v, splat<vreg>(127.0f)), splat<vreg>(-128.0f));
+        const vregi qi = __builtin_convertvector(v, vregi);
         qs += qi;
-        const v16c c = __builtin_convertvector(qi, v16c);
+        const C c = __builtin_convertvector(qi, C);
         std::memcpy(dst + i, &c, sizeof c);
       }
       for (std::size_t i = kv; i < k; ++i) {
@@ -402,7 +449,7 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
       a.scale[r] = scale;
       a.zero[r] = static_cast<std::int32_t>(zero);
       std::int32_t total = tq;
-      for (int l = 0; l < 16; ++l) total += qs[l];
+      for (int l = 0; l < kRegLanes; ++l) total += qs[l];
       a.qsum128[r] = 128 * total;
       return;
     }

@@ -20,6 +20,48 @@ typedef std::int32_t v16i __attribute__((vector_size(64)));
 typedef std::uint32_t v16u __attribute__((vector_size(64)));
 typedef std::int8_t v16c __attribute__((vector_size(16)));
 typedef std::uint16_t v16h __attribute__((vector_size(32)));
+// Half width: one AVX2 register.
+typedef float v8f __attribute__((vector_size(32)));
+typedef std::int32_t v8i __attribute__((vector_size(32)));
+typedef std::uint32_t v8u __attribute__((vector_size(32)));
+typedef std::int8_t v8c __attribute__((vector_size(8)));
+typedef std::uint16_t v8h __attribute__((vector_size(16)));
+
+// The integer vectors of the same lanes as a float vector.
+template <class V>
+struct Lanes;
+template <>
+struct Lanes<v16f> {
+  typedef v16i i32;
+  typedef v16u u32;
+  typedef v16c i8;
+  typedef v16h u16;
+};
+template <>
+struct Lanes<v8f> {
+  typedef v8i i32;
+  typedef v8u u32;
+  typedef v8c i8;
+  typedef v8h u16;
+};
+
+// The widest float vector with a register mode on the build target: v16f with AVX-512,
+// 8 floats otherwise. Without AVX-512 a v16f variable has no register mode and lives in
+// memory, so loops that keep accumulators across iterations (FMA chains) use vreg; a
+// 16-lane accumulator as 16 / kRegLanes vregs does the same per-lane arithmetic.
+#if defined(__AVX512F__)
+typedef v16f vreg;
+#else
+typedef v8f vreg;
+#endif
+constexpr int kRegLanes = sizeof(vreg) / sizeof(float);
+constexpr int kRegsPer16 = 16 / kRegLanes;
+inline vreg loadr(const float* p) noexcept {
+  vreg v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storer(float* p, vreg v) noexcept { std::memcpy(p, &v, sizeof v); }
 
 inline v16f load16(const float* p) noexcept {
   v16f v;
@@ -27,12 +69,43 @@ inline v16f load16(const float* p) noexcept {
   return v;
 }
 inline void store16(float* p, v16f v) noexcept { std::memcpy(p, &v, sizeof v); }
-inline v16f splat(float x) noexcept { return v16f{} + x; }
-inline v16f vmin(v16f a, v16f b) noexcept { return a < b ? a : b; }
-inline v16f vmax(v16f a, v16f b) noexcept { return a > b ? a : b; }
-inline v16f vabs(v16f a) noexcept {
-  v16u u = (v16u)a & 0x7fffffffu;
-  return (v16f)u;
+template <class V = v16f>
+inline V splat(float x) noexcept {
+  return V{} + x;
+}
+template <class V>
+inline V vmin(V a, V b) noexcept {
+  return a < b ? a : b;
+}
+template <class V>
+inline V vmax(V a, V b) noexcept {
+  return a > b ? a : b;
+}
+template <class V>
+inline V vabs(V a) noexcept {
+  typedef typename Lanes<V>::u32 U;
+  U u = (U)a & 0x7fffffffu;
+  return (V)u;
+}
+// The minimum / maximum lane (exact, so any order gives the same value).
+template <class V>
+inline float lane_min(V v) noexcept {
+  float m = v[0];
+  for (unsigned l = 1; l < sizeof(V) / sizeof(float); ++l) m = v[l] < m ? v[l] : m;
+  return m;
+}
+template <class V>
+inline float lane_max(V v) noexcept {
+  float m = v[0];
+  for (unsigned l = 1; l < sizeof(V) / sizeof(float); ++l) m = v[l] > m ? v[l] : m;
+  return m;
+}
+// Register-width parts of one 16-lane value and back (lane l of part h is lane
+// h * kRegLanes + l).
+inline v16f join16(const vreg* parts) noexcept {
+  v16f v;
+  std::memcpy(&v, parts, sizeof v);
+  return v;
 }
 // Horizontal reductions by halving: lane i meets lane i + 8, then i + 4, i + 2, i + 1 (a
 // fixed tree, so results depend on nothing but the data).
@@ -93,32 +166,36 @@ inline void transpose16(v16f* t) noexcept {
 
 // Round to nearest even for |x| < 2^22: adding and removing 1.5 * 2^23 leaves the
 // integer part in the mantissa (no fast-math, so the compiler keeps both operations).
-inline v16f round_even(v16f x) noexcept {
-  const v16f magic = splat(12582912.0f);
+template <class V>
+inline V round_even(V x) noexcept {
+  const V magic = splat<V>(12582912.0f);
   return (x + magic) - magic;
 }
 
 // 1 / x: with AVX-512 the 14-bit estimate refined by one Newton step (relative error
 // ~1e-8, well below the erf approximation's), otherwise a division.
-inline v16f recip(v16f x) noexcept {
+template <class V>
+inline V recip(V x) noexcept {
 #if defined(__AVX512F__)
-  const v16f r = (v16f)_mm512_maskz_rcp14_ps(static_cast<__mmask16>(0xffff), (__m512)x);
-  return r * (2.0f - x * r);
-#else
-  return 1.0f / x;
+  if constexpr (sizeof(V) == 64) {
+    const V r = (V)_mm512_maskz_rcp14_ps(static_cast<__mmask16>(0xffff), (__m512)x);
+    return r * (2.0f - x * r);
+  }
 #endif
+  return 1.0f / x;
 }
 
 // exp(x): range reduction x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact
 // product n * ln2_hi), Taylor polynomial of degree 7 (truncation below 6e-9 relative),
 // scaling by 2^n through the exponent bits. Inputs are clamped to [-87, 88], where
 // 2^n stays a normal float; below, the result is ~1.6e-38 instead of underflowing.
-inline v16f exp16(v16f x) noexcept {
-  x = vmax(vmin(x, splat(88.0f)), splat(-87.0f));
-  const v16f n = round_even(x * 1.44269504088896341f);
-  v16f r = x - n * 0.693359375f;
+template <class V>
+inline V expv(V x) noexcept {
+  x = vmax(vmin(x, splat<V>(88.0f)), splat<V>(-87.0f));
+  const V n = round_even(x * 1.44269504088896341f);
+  V r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
-  v16f p = splat(1.0f / 5040.0f);
+  V p = splat<V>(1.0f / 5040.0f);
   p = p * r + (1.0f / 720.0f);
   p = p * r + (1.0f / 120.0f);
   p = p * r + (1.0f / 24.0f);
@@ -126,18 +203,21 @@ inline v16f exp16(v16f x) noexcept {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const v16i e = (__builtin_convertvector(n, v16i) + 127) << 23;
-  return p * (v16f)e;
+  typedef typename Lanes<V>::i32 I;
+  const I e = (__builtin_convertvector(n, I) + 127) << 23;
+  return p * (V)e;
 }
+inline v16f exp16(v16f x) noexcept { return expv(x); }
 
 // gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), with erf from Abramowitz & Stegun
 // 7.1.28: erfc(z) = 1 / (1 + a1 z + ... + a6 z^6)^16 for z >= 0, |error| <= 3e-7, which
 // costs a polynomial, four squarings and one reciprocal (no exp). z is clamped at 6,
 // where erfc is 2e-17 (0 in float) and the power stays finite. For x < 0 the product uses
 // 1 + erf = erfc(|z|) directly, which keeps the relative accuracy in the negative tail.
-inline v16f gelu16(v16f x) noexcept {
-  const v16f z = vmin(vabs(x * 0.70710678118654752f), splat(6.0f));
-  v16f p = splat(0.0000430638f);
+template <class V>
+inline V geluv(V x) noexcept {
+  const V z = vmin(vabs(x * 0.70710678118654752f), splat<V>(6.0f));
+  V p = splat<V>(0.0000430638f);
   p = p * z + 0.0002765672f;
   p = p * z + 0.0001520143f;
   p = p * z + 0.0092705272f;
@@ -148,9 +228,10 @@ inline v16f gelu16(v16f x) noexcept {
   p *= p;
   p *= p;
   p *= p;
-  const v16f erfc = recip(p);  // erfc(|z|)
-  const v16f one_plus_erf = x < 0.0f ? erfc : 2.0f - erfc;
+  const V erfc = recip(p);  // erfc(|z|)
+  const V one_plus_erf = x < 0.0f ? erfc : 2.0f - erfc;
   return 0.5f * x * one_plus_erf;
 }
+inline v16f gelu16(v16f x) noexcept { return geluv(x); }
 
 }  // namespace segmenta::embed_detail::simd
