@@ -82,22 +82,33 @@ const SentenceEncoder& encoder() {
 
 // Instruction throughput: 12 independent accumulator chains of one instruction, so the
 // loop is bound by the execution ports, not by latency. Operations per instruction:
-// fp32 FMA 2*16, VDPBF16PS 2*32, VPDPBUSD 2*64. Kinds 3 and 4 are the AMX tile
-// multiplies on four independent 16 x 16 accumulator tiles: TDPBUSD 2*16*16*64,
-// TDPBF16PS 2*16*16*32 (zero when the CPU or the kernel does not offer the tiles).
-enum PeakKind { kFma = 0, kDpbf16ps = 1, kVpdpbusd = 2, kTdpbusd = 3, kTdpbf16ps = 4 };
-constexpr double kPeakOps[5] = {32, 64, 128, 32768, 16384};
-constexpr double kPeakPerIteration[5] = {12, 12, 12, 4, 4};
-constexpr const char* kPeakNames[5] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd", "int8 tdpbusd (AMX)",
-                                       "bf16 tdpbf16ps (AMX)"};
-
+// fp32 FMA 2*16 (zmm; 2*8 on ymm where the build has no AVX-512), VDPBF16PS 2*32,
+// VPDPBUSD 2*64, VPMADDWD on ymm 2*16 (the AVX2 int8 kernel's multiply, whose adds are
+// separate instructions). Kinds 3 and 4 are the AMX tile multiplies on four independent
+// 16 x 16 accumulator tiles: TDPBUSD 2*16*16*64, TDPBF16PS 2*16*16*32. A kind the CPU
+// or the build does not offer measures 0.
+enum PeakKind { kFma = 0, kDpbf16ps = 1, kVpdpbusd = 2, kTdpbusd = 3, kTdpbf16ps = 4, kVpmaddwd = 5 };
 #if defined(__AVX512F__)
+constexpr double kFmaOps = 32;
+#else
+constexpr double kFmaOps = 16;
+#endif
+constexpr double kPeakOps[6] = {kFmaOps, 64, 128, 32768, 16384, 32};
+constexpr double kPeakPerIteration[6] = {12, 12, 12, 4, 4, 12};
+constexpr const char* kPeakNames[6] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd", "int8 tdpbusd (AMX)",
+                                       "bf16 tdpbf16ps (AMX)", "int8 vpmaddwd (AVX2)"};
+
 #define SEGMENTA_REP12(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
 void vector_peak_loop(int kind, long iters) {
   for (long i = 0; i < iters; ++i) {
     if (kind == kFma) {
+#if defined(__AVX512F__)
 #define SEGMENTA_F(n) asm volatile("vfmadd231ps %%zmm12, %%zmm13, %%zmm" #n ::: "xmm" #n);
       SEGMENTA_REP12(SEGMENTA_F)
+#elif defined(__FMA__)
+#define SEGMENTA_F(n) asm volatile("vfmadd231ps %%ymm12, %%ymm13, %%ymm" #n ::: "xmm" #n);
+      SEGMENTA_REP12(SEGMENTA_F)
+#endif
 #if defined(__AVX512BF16__)
     } else if (kind == kDpbf16ps) {
 #define SEGMENTA_B(n) asm volatile("vdpbf16ps %%zmm12, %%zmm13, %%zmm" #n ::: "xmm" #n);
@@ -108,10 +119,15 @@ void vector_peak_loop(int kind, long iters) {
 #define SEGMENTA_V(n) asm volatile("vpdpbusd %%zmm12, %%zmm13, %%zmm" #n ::: "xmm" #n);
       SEGMENTA_REP12(SEGMENTA_V)
 #endif
+#if defined(__AVX2__)
+    } else if (kind == kVpmaddwd) {
+      // Independent products (the sums are the kernel's separate adds).
+#define SEGMENTA_W(n) asm volatile("vpmaddwd %%ymm12, %%ymm13, %%ymm" #n ::: "xmm" #n);
+      SEGMENTA_REP12(SEGMENTA_W)
+#endif
     }
   }
 }
-#endif
 
 // The 64-byte LDTILECFG operand (palette 1): eight tiles of 16 rows x 64 bytes.
 struct alignas(64) PeakTileConfig {
@@ -153,9 +169,9 @@ __attribute__((target("amx-tile,amx-int8,amx-bf16"))) void tile_peak_loop(int ki
 }
 
 bool peak_available(int kind) {
-  if (kind >= kTdpbusd) return embed_detail::cpu_has_amx();
+  if (kind == kTdpbusd || kind == kTdpbf16ps) return embed_detail::cpu_has_amx();
   // The vector loops exist only where the build targets the instructions.
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__FMA__)
   if (kind == kFma) return true;
 #endif
 #if defined(__AVX512BF16__)
@@ -164,21 +180,22 @@ bool peak_available(int kind) {
 #if defined(__AVX512VNNI__)
   if (kind == kVpdpbusd) return embed_detail::cpu_has_avx512_vnni();
 #endif
+#if defined(__AVX2__)
+  if (kind == kVpmaddwd) return true;
+#endif
   return false;
 }
 
 void instruction_peak_once(int kind, long iters) {
-  if (kind >= kTdpbusd) return tile_peak_loop(kind, iters);
-#if defined(__AVX512F__)
+  if (kind == kTdpbusd || kind == kTdpbf16ps) return tile_peak_loop(kind, iters);
   vector_peak_loop(kind, iters);
-#endif
 }
 
 // Best of `repeats` runs of `threads` copies in parallel: operations per second over all
 // threads (0 when the instruction is not available).
 double instruction_peak(int kind, int threads, int repeats = 5) {
   if (!peak_available(kind)) return 0.0;
-  const long iters = kind >= kTdpbusd ? 2'000'000 : 20'000'000;
+  const long iters = kind == kTdpbusd || kind == kTdpbf16ps ? 2'000'000 : 20'000'000;
   double best = 1e30;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -306,6 +323,7 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     peaks["int8_vpdpbusd_instruction_" + key] = instruction_peak(2, t) / 1e9;
     peaks["int8_tdpbusd_amx_instruction_" + key] = instruction_peak(kTdpbusd, t) / 1e9;
     peaks["bf16_tdpbf16ps_amx_instruction_" + key] = instruction_peak(kTdpbf16ps, t) / 1e9;
+    peaks["int8_vpmaddwd_avx2_instruction_" + key] = instruction_peak(kVpmaddwd, t) / 1e9;
     peaks["sgemm_openblas_2048cubed_" + key] = gemm_rate(EmbedPrecision::fp32, 2048, 2048, 2048, t, 1.5) / 1e9;
     for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
       peaks[std::string(to_string(p)) + "_linear_1184x1536x384_" + key] = gemm_rate(p, 1184, 1536, 384, t) / 1e9;
@@ -441,7 +459,7 @@ void BM_InstructionPeak(benchmark::State& state) {
   state.SetLabel(std::string(kPeakNames[kind]) + " x" + std::to_string(threads));
   state.counters["GOP/s"] = rate / 1e9;
 }
-BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1, 2}})->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -11,8 +11,9 @@
 //         16 bits and multiplied in pairs by VPMADDWD into 32-bit sums: every product and
 //         sum is exact (|w a| <= 255 * 128), so the integer totals, and the one rounding of
 //         the epilogue, are the portable kernel's.
-// A block is up to four rows by 16 (bf16) or 8 (int8) columns, so the accumulators, the
-// weight vectors of one k step and one broadcast stay within the 16 vector registers.
+// A block is up to four rows by 16 columns (bf16) or five rows by 8 columns (int8), so the
+// accumulators, the weight vectors of one k step and one broadcast stay within the 16
+// vector registers.
 // The activations of a block of rows are first expanded into a small thread-local
 // buffer (fp32 for bf16, int16 for int8), from which the kernel broadcasts.
 #include <immintrin.h>
@@ -37,7 +38,8 @@ bool cpu_has_avx2_fma() noexcept {
 
 namespace {
 
-constexpr std::size_t kRows = 4;          // rows per block
+constexpr std::size_t kRows = 4;          // bf16: rows per block
+constexpr std::size_t kS8Rows = 5;        // int8: rows per block (10 accumulators)
 constexpr std::size_t kBf16Cols = 16;     // bf16: columns per block (two 8-float vectors)
 constexpr std::size_t kS8Cols = 8;        // int8: columns per block (two vectors of 4 x 2 pairs)
 constexpr std::size_t kPanelRowBf16 = kPanel * 2;  // uint16 values per bf16 panel row (one k pair)
@@ -101,14 +103,13 @@ SEGMENTA_TARGET_AVX2 void s8_block(const std::int16_t* const* a, const std::uint
   }
 }
 
-template <class F>
+// Calls f with the row count 1..Max as a compile-time constant.
+template <std::size_t Max, class F>
 void by_rows(std::size_t rows, F&& f) {
-  switch (rows) {
-    case 1: return f(std::integral_constant<int, 1>{});
-    case 2: return f(std::integral_constant<int, 2>{});
-    case 3: return f(std::integral_constant<int, 3>{});
-    default: return f(std::integral_constant<int, 4>{});
+  if constexpr (Max > 1) {
+    if (rows < Max) return by_rows<Max - 1>(rows, f);
   }
+  f(std::integral_constant<int, static_cast<int>(Max)>{});
 }
 
 }  // namespace
@@ -133,7 +134,7 @@ SEGMENTA_TARGET_AVX2 void gemm_bf16_avx2(const PackedLinear& lin, const std::uin
       for (std::size_t c0 = 0; c0 < kPanel; c0 += kBf16Cols) {
         const std::size_t col0 = pi * kPanel + c0;
         if (col0 >= lin.n) break;
-        by_rows(nr, [&](auto R) { bf16_block<R()>(ar, bp + 2 * c0, pairs, acc); });
+        by_rows<kRows>(nr, [&](auto R) { bf16_block<R()>(ar, bp + 2 * c0, pairs, acc); });
         const std::size_t nc = std::min(kBf16Cols, lin.n - col0);
         for (std::size_t r = 0; r < nr; ++r)
           for (std::size_t c = 0; c < nc; ++c)
@@ -147,11 +148,11 @@ SEGMENTA_TARGET_AVX2 void gemm_s8_avx2(const PackedLinear& lin, const Activation
                                        std::size_t ldy) noexcept {
   const std::size_t quads = lin.k_pad / 4, panels = lin.n_pad / kPanel;
   thread_local std::vector<std::int16_t> wide;
-  wide.resize(kRows * lin.k_pad);
-  alignas(32) std::int32_t acc[kRows * 16];
-  for (std::size_t r0 = 0; r0 < rows; r0 += kRows) {
-    const std::size_t nr = std::min(kRows, rows - r0);
-    const std::int16_t* ar[kRows];
+  wide.resize(kS8Rows * lin.k_pad);
+  alignas(32) std::int32_t acc[kS8Rows * 16];
+  for (std::size_t r0 = 0; r0 < rows; r0 += kS8Rows) {
+    const std::size_t nr = std::min(kS8Rows, rows - r0);
+    const std::int16_t* ar[kS8Rows];
     for (std::size_t r = 0; r < nr; ++r) {
       const std::int8_t* src = x.q + (r0 + r) * x.ld;
       std::int16_t* dst = wide.data() + r * lin.k_pad;
@@ -163,7 +164,7 @@ SEGMENTA_TARGET_AVX2 void gemm_s8_avx2(const PackedLinear& lin, const Activation
       for (std::size_t c0 = 0; c0 < kPanel; c0 += kS8Cols) {
         const std::size_t col0 = pi * kPanel + c0;
         if (col0 >= lin.n) break;
-        by_rows(nr, [&](auto R) { s8_block<R()>(ar, bp + 4 * c0, quads, acc); });
+        by_rows<kS8Rows>(nr, [&](auto R) { s8_block<R()>(ar, bp + 4 * c0, quads, acc); });
         const std::size_t nc = std::min(kS8Cols, lin.n - col0);
         for (std::size_t r = 0; r < nr; ++r) {
           const std::size_t row = r0 + r;
