@@ -283,7 +283,8 @@ bool embed_precision_accelerated(EmbedPrecision p) noexcept;
 /// The linear-layer kernel `p` runs on with this CPU: "amx" (tile instructions),
 /// "avx512-bf16", "avx512-vnni", "avx2" (AVX2 + FMA, the portable kernel's results),
 /// "portable" (plain C++) or, for fp32, "sgemm" (BLAS).
-/// SEGMENTA_NO_AMX=1 in the environment skips the tile kernels.
+/// SEGMENTA_NO_AMX=1 in the environment skips the tile kernels; SEGMENTA_EMBED_KERNEL=
+/// portable, avx2 or avx512 caps the choice at that family.
 std::string_view embed_precision_kernel(EmbedPrecision p) noexcept;
 
 struct EncodeOptions {

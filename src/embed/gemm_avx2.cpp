@@ -32,7 +32,7 @@ namespace segmenta::embed_detail {
 #define SEGMENTA_TARGET_AVX2 __attribute__((target("avx2,fma")))
 
 bool cpu_has_avx2_fma() noexcept {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kernel_cap() >= 1;
   return has;
 }
 

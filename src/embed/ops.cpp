@@ -2,13 +2,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "embed/simd.hpp"
 #include "segmenta/kernels.hpp"
 
 namespace segmenta::embed_detail {
 using namespace simd;
+
+int kernel_cap() noexcept {
+  static const int cap = [] {
+    const char* v = std::getenv("SEGMENTA_EMBED_KERNEL");
+    if (!v) return 3;
+    const std::string_view s(v);
+    if (s == "portable") return 0;
+    if (s == "avx2") return 1;
+    if (s == "avx512") return 2;
+    return 3;
+  }();
+  return cap;
+}
 
 float exp_approx(float x) noexcept {
   v16f v = splat(x);

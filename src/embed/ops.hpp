@@ -79,6 +79,13 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
 void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
                          const float* fp32_bias, float* range) noexcept;
 
+/// The widest kernel family the environment allows, read once: SEGMENTA_EMBED_KERNEL=
+/// portable (0), avx2 (1), avx512 (2) or amx (3); unset or any other value, 3. The
+/// cpu_has_* functions below answer false for a family above it, so the dispatch falls
+/// back to the next one (for comparing kernels end to end). SEGMENTA_NO_AMX=1 also
+/// turns the tiles off.
+int kernel_cap() noexcept;
+
 /// Reference (portable) kernels: the tests' oracle, and the path of CPUs without AVX2.
 void gemm_bf16_portable(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
                         std::size_t ldy) noexcept;

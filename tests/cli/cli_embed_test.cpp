@@ -60,8 +60,8 @@ TEST(CliEmbed, VectorsAreTheEncodersAndTheCacheReplaysThem) {
   }
 }
 
-// int8 codes multiply exactly on every kernel, so the tile, AVX-512 and portable paths
-// write the same bytes; the summary names the kernel that ran.
+// int8 codes multiply exactly on every kernel, so the tile, AVX-512, AVX2 and portable
+// paths write the same bytes; the summary names the kernel that ran.
 TEST(CliEmbed, Int8VectorsDoNotDependOnTheKernel) {
   const std::string dir = test::temp_dir("cli_embed_kernels");
   const std::string args = " embed " + test::bank_small() + " --model " + test::small_model_dir() + " --template '" +
@@ -73,10 +73,17 @@ TEST(CliEmbed, Int8VectorsDoNotDependOnTheKernel) {
   const auto no_amx = test::run_command("SEGMENTA_NO_AMX=1 " + test::cli() + args + dir + "/no_amx.npy");
   ASSERT_EQ(no_amx.exit_code, 0) << no_amx.err;
   EXPECT_EQ(no_amx.out.find("int8 on amx"), std::string::npos) << no_amx.out;
-  const MatrixD a = read_npy(dir + "/best.npy"), b = read_npy(dir + "/no_amx.npy");
+  const auto portable = test::run_command("SEGMENTA_EMBED_KERNEL=portable " + test::cli() + args + dir + "/portable.npy");
+  ASSERT_EQ(portable.exit_code, 0) << portable.err;
+  EXPECT_NE(portable.out.find("int8 on portable"), std::string::npos) << portable.out;
+  const MatrixD a = read_npy(dir + "/best.npy"), b = read_npy(dir + "/no_amx.npy"), c = read_npy(dir + "/portable.npy");
   ASSERT_EQ(a.rows(), 4521u);
   ASSERT_EQ(b.rows(), a.rows());
-  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << i;
+  ASSERT_EQ(c.rows(), a.rows());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a.data()[i], b.data()[i]) << i;
+    ASSERT_EQ(a.data()[i], c.data()[i]) << i;
+  }
 }
 
 TEST(CliEmbed, RunsTheWholeMethod) {
