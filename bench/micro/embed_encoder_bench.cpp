@@ -93,6 +93,7 @@ constexpr double kFmaOps = 32;
 #else
 constexpr double kFmaOps = 16;
 #endif
+constexpr bool is_tile(int kind) { return kind == kTdpbusd || kind == kTdpbf16ps; }
 constexpr double kPeakOps[6] = {kFmaOps, 64, 128, 32768, 16384, 32};
 constexpr double kPeakPerIteration[6] = {12, 12, 12, 4, 4, 12};
 constexpr const char* kPeakNames[6] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd", "int8 tdpbusd (AMX)",
@@ -169,7 +170,7 @@ __attribute__((target("amx-tile,amx-int8,amx-bf16"))) void tile_peak_loop(int ki
 }
 
 bool peak_available(int kind) {
-  if (kind == kTdpbusd || kind == kTdpbf16ps) return embed_detail::cpu_has_amx();
+  if (is_tile(kind)) return embed_detail::cpu_has_amx();
   // The vector loops exist only where the build targets the instructions.
 #if defined(__AVX512F__) || defined(__FMA__)
   if (kind == kFma) return true;
@@ -187,7 +188,7 @@ bool peak_available(int kind) {
 }
 
 void instruction_peak_once(int kind, long iters) {
-  if (kind == kTdpbusd || kind == kTdpbf16ps) return tile_peak_loop(kind, iters);
+  if (is_tile(kind)) return tile_peak_loop(kind, iters);
   vector_peak_loop(kind, iters);
 }
 
@@ -195,7 +196,7 @@ void instruction_peak_once(int kind, long iters) {
 // threads (0 when the instruction is not available).
 double instruction_peak(int kind, int threads, int repeats = 5) {
   if (!peak_available(kind)) return 0.0;
-  const long iters = kind == kTdpbusd || kind == kTdpbf16ps ? 2'000'000 : 20'000'000;
+  const long iters = is_tile(kind) ? 2'000'000 : 20'000'000;
   double best = 1e30;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();

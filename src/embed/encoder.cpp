@@ -649,6 +649,36 @@ std::size_t run_batches(const SentenceEncoder::Impl& m, const std::vector<const 
   return table ? table->pairs : 0;
 }
 
+// Distinct keys in order of first appearance: first[u] is the first index of key u,
+// slot[i] the key of index i.
+struct Distinct {
+  std::vector<std::size_t> first, slot;
+};
+template <class KeyOf>
+Distinct distinct(std::size_t n, KeyOf key_of) {
+  Distinct d;
+  d.slot.resize(n);
+  std::unordered_map<std::string_view, std::size_t> seen;
+  seen.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto [it, inserted] = seen.emplace(key_of(i), d.first.size());
+    if (inserted) d.first.push_back(i);
+    d.slot[i] = it->second;
+  }
+  return d;
+}
+
+// The rows of `uniq` back in input order (row i is uniq row slot[i]), L2-normalised when asked.
+MatrixF expand_rows(const Matrix<float>& uniq, const std::vector<std::size_t>& slot, bool normalize) {
+  const std::size_t dim = uniq.cols();
+  MatrixF out(slot.size(), dim);
+  for (std::size_t i = 0; i < slot.size(); ++i) {
+    std::memcpy(out.row(i), uniq.row(slot[i]), dim * sizeof(float));
+    if (normalize) l2_normalize(out.row(i), dim);
+  }
+  return out;
+}
+
 void validate_options(const EncodeOptions& o) {
   if (o.batch_size == 0) throw InvalidArgument("embed: batch_size must be at least 1");
 }
@@ -672,17 +702,9 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
   // Identical sequences are encoded once, as encode() does with identical texts, so the
   // same ids give the same batches and therefore the same bits (BLAS results may depend
   // on a call's row count).
-  std::vector<std::size_t> first, slot(ids.size());
-  {
-    std::unordered_map<std::string_view, std::size_t> seen;
-    seen.reserve(ids.size());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const std::string_view bytes(reinterpret_cast<const char*>(ids[i].data()), ids[i].size() * sizeof(std::int32_t));
-      auto [it, inserted] = seen.emplace(bytes, first.size());
-      if (inserted) first.push_back(i);
-      slot[i] = it->second;
-    }
-  }
+  const auto [first, slot] = distinct(ids.size(), [&](std::size_t i) {
+    return std::string_view(reinterpret_cast<const char*>(ids[i].data()), ids[i].size() * sizeof(std::int32_t));
+  });
   MatrixF uniq(first.size(), dim);
   std::vector<const std::vector<std::int32_t>*> seqs;
   std::vector<float*> dst;
@@ -691,12 +713,7 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
     dst.push_back(uniq.row(u));
   }
   const std::size_t pairs = run_batches(m, seqs, dst, options);
-  const bool normalize = options.normalize.value_or(m.info.normalize);
-  MatrixF out(ids.size(), dim);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    std::memcpy(out.row(i), uniq.row(slot[i]), dim * sizeof(float));
-    if (normalize) l2_normalize(out.row(i), dim);
-  }
+  MatrixF out = expand_rows(uniq, slot, options.normalize.value_or(m.info.normalize));
   if (stats) {
     *stats = EncodeStats{};
     stats->sentences = ids.size();
@@ -721,17 +738,7 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
   st.sentences = sentences.size();
 
   // Distinct texts, in order of first appearance.
-  std::vector<std::size_t> slot(sentences.size());
-  std::vector<std::size_t> first;
-  {
-    std::unordered_map<std::string_view, std::size_t> seen;
-    seen.reserve(sentences.size());
-    for (std::size_t i = 0; i < sentences.size(); ++i) {
-      auto [it, inserted] = seen.emplace(sentences[i], first.size());
-      if (inserted) first.push_back(i);
-      slot[i] = it->second;
-    }
-  }
+  const auto [first, slot] = distinct(sentences.size(), [&](std::size_t i) { return std::string_view(sentences[i]); });
   st.unique = first.size();
   Matrix<float> uniq(first.size(), dim);
 
@@ -793,12 +800,7 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
     cache->save();
   }
 
-  const bool normalize = options.normalize.value_or(m.info.normalize);
-  MatrixF out(sentences.size(), dim);
-  for (std::size_t i = 0; i < sentences.size(); ++i) {
-    std::memcpy(out.row(i), uniq.row(slot[i]), dim * sizeof(float));
-    if (normalize) l2_normalize(out.row(i), dim);
-  }
+  MatrixF out = expand_rows(uniq, slot, options.normalize.value_or(m.info.normalize));
   st.seconds = clock.seconds();
   if (stats) *stats = st;
   return out;
@@ -830,18 +832,13 @@ bool embed_precision_accelerated(EmbedPrecision p) noexcept {
 }
 
 std::string_view embed_precision_kernel(EmbedPrecision p) noexcept {
-  // Every packed depth is a multiple of 64 (padded_depth), so amx_supports holds for
-  // every reduced-precision layer and the CPU alone decides.
-  switch (p) {
-    case EmbedPrecision::fp32: return "sgemm";
-    case EmbedPrecision::bf16:
-      if (embed_detail::cpu_has_amx()) return "amx";
-      if (embed_detail::cpu_has_avx512_bf16()) return "avx512-bf16";
-      return embed_detail::cpu_has_avx2_fma() ? "avx2" : "portable";
-    case EmbedPrecision::int8:
-      if (embed_detail::cpu_has_amx()) return "amx";
-      if (embed_detail::cpu_has_avx512_vnni()) return "avx512-vnni";
-      return embed_detail::cpu_has_avx2_fma() ? "avx2" : "portable";
+  using embed_detail::LinearKernel;
+  switch (embed_detail::linear_kernel(p)) {
+    case LinearKernel::sgemm: return "sgemm";
+    case LinearKernel::amx: return "amx";
+    case LinearKernel::avx512: return p == EmbedPrecision::bf16 ? "avx512-bf16" : "avx512-vnni";
+    case LinearKernel::avx2: return "avx2";
+    case LinearKernel::portable: return "portable";
   }
   return "portable";
 }

@@ -41,19 +41,6 @@ float gelu_approx(float x) noexcept {
 constexpr int kParts = kRegsPer16;
 typedef Lanes<vreg>::i32 vregi;
 
-template <class V>
-float parts_min(const V* p) noexcept {
-  float m = lane_min(p[0]);
-  for (int h = 1; h < kParts; ++h) m = std::min(m, lane_min(p[h]));
-  return m;
-}
-template <class V>
-float parts_max(const V* p) noexcept {
-  float m = lane_max(p[0]);
-  for (int h = 1; h < kParts; ++h) m = std::max(m, lane_max(p[h]));
-  return m;
-}
-
 void add_layer_norm(const float* x, const float* y, const float* bias, const float* gamma, const float* beta, float eps,
                     std::size_t k, float* out, float* range) noexcept {
   const std::size_t kv = k / 16 * 16;
@@ -105,8 +92,8 @@ void add_layer_norm(const float* x, const float* y, const float* bias, const flo
     thi = std::max(thi, out[i]);
   }
   if (range) {
-    range[0] = std::min(parts_min(lo), tlo);
-    range[1] = std::max(parts_max(hi), thi);
+    range[0] = std::min(hmin(join16(lo)), tlo);
+    range[1] = std::max(hmax(join16(hi)), thi);
   }
 }
 
@@ -130,8 +117,8 @@ void gelu_inplace(float* x, const float* bias, std::size_t k, float* range) noex
     thi = std::max(thi, x[i]);
   }
   if (range) {
-    range[0] = std::min(parts_min(lo), tlo);
-    range[1] = std::max(parts_max(hi), thi);
+    range[0] = std::min(hmin(join16(lo)), tlo);
+    range[1] = std::max(hmax(join16(hi)), thi);
   }
 }
 
@@ -219,7 +206,7 @@ inline void softmax_pair(float* s0, float* s1, std::size_t T, std::size_t tp, fl
       mx1[h] = vmax(mx1[h], valid[h] ? loadr(s1 + o) : floor);
     }
   }
-  const vreg m0 = splat<vreg>(parts_max(mx0)), m1 = splat<vreg>(parts_max(mx1));
+  const vreg m0 = splat<vreg>(hmax(join16(mx0))), m1 = splat<vreg>(hmax(join16(mx1)));
   vreg sum0[kParts] = {}, sum1[kParts] = {};
   for (std::size_t w = 0; w < full; ++w)
     for (int h = 0; h < kParts; ++h) {
@@ -418,18 +405,19 @@ void emit_row(const float* x, std::size_t k, const Activations& a, std::size_t r
         mn = range[0];
         mx = range[1];
       } else {
-        vreg lo = {}, hi = {};
-        for (std::size_t i = 0; i < kv; i += kRegLanes) {
-          const vreg v = loadr(x + i);
-          lo = vmin(lo, v);
-          hi = vmax(hi, v);
-        }
+        vreg lo[kParts] = {}, hi[kParts] = {};
+        for (std::size_t i = 0; i < kv; i += 16)
+          for (int h = 0; h < kParts; ++h) {
+            const vreg v = loadr(x + i + h * kRegLanes);
+            lo[h] = vmin(lo[h], v);
+            hi[h] = vmax(hi[h], v);
+          }
         for (std::size_t i = kv; i < k; ++i) {
           mn = std::min(mn, x[i]);
           mx = std::max(mx, x[i]);
         }
-        mn = std::min(mn, lane_min(lo));
-        mx = std::max(mx, lane_max(hi));
+        mn = std::min(mn, hmin(join16(lo)));
+        mx = std::max(mx, hmax(join16(hi)));
       }
       std::int8_t* dst = a.q + r * a.ld;
       const float range = mx - mn;
@@ -583,45 +571,56 @@ void gemm_s8_portable(const PackedLinear& lin, const Activations& x, std::size_t
   }
 }
 
+LinearKernel linear_kernel(EmbedPrecision p) noexcept {
+  if (p == EmbedPrecision::fp32) return LinearKernel::sgemm;
+  if (cpu_has_amx()) return LinearKernel::amx;
+  if (p == EmbedPrecision::bf16 ? cpu_has_avx512_bf16() : cpu_has_avx512_vnni()) return LinearKernel::avx512;
+  return cpu_has_avx2_fma() ? LinearKernel::avx2 : LinearKernel::portable;
+}
+
+namespace {
+
+// The kernel for one packed layer: linear_kernel, unless the layer's depth does not fit
+// the tiles (pack_linear pads every depth so that it does; the check keeps the kernels'
+// precondition in one place).
+LinearKernel layer_kernel(const PackedLinear& lin) noexcept {
+  const LinearKernel k = linear_kernel(lin.precision);
+  return k == LinearKernel::amx && !amx_supports(lin) ? LinearKernel::avx512 : k;
+}
+
+}  // namespace
+
 void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept {
   if (rows == 0) return;
-  switch (lin.precision) {
-    case EmbedPrecision::fp32:
+  const bool s8 = lin.precision == EmbedPrecision::int8;
+  switch (layer_kernel(lin)) {
+    case LinearKernel::sgemm:
       kernels::gemm_nt(rows, lin.n, lin.k, 1.0f, x.f32, x.ld, lin.w32.data(), lin.k, 0.0f, y, ldy);
       return;
-    case EmbedPrecision::bf16:
-      if (cpu_has_amx() && amx_supports(lin))
-        gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy);
-      else if (cpu_has_avx512_bf16())
-        gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy);
-      else if (cpu_has_avx2_fma())
-        gemm_bf16_avx2(lin, x.bf16, x.ld, rows, y, ldy);
-      else
-        gemm_bf16_portable(lin, x.bf16, x.ld, rows, y, ldy);
-      return;
-    case EmbedPrecision::int8:
-      if (cpu_has_amx() && amx_supports(lin))
-        gemm_s8_amx(lin, x, rows, y, ldy);
-      else if (cpu_has_avx512_vnni())
-        gemm_s8_avx512(lin, x, rows, y, ldy);
-      else if (cpu_has_avx2_fma())
-        gemm_s8_avx2(lin, x, rows, y, ldy);
-      else
-        gemm_s8_portable(lin, x, rows, y, ldy);
-      return;
+    case LinearKernel::amx:
+      return s8 ? gemm_s8_amx(lin, x, rows, y, ldy) : gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy);
+    case LinearKernel::avx512:
+      return s8 ? gemm_s8_avx512(lin, x, rows, y, ldy) : gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy);
+    case LinearKernel::avx2:
+      return s8 ? gemm_s8_avx2(lin, x, rows, y, ldy) : gemm_bf16_avx2(lin, x.bf16, x.ld, rows, y, ldy);
+    case LinearKernel::portable:
+      return s8 ? gemm_s8_portable(lin, x, rows, y, ldy) : gemm_bf16_portable(lin, x.bf16, x.ld, rows, y, ldy);
   }
 }
 
 void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy,
                          const float* fp32_bias, float* range) noexcept {
   if (rows == 0) return;
-  if (lin.precision != EmbedPrecision::fp32 && cpu_has_amx() && amx_supports(lin)) {
-    if (lin.precision == EmbedPrecision::int8) return gemm_s8_amx(lin, x, rows, y, ldy, range);
-    return gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy, range);
+  const bool s8 = lin.precision == EmbedPrecision::int8;
+  switch (layer_kernel(lin)) {
+    case LinearKernel::amx:
+      return s8 ? gemm_s8_amx(lin, x, rows, y, ldy, range) : gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy, range);
+    case LinearKernel::avx512:
+      return s8 ? gemm_s8_avx512(lin, x, rows, y, ldy, range)
+                : gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy, range);
+    default:
+      break;
   }
-  if (lin.precision == EmbedPrecision::int8 && cpu_has_avx512_vnni()) return gemm_s8_avx512(lin, x, rows, y, ldy, range);
-  if (lin.precision == EmbedPrecision::bf16 && cpu_has_avx512_bf16())
-    return gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy, range);
   linear_forward(lin, x, rows, y, ldy);
   const float* bias = lin.precision == EmbedPrecision::fp32 ? fp32_bias : nullptr;
   for (std::size_t r = 0; r < rows; ++r) gelu_inplace(y + r * ldy, bias, lin.n, range + 2 * r);

@@ -66,6 +66,12 @@ constexpr std::size_t kPanel = 48;
 /// Packs W (n, k) row-major and b (n) for `precision`.
 PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k);
 
+/// The kernel families of a linear layer, and the one this CPU (and kernel_cap) gives a
+/// precision: fp32 always BLAS; bf16 / int8 AMX, then AVX-512 (BF16 / VNNI), then AVX2,
+/// then portable. linear_forward and linear_gelu_forward dispatch through it.
+enum class LinearKernel { sgemm, amx, avx512, avx2, portable };
+LinearKernel linear_kernel(EmbedPrecision p) noexcept;
+
 /// y (rows, n) with row stride ldy: x W^T, plus the bias for bf16/int8 (the fp32 path
 /// leaves the bias to the following fused pass, see `add_bias` arguments below).
 /// `x` must be in lin.precision's form. Single-threaded.

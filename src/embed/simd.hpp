@@ -87,21 +87,8 @@ inline V vabs(V a) noexcept {
   U u = (U)a & 0x7fffffffu;
   return (V)u;
 }
-// The minimum / maximum lane (exact, so any order gives the same value).
-template <class V>
-inline float lane_min(V v) noexcept {
-  float m = v[0];
-  for (unsigned l = 1; l < sizeof(V) / sizeof(float); ++l) m = v[l] < m ? v[l] : m;
-  return m;
-}
-template <class V>
-inline float lane_max(V v) noexcept {
-  float m = v[0];
-  for (unsigned l = 1; l < sizeof(V) / sizeof(float); ++l) m = v[l] > m ? v[l] : m;
-  return m;
-}
-// Register-width parts of one 16-lane value and back (lane l of part h is lane
-// h * kRegLanes + l).
+// The 16-lane value whose register-width parts are parts[0 .. kRegsPer16) (lane l of
+// part h is lane h * kRegLanes + l).
 inline v16f join16(const vreg* parts) noexcept {
   v16f v;
   std::memcpy(&v, parts, sizeof v);
