@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "embed/ops.hpp"
+#include "embed/tile_config.hpp"
 #include "segmenta/embed.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/kernels.hpp"
@@ -101,6 +102,13 @@ constexpr const char* kPeakNames[6] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "in
 
 #define SEGMENTA_REP12(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
 void vector_peak_loop(int kind, long iters) {
+  // Zero operands and accumulators first: whatever the registers held before (denormals,
+  // say) can send every multiply through a microcode assist; one such run measured 2.3
+  // instead of about 100 GFLOP/s on one core.
+#define SEGMENTA_Z(n) asm volatile("vpxor %%xmm" #n ", %%xmm" #n ", %%xmm" #n ::: "xmm" #n);
+  SEGMENTA_REP12(SEGMENTA_Z)
+  SEGMENTA_Z(12)
+  SEGMENTA_Z(13)
   for (long i = 0; i < iters; ++i) {
     if (kind == kFma) {
 #if defined(__AVX512F__)
@@ -130,16 +138,13 @@ void vector_peak_loop(int kind, long iters) {
   }
 }
 
-// The 64-byte LDTILECFG operand (palette 1): eight tiles of 16 rows x 64 bytes.
-struct alignas(64) PeakTileConfig {
-  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
-  std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
-};
-
 __attribute__((target("amx-tile,amx-int8,amx-bf16"))) void tile_peak_loop(int kind, long iters) {
-  const PeakTileConfig cfg;
-  _tile_loadconfig(&cfg);
+  embed_detail::TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  embed_detail::load_tile_config(cfg);
   for (int t = 0; t < 8; ++t) {
     // _tile_zero pastes its operand into the assembly: literal tile numbers only.
     switch (t) {

@@ -30,6 +30,7 @@
 
 #include "embed/gemm_epilogue.hpp"
 #include "embed/ops.hpp"
+#include "embed/tile_config.hpp"
 
 namespace segmenta::embed_detail {
 
@@ -60,15 +61,6 @@ bool detect_amx() noexcept {
   return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 
-// The 64-byte operand of LDTILECFG (palette 1).
-struct alignas(64) TileConfig {
-  std::uint8_t palette = 1;
-  std::uint8_t start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
 
 // Tile registers: accumulators 0, 1 (rows 0-15 of a block, column tiles 0, 1) and 2, 3
 // (rows 16-31); A tiles 4 (rows 0-15) and 5 (rows 16-31); B tiles 6, 7. `top` and
@@ -79,7 +71,7 @@ SEGMENTA_TARGET_AMX void configure(unsigned top, unsigned bottom) noexcept {
   c.rows[0] = c.rows[1] = c.rows[4] = static_cast<std::uint8_t>(top);
   c.rows[2] = c.rows[3] = c.rows[5] = static_cast<std::uint8_t>(bottom);
   c.rows[6] = c.rows[7] = 16;
-  _tile_loadconfig(&c);
+  load_tile_config(c);
 }
 
 constexpr std::size_t kBlockRows = 128;  // rows whose ranges one lane buffer collects
