@@ -278,7 +278,8 @@ enum class EmbedPrecision { fp32, bf16, int8 };
 std::string_view to_string(EmbedPrecision p) noexcept;
 /// "fp32" / "f32" / "float32", "bf16" / "bfloat16", "int8" / "i8"; throws InvalidArgument naming `what`.
 EmbedPrecision parse_embed_precision(std::string_view name, std::string_view what = "--precision");
-/// Whether this CPU runs `p` on its dedicated instructions (fp32: always true).
+/// Whether `p` runs on dedicated instructions here: fp32 always (BLAS), bf16 / int8 on the
+/// AMX or AVX-512 kernels; false where the AVX2 or portable kernel emulates them.
 bool embed_precision_accelerated(EmbedPrecision p) noexcept;
 /// The linear-layer kernel `p` runs on with this CPU: "amx" (tile instructions),
 /// "avx512-bf16", "avx512-vnni", "avx2" (AVX2 + FMA, the portable kernel's results),

@@ -823,12 +823,11 @@ EmbedPrecision parse_embed_precision(std::string_view name, std::string_view wha
 }
 
 bool embed_precision_accelerated(EmbedPrecision p) noexcept {
-  switch (p) {
-    case EmbedPrecision::fp32: return true;
-    case EmbedPrecision::bf16: return embed_detail::cpu_has_avx512_bf16();
-    case EmbedPrecision::int8: return embed_detail::cpu_has_avx512_vnni();
-  }
-  return false;
+  // The kernel actually chosen (SEGMENTA_NO_AMX and SEGMENTA_EMBED_KERNEL included), not
+  // what the CPU could do: AVX2 and the portable kernel emulate the bf16 / int8 dot products.
+  using embed_detail::LinearKernel;
+  const LinearKernel k = embed_detail::linear_kernel(p);
+  return k == LinearKernel::sgemm || k == LinearKernel::amx || k == LinearKernel::avx512;
 }
 
 std::string_view embed_precision_kernel(EmbedPrecision p) noexcept {

@@ -376,4 +376,10 @@ TEST(EmbedKernels, PrecisionNames) {
   EXPECT_EQ(to_string(EmbedPrecision::bf16), "bf16");
   EXPECT_THROW(parse_embed_precision("fp8"), InvalidArgument);
   EXPECT_TRUE(embed_precision_accelerated(EmbedPrecision::fp32));
+  // "Accelerated" follows the kernel actually chosen: the tile or AVX-512 ones, never the
+  // AVX2 or portable emulation of the dot products.
+  for (const EmbedPrecision p : {EmbedPrecision::bf16, EmbedPrecision::int8}) {
+    const std::string_view k = embed_precision_kernel(p);
+    EXPECT_EQ(embed_precision_accelerated(p), k == "amx" || k.substr(0, 6) == "avx512") << k;
+  }
 }
