@@ -61,7 +61,6 @@ bool detect_amx() noexcept {
   return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 
-
 // Tile registers: accumulators 0, 1 (rows 0-15 of a block, column tiles 0, 1) and 2, 3
 // (rows 16-31); A tiles 4 (rows 0-15) and 5 (rows 16-31); B tiles 6, 7. `top` and
 // `bottom` are the rows of the two row halves; every tile is 64 bytes wide.
