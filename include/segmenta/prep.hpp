@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -202,5 +203,38 @@ struct PrepResult {
 /// max_onehot_levels == 0, missing values in the blog preset, or if no usable feature
 /// column remains. Constant columns are not an error: lambda 1, output 0, a warning.
 PrepResult fit_prep(const Table& table, const PrepParams& params = {});
+
+// ---------------------------------------------------------------------------
+// Mixed plan: Table -> numeric part + categorical codes (k-prototypes' view)
+// ---------------------------------------------------------------------------
+
+/// The numeric and categorical parts of a table for methods that treat the two
+/// kinds apart (k-prototypes): numeric columns with missing values imputed by the
+/// median and Yeo-Johnson + standardised; categorical and binary columns as codes of
+/// their sorted levels, with missing values as one more level (code levels.size())
+/// when the training rows had any. Columns are found by name, so the plan applies to
+/// any table with those columns.
+struct MixedPlan {
+  std::vector<std::string> numeric_names, categorical_names;
+  std::vector<double> impute;                    // per numeric column
+  PowerTransformerModel power;                   // per numeric column
+  std::vector<std::vector<std::string>> levels;  // per categorical column, sorted
+  std::vector<bool> missing_level;               // per categorical column
+  struct Data {
+    MatrixD numeric;               // (rows, numeric_names.size())
+    Matrix<std::int32_t> codes;    // (rows, categorical_names.size())
+  };
+  /// Codes of new rows: an unseen level, or a missing value when the training rows
+  /// had none, gets -1 (it matches no mode). Throws InvalidArgument naming a column
+  /// the table lacks.
+  Data transform(const Table& table) const;
+  /// Categories per categorical column, the missing level included.
+  std::vector<std::int32_t> n_categories() const;
+};
+
+/// Fits the plan on `rows` of `table` (medians and the power transform on those rows;
+/// levels of every row). Columns of type numeric are numeric, categorical and binary
+/// ones categorical; others are left out.
+MixedPlan fit_mixed_plan(const Table& table, std::span<const std::size_t> rows, Diagnostics* diag = nullptr);
 
 }  // namespace segmenta

@@ -1,0 +1,94 @@
+// The mixed plan: a table's numeric part (imputed, Yeo-Johnson, standardised) and
+// categorical codes, fitted once and applied by column name to new tables.
+#include <algorithm>
+#include <cmath>
+
+#include "segmenta/prep.hpp"
+
+namespace segmenta {
+namespace {
+
+double median_of(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size();
+  return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
+}  // namespace
+
+MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diagnostics* diag) {
+  MixedPlan plan;
+  std::vector<std::size_t> numeric, categorical;
+  for (std::size_t j = 0; j < t.cols(); ++j) {
+    const ColumnType type = t.column(j).type;
+    if (type == ColumnType::numeric) numeric.push_back(j);
+    if (type == ColumnType::categorical || type == ColumnType::binary) categorical.push_back(j);
+  }
+  for (std::size_t j : numeric) {
+    const Column& col = t.column(j);
+    plan.numeric_names.push_back(col.name);
+    std::vector<double> present;
+    present.reserve(rows.size());
+    for (std::size_t i : rows) present.push_back(col.numbers[i]);
+    plan.impute.push_back(median_of(std::move(present)));
+  }
+  if (!numeric.empty()) {
+    MatrixD raw(rows.size(), numeric.size());
+    for (std::size_t c = 0; c < numeric.size(); ++c) {
+      const Column& col = t.column(numeric[c]);
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        const double v = col.numbers[rows[r]];
+        raw(r, c) = std::isnan(v) ? plan.impute[c] : v;
+      }
+    }
+    plan.power = fit_power_transformer(raw.view(), {}, diag, plan.numeric_names);
+  }
+  for (std::size_t j : categorical) {
+    const Column& col = t.column(j);
+    plan.categorical_names.push_back(col.name);
+    plan.levels.push_back(col.sorted_levels());
+    bool any_missing = false;
+    for (std::size_t i = 0; i < t.rows() && !any_missing; ++i) any_missing = col.codes[i] < 0;
+    plan.missing_level.push_back(any_missing);
+  }
+  return plan;
+}
+
+std::vector<std::int32_t> MixedPlan::n_categories() const {
+  std::vector<std::int32_t> n;
+  for (std::size_t c = 0; c < levels.size(); ++c)
+    n.push_back(static_cast<std::int32_t>(levels[c].size() + (missing_level[c] ? 1 : 0)));
+  return n;
+}
+
+MixedPlan::Data MixedPlan::transform(const Table& t) const {
+  const std::size_t n = t.rows(), p = numeric_names.size();
+  Data d;
+  MatrixD raw(n, p);
+  for (std::size_t c = 0; c < p; ++c) {
+    const Column& col = t.column(t.index_of(numeric_names[c]));
+    for (std::size_t i = 0; i < n; ++i) raw(i, c) = std::isnan(col.numbers[i]) ? impute[c] : col.numbers[i];
+  }
+  d.numeric = p ? power.transform(raw.view()) : MatrixD(n, 0);
+  d.codes.resize(n, categorical_names.size());
+  for (std::size_t c = 0; c < categorical_names.size(); ++c) {
+    const Column& col = t.column(t.index_of(categorical_names[c]));
+    const std::vector<std::string>& sorted = levels[c];
+    // Code of each of the column's own levels in the plan's sorted levels (-1: unseen).
+    std::vector<std::int32_t> code_of(col.levels.size(), -1);
+    for (std::size_t l = 0; l < col.levels.size(); ++l) {
+      const auto it = std::lower_bound(sorted.begin(), sorted.end(), col.levels[l]);
+      if (it != sorted.end() && *it == col.levels[l]) code_of[l] = static_cast<std::int32_t>(it - sorted.begin());
+    }
+    const std::int32_t missing_code = missing_level[c] ? static_cast<std::int32_t>(sorted.size()) : -1;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int32_t raw_code = col.codes[i];
+      d.codes(i, c) = raw_code < 0 ? missing_code : code_of[static_cast<std::size_t>(raw_code)];
+    }
+  }
+  return d;
+}
+
+}  // namespace segmenta
