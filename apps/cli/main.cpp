@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <unistd.h>
 #include <filesystem>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -82,98 +83,55 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-/// Options shared by `run` and `demo`.
+/// The options of `run` and `demo`: one per entry of the parameter table
+/// (segmenta::run_param_specs), plus --no-cache.
 struct RunFlags {
-  std::string method = "kmeans", k = "auto", preset = "standard", columns, types, delimiter, outliers = "drop";
-  double contamination = 0.1;
-  std::uint64_t seed = 0;
-  int threads = 0;
-  std::string out = "segmenta-out";
-  std::size_t n_init = 0, max_iter = 300, silhouette_sample = 0;
-  double tol = 1e-4;
-  bool quiet = false, no_explain = false, kproto_batch = false;
-  std::string init;
-  std::optional<double> gamma;
-  std::size_t kproto_max_iter = 100;
-  EmbedFlags embed;
-  bool no_maps = false, no_report = false;
-  std::size_t tsne_sample = 3000, tsne_dims = 2;
-  double perplexity = 30.0;
+  std::vector<std::string> values;
+  std::unique_ptr<bool[]> switches;
+  std::vector<CLI::Option*> options;
+  bool no_cache = false;
+  std::string out;  // the default output directory
+
+  explicit RunFlags(std::string default_out) : out(std::move(default_out)) {}
 
   void add_to(CLI::App& app) {
-    app.add_option("--method", method, "kmeans | kprototypes | embed | all")->capture_default_str();
-    app.add_option("--k", k, "number of segments: auto (sweep 2..10), N, or a range A..B to sweep")->capture_default_str();
-    app.add_option("--preset", preset, "standard | blog (reproduce the blog's preprocessing)")->capture_default_str();
-    app.add_option("--columns", columns, "columns to use: names and/or 0-based ranges, e.g. age,job or 0:8");
-    app.add_option("--types", types, "type overrides, e.g. zip=categorical,score=numeric");
-    app.add_option("--delimiter", delimiter, "field delimiter (default: sniffed among , ; tab |)");
-    app.add_option("--contamination", contamination, "share of rows ECOD flags as outliers, in (0, 0.5]")->capture_default_str();
-    app.add_option("--outliers", outliers, "drop | flag | none: what to do with flagged rows")->capture_default_str();
-    app.add_option("--seed", seed, "random seed (same seed, same result, any thread count)")->capture_default_str();
-    app.add_option("--threads", threads, "worker threads (default: SEGMENTA_THREADS or all cores)");
-    app.add_option("--out", out, "output directory")->capture_default_str();
-    app.add_option("--n-init", n_init, "k-means restarts per k (default 10; 30 with --preset blog)");
-    app.add_option("--max-iter", max_iter, "k-means iterations per restart")->capture_default_str();
-    app.add_option("--tol", tol, "k-means tolerance (relative to the mean feature variance)")->capture_default_str();
-    app.add_option("--silhouette-sample", silhouette_sample, "rows in a sampled silhouette (0 = exact)")->capture_default_str();
-    app.add_option("--init", init, "k-prototypes initialisation: huang | cao (default cao; huang with --preset blog)");
-    app.add_option("--gamma", gamma, "k-prototypes weight of one categorical mismatch (default 0.5 x mean numeric std)");
-    app.add_option("--kproto-max-iter", kproto_max_iter, "k-prototypes passes per restart")->capture_default_str();
-    app.add_flag("--kproto-batch", kproto_batch, "batch (Lloyd-style, parallel) k-prototypes instead of kmodes' online updates");
-    app.add_flag("--no-explain", no_explain, "skip the surrogate model and SHAP importance");
-    embed.add_to(app);
-    app.add_flag("--no-maps", no_maps, "skip the PCA / FAMD / MCA / t-SNE maps");
-    app.add_option("--tsne-sample", tsne_sample, "clustered rows in the t-SNE map (0 = no t-SNE)")->capture_default_str();
-    app.add_option("--tsne-dims", tsne_dims, "t-SNE map dimensions: 2 or 3")->capture_default_str();
-    app.add_option("--perplexity", perplexity, "t-SNE perplexity")->capture_default_str();
-    app.add_flag("--no-report", no_report, "do not write report.html");
-    app.add_flag("--quiet,-q", quiet, "no progress bars or summary");
+    const auto& specs = run_param_specs();
+    values.assign(specs.size(), std::string());
+    switches.reset(new bool[specs.size()]());
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const ParamSpec& s = specs[i];
+      std::string help(s.help);
+      if (s.name == "out") {
+        values[i] = out;
+        options.push_back(
+            app.add_option(std::string(s.flag), values[i], help)->capture_default_str()->type_name(std::string(s.value)));
+      } else if (s.is_switch) {
+        const std::string names = s.name == "quiet" ? std::string(s.flag) + ",-q" : std::string(s.flag);
+        options.push_back(app.add_flag(names, switches[i], help));
+      } else {
+        if (!s.default_text.empty()) help += fmt::format(" (default: {})", s.default_text);
+        options.push_back(app.add_option(std::string(s.flag), values[i], help)->type_name(std::string(s.value)));
+      }
+    }
+    app.add_flag("--no-cache", no_cache, "do not read or write the embedding cache");
   }
 
+  /// The run's parameters: every given option parsed by its parameter's entry.
   RunParams params(const std::string& data, const std::vector<std::string>& argv) const {
+    const auto& specs = run_param_specs();
     RunParams p;
     p.data = data;
-    p.method = parse_method(method);
-    p.k = KSpec::parse(k);
-    p.preset = preset;
-    p.csv.columns = columns;
-    p.csv.delimiter = parse_delimiter(delimiter);
-    std::size_t start = 0;
-    while (start < types.size()) {
-      std::size_t comma = types.find(',', start);
-      if (comma == std::string::npos) comma = types.size();
-      const std::string item = types.substr(start, comma - start);
-      start = comma + 1;
-      const std::size_t eq = item.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw InvalidArgument(fmt::format("--types: expected column=type, got '{}'", item));
-      p.csv.types.emplace_back(item.substr(0, eq), parse_column_type(item.substr(eq + 1), "--types"));
-    }
-    p.contamination = contamination;
-    p.outliers = parse_outlier_policy(outliers);
-    p.seed = seed;
-    p.threads = threads;
     p.out_dir = out;
-    p.n_init = n_init;
-    p.max_iter = max_iter;
-    p.tol = tol;
-    p.silhouette_sample = silhouette_sample;
-    p.quiet = quiet;
-    p.explain = !no_explain;
-    p.kproto_init = init;
-    p.gamma = gamma;
-    p.kproto_max_iter = kproto_max_iter;
-    p.kproto_batch = kproto_batch;
-    p.model = embed.model;
-    p.row_template = embed.template_text();
-    p.precision = embed.precision;
-    p.embed_batch = embed.batch;
-    p.embed_cache = embed.cache_dir();
-    p.maps = !no_maps;
-    p.tsne_sample = tsne_sample;
-    p.tsne_dims = tsne_dims;
-    p.perplexity = perplexity;
-    p.report = !no_report;
+    bool cache_given = false;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (options[i]->count() == 0) continue;
+      specs[i].set(p, specs[i].is_switch ? std::string_view("true") : std::string_view(values[i]));
+      cache_given |= specs[i].name == "embed_cache";
+    }
+    if (no_cache)
+      p.embed_cache.clear();
+    else if (!cache_given)
+      p.embed_cache = default_cache_dir();
     p.command_line = argv;
     return p;
   }
@@ -197,12 +155,11 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "segment the customers of a CSV file");
   std::string data;
   run_cmd->add_option("DATA", data, "customer table (CSV)")->required();
-  RunFlags run_flags;
+  RunFlags run_flags("segmenta-out");
   run_flags.add_to(*run_cmd);
 
   auto* demo_cmd = app.add_subcommand("demo", "generate seeded synthetic customers with planted segments and segment them");
-  RunFlags demo_flags;
-  demo_flags.out = "segmenta-demo";
+  RunFlags demo_flags("segmenta-demo");
   demo_flags.add_to(*demo_cmd);
   std::size_t demo_rows = 5000;
   std::uint64_t demo_data_seed = 7;
@@ -311,26 +268,25 @@ int main(int argc, char** argv) {
     if (*demo_cmd) {
       std::vector<std::int32_t> truth;
       const Table demo = make_demo_table({demo_rows, demo_data_seed}, &truth);
-      std::filesystem::create_directories(demo_flags.out);
-      const std::string csv_path = (std::filesystem::path(demo_flags.out) / "demo.csv").string();
+      const std::string out_dir = demo_flags.params("", args).out_dir;
+      const std::string csv_path = (std::filesystem::path(out_dir) / "demo.csv").string();
+      RunParams p = demo_flags.params(csv_path, args);
+      // Every flag is checked before the demo data is written.
+      validate_run_params(p);
+      std::filesystem::create_directories(p.out_dir);
       write_file_atomic(csv_path, demo_csv(demo));
       std::string truth_csv = "row,planted_segment\n";
       for (std::size_t i = 0; i < truth.size(); ++i) truth_csv += fmt::format("{},{}\n", i, truth[i]);
-      write_file_atomic((std::filesystem::path(demo_flags.out) / "demo_truth.csv").string(), truth_csv);
-      RunParams p = demo_flags.params(csv_path, args);
+      write_file_atomic((std::filesystem::path(p.out_dir) / "demo_truth.csv").string(), truth_csv);
       const RunSummary summary = run(p);
       if (!p.quiet) {
         std::fputs(summary.text.c_str(), stdout);
         // How well the planted segments were found (outliers excluded).
-        const std::string seg_path = (std::filesystem::path(demo_flags.out) / "segments.csv").string();
-        CsvOptions o;
-        o.delimiter = ',';
-        const Table segs = read_csv(seg_path, o);
-        const Column& seg = segs.column(segs.index_of("segment"));
+        const std::vector<std::int32_t>& seg = summary.result->methods.front().segment_of_row;
         std::vector<std::int32_t> found, planted;
-        for (std::size_t i = 0; i < segs.rows(); ++i)
-          if (!seg.is_missing(i)) {
-            found.push_back(static_cast<std::int32_t>(seg.numbers[i]));
+        for (std::size_t i = 0; i < seg.size(); ++i)
+          if (seg[i] >= 0) {
+            found.push_back(seg[i]);
             planted.push_back(truth[i]);
           }
         std::printf("demo      adjusted Rand index vs the 5 planted segments: %.3f (demo.csv, demo_truth.csv)\n",
@@ -338,6 +294,10 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+  } catch (const ParameterError& e) {
+    // The library names its parameter; say it as the option the user typed.
+    const ParamSpec* spec = find_run_param(e.parameter());
+    return fail(2, spec ? fmt::format("{}: {}", spec->flag, e.message()) : std::string(e.what()));
   } catch (const InvalidArgument& e) {
     return fail(2, e.what());
   } catch (const ParseError& e) {

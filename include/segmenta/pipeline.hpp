@@ -10,19 +10,34 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "segmenta/core.hpp"
+#include "segmenta/explain.hpp"
 #include "segmenta/io.hpp"
+#include "segmenta/outliers.hpp"
+#include "segmenta/prep.hpp"
 #include "segmenta/table.hpp"
 
 namespace segmenta {
 
-enum class Method { kmeans, kprototypes, embed, all };
+/// The clustering methods of segmenta/methods.inc, then `all` (every one of them on
+/// the same rows).
+enum class Method {
+#define SEGMENTA_METHOD(name) name,
+#include "segmenta/methods.inc"
+#undef SEGMENTA_METHOD
+  all
+};
 std::string_view to_string(Method m) noexcept;
-/// "kmeans", "kprototypes", "embed", "all"; throws InvalidArgument naming `what`.
+/// Every clustering method (not `all`), in the order of methods.inc.
+const std::vector<Method>& clustering_methods();
+/// A method's name or "all"; throws InvalidArgument naming `what`.
 Method parse_method(std::string_view text, std::string_view what = "--method");
 
 /// The k to use: a fixed value, or a range to sweep and recommend from.
@@ -97,6 +112,57 @@ struct RunParams {
   std::vector<std::string> command_line;
 };
 
+// ---------------------------------------------------------------------------
+// The parameter table: every run parameter declared once
+// ---------------------------------------------------------------------------
+
+/// A run parameter is out of its domain. what() is "<parameter>: <message>" with the
+/// parameter's library name (e.g. "contamination"); a front end says it with its own
+/// name for the parameter instead (the CLI's --contamination).
+class ParameterError : public InvalidArgument {
+ public:
+  ParameterError(std::string parameter, std::string message);
+  const std::string& parameter() const noexcept { return parameter_; }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string parameter_, message_;
+};
+
+/// One run parameter: its names, how it is given, its documentation, how a value is
+/// parsed into RunParams, its domain check and its entry in run.json.
+struct ParamSpec {
+  std::string_view name;   // the library's name, and the run.json key
+  std::string_view flag;   // the command-line option
+  bool is_switch = false;  // a flag without a value (set() receives "true")
+  std::string_view value;  // what the value looks like, e.g. "N", "A..B", "kmeans|..."
+  std::string_view default_text;  // the default as the documentation states it ("" = none)
+  std::string_view help;
+  /// Parses `text` into p; throws ParameterError naming the parameter.
+  void (*set)(RunParams& p, std::string_view text) = nullptr;
+  /// Checks p's value; throws ParameterError. Null: every parsed value is valid.
+  void (*check)(const RunParams& p) = nullptr;
+  /// The value recorded in run.json's "parameters"; null: not recorded.
+  nlohmann::json (*manifest)(const RunParams& p) = nullptr;
+};
+
+/// Every parameter of `segmenta run`, in the order of the documentation.
+const std::vector<ParamSpec>& run_param_specs();
+/// The parameter called `name` (library name) or with the option `flag`; null if none.
+const ParamSpec* find_run_param(std::string_view name_or_flag);
+/// Sets the parameter `name` of p from text (as the command line gives it).
+void set_run_param(RunParams& p, std::string_view name, std::string_view text);
+/// run.json's "parameters": every recorded parameter of p.
+nlohmann::json run_params_json(const RunParams& p);
+/// The flag table of docs/USAGE.md (Markdown), generated from the specs.
+std::string run_params_markdown();
+
+/// The defaults that depend on the preset and the method, resolved in one place:
+/// restarts per k (n_init 0: 30 for kmeans with the blog preset, else 10) and the
+/// k-prototypes initialisation ("cao", "huang" with the blog preset).
+std::size_t effective_n_init(const RunParams& params, Method method);
+std::string effective_kproto_init(const RunParams& params);
+
 /// Per-k results of a sweep.
 struct SweepPoint {
   std::size_t k = 0;
@@ -119,6 +185,146 @@ struct KRecommendation {
 /// folder, or its model.safetensors) and where to get it.
 std::string resolve_model_dir(const std::string& spec);
 
+/// The k sweep of one method: per-k criteria in the method's space, silhouette plot
+/// data per k (null when the silhouette was sampled) and the recommendation.
+struct KSweep {
+  std::vector<SweepPoint> points;
+  std::vector<nlohmann::json> silhouette_profiles;
+  KRecommendation recommendation;
+  double silhouette_seconds = 0, metrics_seconds = 0;
+};
+
+/// Rows to score with a fitted method: the table (the model's columns, by name), its
+/// encoded features (prep's transform) and, for methods that cluster sentence
+/// embeddings, the rows' vectors (empty otherwise).
+struct ScoringInput {
+  const Table& table;
+  ViewD features;
+  ViewD vectors;
+};
+
+/// A fitted segmentation of one method: everything `segmenta score` needs to assign
+/// new rows. Each registered method has its own (see src/pipeline/method.hpp).
+class FittedMethod {
+ public:
+  virtual ~FittedMethod() = default;
+  virtual Method method() const noexcept = 0;
+  virtual std::size_t k() const noexcept = 0;
+  /// Whether predict() needs ScoringInput::vectors.
+  virtual bool needs_embeddings() const noexcept { return false; }
+  /// The method's part of model.json.
+  virtual nlohmann::json to_json() const = 0;
+  /// The segment of every row (0..k-1; -1 where the row cannot be assigned).
+  virtual std::vector<std::int32_t> predict(const ScoringInput& in) const = 0;
+};
+
+/// Where the rows of a run came from: a file, standard input, a database query, a
+/// data frame. Recorded in run.json and shown in the report.
+struct InputProvenance {
+  std::string kind = "memory";  // "file", "stdin", "memory", ...
+  std::string name;             // a path, "-", a description
+  std::optional<std::size_t> bytes;
+  std::optional<std::uint64_t> fnv1a64;  // hash of the bytes, when the source has bytes
+};
+
+/// Map coordinates of one method's clustered rows: named columns (NaN outside a
+/// sample, e.g. t-SNE's) and their description for metrics.json.
+struct MethodMaps {
+  std::vector<std::pair<std::string, std::vector<double>>> columns;
+  nlohmann::json info = nlohmann::json::array();
+};
+
+/// The outcome of one method.
+struct MethodSegmentation {
+  Method method = Method::kmeans;
+  std::string name;       // kmeans | kprototypes | embed
+  std::string objective;  // "inertia" | "cost"
+  std::string space;      // where silhouette, Calinski-Harabasz and Davies-Bouldin were measured
+  KSweep sweep;
+  std::size_t k = 0;
+  std::vector<std::int32_t> labels;          // per clustered row, segments numbered by decreasing size
+  std::vector<std::int32_t> segment_of_row;  // per table row; -1 = not clustered
+  SweepPoint final;                          // metrics of the chosen k (sizes renumbered)
+  std::shared_ptr<const FittedMethod> model;
+  nlohmann::json details = nlohmann::json::object();  // method-specific facts for metrics.json
+  Profiles profiles;
+  std::optional<SurrogateExplanation> explanation;  // absent with explain off or k < 2
+  std::optional<MethodMaps> maps;                   // absent with maps off
+};
+
+/// ECOD's verdict on every table row and the fitted detector.
+struct OutlierResult {
+  OutlierPolicy policy = OutlierPolicy::drop;
+  double contamination = 0.1;
+  std::vector<std::uint8_t> flagged;  // per table row
+  std::vector<double> score;          // per table row; NaN with --outliers none
+  std::optional<EcodModel> model;
+  std::vector<std::string> features;  // names of the dimensions ECOD saw
+  std::string space;                  // their description
+  bool on_embeddings = false;         // ECOD ran on sentence embeddings (embed alone)
+  std::size_t count() const noexcept;
+};
+
+/// Methods compared on the same rows in the common (encoded feature) space.
+struct MethodComparison {
+  struct Entry {
+    std::string method;
+    std::size_t k = 0;
+    SweepPoint common;  // silhouette, Calinski-Harabasz, Davies-Bouldin in the common space
+  };
+  std::string common_space;
+  std::vector<Entry> methods;
+  std::vector<std::vector<double>> adjusted_rand_index;  // method x method
+};
+
+/// Everything a run computes, typed; the output files, the summary and the report are
+/// all made from it.
+struct SegmentationResult {
+  RunParams params;  // as given (defaults that depend on the preset are resolved per method)
+  bool blog = false;
+  InputProvenance input;
+  Table table;  // the selected columns of every input row
+  PrepModel prep;
+  OutlierResult outliers;
+  std::vector<std::size_t> rows;  // the clustered rows (indices into table), ascending
+  std::vector<MethodSegmentation> methods;
+  std::optional<MethodComparison> comparison;  // with several methods
+  nlohmann::json embedding;                    // how the sentence embeddings were made (null without)
+  Diagnostics diagnostics;
+  std::vector<std::pair<std::string, double>> timings;  // stage -> seconds
+  /// The method of that name; throws InvalidArgument when the run did not use it.
+  const MethodSegmentation& method(std::string_view name) const;
+};
+
+/// Checks every parameter of a run; throws ParameterError naming the first bad one.
+void validate_run_params(const RunParams& params);
+
+/// Segments a table in memory: prepare, flag outliers, run each method of
+/// params.method (sweep k, cluster, evaluate), profile, explain, map and compare.
+/// Nothing is read or written (the embed method reads its model folder and cache).
+/// `input` says where the table came from. Throws InvalidArgument naming the
+/// parameter for bad parameters.
+SegmentationResult segment(const Table& table, const RunParams& params, InputProvenance input = {});
+
+/// The output files of a result, as run() writes them: name -> content, in the order
+/// written (segments.csv, profiles, maps.csv, metrics.json, model.json, report.html
+/// when params.report, run.json).
+struct OutputFiles {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<std::pair<std::string, double>> timings;  // the result's, plus write and report
+};
+OutputFiles render_outputs(const SegmentationResult& result);
+
+/// Writes render_outputs(result) to `dir` (created if needed) all or nothing.
+/// Returns the file names written.
+std::vector<std::string> write_outputs(const SegmentationResult& result, const std::string& dir);
+
+/// The readable summary of a result (what the CLI prints); `files` and `dir` say
+/// what was written, `seconds` the run's total time.
+std::string summary_text(const SegmentationResult& result, const std::vector<std::string>& files,
+                         const std::string& dir, const std::vector<std::pair<std::string, double>>& timings,
+                         double seconds);
+
 /// Outputs of run(): what was written and the headline numbers (for the summary).
 struct RunSummary {
   std::string out_dir;
@@ -131,10 +337,11 @@ struct RunSummary {
   std::vector<std::pair<std::string, double>> timings;  // stage -> seconds
   Diagnostics diagnostics;
   std::string text;  // the readable summary printed by the CLI
+  std::shared_ptr<const SegmentationResult> result;
 };
 
-/// Runs the whole workflow and writes the outputs to params.out_dir (created if
-/// needed). Throws the segmenta::Error subtypes for bad input; nothing is written
+/// Reads params.data, segments it and writes the outputs to params.out_dir (created
+/// if needed). Throws the segmenta::Error subtypes for bad input; nothing is written
 /// unless every stage succeeded.
 RunSummary run(const RunParams& params);
 

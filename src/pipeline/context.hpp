@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,13 +26,11 @@ struct Timings {
     clock.reset();
   }
   void add(const std::string& stage, double seconds) { items.emplace_back(stage, seconds); }
-  nlohmann::json to_json() const;
 };
 
 struct RunContext {
   const RunParams& params;
   bool blog = false;
-  std::string raw;  // the input bytes (hashed into the manifest)
   Table table;      // the selected columns of every input row
   PrepResult prep;  // the encoded feature matrix of every row: the common space
   // Outliers: flags and scores of every row, the fitted detector, the space it ran in.
@@ -55,6 +54,7 @@ struct RunContext {
 
 /// What one method produced.
 struct MethodResult {
+  Method id = Method::kmeans;
   std::string name;            // kmeans | kprototypes | embed
   std::string objective;       // "inertia" | "cost"
   std::string space;           // the space the silhouette, CH and DB are measured in
@@ -62,31 +62,20 @@ struct MethodResult {
   std::size_t k = 0;
   std::vector<std::int32_t> labels;  // per clustered row, segments numbered by decreasing size
   SweepPoint final;                  // metrics of the chosen k in the method's space (sizes renumbered)
-  nlohmann::json model;              // the method's part of model.json
+  std::shared_ptr<const FittedMethod> fitted;  // what scoring needs; to_json() is the model.json part
   nlohmann::json details = nlohmann::json::object();  // method-specific facts for metrics.json
   // Space of every table row used for representative customers: (table.rows(), q)
   // and the segment centres in it (k, q) (empty: mean of the members).
   MatrixD rep_space, rep_centers;
-  // Spaces of the clustered rows for the maps: map_d or map_f for PCA and t-SNE;
-  // kprototypes adds its numeric part and categorical codes for FAMD and MCA.
+  // Spaces of the clustered rows for the maps: map_d or map_f for PCA and t-SNE; a
+  // method of mixed data gives its numeric part and categorical codes instead, and
+  // gets FAMD and MCA in place of PCA.
   MatrixD map_d;
   MatrixF map_f;
   MatrixD map_numeric;
   Matrix<std::int32_t> map_codes;
   std::string map_space;
 };
-
-/// Projections of one method's clustered rows: named coordinate columns (clustered rows,
-/// NaN outside a sample) and their description for metrics.json.
-struct MethodMaps {
-  std::vector<std::pair<std::string, std::vector<double>>> columns;
-  nlohmann::json info = nlohmann::json::array();
-};
-
-/// Fits the chosen k of a sweep in one of the methods (the fits per k are kept).
-MethodResult run_kmeans(RunContext& ctx);
-MethodResult run_kprototypes(RunContext& ctx);
-MethodResult run_embed(RunContext& ctx);
 
 /// The k-means sweep of the kmeans and embed methods on x (clustered rows, q): one fit
 /// per k of ctx.k_range() with n_init restarts, evaluated into r.eval; sets r.k (the

@@ -106,7 +106,7 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
       diag.warn("maps", "map_failed", fmt::format("{} map of {}: {}", what, r.name, e.what()));
     }
   };
-  if (r.name == "kprototypes") {
+  if (r.map_codes.size() > 0) {
     guarded("FAMD", [&] {
       FamdParams fp;
       fp.n_components = std::min<std::size_t>(3, r.map_numeric.rows() - 1);

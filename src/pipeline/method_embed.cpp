@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "context.hpp"
+#include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/embed.hpp"
@@ -100,26 +100,50 @@ void embed_rows(RunContext& ctx) {
   ctx.timings.add("embed", seconds);
 }
 
-MethodResult run_embed(RunContext& ctx) {
+namespace {
+
+/// Nearest centre of the rows' sentence embeddings (by the encoder the run used).
+class FittedEmbed final : public FittedMethod {
+ public:
+  FittedEmbed(MatrixD centers, nlohmann::json encoder, std::string origin)
+      : centers_(std::move(centers)), encoder_(std::move(encoder)), origin_(std::move(origin)) {}
+  Method method() const noexcept override { return Method::embed; }
+  std::size_t k() const noexcept override { return centers_.rows(); }
+  bool needs_embeddings() const noexcept override { return true; }
+  nlohmann::json to_json() const override {
+    return {{"k", k()}, {"centers", matrix_to_json(centers_.view())}, {"encoder", encoder_}};
+  }
+  std::vector<std::int32_t> predict(const ScoringInput& in) const override {
+    return predict_nearest_center(centers_.view(), in.vectors, origin_);
+  }
+
+ private:
+  MatrixD centers_;
+  nlohmann::json encoder_;
+  std::string origin_;
+};
+
+MethodResult fit(RunContext& ctx) {
   MethodResult r;
+  r.id = Method::embed;
   r.name = "embed";
   r.objective = "inertia";
   r.space = fmt::format("sentence embeddings ({} dimensions, L2-normalised)", ctx.vectors.cols());
   MatrixF x = take_rows<float, std::size_t>(ctx.vectors.view(), ctx.rows);
   const std::vector<KMeansModel<float>> models =
-      sweep_kmeans<float>(ctx, x.view(), ctx.params.n_init ? ctx.params.n_init : 10, r);
+      sweep_kmeans<float>(ctx, x.view(), effective_n_init(ctx.params, Method::embed), r);
   const KMeansModel<float>& chosen = models[r.k - ctx.k_range().lo];
   r.labels = chosen.labels;
   MatrixD centers(chosen.centers.rows(), chosen.centers.cols());
   for (std::size_t i = 0; i < centers.size(); ++i) centers.data()[i] = chosen.centers.data()[i];
   number_by_size(r, &centers);
   r.details["embedding"] = ctx.embedding;
-  r.model = {{"k", r.k},
-             {"centers", matrix_to_json(centers.view())},
-             {"encoder", {{"model", ctx.embedding["model"]},
-                          {"fingerprint", ctx.embedding["fingerprint"]},
-                          {"template", ctx.embedding["template"]},
-                          {"precision", ctx.embedding["precision"]}}}};
+  r.fitted = std::make_shared<FittedEmbed>(centers,
+                                           nlohmann::json{{"model", ctx.embedding["model"]},
+                                                          {"fingerprint", ctx.embedding["fingerprint"]},
+                                                          {"template", ctx.embedding["template"]},
+                                                          {"precision", ctx.embedding["precision"]}},
+                                           "the fitted model");
   r.rep_space = MatrixD(ctx.vectors.rows(), ctx.vectors.cols());
   for (std::size_t i = 0; i < r.rep_space.size(); ++i) r.rep_space.data()[i] = ctx.vectors.data()[i];
   r.rep_centers = std::move(centers);
@@ -127,6 +151,14 @@ MethodResult run_embed(RunContext& ctx) {
   r.map_space = r.space;
   return r;
 }
+
+std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::string& file) {
+  return std::make_shared<FittedEmbed>(matrix_from_json(part.at("centers"), "embed.centers"), part.at("encoder"), file);
+}
+
+}  // namespace
+
+extern const MethodSpec embed_method{Method::embed, true, fit, load};
 
 }  // namespace detail
 }  // namespace segmenta

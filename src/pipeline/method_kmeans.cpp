@@ -1,7 +1,7 @@
 // The kmeans method: k-means on the encoded (power-transformed) feature matrix.
 #include <fmt/format.h>
 
-#include "context.hpp"
+#include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
 
@@ -39,24 +39,51 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
 template std::vector<KMeansModel<double>> sweep_kmeans<double>(RunContext&, ViewD, std::size_t, MethodResult&);
 template std::vector<KMeansModel<float>> sweep_kmeans<float>(RunContext&, ViewF, std::size_t, MethodResult&);
 
-MethodResult run_kmeans(RunContext& ctx) {
+namespace {
+
+/// Nearest centre in the encoded feature space.
+class FittedKMeans final : public FittedMethod {
+ public:
+  FittedKMeans(MatrixD centers, std::string origin) : centers_(std::move(centers)), origin_(std::move(origin)) {}
+  Method method() const noexcept override { return Method::kmeans; }
+  std::size_t k() const noexcept override { return centers_.rows(); }
+  nlohmann::json to_json() const override { return {{"k", k()}, {"centers", matrix_to_json(centers_.view())}}; }
+  std::vector<std::int32_t> predict(const ScoringInput& in) const override {
+    return predict_nearest_center(centers_.view(), in.features, origin_);
+  }
+
+ private:
+  MatrixD centers_;
+  std::string origin_;
+};
+
+MethodResult fit(RunContext& ctx) {
   MethodResult r;
+  r.id = Method::kmeans;
   r.name = "kmeans";
   r.objective = "inertia";
   r.space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
   MatrixD x = ctx.common_clustered();
   const std::vector<KMeansModel<double>> models =
-      sweep_kmeans<double>(ctx, x.view(), ctx.params.n_init ? ctx.params.n_init : (ctx.blog ? 30 : 10), r);
+      sweep_kmeans<double>(ctx, x.view(), effective_n_init(ctx.params, Method::kmeans), r);
   const KMeansModel<double>& chosen = models[r.k - ctx.k_range().lo];
   r.labels = chosen.labels;
   MatrixD centers = chosen.centers;
   number_by_size(r, &centers);
-  r.model = {{"k", r.k}, {"centers", matrix_to_json(centers.view())}};
+  r.fitted = std::make_shared<FittedKMeans>(centers, "the fitted model");
   r.rep_space = ctx.prep.features;
   r.rep_centers = std::move(centers);
   r.map_d = std::move(x);
   r.map_space = r.space;
   return r;
 }
+
+std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::string& file) {
+  return std::make_shared<FittedKMeans>(matrix_from_json(part.at("centers"), "kmeans.centers"), file);
+}
+
+}  // namespace
+
+extern const MethodSpec kmeans_method{Method::kmeans, false, fit, load};
 
 }  // namespace segmenta::detail

@@ -6,125 +6,111 @@
 
 #include <fmt/format.h>
 
-#include "context.hpp"
+#include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
 
 namespace segmenta::detail {
 namespace {
 
-/// The k-prototypes view of the table: numeric part, categorical codes, and how they
-/// were made (for the model file and for scoring).
-struct MixedData {
-  std::vector<std::size_t> numeric_cols, categorical_cols;
-  std::vector<double> impute;                          // median per numeric column
-  PowerTransformerModel power;                         // fitted on the clustered rows
-  std::vector<std::vector<std::string>> levels;        // sorted levels per categorical column
-  std::vector<bool> has_missing_level;                 // code levels.size() = missing
-  MatrixD numeric;                                     // (table rows, p_num)
-  Matrix<std::int32_t> codes;                          // (table rows, p_cat)
-};
-
-double median_of(std::vector<double> v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size();
-  return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
-}
-
-MixedData build_mixed(RunContext& ctx) {
-  const Table& t = ctx.table;
-  MixedData d;
-  for (std::size_t j = 0; j < t.cols(); ++j) {
-    const ColumnType type = t.column(j).type;
-    if (type == ColumnType::numeric) d.numeric_cols.push_back(j);
-    if (type == ColumnType::categorical || type == ColumnType::binary) d.categorical_cols.push_back(j);
-  }
-  if (d.numeric_cols.empty() || d.categorical_cols.empty())
-    throw InvalidArgument(fmt::format(
-        "--method kprototypes: needs both numeric and categorical columns, but {} has only {} ones (use --method "
-        "kmeans, or --types to declare column types)",
-        t.source(), d.numeric_cols.empty() ? "categorical" : "numeric"));
-
-  const std::size_t n = t.rows();
-  MatrixD raw(n, d.numeric_cols.size());
-  for (std::size_t c = 0; c < d.numeric_cols.size(); ++c) {
-    const Column& col = t.column(d.numeric_cols[c]);
-    std::vector<double> present;
-    for (std::size_t i : ctx.rows) present.push_back(col.numbers[i]);
-    d.impute.push_back(median_of(std::move(present)));
-    for (std::size_t i = 0; i < n; ++i) raw(i, c) = std::isnan(col.numbers[i]) ? d.impute[c] : col.numbers[i];
-  }
-  const MatrixD raw_clustered = take_rows<double, std::size_t>(raw.view(), ctx.rows);
-  std::vector<std::string> names;
-  for (std::size_t j : d.numeric_cols) names.push_back(t.column(j).name);
-  d.power = fit_power_transformer(raw_clustered.view(), {}, &ctx.diag, names);
-  d.numeric = d.power.transform(raw.view());
-
-  d.codes.resize(n, d.categorical_cols.size());
-  for (std::size_t c = 0; c < d.categorical_cols.size(); ++c) {
-    const Column& col = t.column(d.categorical_cols[c]);
-    std::vector<std::string> sorted = col.sorted_levels();
-    std::vector<std::int32_t> code_of(col.levels.size());
-    for (std::size_t l = 0; l < col.levels.size(); ++l)
-      code_of[l] = static_cast<std::int32_t>(std::lower_bound(sorted.begin(), sorted.end(), col.levels[l]) - sorted.begin());
-    const std::int32_t missing_code = static_cast<std::int32_t>(sorted.size());
-    bool any_missing = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::int32_t raw_code = col.codes[i];
-      any_missing |= raw_code < 0;
-      d.codes(i, c) = raw_code < 0 ? missing_code : code_of[static_cast<std::size_t>(raw_code)];
-    }
-    d.has_missing_level.push_back(any_missing);
-    d.levels.push_back(std::move(sorted));
-  }
-  for (std::size_t c = 0; c < d.categorical_cols.size(); ++c)
-    if (d.has_missing_level[c])
-      ctx.diag.info("kprototypes", "missing_category",
-                 fmt::format("column '{}': missing values form a category of their own",
-                             t.column(d.categorical_cols[c]).name));
-  return d;
-}
-
 /// The space in which the k-prototypes dissimilarity is a squared Euclidean distance:
 /// numeric columns, then per categorical column one indicator per level scaled by
 /// sqrt(gamma / 2) (one mismatch changes two indicators). (rows, p_num + J)
-MatrixD mixed_space(const MixedData& d, double gamma) {
+MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma) {
   const std::size_t n = d.numeric.rows(), p = d.numeric.cols();
   std::vector<std::size_t> offset;
   std::size_t width = p;
-  for (std::size_t c = 0; c < d.levels.size(); ++c) {
+  for (std::size_t c = 0; c < plan.levels.size(); ++c) {
     offset.push_back(width);
-    width += d.levels[c].size() + (d.has_missing_level[c] ? 1 : 0);
+    width += plan.levels[c].size() + (plan.missing_level[c] ? 1 : 0);
   }
   const double w = std::sqrt(gamma / 2.0);
   MatrixD z(n, width, 0.0);
   for (std::size_t i = 0; i < n; ++i) {
     std::copy(d.numeric.row(i), d.numeric.row(i) + p, z.row(i));
-    for (std::size_t c = 0; c < d.levels.size(); ++c) z(i, offset[c] + static_cast<std::size_t>(d.codes(i, c))) = w;
+    for (std::size_t c = 0; c < plan.levels.size(); ++c) z(i, offset[c] + static_cast<std::size_t>(d.codes(i, c))) = w;
   }
   return z;
 }
 
-}  // namespace
+/// The nearest prototype by the k-prototypes dissimilarity, after the frozen mixed
+/// plan (an unseen category mismatches every mode).
+class FittedKPrototypes final : public FittedMethod {
+ public:
+  FittedKPrototypes(MixedPlan plan, KPrototypesModel model) : plan_(std::move(plan)), model_(std::move(model)) {
+    model_.n_categories = plan_.n_categories();
+  }
+  Method method() const noexcept override { return Method::kprototypes; }
+  std::size_t k() const noexcept override { return model_.centroids.rows(); }
+  nlohmann::json to_json() const override {
+    nlohmann::json j = mixed_plan_to_json(plan_);
+    MatrixD modes(model_.modes.rows(), model_.modes.cols());
+    for (std::size_t i = 0; i < modes.size(); ++i) modes.data()[i] = model_.modes.data()[i];
+    j["k"] = k();
+    j["gamma"] = model_.gamma;
+    j["centroids"] = matrix_to_json(model_.centroids.view());
+    j["modes"] = matrix_to_json(modes.view());
+    return j;
+  }
+  std::vector<std::int32_t> predict(const ScoringInput& in) const override {
+    const MixedPlan::Data d = plan_.transform(in.table);
+    return model_.predict(d.numeric.view(), d.codes.view());
+  }
 
-MethodResult run_kprototypes(RunContext& ctx) {
+ private:
+  MixedPlan plan_;
+  KPrototypesModel model_;
+};
+
+std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::string& file) {
+  MixedPlan plan = mixed_plan_from_json(part, file);
+  KPrototypesModel model;
+  model.centroids = matrix_from_json(part.at("centroids"), "kprototypes.centroids");
+  model.gamma = part.at("gamma").get<double>();
+  const MatrixD modes = matrix_from_json(part.at("modes"), "kprototypes.modes");
+  if (model.centroids.cols() != plan.numeric_names.size() || modes.cols() != plan.categorical_names.size() ||
+      modes.rows() != model.centroids.rows())
+    throw ModelFormatError(fmt::format("{}: kprototypes prototypes do not fit its columns", file));
+  model.modes.resize(modes.rows(), modes.cols());
+  for (std::size_t i = 0; i < modes.size(); ++i) model.modes.data()[i] = static_cast<std::int32_t>(modes.data()[i]);
+  return std::make_shared<FittedKPrototypes>(std::move(plan), std::move(model));
+}
+
+MethodResult fit(RunContext& ctx) {
   const RunParams& params = ctx.params;
   MethodResult r;
+  r.id = Method::kprototypes;
   r.name = "kprototypes";
   r.objective = "cost";
-  const MixedData d = build_mixed(ctx);
+  const Table& t = ctx.table;
+  {
+    bool numeric = false, categorical = false;
+    for (const auto& c : t.columns()) {
+      numeric |= c.type == ColumnType::numeric;
+      categorical |= c.type == ColumnType::categorical || c.type == ColumnType::binary;
+    }
+    if (!numeric || !categorical)
+      throw InvalidArgument(fmt::format(
+          "--method kprototypes: needs both numeric and categorical columns, but {} has only {} ones (use --method "
+          "kmeans, or --types to declare column types)",
+          t.source(), numeric ? "numeric" : "categorical"));
+  }
+  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
+  for (std::size_t c = 0; c < plan.categorical_names.size(); ++c)
+    if (plan.missing_level[c])
+      ctx.diag.info("kprototypes", "missing_category",
+                    fmt::format("column '{}': missing values form a category of their own", plan.categorical_names[c]));
+  const MixedPlan::Data d = plan.transform(t);
   const MatrixD numeric = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
   const Matrix<std::int32_t> codes = take_rows<std::int32_t, std::size_t>(d.codes.view(), ctx.rows);
   const KSpec ks = ctx.k_range();
 
   KPrototypesParams kp;
-  kp.n_init = params.n_init ? params.n_init : 10;
+  kp.n_init = effective_n_init(params, Method::kprototypes);
   kp.max_iter = params.kproto_max_iter;
   kp.random_state = params.seed;
   kp.gamma = params.gamma;
-  const std::string init = params.kproto_init.empty() ? (ctx.blog ? "huang" : "cao") : params.kproto_init;
+  const std::string init = effective_kproto_init(params);
   kp.init = init == "huang" ? KPrototypesInit::huang : KPrototypesInit::cao;
   kp.algorithm = params.kproto_batch ? KPrototypesAlgorithm::batch : KPrototypesAlgorithm::online;
 
@@ -143,7 +129,7 @@ MethodResult run_kprototypes(RunContext& ctx) {
   r.space = fmt::format("numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
                         "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
                         gamma);
-  const MatrixD z_all = mixed_space(d, gamma);
+  const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
   r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
@@ -166,18 +152,12 @@ MethodResult run_kprototypes(RunContext& ctx) {
     modes_d = std::move(reordered);
   }
 
-  nlohmann::json cat_cols = nlohmann::json::array(), num_cols = nlohmann::json::array(), modes = nlohmann::json::array();
-  for (std::size_t c = 0; c < d.categorical_cols.size(); ++c)
-    cat_cols.push_back({{"name", ctx.table.column(d.categorical_cols[c]).name},
-                        {"levels", d.levels[c]},
-                        {"missing_level", d.has_missing_level[c]}});
-  for (std::size_t c = 0; c < d.numeric_cols.size(); ++c)
-    num_cols.push_back({{"name", ctx.table.column(d.numeric_cols[c]).name}, {"impute", d.impute[c]}});
-  for (std::size_t s = 0; s < modes_d.rows(); ++s) {
+  nlohmann::json modes = nlohmann::json::array();
+  for (std::size_t seg = 0; seg < modes_d.rows(); ++seg) {
     nlohmann::json row = nlohmann::json::array();
     for (std::size_t c = 0; c < modes_d.cols(); ++c) {
-      const auto code = static_cast<std::size_t>(modes_d(s, c));
-      row.push_back(code < d.levels[c].size() ? nlohmann::json(d.levels[c][code]) : nlohmann::json(nullptr));
+      const auto code = static_cast<std::size_t>(modes_d(seg, c));
+      row.push_back(code < plan.levels[c].size() ? nlohmann::json(plan.levels[c][code]) : nlohmann::json(nullptr));
     }
     modes.push_back(std::move(row));
   }
@@ -188,15 +168,12 @@ MethodResult run_kprototypes(RunContext& ctx) {
                {"converged", model.converged},
                {"elbow_k", sweep.elbow_k ? nlohmann::json(*sweep.elbow_k) : nlohmann::json(nullptr)},
                {"modes", modes}};
-  r.model = {{"k", r.k},
-             {"gamma", gamma},
-             {"numeric", {{"columns", num_cols},
-                          {"lambdas", d.power.lambdas},
-                          {"mean", d.power.scaler.mean},
-                          {"scale", d.power.scaler.scale}}},
-             {"categorical", cat_cols},
-             {"centroids", matrix_to_json(centroids.view())},
-             {"modes", matrix_to_json(modes_d.view())}};
+  KPrototypesModel fitted;
+  fitted.centroids = std::move(centroids);
+  fitted.gamma = gamma;
+  fitted.modes.resize(modes_d.rows(), modes_d.cols());
+  for (std::size_t i = 0; i < modes_d.size(); ++i) fitted.modes.data()[i] = static_cast<std::int32_t>(modes_d.data()[i]);
+  r.fitted = std::make_shared<FittedKPrototypes>(plan, std::move(fitted));
   r.rep_space = z_all;
   r.map_d = std::move(z);
   r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
@@ -204,5 +181,9 @@ MethodResult run_kprototypes(RunContext& ctx) {
   r.map_codes = codes;
   return r;
 }
+
+}  // namespace
+
+extern const MethodSpec kprototypes_method{Method::kprototypes, false, fit, load};
 
 }  // namespace segmenta::detail

@@ -1,5 +1,6 @@
 #include "model_io.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -230,6 +231,52 @@ EcodModel ecod_from_json(const json& j) {
   if (skew.size() != sorted.rows()) throw ModelFormatError("model file: outliers.skew_sign does not match the features");
   return EcodModel::from_parts(std::move(sorted), std::move(skew), get<double>(j, "threshold", "outliers"),
                                get<double>(j, "contamination", "outliers"));
+}
+
+std::vector<std::int32_t> predict_nearest_center(ViewD centers, ViewD x, const std::string& origin) {
+  if (centers.cols() != x.cols())
+    throw ModelFormatError(
+        fmt::format("{}: centres have {} dimensions, the data gives {}", origin, centers.cols(), x.cols()));
+  KMeansModel<double> km;
+  km.centers = MatrixD(centers.rows(), centers.cols());
+  std::copy(centers.data(), centers.data() + centers.rows() * centers.cols(), km.centers.data());
+  return km.predict(x);
+}
+
+json mixed_plan_to_json(const MixedPlan& plan) {
+  json num_cols = json::array(), cat_cols = json::array();
+  for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
+    num_cols.push_back({{"name", plan.numeric_names[c]}, {"impute", plan.impute[c]}});
+  for (std::size_t c = 0; c < plan.categorical_names.size(); ++c)
+    cat_cols.push_back({{"name", plan.categorical_names[c]},
+                        {"levels", plan.levels[c]},
+                        {"missing_level", static_cast<bool>(plan.missing_level[c])}});
+  return {{"numeric", {{"columns", num_cols},
+                       {"lambdas", plan.power.lambdas},
+                       {"mean", plan.power.scaler.mean},
+                       {"scale", plan.power.scaler.scale}}},
+          {"categorical", cat_cols}};
+}
+
+MixedPlan mixed_plan_from_json(const json& j, const std::string& file) {
+  MixedPlan plan;
+  const json& num = field(j, "numeric", "kprototypes");
+  plan.power.lambdas = doubles_from_json(field(num, "lambdas", "kprototypes.numeric"), "kprototypes.numeric.lambdas");
+  plan.power.scaler.mean = doubles_from_json(field(num, "mean", "kprototypes.numeric"), "kprototypes.numeric.mean");
+  plan.power.scaler.scale = doubles_from_json(field(num, "scale", "kprototypes.numeric"), "kprototypes.numeric.scale");
+  for (const json& c : field(num, "columns", "kprototypes.numeric")) {
+    plan.numeric_names.push_back(get<std::string>(c, "name", "kprototypes.numeric.columns[]"));
+    plan.impute.push_back(get<double>(c, "impute", "kprototypes.numeric.columns[]"));
+  }
+  const std::size_t p = plan.numeric_names.size();
+  if (plan.power.lambdas.size() != p || plan.power.scaler.mean.size() != p || plan.power.scaler.scale.size() != p)
+    throw ModelFormatError(fmt::format("{}: kprototypes numeric part is inconsistent", file));
+  for (const json& c : field(j, "categorical", "kprototypes")) {
+    plan.categorical_names.push_back(get<std::string>(c, "name", "kprototypes.categorical[]"));
+    plan.levels.push_back(get<std::vector<std::string>>(c, "levels", "kprototypes.categorical[]"));
+    plan.missing_level.push_back(get<bool>(c, "missing_level", "kprototypes.categorical[]"));
+  }
+  return plan;
 }
 
 }  // namespace segmenta::detail

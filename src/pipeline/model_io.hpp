@@ -31,3 +31,14 @@ json ecod_to_json(const EcodModel& m);
 EcodModel ecod_from_json(const json& j);
 
 }  // namespace segmenta::detail
+
+namespace segmenta::detail {
+
+/// Nearest centre (k, q) of every row of x (n, q) by k-means' kernel. Throws
+/// ModelFormatError naming `origin` when the dimensions differ.
+std::vector<std::int32_t> predict_nearest_center(ViewD centers, ViewD x, const std::string& origin);
+
+json mixed_plan_to_json(const MixedPlan& plan);
+MixedPlan mixed_plan_from_json(const json& j, const std::string& file);
+
+}  // namespace segmenta::detail

@@ -8,18 +8,33 @@ namespace segmenta {
 
 std::string_view to_string(Method m) noexcept {
   switch (m) {
-    case Method::kmeans: return "kmeans";
-    case Method::kprototypes: return "kprototypes";
-    case Method::embed: return "embed";
+#define SEGMENTA_METHOD(name) \
+  case Method::name:          \
+    return #name;
+#include "segmenta/methods.inc"
+#undef SEGMENTA_METHOD
     case Method::all: return "all";
   }
-  return "kmeans";
+  return "all";
+}
+
+const std::vector<Method>& clustering_methods() {
+  static const std::vector<Method> methods{
+#define SEGMENTA_METHOD(name) Method::name,
+#include "segmenta/methods.inc"
+#undef SEGMENTA_METHOD
+  };
+  return methods;
 }
 
 Method parse_method(std::string_view text, std::string_view what) {
-  for (Method m : {Method::kmeans, Method::kprototypes, Method::embed, Method::all})
+  std::string expected;
+  for (Method m : clustering_methods()) {
     if (to_string(m) == text) return m;
-  throw InvalidArgument(fmt::format("{}: unknown method '{}' (expected kmeans, kprototypes, embed or all)", what, text));
+    expected += (expected.empty() ? "" : ", ") + std::string(to_string(m));
+  }
+  if (text == "all") return Method::all;
+  throw InvalidArgument(fmt::format("{}: unknown method '{}' (expected {} or all)", what, text, expected));
 }
 
 namespace {
@@ -65,6 +80,16 @@ OutlierPolicy parse_outlier_policy(std::string_view text, std::string_view what)
   if (text == "flag") return OutlierPolicy::flag;
   if (text == "none") return OutlierPolicy::none;
   throw InvalidArgument(fmt::format("{}: expected drop, flag or none, got '{}'", what, text));
+}
+
+std::size_t effective_n_init(const RunParams& params, Method method) {
+  if (params.n_init) return params.n_init;
+  return method == Method::kmeans && params.preset == "blog" ? 30 : 10;
+}
+
+std::string effective_kproto_init(const RunParams& params) {
+  if (!params.kproto_init.empty()) return params.kproto_init;
+  return params.preset == "blog" ? "huang" : "cao";
 }
 
 }  // namespace segmenta

@@ -49,17 +49,6 @@ nlohmann::json segment_json(const SegmentProfile& s) {
 
 }  // namespace
 
-nlohmann::json Timings::to_json() const {
-  nlohmann::json j = nlohmann::json::object();
-  double total = 0;
-  for (const auto& [k, v] : items) {
-    j[k] = j.contains(k) ? j[k].get<double>() + v : v;
-    total += v;
-  }
-  j["total"] = total;
-  return j;
-}
-
 nlohmann::json profiles_json(const Profiles& p) {
   nlohmann::json segs = nlohmann::json::array();
   for (const auto& s : p.segments) segs.push_back(segment_json(s));

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/embed.hpp"
@@ -14,57 +15,6 @@ namespace segmenta {
 namespace {
 
 using json = nlohmann::json;
-
-/// k-prototypes segments of the table's rows with the model's frozen numeric
-/// transformation (median imputation, Yeo-Johnson, scaling) and category codes
-/// (an unseen category mismatches every mode).
-std::vector<std::int32_t> predict_kprototypes(const json& m, const Table& table, const std::string& file) {
-  const json& num = m.at("numeric");
-  const json& cats = m.at("categorical");
-  PowerTransformerModel power;
-  power.lambdas = detail::doubles_from_json(num.at("lambdas"), "kprototypes.numeric.lambdas");
-  power.scaler.mean = detail::doubles_from_json(num.at("mean"), "kprototypes.numeric.mean");
-  power.scaler.scale = detail::doubles_from_json(num.at("scale"), "kprototypes.numeric.scale");
-  const std::size_t p = num.at("columns").size();
-  if (power.lambdas.size() != p || power.scaler.mean.size() != p || power.scaler.scale.size() != p)
-    throw ModelFormatError(fmt::format("{}: kprototypes numeric part is inconsistent", file));
-  const std::size_t n = table.rows();
-  MatrixD raw(n, p);
-  for (std::size_t c = 0; c < p; ++c) {
-    const json& col = num.at("columns")[c];
-    const Column& data = table.column(table.index_of(col.at("name").get<std::string>()));
-    const double impute = col.at("impute").get<double>();
-    for (std::size_t i = 0; i < n; ++i) raw(i, c) = std::isnan(data.numbers[i]) ? impute : data.numbers[i];
-  }
-  KPrototypesModel model;
-  model.centroids = detail::matrix_from_json(m.at("centroids"), "kprototypes.centroids");
-  model.gamma = m.at("gamma").get<double>();
-  const MatrixD modes = detail::matrix_from_json(m.at("modes"), "kprototypes.modes");
-  if (model.centroids.cols() != p || modes.cols() != cats.size() || modes.rows() != model.centroids.rows())
-    throw ModelFormatError(fmt::format("{}: kprototypes prototypes do not fit its columns", file));
-  model.modes.resize(modes.rows(), modes.cols());
-  for (std::size_t i = 0; i < modes.size(); ++i) model.modes.data()[i] = static_cast<std::int32_t>(modes.data()[i]);
-  Matrix<std::int32_t> codes(n, cats.size());
-  for (std::size_t c = 0; c < cats.size(); ++c) {
-    const auto levels = cats[c].at("levels").get<std::vector<std::string>>();
-    const bool missing_level = cats[c].at("missing_level").get<bool>();
-    model.n_categories.push_back(static_cast<std::int32_t>(levels.size() + (missing_level ? 1 : 0)));
-    const Column& data = table.column(table.index_of(cats[c].at("name").get<std::string>()));
-    for (std::size_t i = 0; i < n; ++i) {
-      std::int32_t code = -1;
-      if (data.is_missing(i)) {
-        if (missing_level) code = static_cast<std::int32_t>(levels.size());
-      } else {
-        const std::string v = data.text(i);
-        const auto it = std::lower_bound(levels.begin(), levels.end(), v);
-        if (it != levels.end() && *it == v) code = static_cast<std::int32_t>(it - levels.begin());
-      }
-      codes(i, c) = code;
-    }
-  }
-  const MatrixD numeric = power.transform(raw.view());
-  return model.predict(numeric.view(), codes.view());
-}
 
 /// The sentence embeddings of the table's rows with the encoder the run used; the
 /// folder must still hold the same weights.
@@ -108,8 +58,10 @@ std::size_t score(const ScoreParams& params) {
     for (const auto& [name, _] : model["methods"].items()) have += (have.empty() ? "" : ", ") + name;
     throw InvalidArgument(fmt::format("--method: the model has no '{}' segmentation (it has {})", method, have));
   }
-  if (method != "kmeans" && method != "kprototypes" && method != "embed")
-    throw ModelFormatError(fmt::format("{}: unknown method '{}'", params.model, method));
+  const Method* id = nullptr;
+  for (const Method& m : clustering_methods())
+    if (to_string(m) == method) id = &m;
+  if (!id) throw ModelFormatError(fmt::format("{}: unknown method '{}'", params.model, method));
 
   // Read only the model's columns, by name, in the model's order.
   CsvOptions csv = params.csv;
@@ -124,24 +76,13 @@ std::size_t score(const ScoreParams& params) {
 
   const PrepModel prep = detail::prep_from_json(model.at("prep"));
   const MatrixD features = prep.transform(table);
-  const json& m = model.at("methods").at(method);
+  const std::shared_ptr<const FittedMethod> fitted =
+      detail::method_spec(*id).load(model.at("methods").at(method), params.model);
   const bool ecod_on_vectors = model.value("outlier_space", "features") == "embeddings";
   MatrixD vectors;
-  if (method == "embed" || ecod_on_vectors)
+  if (fitted->needs_embeddings() || ecod_on_vectors)
     vectors = embed_for_scoring(model.at("methods").at("embed").at("encoder"), table, params.model);
-  std::vector<std::int32_t> seg;
-  if (method == "kprototypes") {
-    seg = predict_kprototypes(m, table, params.model);
-  } else {
-    const MatrixD& space = method == "embed" ? vectors : features;
-    const MatrixD centers = detail::matrix_from_json(m.at("centers"), method + ".centers");
-    if (centers.cols() != space.cols())
-      throw ModelFormatError(fmt::format("{}: centres have {} dimensions, the data gives {}", params.model,
-                                         centers.cols(), space.cols()));
-    KMeansModel<double> km;
-    km.centers = centers;
-    seg = km.predict(space.view());
-  }
+  const std::vector<std::int32_t> seg = fitted->predict({table, features.view(), vectors.view()});
 
   std::vector<double> scores(table.rows(), std::nan(""));
   std::vector<std::uint8_t> flagged(table.rows(), 0);

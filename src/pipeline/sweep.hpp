@@ -25,12 +25,7 @@ struct KFit {
 
 /// Evaluated sweep: per-k points (objective in SweepPoint::inertia) and silhouette
 /// plot data, plus the recommendation.
-struct Evaluation {
-  std::vector<SweepPoint> points;
-  std::vector<nlohmann::json> silhouette_profiles;  // per k (null when sampled)
-  KRecommendation recommendation;
-  double silhouette_seconds = 0, metrics_seconds = 0;
-};
+using Evaluation = KSweep;
 
 /// Evaluates fits (increasing k) in `space` (rows, q), the rows the labels refer to.
 /// silhouette_sample = 0: exact silhouettes of every row; otherwise the sampled

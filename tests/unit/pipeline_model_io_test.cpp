@@ -60,3 +60,22 @@ TEST(ModelIo, MalformedPrepIsAModelFormatError) {
   j["preset"] = "fancy";
   EXPECT_THROW(detail::prep_from_json(j), ModelFormatError);
 }
+
+TEST(ModelIo, MixedPlanSurvivesTheRoundTrip) {
+  const Table t = read_csv(test::bank_small());
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < t.rows(); i += 2) rows.push_back(i);
+  const MixedPlan plan = fit_mixed_plan(t, rows);
+  const MixedPlan back = detail::mixed_plan_from_json(detail::mixed_plan_to_json(plan), "model.json");
+  EXPECT_EQ(back.numeric_names, plan.numeric_names);
+  EXPECT_EQ(back.categorical_names, plan.categorical_names);
+  EXPECT_EQ(back.levels, plan.levels);
+  EXPECT_EQ(back.missing_level, plan.missing_level);
+  const MixedPlan::Data a = plan.transform(t), b = back.transform(t);
+  ASSERT_EQ(a.numeric.size(), b.numeric.size());
+  for (std::size_t i = 0; i < a.numeric.size(); ++i) ASSERT_EQ(a.numeric.data()[i], b.numeric.data()[i]);
+  for (std::size_t i = 0; i < a.codes.size(); ++i) ASSERT_EQ(a.codes.data()[i], b.codes.data()[i]);
+  nlohmann::json broken = detail::mixed_plan_to_json(plan);
+  broken["numeric"]["lambdas"] = nlohmann::json::array();
+  EXPECT_THROW(detail::mixed_plan_from_json(broken, "model.json"), ModelFormatError);
+}

@@ -1,0 +1,349 @@
+// The outputs of a run, all made from the typed SegmentationResult: segments.csv,
+// profiles, maps.csv, metrics.json, model.json, report.html and run.json.
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "context.hpp"
+#include "model_io.hpp"
+#include "outputs.hpp"
+#include "report_stage.hpp"
+#include "segmenta/report.hpp"
+
+namespace segmenta {
+namespace {
+
+using json = nlohmann::json;
+
+std::string iso_time_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string policy_name(OutlierPolicy p) {
+  return p == OutlierPolicy::drop ? "drop" : p == OutlierPolicy::flag ? "flag" : "none";
+}
+
+json timings_json(const std::vector<std::pair<std::string, double>>& items) {
+  json j = json::object();
+  double total = 0;
+  for (const auto& [k, v] : items) {
+    j[k] = j.contains(k) ? j[k].get<double>() + v : v;
+    total += v;
+  }
+  j["total"] = total;
+  return j;
+}
+
+json outliers_json(const SegmentationResult& r) {
+  const OutlierResult& o = r.outliers;
+  json j{{"method", "ecod"},
+         {"space", o.space},
+         {"policy", policy_name(o.policy)},
+         {"contamination", o.contamination},
+         {"flagged", o.count()},
+         {"clustered_rows", r.rows.size()}};
+  if (!o.model) return j;
+  j["threshold"] = o.model->threshold();
+  const std::vector<double> means = o.model->outlier_feature_means();
+  json contrib = json::array();
+  std::vector<std::size_t> order(means.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return means[a] > means[b]; });
+  for (std::size_t j2 : order)
+    contrib.push_back({{"feature", j2 < o.features.size() ? o.features[j2] : fmt::format("f{}", j2)},
+                       {"mean_tail_score", means[j2]}});
+  j["feature_contributions"] = contrib;
+  // Score histogram for the report: 40 equal bins over [min, max].
+  const auto& s = o.score;
+  const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
+  const std::size_t bins = 40;
+  std::vector<std::size_t> counts(bins, 0);
+  const double width = (*hi - *lo) / static_cast<double>(bins);
+  for (double v : s) {
+    std::size_t b = width > 0 ? static_cast<std::size_t>((v - *lo) / width) : 0;
+    counts[std::min(b, bins - 1)]++;
+  }
+  j["score_histogram"] = {{"min", *lo}, {"max", *hi}, {"counts", counts}};
+  return j;
+}
+
+std::optional<std::size_t> id_column(const Table& t) {
+  for (std::size_t j = 0; j < t.cols(); ++j)
+    if (t.column(j).type == ColumnType::id) return j;
+  return std::nullopt;
+}
+
+std::string segments_csv(const SegmentationResult& r) {
+  const Table& t = r.table;
+  const bool single = r.methods.size() == 1;
+  const std::optional<std::size_t> id_col = id_column(t);
+  std::string s = "row";
+  if (id_col) s += "," + csv_escape(t.column(*id_col).name);
+  for (const auto& m : r.methods) s += single ? ",segment" : ",segment_" + m.name;
+  s += ",outlier,outlier_score\n";
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    s += std::to_string(i);
+    if (id_col) s += "," + csv_escape(t.column(*id_col).text(i));
+    for (const auto& m : r.methods) {
+      s += ",";
+      if (m.segment_of_row[i] >= 0) s += std::to_string(m.segment_of_row[i]);
+    }
+    s += r.outliers.flagged[i] ? ",1," : ",0,";
+    if (!std::isnan(r.outliers.score[i])) s += format_double(r.outliers.score[i]);
+    s += "\n";
+  }
+  return s;
+}
+
+Column numeric_column(std::string name, std::vector<double> values, bool integral) {
+  Column c;
+  c.name = std::move(name);
+  c.type = ColumnType::numeric;
+  c.integral = integral;
+  c.missing = static_cast<std::size_t>(std::count_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }));
+  c.numbers = std::move(values);
+  return c;
+}
+
+/// The table segments.csv holds, built from the result (for the report).
+Table segments_table(const SegmentationResult& r) {
+  const Table& t = r.table;
+  const std::size_t n = t.rows();
+  const bool single = r.methods.size() == 1;
+  std::vector<Column> cols;
+  std::vector<double> rows(n);
+  std::iota(rows.begin(), rows.end(), 0.0);
+  cols.push_back(numeric_column("row", std::move(rows), true));
+  if (const auto id_col = id_column(t)) {
+    Column c;
+    c.name = t.column(*id_col).name;
+    c.type = ColumnType::id;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (t.column(*id_col).is_missing(i)) {
+        c.codes.push_back(-1);
+        ++c.missing;
+      } else {
+        c.codes.push_back(static_cast<std::int32_t>(c.levels.size()));
+        c.levels.push_back(t.column(*id_col).text(i));
+      }
+    }
+    cols.push_back(std::move(c));
+  }
+  for (const auto& m : r.methods) {
+    std::vector<double> seg(n);
+    for (std::size_t i = 0; i < n; ++i)
+      seg[i] = m.segment_of_row[i] >= 0 ? static_cast<double>(m.segment_of_row[i]) : std::nan("");
+    cols.push_back(numeric_column(single ? "segment" : "segment_" + m.name, std::move(seg), true));
+  }
+  std::vector<double> flag(n);
+  for (std::size_t i = 0; i < n; ++i) flag[i] = r.outliers.flagged[i] ? 1.0 : 0.0;
+  cols.push_back(numeric_column("outlier", std::move(flag), true));
+  cols.push_back(numeric_column("outlier_score", r.outliers.score, false));
+  return Table("segments.csv", std::move(cols));
+}
+
+/// maps.csv's columns: header names and the values of each clustered row.
+struct MapColumns {
+  std::vector<std::string> header;  // without "row"
+  std::vector<const std::vector<double>*> values;
+  json info;
+};
+
+MapColumns map_columns(const SegmentationResult& r) {
+  MapColumns out;
+  const bool single = r.methods.size() == 1;
+  out.info = {{"methods", json::object()}};
+  for (const auto& m : r.methods) {
+    if (!m.maps) continue;
+    const std::string prefix = single ? "" : m.name + "_";
+    for (const auto& [name, values] : m.maps->columns) {
+      out.header.push_back(prefix + name);
+      out.values.push_back(&values);
+    }
+    json info = m.maps->info;
+    for (auto& i : info)
+      for (auto& c : i["columns"]) c = prefix + c.get<std::string>();
+    out.info["methods"][m.name] = std::move(info);
+  }
+  return out;
+}
+
+std::string maps_csv(const SegmentationResult& r, const MapColumns& mc) {
+  std::string s = "row";
+  for (const auto& h : mc.header) s += "," + h;
+  s += "\n";
+  for (std::size_t i = 0; i < r.rows.size(); ++i) {
+    s += std::to_string(r.rows[i]);
+    for (const auto* col : mc.values) {
+      s += ",";
+      if (!std::isnan((*col)[i])) s += format_double((*col)[i]);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+Table maps_table(const SegmentationResult& r, const MapColumns& mc) {
+  std::vector<Column> cols;
+  std::vector<double> rows(r.rows.begin(), r.rows.end());
+  cols.push_back(numeric_column("row", std::move(rows), true));
+  for (std::size_t c = 0; c < mc.header.size(); ++c) cols.push_back(numeric_column(mc.header[c], *mc.values[c], false));
+  return Table("maps.csv", std::move(cols));
+}
+
+json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
+  json metrics;
+  metrics["segmenta"] = std::string(version());
+  metrics["input"] = {{"file", r.params.data},
+                      {"rows", r.table.rows()},
+                      {"preset", r.params.preset},
+                      {"columns", json::array()},
+                      {"features", r.prep.feature_names}};
+  for (const auto& c : r.table.columns())
+    metrics["input"]["columns"].push_back({{"name", c.name},
+                                           {"type", std::string(to_string(c.type))},
+                                           {"missing", c.missing},
+                                           {"distinct", c.is_numeric() ? json(nullptr) : json(c.levels.size())}});
+  metrics["outliers"] = outliers_json(r);
+  metrics["method"] = std::string(to_string(r.params.method));
+  metrics["methods"] = json::object();
+  for (const auto& m : r.methods) {
+    json block{{"objective", m.objective},
+               {"space", m.space},
+               {"sweep", detail::sweep_json(m.sweep, m.objective)},
+               {"final",
+                {{"k", m.k},
+                 {m.objective, m.final.inertia},
+                 {"silhouette", m.final.silhouette},
+                 {"calinski_harabasz", m.final.calinski_harabasz},
+                 {"davies_bouldin", m.final.davies_bouldin},
+                 {"n_iter", m.final.n_iter},
+                 {"sizes", m.final.sizes}}},
+               {"details", m.details},
+               {"profiles", detail::profiles_json(m.profiles)}};
+    if (m.explanation) block["explanation"] = detail::explanation_json(*m.explanation, r.prep.feature_names);
+    metrics["methods"][m.name] = std::move(block);
+  }
+  if (r.comparison) {
+    const MethodComparison& c = *r.comparison;
+    json per = json::array();
+    for (std::size_t i = 0; i < c.methods.size(); ++i) {
+      const MethodSegmentation& m = r.methods[i];
+      per.push_back({{"method", m.name},
+                     {"k", m.k},
+                     {"sizes", m.final.sizes},
+                     {"own_space", {{"space", m.space},
+                                    {"silhouette", m.final.silhouette},
+                                    {"calinski_harabasz", m.final.calinski_harabasz},
+                                    {"davies_bouldin", m.final.davies_bouldin}}},
+                     {"common_space", {{"silhouette", c.methods[i].common.silhouette},
+                                       {"calinski_harabasz", c.methods[i].common.calinski_harabasz},
+                                       {"davies_bouldin", c.methods[i].common.davies_bouldin}}}});
+    }
+    std::vector<std::string> names;
+    for (const auto& m : r.methods) names.push_back(m.name);
+    metrics["comparison"] = {{"common_space", c.common_space},
+                             {"methods", per},
+                             {"adjusted_rand_index", {{"methods", names}, {"matrix", c.adjusted_rand_index}}}};
+  }
+  if (maps) metrics["maps"] = maps->info;
+  if (!r.embedding.is_null()) metrics["embedding"] = r.embedding;
+  metrics["diagnostics"] = detail::diagnostics_json(r.diagnostics);
+  return metrics;
+}
+
+json model_json(const SegmentationResult& r) {
+  json model{{"format", "segmenta-model"},
+             {"version", 1},
+             {"segmenta", std::string(version())},
+             {"method", r.methods.front().name},
+             {"columns", json::array()},
+             {"prep", detail::prep_to_json(r.prep)},
+             {"outlier_policy", policy_name(r.outliers.policy)},
+             {"outlier_space", r.outliers.on_embeddings ? "embeddings" : "features"},
+             {"methods", json::object()}};
+  for (const auto& c : r.table.columns())
+    model["columns"].push_back({{"name", c.name}, {"type", std::string(to_string(c.type))}});
+  if (r.outliers.model) model["outliers"] = detail::ecod_to_json(*r.outliers.model);
+  for (const auto& m : r.methods) model["methods"][m.name] = m.model->to_json();
+  return model;
+}
+
+json input_json(const InputProvenance& in, const std::string& data) {
+  json j{{"file", in.name.empty() ? data : in.name}};
+  if (in.bytes) j["bytes"] = *in.bytes;
+  if (in.fnv1a64) j["fnv1a64"] = fmt::format("{:016x}", *in.fnv1a64);
+  if (in.kind != "file") j["kind"] = in.kind;
+  return j;
+}
+
+}  // namespace
+
+OutputFiles render_outputs(const SegmentationResult& r) {
+  if (r.methods.empty()) throw InvalidArgument("result: no method to write");
+  Stopwatch clock;
+  OutputFiles out;
+  out.timings = r.timings;
+  const bool single = r.methods.size() == 1;
+  std::vector<std::string> names;
+  auto add = [&](std::string name, std::string content) {
+    names.push_back(name);
+    out.files.emplace_back(std::move(name), std::move(content));
+  };
+  add("segments.csv", segments_csv(r));
+  for (const auto& m : r.methods)
+    add(single ? "profiles.csv" : "profiles_" + m.name + ".csv", profiles_to_csv(m.profiles));
+  const bool any_maps = std::any_of(r.methods.begin(), r.methods.end(), [](const auto& m) { return m.maps.has_value(); });
+  std::optional<MapColumns> maps;
+  if (any_maps) {
+    maps = map_columns(r);
+    add("maps.csv", maps_csv(r, *maps));
+  }
+  json metrics = metrics_json(r, maps ? &*maps : nullptr);
+  metrics["timings"] = timings_json(out.timings);
+  add("metrics.json", metrics.dump(2) + "\n");
+  add("model.json", model_json(r).dump() + "\n");
+  out.timings.emplace_back("write", clock.seconds());
+
+  json manifest{{"segmenta", std::string(version())},
+                {"started", iso_time_utc()},
+                {"command_line", r.params.command_line},
+                {"parameters", run_params_json(r.params)},
+                {"input", input_json(r.input, r.params.data)},
+                {"timings", timings_json(out.timings)},
+                {"files", names}};
+  if (r.params.report) {
+    // The report is made from the same result, not from the files just rendered.
+    Stopwatch report_clock;
+    ReportInput in;
+    in.metrics = metrics;
+    in.manifest = manifest;
+    in.segments = segments_table(r);
+    if (maps) in.maps = maps_table(r, *maps);
+    in.data = &r.table;
+    in.options.seed = r.params.seed;
+    add("report.html", render_report(in));
+    out.timings.emplace_back("report", report_clock.seconds());
+    manifest["files"] = names;
+  }
+  add("run.json", manifest.dump(2) + "\n");
+  return out;
+}
+
+std::vector<std::string> write_outputs(const SegmentationResult& result, const std::string& dir) {
+  const OutputFiles files = render_outputs(result);
+  detail::OutputSet out(dir);
+  for (const auto& [name, content] : files.files) out.add(name, content);
+  out.commit();
+  return out.names();
+}
+
+}  // namespace segmenta

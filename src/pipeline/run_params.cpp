@@ -1,0 +1,311 @@
+// The parameter table of a run: each parameter declared once with its option, its
+// documentation, its parser, its domain check and its run.json entry. The command
+// line, validate_run_params(), run.json and the flag table of docs/USAGE.md all
+// come from here.
+#include <charconv>
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "segmenta/embed.hpp"
+#include "segmenta/pipeline.hpp"
+
+namespace segmenta {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void fail(std::string_view name, std::string message) { throw ParameterError(std::string(name), std::move(message)); }
+
+/// Runs f; an InvalidArgument from a parser ("what: message") becomes a ParameterError of `name`.
+template <class F>
+void as_param(std::string_view name, F&& f) {
+  try {
+    f();
+  } catch (const ParameterError&) {
+    throw;
+  } catch (const InvalidArgument& e) {
+    std::string m = e.what();
+    const std::size_t colon = m.find(": ");
+    fail(name, colon == std::string::npos ? m : m.substr(colon + 2));
+  }
+}
+
+template <class T>
+T parse_integer(std::string_view name, std::string_view text) {
+  T v{};
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
+    fail(name, fmt::format("expected {} integer, got '{}'", std::is_signed_v<T> ? "an" : "a non-negative", text));
+  return v;
+}
+
+double parse_number(std::string_view name, std::string_view text) {
+  const std::string s(text);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) fail(name, fmt::format("expected a number, got '{}'", text));
+  return v;
+}
+
+std::string_view policy_name(OutlierPolicy p) {
+  return p == OutlierPolicy::drop ? "drop" : p == OutlierPolicy::flag ? "flag" : "none";
+}
+
+/// n_init as the methods of the run use it: one number when they agree, else per method.
+json n_init_json(const RunParams& p) {
+  const std::vector<Method> methods = p.method == Method::all ? clustering_methods() : std::vector<Method>{p.method};
+  const std::size_t first = effective_n_init(p, methods.front());
+  bool same = true;
+  for (Method m : methods) same &= effective_n_init(p, m) == first;
+  if (same) return first;
+  json per = json::object();
+  for (Method m : methods) per[std::string(to_string(m))] = effective_n_init(p, m);
+  return per;
+}
+
+std::vector<ParamSpec> make_specs() {
+  std::vector<ParamSpec> s;
+  s.push_back({"method", "--method", false, "kmeans|kprototypes|embed|all", "kmeans",
+               "`kmeans`, `kprototypes`, `embed`, or `all` (every method on the same rows, compared)",
+               [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
+               nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.method)); }});
+  s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10), `N`, or a range `A..B` to sweep",
+               [](RunParams& p, std::string_view t) { as_param("k", [&] { p.k = KSpec::parse(t, "k"); }); }, nullptr,
+               [](const RunParams& p) -> json { return p.k.str(); }});
+  s.push_back({"preset", "--preset", false, "standard|blog", "standard",
+               "`blog` reproduces the blog's preprocessing (first 8 columns, OrdinalEncoder + PowerTransformer; Huang "
+               "init and the blog template)",
+               [](RunParams& p, std::string_view t) { p.preset = std::string(t); },
+               [](const RunParams& p) {
+                 if (p.preset != "standard" && p.preset != "blog")
+                   fail("preset", fmt::format("expected standard or blog, got '{}'", p.preset));
+               },
+               [](const RunParams& p) -> json { return p.preset; }});
+  s.push_back({"columns", "--columns", false, "SPEC", "all",
+               "columns to use: names and/or 0-based ranges, e.g. `age,job` or `0:8`",
+               [](RunParams& p, std::string_view t) { p.csv.columns = std::string(t); }, nullptr,
+               [](const RunParams& p) -> json { return p.csv.columns; }});
+  s.push_back({"types", "--types", false, "COL=TYPE,...", "inferred", "type overrides, e.g. `zip=categorical,score=numeric`",
+               [](RunParams& p, std::string_view t) {
+                 p.csv.types.clear();
+                 std::size_t start = 0;
+                 while (start < t.size()) {
+                   std::size_t comma = t.find(',', start);
+                   if (comma == std::string_view::npos) comma = t.size();
+                   const std::string_view item = t.substr(start, comma - start);
+                   start = comma + 1;
+                   const std::size_t eq = item.find('=');
+                   if (eq == std::string_view::npos || eq == 0) fail("types", fmt::format("expected column=type, got '{}'", item));
+                   as_param("types", [&] {
+                     p.csv.types.emplace_back(std::string(item.substr(0, eq)), parse_column_type(item.substr(eq + 1), "types"));
+                   });
+                 }
+               },
+               nullptr,
+               [](const RunParams& p) -> json {
+                 json types = json::object();
+                 for (const auto& [c, t] : p.csv.types) types[c] = std::string(to_string(t));
+                 return types;
+               }});
+  s.push_back({"delimiter", "--delimiter", false, "CHAR", "sniffed", "field delimiter: one character or `tab`; sniffed among comma, semicolon, tab and pipe when not given",
+               [](RunParams& p, std::string_view t) {
+                 if (t.empty()) {
+                   p.csv.delimiter = 0;
+                   return;
+                 }
+                 const std::string_view d = t == "\\t" || t == "tab" ? std::string_view("\t") : t;
+                 if (d.size() != 1) fail("delimiter", fmt::format("expected one character, got '{}'", t));
+                 p.csv.delimiter = d[0];
+               },
+               nullptr,
+               [](const RunParams& p) -> json {
+                 return p.csv.delimiter ? std::string(1, p.csv.delimiter) : std::string("auto");
+               }});
+  s.push_back({"contamination", "--contamination", false, "X", "0.1", "share of rows ECOD flags as outliers, in (0, 0.5]",
+               [](RunParams& p, std::string_view t) { p.contamination = parse_number("contamination", t); },
+               [](const RunParams& p) {
+                 if (!(p.contamination > 0.0 && p.contamination <= 0.5))
+                   fail("contamination", fmt::format("must be in (0, 0.5], got {}", p.contamination));
+               },
+               [](const RunParams& p) -> json { return p.contamination; }});
+  s.push_back({"outliers", "--outliers", false, "drop|flag|none", "drop",
+               "what to do with flagged rows: `drop`, `flag` (cluster them too) or `none` (no detection)",
+               [](RunParams& p, std::string_view t) { as_param("outliers", [&] { p.outliers = parse_outlier_policy(t, "outliers"); }); },
+               nullptr, [](const RunParams& p) -> json { return std::string(policy_name(p.outliers)); }});
+  s.push_back({"seed", "--seed", false, "N", "0", "random seed of every stage (same seed, same result, any thread count)",
+               [](RunParams& p, std::string_view t) { p.seed = parse_integer<std::uint64_t>("seed", t); }, nullptr,
+               [](const RunParams& p) -> json { return p.seed; }});
+  s.push_back({"threads", "--threads", false, "N", "all cores", "worker threads; 0 or not given: `SEGMENTA_THREADS`, else all cores",
+               [](RunParams& p, std::string_view t) { p.threads = parse_integer<int>("threads", t); },
+               [](const RunParams& p) {
+                 if (p.threads < 0) fail("threads", fmt::format("must be >= 0 (0 = all cores), got {}", p.threads));
+               },
+               [](const RunParams&) -> json { return num_threads(); }});
+  s.push_back({"out", "--out", false, "DIR", "segmenta-out", "output directory",
+               [](RunParams& p, std::string_view t) { p.out_dir = std::string(t); }, nullptr, nullptr});
+  s.push_back({"n_init", "--n-init", false, "N", "10 (30 for kmeans with blog)", "k-means and k-prototypes restarts per k",
+               [](RunParams& p, std::string_view t) { p.n_init = parse_integer<std::size_t>("n_init", t); },
+               [](const RunParams& p) {
+                 if (p.n_init > 1000) fail("n_init", fmt::format("must be in 1..1000 (0 = the default), got {}", p.n_init));
+               },
+               n_init_json});
+  s.push_back({"max_iter", "--max-iter", false, "N", "300", "k-means iterations per restart",
+               [](RunParams& p, std::string_view t) { p.max_iter = parse_integer<std::size_t>("max_iter", t); },
+               [](const RunParams& p) {
+                 if (p.max_iter < 1) fail("max_iter", "must be at least 1");
+               },
+               [](const RunParams& p) -> json { return p.max_iter; }});
+  s.push_back({"tol", "--tol", false, "X", "1e-4", "k-means tolerance (relative to the mean feature variance)",
+               [](RunParams& p, std::string_view t) { p.tol = parse_number("tol", t); },
+               [](const RunParams& p) {
+                 if (!(p.tol >= 0.0)) fail("tol", "must be >= 0");
+               },
+               [](const RunParams& p) -> json { return p.tol; }});
+  s.push_back({"silhouette_sample", "--silhouette-sample", false, "N", "0", "`0` = exact silhouette; otherwise the rows of a sampled silhouette",
+               [](RunParams& p, std::string_view t) { p.silhouette_sample = parse_integer<std::size_t>("silhouette_sample", t); },
+               [](const RunParams& p) {
+                 if (p.silhouette_sample == 1) fail("silhouette_sample", "a sample needs at least 2 rows");
+               },
+               [](const RunParams& p) -> json { return p.silhouette_sample; }});
+  s.push_back({"init", "--init", false, "huang|cao", "cao (huang with blog)", "k-prototypes initialisation",
+               [](RunParams& p, std::string_view t) { p.kproto_init = std::string(t); },
+               [](const RunParams& p) {
+                 if (!p.kproto_init.empty() && p.kproto_init != "huang" && p.kproto_init != "cao")
+                   fail("init", fmt::format("expected huang or cao, got '{}'", p.kproto_init));
+               },
+               [](const RunParams& p) -> json { return effective_kproto_init(p); }});
+  s.push_back({"gamma", "--gamma", false, "X", "0.5 × mean numeric std", "k-prototypes weight of one categorical mismatch",
+               [](RunParams& p, std::string_view t) { p.gamma = parse_number("gamma", t); },
+               [](const RunParams& p) {
+                 if (p.gamma && !(std::isfinite(*p.gamma) && *p.gamma >= 0))
+                   fail("gamma", fmt::format("must be a finite number >= 0, got {}", *p.gamma));
+               },
+               [](const RunParams& p) -> json { return p.gamma ? json(*p.gamma) : json("default"); }});
+  s.push_back({"kproto_max_iter", "--kproto-max-iter", false, "N", "100", "k-prototypes passes per restart",
+               [](RunParams& p, std::string_view t) { p.kproto_max_iter = parse_integer<std::size_t>("kproto_max_iter", t); },
+               [](const RunParams& p) {
+                 if (p.kproto_max_iter < 1) fail("kproto_max_iter", "must be at least 1");
+               },
+               [](const RunParams& p) -> json { return p.kproto_max_iter; }});
+  s.push_back({"kproto_batch", "--kproto-batch", true, "", "off",
+               "batch (Lloyd-style, parallel) k-prototypes instead of kmodes' online updates (a different algorithm)",
+               [](RunParams& p, std::string_view) { p.kproto_batch = true; }, nullptr,
+               [](const RunParams& p) -> json { return p.kproto_batch; }});
+  s.push_back({"explain", "--no-explain", true, "", "on", "skip the surrogate model and its SHAP importance",
+               [](RunParams& p, std::string_view) { p.explain = false; }, nullptr,
+               [](const RunParams& p) -> json { return p.explain; }});
+  s.push_back({"model", "--model", false, "DIR", "paraphrase-MiniLM-L6-v2",
+               "embed: sentence-transformers model folder (or its name under `SEGMENTA_MODELS`)",
+               [](RunParams& p, std::string_view t) { p.model = std::string(t); }, nullptr,
+               [](const RunParams& p) -> json { return p.model; }});
+  s.push_back({"template", "--template", false, "TEXT|blog|@FILE", "every column",
+               "embed: the row sentence, `blog`, a template like `Age: {age}, job: {job}`, or `@FILE` (default: every "
+               "column as `name: value`; the blog's with `--preset blog`)",
+               [](RunParams& p, std::string_view t) {
+                 if (t.size() > 1 && t[0] == '@') {
+                   p.row_template = read_file(std::string(t.substr(1)));
+                   return;
+                 }
+                 p.row_template = std::string(t);
+               },
+               nullptr,
+               [](const RunParams& p) -> json {
+                 return p.row_template.empty() ? (p.preset == "blog" ? "blog" : "default") : p.row_template;
+               }});
+  s.push_back({"precision", "--precision", false, "fp32|bf16|int8", "fp32", "embed: the encoder's arithmetic",
+               [](RunParams& p, std::string_view t) { p.precision = std::string(t); },
+               [](const RunParams& p) { as_param("precision", [&] { parse_embed_precision(p.precision, "precision"); }); },
+               [](const RunParams& p) -> json { return p.precision; }});
+  s.push_back({"batch_size", "--batch-size", false, "N", "32", "embed: sentences per encoder batch",
+               [](RunParams& p, std::string_view t) { p.embed_batch = parse_integer<std::size_t>("batch_size", t); },
+               [](const RunParams& p) {
+                 if (p.embed_batch < 1) fail("batch_size", "must be at least 1");
+               },
+               [](const RunParams& p) -> json { return p.embed_batch; }});
+  s.push_back({"embed_cache", "--cache", false, "DIR", "`$XDG_CACHE_HOME/segmenta/embeddings`",
+               "embed: the embedding cache directory (`--no-cache`: none)",
+               [](RunParams& p, std::string_view t) { p.embed_cache = std::string(t); }, nullptr,
+               [](const RunParams& p) -> json { return p.embed_cache; }});
+  s.push_back({"maps", "--no-maps", true, "", "on", "skip the PCA / FAMD / MCA / t-SNE maps",
+               [](RunParams& p, std::string_view) { p.maps = false; }, nullptr,
+               [](const RunParams& p) -> json { return p.maps; }});
+  s.push_back({"tsne_sample", "--tsne-sample", false, "N", "3000", "clustered rows in the t-SNE map (0 = no t-SNE)",
+               [](RunParams& p, std::string_view t) { p.tsne_sample = parse_integer<std::size_t>("tsne_sample", t); },
+               nullptr, [](const RunParams& p) -> json { return p.tsne_sample; }});
+  s.push_back({"tsne_dims", "--tsne-dims", false, "2|3", "2", "t-SNE map dimensions",
+               [](RunParams& p, std::string_view t) { p.tsne_dims = parse_integer<std::size_t>("tsne_dims", t); },
+               [](const RunParams& p) {
+                 if (p.tsne_dims != 2 && p.tsne_dims != 3) fail("tsne_dims", fmt::format("must be 2 or 3, got {}", p.tsne_dims));
+               },
+               [](const RunParams& p) -> json { return p.tsne_dims; }});
+  s.push_back({"perplexity", "--perplexity", false, "X", "30", "t-SNE perplexity",
+               [](RunParams& p, std::string_view t) { p.perplexity = parse_number("perplexity", t); },
+               [](const RunParams& p) {
+                 if (!(std::isfinite(p.perplexity) && p.perplexity > 0))
+                   fail("perplexity", fmt::format("must be a positive number, got {}", p.perplexity));
+               },
+               [](const RunParams& p) -> json { return p.perplexity; }});
+  s.push_back({"report", "--no-report", true, "", "on", "do not write report.html",
+               [](RunParams& p, std::string_view) { p.report = false; }, nullptr,
+               [](const RunParams& p) -> json { return p.report; }});
+  s.push_back({"quiet", "--quiet", true, "", "off", "no progress bars or summary",
+               [](RunParams& p, std::string_view) { p.quiet = true; }, nullptr, nullptr});
+  return s;
+}
+
+}  // namespace
+
+ParameterError::ParameterError(std::string parameter, std::string message)
+    : InvalidArgument(fmt::format("{}: {}", parameter, message)),
+      parameter_(std::move(parameter)),
+      message_(std::move(message)) {}
+
+const std::vector<ParamSpec>& run_param_specs() {
+  static const std::vector<ParamSpec> specs = make_specs();
+  return specs;
+}
+
+const ParamSpec* find_run_param(std::string_view key) {
+  for (const auto& s : run_param_specs())
+    if (s.name == key || s.flag == key) return &s;
+  return nullptr;
+}
+
+void set_run_param(RunParams& p, std::string_view name, std::string_view text) {
+  const ParamSpec* s = find_run_param(name);
+  if (!s) throw InvalidArgument(fmt::format("{}: not a run parameter", name));
+  s->set(p, text);
+}
+
+void validate_run_params(const RunParams& p) {
+  for (const auto& s : run_param_specs())
+    if (s.check) s.check(p);
+}
+
+nlohmann::json run_params_json(const RunParams& p) {
+  json j = json::object();
+  j["data"] = p.data;
+  for (const auto& s : run_param_specs())
+    if (s.manifest) j[std::string(s.name)] = s.manifest(p);
+  return j;
+}
+
+std::string run_params_markdown() {
+  std::string md = "| flag | parameter | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& s : run_param_specs()) {
+    std::string flag = fmt::format("`{}`", s.flag);
+    if (!s.is_switch) {
+      std::string value;
+      for (char c : s.value) value += c == '|' ? std::string("\\|") : std::string(1, c);
+      flag = fmt::format("`{} {}`", s.flag, value);
+    }
+    if (s.name == "quiet") flag += ", `-q`";
+    if (s.name == "embed_cache") flag += ", `--no-cache`";
+    md += fmt::format("| {} | `{}` | {} | {} |\n", flag, s.name, s.default_text, s.help);
+  }
+  return md;
+}
+
+}  // namespace segmenta

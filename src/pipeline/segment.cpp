@@ -1,0 +1,205 @@
+// segment(): a table in memory -> a typed SegmentationResult. Prepare, flag
+// outliers, run each method through the registry (sweep k, cluster, evaluate),
+// profile, explain, map and compare. Nothing here reads or writes files (the embed
+// method reads its model folder and cache).
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "method.hpp"
+#include "segmenta/embed.hpp"
+#include "segmenta/metrics.hpp"
+
+namespace segmenta {
+namespace {
+
+using detail::MethodResult;
+using detail::RunContext;
+
+}  // namespace
+
+namespace {
+
+/// Flags outliers with ECOD on `space` (every table row) and selects the clustered rows.
+void detect_outliers(RunContext& ctx, OutlierResult& out, ViewD space, std::vector<std::string> feature_names,
+                     std::string description, const std::string& source) {
+  const std::size_t n = ctx.table.rows();
+  out.policy = ctx.params.outliers;
+  out.contamination = ctx.params.contamination;
+  out.flagged.assign(n, 0);
+  out.score.assign(n, std::nan(""));
+  out.features = std::move(feature_names);
+  out.space = std::move(description);
+  if (ctx.params.outliers != OutlierPolicy::none) {
+    EcodParams ep;
+    ep.contamination = ctx.params.contamination;
+    out.model = fit_ecod(space, ep);
+    out.flagged = out.model->labels();
+    out.score = out.model->decision_scores();
+  }
+  ctx.rows.clear();
+  for (std::size_t i = 0; i < n; ++i)
+    if (!(ctx.params.outliers == OutlierPolicy::drop && out.flagged[i])) ctx.rows.push_back(i);
+  if (ctx.rows.size() < 3)
+    throw InvalidArgument(fmt::format("{}: only {} rows remain to cluster", source, ctx.rows.size()));
+}
+
+}  // namespace
+
+namespace detail {
+KSpec RunContext::k_range() const {
+  KSpec ks = params.k;
+  if (ks.hi >= rows.size()) ks.hi = rows.size() - 1;
+  if (ks.lo > ks.hi)
+    throw ParameterError("k", fmt::format("{} segments need more than {} clustered rows", params.k.str(), rows.size()));
+  return ks;
+}
+}  // namespace detail
+
+std::size_t OutlierResult::count() const noexcept {
+  return static_cast<std::size_t>(std::count(flagged.begin(), flagged.end(), 1));
+}
+
+const MethodSegmentation& SegmentationResult::method(std::string_view name) const {
+  for (const auto& m : methods)
+    if (m.name == name) return m;
+  throw InvalidArgument(fmt::format("method: the result has no '{}' segmentation", name));
+}
+
+SegmentationResult segment(const Table& table, const RunParams& params, InputProvenance input) {
+  validate_run_params(params);
+  set_num_threads(params.threads);
+  Progress::set_enabled(!params.quiet);
+  RunContext ctx(params);
+  ctx.blog = params.preset == "blog";
+  const std::string source = !params.data.empty() ? params.data : !input.name.empty() ? input.name : table.source();
+
+  std::vector<Method> methods;
+  if (params.method == Method::all)
+    methods = clustering_methods();
+  else
+    methods = {params.method};
+  bool embed = false;
+  for (Method m : methods) embed |= detail::method_spec(m).needs_embeddings;
+  // Fail before any work when the encoder's weights are not there.
+  if (embed) resolve_model_dir(params.model);
+  ctx.table = table;
+
+  SegmentationResult result;
+  result.params = params;
+  result.blog = ctx.blog;
+  result.input = std::move(input);
+
+  // ---- prepare: the encoded feature matrix is the common space of every method
+  PrepParams pp;
+  pp.preset = ctx.blog ? PrepPreset::blog : PrepPreset::standard;
+  ctx.prep = fit_prep(ctx.table, pp);
+  ctx.diag.append(ctx.prep.diagnostics);
+  ctx.timings.lap("prep");
+
+  // ---- embeddings
+  if (embed) {
+    detail::embed_rows(ctx);
+    ctx.timings.clock.reset();
+  }
+
+  // ---- outliers: in the method's space when one method runs, in the common space
+  // (so that every method clusters the same rows) when several do
+  if (methods.size() == 1 && detail::method_spec(methods[0]).needs_embeddings) {
+    MatrixD v(ctx.vectors.rows(), ctx.vectors.cols());
+    for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = ctx.vectors.data()[i];
+    std::vector<std::string> dims;
+    for (std::size_t j = 0; j < v.cols(); ++j) dims.push_back(fmt::format("dim{}", j));
+    detect_outliers(ctx, result.outliers, v.view(), std::move(dims),
+                    fmt::format("sentence embeddings ({} dimensions)", v.cols()), source);
+    result.outliers.on_embeddings = true;
+  } else {
+    detect_outliers(ctx, result.outliers, ctx.prep.features.view(), ctx.prep.model.feature_names,
+                    fmt::format("encoded features ({} columns)", ctx.prep.features.cols()), source);
+  }
+  ctx.timings.lap("outliers");
+
+  // ---- the methods
+  std::vector<MethodResult> results;
+  for (Method m : methods) {
+    results.push_back(detail::method_spec(m).fit(ctx));
+    ctx.timings.clock.reset();
+  }
+  // Free the embeddings (their copies live in the methods' spaces).
+  ctx.vectors = MatrixF();
+
+  const std::size_t n = ctx.table.rows();
+  for (const auto& r : results) {
+    MethodSegmentation s;
+    s.method = r.id;
+    s.name = r.name;
+    s.objective = r.objective;
+    s.space = r.space;
+    s.sweep = r.eval;
+    s.k = r.k;
+    s.labels = r.labels;
+    s.segment_of_row.assign(n, -1);
+    for (std::size_t i = 0; i < ctx.rows.size(); ++i) s.segment_of_row[ctx.rows[i]] = r.labels[i];
+    s.final = r.final;
+    s.model = r.fitted;
+    s.details = r.details;
+    result.methods.push_back(std::move(s));
+  }
+
+  // ---- profiles on the original columns; representatives in each method's space
+  for (std::size_t m = 0; m < results.size(); ++m)
+    result.methods[m].profiles = profile_segments(ctx.table, result.methods[m].segment_of_row, {},
+                                                  results[m].rep_space.view(), results[m].rep_centers.view());
+  ctx.timings.lap("profiles");
+
+  // ---- explanation: a surrogate on the encoded features, per method
+  if (params.explain) {
+    for (std::size_t m = 0; m < results.size(); ++m) {
+      if (results[m].k < 2) continue;
+      ExplainParams ep;
+      ep.surrogate.random_state = params.seed;
+      result.methods[m].explanation =
+          explain_segments(ctx.prep.features.view(), result.methods[m].segment_of_row, ep, &ctx.diag);
+    }
+    ctx.timings.lap("explain");
+  }
+
+  // ---- maps for the report
+  if (params.maps) {
+    for (std::size_t m = 0; m < results.size(); ++m) {
+      result.methods[m].maps = detail::compute_maps(ctx, results[m]);
+      // The spaces are not needed any more; give their memory back.
+      results[m].map_d = MatrixD();
+      results[m].map_f = MatrixF();
+    }
+    ctx.timings.lap("maps");
+  }
+
+  // ---- comparison of methods in the common space
+  if (results.size() > 1) {
+    const MatrixD common = ctx.common_clustered();
+    MethodComparison c;
+    c.common_space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
+    for (const auto& r : results)
+      c.methods.push_back({r.name, r.k,
+                           detail::score_labels<double>(common.view(), r.labels, params.silhouette_sample, params.seed)});
+    for (const auto& a : results) {
+      std::vector<double> row;
+      for (const auto& b : results) row.push_back(adjusted_rand_score(a.labels, b.labels));
+      c.adjusted_rand_index.push_back(std::move(row));
+    }
+    result.comparison = std::move(c);
+    ctx.timings.lap("compare");
+  }
+
+  result.table = std::move(ctx.table);
+  result.prep = std::move(ctx.prep.model);
+  result.rows = std::move(ctx.rows);
+  result.embedding = embed ? ctx.embedding : nlohmann::json();
+  result.diagnostics = std::move(ctx.diag);
+  result.timings = std::move(ctx.timings.items);
+  return result;
+}
+
+}  // namespace segmenta
