@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "segmenta/core.hpp"
+#include "segmenta/files.hpp"  // read_file, AtomicFile, write_file_atomic (core)
 #include "segmenta/table.hpp"
 
 namespace segmenta {
@@ -46,42 +47,14 @@ struct CsvOptions {
 Table read_csv(const std::string& path, const CsvOptions& options = {});
 /// Parses CSV text; `name` is used in error messages as the file name.
 Table parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
-/// Reads a whole file into memory. Throws IoError.
-std::string read_file(const std::string& path);
 
 /// Sniffs the delimiter of CSV text among , ; tab | (the one that splits the first
 /// lines into the same, largest number of fields outside quotes); ',' if none does.
 char sniff_delimiter(std::string_view text);
 
 // ---------------------------------------------------------------------------
-// Writing
+// Writing (AtomicFile and write_file_atomic come from segmenta/files.hpp)
 // ---------------------------------------------------------------------------
-
-/// Writes a file atomically: content goes to a temporary file beside the target,
-/// which is renamed over the target by commit(). If commit() is never called (an
-/// exception unwinds), the temporary file is removed and the target is untouched.
-class AtomicFile {
- public:
-  explicit AtomicFile(std::string path);
-  ~AtomicFile();
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-  void write(std::string_view bytes);
-  AtomicFile& operator<<(std::string_view bytes) {
-    write(bytes);
-    return *this;
-  }
-  void commit();
-  const std::string& path() const noexcept { return path_; }
-
- private:
-  std::string path_, temp_;
-  std::FILE* file_ = nullptr;
-  bool committed_ = false;
-};
-
-/// Writes `content` to `path` atomically.
-void write_file_atomic(const std::string& path, std::string_view content);
 
 /// Quotes a CSV field when it contains the delimiter, a quote, CR or LF.
 std::string csv_escape(std::string_view field, char delimiter = ',');

@@ -275,19 +275,6 @@ char sniff_delimiter(std::string_view text) {
   return best;
 }
 
-std::string read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::string data;
-  char buf[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, got);
-  const bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) throw IoError(fmt::format("{}: read error", path));
-  return data;
-}
-
 Table read_csv(const std::string& path, const CsvOptions& options) {
   return parse_csv(read_file(path), path, options);
 }
