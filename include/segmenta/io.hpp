@@ -1,8 +1,13 @@
-// segmenta io: CSV reading into typed tables with dialect sniffing, atomic writers.
+// segmenta io: CSV reading, type inference, writers.
 //
-// The CSV reader sniffs the delimiter (',' ';' tab '|'), handles quoting with doubled
-// quotes, a header line, CRLF/LF line ends, a UTF-8 byte-order mark, and the
-// pandas set of missing-value markers. Types are inferred per column:
+// Reading is two steps, each usable alone:
+//   parsing      the CSV reader sniffs the delimiter (',' ';' tab '|'), handles
+//                quoting with doubled quotes, a header line, CRLF/LF line ends, a
+//                UTF-8 byte-order mark, and splits the text into string columns;
+//   inference    infer_types turns string columns (from the CSV reader or any
+//                other source) into typed columns, with the pandas set of
+//                missing-value markers and per-column type overrides.
+// Types are inferred per column:
 //   numeric      every non-missing value parses as a number;
 //   categorical  anything else (strings, mixed);
 //   binary       a categorical with exactly two distinct values;
@@ -15,6 +20,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +31,74 @@
 #include "segmenta/table.hpp"
 
 namespace segmenta {
+
+// ---------------------------------------------------------------------------
+// Type inference
+// ---------------------------------------------------------------------------
+
+/// One column of text cells before type inference, as a source hands it over. The
+/// cells are kept back to back in one buffer. A cell can be flagged missing (an SQL
+/// NULL, a None in a data frame): it is missing whatever its text; other cells are
+/// missing when they match a missing-value marker.
+class StringColumn {
+ public:
+  StringColumn() = default;
+  explicit StringColumn(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const noexcept { return name_; }
+  std::size_t size() const noexcept { return ends_.size(); }
+  std::string_view cell(std::size_t row) const noexcept {
+    const std::size_t begin = row ? ends_[row - 1] : 0;
+    return std::string_view(bytes_).substr(begin, ends_[row] - begin);
+  }
+  bool is_missing(std::size_t row) const noexcept { return !missing_.empty() && missing_[row] != 0; }
+
+  void reserve(std::size_t cells, std::size_t bytes = 0);
+  /// Appends a cell with this text.
+  void push_back(std::string_view cell);
+  /// Appends a cell flagged missing (its text is empty).
+  void push_missing();
+
+ private:
+  std::string name_;
+  std::string bytes_;                  // the cells' text, back to back
+  std::vector<std::size_t> ends_;      // end offset of each cell in bytes_
+  std::vector<std::uint8_t> missing_;  // per cell; empty while no cell is flagged
+};
+
+/// Equally long string columns and the name of where they came from (for messages).
+struct StringTable {
+  std::string source;
+  std::vector<StringColumn> columns;
+  std::size_t rows() const noexcept { return columns.empty() ? 0 : columns.front().size(); }
+};
+
+/// pandas' default missing-value markers ("", "NA", "NULL", "NaN", "n/a", "null"...).
+std::vector<std::string> default_na_values();
+
+struct InferOptions {
+  /// Missing-value markers (exact match after trimming spaces and tabs).
+  std::vector<std::string> na_values = default_na_values();
+  /// Per-column type overrides, applied instead of inference.
+  std::vector<std::pair<std::string, ColumnType>> types;
+};
+
+/// Reports a cell that contradicts a type override (a non-number in a column
+/// declared numeric): called with the column's index in the StringTable, the row
+/// and a one-line message; it must throw.
+using CellErrorHandler = std::function<void(std::size_t column, std::size_t row, const std::string& message)>;
+
+/// Types string columns: each becomes a typed Column by the rules at the top of this
+/// file, or by its override. Throws InvalidArgument for columns of different lengths
+/// and for an override naming no column ("--types: no column named 'x' in <source>");
+/// a cell contradicting an override goes to `on_error`, by default a ParseError at
+/// <source>:<row + 1>:<column + 1>.
+Table infer_types(const StringTable& table, const InferOptions& options = {},
+                  const CellErrorHandler& on_error = {});
+
+// ---------------------------------------------------------------------------
+// CSV
+// ---------------------------------------------------------------------------
 
 struct CsvOptions {
   /// Field delimiter; 0 = sniff from the first lines among , ; tab |.
@@ -41,11 +115,14 @@ struct CsvOptions {
   std::size_t max_rows = 0;
 
   static std::vector<std::string> default_na_values();
+  /// The na_values and types of these options, for infer_types.
+  InferOptions infer_options() const { return {na_values, types}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.
 Table read_csv(const std::string& path, const CsvOptions& options = {});
-/// Parses CSV text; `name` is used in error messages as the file name.
+/// Parses CSV text; `name` is used in error messages as the file name. Splits the
+/// text into string columns (the selected ones), then types them with infer_types.
 Table parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
 
 /// Sniffs the delimiter of CSV text among , ; tab | (the one that splits the first
