@@ -1,6 +1,9 @@
-// segmenta io: CSV reading, type inference, writers.
+// segmenta io: data sources, CSV reading, type inference, writers.
 //
-// Reading is two steps, each usable alone:
+// Reading is three steps, each usable alone:
+//   sources      a Source (open_source: a CSV file, or standard input for "-")
+//                yields a typed Table and its Provenance (kind, name, size and
+//                FNV-1a hash of the bytes read);
 //   parsing      the CSV reader sniffs the delimiter (',' ';' tab '|'), handles
 //                quoting with doubled quotes, a header line, CRLF/LF line ends, a
 //                UTF-8 byte-order mark, and splits the text into string columns;
@@ -21,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +132,79 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
 /// Sniffs the delimiter of CSV text among , ; tab | (the one that splits the first
 /// lines into the same, largest number of fields outside quotes); ',' if none does.
 char sniff_delimiter(std::string_view text);
+
+// ---------------------------------------------------------------------------
+// Sources
+// ---------------------------------------------------------------------------
+
+/// Where a table came from, for the run manifest and the report.
+struct Provenance {
+  /// "file", "stdin"; other sources name themselves ("postgresql", "dataframe").
+  std::string kind;
+  /// What the data is called in messages: the path, "<stdin>", a query...
+  std::string name;
+  /// Size in bytes and FNV-1a 64 hash of the bytes read, for sources that have bytes.
+  std::optional<std::uint64_t> bytes;
+  std::optional<std::uint64_t> fnv1a64;
+  /// Further facts a kind of source records (key, value), in order.
+  std::vector<std::pair<std::string, std::string>> extra;
+
+  /// fnv1a64 as 16 lower-case hex digits, as run.json records it; "" when unset.
+  std::string fnv1a64_hex() const;
+};
+
+/// A typed table and its provenance. The bytes it was parsed from are not kept.
+struct SourceData {
+  Table table;
+  Provenance provenance;
+};
+
+/// Something that yields a typed table: a CSV file, standard input, later a
+/// database query or a data frame. Sources with text cells build a StringTable and
+/// type it with infer_types, so every source infers types the same way.
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// The provenance's kind and name, known before reading.
+  virtual std::string_view kind() const noexcept = 0;
+  virtual const std::string& name() const noexcept = 0;
+  /// Reads the data. Throws IoError, ParseError, InvalidArgument.
+  virtual SourceData read() = 0;
+};
+
+/// A CSV file (kind "file", named by its path), parsed with parse_csv.
+class CsvFileSource final : public Source {
+ public:
+  explicit CsvFileSource(std::string path, CsvOptions options = {});
+  std::string_view kind() const noexcept override { return "file"; }
+  const std::string& name() const noexcept override { return path_; }
+  SourceData read() override;
+
+ private:
+  std::string path_;
+  CsvOptions options_;
+};
+
+/// CSV text on a stream, standard input by default (kind "stdin", named "<stdin>"),
+/// parsed with parse_csv. The stream is read to its end once: a second read()
+/// throws InvalidArgument.
+class StdinSource final : public Source {
+ public:
+  explicit StdinSource(CsvOptions options = {}, std::FILE* stream = stdin);
+  std::string_view kind() const noexcept override { return "stdin"; }
+  const std::string& name() const noexcept override { return name_; }
+  SourceData read() override;
+
+ private:
+  std::string name_ = "<stdin>";
+  CsvOptions options_;
+  std::FILE* stream_;
+  bool consumed_ = false;
+};
+
+/// The source a data argument names: "-" is standard input, anything else a CSV
+/// file path. Nothing is read until read(). Throws InvalidArgument for an empty spec.
+std::unique_ptr<Source> open_source(const std::string& spec, const CsvOptions& options = {});
 
 // ---------------------------------------------------------------------------
 // Writing (AtomicFile and write_file_atomic come from segmenta/files.hpp)
