@@ -27,7 +27,8 @@ std::vector<std::size_t> apportion(const std::vector<double>& weights, std::size
   }
   std::vector<std::size_t> order(weights.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return remainder[a] > remainder[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return remainder[a] > remainder[b]; });
   for (std::size_t r = 0; given < total && r < order.size(); ++r, ++given) ++out[order[r]];
   return out;
 }

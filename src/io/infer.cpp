@@ -231,7 +231,8 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
       throw InvalidArgument(
           fmt::format("{}: column '{}' has {} values, the first column {}", table.source, c.name(), c.size(), n_rows));
   for (const auto& [name, type] : options.types)
-    if (std::none_of(table.columns.begin(), table.columns.end(), [&](const StringColumn& c) { return c.name() == name; }))
+    if (std::none_of(table.columns.begin(), table.columns.end(),
+                     [&](const StringColumn& c) { return c.name() == name; }))
       throw InvalidArgument(fmt::format("--types: no column named '{}' in {}", name, table.source));
 
   const NaMatcher is_marker(options.na_values);

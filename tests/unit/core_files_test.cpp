@@ -49,14 +49,16 @@ TEST(CoreFiles, AtomicFileReplacesOnlyOnCommit) {
   write_file_atomic(path, "old");
   {
     AtomicFile f(path);
-    f << "new " << "content";
+    f.write("new ");
+    f << "content";
     EXPECT_EQ(read_file(path), "old");  // untouched until the commit
   }
   EXPECT_EQ(read_file(path), "old");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
   {
     AtomicFile f(path);
-    f << "new " << "content";
+    f.write("new ");
+    f << "content";
     f.commit();
     f.commit();  // a second commit does nothing
     EXPECT_THROW(f.write("more"), IoError);

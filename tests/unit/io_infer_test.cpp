@@ -64,8 +64,8 @@ void expect_same(const Table& a, const Table& b) {
 
 /// 25 rows with a column of every kind the inference knows.
 Cells mixed_cells() {
-  Cells c{{"customer_id", {}}, {"age", {}},     {"balance", {}}, {"job", {}},     {"default", {}},
-          {"note", {}},        {"code", {}},    {"big", {}},     {"empty", {}},   {"quoted, name", {}}};
+  Cells c{{"customer_id", {}}, {"age", {}},  {"balance", {}}, {"job", {}},   {"default", {}},
+          {"note", {}},        {"code", {}}, {"big", {}},     {"empty", {}}, {"quoted, name", {}}};
   const char* jobs[] = {"admin.", "technician", "blue-collar", "NA", "retired"};
   for (int i = 0; i < 25; ++i) {
     c[0].second.push_back(std::to_string(1000 + i * 7));
@@ -90,9 +90,9 @@ TEST(Infer, HandBuiltColumnsTypeAsTheCsvReaderDoes) {
   const Table inferred = infer_types(strings_of(cells));
   expect_same(inferred, from_csv);
   // The inference itself, spelled out.
-  const std::vector<ColumnType> want{ColumnType::id,      ColumnType::numeric, ColumnType::numeric, ColumnType::categorical,
-                                     ColumnType::binary,  ColumnType::text,    ColumnType::id,      ColumnType::numeric,
-                                     ColumnType::numeric, ColumnType::numeric};
+  const std::vector<ColumnType> want{
+      ColumnType::id,   ColumnType::numeric, ColumnType::numeric, ColumnType::categorical, ColumnType::binary,
+      ColumnType::text, ColumnType::id,      ColumnType::numeric, ColumnType::numeric,     ColumnType::numeric};
   for (std::size_t j = 0; j < want.size(); ++j) EXPECT_EQ(inferred.column(j).type, want[j]) << inferred.column(j).name;
   EXPECT_TRUE(inferred.column(1).integral);
   EXPECT_EQ(inferred.column(1).missing, 5u);

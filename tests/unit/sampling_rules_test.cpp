@@ -33,7 +33,8 @@ std::vector<std::int32_t> interleaved(const std::vector<std::size_t>& sizes) {
   return s;
 }
 
-std::map<std::int32_t, std::size_t> counts(const std::vector<std::int32_t>& labels, const std::vector<std::size_t>& pick) {
+std::map<std::int32_t, std::size_t> counts(const std::vector<std::int32_t>& labels,
+                                           const std::vector<std::size_t>& pick) {
   std::map<std::int32_t, std::size_t> c;
   for (std::size_t p : pick) ++c[labels[p]];
   return c;
