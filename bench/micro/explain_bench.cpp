@@ -59,7 +59,7 @@ BENCHMARK(BM_FitSurrogate)->Arg(1)->Unit(benchmark::kMillisecond)->MeasureProces
 BENCHMARK(BM_FitSurrogate)->Arg(0)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->Iterations(1);
 
 void shap_rows(benchmark::State& state, ShapEngine engine) {
-  const auto rows = stratified_sample(bank().labels, static_cast<std::size_t>(state.range(0)), 0);
+  const auto rows = stratified_training_sample(bank().labels, static_cast<std::size_t>(state.range(0)), 0);
   const MatrixD x = take_rows(ViewD(bank().x), std::span<const std::size_t>(rows));
   const SurrogateModel& m = model();
   for (auto _ : state) benchmark::DoNotOptimize(m.contributions(x, engine));

@@ -216,6 +216,18 @@ class Rng {
   bool has_spare_ = false;
 };
 
+/// A seeded sample stratified by label (explain's TreeSHAP rows and the report's map
+/// points use it): at most max_rows (0 = all) of the positions with a label >= 0
+/// (-1 = not clustered, never drawn). When max_rows >= K (the number of distinct
+/// labels), every label gets one position and the remaining max_rows - K are
+/// apportioned in proportion to the label sizes minus one (largest remainders, ties
+/// to the lower label); when max_rows < K, the max_rows largest labels get one each.
+/// The c-th smallest label's positions are drawn uniformly without replacement with
+/// Rng::stream(random_state, 1 + c). Returned ascending. Throws InvalidArgument for
+/// labels < -1.
+std::vector<std::size_t> stratified_label_sample(std::span<const std::int32_t> labels, std::size_t max_rows,
+                                                 std::uint64_t random_state);
+
 // ---------------------------------------------------------------------------
 // Threads
 // ---------------------------------------------------------------------------

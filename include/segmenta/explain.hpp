@@ -155,7 +155,7 @@ SurrogateModel fit_surrogate(ViewD x, std::span<const std::int32_t> labels, cons
 
 struct ExplainParams {
   SurrogateParams surrogate;
-  /// Rows TreeSHAP is computed on: a stratified sample (stratified_sample: about
+  /// Rows TreeSHAP is computed on: a stratified sample (stratified_training_sample: about
   /// proportional to the segment sizes, at least one row per segment) of at most this
   /// many clustered rows; 0 = every clustered row. The mean |SHAP| is estimated
   /// with post-stratification weights, so it estimates the all-rows mean without
@@ -215,9 +215,10 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
 /// to the segment sizes minus one (largest remainders, ties to the lower class);
 /// when max_rows < K, the max_rows largest segments get one row each. Segment c's
 /// rows are drawn uniformly without replacement with Rng::stream(random_state,
-/// 1 + c). Returned ascending. Throws InvalidArgument for labels < -1.
-std::vector<std::size_t> stratified_sample(std::span<const std::int32_t> labels, std::size_t max_rows,
-                                           std::uint64_t random_state);
+/// 1 + c). Returned ascending. Throws InvalidArgument for labels < -1. This is
+/// core's stratified_label_sample, which the report's map sample uses too.
+std::vector<std::size_t> stratified_training_sample(std::span<const std::int32_t> labels, std::size_t max_rows,
+                                                    std::uint64_t random_state);
 
 // ---------------------------------------------------------------------------
 // Segment profiles

@@ -1,8 +1,16 @@
-// segmenta io: CSV reading into typed tables with dialect sniffing, atomic writers.
+// segmenta io: data sources, CSV reading, type inference, writers.
 //
-// The CSV reader sniffs the delimiter (',' ';' tab '|'), handles quoting with doubled
-// quotes, a header line, CRLF/LF line ends, a UTF-8 byte-order mark, and the
-// pandas set of missing-value markers. Types are inferred per column:
+// Reading is three steps, each usable alone:
+//   sources      a Source (open_source: a CSV file, or standard input for "-")
+//                yields a typed Table and its Provenance (kind, name, size and
+//                FNV-1a hash of the bytes read);
+//   parsing      the CSV reader sniffs the delimiter (',' ';' tab '|'), handles
+//                quoting with doubled quotes, a header line, CRLF/LF line ends, a
+//                UTF-8 byte-order mark, and splits the text into string columns;
+//   inference    infer_types turns string columns (from the CSV reader or any
+//                other source) into typed columns, with the pandas set of
+//                missing-value markers and per-column type overrides.
+// Types are inferred per column:
 //   numeric      every non-missing value parses as a number;
 //   categorical  anything else (strings, mixed);
 //   binary       a categorical with exactly two distinct values;
@@ -15,15 +23,86 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "segmenta/core.hpp"
+#include "segmenta/files.hpp"  // read_file, AtomicFile, write_file_atomic (core)
 #include "segmenta/table.hpp"
 
 namespace segmenta {
+
+// ---------------------------------------------------------------------------
+// Type inference
+// ---------------------------------------------------------------------------
+
+/// One column of text cells before type inference, as a source hands it over. The
+/// cells are kept back to back in one buffer. A cell can be flagged missing (an SQL
+/// NULL, a None in a data frame): it is missing whatever its text; other cells are
+/// missing when they match a missing-value marker.
+class StringColumn {
+ public:
+  StringColumn() = default;
+  explicit StringColumn(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const noexcept { return name_; }
+  std::size_t size() const noexcept { return ends_.size(); }
+  std::string_view cell(std::size_t row) const noexcept {
+    const std::size_t begin = row ? ends_[row - 1] : 0;
+    return std::string_view(bytes_).substr(begin, ends_[row] - begin);
+  }
+  bool is_missing(std::size_t row) const noexcept { return !missing_.empty() && missing_[row] != 0; }
+
+  void reserve(std::size_t cells, std::size_t bytes = 0);
+  /// Appends a cell with this text.
+  void push_back(std::string_view cell);
+  /// Appends a cell flagged missing (its text is empty).
+  void push_missing();
+
+ private:
+  std::string name_;
+  std::string bytes_;                  // the cells' text, back to back
+  std::vector<std::size_t> ends_;      // end offset of each cell in bytes_
+  std::vector<std::uint8_t> missing_;  // per cell; empty while no cell is flagged
+};
+
+/// Equally long string columns and the name of where they came from (for messages).
+struct StringTable {
+  std::string source;
+  std::vector<StringColumn> columns;
+  std::size_t rows() const noexcept { return columns.empty() ? 0 : columns.front().size(); }
+};
+
+/// pandas' default missing-value markers ("", "NA", "NULL", "NaN", "n/a", "null"...).
+std::vector<std::string> default_na_values();
+
+struct InferOptions {
+  /// Missing-value markers (exact match after trimming spaces and tabs).
+  std::vector<std::string> na_values = default_na_values();
+  /// Per-column type overrides, applied instead of inference.
+  std::vector<std::pair<std::string, ColumnType>> types;
+};
+
+/// Reports a cell that contradicts a type override (a non-number in a column
+/// declared numeric): called with the column's index in the StringTable, the row
+/// and a one-line message; it must throw.
+using CellErrorHandler = std::function<void(std::size_t column, std::size_t row, const std::string& message)>;
+
+/// Types string columns: each becomes a typed Column by the rules at the top of this
+/// file, or by its override. Throws InvalidArgument for columns of different lengths
+/// and for an override naming no column ("--types: no column named 'x' in <source>");
+/// a cell contradicting an override goes to `on_error`, by default a ParseError at
+/// <source>:<row + 1>:<column + 1>.
+Table infer_types(const StringTable& table, const InferOptions& options = {},
+                  const CellErrorHandler& on_error = {});
+
+// ---------------------------------------------------------------------------
+// CSV
+// ---------------------------------------------------------------------------
 
 struct CsvOptions {
   /// Field delimiter; 0 = sniff from the first lines among , ; tab |.
@@ -40,48 +119,96 @@ struct CsvOptions {
   std::size_t max_rows = 0;
 
   static std::vector<std::string> default_na_values();
+  /// The na_values and types of these options, for infer_types.
+  InferOptions infer_options() const { return {na_values, types}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.
 Table read_csv(const std::string& path, const CsvOptions& options = {});
-/// Parses CSV text; `name` is used in error messages as the file name.
+/// Parses CSV text; `name` is used in error messages as the file name. Splits the
+/// text into string columns (the selected ones), then types them with infer_types.
 Table parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
-/// Reads a whole file into memory. Throws IoError.
-std::string read_file(const std::string& path);
 
 /// Sniffs the delimiter of CSV text among , ; tab | (the one that splits the first
 /// lines into the same, largest number of fields outside quotes); ',' if none does.
 char sniff_delimiter(std::string_view text);
 
 // ---------------------------------------------------------------------------
-// Writing
+// Sources
 // ---------------------------------------------------------------------------
 
-/// Writes a file atomically: content goes to a temporary file beside the target,
-/// which is renamed over the target by commit(). If commit() is never called (an
-/// exception unwinds), the temporary file is removed and the target is untouched.
-class AtomicFile {
- public:
-  explicit AtomicFile(std::string path);
-  ~AtomicFile();
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-  void write(std::string_view bytes);
-  AtomicFile& operator<<(std::string_view bytes) {
-    write(bytes);
-    return *this;
-  }
-  void commit();
-  const std::string& path() const noexcept { return path_; }
+/// Where a table came from, for the run manifest and the report.
+struct Provenance {
+  /// "file", "stdin"; other sources name themselves ("postgresql", "dataframe").
+  std::string kind;
+  /// What the data is called in messages: the path, "<stdin>", a query...
+  std::string name;
+  /// Size in bytes and FNV-1a 64 hash of the bytes read, for sources that have bytes.
+  std::optional<std::uint64_t> bytes;
+  std::optional<std::uint64_t> fnv1a64;
+  /// Further facts a kind of source records (key, value), in order.
+  std::vector<std::pair<std::string, std::string>> extra;
 
- private:
-  std::string path_, temp_;
-  std::FILE* file_ = nullptr;
-  bool committed_ = false;
+  /// fnv1a64 as 16 lower-case hex digits, as run.json records it; "" when unset.
+  std::string fnv1a64_hex() const;
 };
 
-/// Writes `content` to `path` atomically.
-void write_file_atomic(const std::string& path, std::string_view content);
+/// A typed table and its provenance. The bytes it was parsed from are not kept.
+struct SourceData {
+  Table table;
+  Provenance provenance;
+};
+
+/// Something that yields a typed table: a CSV file, standard input, later a
+/// database query or a data frame. Sources with text cells build a StringTable and
+/// type it with infer_types, so every source infers types the same way.
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// The provenance's kind and name, known before reading.
+  virtual std::string_view kind() const noexcept = 0;
+  virtual const std::string& name() const noexcept = 0;
+  /// Reads the data. Throws IoError, ParseError, InvalidArgument.
+  virtual SourceData read() = 0;
+};
+
+/// A CSV file (kind "file", named by its path), parsed with parse_csv.
+class CsvFileSource final : public Source {
+ public:
+  explicit CsvFileSource(std::string path, CsvOptions options = {});
+  std::string_view kind() const noexcept override { return "file"; }
+  const std::string& name() const noexcept override { return path_; }
+  SourceData read() override;
+
+ private:
+  std::string path_;
+  CsvOptions options_;
+};
+
+/// CSV text on a stream, standard input by default (kind "stdin", named "<stdin>"),
+/// parsed with parse_csv. The stream is read to its end once: a second read()
+/// throws InvalidArgument.
+class StdinSource final : public Source {
+ public:
+  explicit StdinSource(CsvOptions options = {}, std::FILE* stream = stdin);
+  std::string_view kind() const noexcept override { return "stdin"; }
+  const std::string& name() const noexcept override { return name_; }
+  SourceData read() override;
+
+ private:
+  std::string name_ = "<stdin>";
+  CsvOptions options_;
+  std::FILE* stream_;
+  bool consumed_ = false;
+};
+
+/// The source a data argument names: "-" is standard input, anything else a CSV
+/// file path. Nothing is read until read(). Throws InvalidArgument for an empty spec.
+std::unique_ptr<Source> open_source(const std::string& spec, const CsvOptions& options = {});
+
+// ---------------------------------------------------------------------------
+// Writing (AtomicFile and write_file_atomic come from segmenta/files.hpp)
+// ---------------------------------------------------------------------------
 
 /// Quotes a CSV field when it contains the delimiter, a quote, CR or LF.
 std::string csv_escape(std::string_view field, char delimiter = ',');

@@ -103,13 +103,16 @@ std::string json_for_script(const nlohmann::json& j);
 /// and template literals and of comments, where such sequences can occur.
 std::string escape_inline_script(std::string_view source);
 
-/// A seeded sample of at most `max_count` positions of `strata` (one stratum label
-/// per item), stratified: each stratum keeps round(max_count * its size / n) items
-/// (largest remainders first, at least one per non-empty stratum while the budget
-/// allows), drawn uniformly without replacement. Returns ascending positions; all
-/// of them when n <= max_count. Throws InvalidArgument if max_count is 0.
-std::vector<std::size_t> stratified_sample(std::span<const std::int32_t> strata, std::size_t max_count,
-                                           std::uint64_t seed);
+/// The sample of map points: at most `max_count` positions of `strata` (the segment
+/// of each point, >= 0), stratified by segment with core's stratified_label_sample
+/// (the rule of explain's TreeSHAP sample): every segment gets one point, the rest
+/// goes to the segments in proportion to their sizes minus one (largest
+/// remainders), each segment's points drawn uniformly without replacement from
+/// Rng::stream(seed, 1 + its rank among the segments). Returns ascending positions;
+/// all of them when max_count is 0 or at least n. Throws InvalidArgument for strata
+/// < -1; -1 points are never drawn.
+std::vector<std::size_t> stratified_map_sample(std::span<const std::int32_t> strata, std::size_t max_count,
+                                               std::uint64_t seed);
 
 /// The version of plotly.js built into the report.
 std::string_view plotly_version() noexcept;

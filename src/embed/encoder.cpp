@@ -436,7 +436,7 @@ SentenceEncoder SentenceEncoder::load(const std::string& dir) {
   if (impl->tokenizer.vocab_size() > c.vocab_size)
     throw ModelFormatError(fmt::format("{}: the tokenizer has {} tokens but config.json's vocab_size is {}", dir,
                                        impl->tokenizer.vocab_size(), c.vocab_size));
-  const std::string bytes = embed_detail::read_whole_file(impl->info.weights_path);
+  const std::string bytes = read_file(impl->info.weights_path);
   const std::uint64_t weights_hash = fnv1a64(bytes);
   const SafeTensors st = SafeTensors::parse(bytes, impl->info.weights_path);
   std::string prefix;
@@ -569,7 +569,7 @@ struct DiskCache {
   void load(Diagnostics* diag) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return;
-    const std::string bytes = embed_detail::read_whole_file(path);
+    const std::string bytes = read_file(path);
     auto bad = [&] {
       if (diag) diag->warn("embed", "cache_unreadable", fmt::format("ignoring the unreadable embedding cache {}", path));
     };
@@ -606,7 +606,7 @@ struct DiskCache {
       std::memcpy(p + 16, values.data() + i * dim, 4 * dim);
       p += 16 + 4 * dim;
     }
-    embed_detail::write_file_replace(path, out);
+    write_file_atomic(path, out);
   }
 };
 

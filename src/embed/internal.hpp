@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "segmenta/core.hpp"
+#include "segmenta/files.hpp"  // read_file, write_file_atomic
 
 namespace segmenta::embed_detail {
 
@@ -36,16 +37,6 @@ std::uint16_t float_to_half(float f) noexcept;
 /// "i" + U+0307 as in the full mapping): sentence-transformers' do_lower_case (str.lower()),
 /// without str.lower()'s final-sigma rule. Invalid bytes become U+FFFD.
 std::string lower_text(std::string_view text);
-
-// ---------------------------------------------------------------------------
-// Files
-// ---------------------------------------------------------------------------
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so readers never see a partial file. Throws IoError.
-void write_file_replace(const std::string& path, std::string_view bytes);
-/// Reads a whole file. Throws IoError naming `path`.
-std::string read_whole_file(const std::string& path);
 
 /// 128-bit hash of bytes as two independent FNV-1a 64 streams.
 struct Hash128 {

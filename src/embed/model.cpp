@@ -12,7 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json parse_json_file(const std::string& path) {
-  const std::string text = embed_detail::read_whole_file(path);
+  const std::string text = read_file(path);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
@@ -82,7 +82,7 @@ BertConfig BertConfig::parse(std::string_view json_text, const std::string& name
   return c;
 }
 
-BertConfig BertConfig::read(const std::string& path) { return parse(embed_detail::read_whole_file(path), path); }
+BertConfig BertConfig::read(const std::string& path) { return parse(read_file(path), path); }
 
 double bert_forward_flops(const BertConfig& c, std::size_t tokens) noexcept {
   const double T = static_cast<double>(tokens), H = static_cast<double>(c.hidden_size),
@@ -189,7 +189,7 @@ void check_model_weights(const std::string& dir) {
   const auto size = fs::file_size(weights, ec);
   if (ec) throw IoError(fmt::format("cannot read {}: {}", weights.string(), ec.message()));
   if (size < 1024) {
-    const std::string head = embed_detail::read_whole_file(weights.string());
+    const std::string head = read_file(weights.string());
     if (head.rfind("version https://git-lfs", 0) == 0)
       throw IoError(fmt::format("{} is a Git LFS pointer ({} bytes), not the weights: run `git lfs pull` in the clone, or {}",
                                 weights.string(), size, weights_hint(folder.string())));
@@ -254,24 +254,24 @@ void write_random_model(const std::string& dir, const BertConfig& c, std::uint64
                                    {"layer_norm_eps", c.layer_norm_eps},
                                    {"position_embedding_type", "absolute"},
                                    {"pad_token_id", 0}};
-  embed_detail::write_file_replace((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
   nlohmann::ordered_json modules = nlohmann::ordered_json::array();
   modules.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
   modules.push_back({{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"}, {"type", "sentence_transformers.models.Pooling"}});
   if (normalize)
     modules.push_back({{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"}, {"type", "sentence_transformers.models.Normalize"}});
-  embed_detail::write_file_replace((fs::path(dir) / "modules.json").string(), modules.dump(2) + "\n");
-  embed_detail::write_file_replace((fs::path(dir) / "sentence_bert_config.json").string(),
+  write_file_atomic((fs::path(dir) / "modules.json").string(), modules.dump(2) + "\n");
+  write_file_atomic((fs::path(dir) / "sentence_bert_config.json").string(),
                                    nlohmann::ordered_json({{"max_seq_length", max_seq_length}, {"do_lower_case", false}}).dump(2) + "\n");
   const nlohmann::ordered_json pool = {{"word_embedding_dimension", H},
                                        {"pooling_mode_cls_token", pooling.cls},
                                        {"pooling_mode_mean_tokens", pooling.mean},
                                        {"pooling_mode_max_tokens", pooling.max},
                                        {"pooling_mode_mean_sqrt_len_tokens", pooling.mean_sqrt_len}};
-  embed_detail::write_file_replace((fs::path(dir) / "1_Pooling" / "config.json").string(), pool.dump(2) + "\n");
+  write_file_atomic((fs::path(dir) / "1_Pooling" / "config.json").string(), pool.dump(2) + "\n");
   for (const char* name : {"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
     const fs::path src = fs::path(tokenizer_dir) / name;
-    if (fs::exists(src)) embed_detail::write_file_replace((fs::path(dir) / name).string(), embed_detail::read_whole_file(src.string()));
+    if (fs::exists(src)) write_file_atomic((fs::path(dir) / name).string(), read_file(src.string()));
   }
 }
 

@@ -252,7 +252,7 @@ std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, SafeTenso
 }
 
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, SafeTensorsDType dtype) {
-  embed_detail::write_file_replace(path, safetensors_bytes(tensors, dtype));
+  write_file_atomic(path, safetensors_bytes(tensors, dtype));
 }
 
 }  // namespace segmenta

@@ -347,7 +347,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, Tokenizer
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_vocab_file(const std::string& path, TokenizerOptions options) {
-  const std::string text = embed_detail::read_whole_file(path);
+  const std::string text = read_file(path);
   std::vector<std::string> vocab;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -366,7 +366,7 @@ WordPieceTokenizer WordPieceTokenizer::from_vocab_file(const std::string& path, 
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& path) {
-  const std::string text = embed_detail::read_whole_file(path);
+  const std::string text = read_file(path);
   auto fail = [&](const std::string& what) { return ModelFormatError(fmt::format("{}: {}", path, what)); };
   nlohmann::json j;
   try {
@@ -447,7 +447,7 @@ WordPieceTokenizer WordPieceTokenizer::from_folder(const std::string& dir) {
   if (fs::exists(cfg)) {
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(embed_detail::read_whole_file(cfg.string()));
+      j = nlohmann::json::parse(read_file(cfg.string()));
     } catch (const nlohmann::json::exception& e) {
       throw ModelFormatError(fmt::format("{}: invalid JSON ({})", cfg.string(), e.what()));
     }
@@ -465,7 +465,7 @@ WordPieceTokenizer WordPieceTokenizer::from_folder(const std::string& dir) {
   const fs::path map = fs::path(dir) / "special_tokens_map.json";
   if (fs::exists(map)) {
     try {
-      const auto j = nlohmann::json::parse(embed_detail::read_whole_file(map.string()));
+      const auto j = nlohmann::json::parse(read_file(map.string()));
       if (j.is_object()) {
         o.special_tokens.clear();
         for (auto it = j.begin(); it != j.end(); ++it)

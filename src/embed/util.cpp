@@ -1,11 +1,3 @@
-#include <fmt/format.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-
 #include "embed/internal.hpp"
 
 namespace segmenta::embed_detail {
@@ -58,31 +50,6 @@ std::uint16_t float_to_half(float f) noexcept {
   if (rest > half_ulp || (rest == half_ulp && (q & 1u))) ++q;
   // A carry out of the mantissa bumps the exponent, which the addition does naturally.
   return static_cast<std::uint16_t>(sign | (base + q));
-}
-
-void write_file_replace(const std::string& path, std::string_view bytes) {
-  const std::string temp = fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  if (!f) throw IoError(fmt::format("cannot write {}: {}", temp, std::strerror(errno)));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    std::remove(temp.c_str());
-    throw IoError(fmt::format("cannot write {}", temp));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temp.c_str());
-    throw IoError(fmt::format("cannot rename {} to {}: {}", temp, path, std::strerror(err)));
-  }
-}
-
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open {}", path));
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError(fmt::format("cannot read {}", path));
-  return s;
 }
 
 Hash128 hash128(std::string_view bytes, std::uint64_t salt) noexcept {

@@ -37,60 +37,6 @@ ClassIndex index_classes(std::span<const std::int32_t> labels) {
   return ci;
 }
 
-// Largest-remainder apportionment of `total` items to groups with the given weights
-// (ties to the lower index).
-std::vector<std::size_t> apportion(const std::vector<double>& weights, std::size_t total) {
-  const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
-  std::vector<std::size_t> out(weights.size(), 0);
-  if (sum <= 0.0 || total == 0) return out;
-  std::vector<double> remainder(weights.size());
-  std::size_t given = 0;
-  for (std::size_t c = 0; c < weights.size(); ++c) {
-    const double q = static_cast<double>(total) * weights[c] / sum;
-    out[c] = static_cast<std::size_t>(std::floor(q));
-    remainder[c] = q - std::floor(q);
-    given += out[c];
-  }
-  std::vector<std::size_t> order(weights.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return remainder[a] > remainder[b]; });
-  for (std::size_t r = 0; given < total && r < order.size(); ++r, ++given) ++out[order[r]];
-  return out;
-}
-
-std::vector<std::size_t> sample_classes(const ClassIndex& ci, std::size_t max_rows, std::uint64_t seed) {
-  const std::size_t k = ci.classes.size();
-  std::size_t total = 0;
-  for (const auto& r : ci.rows) total += r.size();
-  std::vector<std::size_t> out;
-  if (max_rows == 0 || max_rows >= total) {
-    for (std::size_t i = 0; i < ci.of_row.size(); ++i)
-      if (ci.of_row[i] >= 0) out.push_back(i);
-    return out;
-  }
-  std::vector<std::size_t> take(k, 0);
-  if (max_rows >= k) {
-    // One row per segment first, the rest in proportion to the remaining sizes.
-    std::vector<double> w(k);
-    for (std::size_t c = 0; c < k; ++c) w[c] = static_cast<double>(ci.rows[c].size() - 1);
-    take = apportion(w, max_rows - k);
-    for (auto& t : take) ++t;
-  } else {
-    std::vector<std::size_t> order(k);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return ci.rows[a].size() > ci.rows[b].size(); });
-    for (std::size_t r = 0; r < max_rows; ++r) take[order[r]] = 1;
-  }
-  for (std::size_t c = 0; c < k; ++c) {
-    Rng rng = Rng::stream(seed, 1 + c);
-    for (const std::size_t s : rng.sample_without_replacement(ci.rows[c].size(), take[c]))
-      out.push_back(ci.rows[c][s]);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::vector<std::size_t> order_descending(const std::vector<double>& v) {
   std::vector<std::size_t> order(v.size());
   std::iota(order.begin(), order.end(), 0);
@@ -100,9 +46,9 @@ std::vector<std::size_t> order_descending(const std::vector<double>& v) {
 
 }  // namespace
 
-std::vector<std::size_t> stratified_sample(std::span<const std::int32_t> labels, std::size_t max_rows,
-                                           std::uint64_t random_state) {
-  return sample_classes(index_classes(labels), max_rows, random_state);
+std::vector<std::size_t> stratified_training_sample(std::span<const std::int32_t> labels, std::size_t max_rows,
+                                                    std::uint64_t random_state) {
+  return stratified_label_sample(labels, max_rows, random_state);
 }
 
 SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> labels, const ExplainParams& params,
@@ -169,7 +115,7 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
 
   // TreeSHAP on the stratified sample.
   clock.reset();
-  ex.shap_rows = sample_classes(ci, params.shap_max_rows, params.surrogate.random_state);
+  ex.shap_rows = stratified_training_sample(labels, params.shap_max_rows, params.surrogate.random_state);
   const MatrixD sx = take_rows(x, std::span<const std::size_t>(ex.shap_rows));
   const MatrixD phi = ex.model.contributions(sx, params.engine);
   ex.shap_seconds = clock.seconds();

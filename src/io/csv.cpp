@@ -1,20 +1,20 @@
 // CSV reading: one pass over the bytes to split records and fields (recording
-// each field's byte range), then a typed conversion of only the selected columns.
+// each field's byte range), then the selected columns as strings, typed by
+// infer_types (infer.cpp).
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstring>
-#include <deque>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "io/internal.hpp"
 #include "segmenta/io.hpp"
 
 namespace segmenta {
 namespace {
+
+using io_detail::trim;
 
 struct Field {
   std::uint32_t begin;  // byte offset of the content (after an opening quote)
@@ -181,64 +181,9 @@ std::string field_text(std::string_view text, const Field& f) {
   return s;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-/// Parses a number as pandas' C parser would accept it; false if it is not one.
-bool parse_number(std::string_view s, double& value, bool& integral) {
-  s = trim(s);
-  if (s.empty()) return false;
-  std::string_view body = s;
-  if (body.front() == '+') body.remove_prefix(1);
-  if (body.empty()) return false;
-  const char* first = body.data();
-  const char* last = body.data() + body.size();
-  auto res = std::from_chars(first, last, value);
-  if (res.ec == std::errc::result_out_of_range) {
-    // Over/underflow: from_chars leaves value untouched; use strtod's inf / 0 instead.
-    value = std::strtod(std::string(body).c_str(), nullptr);
-  } else if (res.ec != std::errc()) {
-    return false;
-  }
-  if (res.ptr != last) return false;
-  integral = true;
-  for (char c : body)
-    if (!(c >= '0' && c <= '9') && c != '-') {
-      integral = false;
-      break;
-    }
-  return true;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool named_like_id(std::string_view name) {
-  const std::string l = lower(trim(name));
-  if (l == "id" || l == "uuid" || l == "guid" || l == "key" || l == "index") return true;
-  for (std::string_view suffix : {"_id", " id", "-id", ".id", "_uuid", "_key", "_no", "_number"})
-    if (l.size() > suffix.size() && l.ends_with(suffix)) return true;
-  // camelCase / PascalCase: customerId, CustomerID
-  if (name.size() > 2 && (name.ends_with("ID") || name.ends_with("Id"))) {
-    const char before = name[name.size() - 3];
-    if (std::islower(static_cast<unsigned char>(before))) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
-std::vector<std::string> CsvOptions::default_na_values() {
-  // pandas' default missing-value markers.
-  return {"",     "#N/A", "#N/A N/A", "#NA",  "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-          "<NA>", "N/A",  "NA",       "NULL", "NaN",     "None",     "n/a",  "nan",  "null"};
-}
+std::vector<std::string> CsvOptions::default_na_values() { return segmenta::default_na_values(); }
 
 char sniff_delimiter(std::string_view text) {
   const char candidates[] = {',', ';', '\t', '|'};
@@ -273,19 +218,6 @@ char sniff_delimiter(std::string_view text) {
     }
   }
   return best;
-}
-
-std::string read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::string data;
-  char buf[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, got);
-  const bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) throw IoError(fmt::format("{}: read error", path));
-  return data;
 }
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
@@ -357,143 +289,30 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
     if (std::find(header.begin(), header.end(), col) == header.end())
       throw InvalidArgument(fmt::format("--types: no column named '{}' in {}", col, name));
 
-  std::unordered_set<std::string_view> na(options.na_values.begin(), options.na_values.end());
-  std::size_t max_na_length = 0;
-  for (const auto& v : options.na_values) max_na_length = std::max(max_na_length, v.size());
-  // Markers match after trimming surrounding blanks; allow for a few of them.
-  max_na_length += 8;
-  // Cheap pre-filter: per first character, a bit mask of the markers' lengths.
-  std::uint64_t na_lengths[256] = {};
-  bool na_empty = false;
-  for (const auto& v : options.na_values) {
-    if (v.empty())
-      na_empty = true;
-    else if (v.size() < 64)
-      na_lengths[static_cast<unsigned char>(v.front())] |= std::uint64_t{1} << v.size();
-  }
-  std::vector<Column> columns;
-  columns.reserve(selected.size());
-  std::string scratch;
+  // The selected columns as strings (doubled quotes collapsed), then typed. Overrides
+  // of columns left out by the selection were checked above and do not apply.
+  StringTable strings;
+  strings.source = name;
+  strings.columns.reserve(selected.size());
   for (std::size_t j : selected) {
-    Column col;
-    col.name = header[j];
-    std::optional<ColumnType> forced;
-    for (const auto& [cname, type] : options.types)
-      if (cname == col.name) forced = type;
-
-    auto value_of = [&](std::size_t row) -> std::string_view {
-      const Field& f = rec.fields[rec.record_start[first_data + row] + j];
-      if (!f.escaped) return text.substr(f.begin, f.length);
-      scratch = field_text(text, f);
-      return scratch;
-    };
-    auto is_na = [&](std::string_view v) {
-      if (v.size() > max_na_length) return false;
-      const std::string_view t = trim(v);
-      if (t.empty()) return na_empty;
-      if (t.size() >= 64 || !(na_lengths[static_cast<unsigned char>(t.front())] >> t.size() & 1)) return false;
-      return na.count(t) > 0;
-    };
-
-    // Numeric pass (unless forced to a non-numeric type).
-    bool numeric = !forced || *forced == ColumnType::numeric;
-    if (numeric) {
-      col.numbers.resize(n_rows);
-      bool all_integral = true;
-      std::size_t missing = 0;
-      for (std::size_t r = 0; r < n_rows; ++r) {
-        std::string_view v = value_of(r);
-        bool integral = false;
-        double x = 0.0;
-        // Numbers first (the common case); missing markers either fail to parse or give NaN.
-        if (parse_number(v, x, integral) && !std::isnan(x)) {
-          col.numbers[r] = x;
-          all_integral = all_integral && integral;
-          continue;
-        }
-        if (is_na(v)) {
-          col.numbers[r] = std::nan("");
-          ++missing;
-          continue;
-        }
-        if (forced) {
-          const Field& f = rec.fields[rec.record_start[first_data + r] + j];
-          loc.fail(f.begin, fmt::format("column '{}' is declared numeric but '{}' is not a number", col.name, v));
-        }
-        numeric = false;
-        break;
-      }
-      if (numeric) {
-        col.type = ColumnType::numeric;
-        col.integral = all_integral && missing < n_rows;
-        col.missing = missing;
-        if (named_like_id(col.name) && missing == 0) {
-          std::vector<double> sorted = col.numbers;
-          std::sort(sorted.begin(), sorted.end());
-          if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end() && !forced) {
-            // An identifier: keep it as text so that it is never used as a feature.
-            numeric = false;
-            forced = ColumnType::id;
-          }
-        }
-      }
-      if (!numeric) col.numbers.clear();
+    StringColumn& cells = strings.columns.emplace_back(header[j]);
+    cells.reserve(n_rows);
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      const Field& f = rec.fields[rec.record_start[first_data + r] + j];
+      if (f.escaped)
+        cells.push_back(field_text(text, f));
+      else
+        cells.push_back(text.substr(f.begin, f.length));
     }
-    if (!numeric) {
-      col.codes.resize(n_rows);
-      // Keys view the input bytes, or `owned` for fields with collapsed quotes.
-      std::unordered_map<std::string_view, std::int32_t> index;
-      std::deque<std::string> owned;
-      std::size_t missing = 0, total_length = 0;
-      for (std::size_t r = 0; r < n_rows; ++r) {
-        std::string_view v = value_of(r);
-        if (is_na(v)) {
-          col.codes[r] = -1;
-          ++missing;
-          continue;
-        }
-        total_length += v.size();
-        // Few levels (the usual case): a linear scan beats hashing.
-        std::int32_t code = -1;
-        if (col.levels.size() <= 16) {
-          for (std::size_t l = 0; l < col.levels.size(); ++l)
-            if (col.levels[l].size() == v.size() && std::memcmp(col.levels[l].data(), v.data(), v.size()) == 0) {
-              code = static_cast<std::int32_t>(l);
-              break;
-            }
-          if (code < 0 && col.levels.size() == 16)
-            for (std::size_t l = 0; l < col.levels.size(); ++l) index.emplace(owned.emplace_back(col.levels[l]), static_cast<std::int32_t>(l));
-        } else {
-          auto it = index.find(v);
-          if (it != index.end()) code = it->second;
-        }
-        if (code < 0) {
-          code = static_cast<std::int32_t>(col.levels.size());
-          col.levels.emplace_back(v);
-          if (col.levels.size() > 16) index.emplace(owned.emplace_back(v), code);
-        }
-        col.codes[r] = code;
-      }
-      col.missing = missing;
-      if (forced) {
-        col.type = *forced;
-      } else {
-        const std::size_t present = n_rows - missing;
-        const double mean_length = present ? static_cast<double>(total_length) / static_cast<double>(present) : 0.0;
-        const bool unique = col.levels.size() == present && present > 0;
-        if (mean_length > 40.0 && static_cast<double>(col.levels.size()) > 0.5 * static_cast<double>(present))
-          col.type = ColumnType::text;
-        else if (unique && present == n_rows && (named_like_id(col.name) || n_rows >= 20))
-          col.type = ColumnType::id;
-        else if (col.levels.size() == 2)
-          col.type = ColumnType::binary;
-        else
-          col.type = ColumnType::categorical;
-      }
-    }
-    columns.push_back(std::move(col));
   }
-  return Table(name, std::move(columns));
+  InferOptions infer = options.infer_options();
+  std::erase_if(infer.types, [&](const auto& override_) {
+    return std::none_of(selected.begin(), selected.end(), [&](std::size_t j) { return header[j] == override_.first; });
+  });
+  // A cell that contradicts an override is reported at its place in the text.
+  return infer_types(strings, infer, [&](std::size_t column, std::size_t row, const std::string& message) {
+    loc.fail(rec.fields[rec.record_start[first_data + row] + selected[column]].begin, message);
+  });
 }
 
 }  // namespace segmenta

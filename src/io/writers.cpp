@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,40 +7,6 @@
 #include "segmenta/io.hpp"
 
 namespace segmenta {
-
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  temp_ = fmt::format("{}.tmp-{}", path_, static_cast<long>(::getpid()));
-  file_ = std::fopen(temp_.c_str(), "wb");
-  if (!file_) throw IoError(fmt::format("{}: cannot create: {}", path_, std::strerror(errno)));
-}
-
-AtomicFile::~AtomicFile() {
-  if (file_) std::fclose(file_);
-  if (!committed_) std::remove(temp_.c_str());
-}
-
-void AtomicFile::write(std::string_view bytes) {
-  if (!file_) throw IoError(path_ + ": write after commit");
-  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
-    throw IoError(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
-}
-
-void AtomicFile::commit() {
-  if (!file_) return;
-  const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
-  const bool closed = std::fclose(file_) == 0;
-  file_ = nullptr;
-  if (!ok || !closed) throw IoError(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
-  if (std::rename(temp_.c_str(), path_.c_str()) != 0)
-    throw IoError(fmt::format("{}: cannot rename the temporary file into place: {}", path_, std::strerror(errno)));
-  committed_ = true;
-}
-
-void write_file_atomic(const std::string& path, std::string_view content) {
-  AtomicFile f(path);
-  f.write(content);
-  f.commit();
-}
 
 std::string csv_escape(std::string_view field, char delimiter) {
   if (field.find_first_of(std::string{delimiter, '"', '\r', '\n'}) == std::string_view::npos) return std::string(field);

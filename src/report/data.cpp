@@ -219,7 +219,7 @@ json method_maps(const std::string& method, const json& infos, const Table& maps
       notes.push_back(fmt::format("The {} map of {} is not shown: no clustered row has coordinates.", map_label(name), method));
       continue;
     }
-    const std::vector<std::size_t> pick = stratified_sample(strata, opt.max_map_points, opt.seed ^ stream);
+    const std::vector<std::size_t> pick = stratified_map_sample(strata, opt.max_map_points, opt.seed ^ stream);
     json rows = json::array(), segments = json::array(), coords = json::array();
     for (std::size_t a = 0; a < cols.size(); ++a) coords.push_back(json::array());
     for (std::size_t p : pick) {

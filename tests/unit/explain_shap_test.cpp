@@ -348,7 +348,7 @@ TEST(Surrogate, LabelValuesAndUnclusteredRows) {
   EXPECT_EQ(ex.n_clustered, 450 - unclustered);
   EXPECT_EQ(ex.shap_rows.size(), 120u);
   for (const std::size_t r : ex.shap_rows) EXPECT_GE(d.labels[r], 0);
-  EXPECT_EQ(ex.shap_rows, stratified_sample(d.labels, 120, params.surrogate.random_state));
+  EXPECT_EQ(ex.shap_rows, stratified_training_sample(d.labels, 120, params.surrogate.random_state));
   for (const std::int32_t l : ex.model.predict(d.x)) EXPECT_TRUE(l == 10 || l == 20 || l == 30);
 }
 
@@ -377,7 +377,7 @@ TEST(Surrogate, StratifiedSampleIsProportionalAndDeterministic) {
   std::vector<std::int32_t> labels;
   for (int i = 0; i < 1000; ++i) labels.push_back(i < 500 ? 0 : i < 800 ? 1 : 2);
   for (int i = 0; i < 50; ++i) labels.push_back(-1);
-  const auto s = stratified_sample(labels, 100, 3);
+  const auto s = stratified_training_sample(labels, 100, 3);
   ASSERT_EQ(s.size(), 100u);
   EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));
   EXPECT_EQ(std::set<std::size_t>(s.begin(), s.end()).size(), 100u);
@@ -390,19 +390,19 @@ TEST(Surrogate, StratifiedSampleIsProportionalAndDeterministic) {
   EXPECT_EQ(count[0], 50u);
   EXPECT_EQ(count[1], 30u);
   EXPECT_EQ(count[2], 20u);
-  EXPECT_EQ(s, stratified_sample(labels, 100, 3));
-  EXPECT_NE(s, stratified_sample(labels, 100, 4));
-  EXPECT_EQ(stratified_sample(labels, 0, 3).size(), 1000u);
-  EXPECT_EQ(stratified_sample(labels, 5000, 3).size(), 1000u);
+  EXPECT_EQ(s, stratified_training_sample(labels, 100, 3));
+  EXPECT_NE(s, stratified_training_sample(labels, 100, 4));
+  EXPECT_EQ(stratified_training_sample(labels, 0, 3).size(), 1000u);
+  EXPECT_EQ(stratified_training_sample(labels, 5000, 3).size(), 1000u);
   // Fewer rows than segments: the largest segments get one each.
-  const auto two = stratified_sample(labels, 2, 3);
+  const auto two = stratified_training_sample(labels, 2, 3);
   ASSERT_EQ(two.size(), 2u);
   EXPECT_EQ(labels[two[0]], 0);
   EXPECT_EQ(labels[two[1]], 1);
   // A tiny segment keeps its one row.
   std::vector<std::int32_t> skewed(1000, 0);
   skewed[123] = 1;
-  const auto t = stratified_sample(skewed, 10, 0);
+  const auto t = stratified_training_sample(skewed, 10, 0);
   EXPECT_EQ(std::count_if(t.begin(), t.end(), [&](std::size_t r) { return skewed[r] == 1; }), 1);
 }
 
@@ -435,7 +435,7 @@ TEST(Surrogate, RejectsBadInputs) {
   std::vector<std::int32_t> bad = d.labels;
   bad[7] = -2;
   EXPECT_THROW(fit_surrogate(d.x, bad), InvalidArgument);
-  EXPECT_THROW(stratified_sample(bad, 10, 0), InvalidArgument);
+  EXPECT_THROW(stratified_training_sample(bad, 10, 0), InvalidArgument);
   MatrixD inf = d.x;
   inf(3, 1) = std::numeric_limits<double>::infinity();
   EXPECT_THROW(fit_surrogate(inf, d.labels), InvalidArgument);

@@ -38,54 +38,76 @@ std::map<std::int32_t, std::size_t> counts(const std::vector<std::int32_t>& stra
 
 }  // namespace
 
+// The map sample is core's stratified_label_sample, the rule of explain's TreeSHAP
+// sample: it is what the program has always drawn (tests/unit/sampling_rules_test.cpp).
 TEST(ReportSampling, SmallInputsAreKeptWhole) {
   const std::vector<std::int32_t> s{2, 0, 1, 1};
-  EXPECT_EQ(stratified_sample(s, 4, 0), (std::vector<std::size_t>{0, 1, 2, 3}));
-  EXPECT_EQ(stratified_sample(s, 100, 0), (std::vector<std::size_t>{0, 1, 2, 3}));
-  EXPECT_TRUE(stratified_sample({}, 5, 0).empty());
-  EXPECT_THROW(stratified_sample(s, 0, 0), InvalidArgument);
+  EXPECT_EQ(stratified_map_sample(s, 4, 0), (std::vector<std::size_t>{0, 1, 2, 3}));
+  EXPECT_EQ(stratified_map_sample(s, 100, 0), (std::vector<std::size_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(stratified_map_sample({}, 5, 0).empty());
+  // 0 = no limit (report_data itself rejects max_map_points = 0).
+  EXPECT_EQ(stratified_map_sample(s, 0, 0), (std::vector<std::size_t>{0, 1, 2, 3}));
+  const std::vector<std::int32_t> bad{0, -2, 1};
+  EXPECT_THROW(stratified_map_sample(bad, 2, 0), InvalidArgument);
 }
 
 TEST(ReportSampling, QuotasFollowTheStrataSizes) {
   const auto s = strata_of_sizes({6000, 3000, 1000});
-  const auto pick = stratified_sample(s, 1000, 11);
+  const auto pick = stratified_map_sample(s, 1000, 11);
   ASSERT_EQ(pick.size(), 1000u);
   EXPECT_TRUE(std::is_sorted(pick.begin(), pick.end()));
   EXPECT_EQ(std::set<std::size_t>(pick.begin(), pick.end()).size(), pick.size());
+  // One point per segment, then 997 apportioned to 5999 : 2999 : 999 by largest
+  // remainders (598.27, 299.09, 99.63: the last one gets the spare point).
   const auto c = counts(s, pick);
-  EXPECT_EQ(c.at(0), 600u);
+  EXPECT_EQ(c.at(0), 599u);
   EXPECT_EQ(c.at(1), 300u);
-  EXPECT_EQ(c.at(2), 100u);
+  EXPECT_EQ(c.at(2), 101u);
 
-  // Uneven shares: every quota is within one of its exact share, the total exact.
+  // Uneven shares: one point each, then 772 apportioned to 516 : 1233 : 32 : 2998 : 6
+  // (83.25, 198.93, 5.16, 483.69, 0.97: the three largest remainders get the three
+  // spare points). Every quota stays within a few points of its exact share.
   const std::vector<std::size_t> sizes{517, 1234, 33, 2999, 7};
   const auto s2 = strata_of_sizes(sizes);
-  const auto pick2 = stratified_sample(s2, 777, 5);
+  const auto pick2 = stratified_map_sample(s2, 777, 5);
   ASSERT_EQ(pick2.size(), 777u);
   const auto c2 = counts(s2, pick2);
+  const std::vector<std::size_t> want{84, 200, 6, 485, 2};
   for (std::size_t g = 0; g < sizes.size(); ++g) {
+    EXPECT_EQ(c2.at(static_cast<std::int32_t>(g)), want[g]) << "stratum " << g;
     const double exact = 777.0 * static_cast<double>(sizes[g]) / static_cast<double>(s2.size());
-    EXPECT_NEAR(static_cast<double>(c2.at(static_cast<std::int32_t>(g))), exact, 1.0) << "stratum " << g;
+    EXPECT_NEAR(static_cast<double>(want[g]), exact, 2.0) << "stratum " << g;
   }
 }
 
 TEST(ReportSampling, EverySegmentStaysVisible) {
   // 10 rows of 10,000 would get 0.1 points of 100: it still gets one.
   const auto s = strata_of_sizes({9990, 10});
-  const auto c = counts(s, stratified_sample(s, 100, 0));
+  const auto c = counts(s, stratified_map_sample(s, 100, 0));
   EXPECT_EQ(c.at(0), 99u);
   EXPECT_EQ(c.at(1), 1u);
+  // Fewer points than segments: the largest segments get one each.
+  const auto few = strata_of_sizes({5, 50, 20});
+  const auto c3 = counts(few, stratified_map_sample(few, 2, 0));
+  EXPECT_EQ(c3.count(0), 0u);
+  EXPECT_EQ(c3.at(1), 1u);
+  EXPECT_EQ(c3.at(2), 1u);
 }
 
 TEST(ReportSampling, SeededAndDependingOnTheSeed) {
   const auto s = strata_of_sizes({4000, 2500, 500});
-  const auto a = stratified_sample(s, 700, 42), b = stratified_sample(s, 700, 42), c = stratified_sample(s, 700, 43);
+  const auto a = stratified_map_sample(s, 700, 42), b = stratified_map_sample(s, 700, 42),
+             c = stratified_map_sample(s, 700, 43);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
-  // Negative labels (rows not clustered) are a stratum like any other.
-  std::vector<std::int32_t> neg(s);
-  for (auto& l : neg) l -= 1;
-  EXPECT_EQ(stratified_sample(neg, 700, 42), a);
+  // Streams follow the segments' order, not their values.
+  std::vector<std::int32_t> shifted(s);
+  for (auto& l : shifted) l += 5;
+  EXPECT_EQ(stratified_map_sample(shifted, 700, 42), a);
+  // Points without a segment (-1) are never drawn.
+  std::vector<std::int32_t> some_unclustered(s);
+  for (std::size_t i = 0; i < some_unclustered.size(); i += 3) some_unclustered[i] = -1;
+  for (std::size_t p : stratified_map_sample(some_unclustered, 700, 42)) EXPECT_GE(some_unclustered[p], 0);
 }
 
 TEST(ReportSampling, MapsAreSampledAndStateTheirRate) {

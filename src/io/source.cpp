@@ -1,0 +1,43 @@
+// Sources: a CSV file or standard input, each parsed by parse_csv, with provenance.
+#include <fmt/format.h>
+
+#include "segmenta/io.hpp"
+
+namespace segmenta {
+namespace {
+
+/// Parses CSV bytes and records their size and hash; the bytes are dropped here.
+SourceData parse_bytes(const std::string& bytes, std::string_view kind, const std::string& name,
+                       const CsvOptions& options) {
+  SourceData out{parse_csv(bytes, name, options), {}};
+  out.provenance.kind = std::string(kind);
+  out.provenance.name = name;
+  out.provenance.bytes = bytes.size();
+  out.provenance.fnv1a64 = fnv1a64(bytes);
+  return out;
+}
+
+}  // namespace
+
+std::string Provenance::fnv1a64_hex() const { return fnv1a64 ? fmt::format("{:016x}", *fnv1a64) : std::string(); }
+
+CsvFileSource::CsvFileSource(std::string path, CsvOptions options)
+    : path_(std::move(path)), options_(std::move(options)) {}
+
+SourceData CsvFileSource::read() { return parse_bytes(read_file(path_), kind(), path_, options_); }
+
+StdinSource::StdinSource(CsvOptions options, std::FILE* stream) : options_(std::move(options)), stream_(stream) {}
+
+SourceData StdinSource::read() {
+  if (consumed_) throw InvalidArgument(name_ + ": standard input was read already; it can be read only once");
+  consumed_ = true;
+  return parse_bytes(read_stream(stream_, name_), kind(), name_, options_);
+}
+
+std::unique_ptr<Source> open_source(const std::string& spec, const CsvOptions& options) {
+  if (spec.empty()) throw InvalidArgument("data: empty; give a CSV file path, or - for standard input");
+  if (spec == "-") return std::make_unique<StdinSource>(options);
+  return std::make_unique<CsvFileSource>(spec, options);
+}
+
+}  // namespace segmenta

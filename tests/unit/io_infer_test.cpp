@@ -1,0 +1,201 @@
+// Type inference on string columns: hand-built columns type exactly as the CSV
+// reader types the same cells, overrides and missing markers included.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "segmenta/io.hpp"
+
+using namespace segmenta;
+
+namespace {
+
+using Cells = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+StringTable strings_of(const Cells& cells, std::string source = "t.csv") {
+  StringTable t;
+  t.source = std::move(source);
+  for (const auto& [name, values] : cells) {
+    StringColumn& c = t.columns.emplace_back(name);
+    for (const auto& v : values) c.push_back(v);
+  }
+  return t;
+}
+
+std::string csv_of(const Cells& cells) {
+  std::string out;
+  for (std::size_t j = 0; j < cells.size(); ++j) {
+    if (j) out.push_back(',');
+    out += csv_escape(cells[j].first);
+  }
+  out.push_back('\n');
+  for (std::size_t r = 0; r < cells.front().second.size(); ++r) {
+    for (std::size_t j = 0; j < cells.size(); ++j) {
+      if (j) out.push_back(',');
+      out += csv_escape(cells[j].second[r]);
+    }
+    out.push_back('\n');
+  }
+  return out;
+}
+
+void expect_same(const Table& a, const Table& b) {
+  EXPECT_EQ(a.source(), b.source());
+  ASSERT_EQ(a.cols(), b.cols());
+  ASSERT_EQ(a.rows(), b.rows());
+  for (std::size_t j = 0; j < a.cols(); ++j) {
+    const Column &x = a.column(j), &y = b.column(j);
+    SCOPED_TRACE(x.name);
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.type, y.type);
+    EXPECT_EQ(x.integral, y.integral);
+    EXPECT_EQ(x.missing, y.missing);
+    EXPECT_EQ(x.codes, y.codes);
+    EXPECT_EQ(x.levels, y.levels);
+    ASSERT_EQ(x.numbers.size(), y.numbers.size());
+    for (std::size_t i = 0; i < x.numbers.size(); ++i)
+      EXPECT_TRUE(x.numbers[i] == y.numbers[i] || (std::isnan(x.numbers[i]) && std::isnan(y.numbers[i]))) << i;
+  }
+}
+
+/// 25 rows with a column of every kind the inference knows.
+Cells mixed_cells() {
+  Cells c{{"customer_id", {}}, {"age", {}},  {"balance", {}}, {"job", {}},   {"default", {}},
+          {"note", {}},        {"code", {}}, {"big", {}},     {"empty", {}}, {"quoted, name", {}}};
+  const char* jobs[] = {"admin.", "technician", "blue-collar", "NA", "retired"};
+  for (int i = 0; i < 25; ++i) {
+    c[0].second.push_back(std::to_string(1000 + i * 7));
+    c[1].second.push_back(i % 6 == 0 ? "NA" : std::to_string(20 + i));
+    c[2].second.push_back(i % 5 == 0 ? " " : fmt::format("{}.{}", i * 13 - 40, i % 10));
+    c[3].second.push_back(jobs[i % 5]);
+    c[4].second.push_back(i % 3 ? "no" : "yes");
+    c[5].second.push_back(fmt::format("customer number {} asked about a \"mortgage\", twice, in {}", i, 2000 + i));
+    c[6].second.push_back(fmt::format("c-{:03}", i));
+    c[7].second.push_back(i % 2 ? "1e400" : "-2.5E-3");
+    c[8].second.push_back(i % 4 ? "" : "null");
+    c[9].second.push_back(i % 7 ? "+3" : "n/a");
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST(Infer, HandBuiltColumnsTypeAsTheCsvReaderDoes) {
+  const Cells cells = mixed_cells();
+  const Table from_csv = parse_csv(csv_of(cells), "t.csv");
+  const Table inferred = infer_types(strings_of(cells));
+  expect_same(inferred, from_csv);
+  // The inference itself, spelled out.
+  const std::vector<ColumnType> want{
+      ColumnType::id,   ColumnType::numeric, ColumnType::numeric, ColumnType::categorical, ColumnType::binary,
+      ColumnType::text, ColumnType::id,      ColumnType::numeric, ColumnType::numeric,     ColumnType::numeric};
+  for (std::size_t j = 0; j < want.size(); ++j) EXPECT_EQ(inferred.column(j).type, want[j]) << inferred.column(j).name;
+  EXPECT_TRUE(inferred.column(1).integral);
+  EXPECT_EQ(inferred.column(1).missing, 5u);
+  EXPECT_FALSE(inferred.column(2).integral);
+  EXPECT_EQ(inferred.column(2).missing, 5u);
+  EXPECT_EQ(inferred.column(3).missing, 5u);
+  EXPECT_TRUE(std::isinf(inferred.column(7).numbers[1]));
+  EXPECT_EQ(inferred.column(8).missing, 25u);
+  EXPECT_FALSE(inferred.column(8).integral);
+}
+
+TEST(Infer, OverridesAndMarkersAsTheCsvReader) {
+  const Cells cells = mixed_cells();
+  CsvOptions o;
+  o.types = {{"age", ColumnType::categorical}, {"customer_id", ColumnType::numeric}, {"job", ColumnType::text}};
+  o.na_values = {"NA", "?"};
+  expect_same(infer_types(strings_of(cells), o.infer_options()), parse_csv(csv_of(cells), "t.csv", o));
+  // Only the cells' text matters: a few shuffled rows of the same columns.
+  Cells few = cells;
+  for (auto& [name, values] : few) values = {values[3], values[0], values[24]};
+  expect_same(infer_types(strings_of(few), o.infer_options()), parse_csv(csv_of(few), "t.csv", o));
+  expect_same(infer_types(strings_of(few)), parse_csv(csv_of(few), "t.csv"));
+}
+
+TEST(Infer, MissingFlagsOverrideTheText) {
+  StringTable t;
+  t.source = "query";
+  t.columns.reserve(3);  // the references below stay valid
+  StringColumn& n = t.columns.emplace_back("amount");
+  n.push_back("1");
+  n.push_missing();
+  n.push_back("2.5");
+  StringColumn& s = t.columns.emplace_back("segment");
+  s.push_back("NULL");  // text, but a marker: missing
+  s.push_back("a");
+  s.push_missing();
+  StringColumn& flagged = t.columns.emplace_back("flagged");
+  flagged.push_missing();
+  flagged.push_back("7");
+  flagged.push_back("8");
+  EXPECT_TRUE(n.is_missing(1));
+  EXPECT_FALSE(n.is_missing(0));
+  EXPECT_EQ(n.cell(2), "2.5");
+  EXPECT_EQ(n.cell(1), "");
+  const Table typed = infer_types(t);
+  ASSERT_EQ(typed.rows(), 3u);
+  EXPECT_EQ(typed.column(0).type, ColumnType::numeric);
+  EXPECT_TRUE(std::isnan(typed.column(0).numbers[1]));
+  EXPECT_EQ(typed.column(0).missing, 1u);
+  EXPECT_EQ(typed.column(1).codes, (std::vector<std::int32_t>{-1, 0, -1}));
+  EXPECT_EQ(typed.column(1).missing, 2u);
+  EXPECT_EQ(typed.column(2).type, ColumnType::numeric);
+  EXPECT_TRUE(typed.column(2).integral);
+  EXPECT_EQ(typed.column(2).missing, 1u);
+
+  // A flagged cell is missing even when its text would be a number or a level.
+  StringTable u;
+  u.source = "frame";
+  StringColumn& c = u.columns.emplace_back("x");
+  c.push_back("3");
+  c.push_missing();
+  InferOptions none;
+  none.na_values.clear();
+  EXPECT_EQ(infer_types(u, none).column(0).missing, 1u);
+}
+
+TEST(Infer, ErrorsNameTheSourceColumnAndRow) {
+  StringTable t = strings_of({{"a", {"1", "2"}}, {"b", {"x", "oops"}}}, "query");
+  InferOptions o;
+  o.types = {{"b", ColumnType::numeric}};
+  try {
+    infer_types(t, o);
+    FAIL() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_STREQ(e.what(), "query:1:2: column 'b' is declared numeric but 'x' is not a number");
+  }
+  // The CSV reader points at the cell in the text instead.
+  try {
+    parse_csv("a,b\n1,x\n2,oops\n", "t.csv", [] {
+      CsvOptions c;
+      c.types = {{"b", ColumnType::numeric}};
+      return c;
+    }());
+    FAIL() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_STREQ(e.what(), "t.csv:2:3: column 'b' is declared numeric but 'x' is not a number");
+  }
+  // A handler sees the column and row and throws its own error.
+  EXPECT_THROW(infer_types(t, o,
+                           [](std::size_t column, std::size_t row, const std::string& message) {
+                             EXPECT_EQ(column, 1u);
+                             EXPECT_EQ(row, 0u);
+                             throw InvalidArgument(message);
+                           }),
+               InvalidArgument);
+
+  o.types = {{"c", ColumnType::numeric}};
+  try {
+    infer_types(t, o);
+    FAIL() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "--types: no column named 'c' in query");
+  }
+  t.columns[1].push_back("3");
+  EXPECT_THROW(infer_types(t), InvalidArgument);
+}
