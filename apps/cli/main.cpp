@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
 
   auto* run_cmd = app.add_subcommand("run", "segment the customers of a CSV file");
   std::string data;
-  run_cmd->add_option("DATA", data, "customer table (CSV)")->required();
+  run_cmd->add_option("DATA", data, "customer table: a CSV file, or - for standard input")->required();
   RunFlags run_flags("segmenta-out");
   run_flags.add_to(*run_cmd);
 

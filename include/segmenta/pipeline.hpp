@@ -218,15 +218,6 @@ class FittedMethod {
   virtual std::vector<std::int32_t> predict(const ScoringInput& in) const = 0;
 };
 
-/// Where the rows of a run came from: a file, standard input, a database query, a
-/// data frame. Recorded in run.json and shown in the report.
-struct InputProvenance {
-  std::string kind = "memory";  // "file", "stdin", "memory", ...
-  std::string name;             // a path, "-", a description
-  std::optional<std::size_t> bytes;
-  std::optional<std::uint64_t> fnv1a64;  // hash of the bytes, when the source has bytes
-};
-
 /// Map coordinates of one method's clustered rows: named columns (NaN outside a
 /// sample, e.g. t-SNE's) and their description for metrics.json.
 struct MethodMaps {
@@ -282,7 +273,7 @@ struct MethodComparison {
 struct SegmentationResult {
   RunParams params;  // as given (defaults that depend on the preset are resolved per method)
   bool blog = false;
-  InputProvenance input;
+  Provenance input;  // where the table came from (kind "memory" when handed over in memory)
   Table table;  // the selected columns of every input row
   PrepModel prep;
   OutlierResult outliers;
@@ -304,7 +295,7 @@ void validate_run_params(const RunParams& params);
 /// Nothing is read or written (the embed method reads its model folder and cache).
 /// `input` says where the table came from. Throws InvalidArgument naming the
 /// parameter for bad parameters.
-SegmentationResult segment(const Table& table, const RunParams& params, InputProvenance input = {});
+SegmentationResult segment(const Table& table, const RunParams& params, Provenance input = {});
 
 /// The output files of a result, as run() writes them: name -> content, in the order
 /// written (segments.csv, profiles, maps.csv, metrics.json, model.json, report.html
@@ -340,7 +331,7 @@ struct RunSummary {
   std::shared_ptr<const SegmentationResult> result;
 };
 
-/// Reads params.data, segments it and writes the outputs to params.out_dir (created
+/// Reads params.data (a CSV file, or standard input for "-"), segments it and writes the outputs to params.out_dir (created
 /// if needed). Throws the segmenta::Error subtypes for bad input; nothing is written
 /// unless every stage succeeded.
 RunSummary run(const RunParams& params);

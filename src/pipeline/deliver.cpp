@@ -277,11 +277,13 @@ json model_json(const SegmentationResult& r) {
   return model;
 }
 
-json input_json(const InputProvenance& in, const std::string& data) {
-  json j{{"file", in.name.empty() ? data : in.name}};
+/// run.json's "input": where the rows came from, as the source says it.
+json input_json(const Provenance& in) {
+  json j{{"file", in.name}};
   if (in.bytes) j["bytes"] = *in.bytes;
-  if (in.fnv1a64) j["fnv1a64"] = fmt::format("{:016x}", *in.fnv1a64);
+  if (in.fnv1a64) j["fnv1a64"] = in.fnv1a64_hex();
   if (in.kind != "file") j["kind"] = in.kind;
+  for (const auto& [key, value] : in.extra) j[key] = value;
   return j;
 }
 
@@ -317,7 +319,7 @@ OutputFiles render_outputs(const SegmentationResult& r) {
                 {"started", iso_time_utc()},
                 {"command_line", r.params.command_line},
                 {"parameters", run_params_json(r.params)},
-                {"input", input_json(r.input, r.params.data)},
+                {"input", input_json(r.input)},
                 {"timings", timings_json(out.timings)},
                 {"files", names}};
   if (r.params.report) {

@@ -24,20 +24,11 @@ RunSummary run(const RunParams& params) {
   Stopwatch load_clock;
   CsvOptions csv = params.csv;
   if (params.preset == "blog" && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
-  InputProvenance input;
-  input.kind = "file";
-  input.name = params.data;
-  Table table;
-  {
-    const std::string raw = read_file(params.data);
-    input.bytes = raw.size();
-    input.fnv1a64 = fnv1a64(raw);
-    table = parse_csv(raw, params.data, csv);
-  }
+  SourceData data = open_source(params.data, csv)->read();
   const double load_seconds = load_clock.seconds();
 
-  auto result = std::make_shared<SegmentationResult>(segment(table, params, std::move(input)));
-  table = Table();
+  auto result = std::make_shared<SegmentationResult>(segment(data.table, params, std::move(data.provenance)));
+  data.table = Table();
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
 
   const OutputFiles files = render_outputs(*result);

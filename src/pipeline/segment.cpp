@@ -67,7 +67,7 @@ const MethodSegmentation& SegmentationResult::method(std::string_view name) cons
   throw InvalidArgument(fmt::format("method: the result has no '{}' segmentation", name));
 }
 
-SegmentationResult segment(const Table& table, const RunParams& params, InputProvenance input) {
+SegmentationResult segment(const Table& table, const RunParams& params, Provenance input) {
   validate_run_params(params);
   set_num_threads(params.threads);
   Progress::set_enabled(!params.quiet);
@@ -90,6 +90,8 @@ SegmentationResult segment(const Table& table, const RunParams& params, InputPro
   result.params = params;
   result.blog = ctx.blog;
   result.input = std::move(input);
+  if (result.input.kind.empty()) result.input.kind = "memory";
+  if (result.input.name.empty()) result.input.name = table.source();
 
   // ---- prepare: the encoded feature matrix is the common space of every method
   PrepParams pp;
