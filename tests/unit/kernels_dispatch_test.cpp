@@ -44,6 +44,13 @@ AlignedVector<T> random_values(std::size_t n, std::uint32_t seed, double scale =
 
 TEST(KernelsDispatch, Choice) {
   EXPECT_NE(table_for(Isa::portable), nullptr);
+#if defined(__x86_64__)
+  // Every kernel the CPU can run is built, whatever -march the build used (a
+  // per-file flag lost would leave only the portable kernels).
+  EXPECT_EQ(isa_supported(Isa::avx2), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  EXPECT_EQ(isa_supported(Isa::avx512), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"));
+#endif
   EXPECT_TRUE(isa_supported(active_isa()));
   EXPECT_EQ(table().isa, active_isa());
   EXPECT_EQ(std::string_view(isa_name(Isa::avx2)), "avx2");
