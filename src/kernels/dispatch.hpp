@@ -67,6 +67,21 @@ struct SilhouetteTile {
   double* cacc = nullptr;
 };
 
+// ---------------------------------------------------------------------------
+// t-SNE, Barnes-Hut: an interaction list (structure of arrays, coordinates relative
+// to the group's centre, `size` a multiple of 16, padded with zero counts).
+// ---------------------------------------------------------------------------
+
+inline constexpr std::size_t kTsnePoints = 4;  // points evaluated together
+
+struct TsneList {
+  const float* x = nullptr;
+  const float* y = nullptr;
+  const float* z = nullptr;  // 3D only
+  const float* count = nullptr;
+  std::size_t size = 0;
+};
+
 struct KernelTable {
   Isa isa;
 
@@ -111,6 +126,12 @@ struct KernelTable {
                             double* out) noexcept;
   void (*silhouette_gemm_f)(const SilhouetteTile& t, std::size_t i0, std::size_t i1, bool cols,
                             double* out) noexcept;
+
+  /// t-SNE repulsion of kTsnePoints points p (relative to the list's centre) over a
+  /// list: z[q] = sum of count w, f[q * D + a] = sum of count w^2 d_a, with
+  /// w = 1 / (1 + |d|^2) (2D) or (1 + |d|^2 / 2)^(-3/2) (3D), d = p_q - entry.
+  void (*tsne_interact_2d)(const TsneList& list, const float (*p)[3], float* z, float* f) noexcept;
+  void (*tsne_interact_3d)(const TsneList& list, const float (*p)[3], float* z, float* f) noexcept;
 };
 
 /// The kernels of one instruction set; nullptr when this CPU (or this build) cannot run it.

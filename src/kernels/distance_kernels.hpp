@@ -534,6 +534,59 @@ void silhouette_gemm(const SilhouetteTile& t, std::size_t i0, std::size_t i1, bo
 }
 
 // ---------------------------------------------------------------------------
+// t-SNE (Barnes-Hut): Student-t kernel sums of 4 points over an interaction list,
+// 16 entries per step. Every product and sum rounded separately (no fused
+// multiply-adds), lane by lane, then the 16 lanes of each sum added in lane order.
+// ---------------------------------------------------------------------------
+
+template <class Isa, std::size_t D>
+void tsne_interact(const TsneList& list, const float (*p)[3], float* z, float* f) noexcept {
+  using V = simd::F16<Isa>;
+  constexpr std::size_t Q = kTsnePoints;
+  V az[Q], af[Q][D];
+  for (std::size_t q = 0; q < Q; ++q) {
+    az[q] = V::zero();
+    for (std::size_t a = 0; a < D; ++a) af[q][a] = V::zero();
+  }
+  const V one = V::splat(1.0f), half = V::splat(0.5f);
+  for (std::size_t s = 0; s < list.size; s += 16) {
+    const V cx = V::load(list.x + s), cy = V::load(list.y + s), cn = V::load(list.count + s);
+    V cz = V::zero();
+    if constexpr (D == 3) cz = V::load(list.z + s);
+    for (std::size_t q = 0; q < Q; ++q) {
+      const V dx = V::splat(p[q][0]) - cx, dy = V::splat(p[q][1]) - cy;
+      V w, dz = V::zero();
+      if constexpr (D == 2) {
+        w = one / ((one + dx * dx) + dy * dy);
+      } else {
+        dz = V::splat(p[q][2]) - cz;
+        const V u = one + half * ((dx * dx + dy * dy) + dz * dz);
+        w = one / (u * V::sqrt(u));  // Student-t with 2 degrees of freedom
+      }
+      const V cw = cn * w;
+      az[q] = az[q] + cw;
+      const V cw2 = cw * w;
+      af[q][0] = af[q][0] + cw2 * dx;
+      af[q][1] = af[q][1] + cw2 * dy;
+      if constexpr (D == 3) af[q][2] = af[q][2] + cw2 * dz;
+    }
+  }
+  alignas(64) float lanes[16];
+  for (std::size_t q = 0; q < Q; ++q) {
+    az[q].store(lanes);
+    float sz = 0.0f;
+    for (float v : lanes) sz += v;
+    z[q] = sz;
+    for (std::size_t a = 0; a < D; ++a) {
+      af[q][a].store(lanes);
+      float sf = 0.0f;
+      for (float v : lanes) sf += v;
+      f[q * D + a] = sf;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 /// The table of instruction set Tag (reported as id).
 template <class Tag>
@@ -552,6 +605,8 @@ KernelTable make_table(Isa id) noexcept {
   t.silhouette_direct = &silhouette_direct<Tag>;
   t.silhouette_gemm_d = &silhouette_gemm<Tag, double>;
   t.silhouette_gemm_f = &silhouette_gemm<Tag, float>;
+  t.tsne_interact_2d = &tsne_interact<Tag, 2>;
+  t.tsne_interact_3d = &tsne_interact<Tag, 3>;
   return t;
 }
 

@@ -147,6 +147,32 @@ struct F16<Portable> {
     for (int l = 0; l < 16; ++l) c.v[l] = std::fma(a.v[l], b.v[l], c.v[l]);
     return c;
   }
+  static SEGMENTA_INLINE F16 splat(float x) noexcept {
+    F16 r;
+    for (float& e : r.v) e = x;
+    return r;
+  }
+  SEGMENTA_INLINE void store(float* p) const noexcept { std::memcpy(p, v, sizeof v); }
+  friend SEGMENTA_INLINE F16 operator+(F16 a, F16 b) noexcept {
+    for (int l = 0; l < 16; ++l) a.v[l] += b.v[l];
+    return a;
+  }
+  friend SEGMENTA_INLINE F16 operator-(F16 a, F16 b) noexcept {
+    for (int l = 0; l < 16; ++l) a.v[l] -= b.v[l];
+    return a;
+  }
+  friend SEGMENTA_INLINE F16 operator*(F16 a, F16 b) noexcept {
+    for (int l = 0; l < 16; ++l) a.v[l] *= b.v[l];
+    return a;
+  }
+  friend SEGMENTA_INLINE F16 operator/(F16 a, F16 b) noexcept {
+    for (int l = 0; l < 16; ++l) a.v[l] /= b.v[l];
+    return a;
+  }
+  static SEGMENTA_INLINE F16 sqrt(F16 a) noexcept {
+    for (float& e : a.v) e = std::sqrt(e);
+    return a;
+  }
   /// Halving tree over 16 lanes.
   static SEGMENTA_INLINE float fold(F16 a) noexcept {
     for (int w = 8; w >= 1; w /= 2)
@@ -243,6 +269,24 @@ struct F16<Avx2> {
   static SEGMENTA_INLINE F16 fma(F16 a, F16 b, F16 c) noexcept {
     return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
   }
+  static SEGMENTA_INLINE F16 splat(float x) noexcept { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
+  SEGMENTA_INLINE void store(float* p) const noexcept {
+    _mm256_storeu_ps(p, lo);
+    _mm256_storeu_ps(p + 8, hi);
+  }
+  friend SEGMENTA_INLINE F16 operator+(F16 a, F16 b) noexcept {
+    return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
+  }
+  friend SEGMENTA_INLINE F16 operator-(F16 a, F16 b) noexcept {
+    return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)};
+  }
+  friend SEGMENTA_INLINE F16 operator*(F16 a, F16 b) noexcept {
+    return {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)};
+  }
+  friend SEGMENTA_INLINE F16 operator/(F16 a, F16 b) noexcept {
+    return {_mm256_div_ps(a.lo, b.lo), _mm256_div_ps(a.hi, b.hi)};
+  }
+  static SEGMENTA_INLINE F16 sqrt(F16 a) noexcept { return {_mm256_sqrt_ps(a.lo), _mm256_sqrt_ps(a.hi)}; }
   static SEGMENTA_INLINE float fold(F16 a) noexcept {
     const __m256 h = _mm256_add_ps(a.lo, a.hi);
     const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -305,6 +349,13 @@ struct F16<Avx512> {
     return {_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p)};
   }
   static SEGMENTA_INLINE F16 fma(F16 a, F16 b, F16 c) noexcept { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+  static SEGMENTA_INLINE F16 splat(float x) noexcept { return {_mm512_set1_ps(x)}; }
+  SEGMENTA_INLINE void store(float* p) const noexcept { _mm512_storeu_ps(p, v); }
+  friend SEGMENTA_INLINE F16 operator+(F16 a, F16 b) noexcept { return {_mm512_add_ps(a.v, b.v)}; }
+  friend SEGMENTA_INLINE F16 operator-(F16 a, F16 b) noexcept { return {_mm512_sub_ps(a.v, b.v)}; }
+  friend SEGMENTA_INLINE F16 operator*(F16 a, F16 b) noexcept { return {_mm512_mul_ps(a.v, b.v)}; }
+  friend SEGMENTA_INLINE F16 operator/(F16 a, F16 b) noexcept { return {_mm512_div_ps(a.v, b.v)}; }
+  static SEGMENTA_INLINE F16 sqrt(F16 a) noexcept { return {_mm512_mask_sqrt_ps(a.v, static_cast<__mmask16>(0xffff), a.v)}; }
   static SEGMENTA_INLINE float fold(F16 a) noexcept {
     const __m512d w = _mm512_castps_pd(a.v);
     const __m256 h = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(static_cast<__mmask8>(0xF), w, 0)),

@@ -390,3 +390,54 @@ TEST(KernelsDispatch, SilhouetteTiles) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// t-SNE Barnes-Hut interactions
+// ---------------------------------------------------------------------------
+
+namespace {
+
+TEST(KernelsDispatch, TsneInteract) {
+  for (std::size_t dims : {2u, 3u})
+    for (std::size_t size : {16u, 48u, 400u}) {
+      auto x = random_values<float>(size, 1), y = random_values<float>(size, 2), z = random_values<float>(size, 3);
+      auto count = random_values<float>(size, 4, 3.0);
+      for (auto& c : count) c = std::abs(c);
+      for (std::size_t i = size - 5; i < size; ++i) count[i] = 0.0f;  // padding
+      const TsneList list{x.data(), y.data(), z.data(), count.data(), size};
+      float p[kTsnePoints][3];
+      const auto pv = random_values<float>(kTsnePoints * 3, 5);
+      for (std::size_t q = 0; q < kTsnePoints; ++q)
+        for (int a = 0; a < 3; ++a) p[q][a] = pv[q * 3 + static_cast<std::size_t>(a)];
+      auto run = [&](const KernelTable& t, std::vector<float>& zs, std::vector<float>& fs) {
+        zs.assign(kTsnePoints, 0.0f);
+        fs.assign(kTsnePoints * dims, 0.0f);
+        (dims == 2 ? t.tsne_interact_2d : t.tsne_interact_3d)(list, p, zs.data(), fs.data());
+      };
+      std::vector<float> rz, rf;
+      run(portable(), rz, rf);
+      for (std::size_t q = 0; q < kTsnePoints; ++q) {
+        double wz = 0, wf[3] = {};
+        for (std::size_t i = 0; i < size; ++i) {
+          double d[3], d2 = 0;
+          for (std::size_t a = 0; a < dims; ++a) {
+            d[a] = static_cast<double>(p[q][a]) - (a == 0 ? x[i] : a == 1 ? y[i] : z[i]);
+            d2 += d[a] * d[a];
+          }
+          const double w = dims == 2 ? 1.0 / (1.0 + d2) : std::pow(1.0 + 0.5 * d2, -1.5);
+          wz += count[i] * w;
+          for (std::size_t a = 0; a < dims; ++a) wf[a] += count[i] * w * w * d[a];
+        }
+        EXPECT_NEAR(rz[q], wz, 1e-5 * (1 + std::abs(wz)));
+        for (std::size_t a = 0; a < dims; ++a) EXPECT_NEAR(rf[q * dims + a], wf[a], 1e-5 * (1 + std::abs(wz)));
+      }
+      for (const KernelTable* t : simd_tables()) {
+        std::vector<float> gz, gf;
+        run(*t, gz, gf);
+        EXPECT_TRUE(same_bits(gz.data(), rz.data(), gz.size())) << isa_name(t->isa) << " D " << dims << " n " << size;
+        EXPECT_TRUE(same_bits(gf.data(), rf.data(), gf.size())) << isa_name(t->isa) << " D " << dims << " n " << size;
+      }
+    }
+}
+
+}  // namespace
