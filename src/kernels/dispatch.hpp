@@ -82,6 +82,25 @@ struct TsneList {
   std::size_t size = 0;
 };
 
+// ---------------------------------------------------------------------------
+// k-prototypes, fewer than 8 numeric columns: the nearest prototype of groups of 8 rows
+// (rows as columns: column j of rows [0, stride) at j * stride, padded).
+// ---------------------------------------------------------------------------
+
+struct KprotoData {
+  std::size_t p = 0, q = 0, stride = 0;  // numeric, categorical columns; rows per column copy
+  std::size_t k = 0, kp = 0;             // prototypes, padded count (row length of c and m)
+  const double* num_cols = nullptr;      // (p, stride)
+  const std::int32_t* cat_cols = nullptr;  // (q, stride), without the table
+  const double* c = nullptr;             // (p, kp) numeric centroids
+  const std::int32_t* m = nullptr;       // (q, kp) modes
+  bool use_table = false;                // categorical costs from gt by combo
+  const std::int32_t* combo_of_row = nullptr;
+  const double* gt = nullptr;            // (k, n_combos) gamma * mismatches
+  std::size_t n_combos = 0;
+  double gamma = 0.0;
+};
+
 struct KernelTable {
   Isa isa;
 
@@ -132,6 +151,13 @@ struct KernelTable {
   /// w = 1 / (1 + |d|^2) (2D) or (1 + |d|^2 / 2)^(-3/2) (3D), d = p_q - entry.
   void (*tsne_interact_2d)(const TsneList& list, const float (*p)[3], float* z, float* f) noexcept;
   void (*tsne_interact_3d)(const TsneList& list, const float (*p)[3], float* z, float* f) noexcept;
+
+  /// Nearest prototype of rows [i0, i0 + groups * 8) (groups 1, 2 or 4): per row and
+  /// prototype sum over columns j from 0 of (c - x)^2 (product and sum rounded
+  /// separately), plus the categorical cost, and a strictly-smaller running minimum
+  /// over prototypes in order (lowest index on ties), as kmodes computes it.
+  void (*kproto_nearest)(const KprotoData& d, std::size_t groups, std::size_t i0, std::int32_t* lab,
+                         double* dmin) noexcept;
 };
 
 /// The kernels of one instruction set; nullptr when this CPU (or this build) cannot run it.

@@ -587,6 +587,94 @@ void tsne_interact(const TsneList& list, const float (*p)[3], float* z, float* f
 }
 
 // ---------------------------------------------------------------------------
+// k-prototypes, fewer than 8 numeric columns: R groups of 8 rows at once, prototype
+// after prototype. Lanes are 8 rows, so the per-row operations (c - x squared and
+// summed over the columns from 0, then + gamma * mismatches, a strictly smaller
+// running minimum) are kmodes' whatever the register width. Written with GCC vector
+// types (8 doubles, 8 int32): the integer lanes have no counterpart in simd.hpp; the
+// Isa parameter keeps each file's instantiation apart.
+// ---------------------------------------------------------------------------
+
+typedef double kp_v8d __attribute__((vector_size(64)));
+typedef std::int32_t kp_v8i __attribute__((vector_size(32)));
+
+template <class Isa, std::size_t R>
+SEGMENTA_INLINE void kproto_block(const KprotoData& d, std::size_t i0, std::int32_t* lab, double* dmin) noexcept {
+  constexpr double inf = __builtin_inf();
+  const std::size_t p = d.p, q = d.q, stride = d.stride, kp = d.kp;
+  kp_v8d x[R][8];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t j = 0; j < p; ++j) std::memcpy(&x[r][j], d.num_cols + j * stride + i0 + 8 * r, sizeof(kp_v8d));
+  kp_v8d best[R];
+  kp_v8i best_l[R];
+  for (std::size_t r = 0; r < R; ++r) {
+    best[r] = kp_v8d{} + inf;
+    best_l[r] = kp_v8i{};
+  }
+  const auto numeric = [&](std::size_t l, kp_v8d* acc) {
+    for (std::size_t r = 0; r < R; ++r) acc[r] = kp_v8d{};
+    for (std::size_t j = 0; j < p; ++j) {
+      const kp_v8d c = kp_v8d{} + d.c[j * kp + l];
+      for (std::size_t r = 0; r < R; ++r) {
+        const kp_v8d t = c - x[r][j];
+        acc[r] += t * t;
+      }
+    }
+  };
+  const auto keep = [&](std::size_t l, const kp_v8d* acc) {
+    const kp_v8i lv = kp_v8i{} + static_cast<std::int32_t>(l);
+    for (std::size_t r = 0; r < R; ++r) {
+      const auto lt = acc[r] < best[r];
+      best[r] = lt ? acc[r] : best[r];
+      best_l[r] = __builtin_convertvector(lt, kp_v8i) ? lv : best_l[r];
+    }
+  };
+  if (d.use_table) {
+    const std::int32_t* u = d.combo_of_row + i0;
+    for (std::size_t l = 0; l < d.k; ++l) {
+      kp_v8d acc[R];
+      numeric(l, acc);
+      const double* g = d.gt + l * d.n_combos;
+      for (std::size_t r = 0; r < R; ++r) {
+        const std::int32_t* ur = u + 8 * r;
+        acc[r] += kp_v8d{g[ur[0]], g[ur[1]], g[ur[2]], g[ur[3]], g[ur[4]], g[ur[5]], g[ur[6]], g[ur[7]]};
+      }
+      keep(l, acc);
+    }
+  } else {
+    for (std::size_t l = 0; l < d.k; ++l) {
+      kp_v8d acc[R];
+      numeric(l, acc);
+      kp_v8i cnt[R];
+      for (std::size_t r = 0; r < R; ++r) cnt[r] = kp_v8i{};
+      for (std::size_t j = 0; j < q; ++j) {
+        const kp_v8i m = kp_v8i{} + d.m[j * kp + l];
+        for (std::size_t r = 0; r < R; ++r) {
+          kp_v8i c;
+          std::memcpy(&c, d.cat_cols + j * stride + i0 + 8 * r, sizeof(kp_v8i));
+          cnt[r] -= (c != m);  // a true lane compares as -1
+        }
+      }
+      for (std::size_t r = 0; r < R; ++r) acc[r] += d.gamma * __builtin_convertvector(cnt[r], kp_v8d);
+      keep(l, acc);
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    std::memcpy(dmin + 8 * r, &best[r], sizeof(kp_v8d));
+    std::memcpy(lab + 8 * r, &best_l[r], sizeof(kp_v8i));
+  }
+}
+
+template <class Isa>
+void kproto_nearest(const KprotoData& d, std::size_t groups, std::size_t i0, std::int32_t* lab, double* dmin) noexcept {
+  switch (groups) {
+    case 4: return kproto_block<Isa, 4>(d, i0, lab, dmin);
+    case 2: return kproto_block<Isa, 2>(d, i0, lab, dmin);
+    default: return kproto_block<Isa, 1>(d, i0, lab, dmin);
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 /// The table of instruction set Tag (reported as id).
 template <class Tag>
@@ -607,6 +695,7 @@ KernelTable make_table(Isa id) noexcept {
   t.silhouette_gemm_f = &silhouette_gemm<Tag, float>;
   t.tsne_interact_2d = &tsne_interact<Tag, 2>;
   t.tsne_interact_3d = &tsne_interact<Tag, 3>;
+  t.kproto_nearest = &kproto_nearest<Tag>;
   return t;
 }
 

@@ -441,3 +441,87 @@ TEST(KernelsDispatch, TsneInteract) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// k-prototypes, few numeric columns
+// ---------------------------------------------------------------------------
+
+namespace {
+
+TEST(KernelsDispatch, KprotoNearest) {
+  for (bool table : {false, true})
+    for (std::size_t p : {1u, 4u, 7u})
+      for (std::size_t k : {1u, 3u, 9u}) {
+        const std::size_t n = 64, q = 3, kp = (k + 7) / 8 * 8, combos = 5;
+        KprotoData d;
+        d.p = p;
+        d.q = q;
+        d.stride = n;
+        d.k = k;
+        d.kp = kp;
+        const auto num = random_values<double>(p * n, static_cast<std::uint32_t>(p + 10 * k));
+        auto c = random_values<double>(p * kp, 77);
+        // Prototype 1 equals prototype 0 on the numbers: ties go to the lower index.
+        if (k > 1)
+          for (std::size_t j = 0; j < p; ++j) c[j * kp + 1] = c[j * kp];
+        std::vector<std::int32_t> cat(q * n), m(q * kp), combo(n);
+        std::mt19937 gen(5);
+        for (auto& v : cat) v = static_cast<std::int32_t>(gen() % 4);
+        for (auto& v : m) v = static_cast<std::int32_t>(gen() % 4);
+        for (auto& v : combo) v = static_cast<std::int32_t>(gen() % combos);
+        const auto gt = random_values<double>(k * combos, 9);
+        d.num_cols = num.data();
+        d.cat_cols = cat.data();
+        d.c = c.data();
+        d.m = m.data();
+        d.use_table = table;
+        d.combo_of_row = combo.data();
+        d.gt = gt.data();
+        d.n_combos = combos;
+        d.gamma = 0.7;
+        auto run = [&](const KernelTable& t, std::vector<std::int32_t>& lab, std::vector<double>& dm) {
+          lab.assign(n, -1);
+          dm.assign(n, 0.0);
+          t.kproto_nearest(d, 4, 0, lab.data(), dm.data());
+          t.kproto_nearest(d, 2, 32, lab.data() + 32, dm.data() + 32);
+          t.kproto_nearest(d, 1, 48, lab.data() + 48, dm.data() + 48);
+          t.kproto_nearest(d, 1, 56, lab.data() + 56, dm.data() + 56);
+        };
+        std::vector<std::int32_t> rl;
+        std::vector<double> rd;
+        run(portable(), rl, rd);
+        for (std::size_t i = 0; i < n; ++i) {
+          double best = 0;
+          std::int32_t bl = -1;
+          for (std::size_t l = 0; l < k; ++l) {
+            double s = 0;
+            for (std::size_t j = 0; j < p; ++j) {
+              const double t = c[j * kp + l] - num[j * n + i];
+              s += t * t;
+            }
+            if (table) {
+              s += gt[l * combos + static_cast<std::size_t>(combo[i])];
+            } else {
+              int mism = 0;
+              for (std::size_t j = 0; j < q; ++j) mism += cat[j * n + i] != m[j * kp + l];
+              s += 0.7 * mism;
+            }
+            if (bl < 0 || s < best) {
+              best = s;
+              bl = static_cast<std::int32_t>(l);
+            }
+          }
+          ASSERT_EQ(rl[i], bl) << "row " << i;
+          ASSERT_NEAR(rd[i], best, 1e-12 * (1 + std::abs(best)));
+        }
+        for (const KernelTable* t : simd_tables()) {
+          std::vector<std::int32_t> l;
+          std::vector<double> dm;
+          run(*t, l, dm);
+          EXPECT_EQ(l, rl) << isa_name(t->isa);
+          EXPECT_TRUE(same_bits(dm.data(), rd.data(), n)) << isa_name(t->isa) << " p " << p << " k " << k;
+        }
+      }
+}
+
+}  // namespace
