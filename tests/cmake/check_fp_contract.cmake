@@ -9,7 +9,7 @@
 #    roundings, k-prototypes reproduces kmodes bit for bit, and the per-instruction-set
 #    kernel files promise results identical across instruction sets; prep and
 #    outliers (flag set for the whole module) reproduce scikit-learn's and pyod's
-#    roundings;
+#    roundings; the dispersion indices are the same on every build target;
 #  * every file that includes a kernel implementation header (kernels/simd.hpp or
 #    kernels/distance_kernels.hpp), wherever it lives.
 cmake_minimum_required(VERSION 3.25)
@@ -19,6 +19,7 @@ set(patterns
   "src/cluster/knee*.cpp"
   "src/cluster/kprototypes*.cpp"
   "src/kernels/isa_*.cpp"
+  "src/metrics/dispersion*.cpp"
   "src/outliers/*.cpp"
   "src/prep/*.cpp")
 
