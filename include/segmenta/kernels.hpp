@@ -12,6 +12,21 @@
 
 namespace segmenta::kernels {
 
+/// Instruction sets of the SIMD kernels (src/kernels), widest last.
+enum class Isa : int { portable = 0, avx2 = 1, avx512 = 2 };
+
+/// "portable", "avx2" or "avx512".
+const char* isa_name(Isa isa) noexcept;
+
+/// Whether this CPU runs the kernels of `isa` (portable: always; avx2: AVX2 and FMA;
+/// avx512: AVX-512 F, VL, DQ and BW), whatever SEGMENTA_KERNEL says.
+bool isa_supported(Isa isa) noexcept;
+
+/// The kernels in use: the widest supported instruction set, capped by the environment
+/// variable SEGMENTA_KERNEL=portable|avx2|avx512 (read once; other values: no cap).
+/// Every choice gives the same results bit for bit; only the speed differs.
+Isa active_isa() noexcept;
+
 /// C (m, n) = alpha * A (m, k) * B (n, k)^T + beta * C, row-major with leading
 /// dimensions lda, ldb, ldc (elements between row starts). Calls BLAS ?gemm.
 void gemm_nt(std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, std::size_t lda,

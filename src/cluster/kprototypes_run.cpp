@@ -13,6 +13,7 @@
 #endif
 
 #include "cluster/kprototypes_internal.hpp"
+#include "kernels/dispatch.hpp"
 
 namespace segmenta::kproto {
 namespace {
@@ -20,7 +21,6 @@ namespace {
 // Eight lanes of the per-cluster arithmetic (GCC/Clang vector extensions: AVX-512
 // registers where available, pairs or quads of narrower ones elsewhere).
 typedef double v8d __attribute__((vector_size(64)));
-typedef std::int32_t v8i __attribute__((vector_size(32)));
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -202,69 +202,24 @@ std::size_t Prototypes::nearest(std::size_t i, double& dmin, Scratch& scr) const
 // The R groups are independent chains, which keeps the pipelines busy.
 template <std::size_t R>
 void Prototypes::nearest_block(std::size_t i0, std::int32_t* lab, double* dmin) const noexcept {
-  const std::size_t p = d_.p, q = d_.q, stride = d_.stride;
-  v8d x[R][8];
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t j = 0; j < p; ++j)
-      std::memcpy(&x[r][j], d_.num_cols.data() + j * stride + i0 + 8 * r, sizeof(v8d));
-  v8d best[R];
-  v8i best_l[R];
-  for (std::size_t r = 0; r < R; ++r) {
-    best[r] = v8d{} + kInf;
-    best_l[r] = v8i{};
-  }
-  const auto numeric = [&](std::size_t l, v8d* acc) {
-    for (std::size_t r = 0; r < R; ++r) acc[r] = v8d{};
-    for (std::size_t j = 0; j < p; ++j) {
-      const v8d c = v8d{} + c_[j * kp_ + l];
-      for (std::size_t r = 0; r < R; ++r) {
-        const v8d t = c - x[r][j];
-        acc[r] += t * t;
-      }
-    }
-  };
-  const auto keep = [&](std::size_t l, const v8d* acc) {
-    const v8i lv = v8i{} + static_cast<std::int32_t>(l);
-    for (std::size_t r = 0; r < R; ++r) {
-      const auto lt = acc[r] < best[r];
-      best[r] = lt ? acc[r] : best[r];
-      best_l[r] = __builtin_convertvector(lt, v8i) ? lv : best_l[r];
-    }
-  };
-  if (d_.use_table) {
-    const std::int32_t* u = d_.combo_of_row.data() + i0;
-    for (std::size_t l = 0; l < k_; ++l) {
-      v8d acc[R];
-      numeric(l, acc);
-      const double* g = gt_.data() + l * d_.n_combos;
-      for (std::size_t r = 0; r < R; ++r) {
-        const std::int32_t* ur = u + 8 * r;
-        acc[r] += v8d{g[ur[0]], g[ur[1]], g[ur[2]], g[ur[3]], g[ur[4]], g[ur[5]], g[ur[6]], g[ur[7]]};
-      }
-      keep(l, acc);
-    }
-  } else {
-    for (std::size_t l = 0; l < k_; ++l) {
-      v8d acc[R];
-      numeric(l, acc);
-      v8i cnt[R];
-      for (std::size_t r = 0; r < R; ++r) cnt[r] = v8i{};
-      for (std::size_t j = 0; j < q; ++j) {
-        const v8i m = v8i{} + m_[j * kp_ + l];
-        for (std::size_t r = 0; r < R; ++r) {
-          v8i c;
-          std::memcpy(&c, d_.cat_cols.data() + j * stride + i0 + 8 * r, sizeof(v8i));
-          cnt[r] -= (c != m);  // a true lane compares as -1
-        }
-      }
-      for (std::size_t r = 0; r < R; ++r) acc[r] += gamma_ * __builtin_convertvector(cnt[r], v8d);
-      keep(l, acc);
-    }
-  }
-  for (std::size_t r = 0; r < R; ++r) {
-    std::memcpy(dmin + 8 * r, &best[r], sizeof(v8d));
-    std::memcpy(lab + 8 * r, &best_l[r], sizeof(v8i));
-  }
+  // The lane code is a dispatched kernel (src/kernels): the same operations on every
+  // instruction set, at full width in builds without -march=native too.
+  kernels::KprotoData k;
+  k.p = d_.p;
+  k.q = d_.q;
+  k.stride = d_.stride;
+  k.k = k_;
+  k.kp = kp_;
+  k.num_cols = d_.num_cols.data();
+  k.cat_cols = d_.cat_cols.data();
+  k.c = c_.data();
+  k.m = m_.data();
+  k.use_table = d_.use_table;
+  k.combo_of_row = d_.combo_of_row.data();
+  k.gt = gt_.data();
+  k.n_combos = d_.n_combos;
+  k.gamma = gamma_;
+  kernels::table().kproto_nearest(k, R, i0, lab, dmin);
 }
 
 void Prototypes::nearest_rows(std::size_t b, std::size_t e, std::int32_t* lab, double* dmin,

@@ -11,12 +11,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/dispatch.hpp"
 #include "segmenta/kernels.hpp"
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define SEGMENTA_SILHOUETTE_SIMD 1
-#endif
 
 namespace segmenta::detail {
 namespace {
@@ -123,12 +119,10 @@ struct Ctx {
 
 template <class T>
 struct Scratch {
-  struct Segment {
-    std::size_t begin, end;  // unit range, multiples of lanes
-    std::uint32_t cell;
-  };
+  using Segment = kernels::SilhouetteSegment;  // unit range (multiples of lanes) and cell
   std::vector<Segment> segs;
   AlignedVector<double> cacc;          // column sums of the current row cell
+  std::vector<double> rowsum;          // the dispatched kernels' row sums (rows, segments)
   std::unique_ptr<T[]> gbuf;           // GEMM tile (tile, tile); fully written by each GEMM
   std::size_t r0 = 0, c0 = 0, ld = 0;  // GEMM tile origin and leading dimension
   explicit Scratch(std::size_t tile, bool gemm)
@@ -142,7 +136,7 @@ struct Scratch {
 
 struct DirectPortable {
   static constexpr bool gemm = false;
-  static constexpr bool pairs = false;
+  static constexpr bool dispatched = false;
   template <bool Cols, class T>
   static double seg(const Ctx<T>& c, const Scratch<T>&, std::size_t i, std::size_t ua, std::size_t ub,
                     double* cacc) noexcept {
@@ -190,7 +184,7 @@ double direct_sq(const T* a, const T* b, std::size_t p) noexcept {
 
 struct GemmPortable {
   static constexpr bool gemm = true;
-  static constexpr bool pairs = false;
+  static constexpr bool dispatched = false;
   template <bool Cols, class T>
   static double seg(const Ctx<T>& c, const Scratch<T>& s, std::size_t i, std::size_t ua, std::size_t ub,
                     double* cacc) noexcept {
@@ -211,165 +205,13 @@ struct GemmPortable {
   }
 };
 
-#if defined(SEGMENTA_SILHOUETTE_SIMD)
-// GCC 12 implements the plain forms of several AVX-512 intrinsics with a
-// self-initialised "undefined" pass-through vector and then warns about it
-// (-Wuninitialized); the masked forms with an explicit pass-through and a full
-// mask compile to the same instructions.
-constexpr __mmask8 all_lanes = 0xff;
-inline __m512d vsqrt(__m512d a) noexcept { return _mm512_mask_sqrt_pd(a, all_lanes, a); }
-inline __m512d vmax(__m512d a, __m512d b) noexcept { return _mm512_mask_max_pd(a, all_lanes, a, b); }
-
-inline double hsum(__m512d v) noexcept {
-  __m512d t = _mm512_add_pd(v, _mm512_mask_shuffle_f64x2(v, all_lanes, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  t = _mm512_add_pd(t, _mm512_mask_shuffle_f64x2(t, all_lanes, t, t, _MM_SHUFFLE(2, 3, 0, 1)));
-  t = _mm512_add_pd(t, _mm512_mask_permute_pd(t, all_lanes, t, 0x55));
-  return _mm512_cvtsd_f64(t);
-}
-
-// Direct differences with AVX-512: one vector = the distances from row i to 8
-// consecutive units. P > 0 fixes p at compile time (the row is kept in registers).
-template <std::size_t P>
-struct DirectSimd {
-  static constexpr bool gemm = false;
-  // Two rows per sweep share the panel loads and the column-sum update; both rows
-  // stay in registers up to p = 8.
-  static constexpr bool pairs = P >= 1 && P <= 8;
-  template <bool Cols, class T>
-  static double seg(const Ctx<T>& c, const Scratch<T>&, std::size_t i, std::size_t ua, std::size_t ub,
-                    double* cacc) noexcept {
-    const std::size_t p = P ? P : c.p;
-    const double* xi = c.drows + i * p;
-    const double* panel = c.panel + ua * p;
-    const double* w = c.w + ua;
-    const std::size_t nvec = (ub - ua) / lanes;
-    __m512d xb[P ? P : 1];
-    if constexpr (P > 0)
-      for (std::size_t f = 0; f < P; ++f) xb[f] = _mm512_set1_pd(xi[f]);
-    auto dist = [&](const double* a) {
-      __m512d s = _mm512_setzero_pd();
-      if constexpr (P > 0) {
-        for (std::size_t f = 0; f < P; ++f) {
-          const __m512d t = _mm512_sub_pd(_mm512_load_pd(a + f * lanes), xb[f]);
-          s = _mm512_fmadd_pd(t, t, s);
-        }
-      } else {
-        for (std::size_t f = 0; f < p; ++f) {
-          const __m512d t = _mm512_sub_pd(_mm512_load_pd(a + f * lanes), _mm512_set1_pd(xi[f]));
-          s = _mm512_fmadd_pd(t, t, s);
-        }
-      }
-      return vsqrt(s);
-    };
-    const __m512d vwi = _mm512_set1_pd(c.w[i]);
-    __m512d r0 = _mm512_setzero_pd(), r1 = _mm512_setzero_pd();
-    std::size_t v = 0;
-    for (; v + 2 <= nvec; v += 2) {
-      const __m512d d0 = dist(panel + v * p * lanes);
-      const __m512d d1 = dist(panel + (v + 1) * p * lanes);
-      r0 = _mm512_fmadd_pd(_mm512_load_pd(w + v * lanes), d0, r0);
-      r1 = _mm512_fmadd_pd(_mm512_load_pd(w + (v + 1) * lanes), d1, r1);
-      if constexpr (Cols) {
-        double* ca = cacc + v * lanes;
-        _mm512_store_pd(ca, _mm512_fmadd_pd(vwi, d0, _mm512_load_pd(ca)));
-        _mm512_store_pd(ca + lanes, _mm512_fmadd_pd(vwi, d1, _mm512_load_pd(ca + lanes)));
-      }
-    }
-    if (v < nvec) {
-      const __m512d d0 = dist(panel + v * p * lanes);
-      r0 = _mm512_fmadd_pd(_mm512_load_pd(w + v * lanes), d0, r0);
-      if constexpr (Cols) {
-        double* ca = cacc + v * lanes;
-        _mm512_store_pd(ca, _mm512_fmadd_pd(vwi, d0, _mm512_load_pd(ca)));
-      }
-    }
-    return hsum(_mm512_add_pd(r0, r1));
-  }
-
-  template <bool Cols, class T>
-  static std::pair<double, double> seg2(const Ctx<T>& c, const Scratch<T>&, std::size_t i, std::size_t ua,
-                                        std::size_t ub, double* cacc) noexcept {
-    constexpr std::size_t p = P ? P : 1;
-    const double* x0 = c.drows + i * p;
-    const double* x1 = x0 + p;
-    const double* panel = c.panel + ua * p;
-    const double* w = c.w + ua;
-    const std::size_t nvec = (ub - ua) / lanes;
-    __m512d xb0[p], xb1[p];
-    for (std::size_t f = 0; f < p; ++f) {
-      xb0[f] = _mm512_set1_pd(x0[f]);
-      xb1[f] = _mm512_set1_pd(x1[f]);
-    }
-    const __m512d vw0 = _mm512_set1_pd(c.w[i]), vw1 = _mm512_set1_pd(c.w[i + 1]);
-    __m512d r0 = _mm512_setzero_pd(), r1 = _mm512_setzero_pd();
-    for (std::size_t v = 0; v < nvec; ++v) {
-      const double* a = panel + v * p * lanes;
-      __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
-      for (std::size_t f = 0; f < p; ++f) {
-        const __m512d col = _mm512_load_pd(a + f * lanes);
-        const __m512d t0 = _mm512_sub_pd(col, xb0[f]);
-        const __m512d t1 = _mm512_sub_pd(col, xb1[f]);
-        s0 = _mm512_fmadd_pd(t0, t0, s0);
-        s1 = _mm512_fmadd_pd(t1, t1, s1);
-      }
-      const __m512d d0 = vsqrt(s0), d1 = vsqrt(s1);
-      const __m512d wv = _mm512_load_pd(w + v * lanes);
-      r0 = _mm512_fmadd_pd(wv, d0, r0);
-      r1 = _mm512_fmadd_pd(wv, d1, r1);
-      if constexpr (Cols) {
-        double* ca = cacc + v * lanes;
-        _mm512_store_pd(ca, _mm512_fmadd_pd(vw1, d1, _mm512_fmadd_pd(vw0, d0, _mm512_load_pd(ca))));
-      }
-    }
-    return {hsum(r0), hsum(r1)};
-  }
+// The SIMD kernels (src/kernels, chosen at run time for the CPU): one call per row
+// cell of a tile computes every row's sums over the tile's column segments.
+template <bool Gemm>
+struct Dispatched {
+  static constexpr bool gemm = Gemm;
+  static constexpr bool dispatched = true;
 };
-
-template <class T>
-inline __m512d load8_as_double(const T* p) noexcept {
-  if constexpr (std::is_same_v<T, float>)
-    return _mm512_mask_cvtps_pd(_mm512_setzero_pd(), all_lanes, _mm256_loadu_ps(p));
-  else
-    return _mm512_loadu_pd(p);
-}
-
-template <class T>
-[[gnu::noinline]] __m512d refine_near(const Ctx<T>& c, std::size_t i, std::size_t u, __mmask8 near,
-                                      __m512d d2) noexcept {
-  alignas(64) double v[lanes];
-  _mm512_store_pd(v, d2);
-  for (std::size_t k = 0; k < lanes; ++k)
-    if (near & (1u << k)) v[k] = direct_sq(c.trows + i * c.p, c.trows + (u + k) * c.p, c.p);
-  return _mm512_load_pd(v);
-}
-
-struct GemmSimd {
-  static constexpr bool gemm = true;
-  static constexpr bool pairs = false;
-  template <bool Cols, class T>
-  static double seg(const Ctx<T>& c, const Scratch<T>& s, std::size_t i, std::size_t ua, std::size_t ub,
-                    double* cacc) noexcept {
-    const T* grow = s.gbuf.get() + (i - s.r0) * s.ld;  // columns from s.c0
-    const __m512d ni = _mm512_set1_pd(c.norms[i]), vwi = _mm512_set1_pd(c.w[i]);
-    const __m512d minus2 = _mm512_set1_pd(-2.0), zero = _mm512_setzero_pd();
-    const __m512d frac = _mm512_set1_pd(near_fraction<T>);
-    __m512d r = zero;
-    for (std::size_t u = ua; u < ub; u += lanes) {
-      const __m512d nj = _mm512_load_pd(c.norms + u);
-      __m512d d2 = _mm512_add_pd(_mm512_fmadd_pd(minus2, load8_as_double(grow + (u - s.c0)), ni), nj);
-      const __mmask8 near = _mm512_cmp_pd_mask(d2, _mm512_mul_pd(frac, _mm512_add_pd(ni, nj)), _CMP_LT_OQ);
-      if (near) d2 = refine_near(c, i, u, near, d2);
-      const __m512d d = vsqrt(vmax(d2, zero));
-      r = _mm512_fmadd_pd(_mm512_load_pd(c.w + u), d, r);
-      if constexpr (Cols) {
-        double* ca = cacc + (u - ua);
-        _mm512_store_pd(ca, _mm512_fmadd_pd(vwi, d, _mm512_load_pd(ca)));
-      }
-    }
-    return hsum(r);
-  }
-};
-#endif
 
 // ---------------------------------------------------------------------------
 // Sinks: where row and column sums of a (row unit, column cell) pair go
@@ -429,6 +271,55 @@ struct StreamSink {
 // streaming evaluation).
 // ---------------------------------------------------------------------------
 
+/// The rest of run_tile with the dispatched kernels (segments listed, GEMM tile and
+/// column sums ready): the same sums in the same order as the loop of run_tile.
+template <class K, class T, class Sink>
+void run_tile_dispatched(const Ctx<T>& c, Scratch<T>& s, const Sink& sink, std::size_t r0, std::size_t r1,
+                         std::size_t c0, bool cols) {
+  const Layout& L = *c.L;
+  const kernels::KernelTable& kt = kernels::table();
+  kernels::SilhouetteTile t;
+  t.p = c.p;
+  t.w = c.w;
+  t.drows = c.drows;
+  t.panel = c.panel;
+  t.gtile = s.gbuf.get();
+  t.r0 = r0;
+  t.c0 = c0;
+  t.ld = s.ld;
+  t.trows = c.trows;
+  t.norms = c.norms;
+  t.near_fraction = near_fraction<T>;
+  t.segs = s.segs.data();
+  t.nsegs = s.segs.size();
+  t.cacc = s.cacc.data();
+  auto* kernel = !K::gemm ? kt.silhouette_direct
+                 : std::is_same_v<T, float> ? kt.silhouette_gemm_f
+                                            : kt.silhouette_gemm_d;
+  const std::size_t ns = t.nsegs;
+  for (std::size_t i = r0; i < r1;) {
+    const std::uint32_t cell = L.cell_of_unit[i];
+    const std::size_t e = std::min(r1, L.cell_end[cell]);
+    const std::size_t re = std::min(e, L.cell_real_end[cell]);
+    if (i < re) {
+      s.rowsum.resize((re - i) * ns);
+      kernel(t, i, re, cols, s.rowsum.data());
+      for (std::size_t r = i; r < re; ++r)
+        for (std::size_t g = 0; g < ns; ++g) sink.row(r, s.segs[g].cell, s.rowsum[(r - i) * ns + g]);
+      if (cols) {
+        for (const auto& g : s.segs) {
+          const std::size_t je = std::min(g.end, L.cell_real_end[g.cell]);
+          for (std::size_t j = g.begin; j < je; ++j) {
+            sink.col(j, cell, s.cacc[j - c0]);
+            s.cacc[j - c0] = 0.0;
+          }
+        }
+      }
+    }
+    i = e;
+  }
+}
+
 template <class K, class T, class Sink>
 void run_tile(const Ctx<T>& c, Scratch<T>& s, const Sink& sink, std::size_t r0, std::size_t r1, std::size_t c0,
               std::size_t c1, bool cols) {
@@ -449,41 +340,34 @@ void run_tile(const Ctx<T>& c, Scratch<T>& s, const Sink& sink, std::size_t r0, 
                      s.ld);
   }
   if (cols) std::fill(s.cacc.begin(), s.cacc.begin() + static_cast<std::ptrdiff_t>(c1 - c0), 0.0);
-  for (std::size_t i = r0; i < r1;) {
-    const std::uint32_t cell = L.cell_of_unit[i];
-    const std::size_t e = std::min(r1, L.cell_end[cell]);
-    const std::size_t re = std::min(e, L.cell_real_end[cell]);
-    if (i < re) {
-      if constexpr (K::pairs) {
-        for (; i + 1 < re; i += 2) {
+  if constexpr (K::dispatched) {
+    run_tile_dispatched<K>(c, s, sink, r0, r1, c0, cols);
+  } else {
+    for (std::size_t i = r0; i < r1;) {
+      const std::uint32_t cell = L.cell_of_unit[i];
+      const std::size_t e = std::min(r1, L.cell_end[cell]);
+      const std::size_t re = std::min(e, L.cell_real_end[cell]);
+      if (i < re) {
+        for (; i < re; ++i) {
           for (const auto& g : s.segs) {
             double* ca = s.cacc.data() + (g.begin - c0);
-            const auto [v0, v1] = cols ? K::template seg2<true>(c, s, i, g.begin, g.end, ca)
-                                       : K::template seg2<false>(c, s, i, g.begin, g.end, ca);
-            sink.row(i, g.cell, v0);
-            sink.row(i + 1, g.cell, v1);
+            const double v = cols ? K::template seg<true>(c, s, i, g.begin, g.end, ca)
+                                  : K::template seg<false>(c, s, i, g.begin, g.end, ca);
+            sink.row(i, g.cell, v);
+          }
+        }
+        if (cols) {
+          for (const auto& g : s.segs) {
+            const std::size_t je = std::min(g.end, L.cell_real_end[g.cell]);
+            for (std::size_t j = g.begin; j < je; ++j) {
+              sink.col(j, cell, s.cacc[j - c0]);
+              s.cacc[j - c0] = 0.0;
+            }
           }
         }
       }
-      for (; i < re; ++i) {
-        for (const auto& g : s.segs) {
-          double* ca = s.cacc.data() + (g.begin - c0);
-          const double v = cols ? K::template seg<true>(c, s, i, g.begin, g.end, ca)
-                                : K::template seg<false>(c, s, i, g.begin, g.end, ca);
-          sink.row(i, g.cell, v);
-        }
-      }
-      if (cols) {
-        for (const auto& g : s.segs) {
-          const std::size_t je = std::min(g.end, L.cell_real_end[g.cell]);
-          for (std::size_t j = g.begin; j < je; ++j) {
-            sink.col(j, cell, s.cacc[j - c0]);
-            s.cacc[j - c0] = 0.0;
-          }
-        }
-      }
+      i = e;
     }
-    i = e;
   }
 }
 
@@ -703,26 +587,13 @@ void evaluate_group(const Ctx<T>& c, const std::vector<const EncodedLabels*>& la
     symmetric_silhouette<K>(c, labs, outs);
 }
 
-#if defined(SEGMENTA_SILHOUETTE_SIMD)
-// p = 1..16 get a kernel with p fixed at compile time (the row stays in registers),
-// larger p the runtime-p kernel.
-template <class T, std::size_t... P>
-void evaluate_direct_simd(const Ctx<T>& c, const std::vector<const EncodedLabels*>& labs,
-                          const std::vector<std::vector<double>*>& outs, const SilhouetteEngineOptions& o,
-                          std::index_sequence<P...>) {
-  const bool fixed = ((c.p == P + 1 ? (evaluate_group<DirectSimd<P + 1>>(c, labs, outs, o), true) : false) || ...);
-  if (!fixed) evaluate_group<DirectSimd<0>>(c, labs, outs, o);
-}
-#endif
 
 template <class T>
 void run_group(MatrixView<T> x, const std::vector<const EncodedLabels*>& labs,
                const std::vector<std::vector<double>*>& outs, const SilhouetteEngineOptions& o) {
   const std::size_t p = x.cols();
   const bool gemm = o.path == DistancePath::gemm || (o.path == DistancePath::automatic && p > direct_max_features);
-#if defined(SEGMENTA_SILHOUETTE_SIMD)
   const bool simd = !o.portable;
-#endif
   const Layout L = build_layout(x, labs, o.merge_duplicates);
   Ctx<T> c;
   c.L = &L;
@@ -773,14 +644,10 @@ void run_group(MatrixView<T> x, const std::vector<const EncodedLabels*>& labs,
   }
 
   if (gemm) {
-#if defined(SEGMENTA_SILHOUETTE_SIMD)
-    if (simd) return evaluate_group<GemmSimd>(c, labs, outs, o);
-#endif
+    if (simd) return evaluate_group<Dispatched<true>>(c, labs, outs, o);
     return evaluate_group<GemmPortable>(c, labs, outs, o);
   }
-#if defined(SEGMENTA_SILHOUETTE_SIMD)
-  if (simd) return evaluate_direct_simd(c, labs, outs, o, std::make_index_sequence<16>{});
-#endif
+  if (simd) return evaluate_group<Dispatched<false>>(c, labs, outs, o);
   evaluate_group<DirectPortable>(c, labs, outs, o);
 }
 

@@ -15,10 +15,11 @@
 //  * Streaming evaluation (one labeling whose per-row sums would not fit the budget):
 //    each row block sweeps all columns in cluster order and keeps only running
 //    minima. Twice the distance evaluations, O(n p) memory.
-//  * Distances: direct differences in double (AVX-512 when compiled for it, two
-//    rows per sweep of a column panel) for small p; for large p, BLAS GEMM on
-//    centred rows with the norm identity (as scikit-learn), near pairs recomputed
-//    directly. Distance sums are always accumulated in double.
+//  * Distances: direct differences in double (the SIMD kernels of src/kernels, chosen
+//    at run time: AVX-512, AVX2 + FMA or portable, bit-identical; two rows per sweep
+//    of a column panel) for small p; for large p, BLAS GEMM on centred rows with the
+//    norm identity (as scikit-learn), near pairs recomputed directly. Distance sums
+//    are always accumulated in double.
 //
 // Internal header: the options exist so that tests and benchmarks can exercise
 // every path; the public functions always use the defaults.
@@ -36,7 +37,8 @@ enum class DistancePath { automatic, direct, gemm };
 
 struct SilhouetteEngineOptions {
   DistancePath path = DistancePath::automatic;
-  /// Plain C++ kernels instead of the AVX-512 ones (always the case on builds without AVX-512).
+  /// The plain C++ reference kernels of this file instead of the dispatched SIMD ones of
+  /// src/kernels (whose instruction set SEGMENTA_KERNEL caps); they sum in another order.
   bool portable = false;
   /// Force the streaming evaluation (one labeling at a time).
   bool streaming = false;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "kernels/dispatch.hpp"
 #include "reduce/tsne_internal.hpp"
 
 namespace segmenta::tsne_detail {
@@ -276,45 +277,17 @@ class Tree {
     }
   }
 
-  // Sums over the list for kPoints points at once: each entry is loaded once for all
-  // of them, and the kPoints x (D + 1) lane accumulators are independent chains.
+  // Sums over the list for kPoints points at once, in the dispatched kernel
+  // (src/kernels: each entry loaded once for all of them, the same sums on every
+  // instruction set and build).
   static void interact(const List& list, const float (&p)[kPoints][3], float* z, float (*f)[D]) {
-    float az[kPoints][kLanes] = {}, af[kPoints][D][kLanes] = {};
-    const float* cx = list.c[0].data();
-    const float* cy = list.c[1].data();
-    const float* cz = list.c[D - 1].data();
-    const float* cn = list.count.data();
-    for (std::size_t s = 0; s < list.size; s += kLanes) {
-      for (std::size_t q = 0; q < kPoints; ++q) {
-#pragma omp simd
-        for (std::size_t l = 0; l < kLanes; ++l) {
-          const float dx = p[q][0] - cx[s + l], dy = p[q][1] - cy[s + l];
-          float w, dz = 0.0f;
-          if constexpr (D == 2) {
-            w = 1.0f / (1.0f + dx * dx + dy * dy);
-          } else {
-            dz = p[q][2] - cz[s + l];
-            const float u = 1.0f + 0.5f * (dx * dx + dy * dy + dz * dz);
-            w = 1.0f / (u * std::sqrt(u));  // Student-t with 2 degrees of freedom
-          }
-          const float cw = cn[s + l] * w;
-          az[q][l] += cw;
-          const float cw2 = cw * w;
-          af[q][0][l] += cw2 * dx;
-          af[q][1][l] += cw2 * dy;
-          if constexpr (D == 3) af[q][2][l] += cw2 * dz;
-        }
-      }
-    }
-    for (std::size_t q = 0; q < kPoints; ++q) {
-      float sz = 0.0f, sf[D] = {};
-      for (std::size_t l = 0; l < kLanes; ++l) {
-        sz += az[q][l];
-        for (std::size_t a = 0; a < D; ++a) sf[a] += af[q][a][l];
-      }
-      z[q] = sz;
-      for (std::size_t a = 0; a < D; ++a) f[q][a] = sf[a];
-    }
+    static_assert(kPoints == kernels::kTsnePoints && kLanes == 16);
+    const kernels::TsneList l{list.c[0].data(), list.c[1].data(), list.c[D - 1].data(), list.count.data(), list.size};
+    const kernels::KernelTable& kt = kernels::table();
+    if constexpr (D == 2)
+      kt.tsne_interact_2d(l, p, z, &f[0][0]);
+    else
+      kt.tsne_interact_3d(l, p, z, &f[0][0]);
   }
 
   double angle2_;

@@ -1,0 +1,70 @@
+// The run-time choice of the kernels: CPUID once, capped by SEGMENTA_KERNEL.
+#include "kernels/dispatch.hpp"
+
+#include <cstdlib>
+#include <string_view>
+
+namespace segmenta::kernels {
+namespace {
+
+bool cpu_has(Isa isa) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  switch (isa) {
+    case Isa::portable: return true;
+    case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+  }
+  return false;
+#else
+  return isa == Isa::portable;
+#endif
+}
+
+/// SEGMENTA_KERNEL as a cap: portable, avx2, avx512; unset or anything else, no cap.
+Isa env_cap() noexcept {
+  const char* v = std::getenv("SEGMENTA_KERNEL");
+  if (!v) return Isa::avx512;
+  const std::string_view s(v);
+  if (s == "portable") return Isa::portable;
+  if (s == "avx2") return Isa::avx2;
+  return Isa::avx512;
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) noexcept {
+  switch (isa) {
+    case Isa::portable: return "portable";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+const KernelTable* table_for(Isa isa) noexcept {
+  if (!cpu_has(isa)) return nullptr;
+  switch (isa) {
+    case Isa::portable: return portable_table();
+    case Isa::avx2: return avx2_table();
+    case Isa::avx512: return avx512_table();
+  }
+  return nullptr;
+}
+
+bool isa_supported(Isa isa) noexcept { return table_for(isa) != nullptr; }
+
+const KernelTable& table() noexcept {
+  static const KernelTable* const chosen = [] {
+    const int cap = static_cast<int>(env_cap());
+    for (int i = cap; i > 0; --i)
+      if (const KernelTable* t = table_for(static_cast<Isa>(i))) return t;
+    return portable_table();
+  }();
+  return *chosen;
+}
+
+Isa active_isa() noexcept { return table().isa; }
+
+}  // namespace segmenta::kernels
