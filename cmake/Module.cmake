@@ -48,7 +48,9 @@ set(SEGMENTA_ISA_FLAGS_avx512 -march=x86-64-v4 -mtune=${SEGMENTA_ISA_TUNE})
 # chooses a variant at run time (kernels::active_isa()). -fno-weak makes every inline
 # function and template instantiation of a variant local to it, so the linker cannot
 # hand one variant's (say AVX-512) copy to code meant for any CPU
-# (tests/cmake/check_isa_symbols.cmake).
+# (tests/cmake/check_isa_symbols.cmake). GCC says once per variant that an inline
+# variable (AlignedAllocator's alignment constant) gets a copy of its own there: a
+# constant, so the copies cannot disagree.
 function(segmenta_isa_variants name inc)
   cmake_parse_arguments(ARG "" "" "DEPS;OPTIONS" ${ARGN})
   get_filename_component(stem "${inc}" NAME_WE)
