@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "explain/treeshap.hpp"
 #include "segmenta/explain.hpp"
 
 namespace segmenta {
@@ -125,31 +126,19 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
   const std::size_t p = x.cols(), width = p + 1, m = ex.shap_rows.size();
   ex.bias = ex.model.bias();
 
-  // Post-stratification weights: segment c's sampled rows stand for its share of the population.
-  std::vector<std::size_t> sampled(k, 0);
-  for (const std::size_t i : ex.shap_rows) ++sampled[static_cast<std::size_t>(ci.of_row[i])];
-  std::vector<double> weight(k, 0.0);
-  for (std::size_t c = 0; c < k; ++c)
-    if (sampled[c] > 0)
-      weight[c] = static_cast<double>(ci.rows[c].size()) / static_cast<double>(ex.n_clustered) /
-                  static_cast<double>(sampled[c]);
-  double weight_total = 0.0;
-  for (std::size_t c = 0; c < k; ++c) weight_total += weight[c] * static_cast<double>(sampled[c]);
-
-  ex.mean_abs_shap = MatrixD(k, p, 0.0);
-  for (std::size_t r = 0; r < m; ++r) {
-    const std::size_t row = ex.shap_rows[r];
-    const double w = weight[static_cast<std::size_t>(ci.of_row[row])] / weight_total;
+  // Post-stratified mean |SHAP| (explain_detail: compiled per instruction set, as TreeSHAP).
+  std::vector<std::int32_t> segment_of_sample(m);
+  for (std::size_t r = 0; r < m; ++r) segment_of_sample[r] = ci.of_row[ex.shap_rows[r]];
+  std::vector<std::size_t> segment_rows(k);
+  for (std::size_t c = 0; c < k; ++c) segment_rows[c] = ci.rows[c].size();
+  ex.mean_abs_shap = explain_detail::post_stratified_mean_abs(phi, segment_of_sample, segment_rows, ex.n_clustered, p);
+  for (std::size_t r = 0; r < m; ++r)
     for (std::size_t c = 0; c < k; ++c) {
       const double* block = phi.row(r) + c * width;
       double total = block[p];
-      for (std::size_t j = 0; j < p; ++j) {
-        ex.mean_abs_shap(c, j) += w * std::fabs(block[j]);
-        total += block[j];
-      }
+      for (std::size_t j = 0; j < p; ++j) total += block[j];
       ex.additivity_max_abs_error = std::max(ex.additivity_max_abs_error, std::fabs(total - shap_margins(r, c)));
     }
-  }
 
   ex.feature_importance.assign(p, 0.0);
   std::vector<double> class_total(k, 0.0);

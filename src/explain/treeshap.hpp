@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -98,6 +99,13 @@ Quadrature gauss_legendre(int q);
 /// block, output); the result does not depend on the thread count. Agrees with
 /// contributions_reference to rounding (~1e-12 relative).
 MatrixD contributions(const Forest& forest, ViewD x);
+
+/// Mean |SHAP| per segment and feature (k, p) of the sampled rows' contributions phi
+/// (m, k * (p + 1)), post-stratified: a row of segment c weighs segment_rows[c] /
+/// n_clustered / (c's sampled rows), normalised to a total of 1; segment_of_sample[r]
+/// is row r's segment.
+MatrixD post_stratified_mean_abs(const MatrixD& phi, std::span<const std::int32_t> segment_of_sample,
+                                 std::span<const std::size_t> segment_rows, std::size_t n_clustered, std::size_t p);
 
 // ---------------------------------------------------------------------------
 // Template implementation

@@ -11,10 +11,14 @@ bool cpu_has(Isa isa) noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   switch (isa) {
     case Isa::portable: return true;
-    case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    // The micro-architecture levels are what the per-instruction-set variants of
+    // segmenta_isa_variants are compiled for (x86-64-v3 adds BMI, LZCNT, MOVBE, F16C).
+    case Isa::avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("x86-64-v3");
     case Isa::avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("x86-64-v4");
   }
   return false;
 #else

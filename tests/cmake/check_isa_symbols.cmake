@@ -1,8 +1,9 @@
-# Fails when an object file compiled with instruction-set flags (src/kernels/isa_*.cpp)
-# defines a weak symbol that another translation unit could define too: the linker
+# Fails when an object file compiled with instruction-set flags (src/kernels/isa_*.cpp,
+# and the <stem>_isa_<set>.cpp variants of segmenta_isa_variants) defines a weak symbol that another translation unit could define too: the linker
 # keeps one copy of such a symbol (an inline function, a template instantiation), and
 # if it kept the AVX-512 one, code meant for any CPU would run AVX-512 instructions.
-# Weak symbols must therefore carry the file's instruction-set tag (simd::Avx2, ...).
+# Weak symbols must therefore carry the file's instruction-set tag (simd::Avx2, ...)
+# or namespace (isa_avx2, ...).
 #
 #   cmake -DNM=<nm> -DOBJECTS="<obj>;<obj>..." -P check_isa_symbols.cmake
 cmake_minimum_required(VERSION 3.25)
@@ -11,7 +12,7 @@ set(failures "")
 set(checked 0)
 foreach(obj ${OBJECTS})
   get_filename_component(name "${obj}" NAME)
-  if(NOT name MATCHES "^isa_([a-z0-9]+)\\.cpp\\.o$")
+  if(NOT name MATCHES "(^|_)isa_([a-z0-9]+)\\.cpp\\.o$")
     continue()
   endif()
   execute_process(COMMAND "${NM}" -C --defined-only "${obj}" OUTPUT_VARIABLE out RESULT_VARIABLE rc)
@@ -26,7 +27,7 @@ foreach(obj ${OBJECTS})
       continue()
     endif()
     set(sym "${CMAKE_MATCH_1}")
-    if(sym MATCHES "simd::(Portable|Avx2|Avx512)" OR sym MATCHES "^DW\\.ref\\.__gxx_personality_v0$")
+    if(sym MATCHES "simd::(Portable|Avx2|Avx512)" OR sym MATCHES "::isa_(portable|avx2|avx512)::" OR sym MATCHES "^DW\\.ref\\.__gxx_personality_v0$")
       continue()
     endif()
     list(APPEND failures "${name}: ${sym}")

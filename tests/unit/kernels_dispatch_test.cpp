@@ -3,14 +3,17 @@
 // that spell out the promised summation order (exactly) or plain sums (tolerance).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "explain/treeshap_isa.hpp"
 #include "kernels/dispatch.hpp"
 #include "segmenta/kernels.hpp"
 
@@ -523,5 +526,162 @@ TEST(KernelsDispatch, KprotoNearest) {
         }
       }
 }
+
+}  // namespace
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// TreeSHAP and the surrogate's margins (explain/treeshap_isa.inc): compiled per
+// instruction set with the compiler's contraction, so the variants that fuse
+// multiply-adds (AVX2 + FMA, AVX-512) agree bit for bit, the portable one (no FMA)
+// to rounding; margins are plain sums and agree everywhere.
+// ---------------------------------------------------------------------------
+
+namespace shap {
+
+using segmenta::MatrixD;
+using namespace segmenta::explain_detail;
+
+// A random tree of `internal` splits over p features (children after parents, covers
+// the sums of the children's).
+Tree random_tree(std::mt19937& gen, std::size_t p, std::size_t internal) {
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit;
+  Tree t;
+  auto add_leaf = [&]() {
+    t.left.push_back(-1);
+    t.right.push_back(-1);
+    t.feature.push_back(0);
+    t.threshold.push_back(0.0f);
+    t.default_left.push_back(0);
+    t.value.push_back(normal(gen));
+    t.cover.push_back(1.0 + 9.0 * unit(gen));
+    return static_cast<std::int32_t>(t.left.size() - 1);
+  };
+  add_leaf();
+  std::vector<std::int32_t> leaves{0};
+  for (std::size_t s = 0; s < internal; ++s) {
+    const std::size_t pick = gen() % leaves.size();
+    const auto u = static_cast<std::size_t>(leaves[pick]);
+    t.feature[u] = static_cast<std::int32_t>(gen() % p);
+    t.threshold[u] = static_cast<float>(normal(gen));
+    t.default_left[u] = static_cast<std::uint8_t>(gen() % 2);
+    t.value[u] = 0.0;
+    const std::int32_t l = add_leaf(), r = add_leaf();
+    t.left[u] = l;
+    t.right[u] = r;
+    leaves[pick] = l;
+    leaves.push_back(r);
+  }
+  for (std::size_t u = t.size(); u-- > 0;)
+    if (t.left[u] >= 0)
+      t.cover[u] = t.cover[static_cast<std::size_t>(t.left[u])] + t.cover[static_cast<std::size_t>(t.right[u])];
+  return t;
+}
+
+struct Results {
+  std::vector<std::vector<double>> means;
+  std::vector<double> expected;
+  MatrixD margins, contributions, reference;
+};
+
+Results run(const TreeshapFunctions& fn, const std::vector<Tree>& trees, std::size_t p, const MatrixD& x) {
+  Forest f;
+  f.n_features = p;
+  f.n_groups = 2;
+  f.base_margin = {0.5, -0.25};
+  f.trees = trees;
+  Results r;
+  for (Tree& t : f.trees) {
+    fn.finalize(t);
+    r.means.push_back(t.mean);
+  }
+  r.expected = fn.expected_values(f);
+  r.margins = fn.predict_margins(f, x);
+  r.contributions = fn.contributions(f, x);
+  r.reference = fn.contributions_reference(f, x);
+  return r;
+}
+
+bool same(const MatrixD& a, const MatrixD& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() && same_bits(a.data(), b.data(), a.rows() * a.cols());
+}
+
+double max_relative_difference(const MatrixD& a, const MatrixD& b) {
+  double worst = 0.0;
+  for (std::size_t i = 0; i < a.rows() * a.cols(); ++i) {
+    const double scale = std::max({std::fabs(a.data()[i]), std::fabs(b.data()[i]), 1e-300});
+    worst = std::max(worst, std::fabs(a.data()[i] - b.data()[i]) / scale);
+  }
+  return worst;
+}
+
+TEST(TreeshapDispatch, VariantsAgree) {
+  std::mt19937 gen(17);
+  const std::size_t p = 9, n = 9000;  // more than one 8192-row block
+  std::vector<Tree> trees;
+  for (int i = 0; i < 12; ++i) {
+    // 70 splits exceed the 64-bit branch pattern: that tree takes the per-row path.
+    trees.push_back(random_tree(gen, p, i == 5 ? 70 : 3 + gen() % 40));
+    trees.back().group = i % 2;
+  }
+  std::normal_distribution<double> normal;
+  MatrixD x(n, p);
+  for (std::size_t i = 0; i < n * p; ++i) x.data()[i] = normal(gen);
+  x(3, 2) = std::numeric_limits<double>::quiet_NaN();
+
+  const Results base = run(*treeshap_functions(Isa::portable), trees, p, x);
+  const TreeshapFunctions* fused = nullptr;
+  for (Isa isa : {Isa::avx2, Isa::avx512}) {
+    const TreeshapFunctions* fn = treeshap_functions(isa);
+    if (!fn) continue;
+    SCOPED_TRACE(isa_name(isa));
+    const Results r = run(*fn, trees, p, x);
+    EXPECT_TRUE(same(r.margins, base.margins));
+    EXPECT_LT(max_relative_difference(r.contributions, base.contributions), 1e-9);
+    EXPECT_LT(max_relative_difference(r.reference, base.reference), 1e-9);
+    if (!fused) {
+      fused = fn;
+      continue;
+    }
+    // Both fuse: the same bits.
+    const Results first = run(*fused, trees, p, x);
+    EXPECT_EQ(r.means, first.means);
+    EXPECT_EQ(r.expected, first.expected);
+    EXPECT_TRUE(same(r.contributions, first.contributions));
+    EXPECT_TRUE(same(r.reference, first.reference));
+    for (int q = 1; q <= 8; ++q) {
+      const Quadrature a = fn->gauss_legendre(q), b = fused->gauss_legendre(q);
+      EXPECT_EQ(a.t, b.t);
+      EXPECT_EQ(a.w, b.w);
+    }
+  }
+}
+
+TEST(TreeshapDispatch, PublicFunctionsCallTheActiveVariant) {
+  std::mt19937 gen(3);
+  const std::size_t p = 5;
+  std::vector<Tree> trees;
+  for (int i = 0; i < 4; ++i) {
+    trees.push_back(random_tree(gen, p, 5 + gen() % 10));
+    trees.back().group = i % 2;
+  }
+  std::normal_distribution<double> normal;
+  MatrixD x(100, p);
+  for (std::size_t i = 0; i < x.rows() * p; ++i) x.data()[i] = normal(gen);
+  const Results want = run(*treeshap_functions(active_isa()), trees, p, x);
+  Forest f;
+  f.n_features = p;
+  f.n_groups = 2;
+  f.base_margin = {0.5, -0.25};
+  f.trees = trees;
+  for (Tree& t : f.trees) finalize(t);
+  EXPECT_EQ(f.expected_values(), want.expected);
+  EXPECT_TRUE(same(contributions(f, x), want.contributions));
+  EXPECT_TRUE(same(predict_margins(f, x), want.margins));
+}
+
+}  // namespace shap
 
 }  // namespace
