@@ -228,13 +228,16 @@ struct MethodMaps {
 /// The outcome of one method.
 struct MethodSegmentation {
   Method method = Method::kmeans;
-  std::string name;       // kmeans | kprototypes | embed
-  std::string objective;  // "inertia" | "cost"
+  std::string name;       // kmeans | kprototypes | embed | lca
+  std::string objective;  // "inertia" | "cost" | "bic"
   std::string space;      // where silhouette, Calinski-Harabasz and Davies-Bouldin were measured
   KSweep sweep;
   std::size_t k = 0;
   std::vector<std::int32_t> labels;          // per clustered row, segments numbered by decreasing size
   std::vector<std::int32_t> segment_of_row;  // per table row; -1 = not clustered
+  /// Per table row, the posterior probability of its segment (NaN = not clustered);
+  /// empty for methods without one (only lca has one).
+  std::vector<double> probability;
   SweepPoint final;                          // metrics of the chosen k (sizes renumbered)
   std::shared_ptr<const FittedMethod> model;
   nlohmann::json details = nlohmann::json::object();  // method-specific facts for metrics.json
