@@ -350,9 +350,11 @@ MixedSilhouette kprototypes_silhouette(ViewD numeric, MatrixView<std::int32_t> c
 // Starts: start s draws from Rng::stream(random_state, s) a k-means++ choice of k
 // seed rows under the mixed distance sum_d (x_d - y_d)^2 + #{c : x_c != y_c} over
 // the cells present in both rows, and every row starts in the class of its nearest
-// seed (hard responsibilities); n_init starts, the highest final log-likelihood
-// kept. Rows are cut into fixed blocks and every sum is reduced over the blocks in
-// block order, so the result is identical for any thread count.
+// seed (hard responsibilities). With n_init > 1 starts, each runs at most short_iter
+// EM iterations (a "short EM" selection), and the start with the highest
+// log-likelihood then continues to convergence. Rows are cut into fixed blocks and
+// every sum is reduced over the blocks in block order, so the result is identical
+// for any thread count.
 //
 // Criteria (lower is better for BIC, AIC, ICL): with m free parameters
 // (k - 1) + 2 k p_num + k sum_c (L_c - 1) and the classification entropy
@@ -363,6 +365,7 @@ struct LcaParams {
   std::size_t n_components = 2;
   std::size_t n_init = 10;
   std::size_t max_iter = 1000;
+  std::size_t short_iter = 20;    // iterations of each start when n_init > 1 (0: every start to convergence)
   double tol = 1e-6;              // relative increase of the objective that ends EM (0: only max_iter)
   double variance_floor = 1e-6;   // times each numeric column's overall variance
   double smoothing = 0.01;        // Dirichlet pseudo-count per category level

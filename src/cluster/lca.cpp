@@ -12,7 +12,7 @@
 namespace segmenta {
 namespace {
 
-constexpr std::size_t kBlock = 2048;
+constexpr std::size_t kBlock = 1024;
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 /// The data of a fit and what every iteration reuses.
@@ -37,13 +37,13 @@ struct Problem {
 struct Params {
   std::size_t k = 0;
   std::vector<double> weight, log_weight;   // (k)
-  std::vector<double> mu, var, inv_var, c;  // (k, p); c = -0.5 (log 2 pi + log var)
+  std::vector<double> mu, var, inv_var, c;  // (p, k): column d, class j at d*k + j; c = -0.5 (log 2 pi + log var)
   std::vector<double> theta;                // (k, total_levels): class j, column c, level l at j*T + offset[c] + l
   std::vector<double> log_theta_t;          // (total_levels, k): transposed logs for row-wise access
 };
 
 /// Sufficient statistics of one block (or of all rows): responsibilities summed per
-/// class, per class and numeric column over the present cells (count, sum and sum of
+/// class, per numeric column and class (layout (p, k)) over the present cells (count, sum and sum of
 /// squares of x - centre), per class and category level; log-likelihood and entropy.
 struct Stats {
   std::vector<double> nk, s0, s1, s2, counts;
@@ -101,7 +101,7 @@ Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const st
   return pr;
 }
 
-/// Adds row i with responsibilities ri to s, numeric sums centred on `centre` (k, p).
+/// Adds row i with responsibilities ri to s, numeric sums centred on `centre` (p, k).
 void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k, const std::vector<double>& centre,
              Stats& s) {
   for (std::size_t j = 0; j < k; ++j) s.nk[j] += ri[j];
@@ -109,7 +109,7 @@ void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k, 
     const double v = pr.x(i, d);
     if (std::isnan(v)) continue;
     for (std::size_t j = 0; j < k; ++j) {
-      const std::size_t a = j * pr.p + d;
+      const std::size_t a = d * k + j;
       const double dv = v - centre[a];
       s.s0[a] += ri[j];
       s.s1[a] += ri[j] * dv;
@@ -123,7 +123,7 @@ void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k, 
   }
 }
 
-/// Statistics of given responsibilities r (n, k), numeric sums centred on `centre` (k, p).
+/// Statistics of given responsibilities r (n, k), numeric sums centred on `centre` (p, k).
 void accumulate(const Problem& pr, ViewD r, std::size_t k, const std::vector<double>& centre, Stats& out) {
   const Blocks blocks{pr.n, kBlock};
   std::vector<Stats> part(blocks.count());
@@ -155,7 +155,7 @@ Params m_step(const Problem& pr, const Stats& s, std::size_t k, const std::vecto
   th.c.resize(k * p);
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t d = 0; d < p; ++d) {
-      const std::size_t a = j * p + d;
+      const std::size_t a = d * k + j;
       double mu = pr.mean[d], var = pr.var[d];
       if (s.s0[a] > 0) {
         const double shift = s.s1[a] / s.s0[a];
@@ -193,7 +193,7 @@ void log_joint(const Problem& pr, const Params& th, std::size_t i, double* lp) {
     const double v = pr.x(i, d);
     if (std::isnan(v)) continue;
     for (std::size_t j = 0; j < k; ++j) {
-      const std::size_t a = j * p + d;
+      const std::size_t a = d * k + j;
       const double z = v - th.mu[a];
       lp[j] += th.c[a] - 0.5 * z * z * th.inv_var[a];
     }
@@ -211,10 +211,12 @@ double normalise(double* lp, std::size_t k) {
   double mx = kNegInf;
   for (std::size_t j = 0; j < k; ++j) mx = std::max(mx, lp[j]);
   double sum = 0;
-  for (std::size_t j = 0; j < k; ++j) sum += std::exp(lp[j] - mx);
-  const double lse = mx + std::log(sum);
-  for (std::size_t j = 0; j < k; ++j) lp[j] = std::exp(lp[j] - lse);
-  return lse;
+  for (std::size_t j = 0; j < k; ++j) {
+    lp[j] = std::exp(lp[j] - mx);
+    sum += lp[j];
+  }
+  for (std::size_t j = 0; j < k; ++j) lp[j] /= sum;
+  return mx + std::log(sum);
 }
 
 /// The E-step: responsibilities r (n, k) and the statistics for the next M-step
@@ -274,7 +276,7 @@ LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& p
   LcaModel m;
   std::vector<double> centre(k * pr.p);
   for (std::size_t j = 0; j < k; ++j)
-    for (std::size_t d = 0; d < pr.p; ++d) centre[j * pr.p + d] = pr.mean[d];
+    for (std::size_t d = 0; d < pr.p; ++d) centre[d * k + j] = pr.mean[d];
   Stats s;
   accumulate(pr, init, k, centre, s);
   Params th = m_step(pr, s, k, centre, params.smoothing);
@@ -300,8 +302,11 @@ LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& p
   m.weights = th.weight;
   m.means.resize(k, pr.p);
   m.variances.resize(k, pr.p);
-  std::copy(th.mu.begin(), th.mu.end(), m.means.data());
-  std::copy(th.var.begin(), th.var.end(), m.variances.data());
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t d = 0; d < pr.p; ++d) {
+      m.means(j, d) = th.mu[d * k + j];
+      m.variances(j, d) = th.var[d * k + j];
+    }
   for (std::size_t c = 0; c < pr.q; ++c) {
     MatrixD t(k, pr.levels[c]);
     for (std::size_t j = 0; j < k; ++j)
@@ -404,16 +409,30 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
   check_inputs(numeric, codes, n_categories, k, params);
   if (params.n_init == 0) throw InvalidArgument("lca: n_init must be >= 1");
   const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
+  // Several starts: each runs at most short_iter iterations, the best of them goes on
+  // to convergence (EM restarted from a posterior is the same EM continued).
+  LcaParams first = params;
+  if (params.n_init > 1 && params.short_iter > 0) first.max_iter = std::min(params.max_iter, params.short_iter);
   LcaModel best;
   bool have = false;
   for (std::size_t s = 0; s < params.n_init; ++s) {
     const MatrixD init = lca_initial_responsibilities(numeric, codes, n_categories, k, params.random_state, s);
-    LcaModel m = run_em(pr, init.view(), k, params);
+    LcaModel m = run_em(pr, init.view(), k, first);
     m.best_start = s;
     if (!have || m.log_likelihood > best.log_likelihood) {
       best = std::move(m);
       have = true;
     }
+  }
+  if (!best.converged && best.n_iter < params.max_iter) {
+    LcaParams rest = params;
+    rest.max_iter = params.max_iter - best.n_iter;
+    const MatrixD posterior = std::move(best.posterior);
+    LcaModel m = run_em(pr, posterior.view(), k, rest);
+    m.n_iter += best.n_iter;
+    m.best_start = best.best_start;
+    m.objective_trace.insert(m.objective_trace.begin(), best.objective_trace.begin(), best.objective_trace.end());
+    best = std::move(m);
   }
   if (diag) {
     std::size_t empty = 0;
@@ -451,8 +470,11 @@ MatrixD LcaModel::predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) c
   th.k = k;
   th.weight = weights;
   for (double w : weights) th.log_weight.push_back(w > 0 ? std::log(w) : kNegInf);
-  th.mu.assign(means.data(), means.data() + means.size());
-  th.var.assign(variances.data(), variances.data() + variances.size());
+  for (std::size_t d = 0; d < pr.p; ++d)
+    for (std::size_t j = 0; j < k; ++j) {
+      th.mu.push_back(means(j, d));
+      th.var.push_back(variances(j, d));
+    }
   for (double v : th.var) {
     th.inv_var.push_back(1.0 / v);
     th.c.push_back(-0.5 * (std::log(2.0 * std::numbers::pi) + std::log(v)));
