@@ -216,6 +216,12 @@ class FittedMethod {
   virtual nlohmann::json to_json() const = 0;
   /// The segment of every row (0..k-1; -1 where the row cannot be assigned).
   virtual std::vector<std::int32_t> predict(const ScoringInput& in) const = 0;
+  /// Per row, the posterior probability of the segment predict() gives; empty for
+  /// methods without a posterior (only lca has one).
+  virtual std::vector<double> probability(const ScoringInput& in) const {
+    (void)in;
+    return {};
+  }
 };
 
 /// Map coordinates of one method's clustered rows: named columns (NaN outside a
@@ -357,9 +363,10 @@ struct ScoreParams {
 /// training distribution (no refit), nearest segment — k-means centre, k-prototypes
 /// prototype (unseen categories mismatch every mode), or, for embed, the nearest
 /// centre of the row's sentence embedding by the run's encoder folder, template and
-/// precision (a folder whose weights changed since the run is an error). Writes `row, segment,
-/// outlier, outlier_score` (segment left empty for outliers when the model's run
-/// dropped them). Returns the number of rows scored. Throws ModelFormatError for a
+/// precision (a folder whose weights changed since the run is an error), or the most
+/// probable latent class (lca). Writes `row, segment, outlier, outlier_score` (lca:
+/// `probability`, the segment's posterior, after `segment`; both left empty for
+/// outliers when the model's run dropped them). Returns the number of rows scored. Throws ModelFormatError for a
 /// malformed model, InvalidArgument when a model column is missing from the data.
 std::size_t score(const ScoreParams& params);
 

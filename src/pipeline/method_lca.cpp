@@ -87,6 +87,13 @@ class FittedLca final : public FittedMethod {
     const LcaData d = lca_data(plan_, plan_.transform(in.table), in.table);
     return model_.predict(d.numeric.view(), d.codes.view());
   }
+  std::vector<double> probability(const ScoringInput& in) const override {
+    const LcaData d = lca_data(plan_, plan_.transform(in.table), in.table);
+    const MatrixD post = model_.predict_proba(d.numeric.view(), d.codes.view());
+    std::vector<double> p(post.rows());
+    for (std::size_t i = 0; i < post.rows(); ++i) p[i] = *std::max_element(post.row(i), post.row(i) + post.cols());
+    return p;
+  }
 
  private:
   MixedPlan plan_;

@@ -284,8 +284,12 @@ TEST(CliLca, RunReportsCriteriaProbabilitiesAndScoresByPosterior) {
   ASSERT_EQ(s.exit_code, 0) << s.err;
   const Table scored = read_segments(dir + "/scored.csv");
   const Column& again = scored.column(scored.index_of("segment"));
-  for (std::size_t i = 0; i < segs.rows(); ++i)
-    if (!std::isnan(seg.numbers[i])) EXPECT_EQ(again.numbers[i], seg.numbers[i]) << "row " << i;
+  const Column& again_prob = scored.column(scored.index_of("probability"));
+  for (std::size_t i = 0; i < segs.rows(); ++i) {
+    if (std::isnan(seg.numbers[i])) continue;
+    EXPECT_EQ(again.numbers[i], seg.numbers[i]) << "row " << i;
+    EXPECT_NEAR(again_prob.numbers[i], prob.numbers[i], 1e-9) << "row " << i;
+  }
 }
 
 TEST(CliKPrototypes, NeedsNumericAndCategoricalColumns) {
