@@ -365,29 +365,29 @@ struct LcaParams {
   std::size_t n_components = 2;
   std::size_t n_init = 10;
   std::size_t max_iter = 1000;
-  std::size_t short_iter = 20;    // iterations of each start when n_init > 1 (0: every start to convergence)
-  double tol = 1e-6;              // relative increase of the objective that ends EM (0: only max_iter)
-  double variance_floor = 1e-6;   // times each numeric column's overall variance
-  double smoothing = 0.01;        // Dirichlet pseudo-count per category level
+  std::size_t short_iter = 20;   // iterations of each start when n_init > 1 (0: every start to convergence)
+  double tol = 1e-6;             // relative increase of the objective that ends EM (0: only max_iter)
+  double variance_floor = 1e-6;  // times each numeric column's overall variance
+  double smoothing = 0.01;       // Dirichlet pseudo-count per category level
   std::uint64_t random_state = 0;
 };
 
 /// A fitted latent-class model and the fit of its training rows.
 struct LcaModel {
   // parameters
-  std::vector<double> weights;                // (k) class sizes pi_j
-  MatrixD means, variances;                   // (k, p_num)
-  std::vector<MatrixD> probabilities;         // per categorical column: (k, n_categories[c])
-  std::vector<double> variance_floors;        // (p_num) absolute floors used
+  std::vector<double> weights;          // (k) class sizes pi_j
+  MatrixD means, variances;             // (k, p_num)
+  std::vector<MatrixD> probabilities;   // per categorical column: (k, n_categories[c])
+  std::vector<double> variance_floors;  // (p_num) absolute floors used
   double smoothing = 0.0;
   // the training rows
-  MatrixD posterior;                          // (n, k) responsibilities r_ij
-  std::vector<std::int32_t> labels;           // (n) argmax of the posterior (ties: lower class)
+  MatrixD posterior;                 // (n, k) responsibilities r_ij
+  std::vector<std::int32_t> labels;  // (n) argmax of the posterior (ties: lower class)
   double log_likelihood = 0, objective = 0;
   double bic = 0, aic = 0, icl = 0, entropy = 0, entropy_r2 = 0;
   std::size_t n_parameters = 0, n_iter = 0, best_start = 0;
   bool converged = false;
-  std::vector<double> objective_trace;        // objective before each M-step of the kept start
+  std::vector<double> objective_trace;  // objective before each M-step of the kept start
 
   std::size_t n_components() const noexcept { return weights.size(); }
   /// Posterior of new rows (same column layout as the training data; missing cells

@@ -251,14 +251,14 @@ double log_prior(const Params& th, double smoothing) {
   return smoothing * s;
 }
 
-void check_inputs(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
-                  std::size_t k, const LcaParams& params) {
+void check_inputs(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories, std::size_t k,
+                  const LcaParams& params) {
   if (x.cols() > 0 && codes.cols() > 0 && x.rows() != codes.rows())
     throw InvalidArgument(fmt::format("lca: numeric part has {} rows, categorical part {}", x.rows(), codes.rows()));
   if (x.cols() + codes.cols() == 0) throw InvalidArgument("lca: no columns");
   if (n_categories.size() != codes.cols())
-    throw InvalidArgument(fmt::format("lca: {} category counts for {} categorical columns", n_categories.size(),
-                                      codes.cols()));
+    throw InvalidArgument(
+        fmt::format("lca: {} category counts for {} categorical columns", n_categories.size(), codes.cols()));
   const std::size_t n = std::max(x.rows(), codes.rows());
   if (k < 1 || k > n) throw InvalidArgument(fmt::format("lca: n_components = {} must be in 1..{}", k, n));
   if (!(params.variance_floor > 0) || !std::isfinite(params.variance_floor))
@@ -441,9 +441,9 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
       diag->warn("lca", "empty_class",
                  fmt::format("k = {}: {} class(es) of the best start are empty (weight 0)", k, empty));
     if (!best.converged)
-      diag->info("lca", "not_converged",
-                 fmt::format("k = {}: EM stopped after max_iter = {} iterations before converging", k,
-                             params.max_iter));
+      diag->info(
+          "lca", "not_converged",
+          fmt::format("k = {}: EM stopped after max_iter = {} iterations before converging", k, params.max_iter));
   }
   return best;
 }

@@ -199,9 +199,10 @@ MethodResult fit(RunContext& ctx) {
 
   const MatrixD numeric_imputed = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
   const double gamma = numeric_imputed.cols() > 0 ? kprototypes_default_gamma(numeric_imputed.view()) : 1.0;
-  r.space = fmt::format("numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
-                        "(the k-prototypes space)",
-                        gamma);
+  r.space = fmt::format(
+      "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
+      "(the k-prototypes space)",
+      gamma);
   const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
   // The knee of the BIC curve means nothing: its "no elbow" verdict is left out.
@@ -220,8 +221,7 @@ MethodResult fit(RunContext& ctx) {
   KRecommendation& rec = r.eval.recommendation;
   rec.elbow.reset();
   rec.k = fits[chosen].k;
-  rec.reason = fits.size() == 1 ? "fixed by --k"
-                                : fmt::format("lowest BIC (ICL prefers k = {})", fits[best_icl].k);
+  rec.reason = fits.size() == 1 ? "fixed by --k" : fmt::format("lowest BIC (ICL prefers k = {})", fits[best_icl].k);
   if (fits.size() > 1 && best_icl != chosen)
     ctx.diag.info("lca", "bic_icl_disagree",
                   fmt::format("BIC prefers k = {}, ICL k = {} (classes that overlap more at the larger k)",

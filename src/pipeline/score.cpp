@@ -93,7 +93,8 @@ std::size_t score(const ScoreParams& params) {
     scores = ecod.score(ecod_on_vectors ? vectors.view() : features.view());
     for (std::size_t i = 0; i < scores.size(); ++i) flagged[i] = scores[i] > ecod.threshold();
   }
-  std::string out = prob.empty() ? "row,segment,outlier,outlier_score\n" : "row,segment,probability,outlier,outlier_score\n";
+  std::string out =
+      prob.empty() ? "row,segment,outlier,outlier_score\n" : "row,segment,probability,outlier,outlier_score\n";
   for (std::size_t i = 0; i < table.rows(); ++i) {
     out += std::to_string(i) + ",";
     if (!(drop && flagged[i])) out += std::to_string(seg[i]);

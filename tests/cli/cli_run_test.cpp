@@ -157,8 +157,9 @@ TEST(CliErrors, BadParametersNameTheFlag) {
       {"--k 5..3", "--k: the range must satisfy 2 <= A < B <= 100, got '5..3'"},
       {"--contamination 0.7", "--contamination: must be in (0, 0.5], got 0.7"},
       {"--method spectral", "--method: unknown method 'spectral' (expected kmeans, kprototypes, embed, lca or all)"},
-      {"--columns age,nope", "--columns: no column named 'nope' (columns: age, job, marital, education, default, balance, "
-                             "housing, loan, contact, day, month, duration, campaign, pdays, previous, poutcome, y)"},
+      {"--columns age,nope",
+       "--columns: no column named 'nope' (columns: age, job, marital, education, default, balance, "
+       "housing, loan, contact, day, month, duration, campaign, pdays, previous, poutcome, y)"},
   };
   for (const auto& c : cases) {
     const auto r = test::run_command(test::cli() + " run " + data + " --quiet " + c.args);
@@ -246,15 +247,16 @@ TEST(CliKPrototypes, MixedDataRunAndComparison) {
 
 TEST(CliLca, RunReportsCriteriaProbabilitiesAndScoresByPosterior) {
   const std::string dir = test::temp_dir("cli_lca");
-  const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
-                                   " --columns 0:8 --method lca --k 2..4 --quiet --no-explain --no-report --out " + dir);
+  const auto r =
+      test::run_command(test::cli() + " run " + test::bank_small() +
+                        " --columns 0:8 --method lca --k 2..4 --quiet --no-explain --no-report --out " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto m = test::read_json(dir + "/metrics.json");
   const auto& lca = m["methods"]["lca"];
   EXPECT_EQ(lca["objective"], "bic");
   const auto& d = lca["details"];
-  for (const char* key : {"log_likelihood", "bic", "icl", "aic", "entropy_r2", "n_init", "converged",
-                          "variance_floor", "category_smoothing", "classes", "per_k"})
+  for (const char* key : {"log_likelihood", "bic", "icl", "aic", "entropy_r2", "n_init", "converged", "variance_floor",
+                          "category_smoothing", "classes", "per_k"})
     EXPECT_TRUE(d.contains(key)) << key;
   // k is the lowest BIC of the sweep.
   double lowest = 1e300;
@@ -279,8 +281,8 @@ TEST(CliLca, RunReportsCriteriaProbabilitiesAndScoresByPosterior) {
   }
   EXPECT_EQ(clustered, m["outliers"]["clustered_rows"].get<std::size_t>());
   // The saved model assigns the training rows to their segments.
-  const auto s = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --out " + dir +
-                                   "/scored.csv");
+  const auto s = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --out " +
+                                   dir + "/scored.csv");
   ASSERT_EQ(s.exit_code, 0) << s.err;
   const Table scored = read_segments(dir + "/scored.csv");
   const Column& again = scored.column(scored.index_of("segment"));

@@ -95,7 +95,8 @@ TEST(RunParams, TextIsParsedIntoTheRunParameters) {
   const nlohmann::json j = run_params_json(p);
   EXPECT_EQ(j.at("n_init"), 10);  // the method that runs (kprototypes) uses 10
   p.method = Method::all;
-  EXPECT_EQ(run_params_json(p).at("n_init"), (nlohmann::json{{"kmeans", 30}, {"kprototypes", 10}, {"embed", 10}, {"lca", 10}}));
+  EXPECT_EQ(run_params_json(p).at("n_init"),
+            (nlohmann::json{{"kmeans", 30}, {"kprototypes", 10}, {"embed", 10}, {"lca", 10}}));
 }
 
 TEST(RunParams, ErrorsNameTheParameterNotAnOption) {
