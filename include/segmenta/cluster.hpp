@@ -325,4 +325,91 @@ MixedSilhouette kprototypes_silhouette(ViewD numeric, MatrixView<std::int32_t> c
                                        std::span<const std::int32_t> labels, double gamma,
                                        std::size_t sample_size = 0, std::uint64_t random_state = 0);
 
+// === latent-class model ===
+//
+// A finite mixture for mixed data (latent class analysis): given its class j
+// (weight pi_j), a row's numeric columns are independent Gaussians N(mu_jd,
+// sigma2_jd) (diagonal covariance; the caller transforms the columns first, e.g.
+// Yeo-Johnson + standardised) and each categorical column c is a multinomial with
+// probabilities theta_jc. A missing cell (NaN number, negative code or a code >=
+// n_categories[c]) contributes nothing to the likelihood: it is not imputed, and a
+// row with every cell missing has the class weights as its posterior.
+//
+// Fitted by EM. Guards, all stated in the model: the variance of a numeric column
+// within a class never goes below variance_floor x the column's overall variance
+// (variance_floor absolute when the column is constant), a constrained M-step that
+// keeps EM monotone; category probabilities are the maximum a posteriori estimate
+// under a symmetric Dirichlet prior, theta = (count + smoothing) / (total +
+// smoothing x levels), so no probability is 0; a class whose responsibilities sum
+// to 0 (empty) keeps weight 0 and the overall means, variances and uniform category
+// probabilities. EM therefore increases the penalised log-likelihood
+// log L + smoothing x sum(log theta) at every iteration (`objective`); it stops when
+// that increase is <= tol x |objective| or after max_iter iterations. Responsibilities
+// use log-sum-exp.
+//
+// Starts: start s draws from Rng::stream(random_state, s) a k-means++ choice of k
+// seed rows under the mixed distance sum_d (x_d - y_d)^2 + #{c : x_c != y_c} over
+// the cells present in both rows, and every row starts in the class of its nearest
+// seed (hard responsibilities). With n_init > 1 starts, each runs at most short_iter
+// EM iterations (a "short EM" selection), and the start with the highest
+// log-likelihood then continues to convergence. Rows are cut into fixed blocks and
+// every sum is reduced over the blocks in block order, so the result is identical
+// for any thread count.
+//
+// Criteria (lower is better for BIC, AIC, ICL): with m free parameters
+// (k - 1) + 2 k p_num + k sum_c (L_c - 1) and the classification entropy
+// E = -sum_i sum_j r_ij log r_ij: BIC = -2 log L + m log n, AIC = -2 log L + 2 m,
+// ICL = BIC + 2 E, entropy R^2 = 1 - E / (n log k) (1 for k = 1).
+
+struct LcaParams {
+  std::size_t n_components = 2;
+  std::size_t n_init = 10;
+  std::size_t max_iter = 1000;
+  std::size_t short_iter = 20;   // iterations of each start when n_init > 1 (0: every start to convergence)
+  double tol = 1e-6;             // relative increase of the objective that ends EM (0: only max_iter)
+  double variance_floor = 1e-6;  // times each numeric column's overall variance
+  double smoothing = 0.01;       // Dirichlet pseudo-count per category level
+  std::uint64_t random_state = 0;
+};
+
+/// A fitted latent-class model and the fit of its training rows.
+struct LcaModel {
+  // parameters
+  std::vector<double> weights;          // (k) class sizes pi_j
+  MatrixD means, variances;             // (k, p_num)
+  std::vector<MatrixD> probabilities;   // per categorical column: (k, n_categories[c])
+  std::vector<double> variance_floors;  // (p_num) absolute floors used
+  double smoothing = 0.0;
+  // the training rows
+  MatrixD posterior;                 // (n, k) responsibilities r_ij
+  std::vector<std::int32_t> labels;  // (n) argmax of the posterior (ties: lower class)
+  double log_likelihood = 0, objective = 0;
+  double bic = 0, aic = 0, icl = 0, entropy = 0, entropy_r2 = 0;
+  std::size_t n_parameters = 0, n_iter = 0, best_start = 0;
+  bool converged = false;
+  std::vector<double> objective_trace;  // objective before each M-step of the kept start
+
+  std::size_t n_components() const noexcept { return weights.size(); }
+  /// Posterior of new rows (same column layout as the training data; missing cells
+  /// and unseen codes contribute nothing). (rows, k)
+  MatrixD predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) const;
+  std::vector<std::int32_t> predict(ViewD numeric, MatrixView<std::int32_t> codes) const;
+};
+
+/// Fits the model on numeric (n, p_num; NaN = missing) and codes (n, p_cat; < 0 or
+/// >= n_categories[c] = missing). Throws InvalidArgument on shape mismatches, no
+/// columns, k < 1 or k > n, n_init == 0, infinite numbers, or bad floors.
+LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
+                 const LcaParams& params, Diagnostics* diag = nullptr);
+
+/// EM from given initial responsibilities init (n, k) (rows summing to 1), as one
+/// start of fit_lca (its M-step comes first).
+LcaModel fit_lca_from(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
+                      ViewD init, const LcaParams& params);
+
+/// The initial responsibilities of fit_lca's start `start` (hard, (n, k)).
+MatrixD lca_initial_responsibilities(ViewD numeric, MatrixView<std::int32_t> codes,
+                                     std::span<const std::int32_t> n_categories, std::size_t k,
+                                     std::uint64_t random_state, std::size_t start);
+
 }  // namespace segmenta

@@ -216,6 +216,12 @@ class FittedMethod {
   virtual nlohmann::json to_json() const = 0;
   /// The segment of every row (0..k-1; -1 where the row cannot be assigned).
   virtual std::vector<std::int32_t> predict(const ScoringInput& in) const = 0;
+  /// Per row, the posterior probability of the segment predict() gives; empty for
+  /// methods without a posterior (only lca has one).
+  virtual std::vector<double> probability(const ScoringInput& in) const {
+    (void)in;
+    return {};
+  }
 };
 
 /// Map coordinates of one method's clustered rows: named columns (NaN outside a
@@ -228,13 +234,16 @@ struct MethodMaps {
 /// The outcome of one method.
 struct MethodSegmentation {
   Method method = Method::kmeans;
-  std::string name;       // kmeans | kprototypes | embed
-  std::string objective;  // "inertia" | "cost"
+  std::string name;       // kmeans | kprototypes | embed | lca
+  std::string objective;  // "inertia" | "cost" | "bic"
   std::string space;      // where silhouette, Calinski-Harabasz and Davies-Bouldin were measured
   KSweep sweep;
   std::size_t k = 0;
   std::vector<std::int32_t> labels;          // per clustered row, segments numbered by decreasing size
   std::vector<std::int32_t> segment_of_row;  // per table row; -1 = not clustered
+  /// Per table row, the posterior probability of its segment (NaN = not clustered);
+  /// empty for methods without one (only lca has one).
+  std::vector<double> probability;
   SweepPoint final;                          // metrics of the chosen k (sizes renumbered)
   std::shared_ptr<const FittedMethod> model;
   nlohmann::json details = nlohmann::json::object();  // method-specific facts for metrics.json
@@ -354,9 +363,10 @@ struct ScoreParams {
 /// training distribution (no refit), nearest segment — k-means centre, k-prototypes
 /// prototype (unseen categories mismatch every mode), or, for embed, the nearest
 /// centre of the row's sentence embedding by the run's encoder folder, template and
-/// precision (a folder whose weights changed since the run is an error). Writes `row, segment,
-/// outlier, outlier_score` (segment left empty for outliers when the model's run
-/// dropped them). Returns the number of rows scored. Throws ModelFormatError for a
+/// precision (a folder whose weights changed since the run is an error), or the most
+/// probable latent class (lca). Writes `row, segment, outlier, outlier_score` (lca:
+/// `probability`, the segment's posterior, after `segment`; both left empty for
+/// outliers when the model's run dropped them). Returns the number of rows scored. Throws ModelFormatError for a
 /// malformed model, InvalidArgument when a model column is missing from the data.
 std::size_t score(const ScoreParams& params);
 

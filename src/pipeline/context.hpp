@@ -62,6 +62,7 @@ struct MethodResult {
   std::size_t k = 0;
   std::vector<std::int32_t> labels;  // per clustered row, segments numbered by decreasing size
   SweepPoint final;                  // metrics of the chosen k in the method's space (sizes renumbered)
+  std::vector<double> probability;   // per clustered row, its segment's posterior (empty: the method has none)
   std::shared_ptr<const FittedMethod> fitted;  // what scoring needs; to_json() is the model.json part
   nlohmann::json details = nlohmann::json::object();  // method-specific facts for metrics.json
   // Space of every table row used for representative customers: (table.rows(), q)

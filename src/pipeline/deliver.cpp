@@ -87,7 +87,10 @@ std::string segments_csv(const SegmentationResult& r) {
   const std::optional<std::size_t> id_col = id_column(t);
   std::string s = "row";
   if (id_col) s += "," + csv_escape(t.column(*id_col).name);
-  for (const auto& m : r.methods) s += single ? ",segment" : ",segment_" + m.name;
+  for (const auto& m : r.methods) {
+    s += single ? ",segment" : ",segment_" + m.name;
+    if (!m.probability.empty()) s += single ? ",probability" : ",probability_" + m.name;
+  }
   s += ",outlier,outlier_score\n";
   for (std::size_t i = 0; i < t.rows(); ++i) {
     s += std::to_string(i);
@@ -95,6 +98,10 @@ std::string segments_csv(const SegmentationResult& r) {
     for (const auto& m : r.methods) {
       s += ",";
       if (m.segment_of_row[i] >= 0) s += std::to_string(m.segment_of_row[i]);
+      if (!m.probability.empty()) {
+        s += ",";
+        if (!std::isnan(m.probability[i])) s += format_double(m.probability[i]);
+      }
     }
     s += r.outliers.flagged[i] ? ",1," : ",0,";
     if (!std::isnan(r.outliers.score[i])) s += format_double(r.outliers.score[i]);
@@ -142,6 +149,8 @@ Table segments_table(const SegmentationResult& r) {
     for (std::size_t i = 0; i < n; ++i)
       seg[i] = m.segment_of_row[i] >= 0 ? static_cast<double>(m.segment_of_row[i]) : std::nan("");
     cols.push_back(numeric_column(single ? "segment" : "segment_" + m.name, std::move(seg), true));
+    if (!m.probability.empty())
+      cols.push_back(numeric_column(single ? "probability" : "probability_" + m.name, m.probability, false));
   }
   std::vector<double> flag(n);
   for (std::size_t i = 0; i < n; ++i) flag[i] = r.outliers.flagged[i] ? 1.0 : 0.0;

@@ -67,10 +67,12 @@ json n_init_json(const RunParams& p) {
 
 std::vector<ParamSpec> make_specs() {
   std::vector<ParamSpec> s;
-  s.push_back({"method", "--method", false, "kmeans|kprototypes|embed|all", "kmeans",
-               "`kmeans`, `kprototypes`, `embed`, or `all` (every method on the same rows, compared)",
-               [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
-               nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.method)); }});
+  s.push_back(
+      {"method", "--method", false, "kmeans|kprototypes|embed|lca|all", "kmeans",
+       "`kmeans`, `kprototypes`, `embed`, `lca` (latent-class model), or `all` (every method on the same rows, "
+       "compared)",
+       [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
+       nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.method)); }});
   s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10), `N`, or a range `A..B` to sweep",
                [](RunParams& p, std::string_view t) { as_param("k", [&] { p.k = KSpec::parse(t, "k"); }); }, nullptr,
                [](const RunParams& p) -> json { return p.k.str(); }});
@@ -145,10 +147,12 @@ std::vector<ParamSpec> make_specs() {
                [](const RunParams&) -> json { return num_threads(); }});
   s.push_back({"out", "--out", false, "DIR", "segmenta-out", "output directory",
                [](RunParams& p, std::string_view t) { p.out_dir = std::string(t); }, nullptr, nullptr});
-  s.push_back({"n_init", "--n-init", false, "N", "10 (30 for kmeans with blog)", "k-means and k-prototypes restarts per k",
+  s.push_back({"n_init", "--n-init", false, "N", "10 (30 for kmeans with blog)",
+               "k-means, k-prototypes and latent-class (EM) restarts per k",
                [](RunParams& p, std::string_view t) { p.n_init = parse_integer<std::size_t>("n_init", t); },
                [](const RunParams& p) {
-                 if (p.n_init > 1000) fail("n_init", fmt::format("must be in 1..1000 (0 = the default), got {}", p.n_init));
+                 if (p.n_init > 1000)
+                   fail("n_init", fmt::format("must be in 1..1000 (0 = the default), got {}", p.n_init));
                },
                n_init_json});
   s.push_back({"max_iter", "--max-iter", false, "N", "300", "k-means iterations per restart",

@@ -83,6 +83,7 @@ std::size_t score(const ScoreParams& params) {
   if (fitted->needs_embeddings() || ecod_on_vectors)
     vectors = embed_for_scoring(model.at("methods").at("embed").at("encoder"), table, params.model);
   const std::vector<std::int32_t> seg = fitted->predict({table, features.view(), vectors.view()});
+  const std::vector<double> prob = fitted->probability({table, features.view(), vectors.view()});
 
   std::vector<double> scores(table.rows(), std::nan(""));
   std::vector<std::uint8_t> flagged(table.rows(), 0);
@@ -92,10 +93,15 @@ std::size_t score(const ScoreParams& params) {
     scores = ecod.score(ecod_on_vectors ? vectors.view() : features.view());
     for (std::size_t i = 0; i < scores.size(); ++i) flagged[i] = scores[i] > ecod.threshold();
   }
-  std::string out = "row,segment,outlier,outlier_score\n";
+  std::string out =
+      prob.empty() ? "row,segment,outlier,outlier_score\n" : "row,segment,probability,outlier,outlier_score\n";
   for (std::size_t i = 0; i < table.rows(); ++i) {
     out += std::to_string(i) + ",";
     if (!(drop && flagged[i])) out += std::to_string(seg[i]);
+    if (!prob.empty()) {
+      out += ",";
+      if (!(drop && flagged[i])) out += format_double(prob[i]);
+    }
     out += flagged[i] ? ",1," : ",0,";
     if (!std::isnan(scores[i])) out += format_double(scores[i]);
     out += "\n";

@@ -143,6 +143,10 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
     s.labels = r.labels;
     s.segment_of_row.assign(n, -1);
     for (std::size_t i = 0; i < ctx.rows.size(); ++i) s.segment_of_row[ctx.rows[i]] = r.labels[i];
+    if (!r.probability.empty()) {
+      s.probability.assign(n, std::nan(""));
+      for (std::size_t i = 0; i < ctx.rows.size(); ++i) s.probability[ctx.rows[i]] = r.probability[i];
+    }
     s.final = r.final;
     s.model = r.fitted;
     s.details = r.details;

@@ -2,11 +2,13 @@
 // counts, scoring with a saved model, and bad input.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
+#include "segmenta/pipeline.hpp"
 #include "small_model.hpp"
 #include "support.hpp"
 
@@ -154,9 +156,10 @@ TEST(CliErrors, BadParametersNameTheFlag) {
       {"--k 1", "--k: the number of segments must be in 2..100, got 1"},
       {"--k 5..3", "--k: the range must satisfy 2 <= A < B <= 100, got '5..3'"},
       {"--contamination 0.7", "--contamination: must be in (0, 0.5], got 0.7"},
-      {"--method spectral", "--method: unknown method 'spectral' (expected kmeans, kprototypes, embed or all)"},
-      {"--columns age,nope", "--columns: no column named 'nope' (columns: age, job, marital, education, default, balance, "
-                             "housing, loan, contact, day, month, duration, campaign, pdays, previous, poutcome, y)"},
+      {"--method spectral", "--method: unknown method 'spectral' (expected kmeans, kprototypes, embed, lca or all)"},
+      {"--columns age,nope",
+       "--columns: no column named 'nope' (columns: age, job, marital, education, default, balance, "
+       "housing, loan, contact, day, month, duration, campaign, pdays, previous, poutcome, y)"},
   };
   for (const auto& c : cases) {
     const auto r = test::run_command(test::cli() + " run " + data + " --quiet " + c.args);
@@ -210,12 +213,13 @@ TEST(CliKPrototypes, MixedDataRunAndComparison) {
     EXPECT_LE(p["cost"].get<double>(), prev);
     prev = p["cost"].get<double>();
   }
-  // The three methods are compared on the same rows: ARI matrix symmetric with a unit diagonal.
+  // Every method is compared on the same rows: ARI matrix symmetric with a unit diagonal.
   const auto& ari = m["comparison"]["adjusted_rand_index"]["matrix"];
-  ASSERT_EQ(ari.size(), 3u);
-  for (std::size_t a = 0; a < 3; ++a) {
+  const std::size_t n_methods = clustering_methods().size();
+  ASSERT_EQ(ari.size(), n_methods);
+  for (std::size_t a = 0; a < n_methods; ++a) {
     EXPECT_DOUBLE_EQ(ari[a][a].get<double>(), 1.0);
-    for (std::size_t b = 0; b < 3; ++b) EXPECT_DOUBLE_EQ(ari[a][b].get<double>(), ari[b][a].get<double>());
+    for (std::size_t b = 0; b < n_methods; ++b) EXPECT_DOUBLE_EQ(ari[a][b].get<double>(), ari[b][a].get<double>());
   }
   // Every method clusters the same rows, so segment sizes add up to the same count.
   for (const auto& c : m["comparison"]["methods"]) {
@@ -235,6 +239,59 @@ TEST(CliKPrototypes, MixedDataRunAndComparison) {
   EXPECT_TRUE(segs.find("segment_kmeans").has_value());
   EXPECT_TRUE(segs.find("segment_kprototypes").has_value());
   EXPECT_TRUE(fs::exists(dir + "/profiles_kprototypes.csv"));
+  // Only lca has a posterior: one probability column, named after it.
+  EXPECT_TRUE(segs.find("probability_lca").has_value());
+  EXPECT_FALSE(segs.find("probability_kmeans").has_value());
+  EXPECT_FALSE(segs.find("probability").has_value());
+}
+
+TEST(CliLca, RunReportsCriteriaProbabilitiesAndScoresByPosterior) {
+  const std::string dir = test::temp_dir("cli_lca");
+  const auto r =
+      test::run_command(test::cli() + " run " + test::bank_small() +
+                        " --columns 0:8 --method lca --k 2..4 --quiet --no-explain --no-report --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto m = test::read_json(dir + "/metrics.json");
+  const auto& lca = m["methods"]["lca"];
+  EXPECT_EQ(lca["objective"], "bic");
+  const auto& d = lca["details"];
+  for (const char* key : {"log_likelihood", "bic", "icl", "aic", "entropy_r2", "n_init", "converged", "variance_floor",
+                          "category_smoothing", "classes", "per_k"})
+    EXPECT_TRUE(d.contains(key)) << key;
+  // k is the lowest BIC of the sweep.
+  double lowest = 1e300;
+  std::size_t best = 0;
+  for (const auto& p : d["per_k"])
+    if (p["bic"].get<double>() < lowest) {
+      lowest = p["bic"].get<double>();
+      best = p["k"].get<std::size_t>();
+    }
+  EXPECT_EQ(lca["final"]["k"].get<std::size_t>(), best);
+  EXPECT_EQ(d["classes"].size(), best);
+  const Table segs = read_segments(dir + "/segments.csv");
+  const Column& prob = segs.column(segs.index_of("probability"));
+  const Column& seg = segs.column(segs.index_of("segment"));
+  std::size_t clustered = 0;
+  for (std::size_t i = 0; i < segs.rows(); ++i) {
+    EXPECT_EQ(std::isnan(prob.numbers[i]), std::isnan(seg.numbers[i])) << "row " << i;
+    if (std::isnan(prob.numbers[i])) continue;
+    ++clustered;
+    EXPECT_GE(prob.numbers[i], 1.0 / static_cast<double>(best) - 1e-12);
+    EXPECT_LE(prob.numbers[i], 1.0);
+  }
+  EXPECT_EQ(clustered, m["outliers"]["clustered_rows"].get<std::size_t>());
+  // The saved model assigns the training rows to their segments.
+  const auto s = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --out " +
+                                   dir + "/scored.csv");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const Table scored = read_segments(dir + "/scored.csv");
+  const Column& again = scored.column(scored.index_of("segment"));
+  const Column& again_prob = scored.column(scored.index_of("probability"));
+  for (std::size_t i = 0; i < segs.rows(); ++i) {
+    if (std::isnan(seg.numbers[i])) continue;
+    EXPECT_EQ(again.numbers[i], seg.numbers[i]) << "row " << i;
+    EXPECT_NEAR(again_prob.numbers[i], prob.numbers[i], 1e-9) << "row " << i;
+  }
 }
 
 TEST(CliKPrototypes, NeedsNumericAndCategoricalColumns) {

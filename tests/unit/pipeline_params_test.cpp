@@ -95,7 +95,8 @@ TEST(RunParams, TextIsParsedIntoTheRunParameters) {
   const nlohmann::json j = run_params_json(p);
   EXPECT_EQ(j.at("n_init"), 10);  // the method that runs (kprototypes) uses 10
   p.method = Method::all;
-  EXPECT_EQ(run_params_json(p).at("n_init"), (nlohmann::json{{"kmeans", 30}, {"kprototypes", 10}, {"embed", 10}}));
+  EXPECT_EQ(run_params_json(p).at("n_init"),
+            (nlohmann::json{{"kmeans", 30}, {"kprototypes", 10}, {"embed", 10}, {"lca", 10}}));
 }
 
 TEST(RunParams, ErrorsNameTheParameterNotAnOption) {
@@ -113,7 +114,7 @@ TEST(RunParams, ErrorsNameTheParameterNotAnOption) {
   expect_error("contamination", "0.7", "must be in (0, 0.5], got 0.7");
   expect_error("contamination", "lots", "expected a number, got 'lots'");
   expect_error("k", "1", "the number of segments must be in 2..100, got 1");
-  expect_error("method", "spectral", "unknown method 'spectral' (expected kmeans, kprototypes, embed or all)");
+  expect_error("method", "spectral", "unknown method 'spectral' (expected kmeans, kprototypes, embed, lca or all)");
   expect_error("seed", "-1", "expected a non-negative integer, got '-1'");
   expect_error("tsne_dims", "4", "must be 2 or 3, got 4");
   expect_error("precision", "fp8", "unknown precision 'fp8' (fp32, bf16 or int8)");

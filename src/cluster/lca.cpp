@@ -1,0 +1,505 @@
+// The latent-class model: a mixture of diagonal Gaussians (numeric columns) and
+// multinomials (categorical columns) fitted by EM; see cluster.hpp.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include <fmt/format.h>
+
+#include "segmenta/cluster.hpp"
+
+namespace segmenta {
+namespace {
+
+constexpr std::size_t kBlock = 1024;
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+/// The data of a fit and what every iteration reuses.
+struct Problem {
+  ViewD x;                          // (n, p) NaN = missing
+  MatrixView<std::int32_t> codes;   // (n, q) out of range = missing
+  std::vector<std::size_t> levels;  // (q)
+  std::vector<std::size_t> offset;  // (q) start of column c in the flattened category counts
+  std::size_t total_levels = 0;
+  std::vector<double> mean, var, floor;  // overall, per numeric column (present cells)
+  std::size_t n = 0, p = 0, q = 0;
+
+  bool present(std::size_t i, std::size_t c, std::size_t& level) const {
+    const std::int32_t v = codes(i, c);
+    if (v < 0 || static_cast<std::size_t>(v) >= levels[c]) return false;
+    level = static_cast<std::size_t>(v);
+    return true;
+  }
+};
+
+/// The parameters in the form the E-step uses.
+struct Params {
+  std::size_t k = 0;
+  std::vector<double> weight, log_weight;   // (k)
+  std::vector<double> mu, var, inv_var, c;  // (p, k): column d, class j at d*k + j; c = -0.5 (log 2 pi + log var)
+  std::vector<double> theta;                // (k, total_levels): class j, column c, level l at j*T + offset[c] + l
+  std::vector<double> log_theta_t;          // (total_levels, k): transposed logs for row-wise access
+};
+
+/// Sufficient statistics of one block (or of all rows): responsibilities summed per
+/// class, per numeric column and class (layout (p, k)) over the present cells (count, sum and sum of
+/// squares of x - centre), per class and category level; log-likelihood and entropy.
+struct Stats {
+  std::vector<double> nk, s0, s1, s2, counts;
+  double ll = 0, entropy = 0;
+  void reset(std::size_t k, std::size_t p, std::size_t t) {
+    nk.assign(k, 0.0);
+    s0.assign(k * p, 0.0);
+    s1.assign(k * p, 0.0);
+    s2.assign(k * p, 0.0);
+    counts.assign(k * t, 0.0);
+    ll = entropy = 0;
+  }
+  void add(const Stats& o) {
+    for (std::size_t i = 0; i < nk.size(); ++i) nk[i] += o.nk[i];
+    for (std::size_t i = 0; i < s0.size(); ++i) {
+      s0[i] += o.s0[i];
+      s1[i] += o.s1[i];
+      s2[i] += o.s2[i];
+    }
+    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += o.counts[i];
+    ll += o.ll;
+    entropy += o.entropy;
+  }
+};
+
+Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
+                     double variance_floor) {
+  Problem pr;
+  pr.x = x;
+  pr.codes = codes;
+  pr.n = std::max(x.rows(), codes.rows());
+  pr.p = x.cols();
+  pr.q = codes.cols();
+  for (std::size_t c = 0; c < pr.q; ++c) {
+    pr.offset.push_back(pr.total_levels);
+    pr.levels.push_back(static_cast<std::size_t>(std::max<std::int32_t>(n_categories[c], 0)));
+    pr.total_levels += pr.levels.back();
+  }
+  for (std::size_t d = 0; d < pr.p; ++d) {
+    double s = 0, m = 0;
+    for (std::size_t i = 0; i < pr.n; ++i)
+      if (!std::isnan(x(i, d))) {
+        s += x(i, d);
+        m += 1;
+      }
+    const double mean = m > 0 ? s / m : 0.0;
+    double ss = 0;
+    for (std::size_t i = 0; i < pr.n; ++i)
+      if (!std::isnan(x(i, d))) ss += (x(i, d) - mean) * (x(i, d) - mean);
+    const double var = m > 0 ? ss / m : 0.0;
+    pr.mean.push_back(mean);
+    pr.var.push_back(var > 0 ? var : 1.0);
+    pr.floor.push_back(var > 0 ? variance_floor * var : variance_floor);
+  }
+  return pr;
+}
+
+/// Adds row i with responsibilities ri to s, numeric sums centred on `centre` (p, k).
+void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k, const std::vector<double>& centre,
+             Stats& s) {
+  for (std::size_t j = 0; j < k; ++j) s.nk[j] += ri[j];
+  for (std::size_t d = 0; d < pr.p; ++d) {
+    const double v = pr.x(i, d);
+    if (std::isnan(v)) continue;
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t a = d * k + j;
+      const double dv = v - centre[a];
+      s.s0[a] += ri[j];
+      s.s1[a] += ri[j] * dv;
+      s.s2[a] += ri[j] * dv * dv;
+    }
+  }
+  for (std::size_t c = 0; c < pr.q; ++c) {
+    std::size_t l = 0;
+    if (!pr.present(i, c, l)) continue;
+    for (std::size_t j = 0; j < k; ++j) s.counts[j * pr.total_levels + pr.offset[c] + l] += ri[j];
+  }
+}
+
+/// Statistics of given responsibilities r (n, k), numeric sums centred on `centre` (p, k).
+void accumulate(const Problem& pr, ViewD r, std::size_t k, const std::vector<double>& centre, Stats& out) {
+  const Blocks blocks{pr.n, kBlock};
+  std::vector<Stats> part(blocks.count());
+  parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t bi) {
+    Stats& s = part[bi];
+    s.reset(k, pr.p, pr.total_levels);
+    for (std::size_t i = b; i < e; ++i) add_row(pr, i, r.row(i), k, centre, s);
+  });
+  out.reset(k, pr.p, pr.total_levels);
+  for (const Stats& s : part) out.add(s);
+}
+
+/// The M-step: parameters from statistics whose numeric sums are centred on `centre`.
+Params m_step(const Problem& pr, const Stats& s, std::size_t k, const std::vector<double>& centre, double smoothing) {
+  Params th;
+  th.k = k;
+  const std::size_t p = pr.p, t = pr.total_levels;
+  double total = 0;
+  for (std::size_t j = 0; j < k; ++j) total += s.nk[j];
+  th.weight.resize(k);
+  th.log_weight.resize(k);
+  for (std::size_t j = 0; j < k; ++j) {
+    th.weight[j] = s.nk[j] > 0 ? s.nk[j] / total : 0.0;
+    th.log_weight[j] = th.weight[j] > 0 ? std::log(th.weight[j]) : kNegInf;
+  }
+  th.mu.resize(k * p);
+  th.var.resize(k * p);
+  th.inv_var.resize(k * p);
+  th.c.resize(k * p);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t d = 0; d < p; ++d) {
+      const std::size_t a = d * k + j;
+      double mu = pr.mean[d], var = pr.var[d];
+      if (s.s0[a] > 0) {
+        const double shift = s.s1[a] / s.s0[a];
+        mu = centre[a] + shift;
+        var = s.s2[a] / s.s0[a] - shift * shift;
+      }
+      var = std::max(var, pr.floor[d]);
+      th.mu[a] = mu;
+      th.var[a] = var;
+      th.inv_var[a] = 1.0 / var;
+      th.c[a] = -0.5 * (std::log(2.0 * std::numbers::pi) + std::log(var));
+    }
+  th.theta.resize(k * t);
+  th.log_theta_t.resize(t * k);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t c = 0; c < pr.q; ++c) {
+      const std::size_t L = pr.levels[c], o = j * t + pr.offset[c];
+      double sum = 0;
+      for (std::size_t l = 0; l < L; ++l) sum += s.counts[o + l];
+      const double denom = sum + smoothing * static_cast<double>(L);
+      for (std::size_t l = 0; l < L; ++l) {
+        const double v = denom > 0 ? (s.counts[o + l] + smoothing) / denom : 1.0 / static_cast<double>(L);
+        th.theta[o + l] = v;
+        th.log_theta_t[(pr.offset[c] + l) * k + j] = std::log(v);
+      }
+    }
+  return th;
+}
+
+/// Log joint densities log pi_j + log f_j(x_i) of row i into lp (k).
+void log_joint(const Problem& pr, const Params& th, std::size_t i, double* lp) {
+  const std::size_t k = th.k, p = pr.p;
+  for (std::size_t j = 0; j < k; ++j) lp[j] = th.log_weight[j];
+  for (std::size_t d = 0; d < p; ++d) {
+    const double v = pr.x(i, d);
+    if (std::isnan(v)) continue;
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t a = d * k + j;
+      const double z = v - th.mu[a];
+      lp[j] += th.c[a] - 0.5 * z * z * th.inv_var[a];
+    }
+  }
+  for (std::size_t c = 0; c < pr.q; ++c) {
+    std::size_t l = 0;
+    if (!pr.present(i, c, l)) continue;
+    const double* lt = &th.log_theta_t[(pr.offset[c] + l) * k];
+    for (std::size_t j = 0; j < k; ++j) lp[j] += lt[j];
+  }
+}
+
+/// Responsibilities of row i from its log joints (overwritten); returns log sum exp.
+double normalise(double* lp, std::size_t k) {
+  double mx = kNegInf;
+  for (std::size_t j = 0; j < k; ++j) mx = std::max(mx, lp[j]);
+  double sum = 0;
+  for (std::size_t j = 0; j < k; ++j) {
+    lp[j] = std::exp(lp[j] - mx);
+    sum += lp[j];
+  }
+  for (std::size_t j = 0; j < k; ++j) lp[j] /= sum;
+  return mx + std::log(sum);
+}
+
+/// The E-step: responsibilities r (n, k) and the statistics for the next M-step
+/// (numeric sums centred on the current means), log-likelihood and entropy.
+void e_step(const Problem& pr, const Params& th, MatrixD& r, Stats& out) {
+  const std::size_t k = th.k;
+  const Blocks blocks{pr.n, kBlock};
+  std::vector<Stats> part(blocks.count());
+  parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t bi) {
+    Stats& s = part[bi];
+    s.reset(k, pr.p, pr.total_levels);
+    std::vector<double> lp(k);
+    for (std::size_t i = b; i < e; ++i) {
+      double* ri = r.row(i);
+      log_joint(pr, th, i, lp.data());
+      std::copy(lp.begin(), lp.end(), ri);
+      const double lse = normalise(ri, k);
+      s.ll += lse;
+      for (std::size_t j = 0; j < k; ++j)
+        if (ri[j] > 0) s.entropy -= ri[j] * (lp[j] - lse);
+      add_row(pr, i, ri, k, th.mu, s);
+    }
+  });
+  out.reset(k, pr.p, pr.total_levels);
+  for (const Stats& s : part) out.add(s);
+}
+
+double log_prior(const Params& th, double smoothing) {
+  if (smoothing == 0) return 0;
+  double s = 0;
+  for (double v : th.theta) s += std::log(v);
+  return smoothing * s;
+}
+
+void check_inputs(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories, std::size_t k,
+                  const LcaParams& params) {
+  if (x.cols() > 0 && codes.cols() > 0 && x.rows() != codes.rows())
+    throw InvalidArgument(fmt::format("lca: numeric part has {} rows, categorical part {}", x.rows(), codes.rows()));
+  if (x.cols() + codes.cols() == 0) throw InvalidArgument("lca: no columns");
+  if (n_categories.size() != codes.cols())
+    throw InvalidArgument(
+        fmt::format("lca: {} category counts for {} categorical columns", n_categories.size(), codes.cols()));
+  const std::size_t n = std::max(x.rows(), codes.rows());
+  if (k < 1 || k > n) throw InvalidArgument(fmt::format("lca: n_components = {} must be in 1..{}", k, n));
+  if (!(params.variance_floor > 0) || !std::isfinite(params.variance_floor))
+    throw InvalidArgument("lca: variance_floor must be positive");
+  if (!(params.smoothing >= 0) || !std::isfinite(params.smoothing))
+    throw InvalidArgument("lca: smoothing must be >= 0");
+  if (!(params.tol >= 0)) throw InvalidArgument("lca: tol must be >= 0");
+  if (params.max_iter == 0) throw InvalidArgument("lca: max_iter must be >= 1");
+  for (std::size_t i = 0; i < x.rows(); ++i)
+    for (std::size_t d = 0; d < x.cols(); ++d)
+      if (std::isinf(x(i, d))) throw InvalidArgument(fmt::format("lca: row {}, numeric column {} is infinite", i, d));
+}
+
+LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& params) {
+  LcaModel m;
+  std::vector<double> centre(k * pr.p);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t d = 0; d < pr.p; ++d) centre[d * k + j] = pr.mean[d];
+  Stats s;
+  accumulate(pr, init, k, centre, s);
+  Params th = m_step(pr, s, k, centre, params.smoothing);
+  m.n_iter = 1;
+  m.posterior.resize(pr.n, k);
+  double previous = kNegInf;
+  for (;;) {
+    e_step(pr, th, m.posterior, s);
+    const double objective = s.ll + log_prior(th, params.smoothing);
+    m.objective_trace.push_back(objective);
+    m.log_likelihood = s.ll;
+    m.objective = objective;
+    m.entropy = s.entropy;
+    if (previous != kNegInf && objective - previous <= params.tol * std::abs(objective)) {
+      m.converged = true;
+      break;
+    }
+    if (m.n_iter >= params.max_iter) break;
+    previous = objective;
+    th = m_step(pr, s, k, th.mu, params.smoothing);
+    ++m.n_iter;
+  }
+  m.weights = th.weight;
+  m.means.resize(k, pr.p);
+  m.variances.resize(k, pr.p);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t d = 0; d < pr.p; ++d) {
+      m.means(j, d) = th.mu[d * k + j];
+      m.variances(j, d) = th.var[d * k + j];
+    }
+  for (std::size_t c = 0; c < pr.q; ++c) {
+    MatrixD t(k, pr.levels[c]);
+    for (std::size_t j = 0; j < k; ++j)
+      for (std::size_t l = 0; l < pr.levels[c]; ++l) t(j, l) = th.theta[j * pr.total_levels + pr.offset[c] + l];
+    m.probabilities.push_back(std::move(t));
+  }
+  m.variance_floors = pr.floor;
+  m.smoothing = params.smoothing;
+  m.labels.resize(pr.n);
+  for (std::size_t i = 0; i < pr.n; ++i) {
+    const double* ri = m.posterior.row(i);
+    m.labels[i] = static_cast<std::int32_t>(std::max_element(ri, ri + k) - ri);
+  }
+  std::size_t free_categories = 0;
+  for (std::size_t L : pr.levels) free_categories += L > 0 ? L - 1 : 0;
+  m.n_parameters = (k - 1) + 2 * k * pr.p + k * free_categories;
+  const double n = static_cast<double>(pr.n), npar = static_cast<double>(m.n_parameters);
+  m.bic = -2.0 * m.log_likelihood + npar * std::log(n);
+  m.aic = -2.0 * m.log_likelihood + 2.0 * npar;
+  m.icl = m.bic + 2.0 * m.entropy;
+  m.entropy_r2 = k > 1 ? 1.0 - m.entropy / (n * std::log(static_cast<double>(k))) : 1.0;
+  return m;
+}
+
+}  // namespace
+
+MatrixD lca_initial_responsibilities(ViewD numeric, MatrixView<std::int32_t> codes,
+                                     std::span<const std::int32_t> n_categories, std::size_t k,
+                                     std::uint64_t random_state, std::size_t start) {
+  const Problem pr = make_problem(numeric, codes, n_categories, 1.0);
+  const std::size_t n = pr.n;
+  Rng rng = Rng::stream(random_state, start);
+  // Mixed distance between rows i and s over the cells present in both.
+  auto dist = [&](std::size_t i, std::size_t s) {
+    double d2 = 0;
+    for (std::size_t d = 0; d < pr.p; ++d) {
+      const double a = pr.x(i, d), b = pr.x(s, d);
+      if (!std::isnan(a) && !std::isnan(b)) d2 += (a - b) * (a - b);
+    }
+    for (std::size_t c = 0; c < pr.q; ++c) {
+      std::size_t la = 0, lb = 0;
+      if (pr.present(i, c, la) && pr.present(s, c, lb) && la != lb) d2 += 1.0;
+    }
+    return d2;
+  };
+  std::vector<std::size_t> seeds{static_cast<std::size_t>(rng.below(n))};
+  std::vector<double> nearest(n), best_d(n);
+  std::vector<std::int32_t> owner(n, 0);
+  auto update = [&](std::size_t s, std::int32_t j) {
+    parallel_blocks(n, kBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+      for (std::size_t i = b; i < e; ++i) {
+        const double d2 = dist(i, s);
+        if (j == 0 || d2 < best_d[i]) {
+          best_d[i] = d2;
+          owner[i] = j;
+        }
+      }
+    });
+  };
+  update(seeds[0], 0);
+  while (seeds.size() < k) {
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) total += best_d[i];
+    std::size_t pick = 0;
+    if (total > 0) {
+      const double u = rng.uniform() * total;
+      double acc = 0;
+      pick = n - 1;
+      for (std::size_t i = 0; i < n; ++i) {
+        acc += best_d[i];
+        if (acc > u && best_d[i] > 0) {
+          pick = i;
+          break;
+        }
+      }
+    } else {
+      pick = static_cast<std::size_t>(rng.below(n));
+    }
+    seeds.push_back(pick);
+    update(pick, static_cast<std::int32_t>(seeds.size() - 1));
+  }
+  MatrixD r(n, k, 0.0);
+  for (std::size_t i = 0; i < n; ++i) r(i, static_cast<std::size_t>(owner[i])) = 1.0;
+  return r;
+}
+
+LcaModel fit_lca_from(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
+                      ViewD init, const LcaParams& params) {
+  const std::size_t k = init.cols();
+  check_inputs(numeric, codes, n_categories, k, params);
+  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
+  if (init.rows() != pr.n)
+    throw InvalidArgument(fmt::format("lca: initial responsibilities have {} rows, data {}", init.rows(), pr.n));
+  return run_em(pr, init, k, params);
+}
+
+LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
+                 const LcaParams& params, Diagnostics* diag) {
+  const std::size_t k = params.n_components;
+  check_inputs(numeric, codes, n_categories, k, params);
+  if (params.n_init == 0) throw InvalidArgument("lca: n_init must be >= 1");
+  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
+  // Several starts: each runs at most short_iter iterations, the best of them goes on
+  // to convergence (EM restarted from a posterior is the same EM continued).
+  LcaParams first = params;
+  if (params.n_init > 1 && params.short_iter > 0) first.max_iter = std::min(params.max_iter, params.short_iter);
+  LcaModel best;
+  bool have = false;
+  for (std::size_t s = 0; s < params.n_init; ++s) {
+    const MatrixD init = lca_initial_responsibilities(numeric, codes, n_categories, k, params.random_state, s);
+    LcaModel m = run_em(pr, init.view(), k, first);
+    m.best_start = s;
+    if (!have || m.log_likelihood > best.log_likelihood) {
+      best = std::move(m);
+      have = true;
+    }
+  }
+  if (!best.converged && best.n_iter < params.max_iter) {
+    LcaParams rest = params;
+    rest.max_iter = params.max_iter - best.n_iter;
+    const MatrixD posterior = std::move(best.posterior);
+    LcaModel m = run_em(pr, posterior.view(), k, rest);
+    m.n_iter += best.n_iter;
+    m.best_start = best.best_start;
+    m.objective_trace.insert(m.objective_trace.begin(), best.objective_trace.begin(), best.objective_trace.end());
+    best = std::move(m);
+  }
+  if (diag) {
+    std::size_t empty = 0;
+    for (double w : best.weights) empty += w == 0 ? 1 : 0;
+    if (empty)
+      diag->warn("lca", "empty_class",
+                 fmt::format("k = {}: {} class(es) of the best start are empty (weight 0)", k, empty));
+    if (!best.converged)
+      diag->info(
+          "lca", "not_converged",
+          fmt::format("k = {}: EM stopped after max_iter = {} iterations before converging", k, params.max_iter));
+  }
+  return best;
+}
+
+MatrixD LcaModel::predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) const {
+  const std::size_t k = weights.size();
+  if (numeric.cols() != means.cols() || codes.cols() != probabilities.size())
+    throw InvalidArgument(fmt::format("lca: the model has {} numeric and {} categorical columns, the data {} and {}",
+                                      means.cols(), probabilities.size(), numeric.cols(), codes.cols()));
+  std::vector<std::int32_t> levels;
+  for (const auto& t : probabilities) levels.push_back(static_cast<std::int32_t>(t.cols()));
+  Problem pr;
+  pr.x = numeric;
+  pr.codes = codes;
+  pr.n = std::max(numeric.rows(), codes.rows());
+  pr.p = numeric.cols();
+  pr.q = codes.cols();
+  for (std::size_t c = 0; c < pr.q; ++c) {
+    pr.offset.push_back(pr.total_levels);
+    pr.levels.push_back(static_cast<std::size_t>(levels[c]));
+    pr.total_levels += pr.levels.back();
+  }
+  Params th;
+  th.k = k;
+  th.weight = weights;
+  for (double w : weights) th.log_weight.push_back(w > 0 ? std::log(w) : kNegInf);
+  for (std::size_t d = 0; d < pr.p; ++d)
+    for (std::size_t j = 0; j < k; ++j) {
+      th.mu.push_back(means(j, d));
+      th.var.push_back(variances(j, d));
+    }
+  for (double v : th.var) {
+    th.inv_var.push_back(1.0 / v);
+    th.c.push_back(-0.5 * (std::log(2.0 * std::numbers::pi) + std::log(v)));
+  }
+  th.log_theta_t.assign(pr.total_levels * k, 0.0);
+  for (std::size_t c = 0; c < pr.q; ++c)
+    for (std::size_t j = 0; j < k; ++j)
+      for (std::size_t l = 0; l < pr.levels[c]; ++l)
+        th.log_theta_t[(pr.offset[c] + l) * k + j] = std::log(probabilities[c](j, l));
+  MatrixD r(pr.n, k);
+  parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t i = b; i < e; ++i) {
+      log_joint(pr, th, i, r.row(i));
+      normalise(r.row(i), k);
+    }
+  });
+  return r;
+}
+
+std::vector<std::int32_t> LcaModel::predict(ViewD numeric, MatrixView<std::int32_t> codes) const {
+  const MatrixD r = predict_proba(numeric, codes);
+  std::vector<std::int32_t> labels(r.rows());
+  for (std::size_t i = 0; i < r.rows(); ++i)
+    labels[i] = static_cast<std::int32_t>(std::max_element(r.row(i), r.row(i) + r.cols()) - r.row(i));
+  return labels;
+}
+
+}  // namespace segmenta

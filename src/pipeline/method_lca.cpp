@@ -1,0 +1,279 @@
+// The lca method: a latent-class model (finite mixture for mixed data) on the
+// numeric columns (Yeo-Johnson + standardised by the mixed plan, fitted on the
+// clustered rows) and the categorical and binary columns (codes of their sorted
+// levels). Missing cells are left out of the likelihood, not imputed. k is chosen
+// by the lowest BIC over the k range (ICL reported beside it); silhouette,
+// Calinski-Harabasz and Davies-Bouldin are measured in the k-prototypes space so
+// that the sweep and the report read as for the other methods.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "method.hpp"
+#include "model_io.hpp"
+#include "segmenta/cluster.hpp"
+
+namespace segmenta::detail {
+namespace {
+
+/// The model's view of a table: numbers after the plan with NaN where the table's
+/// cell is missing; codes with -1 for a missing value, the plan's missing level or
+/// an unseen level; the level count of each categorical column.
+struct LcaData {
+  MatrixD numeric;
+  Matrix<std::int32_t> codes;
+  std::vector<std::int32_t> levels;
+};
+
+LcaData lca_data(const MixedPlan& plan, const MixedPlan::Data& d, const Table& t) {
+  LcaData out;
+  out.numeric = d.numeric;
+  for (std::size_t c = 0; c < plan.numeric_names.size(); ++c) {
+    const Column& col = t.column(t.index_of(plan.numeric_names[c]));
+    for (std::size_t i = 0; i < t.rows(); ++i)
+      if (std::isnan(col.numbers[i])) out.numeric(i, c) = std::nan("");
+  }
+  out.codes = d.codes;
+  for (std::size_t c = 0; c < plan.levels.size(); ++c) {
+    const auto n_levels = static_cast<std::int32_t>(plan.levels[c].size());
+    out.levels.push_back(n_levels);
+    for (std::size_t i = 0; i < t.rows(); ++i)
+      if (out.codes(i, c) >= n_levels) out.codes(i, c) = -1;
+  }
+  return out;
+}
+
+/// Same as kprototypes' space: numeric columns, then per categorical column its
+/// level indicators scaled by sqrt(gamma / 2). (rows, p + levels)
+MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma) {
+  const std::size_t n = d.numeric.rows(), p = d.numeric.cols();
+  std::vector<std::size_t> offset;
+  std::size_t width = p;
+  for (std::size_t c = 0; c < plan.levels.size(); ++c) {
+    offset.push_back(width);
+    width += plan.levels[c].size() + (plan.missing_level[c] ? 1 : 0);
+  }
+  const double w = std::sqrt(gamma / 2.0);
+  MatrixD z(n, width, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::copy(d.numeric.row(i), d.numeric.row(i) + p, z.row(i));
+    for (std::size_t c = 0; c < plan.levels.size(); ++c) {
+      const std::int32_t code = d.codes(i, c);
+      if (code >= 0) z(i, offset[c] + static_cast<std::size_t>(code)) = w;
+    }
+  }
+  return z;
+}
+
+/// Scores rows by their posterior under the frozen plan and class parameters.
+class FittedLca final : public FittedMethod {
+ public:
+  FittedLca(MixedPlan plan, LcaModel model) : plan_(std::move(plan)), model_(std::move(model)) {}
+  Method method() const noexcept override { return Method::lca; }
+  std::size_t k() const noexcept override { return model_.n_components(); }
+  nlohmann::json to_json() const override {
+    nlohmann::json j = mixed_plan_to_json(plan_);
+    j["k"] = k();
+    j["weights"] = model_.weights;
+    j["means"] = matrix_to_json(model_.means.view());
+    j["variances"] = matrix_to_json(model_.variances.view());
+    nlohmann::json probs = nlohmann::json::array();
+    for (const auto& t : model_.probabilities) probs.push_back(matrix_to_json(t.view()));
+    j["probabilities"] = probs;
+    return j;
+  }
+  std::vector<std::int32_t> predict(const ScoringInput& in) const override {
+    const LcaData d = lca_data(plan_, plan_.transform(in.table), in.table);
+    return model_.predict(d.numeric.view(), d.codes.view());
+  }
+  std::vector<double> probability(const ScoringInput& in) const override {
+    const LcaData d = lca_data(plan_, plan_.transform(in.table), in.table);
+    const MatrixD post = model_.predict_proba(d.numeric.view(), d.codes.view());
+    std::vector<double> p(post.rows());
+    for (std::size_t i = 0; i < post.rows(); ++i) p[i] = *std::max_element(post.row(i), post.row(i) + post.cols());
+    return p;
+  }
+
+ private:
+  MixedPlan plan_;
+  LcaModel model_;
+};
+
+std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::string& file) {
+  MixedPlan plan = mixed_plan_from_json(part, file);
+  LcaModel m;
+  try {
+    m.weights = part.at("weights").get<std::vector<double>>();
+    m.means = matrix_from_json(part.at("means"), "lca.means");
+    m.variances = matrix_from_json(part.at("variances"), "lca.variances");
+    for (const auto& t : part.at("probabilities")) m.probabilities.push_back(matrix_from_json(t, "lca.probabilities"));
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(fmt::format("{}: lca: {}", file, e.what()));
+  }
+  const std::size_t k = m.weights.size();
+  bool ok = k > 0 && m.means.rows() == k && m.variances.rows() == k && m.means.cols() == plan.numeric_names.size() &&
+            m.variances.cols() == m.means.cols() && m.probabilities.size() == plan.categorical_names.size();
+  for (std::size_t c = 0; ok && c < m.probabilities.size(); ++c)
+    ok = m.probabilities[c].rows() == k && m.probabilities[c].cols() == plan.levels[c].size();
+  for (std::size_t i = 0; ok && i < m.variances.size(); ++i) ok = m.variances.data()[i] > 0;
+  if (!ok) throw ModelFormatError(fmt::format("{}: lca class parameters do not fit its columns", file));
+  return std::make_shared<FittedLca>(std::move(plan), std::move(m));
+}
+
+/// The model with its classes renumbered old -> rename[old].
+LcaModel renumbered(const LcaModel& m, const std::vector<std::int32_t>& rename) {
+  LcaModel r = m;
+  const std::size_t k = m.n_components();
+  for (std::size_t old = 0; old < k; ++old) {
+    const auto j = static_cast<std::size_t>(rename[old]);
+    r.weights[j] = m.weights[old];
+    std::copy(m.means.row(old), m.means.row(old) + m.means.cols(), r.means.row(j));
+    std::copy(m.variances.row(old), m.variances.row(old) + m.variances.cols(), r.variances.row(j));
+    for (std::size_t c = 0; c < m.probabilities.size(); ++c)
+      std::copy(m.probabilities[c].row(old), m.probabilities[c].row(old) + m.probabilities[c].cols(),
+                r.probabilities[c].row(j));
+    for (std::size_t i = 0; i < m.posterior.rows(); ++i) r.posterior(i, j) = m.posterior(i, old);
+  }
+  for (auto& l : r.labels) l = rename[static_cast<std::size_t>(l)];
+  return r;
+}
+
+nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t j = 0; j < m.n_components(); ++j) {
+    nlohmann::json num = nlohmann::json::object(), cat = nlohmann::json::object();
+    for (std::size_t d = 0; d < plan.numeric_names.size(); ++d)
+      num[plan.numeric_names[d]] = {{"mean", m.means(j, d)}, {"variance", m.variances(j, d)}};
+    for (std::size_t c = 0; c < plan.categorical_names.size(); ++c) {
+      nlohmann::json probs = nlohmann::json::object();
+      for (std::size_t l = 0; l < plan.levels[c].size(); ++l) probs[plan.levels[c][l]] = m.probabilities[c](j, l);
+      cat[plan.categorical_names[c]] = std::move(probs);
+    }
+    out.push_back({{"segment", j}, {"weight", m.weights[j]}, {"numeric", num}, {"categorical", cat}});
+  }
+  return out;
+}
+
+MethodResult fit(RunContext& ctx) {
+  const RunParams& params = ctx.params;
+  MethodResult r;
+  r.id = Method::lca;
+  r.name = "lca";
+  r.objective = "bic";
+  const Table& t = ctx.table;
+  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
+  if (plan.numeric_names.empty() && plan.categorical_names.empty())
+    throw InvalidArgument(fmt::format("--method lca: {} has no numeric, categorical or binary column", t.source()));
+  const MixedPlan::Data d = plan.transform(t);
+  const LcaData all = lca_data(plan, d, t);
+  const MatrixD numeric = take_rows<double, std::size_t>(all.numeric.view(), ctx.rows);
+  const Matrix<std::int32_t> codes = take_rows<std::int32_t, std::size_t>(all.codes.view(), ctx.rows);
+  const KSpec ks = ctx.k_range();
+
+  LcaParams lp;
+  lp.n_init = effective_n_init(params, Method::lca);
+  lp.random_state = params.seed;
+
+  Stopwatch clock;
+  std::vector<LcaModel> models;
+  std::vector<KFit> fits;
+  nlohmann::json per_k = nlohmann::json::array();
+  for (std::size_t k = ks.lo; k <= ks.hi; ++k) {
+    Stopwatch one;
+    lp.n_components = k;
+    LcaModel m = fit_lca(numeric.view(), codes.view(), all.levels, lp, &ctx.diag);
+    fits.push_back({k, m.labels, m.bic, m.n_iter, one.seconds()});
+    per_k.push_back({{"k", k},
+                     {"log_likelihood", m.log_likelihood},
+                     {"bic", m.bic},
+                     {"icl", m.icl},
+                     {"aic", m.aic},
+                     {"entropy_r2", m.entropy_r2},
+                     {"n_parameters", m.n_parameters},
+                     {"n_iter", m.n_iter},
+                     {"converged", m.converged}});
+    models.push_back(std::move(m));
+  }
+  ctx.timings.add("lca", clock.seconds());
+
+  const MatrixD numeric_imputed = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
+  const double gamma = numeric_imputed.cols() > 0 ? kprototypes_default_gamma(numeric_imputed.view()) : 1.0;
+  r.space = fmt::format(
+      "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
+      "(the k-prototypes space)",
+      gamma);
+  const MatrixD z_all = mixed_space(plan, d, gamma);
+  MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
+  // The knee of the BIC curve means nothing: its "no elbow" verdict is left out.
+  Diagnostics eval_diag;
+  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, eval_diag);
+  for (const auto& item : eval_diag.items())
+    if (item.code != "no_elbow") ctx.diag.add(item);
+  ctx.timings.add("silhouette", r.eval.silhouette_seconds);
+  ctx.timings.add("metrics", r.eval.metrics_seconds);
+
+  std::size_t chosen = 0, best_icl = 0;
+  for (std::size_t i = 1; i < models.size(); ++i) {
+    if (models[i].bic < models[chosen].bic) chosen = i;
+    if (models[i].icl < models[best_icl].icl) best_icl = i;
+  }
+  KRecommendation& rec = r.eval.recommendation;
+  rec.elbow.reset();
+  rec.k = fits[chosen].k;
+  rec.reason = fits.size() == 1 ? "fixed by --k" : fmt::format("lowest BIC (ICL prefers k = {})", fits[best_icl].k);
+  if (fits.size() > 1 && best_icl != chosen)
+    ctx.diag.info("lca", "bic_icl_disagree",
+                  fmt::format("BIC prefers k = {}, ICL k = {} (classes that overlap more at the larger k)",
+                              fits[chosen].k, fits[best_icl].k));
+  r.k = rec.k;
+  r.labels = models[chosen].labels;
+  const std::vector<std::int32_t> rename = number_by_size(r, nullptr);
+  const LcaModel model = renumbered(models[chosen], rename);
+  models.clear();
+
+  r.probability.resize(model.posterior.rows());
+  for (std::size_t i = 0; i < model.posterior.rows(); ++i)
+    r.probability[i] = *std::max_element(model.posterior.row(i), model.posterior.row(i) + model.posterior.cols());
+
+  r.details = {{"log_likelihood", model.log_likelihood},
+               {"bic", model.bic},
+               {"icl", model.icl},
+               {"aic", model.aic},
+               {"entropy_r2", model.entropy_r2},
+               {"n_parameters", model.n_parameters},
+               {"n_init", lp.n_init},
+               {"n_iter", model.n_iter},
+               {"converged", model.converged},
+               {"tol", lp.tol},
+               {"max_iter", lp.max_iter},
+               {"variance_floor", {{"relative", lp.variance_floor}, {"absolute", nlohmann::json::object()}}},
+               {"category_smoothing", lp.smoothing},
+               {"numeric_space", "Yeo-Johnson + standardised (fitted on the clustered rows)"},
+               {"best_icl_k", fits[best_icl].k},
+               {"per_k", per_k},
+               {"classes", classes_json(plan, model)}};
+  for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
+    r.details["variance_floor"]["absolute"][plan.numeric_names[c]] = model.variance_floors[c];
+
+  LcaModel frozen;
+  frozen.weights = model.weights;
+  frozen.means = model.means;
+  frozen.variances = model.variances;
+  frozen.probabilities = model.probabilities;
+  r.fitted = std::make_shared<FittedLca>(plan, std::move(frozen));
+  r.rep_space = z_all;
+  r.map_d = std::move(z);
+  r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
+  if (!plan.numeric_names.empty() && !plan.categorical_names.empty()) {
+    r.map_numeric = numeric_imputed;
+    r.map_codes = take_rows<std::int32_t, std::size_t>(d.codes.view(), ctx.rows);
+  }
+  return r;
+}
+
+}  // namespace
+
+extern const MethodSpec lca_method{Method::lca, false, fit, load};
+
+}  // namespace segmenta::detail
