@@ -20,6 +20,9 @@ RunSummary run(const RunParams& params) {
       break;
     }
 
+  // The output location is checked (and its staging directory made) before any work.
+  detail::OutputSet out(params.out_dir);
+
   // ---- load
   Stopwatch load_clock;
   CsvOptions csv = params.csv;
@@ -32,7 +35,6 @@ RunSummary run(const RunParams& params) {
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
 
   const OutputFiles files = render_outputs(*result);
-  detail::OutputSet out(params.out_dir);
   for (const auto& [name, content] : files.files) out.add(name, content);
   out.commit();
 

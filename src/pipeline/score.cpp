@@ -39,6 +39,8 @@ MatrixD embed_for_scoring(const json& enc, const Table& table, const std::string
 
 std::size_t score(const ScoreParams& params) {
   set_num_threads(params.threads);
+  // The output is checked (and its temporary created) before any work.
+  AtomicFile out_file(params.out);
   using json = nlohmann::json;
   json model;
   try {
@@ -100,7 +102,8 @@ std::size_t score(const ScoreParams& params) {
     if (!std::isnan(scores[i])) out += format_double(scores[i]);
     out += "\n";
   }
-  write_file_atomic(params.out, out);
+  out_file.write(out);
+  out_file.commit();
   return table.rows();
 }
 
