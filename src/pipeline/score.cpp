@@ -35,7 +35,29 @@ MatrixD embed_for_scoring(const json& enc, const Table& table, const std::string
   return out;
 }
 
+/// nlohmann's message without its "[json.exception.type_error.302] " prefix.
+std::string json_message(const json::exception& e) {
+  std::string m = e.what();
+  if (!m.empty() && m.front() == '[') {
+    const std::size_t close = m.find("] ");
+    if (close != std::string::npos) m.erase(0, close + 2);
+  }
+  return m;
+}
+
+/// A model-file error says the file, not "model file".
+[[noreturn]] void rethrow_naming(const std::string& file, const std::string& message) {
+  const std::string prefix = "model file: ";
+  if (message.compare(0, file.size() + 2, file + ": ") == 0) throw ModelFormatError(message);
+  throw ModelFormatError(fmt::format(
+      "{}: {}", file, message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message));
+}
+
 }  // namespace
+
+namespace detail {
+std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& model, AtomicFile& out_file);
+}
 
 std::size_t score(const ScoreParams& params) {
   set_num_threads(params.threads);
@@ -45,9 +67,22 @@ std::size_t score(const ScoreParams& params) {
   json model;
   try {
     model = json::parse(read_file(params.model));
-  } catch (const json::parse_error& e) {
-    throw ModelFormatError(fmt::format("{}: not a JSON model file ({})", params.model, e.what()));
+  } catch (const json::exception& e) {  // a syntax error, or a number out of double's range
+    throw ModelFormatError(fmt::format("{}: not a JSON model file ({})", params.model, json_message(e)));
   }
+  try {
+    return detail::score_with_model(params, model, out_file);
+  } catch (const json::exception& e) {
+    throw ModelFormatError(fmt::format("{}: {}", params.model, json_message(e)));
+  } catch (const ModelFormatError& e) {
+    rethrow_naming(params.model, e.what());
+  }
+}
+
+namespace detail {
+
+std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& model, AtomicFile& out_file) {
+  using json = nlohmann::json;
   if (!model.is_object() || model.value("format", "") != "segmenta-model")
     throw ModelFormatError(fmt::format("{}: not a segmenta model file", params.model));
   if (model.value("version", 0) != 1)
@@ -106,5 +141,7 @@ std::size_t score(const ScoreParams& params) {
   out_file.commit();
   return table.rows();
 }
+
+}  // namespace detail
 
 }  // namespace segmenta
