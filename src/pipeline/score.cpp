@@ -126,7 +126,9 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
   const bool drop = model.value("outlier_policy", "drop") == "drop";
   if (model.contains("outliers")) {
     const EcodModel ecod = detail::ecod_from_json(model.at("outliers"));
-    scores = ecod.score(ecod_on_vectors ? vectors.view() : features.view());
+    const ViewD x = ecod_on_vectors ? vectors.view() : features.view();
+    // The run's own rows are scored in-sample, as the run scored them; other rows as new ones.
+    scores = ecod.is_training_set(x) ? ecod.score_training(x) : ecod.score(x);
     for (std::size_t i = 0; i < scores.size(); ++i) flagged[i] = scores[i] > ecod.threshold();
   }
   std::string out = "row,segment,outlier,outlier_score\n";
