@@ -284,3 +284,25 @@ TEST(CliScore, EveryMethodOfAnAllModelReproducesItsSegments) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--method: the model has no 'dbscan' segmentation (it has"), std::string::npos) << bad.err;
 }
+
+TEST(CliRun, AStrayTextCellInANumericColumnIsAWarningNotACategory) {
+  const std::string dir = test::temp_dir("cli_stray_cell");
+  // bank.csv with one age replaced by "unknown".
+  std::string text = read_file(test::bank_small());
+  const std::size_t line3 = text.find('\n', text.find('\n') + 1) + 1;
+  text.replace(line3, text.find(';', line3) - line3, "unknown");
+  write_file_atomic(dir + "/bank.csv", text);
+  const auto r = test::run_command(test::cli() + " run " + dir + "/bank.csv --columns 0:8 --k 3 --quiet --no-report "
+                                   "--no-maps --no-explain --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json m = test::read_json(dir + "/out/metrics.json");
+  EXPECT_EQ(m["input"]["columns"][0]["name"], "age");
+  EXPECT_EQ(m["input"]["columns"][0]["type"], "numeric");
+  EXPECT_EQ(m["input"]["columns"][0]["missing"], 1);
+  bool warned = false;
+  for (const auto& d : m["diagnostics"])
+    warned = warned || (d["code"] == "non_numeric_cells" &&
+                        d["message"] == "column 'age' is numeric but 1 cell is not a number ('unknown' at " + dir +
+                                            "/bank.csv:3:1); read as missing");
+  EXPECT_TRUE(warned) << m["diagnostics"].dump();
+}
