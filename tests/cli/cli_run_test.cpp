@@ -306,3 +306,23 @@ TEST(CliRun, AStrayTextCellInANumericColumnIsAWarningNotACategory) {
                                             "/bank.csv:3:1); read as missing");
   EXPECT_TRUE(warned) << m["diagnostics"].dump();
 }
+
+TEST(CliErrors, OneRowOrIdenticalRowsSayThereIsNothingToSegment) {
+  const std::string dir = test::temp_dir("cli_nothing_to_segment");
+  write_file_atomic(dir + "/one.csv", "age,job\n30,admin\n");
+  std::string same = "age,job,customer_id\n";
+  for (int i = 0; i < 30; ++i) same += "30,admin,c" + std::to_string(i) + "\n";  // only the id differs
+  write_file_atomic(dir + "/same.csv", same);
+  const auto one = test::run_command(test::cli() + " run " + dir + "/one.csv --quiet --out " + dir + "/out");
+  EXPECT_EQ(one.exit_code, 2);
+  EXPECT_EQ(one.err, "segmenta: error: " + dir + "/one.csv: 1 data row; a segmentation needs at least 2 different rows\n");
+  for (const char* outliers : {"drop", "none"}) {
+    const auto r = test::run_command(test::cli() + " run " + dir + "/same.csv --quiet --outliers " + outliers +
+                                     " --out " + dir + "/out");
+    EXPECT_EQ(r.exit_code, 2) << outliers;
+    EXPECT_EQ(r.err, "segmenta: error: " + dir +
+                         "/same.csv: all 30 rows are identical in the columns used; there is nothing to segment\n")
+        << outliers;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+}
