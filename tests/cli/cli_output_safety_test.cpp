@@ -136,3 +136,18 @@ TEST(CliOutputSafety, SigtermDuringARunLeavesNoTemporaryAndTheOldOutputs) {
   EXPECT_EQ(entries(dir), std::set<std::string>{"segments.csv"});
   EXPECT_EQ(read_file(dir + "/segments.csv"), "previous run\n");
 }
+
+TEST(CliOutputSafety, MapAndEmbedCheckTheirOutputBeforeTheData) {
+  const std::string dir = test::temp_dir("cli_out_map_embed");
+  write_file_atomic(dir + "/bad.csv", "age,job\n30,admin\n41,\"blue\n");  // a data error (exit 3)
+  ASSERT_EQ(::mkfifo((dir + "/out.csv").c_str(), 0600), 0);
+  for (const std::string cmd : {"map", "embed"}) {
+    const auto r = test::run_command(test::cli() + " " + cmd + " " + dir + "/bad.csv --quiet --out " + dir + "/out.csv" +
+                                     (cmd == "embed" ? " --model " + dir : std::string()));
+    EXPECT_EQ(r.exit_code, 4) << cmd << ": " << r.err;
+    EXPECT_EQ(r.err, "segmenta: error: " + dir + "/out.csv: is a FIFO, not a regular file; refusing to replace it\n")
+        << cmd;
+    EXPECT_TRUE(fs::is_fifo(fs::symlink_status(dir + "/out.csv")));
+  }
+  EXPECT_TRUE(temporaries(dir).empty());
+}
