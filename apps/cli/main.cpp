@@ -147,6 +147,8 @@ int run_and_report(const RunParams& params) {
 
 int main(int argc, char** argv) {
   prefer_passive_openmp_waits(argv);
+  // Temporaries (staged outputs) are removed on SIGINT and SIGTERM.
+  segmenta::install_temporary_cleanup();
   CLI::App app{"segmenta: customer segmentation from a table to explained segments"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(segmenta::version()));

@@ -11,7 +11,11 @@
 //                other source) into typed columns, with the pandas set of
 //                missing-value markers and per-column type overrides.
 // Types are inferred per column:
-//   numeric      every non-missing value parses as a number;
+//   numeric      every non-missing value parses as a number; or all but a few
+//                (at most 5 % of the non-missing cells and at most 100 cells):
+//                those are read as missing, with a warning naming the column, the
+//                count and the first offending values with their place. An
+//                infinite value (1e400, inf) in a numeric column is a ParseError;
 //   categorical  anything else (strings, mixed);
 //   binary       a categorical with exactly two distinct values;
 //   id           unique per row and named like an identifier (id, *_id, uuid, key...),
@@ -85,6 +89,10 @@ struct InferOptions {
   std::vector<std::string> na_values = default_na_values();
   /// Per-column type overrides, applied instead of inference.
   std::vector<std::pair<std::string, ColumnType>> types;
+  /// Where warnings go (a numeric column's few non-numbers read as missing); none: dropped.
+  Diagnostics* diagnostics = nullptr;
+  /// Says where a cell is, "file:line:column", for warnings; default "<source>, data row R".
+  std::function<std::string(std::size_t column, std::size_t row)> place;
 };
 
 /// Reports a cell that contradicts a type override (a non-number in a column
@@ -117,10 +125,12 @@ struct CsvOptions {
   std::vector<std::pair<std::string, ColumnType>> types;
   /// Stop after this many data rows (0 = all).
   std::size_t max_rows = 0;
+  /// Where type-inference warnings go (see InferOptions); none: dropped.
+  Diagnostics* diagnostics = nullptr;
 
   static std::vector<std::string> default_na_values();
-  /// The na_values and types of these options, for infer_types.
-  InferOptions infer_options() const { return {na_values, types}; }
+  /// The na_values, types and diagnostics of these options, for infer_types.
+  InferOptions infer_options() const { return {na_values, types, diagnostics, {}}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.

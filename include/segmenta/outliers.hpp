@@ -24,6 +24,8 @@
 // the training skewness signs are kept, so a row's score equals pyod's
 // transductive score on train + {row} whenever adding the row leaves the skewness
 // signs unchanged. Scores do not depend on the other rows of the batch.
+// score_training() scores the training set itself in-sample, as fit_ecod did (a
+// training row appended to the training set would count twice).
 #pragma once
 
 #include <cstdint>
@@ -62,6 +64,14 @@ class EcodModel {
   /// a feature-count mismatch or non-finite values, NotFitted for a default model.
   /// O(m p log n), rows in parallel.
   std::vector<double> score(ViewD x, MatrixD* per_feature = nullptr) const;
+  /// Whether x (m, p) holds exactly the training rows, in any order: every column of
+  /// x, sorted, is the training column. O(p m log m).
+  bool is_training_set(ViewD x) const;
+  /// Scores the training rows themselves in-sample, as fit_ecod scored them
+  /// (F_l(x) = #{train <= x}/n on the n-point ladder, no row appended), so scoring a
+  /// run's own input reproduces its scores and flags to the bit. Throws
+  /// InvalidArgument unless is_training_set(x).
+  std::vector<double> score_training(ViewD x, MatrixD* per_feature = nullptr) const;
   /// score(x) > threshold(), as 0/1.
   std::vector<std::uint8_t> predict(ViewD x) const;
 

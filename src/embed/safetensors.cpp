@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,7 @@ SafeTensors SafeTensors::read(const std::string& path) {
 }
 
 SafeTensors SafeTensors::parse(std::string bytes, std::string name) {
+  if (name.empty()) name = "safetensors data";  // bytes that came from no file: say what they are
   auto fail = [&](const std::string& what) -> ModelFormatError {
     return ModelFormatError(fmt::format("{}: not a valid safetensors file: {}", name, what));
   };
@@ -198,7 +200,13 @@ std::vector<float> SafeTensors::load(std::string_view name, const std::vector<st
   if (t->shape != shape)
     throw ModelFormatError(fmt::format("{}: tensor '{}' has shape [{}], expected [{}]", name_, name,
                                        fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
-  return to_float(*t);
+  std::vector<float> v = to_float(*t);
+  // A NaN or infinite weight would make every sentence vector NaN without a word.
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw ModelFormatError(fmt::format("{}: tensor '{}' holds a non-finite value ({}) at element {}", name_, name,
+                                         std::isnan(v[i]) ? "NaN" : v[i] > 0 ? "inf" : "-inf", i));
+  return v;
 }
 
 std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, SafeTensorsDType dtype) {

@@ -82,6 +82,17 @@ NumericSummary summarize_numeric(const Column& c, const std::vector<std::size_t>
   return s;
 }
 
+// A level is shown with at most this many bytes (then "..."): one 10 MB text
+// value must not be repeated in every profile row, metrics.json and the report.
+constexpr std::size_t kMaxLevelBytes = 200;
+
+std::string shortened(const std::string& level) {
+  if (level.size() <= kMaxLevelBytes) return level;
+  std::size_t cut = kMaxLevelBytes;
+  while (cut > 0 && (static_cast<unsigned char>(level[cut]) & 0xC0) == 0x80) --cut;  // a whole UTF-8 character
+  return level.substr(0, cut) + "...";
+}
+
 // Position of each level code in the sorted level order.
 std::vector<std::size_t> sorted_position(const Column& c) {
   std::vector<std::size_t> order(c.levels.size());
@@ -271,7 +282,8 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
         profiles[gi]->columns.push_back(std::move(cp));
       }
     } else {
-      const auto levels = c.sorted_levels();
+      auto levels = c.sorted_levels();
+      for (auto& l : levels) l = shortened(l);
       const auto position = sorted_position(c);
       ColumnProfile pop;
       pop.column = j;

@@ -28,6 +28,17 @@ class Locator {
  public:
   Locator(std::string_view text, const std::string& name) : text_(text), name_(name) {}
   [[noreturn]] void fail(std::size_t offset, const std::string& message) const {
+    const auto [line, column] = line_column(offset);
+    throw ParseError(name_, line, column, message);
+  }
+  /// "name:line:column" of a byte offset.
+  std::string place(std::size_t offset) const {
+    const auto [line, column] = line_column(offset);
+    return fmt::format("{}:{}:{}", name_, line, column);
+  }
+
+ private:
+  std::pair<std::size_t, std::size_t> line_column(std::size_t offset) const {
     std::size_t line = 1, line_start = 0;
     for (std::size_t i = 0; i < offset && i < text_.size(); ++i) {
       if (text_[i] == '\n') {
@@ -38,10 +49,9 @@ class Locator {
     std::size_t column = 1;
     for (std::size_t i = line_start; i < offset && i < text_.size(); ++i)
       if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
-    throw ParseError(name_, line, column, message);
+    return {line, column};
   }
 
- private:
   std::string_view text_;
   const std::string& name_;
 };
@@ -309,6 +319,9 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
   std::erase_if(infer.types, [&](const auto& override_) {
     return std::none_of(selected.begin(), selected.end(), [&](std::size_t j) { return header[j] == override_.first; });
   });
+  infer.place = [&](std::size_t column, std::size_t row) {
+    return loc.place(rec.fields[rec.record_start[first_data + row] + selected[column]].begin);
+  };
   // A cell that contradicts an override is reported at its place in the text.
   return infer_types(strings, infer, [&](std::size_t column, std::size_t row, const std::string& message) {
     loc.fail(rec.fields[rec.record_start[first_data + row] + selected[column]].begin, message);

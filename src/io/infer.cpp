@@ -95,8 +95,19 @@ class NaMatcher {
   bool empty_ = false;
 };
 
+// A column stays numeric with a few non-numbers (read as missing, with a warning):
+// at most 5 % of its non-missing cells and at most this many.
+constexpr std::size_t kMaxStrayCells = 100;
+constexpr std::size_t kStrayShown = 3;
+
+/// The stray cells of a numeric column: how many, and the first few rows.
+struct Strays {
+  std::size_t count = 0;
+  std::vector<std::size_t> rows;
+};
+
 Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced, const NaMatcher& is_marker,
-                    const std::function<void(std::size_t row, const std::string& message)>& fail) {
+                    const std::function<void(std::size_t row, const std::string& message)>& fail, Strays& strays) {
   const std::size_t n_rows = cells.size();
   Column col;
   col.name = cells.name();
@@ -108,6 +119,7 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
     col.numbers.resize(n_rows);
     bool all_integral = true;
     std::size_t missing = 0;
+    std::optional<std::size_t> first_infinite;
     for (std::size_t r = 0; r < n_rows; ++r) {
       const std::string_view v = cells.cell(r);
       bool integral = false;
@@ -116,6 +128,7 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
       if (!cells.is_missing(r) && parse_number(v, x, integral) && !std::isnan(x)) {
         col.numbers[r] = x;
         all_integral = all_integral && integral;
+        if (std::isinf(x) && !first_infinite) first_infinite = r;
         continue;
       }
       if (is_na(r, v)) {
@@ -124,9 +137,20 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
         continue;
       }
       if (forced) fail(r, fmt::format("column '{}' is declared numeric but '{}' is not a number", col.name, v));
-      numeric = false;
-      break;
+      // A stray non-number: read as missing if the column stays numeric.
+      col.numbers[r] = std::nan("");
+      if (strays.rows.size() < kStrayShown) strays.rows.push_back(r);
+      if (++strays.count > kMaxStrayCells) break;
     }
+    const std::size_t present = n_rows - missing;  // non-missing cells, strays included
+    if (strays.count > 0 && (strays.count > kMaxStrayCells || strays.count * 20 > present)) {
+      numeric = false;
+      strays = {};
+    }
+    if (numeric && first_infinite)
+      fail(*first_infinite, fmt::format("column '{}': '{}' is not a finite number", col.name,
+                                        std::string(trim(cells.cell(*first_infinite)))));
+    missing += strays.count;
     if (numeric) {
       col.type = ColumnType::numeric;
       col.integral = all_integral && missing < n_rows;
@@ -247,7 +271,22 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
       if (on_error) on_error(j, row, message);
       throw ParseError(table.source, row + 1, j + 1, message);
     };
-    columns.push_back(infer_column(cells, forced, is_marker, fail));
+    Strays strays;
+    columns.push_back(infer_column(cells, forced, is_marker, fail, strays));
+    if (strays.count > 0 && options.diagnostics) {
+      std::string shown;
+      for (std::size_t r : strays.rows) {
+        std::string v(trim(cells.cell(r)));
+        if (v.size() > 40) v = v.substr(0, 40) + "...";
+        shown += fmt::format("{}'{}' at {}", shown.empty() ? "" : ", ", v,
+                             options.place ? options.place(j, r) : fmt::format("{}, data row {}", table.source, r + 1));
+      }
+      options.diagnostics->warn(
+          "load", "non_numeric_cells",
+          fmt::format("column '{}' is numeric but {} {} ({}{}); read as missing", cells.name(), strays.count,
+                      strays.count == 1 ? "cell is not a number" : "cells are not numbers", shown,
+                      strays.count > strays.rows.size() ? ", ..." : ""));
+    }
   }
   return Table(table.source, std::move(columns));
 }

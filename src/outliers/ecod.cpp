@@ -309,6 +309,43 @@ std::vector<double> EcodModel::score(ViewD x, MatrixD* per_feature) const {
   return scores;
 }
 
+bool EcodModel::is_training_set(ViewD x) const {
+  const std::size_t n = sorted_.cols(), p = sorted_.rows();
+  if (sorted_.empty() || x.rows() != n || x.cols() != p) return false;
+  std::vector<double> column(n);
+  for (std::size_t j = 0; j < p; ++j) {
+    for (std::size_t i = 0; i < n; ++i) column[i] = x(i, j);
+    if (!std::all_of(column.begin(), column.end(), [](double v) { return std::isfinite(v); })) return false;
+    std::sort(column.begin(), column.end());
+    if (!std::equal(column.begin(), column.end(), sorted_.row(j))) return false;
+  }
+  return true;
+}
+
+std::vector<double> EcodModel::score_training(ViewD x, MatrixD* per_feature) const {
+  if (sorted_.empty()) throw NotFitted("ECOD: the model is not fitted");
+  if (!is_training_set(x)) throw InvalidArgument("ECOD: in-sample scoring needs exactly the training rows");
+  const std::size_t n = sorted_.cols(), p = sorted_.rows();
+  const std::vector<double> tail = neg_log_ladder(n);
+  MatrixD o(n, p);
+  parallel_blocks(n, 256, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const double* r = x.row(i);
+      double* oi = o.row(i);
+      for (std::size_t j = 0; j < p; ++j) {
+        const double* s = sorted_.row(j);
+        // The row is one of the n: #{<= v} = le >= 1 and #{>= v} = ge >= 1, as in fit_ecod's tie groups.
+        const std::size_t le = static_cast<std::size_t>(std::upper_bound(s, s + n, r[j]) - s);
+        const std::size_t ge = n - static_cast<std::size_t>(std::lower_bound(s, s + n, r[j]) - s);
+        oi[j] = combine(tail[le - 1], tail[ge - 1], skew_sign_[j]);
+      }
+    }
+  });
+  std::vector<double> scores = row_sums(o);
+  if (per_feature) *per_feature = std::move(o);
+  return scores;
+}
+
 std::vector<std::uint8_t> EcodModel::predict(ViewD x) const {
   const std::vector<double> s = score(x);
   std::vector<std::uint8_t> labels(s.size());

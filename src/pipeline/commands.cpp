@@ -24,6 +24,9 @@ void check_out(const std::string& out, std::string_view what) {
   if (out.empty()) throw InvalidArgument(fmt::format("{}: no output file given", what));
   if (!ends_with(out, ".csv") && !ends_with(out, ".npy"))
     throw InvalidArgument(fmt::format("{}: the output must end in .csv or .npy, got '{}'", what, out));
+  // Before any work: the output must be a regular file (or nothing) in a writable
+  // directory. The probe's temporary is removed again at once.
+  AtomicFile probe(out);
 }
 
 Table load_table(const std::string& data, CsvOptions csv, bool blog) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -103,10 +104,22 @@ json doubles_to_json(const double* data, std::size_t n) {
               {"base64", base64_encode(std::string_view(reinterpret_cast<const char*>(data), n * sizeof(double)))}};
 }
 
+namespace {
+/// A model holds finite numbers only: a NaN or infinite centre would silently put
+/// every row in one segment.
+std::vector<double> finite_or_throw(std::vector<double> v, std::string_view what) {
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw ModelFormatError(fmt::format("model file: {} holds a non-finite value ({}) at position {}", what,
+                                         std::isnan(v[i]) ? "NaN" : v[i] > 0 ? "inf" : "-inf", i));
+  return v;
+}
+}  // namespace
+
 std::vector<double> doubles_from_json(const json& j, std::string_view what) {
   if (j.is_array()) {
     try {
-      return j.get<std::vector<double>>();
+      return finite_or_throw(j.get<std::vector<double>>(), what);
     } catch (const json::exception&) {
       throw ModelFormatError(fmt::format("model file: {} must hold numbers", what));
     }
@@ -117,7 +130,7 @@ std::vector<double> doubles_from_json(const json& j, std::string_view what) {
     throw ModelFormatError(fmt::format("model file: {} holds {} bytes, expected {} float64 values", what, bytes.size(), n));
   std::vector<double> v(n);
   std::memcpy(v.data(), bytes.data(), bytes.size());
-  return v;
+  return finite_or_throw(std::move(v), what);
 }
 
 json matrix_to_json(ViewD m) {

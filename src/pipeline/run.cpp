@@ -20,19 +20,25 @@ RunSummary run(const RunParams& params) {
       break;
     }
 
+  // The output location is checked (and its staging directory made) before any work.
+  detail::OutputSet out(params.out_dir);
+
   // ---- load
   Stopwatch load_clock;
   CsvOptions csv = params.csv;
   if (params.preset == "blog" && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
+  Diagnostics load_diagnostics;  // what reading the rows found (stray cells read as missing)
+  csv.diagnostics = &load_diagnostics;
   SourceData data = open_source(params.data, csv)->read();
   const double load_seconds = load_clock.seconds();
 
   auto result = std::make_shared<SegmentationResult>(segment(data.table, params, std::move(data.provenance)));
   data.table = Table();
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
+  load_diagnostics.append(result->diagnostics);
+  result->diagnostics = std::move(load_diagnostics);
 
   const OutputFiles files = render_outputs(*result);
-  detail::OutputSet out(params.out_dir);
   for (const auto& [name, content] : files.files) out.add(name, content);
   out.commit();
 

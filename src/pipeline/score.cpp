@@ -35,17 +35,54 @@ MatrixD embed_for_scoring(const json& enc, const Table& table, const std::string
   return out;
 }
 
+/// nlohmann's message without its "[json.exception.type_error.302] " prefix.
+std::string json_message(const json::exception& e) {
+  std::string m = e.what();
+  if (!m.empty() && m.front() == '[') {
+    const std::size_t close = m.find("] ");
+    if (close != std::string::npos) m.erase(0, close + 2);
+  }
+  return m;
+}
+
+/// A model-file error says the file, not "model file".
+[[noreturn]] void rethrow_naming(const std::string& file, const std::string& message) {
+  const std::string prefix = "model file: ";
+  if (message.compare(0, file.size() + 2, file + ": ") == 0) throw ModelFormatError(message);
+  throw ModelFormatError(fmt::format(
+      "{}: {}", file, message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message));
+}
+
 }  // namespace
+
+namespace detail {
+std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& model, AtomicFile& out_file);
+}
 
 std::size_t score(const ScoreParams& params) {
   set_num_threads(params.threads);
+  // The output is checked (and its temporary created) before any work.
+  AtomicFile out_file(params.out);
   using json = nlohmann::json;
   json model;
   try {
     model = json::parse(read_file(params.model));
-  } catch (const json::parse_error& e) {
-    throw ModelFormatError(fmt::format("{}: not a JSON model file ({})", params.model, e.what()));
+  } catch (const json::exception& e) {  // a syntax error, or a number out of double's range
+    throw ModelFormatError(fmt::format("{}: not a JSON model file ({})", params.model, json_message(e)));
   }
+  try {
+    return detail::score_with_model(params, model, out_file);
+  } catch (const json::exception& e) {
+    throw ModelFormatError(fmt::format("{}: {}", params.model, json_message(e)));
+  } catch (const ModelFormatError& e) {
+    rethrow_naming(params.model, e.what());
+  }
+}
+
+namespace detail {
+
+std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& model, AtomicFile& out_file) {
+  using json = nlohmann::json;
   if (!model.is_object() || model.value("format", "") != "segmenta-model")
     throw ModelFormatError(fmt::format("{}: not a segmenta model file", params.model));
   if (model.value("version", 0) != 1)
@@ -90,7 +127,9 @@ std::size_t score(const ScoreParams& params) {
   const bool drop = model.value("outlier_policy", "drop") == "drop";
   if (model.contains("outliers")) {
     const EcodModel ecod = detail::ecod_from_json(model.at("outliers"));
-    scores = ecod.score(ecod_on_vectors ? vectors.view() : features.view());
+    const ViewD x = ecod_on_vectors ? vectors.view() : features.view();
+    // The run's own rows are scored in-sample, as the run scored them; other rows as new ones.
+    scores = ecod.is_training_set(x) ? ecod.score_training(x) : ecod.score(x);
     for (std::size_t i = 0; i < scores.size(); ++i) flagged[i] = scores[i] > ecod.threshold();
   }
   std::string out =
@@ -106,8 +145,11 @@ std::size_t score(const ScoreParams& params) {
     if (!std::isnan(scores[i])) out += format_double(scores[i]);
     out += "\n";
   }
-  write_file_atomic(params.out, out);
+  out_file.write(out);
+  out_file.commit();
   return table.rows();
 }
+
+}  // namespace detail
 
 }  // namespace segmenta

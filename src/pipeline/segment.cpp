@@ -67,6 +67,30 @@ const MethodSegmentation& SegmentationResult::method(std::string_view name) cons
   throw InvalidArgument(fmt::format("method: the result has no '{}' segmentation", name));
 }
 
+namespace {
+
+/// One row, or rows that are all the same in every column a feature comes from,
+/// cannot be segmented: say so plainly rather than let a stage fail inside.
+void check_rows_differ(const Table& t, const std::string& source) {
+  const std::size_t n = t.rows();
+  if (n < 2)
+    throw InvalidArgument(
+        fmt::format("{}: {} data row{}; a segmentation needs at least 2 different rows", source, n, n == 1 ? "" : "s"));
+  for (const Column& c : t.columns()) {
+    if (c.type == ColumnType::id || c.type == ColumnType::text) continue;
+    for (std::size_t i = 1; i < n; ++i) {
+      const bool same = c.is_numeric() ? (c.numbers[i] == c.numbers[0] ||
+                                          (std::isnan(c.numbers[i]) && std::isnan(c.numbers[0])))
+                                       : c.codes[i] == c.codes[0];
+      if (!same) return;
+    }
+  }
+  throw InvalidArgument(
+      fmt::format("{}: all {} rows are identical in the columns used; there is nothing to segment", source, n));
+}
+
+}  // namespace
+
 SegmentationResult segment(const Table& table, const RunParams& params, Provenance input) {
   validate_run_params(params);
   set_num_threads(params.threads);
@@ -84,6 +108,7 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   for (Method m : methods) embed |= detail::method_spec(m).needs_embeddings;
   // Fail before any work when the encoder's weights are not there.
   if (embed) resolve_model_dir(params.model);
+  check_rows_differ(table, source);
   ctx.table = table;
 
   SegmentationResult result;

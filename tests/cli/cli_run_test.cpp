@@ -341,3 +341,45 @@ TEST(CliScore, EveryMethodOfAnAllModelReproducesItsSegments) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--method: the model has no 'dbscan' segmentation (it has"), std::string::npos) << bad.err;
 }
+
+TEST(CliRun, AStrayTextCellInANumericColumnIsAWarningNotACategory) {
+  const std::string dir = test::temp_dir("cli_stray_cell");
+  // bank.csv with one age replaced by "unknown".
+  std::string text = read_file(test::bank_small());
+  const std::size_t line3 = text.find('\n', text.find('\n') + 1) + 1;
+  text.replace(line3, text.find(';', line3) - line3, "unknown");
+  write_file_atomic(dir + "/bank.csv", text);
+  const auto r = test::run_command(test::cli() + " run " + dir + "/bank.csv --columns 0:8 --k 3 --quiet --no-report "
+                                   "--no-maps --no-explain --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json m = test::read_json(dir + "/out/metrics.json");
+  EXPECT_EQ(m["input"]["columns"][0]["name"], "age");
+  EXPECT_EQ(m["input"]["columns"][0]["type"], "numeric");
+  EXPECT_EQ(m["input"]["columns"][0]["missing"], 1);
+  bool warned = false;
+  for (const auto& d : m["diagnostics"])
+    warned = warned || (d["code"] == "non_numeric_cells" &&
+                        d["message"] == "column 'age' is numeric but 1 cell is not a number ('unknown' at " + dir +
+                                            "/bank.csv:3:1); read as missing");
+  EXPECT_TRUE(warned) << m["diagnostics"].dump();
+}
+
+TEST(CliErrors, OneRowOrIdenticalRowsSayThereIsNothingToSegment) {
+  const std::string dir = test::temp_dir("cli_nothing_to_segment");
+  write_file_atomic(dir + "/one.csv", "age,job\n30,admin\n");
+  std::string same = "age,job,customer_id\n";
+  for (int i = 0; i < 30; ++i) same += "30,admin,c" + std::to_string(i) + "\n";  // only the id differs
+  write_file_atomic(dir + "/same.csv", same);
+  const auto one = test::run_command(test::cli() + " run " + dir + "/one.csv --quiet --out " + dir + "/out");
+  EXPECT_EQ(one.exit_code, 2);
+  EXPECT_EQ(one.err, "segmenta: error: " + dir + "/one.csv: 1 data row; a segmentation needs at least 2 different rows\n");
+  for (const char* outliers : {"drop", "none"}) {
+    const auto r = test::run_command(test::cli() + " run " + dir + "/same.csv --quiet --outliers " + outliers +
+                                     " --out " + dir + "/out");
+    EXPECT_EQ(r.exit_code, 2) << outliers;
+    EXPECT_EQ(r.err, "segmenta: error: " + dir +
+                         "/same.csv: all 30 rows are identical in the columns used; there is nothing to segment\n")
+        << outliers;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+}

@@ -1,6 +1,10 @@
 // Whole-file reading and atomic writing in core: the messages every module shows.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -67,4 +71,38 @@ TEST(CoreFiles, AtomicFileReplacesOnlyOnCommit) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
   EXPECT_EQ(message_of([&] { AtomicFile f(dir + "/missing/out.txt"); }),
             dir + "/missing/out.txt: cannot create: No such file or directory");
+}
+
+TEST(CoreFiles, AtomicFileRefusesToReplaceWhatIsNotARegularFile) {
+  const std::string dir = test::temp_dir("core_files_special");
+  std::filesystem::create_directories(dir + "/sub");
+  EXPECT_EQ(message_of([&] { write_file_atomic(dir + "/sub", "x"); }),
+            dir + "/sub: is a directory, not a regular file; refusing to replace it");
+  write_file_atomic(dir + "/target.txt", "kept\n");
+  std::filesystem::create_symlink(dir + "/target.txt", dir + "/link.txt");
+  EXPECT_EQ(message_of([&] { write_file_atomic(dir + "/link.txt", "x"); }),
+            dir + "/link.txt: is a symbolic link, not a regular file; refusing to replace it");
+  EXPECT_EQ(read_file(dir + "/target.txt"), "kept\n");
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/link.txt"));
+  EXPECT_EQ(message_of([&] { write_file_atomic("/dev/null", "x"); }),
+            "/dev/null: is a device, not a regular file; refusing to replace it");
+}
+
+TEST(CoreFiles, SigtermRemovesTheTemporaryOfAnUncommittedFile) {
+  const std::string dir = test::temp_dir("core_files_sigterm");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    install_temporary_cleanup();
+    AtomicFile f(dir + "/out.csv");
+    f.write("half written");
+    ::raise(SIGTERM);
+    ::_exit(0);  // not reached: the handler re-raises with the default action
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 0u);  // neither out.csv nor its temporary
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "segmenta/embed.hpp"
 #include "support.hpp"
@@ -64,10 +65,10 @@ TEST(EmbedSafeTensors, HalfAndBfloat16RoundToNearest) {
   const float y = 1.0f + 3.0f / 256.0f;  // tie between bf16 1+2/128 (even) and 1+1/128: 1 + 1.5/128
   const SafeTensors b = SafeTensors::parse(safetensors_bytes({{"x", {1}, {y}}}, SafeTensorsDType::bf16), "mem");
   EXPECT_EQ(b.load("x", {1})[0], 1.0f + 2.0f / 128.0f);
-  // Half subnormals, overflow to infinity.
+  // Half subnormals, overflow to infinity (which load() would refuse as a weight).
   const SafeTensors s =
       SafeTensors::parse(safetensors_bytes({{"x", {3}, {std::ldexp(1.0f, -24), 65504.0f, 70000.0f}}}, SafeTensorsDType::f16), "mem");
-  const auto v = s.load("x", {3});
+  const auto v = s.to_float(s.tensors()[0]);
   EXPECT_EQ(v[0], std::ldexp(1.0f, -24));
   EXPECT_EQ(v[1], 65504.0f);
   EXPECT_TRUE(std::isinf(v[2]));
@@ -153,4 +154,33 @@ TEST(EmbedSafeTensors, ReadFromDisk) {
   const std::string bytes = safetensors_bytes(sample());
   std::ofstream(dir + "/cut.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() - 3);
   EXPECT_THROW(SafeTensors::read(dir + "/cut.safetensors"), ModelFormatError);
+}
+
+TEST(EmbedSafeTensors, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  const std::string dir = test::temp_dir("embed_safetensors_nan");
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  write_safetensors(dir + "/m.safetensors", {{"ok.weight", {2}, {1.0f, 2.0f}},
+                                             {"bad.weight", {3}, {1.0f, nan, 2.0f}},
+                                             {"big.bias", {1}, {-inf}}});
+  const SafeTensors st = SafeTensors::read(dir + "/m.safetensors");
+  EXPECT_EQ(st.load("ok.weight", {2}), (std::vector<float>{1.0f, 2.0f}));
+  auto message = [&](const char* name, std::vector<std::size_t> shape) -> std::string {
+    try {
+      st.load(name, shape);
+    } catch (const ModelFormatError& e) {
+      return e.what();
+    }
+    return "(no ModelFormatError)";
+  };
+  EXPECT_EQ(message("bad.weight", {3}), dir + "/m.safetensors: tensor 'bad.weight' holds a non-finite value (NaN) at element 1");
+  EXPECT_EQ(message("big.bias", {1}), dir + "/m.safetensors: tensor 'big.bias' holds a non-finite value (-inf) at element 0");
+}
+
+TEST(EmbedSafeTensors, BytesWithoutAFileNameSayWhatTheyAre) {
+  try {
+    SafeTensors::parse("abc", "");
+    FAIL() << "no ModelFormatError";
+  } catch (const ModelFormatError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("safetensors data: not a valid safetensors file", 0), 0u) << e.what();
+  }
 }

@@ -332,3 +332,20 @@ TEST(Profiles, RejectsBadInputs) {
   EXPECT_THROW(profile_segments(t, kLabels, {}, f, MatrixD(2, 3)), InvalidArgument);
   EXPECT_THROW(representative_rows(f, std::vector<std::int32_t>(3, 0), 2), InvalidArgument);
 }
+
+TEST(Profiles, LongLevelsAreShortenedForDisplay) {
+  const std::string huge(1 << 20, 'x');  // a 1 MB text value
+  const std::string accented = std::string(199, 'a') + "\xc3\xa9" + "tail";  // é straddles byte 200
+  std::vector<std::string> values;
+  for (int i = 0; i < 12; ++i) values.push_back(i % 3 == 0 ? huge : i % 3 == 1 ? accented : "short");
+  std::vector<Column> cols;
+  cols.push_back(test::categorical("note", values));
+  const Table t("t", std::move(cols));
+  const std::vector<std::int32_t> labels = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+  const Profiles pr = profile_segments(t, labels);
+  const std::string csv = profiles_to_csv(pr);
+  EXPECT_LT(csv.size(), 20000u);
+  EXPECT_NE(csv.find(std::string(200, 'x') + "..."), std::string::npos);
+  EXPECT_NE(csv.find(std::string(199, 'a') + "..."), std::string::npos);  // never half a character
+  EXPECT_NE(csv.find("short"), std::string::npos);
+}

@@ -75,7 +75,7 @@ Cells mixed_cells() {
     c[4].second.push_back(i % 3 ? "no" : "yes");
     c[5].second.push_back(fmt::format("customer number {} asked about a \"mortgage\", twice, in {}", i, 2000 + i));
     c[6].second.push_back(fmt::format("c-{:03}", i));
-    c[7].second.push_back(i % 2 ? "1e400" : "-2.5E-3");
+    c[7].second.push_back(i % 2 ? "1e300" : "-2.5E-3");  // (an infinite 1e400 is an error: see below)
     c[8].second.push_back(i % 4 ? "" : "null");
     c[9].second.push_back(i % 7 ? "+3" : "n/a");
   }
@@ -99,7 +99,7 @@ TEST(Infer, HandBuiltColumnsTypeAsTheCsvReaderDoes) {
   EXPECT_FALSE(inferred.column(2).integral);
   EXPECT_EQ(inferred.column(2).missing, 5u);
   EXPECT_EQ(inferred.column(3).missing, 5u);
-  EXPECT_TRUE(std::isinf(inferred.column(7).numbers[1]));
+  EXPECT_EQ(inferred.column(7).numbers[1], 1e300);
   EXPECT_EQ(inferred.column(8).missing, 25u);
   EXPECT_FALSE(inferred.column(8).integral);
 }
@@ -198,4 +198,53 @@ TEST(Infer, ErrorsNameTheSourceColumnAndRow) {
   }
   t.columns[1].push_back("3");
   EXPECT_THROW(infer_types(t), InvalidArgument);
+}
+
+TEST(Infer, AFewNonNumbersKeepAColumnNumericWithAWarning) {
+  std::string csv = "age,job\n";
+  for (int i = 0; i < 60; ++i) csv += std::to_string(20 + i) + ",admin\n";
+  csv += "unknown,admin\n";  // line 62
+  csv += "41,admin\n";
+  csv += "\"1,234\",admin\n";  // line 64
+  Diagnostics diag;
+  CsvOptions o;
+  o.diagnostics = &diag;
+  const Table t = parse_csv(csv, "people.csv", o);
+  const Column& age = t.column(t.index_of("age"));
+  EXPECT_EQ(age.type, ColumnType::numeric);
+  EXPECT_EQ(age.missing, 2u);
+  EXPECT_TRUE(std::isnan(age.numbers[60]));
+  EXPECT_EQ(age.numbers[61], 41.0);
+  ASSERT_EQ(diag.size(), 1u);
+  EXPECT_EQ(diag.items()[0].level, Diagnostic::Level::warning);
+  EXPECT_EQ(diag.items()[0].message,
+            "column 'age' is numeric but 2 cells are not numbers ('unknown' at people.csv:62:1, '1,234' at "
+            "people.csv:64:2); read as missing");  // (the quoted value starts at column 2)
+
+  // More than 5 % of the cells: the column is not numeric (and no warning).
+  std::string mixed = "age\n";
+  for (int i = 0; i < 19; ++i) mixed += std::to_string(20 + i) + "\n";
+  mixed += "unknown\nelse\n";
+  Diagnostics none;
+  o.diagnostics = &none;
+  EXPECT_NE(parse_csv(mixed, "m.csv", o).column(0).type, ColumnType::numeric);
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(Infer, AnInfiniteNumberIsAParseErrorAtItsCell) {
+  for (const std::string cell : {"1e400", "inf", "-inf", "-1e999"}) {
+    std::string csv = "name,balance\n";
+    for (int i = 0; i < 30; ++i) csv += "a," + std::to_string(i) + "\n";
+    csv += "b," + cell + "\n";  // line 32, column 3
+    try {
+      parse_csv(csv, "bank.csv");
+      ADD_FAILURE() << cell << ": no ParseError";
+    } catch (const ParseError& e) {
+      EXPECT_EQ(std::string(e.what()), "bank.csv:32:3: column 'balance': '" + cell + "' is not a finite number") << cell;
+    }
+  }
+  // "nan" is a missing-value marker, as in pandas.
+  const Table t = parse_csv("x\n1\nnan\n3\n", "t.csv");
+  EXPECT_EQ(t.column(0).type, ColumnType::numeric);
+  EXPECT_EQ(t.column(0).missing, 1u);
 }

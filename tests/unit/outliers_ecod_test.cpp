@@ -289,3 +289,25 @@ TEST(PercentileLinear, NumpyValuesAndLerpRule) {
   EXPECT_THROW(percentile_linear({1.0}, 101), InvalidArgument);
   EXPECT_THROW(percentile_linear({1.0, kNaN}, 50), InvalidArgument);
 }
+
+TEST(Ecod, TheTrainingSetScoredInSampleGivesTheFittedScores) {
+  const MatrixD x = tied_data(7, 80, 4, 99);
+  const EcodModel m = fit_ecod(x, {0.1});
+  // The same rows in another order: still the training set.
+  MatrixD shuffled(80, 4);
+  for (std::size_t i = 0; i < 80; ++i)
+    for (std::size_t j = 0; j < 4; ++j) shuffled(i, j) = x((i * 37) % 80, j);
+  ASSERT_TRUE(m.is_training_set(x));
+  ASSERT_TRUE(m.is_training_set(shuffled));
+  EXPECT_EQ(m.score_training(x), m.decision_scores());
+  const std::vector<double> s = m.score_training(shuffled);
+  for (std::size_t i = 0; i < 80; ++i) EXPECT_EQ(s[i], m.decision_scores()[(i * 37) % 80]) << i;
+  // Scored as new rows, each training row would count twice: the scores differ.
+  EXPECT_NE(m.score(x), m.decision_scores());
+  // Anything else is not the training set.
+  MatrixD changed = x;
+  changed(3, 2) += 1;
+  EXPECT_FALSE(m.is_training_set(changed));
+  EXPECT_FALSE(m.is_training_set(x.view().rows_view(0, 79)));
+  EXPECT_THROW(m.score_training(changed), InvalidArgument);
+}
