@@ -1,6 +1,7 @@
 #include "explain/treeshap.hpp"
 
 #include "explain/treeshap_isa.hpp"
+#include "kernels/variant.hpp"
 
 #include <fmt/format.h>
 
@@ -55,13 +56,7 @@ std::vector<T> array_field(const nlohmann::json& tree, const char* key, std::siz
 }  // namespace
 
 const TreeshapFunctions* treeshap_functions(kernels::Isa isa) noexcept {
-  if (!kernels::isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case kernels::Isa::portable: return &isa_portable::functions();
-    case kernels::Isa::avx2: return &isa_avx2::functions();
-    case kernels::Isa::avx512: return &isa_avx512::functions();
-  }
-  return nullptr;
+  return kernels::variant_for(isa, isa_portable::functions, isa_avx2::functions, isa_avx512::functions);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 
 #include <type_traits>
 
+#include "kernels/variant.hpp"
 #include "reduce/pca_isa.hpp"
 #include "segmenta/reduce.hpp"
 
@@ -11,13 +12,7 @@ namespace segmenta {
 namespace pca_detail {
 
 const PcaFunctions* pca_functions(kernels::Isa isa) noexcept {
-  if (!kernels::isa_supported(isa)) return nullptr;
-  switch (isa) {
-    case kernels::Isa::portable: return &isa_portable::functions();
-    case kernels::Isa::avx2: return &isa_avx2::functions();
-    case kernels::Isa::avx512: return &isa_avx512::functions();
-  }
-  return nullptr;
+  return kernels::variant_for(isa, isa_portable::functions, isa_avx2::functions, isa_avx512::functions);
 }
 
 namespace {
