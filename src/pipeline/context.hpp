@@ -99,6 +99,12 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r);
 /// that point's silhouette plot data. Returns old -> new.
 std::vector<std::int32_t> number_by_size(MethodResult& r, MatrixD* centers);
 
+/// The space in which the k-prototypes dissimilarity is a squared Euclidean distance:
+/// numeric columns, then per categorical column one indicator per level scaled by
+/// sqrt(gamma / 2) (one mismatch changes two indicators); a code of -1 sets none.
+/// (rows, p_num + levels)
+MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma);
+
 nlohmann::json profiles_json(const Profiles& p);
 nlohmann::json explanation_json(const SurrogateExplanation& e, const std::vector<std::string>& feature_names);
 nlohmann::json diagnostics_json(const Diagnostics& d);

@@ -11,11 +11,7 @@
 #include "segmenta/cluster.hpp"
 
 namespace segmenta::detail {
-namespace {
 
-/// The space in which the k-prototypes dissimilarity is a squared Euclidean distance:
-/// numeric columns, then per categorical column one indicator per level scaled by
-/// sqrt(gamma / 2) (one mismatch changes two indicators). (rows, p_num + J)
 MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma) {
   const std::size_t n = d.numeric.rows(), p = d.numeric.cols();
   std::vector<std::size_t> offset;
@@ -28,10 +24,15 @@ MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamm
   MatrixD z(n, width, 0.0);
   for (std::size_t i = 0; i < n; ++i) {
     std::copy(d.numeric.row(i), d.numeric.row(i) + p, z.row(i));
-    for (std::size_t c = 0; c < plan.levels.size(); ++c) z(i, offset[c] + static_cast<std::size_t>(d.codes(i, c))) = w;
+    for (std::size_t c = 0; c < plan.levels.size(); ++c) {
+      const std::int32_t code = d.codes(i, c);
+      if (code >= 0) z(i, offset[c] + static_cast<std::size_t>(code)) = w;
+    }
   }
   return z;
 }
+
+namespace {
 
 /// The nearest prototype by the k-prototypes dissimilarity, after the frozen mixed
 /// plan (an unseen category mismatches every mode).

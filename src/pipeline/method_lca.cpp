@@ -44,28 +44,6 @@ LcaData lca_data(const MixedPlan& plan, const MixedPlan::Data& d, const Table& t
   return out;
 }
 
-/// Same as kprototypes' space: numeric columns, then per categorical column its
-/// level indicators scaled by sqrt(gamma / 2). (rows, p + levels)
-MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma) {
-  const std::size_t n = d.numeric.rows(), p = d.numeric.cols();
-  std::vector<std::size_t> offset;
-  std::size_t width = p;
-  for (std::size_t c = 0; c < plan.levels.size(); ++c) {
-    offset.push_back(width);
-    width += plan.levels[c].size() + (plan.missing_level[c] ? 1 : 0);
-  }
-  const double w = std::sqrt(gamma / 2.0);
-  MatrixD z(n, width, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::copy(d.numeric.row(i), d.numeric.row(i) + p, z.row(i));
-    for (std::size_t c = 0; c < plan.levels.size(); ++c) {
-      const std::int32_t code = d.codes(i, c);
-      if (code >= 0) z(i, offset[c] + static_cast<std::size_t>(code)) = w;
-    }
-  }
-  return z;
-}
-
 /// Scores rows by their posterior under the frozen plan and class parameters.
 class FittedLca final : public FittedMethod {
  public:
