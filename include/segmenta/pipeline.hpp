@@ -53,6 +53,8 @@ struct KSpec {
 /// What happens to rows ECOD flags.
 enum class OutlierPolicy { drop, flag, none };
 OutlierPolicy parse_outlier_policy(std::string_view text, std::string_view what = "--outliers");
+/// "drop", "flag", "none".
+std::string_view to_string(OutlierPolicy p) noexcept;
 
 /// Every parameter of a run, with its default. The CLI fills it from flags; the
 /// manifest records it.

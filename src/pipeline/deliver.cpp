@@ -27,10 +27,6 @@ std::string iso_time_utc() {
   return buf;
 }
 
-std::string policy_name(OutlierPolicy p) {
-  return p == OutlierPolicy::drop ? "drop" : p == OutlierPolicy::flag ? "flag" : "none";
-}
-
 json timings_json(const std::vector<std::pair<std::string, double>>& items) {
   json j = json::object();
   double total = 0;
@@ -46,7 +42,7 @@ json outliers_json(const SegmentationResult& r) {
   const OutlierResult& o = r.outliers;
   json j{{"method", "ecod"},
          {"space", o.space},
-         {"policy", policy_name(o.policy)},
+         {"policy", std::string(to_string(o.policy))},
          {"contamination", o.contamination},
          {"flagged", o.count()},
          {"clustered_rows", r.rows.size()}};
@@ -276,7 +272,7 @@ json model_json(const SegmentationResult& r) {
              {"method", r.methods.front().name},
              {"columns", json::array()},
              {"prep", detail::prep_to_json(r.prep)},
-             {"outlier_policy", policy_name(r.outliers.policy)},
+             {"outlier_policy", std::string(to_string(r.outliers.policy))},
              {"outlier_space", r.outliers.on_embeddings ? "embeddings" : "features"},
              {"methods", json::object()}};
   for (const auto& c : r.table.columns())

@@ -75,6 +75,10 @@ std::string KSpec::str() const {
   return fmt::format("{}..{}", lo, hi);
 }
 
+std::string_view to_string(OutlierPolicy p) noexcept {
+  return p == OutlierPolicy::drop ? "drop" : p == OutlierPolicy::flag ? "flag" : "none";
+}
+
 OutlierPolicy parse_outlier_policy(std::string_view text, std::string_view what) {
   if (text == "drop") return OutlierPolicy::drop;
   if (text == "flag") return OutlierPolicy::flag;

@@ -49,10 +49,6 @@ double parse_number(std::string_view name, std::string_view text) {
   return v;
 }
 
-std::string_view policy_name(OutlierPolicy p) {
-  return p == OutlierPolicy::drop ? "drop" : p == OutlierPolicy::flag ? "flag" : "none";
-}
-
 /// n_init as the methods of the run use it: one number when they agree, else per method.
 json n_init_json(const RunParams& p) {
   const std::vector<Method> methods = p.method == Method::all ? clustering_methods() : std::vector<Method>{p.method};
@@ -135,7 +131,7 @@ std::vector<ParamSpec> make_specs() {
   s.push_back({"outliers", "--outliers", false, "drop|flag|none", "drop",
                "what to do with flagged rows: `drop`, `flag` (cluster them too) or `none` (no detection)",
                [](RunParams& p, std::string_view t) { as_param("outliers", [&] { p.outliers = parse_outlier_policy(t, "outliers"); }); },
-               nullptr, [](const RunParams& p) -> json { return std::string(policy_name(p.outliers)); }});
+               nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.outliers)); }});
   s.push_back({"seed", "--seed", false, "N", "0", "random seed of every stage (same seed, same result, any thread count)",
                [](RunParams& p, std::string_view t) { p.seed = parse_integer<std::uint64_t>("seed", t); }, nullptr,
                [](const RunParams& p) -> json { return p.seed; }});

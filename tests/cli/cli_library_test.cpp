@@ -135,9 +135,8 @@ TEST(Library, SegmentAllMethodsInMemoryMatchesTheCommand) {
 }
 
 TEST(Library, FittedModelsAssignTheirOwnRowsAsTheFitDid) {
-  // k-means (Lloyd's algorithm ends with an assignment step) and embed assign each
-  // clustered row to the segment the fit gave it; the model round-trips through its
-  // model.json part.
+  // k-means' fitted model (Lloyd's algorithm ends with an assignment step) assigns
+  // each clustered row to the segment the fit gave it.
   RunParams p;
   p.method = Method::kmeans;
   p.k = KSpec::parse("4");
