@@ -1,5 +1,5 @@
 // GCC 12 reports false maybe-uninitialized warnings inside the AVX-512 intrinsics
-// it emits for the masked tails of the vectorised reductions below.
+// it emits for the masked tails of the vectorised loops below.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cmath>
@@ -23,6 +23,23 @@ inline double kernel(double d2) noexcept {
   }
 }
 
+// Σ w[t]·x[t] over t < len in kLanes fixed partial sums, added in a fixed order at
+// the end. The compiler vectorises the lane loop at whatever width the build target
+// has, but every lane sums the same terms in the same order, so the result does not
+// depend on the vector width (a vectorised reduction would: its partial sums follow
+// the lanes of the target, which made a -march=native map differ from a portable
+// one).
+template <class T>
+inline T lane_dot(const T* w, const T* x, std::size_t len) noexcept {
+  constexpr std::size_t kLanes = 8;
+  T acc[kLanes] = {};
+  std::size_t t = 0;
+  for (; t + kLanes <= len; t += kLanes)
+    for (std::size_t l = 0; l < kLanes; ++l) acc[l] += w[t + l] * x[t + l];
+  for (std::size_t l = 0; t + l < len; ++l) acc[l] += w[t + l] * x[t + l];
+  return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
 template <std::size_t D>
 double attractive_impl(const SparseP& p, const double* y, double exaggeration, bool compute_kl, double z,
                        double* attr) {
@@ -39,7 +56,7 @@ double attractive_impl(const SparseP& p, const double* y, double exaggeration, b
     // Neighbour differences are gathered with scalar loads (cheaper than vector
     // gathers), then the kernel and the sums run as vector code over the chunk.
     alignas(64) double diff[D][kChunk];
-    alignas(64) double d2[kChunk];
+    alignas(64) double d2[kChunk], pw[kChunk];
     for (std::size_t i = b; i < e; ++i) {
       const double* yi = y + i * D;
       double f[D] = {};
@@ -55,18 +72,9 @@ double attractive_impl(const SparseP& p, const double* y, double exaggeration, b
           }
           d2[t] = s;
         }
-        double fx = 0.0, fy = 0.0, fz = 0.0;
         const double* pv = val + c0;
-#pragma omp simd reduction(+ : fx, fy, fz)
-        for (std::size_t t = 0; t < len; ++t) {
-          const double pw = pv[t] * kernel<dof>(d2[t]);
-          fx += pw * diff[0][t];
-          fy += pw * diff[1][t];
-          if constexpr (D == 3) fz += pw * diff[D - 1][t];
-        }
-        f[0] += fx;
-        f[1] += fy;
-        if constexpr (D == 3) f[2] += fz;
+        for (std::size_t t = 0; t < len; ++t) pw[t] = pv[t] * kernel<dof>(d2[t]);
+        for (std::size_t a = 0; a < D; ++a) f[a] += lane_dot(pw, diff[a], len);
         if (compute_kl)
           for (std::size_t t = 0; t < len; ++t) {
             const double pij = exaggeration * pv[t];
@@ -195,15 +203,23 @@ struct Attraction::Impl {
     const float px = ax[i], py = ay[i], pz = az[i];
     float fx = 0.0f, fy = 0.0f, fz = 0.0f;
     const std::size_t t0 = ptr[i], t1 = ptr[i + 1];
-#pragma omp simd reduction(+ : fx, fy, fz)
-    for (std::size_t t = t0; t < t1; ++t) {
-      const std::uint32_t j = cj[t];
-      const float dx = px - ax[j], dy = py - ay[j], dz = pz - az[j];
-      const float u = 1.0f + 0.5f * (dx * dx + dy * dy + dz * dz);
-      const float pw = pv[t] / (u * std::sqrt(u));
-      fx += pw * dx;
-      fy += pw * dy;
-      fz += pw * dz;
+    constexpr std::size_t kChunk = 64;
+    alignas(64) float dx[kChunk], dy[kChunk], dz[kChunk], pw[kChunk];
+    for (std::size_t c0 = t0; c0 < t1; c0 += kChunk) {
+      const std::size_t len = std::min(kChunk, t1 - c0);
+      for (std::size_t t = 0; t < len; ++t) {
+        const std::uint32_t j = cj[c0 + t];
+        dx[t] = px - ax[j];
+        dy[t] = py - ay[j];
+        dz[t] = pz - az[j];
+      }
+      for (std::size_t t = 0; t < len; ++t) {
+        const float u = 1.0f + 0.5f * (dx[t] * dx[t] + dy[t] * dy[t] + dz[t] * dz[t]);
+        pw[t] = pv[c0 + t] / (u * std::sqrt(u));
+      }
+      fx += lane_dot(pw, dx, len);
+      fy += lane_dot(pw, dy, len);
+      fz += lane_dot(pw, dz, len);
     }
     f[0] = fx;
     f[1] = fy;
@@ -244,18 +260,8 @@ struct Attraction::Impl {
         d2[t] = s2;
       }
       const float* pv = val.data() + c0;
-      double fx = 0.0, fy = 0.0, fz = 0.0;
-#pragma omp simd reduction(+ : fx, fy, fz)
-      for (std::size_t t = 0; t < len; ++t) {
-        const double v = static_cast<double>(pv[t]) * kernel<dof>(d2[t]);
-        pw[t] = v;
-        fx += v * diff[0][t];
-        fy += v * diff[1][t];
-        if constexpr (D == 3) fz += v * diff[D - 1][t];
-      }
-      f[0] += fx;
-      f[1] += fy;
-      if constexpr (D == 3) f[2] += fz;
+      for (std::size_t t = 0; t < len; ++t) pw[t] = static_cast<double>(pv[t]) * kernel<dof>(d2[t]);
+      for (std::size_t a = 0; a < D; ++a) f[a] += lane_dot(pw, diff[a], len);
       if (out)
         for (std::size_t t = 0; t < len; ++t) {
           double* oj = out + (cj[t] - out_first) * D;

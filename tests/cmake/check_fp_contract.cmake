@@ -9,7 +9,7 @@
 #    roundings, k-prototypes reproduces kmodes bit for bit, and the per-instruction-set
 #    kernel files promise results identical across instruction sets; prep and
 #    outliers (flag set for the whole module) reproduce scikit-learn's and pyod's
-#    roundings; the dispersion indices are the same on every build target;
+#    roundings; the dispersion indices and the t-SNE map are the same on every build target;
 #  * every file that includes a kernel implementation header (kernels/simd.hpp or
 #    kernels/distance_kernels.hpp), wherever it lives.
 cmake_minimum_required(VERSION 3.25)
@@ -21,7 +21,9 @@ set(patterns
   "src/kernels/isa_*.cpp"
   "src/metrics/dispersion*.cpp"
   "src/outliers/*.cpp"
-  "src/prep/*.cpp")
+  "src/prep/*.cpp"
+  "src/reduce/tsne*.cpp"
+  "src/reduce/fft.cpp")
 
 if(NOT EXISTS "${COMPILE_COMMANDS}")
   message(FATAL_ERROR "no compile database at ${COMPILE_COMMANDS} (configure with CMAKE_EXPORT_COMPILE_COMMANDS=ON)")
