@@ -1,6 +1,7 @@
 // The segmenta command: a thin layer of flags over the pipeline library.
 // Exit codes: 0 success, 1 unexpected failure, 2 invalid arguments or parameters,
 // 3 malformed input data, 4 file system errors, 5 malformed model files.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -40,7 +41,7 @@ std::string default_cache_dir() {
   return "";
 }
 
-/// Embedding options shared by `run`, `demo` and `embed`.
+/// The options of `embed` that name its encoder.
 struct EmbedFlags {
   std::string model = "paraphrase-MiniLM-L6-v2", row_template, precision = "fp32", cache;
   std::size_t batch = 32;
@@ -185,12 +186,13 @@ int main(int argc, char** argv) {
 
   auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA or t-SNE");
   MapParams map_params;
-  std::string map_columns, map_delimiter;
+  std::string map_columns, map_delimiter, map_method = "pca", map_preset = "standard", map_init = "pca",
+                                           map_tsne_method = "auto";
   map_cmd->add_option("DATA", map_params.data, "customer table (CSV, prepared as in run) or matrix (.npy, used as is)")->required();
-  map_cmd->add_option("--method", map_params.method, "pca | tsne")->capture_default_str();
+  map_cmd->add_option("--method", map_method, "pca | tsne")->capture_default_str();
   map_cmd->add_option("--dims", map_params.dims, "2 or 3")->capture_default_str();
   map_cmd->add_option("--out", map_params.out, "output: .csv (row, <method>1..) or .npy")->required();
-  map_cmd->add_option("--preset", map_params.preset, "standard | blog (preparation of a CSV)")->capture_default_str();
+  map_cmd->add_option("--preset", map_preset, "standard | blog (preparation of a CSV)")->capture_default_str();
   map_cmd->add_option("--columns", map_columns, "columns to use: names and/or 0-based ranges");
   map_cmd->add_option("--delimiter", map_delimiter, "field delimiter (default: sniffed)");
   map_cmd->add_flag("--raw", map_params.raw, "use a CSV's numeric columns as they are (no preparation)");
@@ -201,8 +203,8 @@ int main(int argc, char** argv) {
   map_cmd->add_option("--perplexity", map_params.perplexity, "t-SNE perplexity")->capture_default_str();
   map_cmd->add_option("--learning-rate", map_params.learning_rate, "t-SNE learning rate (default: auto)");
   map_cmd->add_option("--n-iter", map_params.n_iter, "t-SNE iterations")->capture_default_str();
-  map_cmd->add_option("--init", map_params.init, "t-SNE initialisation: pca | random")->capture_default_str();
-  map_cmd->add_option("--tsne-method", map_params.tsne_method, "auto | barnes_hut | fft | exact")->capture_default_str();
+  map_cmd->add_option("--init", map_init, "t-SNE initialisation: pca | random")->capture_default_str();
+  map_cmd->add_option("--tsne-method", map_tsne_method, "auto | barnes_hut | fft | exact")->capture_default_str();
   map_cmd->add_flag("--standardize", map_params.standardize, "PCA of standardised columns");
   map_cmd->add_option("--seed", map_params.seed, "random seed")->capture_default_str();
   map_cmd->add_option("--threads", map_params.threads, "worker threads");
@@ -211,10 +213,10 @@ int main(int argc, char** argv) {
   auto* embed_cmd = app.add_subcommand("embed", "render each row to a sentence and write its sentence embedding");
   EmbedParams embed_params;
   EmbedFlags embed_flags;
-  std::string embed_columns, embed_delimiter;
+  std::string embed_columns, embed_delimiter, embed_preset = "standard";
   embed_cmd->add_option("DATA", embed_params.data, "customer table (CSV)")->required();
   embed_cmd->add_option("--out", embed_params.out, "output: .npy (float32) or .csv")->required();
-  embed_cmd->add_option("--preset", embed_params.preset, "standard | blog (the blog's columns and template)")->capture_default_str();
+  embed_cmd->add_option("--preset", embed_preset, "standard | blog (the blog's columns and template)")->capture_default_str();
   embed_cmd->add_option("--columns", embed_columns, "columns to use: names and/or 0-based ranges");
   embed_cmd->add_option("--delimiter", embed_delimiter, "field delimiter (default: sniffed)");
   embed_cmd->add_option("--threads", embed_params.threads, "worker threads");
@@ -245,6 +247,10 @@ int main(int argc, char** argv) {
     if (*map_cmd) {
       map_params.csv.columns = map_columns;
       map_params.csv.delimiter = parse_delimiter(map_delimiter);
+      map_params.method = parse_map_method(map_method, "method");
+      map_params.preset = parse_prep_preset(map_preset, "--preset");
+      map_params.init = parse_tsne_init(map_init, "init");
+      map_params.tsne_method = parse_tsne_method(map_tsne_method, "tsne_method");
       const std::string text = map_command(map_params);
       if (!map_params.quiet) std::fputs(text.c_str(), stdout);
       return 0;
@@ -254,7 +260,8 @@ int main(int argc, char** argv) {
       embed_params.csv.delimiter = parse_delimiter(embed_delimiter);
       embed_params.model = embed_flags.model;
       embed_params.row_template = embed_flags.template_text();
-      embed_params.precision = embed_flags.precision;
+      embed_params.preset = parse_prep_preset(embed_preset, "--preset");
+      embed_params.precision = parse_embed_precision(embed_flags.precision, "--precision");
       embed_params.batch = embed_flags.batch;
       embed_params.cache = embed_flags.cache_dir();
       const std::string text = embed_command(embed_params);
@@ -297,9 +304,14 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const ParameterError& e) {
-    // The library names its parameter; say it as the option the user typed.
+    // The library names its parameter; say it as the option the user typed: the
+    // parameter table's option, or for the options of map, embed and demo that
+    // are not run parameters, the name spelled as an option.
     const ParamSpec* spec = find_run_param(e.parameter());
-    return fail(2, spec ? fmt::format("{}: {}", spec->flag, e.message()) : std::string(e.what()));
+    std::string flag = spec ? std::string(spec->flag) : "--" + e.parameter();
+    if (!spec) std::replace(flag.begin(), flag.end(), '_', '-');
+    if (e.parameter() == "data") flag = "DATA";
+    return fail(2, fmt::format("{}: {}", flag, e.message()));
   } catch (const InvalidArgument& e) {
     return fail(2, e.what());
   } catch (const ParseError& e) {

@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "segmenta/core.hpp"
@@ -217,6 +218,10 @@ KneeResult find_knee(std::span<const double> x, std::span<const double> y, Curve
 
 enum class KPrototypesInit { huang, cao };
 enum class KPrototypesAlgorithm { online, batch };
+std::string_view to_string(KPrototypesInit init) noexcept;
+/// "huang" or "cao" (any case, as kmodes accepts 'Huang' / 'Cao'); throws
+/// InvalidArgument("<what>: expected huang or cao, got '…'").
+KPrototypesInit parse_kprototypes_init(std::string_view text, std::string_view what = "init");
 
 struct KPrototypesParams {
   std::size_t n_clusters = 8;

@@ -46,6 +46,19 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+/// A named parameter is out of its domain. what() is "<parameter>: <message>"; front
+/// ends that spell parameters differently (the command line's `--flag`) rebuild the
+/// text from parameter() and message().
+class ParameterError : public InvalidArgument {
+ public:
+  ParameterError(std::string parameter, std::string message);
+  const std::string& parameter() const noexcept { return parameter_; }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string parameter_, message_;
+};
+
 /// Malformed input text: carries the file, 1-based line and column.
 class ParseError : public Error {
  public:

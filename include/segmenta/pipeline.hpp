@@ -17,11 +17,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "segmenta/cluster.hpp"
 #include "segmenta/core.hpp"
+#include "segmenta/embed.hpp"
 #include "segmenta/explain.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/outliers.hpp"
 #include "segmenta/prep.hpp"
+#include "segmenta/reduce.hpp"
 #include "segmenta/table.hpp"
 
 namespace segmenta {
@@ -62,7 +65,7 @@ struct RunParams {
   std::string data;       // input CSV path
   CsvOptions csv;         // delimiter, column selection, type overrides
   Method method = Method::kmeans;
-  std::string preset = "standard";  // "standard" or "blog"
+  PrepPreset preset = PrepPreset::standard;  // blog: the blog's columns, encoders, inits and template
   KSpec k;
   double contamination = 0.1;
   OutlierPolicy outliers = OutlierPolicy::drop;
@@ -80,7 +83,7 @@ struct RunParams {
   double tol = 1e-4;
 
   // k-prototypes
-  std::string kproto_init;      // "huang" or "cao"; empty = cao (kmodes' default), huang with the blog preset
+  std::optional<KPrototypesInit> kproto_init;  // unset: cao (kmodes' default), huang with the blog preset
   std::optional<double> gamma;  // weight of a categorical mismatch; default 0.5 * mean numeric std
   std::size_t kproto_max_iter = 100;
   bool kproto_batch = false;    // the batch (Lloyd-style) variant instead of kmodes' online updates
@@ -96,7 +99,7 @@ struct RunParams {
   // column), the encoder's arithmetic, batch size and on-disk cache ("" = none).
   std::string model = "paraphrase-MiniLM-L6-v2";
   std::string row_template;
-  std::string precision = "fp32";
+  EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t embed_batch = 32;
   std::string embed_cache;
 
@@ -121,15 +124,6 @@ struct RunParams {
 /// A run parameter is out of its domain. what() is "<parameter>: <message>" with the
 /// parameter's library name (e.g. "contamination"); a front end says it with its own
 /// name for the parameter instead (the CLI's --contamination).
-class ParameterError : public InvalidArgument {
- public:
-  ParameterError(std::string parameter, std::string message);
-  const std::string& parameter() const noexcept { return parameter_; }
-  const std::string& message() const noexcept { return message_; }
-
- private:
-  std::string parameter_, message_;
-};
 
 /// One run parameter: its names, how it is given, its documentation, how a value is
 /// parsed into RunParams, its domain check and its entry in run.json.
@@ -163,7 +157,7 @@ std::string run_params_markdown();
 /// restarts per k (n_init 0: 30 for kmeans with the blog preset, else 10) and the
 /// k-prototypes initialisation ("cao", "huang" with the blog preset).
 std::size_t effective_n_init(const RunParams& params, Method method);
-std::string effective_kproto_init(const RunParams& params);
+KPrototypesInit effective_kproto_init(const RunParams& params);
 
 /// Per-k results of a sweep.
 struct SweepPoint {
@@ -321,6 +315,28 @@ OutputFiles render_outputs(const SegmentationResult& result);
 /// Returns the file names written.
 std::vector<std::string> write_outputs(const SegmentationResult& result, const std::string& dir);
 
+/// Where the results of a run go: a directory of files today, later a database
+/// table. A sink is opened before any data are read, so that a destination that
+/// cannot be written fails first, and it commits a result as a whole: after a
+/// failure (or an interrupted run) the destination is as it was.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  /// Writes the result (its outputs already rendered as `files`) and commits it.
+  /// Returns what was written, as the summary lists it (file or table names).
+  virtual std::vector<std::string> write(const SegmentationResult& result, const OutputFiles& files) = 0;
+  /// Where the results go, for messages and the summary.
+  virtual std::string describe() const = 0;
+};
+
+/// A directory of output files (segments.csv ... run.json): staged beside `dir`
+/// and swapped in as a whole (docs/USAGE.md, "Outputs"). Throws IoError when `dir`
+/// cannot be written.
+std::unique_ptr<Sink> open_directory_sink(const std::string& dir);
+
+/// The sink a destination names. Today every destination is a directory.
+std::unique_ptr<Sink> open_sink(const std::string& destination);
+
 /// The readable summary of a result (what the CLI prints); `files` and `dir` say
 /// what was written, `seconds` the run's total time.
 std::string summary_text(const SegmentationResult& result, const std::vector<std::string>& files,
@@ -393,22 +409,27 @@ std::string demo_csv(const Table& table);
 // Stages as commands: maps and embeddings of a table or matrix
 // ---------------------------------------------------------------------------
 
+enum class MapMethod { pca, tsne };
+std::string_view to_string(MapMethod m) noexcept;
+/// "pca" or "tsne"; throws ParameterError(what, …).
+MapMethod parse_map_method(std::string_view text, std::string_view what = "method");
+
 struct MapParams {
   std::string data;             // CSV (prepared as `segmenta run` does) or .npy matrix (used as is)
   CsvOptions csv;
-  std::string preset = "standard";
+  PrepPreset preset = PrepPreset::standard;
   bool raw = false;             // CSV: use the numeric columns as they are, no preparation
   bool drop_outliers = false;   // keep only ECOD inliers (contamination below)
   double contamination = 0.1;
-  std::string method = "pca";   // pca | tsne
+  MapMethod method = MapMethod::pca;
   std::size_t dims = 2;         // 2 or 3
   double sample = 1.0;          // fraction of the rows, (0, 1] (or up to 10 with replacement)
   bool replace = false;         // sample with replacement (the blog's df.sample(frac=0.5, replace=True))
   double perplexity = 30.0;
   std::optional<double> learning_rate;  // unset = 'auto'
   std::size_t n_iter = 1000;
-  std::string init = "pca";     // pca | random
-  std::string tsne_method = "auto";  // auto | barnes_hut | fft | exact
+  TsneInit init = TsneInit::pca;
+  TsneMethod tsne_method = TsneMethod::automatic;
   bool standardize = false;     // PCA on standardised columns (prince's default)
   std::uint64_t seed = 0;
   int threads = 0;
@@ -423,10 +444,10 @@ std::string map_command(const MapParams& params);
 struct EmbedParams {
   std::string data;
   CsvOptions csv;
-  std::string preset = "standard";
+  PrepPreset preset = PrepPreset::standard;
   std::string model = "paraphrase-MiniLM-L6-v2";
   std::string row_template;     // "" = as RunParams
-  std::string precision = "fp32";
+  EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t batch = 32;
   std::string cache;            // "" = none
   int threads = 0;

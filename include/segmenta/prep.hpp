@@ -156,6 +156,10 @@ enum class PrepPreset {
   blog,
 };
 
+std::string_view to_string(PrepPreset p) noexcept;
+/// "standard" or "blog"; throws InvalidArgument("<what>: expected standard or blog, got '…'").
+PrepPreset parse_prep_preset(std::string_view text, std::string_view what = "preset");
+
 struct PrepParams {
   PrepPreset preset = PrepPreset::standard;
   /// Categoricals with more levels than this are left out of the features (with a diagnostic).

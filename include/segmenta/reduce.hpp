@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "segmenta/core.hpp"
@@ -95,6 +96,12 @@ enum class TsneMethod {
   exact        // dense P from all pairs and the O(n²) gradient (scikit-learn's
                // method='exact'); for tests and small n (<= 10,000)
 };
+std::string_view to_string(TsneInit init) noexcept;
+std::string_view to_string(TsneMethod method) noexcept;  // "auto", "barnes_hut", "fft", "exact"
+/// "pca" or "random"; throws ParameterError(what, …).
+TsneInit parse_tsne_init(std::string_view text, std::string_view what = "init");
+/// "auto", "barnes_hut", "fft" or "exact"; throws ParameterError(what, …).
+TsneMethod parse_tsne_method(std::string_view text, std::string_view what = "tsne_method");
 
 /// Settings of fit_tsne; defaults are scikit-learn 1.2's TSNE().
 struct TsneParams {

@@ -229,6 +229,16 @@ KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size
 
 }  // namespace
 
+std::string_view to_string(KPrototypesInit init) noexcept { return init == KPrototypesInit::huang ? "huang" : "cao"; }
+
+KPrototypesInit parse_kprototypes_init(std::string_view text, std::string_view what) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower == "huang") return KPrototypesInit::huang;
+  if (lower == "cao") return KPrototypesInit::cao;
+  throw InvalidArgument(fmt::format("{}: expected huang or cao, got '{}'", what, text));
+}
+
 double kprototypes_default_gamma(ViewD numeric) {
   if (numeric.rows() == 0 || numeric.cols() == 0) throw InvalidArgument("numeric: needs at least one row and one column");
   check_numeric(numeric, "numeric");

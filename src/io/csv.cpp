@@ -297,7 +297,7 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
                                                 : resolve_columns(options.columns, header);
   for (const auto& [col, type] : options.types)
     if (std::find(header.begin(), header.end(), col) == header.end())
-      throw InvalidArgument(fmt::format("--types: no column named '{}' in {}", col, name));
+      throw ParameterError("types", fmt::format("no column named '{}' in {}", col, name));
 
   // The selected columns as strings (doubled quotes collapsed), then typed. Overrides
   // of columns left out by the selection were checked above and do not apply.

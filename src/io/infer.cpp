@@ -257,7 +257,7 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
   for (const auto& [name, type] : options.types)
     if (std::none_of(table.columns.begin(), table.columns.end(),
                      [&](const StringColumn& c) { return c.name() == name; }))
-      throw InvalidArgument(fmt::format("--types: no column named '{}' in {}", name, table.source));
+      throw ParameterError("types", fmt::format("no column named '{}' in {}", name, table.source));
 
   const NaMatcher is_marker(options.na_values);
   std::vector<Column> columns;

@@ -21,9 +21,9 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 
 void check_out(const std::string& out, std::string_view what) {
-  if (out.empty()) throw InvalidArgument(fmt::format("{}: no output file given", what));
+  if (out.empty()) throw ParameterError(std::string(what), "no output file given");
   if (!ends_with(out, ".csv") && !ends_with(out, ".npy"))
-    throw InvalidArgument(fmt::format("{}: the output must end in .csv or .npy, got '{}'", what, out));
+    throw ParameterError(std::string(what), fmt::format("the output must end in .csv or .npy, got '{}'", out));
   // Before any work: the output must be a regular file (or nothing) in a writable
   // directory. The probe's temporary is removed again at once.
   AtomicFile probe(out);
@@ -41,24 +41,25 @@ MatrixD map_input(const MapParams& p, std::string& description) {
     description = fmt::format("{} ({} x {} matrix)", p.data, x.rows(), x.cols());
     return x;
   }
-  const Table t = load_table(p.data, p.csv, p.preset == "blog");
+  const Table t = load_table(p.data, p.csv, p.preset == PrepPreset::blog);
   if (!p.raw) {
     PrepParams pp;
-    pp.preset = p.preset == "blog" ? PrepPreset::blog : PrepPreset::standard;
+    pp.preset = p.preset;
     PrepResult prep = fit_prep(t, pp);
-    description = fmt::format("{} ({} rows, {} encoded features, preset {})", p.data, t.rows(), prep.features.cols(), p.preset);
+    description = fmt::format("{} ({} rows, {} encoded features, preset {})", p.data, t.rows(), prep.features.cols(),
+                              to_string(p.preset));
     return std::move(prep.features);
   }
   std::vector<std::size_t> cols;
   for (std::size_t j = 0; j < t.cols(); ++j)
     if (t.column(j).is_numeric()) cols.push_back(j);
-  if (cols.empty()) throw InvalidArgument(fmt::format("--raw: {} has no numeric column", p.data));
+  if (cols.empty()) throw ParameterError("raw", fmt::format("{} has no numeric column", p.data));
   MatrixD x(t.rows(), cols.size());
   for (std::size_t c = 0; c < cols.size(); ++c) {
     const Column& col = t.column(cols[c]);
     for (std::size_t i = 0; i < t.rows(); ++i) {
       if (std::isnan(col.numbers[i]))
-        throw InvalidArgument(fmt::format("--raw: {}: column '{}' has a missing value in data row {}", p.data, col.name, i + 1));
+        throw ParameterError("raw", fmt::format("{}: column '{}' has a missing value in data row {}", p.data, col.name, i + 1));
       x(i, c) = col.numbers[i];
     }
   }
@@ -67,22 +68,14 @@ MatrixD map_input(const MapParams& p, std::string& description) {
 }
 
 void validate_map(const MapParams& p) {
-  if (p.data.empty()) throw InvalidArgument("DATA: no input file given");
-  check_out(p.out, "--out");
-  if (p.method != "pca" && p.method != "tsne")
-    throw InvalidArgument(fmt::format("--method: expected pca or tsne, got '{}'", p.method));
-  if (p.dims != 2 && p.dims != 3) throw InvalidArgument(fmt::format("--dims: must be 2 or 3, got {}", p.dims));
+  if (p.data.empty()) throw ParameterError("data", "no input file given");
+  check_out(p.out, "out");
+  if (p.dims != 2 && p.dims != 3) throw ParameterError("dims", fmt::format("must be 2 or 3, got {}", p.dims));
   const double max_frac = p.replace ? 10.0 : 1.0;
   if (!(p.sample > 0 && p.sample <= max_frac))
-    throw InvalidArgument(fmt::format("--sample: a fraction in (0, {}] expected, got {}", max_frac, p.sample));
-  if (p.preset != "standard" && p.preset != "blog")
-    throw InvalidArgument(fmt::format("--preset: expected standard or blog, got '{}'", p.preset));
-  if (p.init != "pca" && p.init != "random")
-    throw InvalidArgument(fmt::format("--init: expected pca or random, got '{}'", p.init));
-  if (p.tsne_method != "auto" && p.tsne_method != "barnes_hut" && p.tsne_method != "fft" && p.tsne_method != "exact")
-    throw InvalidArgument(fmt::format("--tsne-method: expected auto, barnes_hut, fft or exact, got '{}'", p.tsne_method));
+    throw ParameterError("sample", fmt::format("a fraction in (0, {}] expected, got {}", max_frac, p.sample));
   if (!(p.contamination > 0 && p.contamination <= 0.5))
-    throw InvalidArgument(fmt::format("--contamination: must be in (0, 0.5], got {}", p.contamination));
+    throw ParameterError("contamination", fmt::format("must be in (0, 0.5], got {}", p.contamination));
 }
 
 }  // namespace
@@ -115,7 +108,7 @@ std::string map_command(const MapParams& p) {
   const std::size_t n = x.rows();
   if (p.sample != 1.0 || p.replace) {
     const auto count = static_cast<std::size_t>(std::llround(p.sample * static_cast<double>(n)));
-    if (count < 2) throw InvalidArgument(fmt::format("--sample: {} of {} rows leaves fewer than 2", p.sample, n));
+    if (count < 2) throw ParameterError("sample", fmt::format("{} of {} rows leaves fewer than 2", p.sample, n));
     Rng rng = Rng::stream(p.seed, 0x5a3b);
     std::vector<std::size_t> pick;
     if (p.replace) {
@@ -133,7 +126,7 @@ std::string map_command(const MapParams& p) {
 
   MatrixD coords;
   Diagnostics diag;
-  if (p.method == "pca") {
+  if (p.method == MapMethod::pca) {
     PcaParams pp;
     pp.n_components = p.dims;
     pp.standardize = p.standardize;
@@ -150,11 +143,8 @@ std::string map_command(const MapParams& p) {
     tp.perplexity = p.perplexity;
     tp.learning_rate = p.learning_rate;
     tp.n_iter = p.n_iter;
-    tp.init = p.init == "random" ? TsneInit::random : TsneInit::pca;
-    tp.method = p.tsne_method == "barnes_hut" ? TsneMethod::barnes_hut
-                : p.tsne_method == "fft"      ? TsneMethod::fft
-                : p.tsne_method == "exact"    ? TsneMethod::exact
-                                              : TsneMethod::automatic;
+    tp.init = p.init;
+    tp.method = p.tsne_method;
     tp.random_state = p.seed;
     const TsneResult t = fit_tsne<double>(x.view(), tp, &diag);
     coords = t.embedding;
@@ -170,7 +160,7 @@ std::string map_command(const MapParams& p) {
     write_file_atomic(p.out, matrix_to_npy(coords.view()));
   } else {
     std::string s = "row";
-    for (std::size_t c = 0; c < coords.cols(); ++c) s += fmt::format(",{}{}", p.method, c + 1);
+    for (std::size_t c = 0; c < coords.cols(); ++c) s += fmt::format(",{}{}", to_string(p.method), c + 1);
     s += "\n";
     for (std::size_t i = 0; i < coords.rows(); ++i) {
       s += std::to_string(rows[i]);
@@ -183,18 +173,24 @@ std::string map_command(const MapParams& p) {
   return text;
 }
 
+std::string_view to_string(MapMethod m) noexcept { return m == MapMethod::tsne ? "tsne" : "pca"; }
+
+MapMethod parse_map_method(std::string_view text, std::string_view what) {
+  if (text == "pca") return MapMethod::pca;
+  if (text == "tsne") return MapMethod::tsne;
+  throw ParameterError(std::string(what), fmt::format("expected pca or tsne, got '{}'", text));
+}
+
 std::string embed_command(const EmbedParams& p) {
-  if (p.data.empty()) throw InvalidArgument("DATA: no input file given");
-  check_out(p.out, "--out");
-  if (p.preset != "standard" && p.preset != "blog")
-    throw InvalidArgument(fmt::format("--preset: expected standard or blog, got '{}'", p.preset));
-  const EmbedPrecision precision = parse_embed_precision(p.precision, "--precision");
-  if (p.batch < 1) throw InvalidArgument("--batch-size: must be at least 1");
+  if (p.data.empty()) throw ParameterError("data", "no input file given");
+  check_out(p.out, "out");
+  const EmbedPrecision precision = p.precision;
+  if (p.batch < 1) throw ParameterError("batch_size", "must be at least 1");
   set_num_threads(p.threads);
   Progress::set_enabled(!p.quiet);
   const std::string dir = resolve_model_dir(p.model);
   Stopwatch clock;
-  const bool blog = p.preset == "blog";
+  const bool blog = p.preset == PrepPreset::blog;
   const Table t = load_table(p.data, p.csv, blog);
   Diagnostics diag;
   const RowTemplate tpl = RowTemplate::resolve(detail::row_template_spec(p.row_template, blog, t, diag));

@@ -209,7 +209,7 @@ json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
   metrics["segmenta"] = std::string(version());
   metrics["input"] = {{"file", r.params.data},
                       {"rows", r.table.rows()},
-                      {"preset", r.params.preset},
+                      {"preset", std::string(to_string(r.params.preset))},
                       {"columns", json::array()},
                       {"features", r.prep.feature_names}};
   for (const auto& c : r.table.columns())
@@ -345,12 +345,31 @@ OutputFiles render_outputs(const SegmentationResult& r) {
   return out;
 }
 
+namespace {
+
+class DirectorySink final : public Sink {
+ public:
+  explicit DirectorySink(const std::string& dir) : out_(dir) {}
+  std::vector<std::string> write(const SegmentationResult&, const OutputFiles& files) override {
+    for (const auto& [name, content] : files.files) out_.add(name, content);
+    out_.commit();
+    return out_.names();
+  }
+  std::string describe() const override { return out_.dir(); }
+
+ private:
+  detail::OutputSet out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> open_directory_sink(const std::string& dir) { return std::make_unique<DirectorySink>(dir); }
+
+std::unique_ptr<Sink> open_sink(const std::string& destination) { return open_directory_sink(destination); }
+
 std::vector<std::string> write_outputs(const SegmentationResult& result, const std::string& dir) {
-  const OutputFiles files = render_outputs(result);
-  detail::OutputSet out(dir);
-  for (const auto& [name, content] : files.files) out.add(name, content);
-  out.commit();
-  return out.names();
+  const std::unique_ptr<Sink> sink = open_directory_sink(dir);
+  return sink->write(result, render_outputs(result));
 }
 
 }  // namespace segmenta

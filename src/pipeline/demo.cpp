@@ -83,8 +83,8 @@ void push_level(Column& col, const std::string& value) {
 }  // namespace
 
 Table make_demo_table(const DemoParams& params, std::vector<std::int32_t>* truth) {
-  if (params.rows < 50) throw InvalidArgument(fmt::format("--rows: the demo needs at least 50 rows, got {}", params.rows));
-  if (params.rows > 10'000'000) throw InvalidArgument(fmt::format("--rows: at most 10000000 rows, got {}", params.rows));
+  if (params.rows < 50) throw ParameterError("rows", fmt::format("the demo needs at least 50 rows, got {}", params.rows));
+  if (params.rows > 10'000'000) throw ParameterError("rows", fmt::format("at most 10000000 rows, got {}", params.rows));
   const auto& specs = segments();
   Rng rng(params.seed);
 

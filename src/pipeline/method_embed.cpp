@@ -14,7 +14,7 @@ namespace segmenta {
 
 std::string resolve_model_dir(const std::string& spec) {
   namespace fs = std::filesystem;
-  if (spec.empty()) throw InvalidArgument("--model: no model folder given");
+  if (spec.empty()) throw ParameterError("model", "no model folder given");
   std::error_code ec;
   std::string dir = spec;
   if (!fs::is_directory(spec, ec)) {
@@ -25,8 +25,8 @@ std::string resolve_model_dir(const std::string& spec) {
     } else {
       const std::string name = fs::path(spec).filename().string();
       throw IoError(fmt::format(
-          "--model: no model folder '{}'{}; pass --model DIR with a sentence-transformers folder (config.json, "
-          "tokenizer files, model.safetensors), e.g. a download of https://huggingface.co/sentence-transformers/{}",
+          "model: no model folder '{}'{}; the model is a sentence-transformers folder (config.json, tokenizer "
+          "files, model.safetensors), e.g. a download of https://huggingface.co/sentence-transformers/{}",
           spec, root && *root ? fmt::format(" (nor under SEGMENTA_MODELS={})", root) : std::string(),
           name.empty() ? "paraphrase-MiniLM-L6-v2" : name));
     }
@@ -53,7 +53,7 @@ std::string row_template_spec(const std::string& user, bool blog, const Table& t
     if (!s.empty()) s += ", ";
     s += c.name + ": {" + c.name + "}";
   }
-  if (s.empty()) throw InvalidArgument("--template: no column to render into a sentence");
+  if (s.empty()) throw ParameterError("template", "no column to render into a sentence");
   return s;
 }
 
@@ -67,7 +67,7 @@ void embed_rows(RunContext& ctx) {
   const std::vector<std::string> sentences = tpl.render(ctx.table);
 
   EncodeOptions eo;
-  eo.precision = parse_embed_precision(p.precision);
+  eo.precision = p.precision;
   eo.batch_size = p.embed_batch;
   eo.normalize = true;
   eo.cache_dir = p.embed_cache;

@@ -91,10 +91,9 @@ MethodResult fit(RunContext& ctx) {
       categorical |= c.type == ColumnType::categorical || c.type == ColumnType::binary;
     }
     if (!numeric || !categorical)
-      throw InvalidArgument(fmt::format(
-          "--method kprototypes: needs both numeric and categorical columns, but {} has only {} ones (use --method "
-          "kmeans, or --types to declare column types)",
-          t.source(), numeric ? "numeric" : "categorical"));
+      throw ParameterError("method", fmt::format("kprototypes needs both numeric and categorical columns, but {} has only {} "
+                                                 "ones (use the kmeans or lca method, or declare column types)",
+                                                 t.source(), numeric ? "numeric" : "categorical"));
   }
   const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
   for (std::size_t c = 0; c < plan.categorical_names.size(); ++c)
@@ -111,8 +110,7 @@ MethodResult fit(RunContext& ctx) {
   kp.max_iter = params.kproto_max_iter;
   kp.random_state = params.seed;
   kp.gamma = params.gamma;
-  const std::string init = effective_kproto_init(params);
-  kp.init = init == "huang" ? KPrototypesInit::huang : KPrototypesInit::cao;
+  kp.init = effective_kproto_init(params);
   kp.algorithm = params.kproto_batch ? KPrototypesAlgorithm::batch : KPrototypesAlgorithm::online;
 
   std::vector<std::size_t> k_values;
@@ -162,7 +160,7 @@ MethodResult fit(RunContext& ctx) {
     }
     modes.push_back(std::move(row));
   }
-  r.details = {{"init", init},
+  r.details = {{"init", std::string(to_string(kp.init))},
                {"algorithm", params.kproto_batch ? "batch" : "online"},
                {"gamma", gamma},
                {"n_init", kp.n_init},

@@ -142,7 +142,7 @@ MethodResult fit(RunContext& ctx) {
   const Table& t = ctx.table;
   const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
   if (plan.numeric_names.empty() && plan.categorical_names.empty())
-    throw InvalidArgument(fmt::format("--method lca: {} has no numeric, categorical or binary column", t.source()));
+    throw ParameterError("method", fmt::format("lca needs a numeric, categorical or binary column; {} has none", t.source()));
   const MixedPlan::Data d = plan.transform(t);
   const LcaData all = lca_data(plan, d, t);
   const MatrixD numeric = take_rows<double, std::size_t>(all.numeric.view(), ctx.rows);

@@ -88,12 +88,12 @@ OutlierPolicy parse_outlier_policy(std::string_view text, std::string_view what)
 
 std::size_t effective_n_init(const RunParams& params, Method method) {
   if (params.n_init) return params.n_init;
-  return method == Method::kmeans && params.preset == "blog" ? 30 : 10;
+  return method == Method::kmeans && params.preset == PrepPreset::blog ? 30 : 10;
 }
 
-std::string effective_kproto_init(const RunParams& params) {
-  if (!params.kproto_init.empty()) return params.kproto_init;
-  return params.preset == "blog" ? "huang" : "cao";
+KPrototypesInit effective_kproto_init(const RunParams& params) {
+  if (params.kproto_init) return *params.kproto_init;
+  return params.preset == PrepPreset::blog ? KPrototypesInit::huang : KPrototypesInit::cao;
 }
 
 }  // namespace segmenta

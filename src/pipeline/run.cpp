@@ -9,7 +9,7 @@
 namespace segmenta {
 
 RunSummary run(const RunParams& params) {
-  if (params.data.empty()) throw InvalidArgument("DATA: no input file given");
+  if (params.data.empty()) throw ParameterError("data", "no input file given");
   validate_run_params(params);
   Stopwatch total_clock;
   // Fail before reading anything when the encoder's weights are not there.
@@ -20,13 +20,13 @@ RunSummary run(const RunParams& params) {
       break;
     }
 
-  // The output location is checked (and its staging directory made) before any work.
-  detail::OutputSet out(params.out_dir);
+  // The destination is checked (a directory: its staging directory made) before any work.
+  const std::unique_ptr<Sink> sink = open_sink(params.out_dir);
 
   // ---- load
   Stopwatch load_clock;
   CsvOptions csv = params.csv;
-  if (params.preset == "blog" && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
+  if (params.preset == PrepPreset::blog && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
   Diagnostics load_diagnostics;  // what reading the rows found (stray cells read as missing)
   csv.diagnostics = &load_diagnostics;
   SourceData data = open_source(params.data, csv)->read();
@@ -39,12 +39,9 @@ RunSummary run(const RunParams& params) {
   result->diagnostics = std::move(load_diagnostics);
 
   const OutputFiles files = render_outputs(*result);
-  for (const auto& [name, content] : files.files) out.add(name, content);
-  out.commit();
-
   RunSummary summary;
+  summary.files = sink->write(*result, files);
   summary.out_dir = params.out_dir;
-  summary.files = out.names();
   summary.rows = result->table.rows();
   summary.clustered = result->rows.size();
   summary.outliers = result->outliers.count();

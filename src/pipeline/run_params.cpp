@@ -75,12 +75,8 @@ std::vector<ParamSpec> make_specs() {
   s.push_back({"preset", "--preset", false, "standard|blog", "standard",
                "`blog` reproduces the blog's preprocessing (first 8 columns, OrdinalEncoder + PowerTransformer; Huang "
                "init and the blog template)",
-               [](RunParams& p, std::string_view t) { p.preset = std::string(t); },
-               [](const RunParams& p) {
-                 if (p.preset != "standard" && p.preset != "blog")
-                   fail("preset", fmt::format("expected standard or blog, got '{}'", p.preset));
-               },
-               [](const RunParams& p) -> json { return p.preset; }});
+               [](RunParams& p, std::string_view t) { as_param("preset", [&] { p.preset = parse_prep_preset(t, "preset"); }); },
+               nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.preset)); }});
   s.push_back({"columns", "--columns", false, "SPEC", "all",
                "columns to use: names and/or 0-based ranges, e.g. `age,job` or `0:8`",
                [](RunParams& p, std::string_view t) { p.csv.columns = std::string(t); }, nullptr,
@@ -170,12 +166,8 @@ std::vector<ParamSpec> make_specs() {
                },
                [](const RunParams& p) -> json { return p.silhouette_sample; }});
   s.push_back({"init", "--init", false, "huang|cao", "cao (huang with blog)", "k-prototypes initialisation",
-               [](RunParams& p, std::string_view t) { p.kproto_init = std::string(t); },
-               [](const RunParams& p) {
-                 if (!p.kproto_init.empty() && p.kproto_init != "huang" && p.kproto_init != "cao")
-                   fail("init", fmt::format("expected huang or cao, got '{}'", p.kproto_init));
-               },
-               [](const RunParams& p) -> json { return effective_kproto_init(p); }});
+               [](RunParams& p, std::string_view t) { as_param("init", [&] { p.kproto_init = parse_kprototypes_init(t, "init"); }); },
+               nullptr, [](const RunParams& p) -> json { return std::string(to_string(effective_kproto_init(p))); }});
   s.push_back({"gamma", "--gamma", false, "X", "0.5 × mean numeric std", "k-prototypes weight of one categorical mismatch",
                [](RunParams& p, std::string_view t) { p.gamma = parse_number("gamma", t); },
                [](const RunParams& p) {
@@ -212,12 +204,11 @@ std::vector<ParamSpec> make_specs() {
                },
                nullptr,
                [](const RunParams& p) -> json {
-                 return p.row_template.empty() ? (p.preset == "blog" ? "blog" : "default") : p.row_template;
+                 return p.row_template.empty() ? (p.preset == PrepPreset::blog ? "blog" : "default") : p.row_template;
                }});
   s.push_back({"precision", "--precision", false, "fp32|bf16|int8", "fp32", "embed: the encoder's arithmetic",
-               [](RunParams& p, std::string_view t) { p.precision = std::string(t); },
-               [](const RunParams& p) { as_param("precision", [&] { parse_embed_precision(p.precision, "precision"); }); },
-               [](const RunParams& p) -> json { return p.precision; }});
+               [](RunParams& p, std::string_view t) { as_param("precision", [&] { p.precision = parse_embed_precision(t, "precision"); }); },
+               nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.precision)); }});
   s.push_back({"batch_size", "--batch-size", false, "N", "32", "embed: sentences per encoder batch",
                [](RunParams& p, std::string_view t) { p.embed_batch = parse_integer<std::size_t>("batch_size", t); },
                [](const RunParams& p) {
@@ -257,10 +248,6 @@ std::vector<ParamSpec> make_specs() {
 
 }  // namespace
 
-ParameterError::ParameterError(std::string parameter, std::string message)
-    : InvalidArgument(fmt::format("{}: {}", parameter, message)),
-      parameter_(std::move(parameter)),
-      message_(std::move(message)) {}
 
 const std::vector<ParamSpec>& run_param_specs() {
   static const std::vector<ParamSpec> specs = make_specs();

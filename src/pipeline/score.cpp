@@ -93,7 +93,7 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
   if (!model["methods"].contains(method)) {
     std::string have;
     for (const auto& [name, _] : model["methods"].items()) have += (have.empty() ? "" : ", ") + name;
-    throw InvalidArgument(fmt::format("--method: the model has no '{}' segmentation (it has {})", method, have));
+    throw ParameterError("method", fmt::format("the model has no '{}' segmentation (it has {})", method, have));
   }
   const Method* id = nullptr;
   for (const Method& m : clustering_methods())

@@ -96,7 +96,7 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   set_num_threads(params.threads);
   Progress::set_enabled(!params.quiet);
   RunContext ctx(params);
-  ctx.blog = params.preset == "blog";
+  ctx.blog = params.preset == PrepPreset::blog;
   const std::string source = !params.data.empty() ? params.data : !input.name.empty() ? input.name : table.source();
 
   std::vector<Method> methods;

@@ -19,7 +19,7 @@ std::string summary_text(const SegmentationResult& r, const std::vector<std::str
   const bool single = r.methods.size() == 1;
   const std::string source = params.data.empty() ? r.input.name : params.data;
   std::string text = fmt::format("segmenta {} — {} on {} ({} rows, {} columns, preset {})\n", version(),
-                                 to_string(params.method), source, r.table.rows(), r.table.cols(), params.preset);
+                                 to_string(params.method), source, r.table.rows(), r.table.cols(), to_string(params.preset));
   if (r.outliers.model)
     text += fmt::format("outliers  ECOD, contamination {}: {} flagged (threshold {:.4f}), {} rows clustered\n",
                         params.contamination, r.outliers.count(), r.outliers.model->threshold(), r.rows.size());

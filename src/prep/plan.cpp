@@ -186,4 +186,12 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   return result;
 }
 
+std::string_view to_string(PrepPreset p) noexcept { return p == PrepPreset::blog ? "blog" : "standard"; }
+
+PrepPreset parse_prep_preset(std::string_view text, std::string_view what) {
+  if (text == "standard") return PrepPreset::standard;
+  if (text == "blog") return PrepPreset::blog;
+  throw InvalidArgument(fmt::format("{}: expected standard or blog, got '{}'", what, text));
+}
+
 }  // namespace segmenta

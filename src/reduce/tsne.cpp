@@ -103,6 +103,30 @@ const char* method_name(TsneMethod m) {
 
 }  // namespace
 
+std::string_view to_string(TsneInit init) noexcept { return init == TsneInit::random ? "random" : "pca"; }
+
+std::string_view to_string(TsneMethod method) noexcept {
+  switch (method) {
+    case TsneMethod::barnes_hut: return "barnes_hut";
+    case TsneMethod::fft: return "fft";
+    case TsneMethod::exact: return "exact";
+    case TsneMethod::automatic: break;
+  }
+  return "auto";
+}
+
+TsneInit parse_tsne_init(std::string_view text, std::string_view what) {
+  if (text == "pca") return TsneInit::pca;
+  if (text == "random") return TsneInit::random;
+  throw ParameterError(std::string(what), fmt::format("expected pca or random, got '{}'", text));
+}
+
+TsneMethod parse_tsne_method(std::string_view text, std::string_view what) {
+  for (TsneMethod m : {TsneMethod::automatic, TsneMethod::barnes_hut, TsneMethod::fft, TsneMethod::exact})
+    if (text == to_string(m)) return m;
+  throw ParameterError(std::string(what), fmt::format("expected auto, barnes_hut, fft or exact, got '{}'", text));
+}
+
 template <class T>
 TsneResult fit_tsne(MatrixView<T> x, const TsneParams& prm, Diagnostics* diag) {
   validate(x, prm);

@@ -130,7 +130,7 @@ TEST(CliEmbed, MissingWeightsStopAtOnceWithTheFileAndWhereToGetIt) {
   EXPECT_FALSE(fs::exists(dir));
   const auto none = test::run_command(test::cli() + " run " + test::bank_small() + " --method all --model no-such-model");
   EXPECT_EQ(none.exit_code, 4);
-  EXPECT_NE(none.err.find("--model: no model folder 'no-such-model'"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("model: no model folder 'no-such-model'"), std::string::npos) << none.err;
 }
 
 TEST(CliEmbed, TemplateErrorsNameTheColumn) {
@@ -185,4 +185,12 @@ TEST(CliMap, TsneIsTheSameForOneAndTwoThreads) {
   const auto bad = test::run_command(test::cli() + " map " + test::bank_small() + " --method tsne --dims 4 --out " + dir + "/c.csv");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err, "segmenta: error: --dims: must be 2 or 3, got 4\n");
+  // The library names its parameters (tsne_method, out); the command says them as options.
+  const auto bad_method =
+      test::run_command(test::cli() + " map " + test::bank_small() + " --method tsne --tsne-method bh --out " + dir + "/c.csv");
+  EXPECT_EQ(bad_method.exit_code, 2);
+  EXPECT_EQ(bad_method.err, "segmenta: error: --tsne-method: expected auto, barnes_hut, fft or exact, got 'bh'\n");
+  const auto bad_out = test::run_command(test::cli() + " map " + test::bank_small() + " --out " + dir + "/c.txt");
+  EXPECT_EQ(bad_out.exit_code, 2);
+  EXPECT_EQ(bad_out.err, "segmenta: error: --out: the output must end in .csv or .npy, got '" + dir + "/c.txt'\n");
 }

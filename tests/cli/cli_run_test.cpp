@@ -298,7 +298,8 @@ TEST(CliKPrototypes, NeedsNumericAndCategoricalColumns) {
   const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
                                    " --columns age,balance,day --method kprototypes --quiet");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--method kprototypes: needs both numeric and categorical columns"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("segmenta: error: --method: kprototypes needs both numeric and categorical columns"), std::string::npos)
+      << r.err;
   const auto g = test::run_command(test::cli() + " run " + test::bank_small() + " --method kprototypes --gamma -1 --quiet");
   EXPECT_EQ(g.exit_code, 2);
   EXPECT_EQ(g.err, "segmenta: error: --gamma: must be a finite number >= 0, got -1\n");

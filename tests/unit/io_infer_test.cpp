@@ -194,7 +194,7 @@ TEST(Infer, ErrorsNameTheSourceColumnAndRow) {
     infer_types(t, o);
     FAIL() << "no error";
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "--types: no column named 'c' in query");
+    EXPECT_STREQ(e.what(), "types: no column named 'c' in query");
   }
   t.columns[1].push_back("3");
   EXPECT_THROW(infer_types(t), InvalidArgument);

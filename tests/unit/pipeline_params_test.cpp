@@ -91,7 +91,7 @@ TEST(RunParams, TextIsParsedIntoTheRunParameters) {
   // Defaults that depend on the preset are resolved per method in one place.
   EXPECT_EQ(effective_n_init(p, Method::kmeans), 30u);
   EXPECT_EQ(effective_n_init(p, Method::kprototypes), 10u);
-  EXPECT_EQ(effective_kproto_init(p), "huang");
+  EXPECT_EQ(effective_kproto_init(p), KPrototypesInit::huang);
   const nlohmann::json j = run_params_json(p);
   EXPECT_EQ(j.at("n_init"), 10);  // the method that runs (kprototypes) uses 10
   p.method = Method::all;
@@ -121,6 +121,30 @@ TEST(RunParams, ErrorsNameTheParameterNotAnOption) {
   expect_error("types", "zip", "expected column=type, got 'zip'");
   expect_error("delimiter", ";;", "expected one character, got ';;'");
   expect_error("silhouette_sample", "1", "a sample needs at least 2 rows");
+  expect_error("preset", "fancy", "expected standard or blog, got 'fancy'");
+  expect_error("init", "random", "expected huang or cao, got 'random'");
   RunParams p;
   EXPECT_THROW(set_run_param(p, "no_such_parameter", "1"), InvalidArgument);
+}
+
+// Choices are enums in the core; their text is parsed once, by the parameter table,
+// and written back in one spelling (kmodes' 'Huang' is accepted as huang).
+TEST(RunParams, ChoicesAreParsedIntoEnums) {
+  RunParams p;
+  EXPECT_EQ(p.preset, PrepPreset::standard);
+  EXPECT_FALSE(p.kproto_init);
+  EXPECT_EQ(p.precision, EmbedPrecision::fp32);
+  EXPECT_EQ(effective_kproto_init(p), KPrototypesInit::cao);
+  set_run_param(p, "preset", "blog");
+  set_run_param(p, "init", "Cao");
+  set_run_param(p, "precision", "bfloat16");
+  EXPECT_EQ(p.preset, PrepPreset::blog);
+  ASSERT_TRUE(p.kproto_init);
+  EXPECT_EQ(*p.kproto_init, KPrototypesInit::cao);
+  EXPECT_EQ(effective_kproto_init(p), KPrototypesInit::cao);  // the user's choice beats the blog's huang
+  EXPECT_EQ(p.precision, EmbedPrecision::bf16);
+  const nlohmann::json j = run_params_json(p);
+  EXPECT_EQ(j.at("preset"), "blog");
+  EXPECT_EQ(j.at("init"), "cao");
+  EXPECT_EQ(j.at("precision"), "bf16");
 }
