@@ -587,12 +587,19 @@ void set_params(RunParams& params, const std::vector<std::pair<std::string, std:
 }
 
 Result segment_frame(const py::list& columns, const std::vector<std::pair<std::string, std::string>>& values,
-                     const std::string& name) {
+                     const std::vector<std::pair<std::string, std::string>>& type_names, const std::string& name) {
   RunParams params;
   params.quiet = true;
   set_params(params, values);
   params.quiet = true;
-  Table table = frame_table(columns, name, {});
+  std::vector<std::pair<std::string, ColumnType>> types;
+  for (const auto& [column, type] : type_names) {
+    bool found = false;
+    for (const py::handle item : columns) found = found || item.cast<py::tuple>()[0].cast<std::string>() == column;
+    if (!found) throw InvalidArgument("types: the frame has no column '" + column + "'");
+    types.emplace_back(column, parse_column_type(type, "types"));
+  }
+  Table table = frame_table(columns, name, types);
   Provenance input;
   input.kind = "dataframe";
   input.name = name;
