@@ -295,7 +295,7 @@ def segment(df, method="kmeans", k="auto", preset="standard", *, columns=None, t
 
     method: 'kmeans', 'kprototypes', 'embed', 'lca' or 'all'; k: 'auto', an int, or a
     range 'A..B' / (A, B); preset: 'standard' or 'blog'; columns: the columns to use
-    (default all); types: {column: 'numeric'|'categorical'|'id'|'text'} overrides.
+    (default all; the first eight with the blog preset, as the command); types: {column: 'numeric'|'categorical'|'id'|'text'} overrides.
     Other keyword arguments are the run parameters of the command (see
     run_parameters()), by their library names: contamination, outliers, seed,
     n_init, max_iter, tol, init, gamma, explain (bool), maps (bool), report (bool),
@@ -314,6 +314,8 @@ def segment(df, method="kmeans", k="auto", preset="standard", *, columns=None, t
         if missing:
             raise ValueError(f"columns: the frame has no column {missing[0]!r}")
         df = df[list(columns)]
+    elif preset == "blog":
+        df = df.iloc[:, :8]  # as the command: the blog keeps the first eight columns
     params = dict(params)
     params.update(method=method, k=k, preset=preset)
     type_pairs = []
