@@ -58,7 +58,7 @@ def as_matrix(X, name="X", dtype=np.float64, allow_float32=False, min_rows=1):
     if _is_sparse(X):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array (X.toarray())")
     if hasattr(X, "dtypes") and hasattr(X, "columns"):  # a DataFrame: its numeric values
-        bad = [str(c) for c, t in zip(X.columns, X.dtypes) if not (np.issubdtype(t, np.number) or t == bool)]
+        bad = [str(c) for c, t in zip(X.columns, X.dtypes) if not (is_numeric_dtype(t) or t == bool)]
         if bad:
             raise ValueError(f"{name}: column '{bad[0]}' is not numeric ({X[bad[0]].dtype}); encode it first")
         X = X.to_numpy()
@@ -144,3 +144,13 @@ def check_n_features(est, X):
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(est).__name__} is expecting {est.n_features_in_} features as input"
         )
+
+
+def is_numeric_dtype(dtype):
+    """A numeric (not boolean) column dtype, numpy's or pandas' (categoricals,
+    nullable integers, strings included)."""
+    try:
+        from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype as pd_numeric
+        return pd_numeric(dtype) and not is_bool_dtype(dtype) and not is_complex_dtype(dtype)
+    except ImportError:  # pragma: no cover
+        return np.issubdtype(dtype, np.number) and not np.issubdtype(dtype, np.complexfloating)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import _core
-from ._base import (Estimator, as_matrix, check_fitted, check_float, check_int, check_n_features, seed_of,
+from ._base import (Estimator, is_numeric_dtype, as_matrix, check_fitted, check_float, check_int, check_n_features, seed_of,
                     NotFittedError)
 
 
@@ -183,7 +183,7 @@ class KPrototypes(Estimator):
         cols, names = _columns(X)
         p = len(cols)
         if categorical is None and hasattr(X, "dtypes"):
-            categorical = [j for j, t in enumerate(X.dtypes) if not (np.issubdtype(t, np.number) and t != bool)]
+            categorical = [j for j, t in enumerate(X.dtypes) if not is_numeric_dtype(t)]
         if self._kmodes:
             categorical = list(range(p))
         if categorical is None:

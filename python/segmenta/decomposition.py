@@ -4,7 +4,7 @@
 import numpy as np
 
 from . import _core
-from ._base import Estimator, as_matrix, check_fitted, check_float, check_int, check_n_features, seed_of
+from ._base import Estimator, is_numeric_dtype, as_matrix, check_fitted, check_float, check_int, check_n_features, seed_of
 
 
 def _frame(values, index=None, columns=None):
@@ -203,7 +203,7 @@ class FAMD(Estimator):
         if not hasattr(X, "dtypes"):
             raise ValueError("X: FAMD needs a DataFrame (numeric and categorical columns by dtype)")
         k = check_int(self.n_components, "n_components", 1)
-        num = [c for c, t in zip(X.columns, X.dtypes) if np.issubdtype(t, np.number) and t != bool]
+        num = [c for c, t in zip(X.columns, X.dtypes) if is_numeric_dtype(t)]
         cat = [c for c in X.columns if c not in set(num)]
         if not num or not cat:
             raise ValueError("X: FAMD needs numeric and categorical columns (use PCA or MCA otherwise)")
