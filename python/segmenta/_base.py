@@ -71,16 +71,16 @@ def as_matrix(X, name="X", dtype=np.float64, allow_float32=False, min_rows=1):
         except ValueError as e:
             raise ValueError(f"{name}: must be numeric ({e})") from None
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name}: complex values are not supported")
+        raise ValueError(f"{name}: Complex data not supported")
     if arr.ndim != 2:
         raise ValueError(
-            f"{name}: expected a 2-D array, got {arr.ndim}-D; reshape with X.reshape(-1, 1) for one feature "
-            "or X.reshape(1, -1) for one sample"
+            f"{name}: expected a 2-D array, got {arr.ndim}-D. Reshape your data with X.reshape(-1, 1) for one "
+            "feature or X.reshape(1, -1) for one sample"
         )
     if arr.shape[0] < min_rows:
-        raise ValueError(f"{name}: found array with {arr.shape[0]} sample(s) (shape={arr.shape}) while a minimum of {min_rows} is required")
+        raise ValueError(f"{name}: found array with {arr.shape[0]} sample(s) (shape={arr.shape}) while a minimum of {min_rows} is required.")
     if arr.shape[1] < 1:
-        raise ValueError(f"{name}: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required")
+        raise ValueError(f"{name}: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if allow_float32 and arr.dtype == np.float32:
         out = np.ascontiguousarray(arr)
     else:

@@ -10,7 +10,8 @@ from ._base import (Estimator, is_numeric_dtype, as_matrix, check_fitted, check_
 class KMeans(Estimator):
     """k-means++ / Lloyd, scikit-learn's KMeans(algorithm='lloyd') semantics.
 
-    Same parameter names and fitted attributes as scikit-learn. Differences: the
+    Same parameter names and fitted attributes as scikit-learn. Differences: no
+    sample_weight (fit has no such parameter); the
     random streams are segmenta's own (same random_state, other k-means++ draws than
     numpy's), random_state=None means seed 0 (runs are always reproducible), and
     float32 input stays float32 (centre sums in double). Results do not depend on the
@@ -47,9 +48,7 @@ class KMeans(Estimator):
             init = "array"
         return k, n_init, max_iter, tol, init, init_centers
 
-    def fit(self, X, y=None, sample_weight=None):
-        if sample_weight is not None:
-            raise ValueError("sample_weight: weighted k-means is not supported")
+    def fit(self, X, y=None):
         X = as_matrix(X, allow_float32=True)
         k, n_init, max_iter, tol, init, init_centers = self._check_params(X)
         r = _core.kmeans_fit(X, k, n_init, max_iter, tol, seed_of(self.random_state), init, init_centers)
@@ -60,8 +59,8 @@ class KMeans(Estimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
-        return self.fit(X, sample_weight=sample_weight).labels_
+    def fit_predict(self, X, y=None):
+        return self.fit(X).labels_
 
     def _prepared(self, X):
         check_fitted(self, "cluster_centers_")
@@ -69,7 +68,7 @@ class KMeans(Estimator):
         check_n_features(self, X)
         return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
 
-    def predict(self, X, sample_weight=None):
+    def predict(self, X):
         X = self._prepared(X)
         return _core.kmeans_predict(self.cluster_centers_, X)
 
@@ -77,10 +76,10 @@ class KMeans(Estimator):
         X = self._prepared(X)
         return _core.kmeans_transform(self.cluster_centers_, X)
 
-    def fit_transform(self, X, y=None, sample_weight=None):
-        return self.fit(X, sample_weight=sample_weight).transform(X)
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(self, X, y=None):
         """Opposite of the inertia of X on the fitted centres (scikit-learn's score)."""
         d = self.transform(X).astype(np.float64)
         return -float(np.sum(np.min(d, axis=1) ** 2))

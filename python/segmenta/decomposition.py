@@ -52,7 +52,7 @@ class PCA(Estimator):
 
     def _fit(self, X):
         names = _feature_names(X)
-        X = as_matrix(X)
+        X = as_matrix(X, min_rows=2)
         k = self.n_components
         if k is None:
             k = min(X.shape)
