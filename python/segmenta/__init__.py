@@ -8,7 +8,7 @@ pipeline from a DataFrame (``segment``). See docs/PYTHON.md.
 
 from . import _core
 from ._base import NotFittedError
-from .cluster import KMeans, KModes, KPrototypes
+from .cluster import KMeans, KModes, KPrototypes, LatentClassModel
 from .decomposition import FAMD, MCA, PCA, TSNE, trustworthiness
 from .embed import SentenceEncoder
 from .knee import KneeLocator
@@ -33,7 +33,7 @@ def num_threads():
 
 
 __all__ = [
-    "KMeans", "KPrototypes", "KModes", "ECOD", "PCA", "MCA", "FAMD", "TSNE", "PowerTransformer",
+    "KMeans", "KPrototypes", "KModes", "LatentClassModel", "ECOD", "PCA", "MCA", "FAMD", "TSNE", "PowerTransformer",
     "SentenceEncoder", "KneeLocator", "silhouette_score", "silhouette_samples", "silhouette_samples_many",
     "calinski_harabasz_score", "davies_bouldin_score", "distortion_score", "adjusted_rand_score",
     "adjusted_mutual_info_score", "trustworthiness", "segment", "SegmentationResult", "Model", "load",

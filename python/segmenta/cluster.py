@@ -337,3 +337,132 @@ class KModes(KPrototypes):
     num_dissim = None
     gamma = None
     algorithm = "online"
+
+
+# ---------------------------------------------------------------------------
+# The latent-class model
+# ---------------------------------------------------------------------------
+
+
+def _encode_with_missing(values, name):
+    """Codes of a categorical column (index among the sorted distinct present values),
+    -1 for missing cells."""
+    values = np.asarray(values, dtype=object)
+    missing = _missing(values)
+    present = values[~missing]
+    try:
+        levels = np.unique(present)
+    except TypeError:
+        levels = np.unique(present.astype(str))
+        values = np.where(missing, None, values.astype(str))
+    return levels, _encode_apply(values, levels)
+
+
+def _numeric_with_missing(values, name):
+    try:
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"column '{name}': not numeric; list it in categorical=") from None
+    if np.isinf(v).any():
+        raise ValueError(f"column '{name}': contains infinity (row {int(np.argwhere(np.isinf(v))[0][0])})")
+    return v
+
+
+class LatentClassModel(Estimator):
+    """Latent class analysis of mixed data: a finite mixture of diagonal Gaussians
+    (numeric columns) and multinomials (categorical columns) fitted by EM, missing
+    cells (NaN, None) left out of the likelihood. The model of ``segmenta run
+    --method lca``. ``fit(X, categorical=[...])`` as KPrototypes (a DataFrame's
+    non-numeric dtypes are categorical when none are listed). Fitted: ``weights_``,
+    ``means_``, ``variances_``, ``category_probabilities_`` (per categorical column,
+    (k, levels)), ``categories_``, ``labels_``, ``bic_``, ``aic_``, ``icl_``,
+    ``entropy_r2_``, ``log_likelihood_``, ``n_iter_``, ``converged_``;
+    ``predict_proba``, ``predict``. Names follow scikit-learn's GaussianMixture
+    where it has them (``weights_``, ``means_``, ``predict_proba``, ``n_iter_``,
+    ``converged_``; ``bic``/``aic`` are attributes of the fit here). Columns are used
+    as given: transform numeric columns first (e.g. PowerTransformer)."""
+
+    def __init__(self, n_components=2, *, n_init=10, max_iter=1000, short_iter=20, tol=1e-6, variance_floor=1e-6,
+                 smoothing=0.01, random_state=None):
+        self.n_components = n_components
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.short_iter = short_iter
+        self.tol = tol
+        self.variance_floor = variance_floor
+        self.smoothing = smoothing
+        self.random_state = random_state
+
+    def _split(self, X, categorical):
+        cols, names = _columns(X)
+        p = len(cols)
+        if categorical is None:
+            categorical = ([j for j, t in enumerate(X.dtypes) if not is_numeric_dtype(t)] if hasattr(X, "dtypes")
+                           else [])
+        cat = []
+        for c in categorical:
+            if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) or not -p <= c < p:
+                raise ValueError(f"categorical: {c!r} is not a column index of X (it has {p} columns)")
+            cat.append(int(c) % p)
+        num = [j for j in range(p) if j not in set(cat)]
+        return cols, names, num, sorted(set(cat))
+
+    def _arrays(self, cols, names, n, levels=None):
+        numeric = (np.ascontiguousarray(np.column_stack([_numeric_with_missing(cols[j], names[j]) for j in self._num]))
+                   if self._num else np.zeros((n, 0)))
+        if levels is None:
+            enc = [_encode_with_missing(cols[j], names[j]) for j in self._cat]
+            levels = [lv for lv, _ in enc]
+            codes = [cd for _, cd in enc]
+        else:
+            codes = [_encode_apply(np.asarray(cols[j], dtype=object), lv) for j, lv in zip(self._cat, levels)]
+        codes = np.ascontiguousarray(np.column_stack(codes), dtype=np.int32) if codes else np.zeros((n, 0), np.int32)
+        return numeric, codes, levels
+
+    def fit(self, X, y=None, categorical=None):
+        cols, names, self._num, self._cat = self._split(X, categorical)
+        n = len(cols[0]) if cols else 0
+        if n == 0:
+            raise ValueError("X: has no rows")
+        k = check_int(self.n_components, "n_components", 1)
+        if k > n:
+            raise ValueError(f"n_samples={n} should be >= n_components={k}.")
+        numeric, codes, levels = self._arrays(cols, names, n)
+        n_categories = np.array([max(len(lv), 1) for lv in levels], dtype=np.int32)
+        r = _core.lca_fit(numeric, codes, n_categories, k, check_int(self.n_init, "n_init", 1),
+                          check_int(self.max_iter, "max_iter", 1), check_int(self.short_iter, "short_iter", 0),
+                          check_float(self.tol, "tol", 0.0), check_float(self.variance_floor, "variance_floor", 0.0),
+                          check_float(self.smoothing, "smoothing", 0.0), seed_of(self.random_state))
+        self.categories_ = levels
+        self._n_categories = n_categories
+        self.weights_ = r["weights"]
+        self.means_ = r["means"]
+        self.variances_ = r["variances"]
+        self.category_probabilities_ = list(r["probabilities"])
+        self._variance_floors = r["variance_floors"]
+        self._smoothing = float(r["smoothing"])
+        self.labels_ = r["labels"].astype(np.int32)
+        self.posterior_ = r["posterior"]
+        for key in ("log_likelihood", "objective", "bic", "aic", "icl", "entropy_r2"):
+            setattr(self, key + "_", float(r[key]))
+        self.n_parameters_ = int(r["n_parameters"])
+        self.n_iter_ = int(r["n_iter"])
+        self.converged_ = bool(r["converged"])
+        self.n_features_in_ = len(cols)
+        return self
+
+    def fit_predict(self, X, y=None, categorical=None):
+        return self.fit(X, categorical=categorical).labels_
+
+    def predict_proba(self, X):
+        check_fitted(self, "weights_")
+        cols, names = _columns(X)
+        if len(cols) != self.n_features_in_:
+            raise ValueError(f"X has {len(cols)} features, but LatentClassModel is expecting "
+                             f"{self.n_features_in_} features as input")
+        numeric, codes, _ = self._arrays(cols, names, len(cols[0]), self.categories_)
+        return _core.lca_predict_proba(self.weights_, self.means_, self.variances_, self.category_probabilities_,
+                                       self._variance_floors, self._smoothing, numeric, codes)
+
+    def predict(self, X):
+        return np.argmax(self.predict_proba(X), axis=1).astype(np.int32)

@@ -214,6 +214,87 @@ py::array_t<double> kprototypes_dissimilarities(const CArray<double>& centroids,
 }
 
 // ---------------------------------------------------------------------------
+// The latent-class model
+// ---------------------------------------------------------------------------
+
+std::vector<std::int32_t> levels_of(const CArray<std::int32_t>& n_categories) {
+  auto s = span1<std::int32_t>(n_categories, "n_categories");
+  return std::vector<std::int32_t>(s.begin(), s.end());
+}
+
+py::dict lca_fit(const CArray<double>& numeric, const CArray<std::int32_t>& codes,
+                 const CArray<std::int32_t>& n_categories, std::size_t k, std::size_t n_init, std::size_t max_iter,
+                 std::size_t short_iter, double tol, double variance_floor, double smoothing, std::uint64_t seed) {
+  LcaParams p;
+  p.n_components = k;
+  p.n_init = n_init;
+  p.max_iter = max_iter;
+  p.short_iter = short_iter;
+  p.tol = tol;
+  p.variance_floor = variance_floor;
+  p.smoothing = smoothing;
+  p.random_state = seed;
+  const std::vector<std::int32_t> levels = levels_of(n_categories);
+  const ViewD nv = view2<double>(numeric, "numeric part");
+  const MatrixView<std::int32_t> cv = view2<std::int32_t>(codes, "categorical part");
+  LcaModel m;
+  {
+    py::gil_scoped_release release;
+    m = fit_lca(nv, cv, levels, p);
+  }
+  py::dict d;
+  d["weights"] = to_numpy(m.weights);
+  d["means"] = to_numpy(m.means);
+  d["variances"] = to_numpy(m.variances);
+  py::list probs;
+  for (const MatrixD& t : m.probabilities) probs.append(to_numpy(t));
+  d["probabilities"] = probs;
+  d["variance_floors"] = to_numpy(m.variance_floors);
+  d["smoothing"] = m.smoothing;
+  d["posterior"] = to_numpy(m.posterior);
+  d["labels"] = to_numpy(m.labels);
+  d["log_likelihood"] = m.log_likelihood;
+  d["objective"] = m.objective;
+  d["bic"] = m.bic;
+  d["aic"] = m.aic;
+  d["icl"] = m.icl;
+  d["entropy_r2"] = m.entropy_r2;
+  d["n_parameters"] = m.n_parameters;
+  d["n_iter"] = m.n_iter;
+  d["converged"] = m.converged;
+  return d;
+}
+
+py::array_t<double> lca_predict_proba(const CArray<double>& weights, const CArray<double>& means,
+                                      const CArray<double>& variances, const py::list& probabilities,
+                                      const CArray<double>& variance_floors, double smoothing,
+                                      const CArray<double>& numeric, const CArray<std::int32_t>& codes) {
+  LcaModel m;
+  auto w = span1<double>(weights, "weights_");
+  m.weights.assign(w.begin(), w.end());
+  m.means = from_numpy<double>(means, "means_");
+  m.variances = from_numpy<double>(variances, "variances_");
+  for (const py::handle t : probabilities) m.probabilities.push_back(from_numpy<double>(t.cast<CArray<double>>(), "probabilities"));
+  auto f = span1<double>(variance_floors, "variance floors");
+  m.variance_floors.assign(f.begin(), f.end());
+  m.smoothing = smoothing;
+  MatrixD out;
+  {
+    py::gil_scoped_release release;
+    out = m.predict_proba(view2<double>(numeric, "numeric part"), view2<std::int32_t>(codes, "categorical part"));
+  }
+  return to_numpy(out);
+}
+
+py::array_t<double> lca_initial(const CArray<double>& numeric, const CArray<std::int32_t>& codes,
+                                const CArray<std::int32_t>& n_categories, std::size_t k, std::uint64_t seed,
+                                std::size_t start) {
+  const std::vector<std::int32_t> levels = levels_of(n_categories);
+  return to_numpy(lca_initial_responsibilities(view2<double>(numeric, "numeric part"),
+                                               view2<std::int32_t>(codes, "categorical part"), levels, k, seed, start));
+}
+
+// ---------------------------------------------------------------------------
 // ECOD
 // ---------------------------------------------------------------------------
 
@@ -732,6 +813,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("kprototypes_predict", &kprototypes_predict);
   m.def("kprototypes_dissimilarities", &kprototypes_dissimilarities);
   m.def("kprototypes_default_gamma", [](const CArray<double>& x) { return kprototypes_default_gamma(view2<double>(x, "X")); });
+
+  m.def("lca_fit", &lca_fit);
+  m.def("lca_predict_proba", &lca_predict_proba);
+  m.def("lca_initial_responsibilities", &lca_initial);
 
   m.def("ecod_fit", &ecod_fit);
   m.def("ecod_score", &ecod_score);
