@@ -12,7 +12,7 @@ class SentenceEncoder:
     $SEGMENTA_MODELS). ``encode(sentences, batch_size=32, normalize_embeddings=None)``
     returns a float32 array (n, dimension) like sentence-transformers' encode;
     normalize_embeddings None follows the folder's Normalize module. Results do not
-    depend on the thread count or the batch size."""
+    depend on the thread count; the batch size changes the last bits only."""
 
     def __init__(self, model_dir, precision="fp32"):
         self.model_dir = str(model_dir)
