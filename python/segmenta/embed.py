@@ -17,7 +17,14 @@ class SentenceEncoder:
     def __init__(self, model_dir, precision="fp32"):
         self.model_dir = str(model_dir)
         self.precision = precision
-        self._encoder = _core.Encoder(self.model_dir, precision)
+        try:
+            self._encoder = _core.Encoder(self.model_dir, precision)
+        except (OSError, ValueError) as e:  # the engine names the command's option
+            text = str(e)
+            for prefix in ("--model: ", "--precision: "):
+                if text.startswith(prefix):
+                    text = ("model_dir: " if prefix == "--model: " else "precision: ") + text[len(prefix):]
+            raise type(e)(text.replace("pass --model DIR with", "pass")) from None
 
     @property
     def dimension(self):

@@ -30,7 +30,7 @@ def test_encode_matches_the_reference(tiny):
 
 def test_errors(tiny, tmp_path):
     folder, _ = tiny
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="model_dir: no model folder"):
         segmenta.SentenceEncoder(tmp_path / "no-model")
     with pytest.raises(ValueError, match="precision"):
         segmenta.SentenceEncoder(folder, precision="fp8")
