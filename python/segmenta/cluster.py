@@ -99,7 +99,14 @@ def _columns(X):
         raise TypeError("X: sparse input is not supported; pass a dense array")
     arr = np.asarray(X)
     if arr.ndim != 2:
-        raise ValueError(f"X: expected a 2-D array, got {arr.ndim}-D")
+        raise ValueError(f"X: expected a 2-D array, got {arr.ndim}-D. Reshape your data with X.reshape(-1, 1) "
+                         "for one feature or X.reshape(1, -1) for one sample")
+    if arr.dtype.kind == "c":
+        raise ValueError("X: Complex data not supported")
+    if arr.shape[1] == 0:
+        raise ValueError(f"X: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"X: found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
     return [arr[:, j] for j in range(arr.shape[1])], [str(j) for j in range(arr.shape[1])]
 
 
@@ -117,7 +124,9 @@ def _encode_fit(values, name):
     if hasattr(values, "categories"):  # pandas Categorical
         values = np.asarray(values, dtype=object)
     if _missing(values).any():
-        raise ValueError(f"column '{name}': missing values in a categorical column; fill them first")
+        raise ValueError(f"column '{name}': missing values (None or NaN) in a categorical column; fill them first")
+    if values.dtype.kind == "f" and np.isinf(values).any():
+        raise ValueError(f"column '{name}': contains infinity")
     try:
         levels, codes = np.unique(values, return_inverse=True)
     except TypeError:  # mixed types: compare as text
@@ -200,7 +209,8 @@ class KPrototypes(Estimator):
         if not cat:
             raise ValueError("categorical: no categorical column; use KMeans for numeric data")
         if not num and not self._kmodes:
-            raise ValueError("categorical: every column is categorical; use KModes for categorical data")
+            raise ValueError(f"categorical: every column is categorical (n_features = {p}); use KModes for "
+                             "categorical data")
         return cols, names, num, sorted(cat)
 
     def _params(self, n):
@@ -284,6 +294,12 @@ class KPrototypes(Estimator):
             numeric = np.ascontiguousarray(np.column_stack([_numeric(cols[j], names[j]) for j in self._numeric_columns]))
         else:
             numeric = np.zeros((n, 1))
+        for j in self._categorical_columns:
+            values = np.asarray(cols[j], dtype=object) if hasattr(cols[j], "categories") else cols[j]
+            if _missing(values).any():
+                raise ValueError(f"column '{names[j]}': missing values (None or NaN) in a categorical column")
+            if values.dtype.kind == "f" and np.isinf(values).any():
+                raise ValueError(f"column '{names[j]}': contains infinity")
         codes = np.ascontiguousarray(
             np.column_stack([_encode_apply(cols[j], lv) for j, lv in zip(self._categorical_columns, self._levels)]),
             dtype=np.int32)
@@ -293,6 +309,9 @@ class KPrototypes(Estimator):
         """Nearest prototype of each row (categories unseen at fit mismatch every mode)."""
         numeric, codes = self._encode(X)
         return _core.kprototypes_predict(self._centroids, self._modes, self.gamma_, self._n_categories, numeric, codes)
+
+    def fit_transform(self, X, y=None, categorical=None):
+        return self.fit(X, categorical=categorical).transform(X)
 
     def transform(self, X, categorical=None):
         """Dissimilarity of each row to each prototype, (n, n_clusters)."""

@@ -132,7 +132,8 @@ class MCA(Estimator):
     categorical columns; ``eigenvalues_``, ``percentage_of_variance_``,
     ``cumulative_percentage_of_variance_``, ``total_inertia_``,
     ``row_coordinates(df)``, ``column_coordinates(df)`` (indicator rows named
-    ``<column>_<value>``). Categories unseen at fit contribute nothing to a new row."""
+    ``<column>_<value>``). ``row_coordinates`` of new rows: categories unseen at fit
+    contribute nothing."""
 
     def __init__(self, n_components=2, n_iter=10, copy=True, check_input=True, random_state=None, engine="sklearn"):
         self.n_components = n_components
@@ -151,10 +152,10 @@ class MCA(Estimator):
         self.percentage_of_variance_ = r["percentage_of_variance"]
         self.cumulative_percentage_of_variance_ = r["cumulative_percentage_of_variance"]
         self.total_inertia_ = float(r["total_inertia"])
-        self._row_coordinates = r["row_coordinates"]
         self._column_coordinates = r["column_coordinates"]
         self._indicators = [f"{names[v]}_{levels[v][c]}" for v, c in zip(r["indicator_variable"], r["indicator_code"])]
-        self._fit_codes = codes
+        self._parts = {key: r[key] for key in ("indicator_variable", "indicator_code", "column_masses",
+                                                "column_standard_coordinates", "eigenvalues")}
         return self
 
     def _codes(self, X):
@@ -170,10 +171,10 @@ class MCA(Estimator):
 
     def row_coordinates(self, X):
         codes = self._codes(X)
-        if codes.shape == self._fit_codes.shape and np.array_equal(codes, self._fit_codes):
-            coords = self._row_coordinates
-        else:
-            raise ValueError("row_coordinates: new rows are not supported yet; pass the frame MCA was fitted on")
+        p = self._parts
+        coords = _core.mca_transform(p["indicator_variable"], p["indicator_code"], p["column_masses"],
+                                     p["column_standard_coordinates"], p["eigenvalues"], len(self._names),
+                                     np.ascontiguousarray(codes, dtype=np.int32))
         return _frame(coords, index=getattr(X, "index", None))
 
     def transform(self, X):
@@ -188,8 +189,8 @@ class FAMD(Estimator):
     """Factor analysis of mixed data (prince's FAMD names; FactoMineR's scaling of
     the indicators, indicator / sqrt(proportion)). ``fit(df)``: numeric dtypes are
     the numeric columns, the others categorical. ``eigenvalues_``,
-    ``percentage_of_variance_``, ``row_coordinates(df)`` (the fitted frame),
-    ``column_correlations`` (numeric columns)."""
+    ``percentage_of_variance_``, ``row_coordinates(df)`` (the fitted frame or new
+    rows), ``column_correlations`` (numeric columns)."""
 
     def __init__(self, n_components=2, n_iter=3, copy=True, check_input=True, random_state=None, engine="sklearn"):
         self.n_components = n_components
@@ -210,21 +211,38 @@ class FAMD(Estimator):
         numeric = as_matrix(X[num].astype(np.float64).to_numpy(), "X")
         _, levels, codes = _categorical_codes(X[cat])
         r = _core.famd_fit(numeric, codes, k)
+        self._num, self._cat, self._levels = list(num), list(cat), levels
+        self._parts = {key: r[key] for key in ("indicator_variable", "indicator_code", "indicator_proportions",
+                                                "indicator_weights", "numeric_mean", "numeric_scale", "loadings")}
+        self._parts["n_categorical"] = len(cat)
         self.eigenvalues_ = r["eigenvalues"]
         self.percentage_of_variance_ = r["percentage_of_variance"]
         self.cumulative_percentage_of_variance_ = r["cumulative_percentage_of_variance"]
         self.total_inertia_ = float(r["total_inertia"])
-        self._row_coordinates = r["row_coordinates"]
         self._numeric_names = [str(c) for c in num]
         self._correlations = r["numeric_correlations"]
-        self._fit_index = X.index
         return self
 
     def row_coordinates(self, X):
+        """Coordinates of the rows of X (the fitted frame, or new rows with the same
+        columns; categories unseen at fit contribute nothing)."""
         check_fitted(self, "eigenvalues_")
-        if len(X) != len(self._row_coordinates) or not X.index.equals(self._fit_index):
-            raise ValueError("row_coordinates: new rows are not supported yet; pass the frame FAMD was fitted on")
-        return _frame(self._row_coordinates, index=X.index)
+        if not hasattr(X, "columns"):
+            raise ValueError("X: FAMD needs a DataFrame with the fitted columns")
+        missing = [c for c in self._num + self._cat if c not in X.columns]
+        if missing:
+            raise ValueError(f"column '{missing[0]}': FAMD was fitted with it and X has no such column")
+        numeric = as_matrix(X[self._num].astype(np.float64).to_numpy(), "X")
+        _, levels, codes = _categorical_codes(X[self._cat])
+        out = np.empty_like(codes)
+        for j in range(codes.shape[1]):
+            lookup = {v: i for i, v in enumerate(self._levels[j].tolist())}
+            out[:, j] = [lookup.get(v, -1) for v in levels[j][codes[:, j]].tolist()]
+        coords = _core.famd_transform(self._parts, numeric, np.ascontiguousarray(out, dtype=np.int32))
+        return _frame(coords, index=X.index)
+
+    def transform(self, X):
+        return np.asarray(self.row_coordinates(X))
 
     @property
     def column_correlations(self):

@@ -400,7 +400,77 @@ py::dict famd_fit(const CArray<double>& numeric, const CArray<std::int32_t>& cod
   d["category_coordinates"] = to_numpy(m.category_coordinates);
   d["indicator_variable"] = to_numpy(m.indicator_variable);
   d["indicator_code"] = to_numpy(m.indicator_code);
+  d["indicator_proportions"] = to_numpy(m.indicator_proportions);
+  d["indicator_weights"] = to_numpy(m.indicator_weights);
+  d["numeric_mean"] = to_numpy(m.numeric_mean);
+  d["numeric_scale"] = to_numpy(m.numeric_scale);
+  d["loadings"] = to_numpy(m.loadings);
   return d;
+}
+
+/// The saved parts of a fitted MCA or FAMD are consistent (what transform indexes by).
+void check_indicators(const std::vector<std::int32_t>& variable, const std::vector<std::int32_t>& code,
+                      std::size_t n_variables, std::size_t rows, std::size_t coordinate_rows) {
+  if (variable.size() != code.size() || variable.size() != rows || coordinate_rows < rows)
+    throw InvalidArgument("model: inconsistent fitted attributes (indicator counts)");
+  for (std::size_t j = 0; j < variable.size(); ++j)
+    if (variable[j] < 0 || static_cast<std::size_t>(variable[j]) >= n_variables || code[j] < 0)
+      throw InvalidArgument("model: inconsistent fitted attributes (indicator " + std::to_string(j) + ")");
+}
+
+template <class T>
+std::vector<T> vec1(const CArray<T>& a, const char* what) {
+  auto s = span1<T>(a, what);
+  return std::vector<T>(s.begin(), s.end());
+}
+
+/// Row coordinates of new rows with a fitted MCA, rebuilt from its saved parts.
+py::array_t<double> mca_transform(const CArray<std::int32_t>& indicator_variable,
+                                  const CArray<std::int32_t>& indicator_code, const CArray<double>& column_masses,
+                                  const CArray<double>& column_standard_coordinates, const CArray<double>& eigenvalues,
+                                  std::size_t n_variables, const CArray<std::int32_t>& codes) {
+  McaModel m;
+  m.n_variables = n_variables;
+  m.indicator_variable = vec1(indicator_variable, "indicator_variable");
+  m.indicator_code = vec1(indicator_code, "indicator_code");
+  m.column_masses = vec1(column_masses, "column_masses");
+  m.column_standard_coordinates = from_numpy<double>(column_standard_coordinates, "column_standard_coordinates");
+  m.eigenvalues = vec1(eigenvalues, "eigenvalues");
+  check_indicators(m.indicator_variable, m.indicator_code, n_variables, m.column_masses.size(),
+                   m.column_standard_coordinates.rows());
+  if (m.column_standard_coordinates.cols() != m.eigenvalues.size())
+    throw InvalidArgument("model: inconsistent fitted attributes (components)");
+  MatrixD out;
+  {
+    py::gil_scoped_release release;
+    out = m.transform(view2<std::int32_t>(codes, "X"));
+  }
+  return to_numpy(out);
+}
+
+/// Row coordinates of new rows with a fitted FAMD, rebuilt from its saved parts.
+py::array_t<double> famd_transform(const py::dict& parts, const CArray<double>& numeric,
+                                   const CArray<std::int32_t>& codes) {
+  FamdModel m;
+  m.indicator_variable = vec1(parts["indicator_variable"].cast<CArray<std::int32_t>>(), "indicator_variable");
+  m.indicator_code = vec1(parts["indicator_code"].cast<CArray<std::int32_t>>(), "indicator_code");
+  m.indicator_proportions = vec1(parts["indicator_proportions"].cast<CArray<double>>(), "indicator_proportions");
+  m.indicator_weights = vec1(parts["indicator_weights"].cast<CArray<double>>(), "indicator_weights");
+  m.numeric_mean = vec1(parts["numeric_mean"].cast<CArray<double>>(), "numeric_mean");
+  m.numeric_scale = vec1(parts["numeric_scale"].cast<CArray<double>>(), "numeric_scale");
+  m.loadings = from_numpy<double>(parts["loadings"].cast<CArray<double>>(), "loadings");
+  m.n_numeric = m.numeric_mean.size();
+  m.n_categorical = parts["n_categorical"].cast<std::size_t>();
+  check_indicators(m.indicator_variable, m.indicator_code, m.n_categorical, m.indicator_weights.size(),
+                   m.indicator_proportions.size());
+  if (m.loadings.rows() != m.n_numeric + m.indicator_code.size() || m.numeric_scale.size() != m.n_numeric)
+    throw InvalidArgument("model: inconsistent fitted attributes (loadings)");
+  MatrixD out;
+  {
+    py::gil_scoped_release release;
+    out = m.transform(view2<double>(numeric, "numeric part"), view2<std::int32_t>(codes, "categorical part"));
+  }
+  return to_numpy(out);
 }
 
 py::dict tsne_fit(const CArray<double>& x, std::size_t n_components, double perplexity, double early_exaggeration,
@@ -670,7 +740,9 @@ void set_params(RunParams& params, const std::vector<std::pair<std::string, std:
 Result segment_frame(const py::list& columns, const std::vector<std::pair<std::string, std::string>>& values,
                      const std::vector<std::pair<std::string, std::string>>& type_names, const std::string& name) {
   RunParams params;
-  params.quiet = true;
+  // segment() sets the engine's thread count from its parameter: without one, keep
+  // the count the session has (set_num_threads) rather than resetting it.
+  params.threads = num_threads();
   set_params(params, values);
   params.quiet = true;
   std::vector<std::pair<std::string, ColumnType>> types;
@@ -824,6 +896,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("pca_fit", &pca_fit);
   m.def("mca_fit", &mca_fit);
   m.def("famd_fit", &famd_fit);
+  m.def("mca_transform", &mca_transform);
+  m.def("famd_transform", &famd_transform);
   m.def("tsne_fit", &tsne_fit);
   m.def("trustworthiness", &trustworthiness_);
 

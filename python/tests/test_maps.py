@@ -58,6 +58,12 @@ def test_mca_matches_the_exact_golden_mca(golden):
     np.testing.assert_allclose(align(rc, coords), coords, atol=1e-8)
     cc = mca.column_coordinates(df)
     assert len(cc) == 25 and "job_admin." in cc.index
+    # new rows: each row's coordinates do not depend on the others; unseen categories add nothing
+    part = df.iloc[[5, 17, 900]]
+    np.testing.assert_allclose(mca.row_coordinates(part).to_numpy(), rc[[5, 17, 900]], atol=1e-12)
+    odd = part.copy()
+    odd.iloc[0, 0] = "astronaut"
+    assert np.isfinite(mca.row_coordinates(odd).to_numpy()).all()
 
 
 def test_famd_numeric_part_is_the_pca_of_the_standardised_columns_when_alone_enough():
@@ -75,6 +81,10 @@ def test_famd_numeric_part_is_the_pca_of_the_standardised_columns_when_alone_eno
     want = U[:, :2] * s[:2]
     np.testing.assert_allclose(famd.eigenvalues_, s[:2] ** 2 / len(df), rtol=1e-9)
     np.testing.assert_allclose(align(rc, want), want, atol=1e-8)
+    part = df.iloc[[3, 50, 120]]
+    np.testing.assert_allclose(famd.row_coordinates(part).to_numpy(), rc[[3, 50, 120]], atol=1e-12)
+    with pytest.raises(ValueError, match="column 'c'"):
+        famd.row_coordinates(df[["a", "b"]])
 
 
 def test_tsne_quality():

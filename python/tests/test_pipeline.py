@@ -21,9 +21,18 @@ def run_cli(cli, df, tmp_path, *args):
     return pd.read_csv(out / "segments.csv"), out
 
 
-@pytest.mark.parametrize("method,extra", [("kmeans", []), ("kprototypes", []), ("kmeans", ["--preset", "blog"])])
-def test_labels_equal_the_command(bank, cli, tmp_path, method, extra):
-    kw = dict(preset="blog") if extra else {}
+TINY = "golden/bert/tiny-bert-random"
+
+
+@pytest.mark.parametrize("method,extra", [("kmeans", []), ("kprototypes", []), ("kmeans", ["--preset", "blog"]),
+                                          ("lca", []), ("embed", ["--model", TINY])])
+def test_labels_equal_the_command(bank, cli, shared, tmp_path, method, extra):
+    kw = {}
+    if extra[:1] == ["--preset"]:
+        kw = dict(preset="blog")
+    if extra[:1] == ["--model"]:
+        extra = ["--model", str(shared / TINY)]
+        kw = dict(model=str(shared / TINY))
     r = segmenta.segment(bank, method=method, k=4, **FAST, **kw)
     seg, _ = run_cli(cli, bank, tmp_path, "--method", method, "--k", "4", "--no-maps", "--no-explain", *extra)
     labels = r.labels
