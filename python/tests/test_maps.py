@@ -97,3 +97,14 @@ def test_tsne_quality():
     assert tw > 0.9
     with pytest.raises(ValueError, match="perplexity"):
         segmenta.TSNE(perplexity=500).fit_transform(X)
+
+
+def test_trustworthiness_of_scikit_learns_bank_embedding(inliers, golden):
+    """trustworthiness against the golden value of scikit-learn's t-SNE of 5000 inliers.
+    (The t-SNE itself meets scikit-learn's KL and trustworthiness there in the C++
+    golden test, tests/golden/reduce_tsne_test.cpp; it takes too long for this suite.)"""
+    ref = read_json(golden / "tsne" / "tsne_quality.json")
+    sample = pd.read_csv(golden / "tsne" / "subsample_embedding.csv")
+    X = inliers.to_numpy()[sample["inlier_index"].to_numpy()]
+    assert segmenta.trustworthiness(X, sample[["y0", "y1"]].to_numpy(), n_neighbors=10) == pytest.approx(
+        ref["trustworthiness_k10"], abs=1e-6)
