@@ -693,9 +693,9 @@ StringTable string_table(const py::list& columns, const std::string& source) {
   return t;
 }
 
-Table frame_table(const py::list& columns, const std::string& source,
-                  const std::vector<std::pair<std::string, ColumnType>>& types) {
-  const StringTable strings = string_table(columns, source);
+/// Types the string columns of a frame (no Python object is touched: callable
+/// without the GIL).
+Table type_frame(const StringTable& strings, const std::vector<std::pair<std::string, ColumnType>>& types) {
   InferOptions options;
   options.types = types;
   options.place = [&strings](std::size_t column, std::size_t row) {
@@ -752,13 +752,14 @@ Result segment_frame(const py::list& columns, const std::vector<std::pair<std::s
     if (!found) throw InvalidArgument("types: the frame has no column '" + column + "'");
     types.emplace_back(column, parse_column_type(type, "types"));
   }
-  Table table = frame_table(columns, name, types);
+  const StringTable strings = string_table(columns, name);
   Provenance input;
   input.kind = "dataframe";
   input.name = name;
   Result out;
   {
     py::gil_scoped_release release;
+    const Table table = type_frame(strings, types);
     out.r = std::make_shared<SegmentationResult>(segment(table, params, input));
   }
   return out;
@@ -787,10 +788,11 @@ py::dict score_frame(const std::string& model_text, const py::list& columns, con
     }
     if (!found) throw InvalidArgument("column '" + name + "': the model needs it and the frame has no such column");
   }
-  const Table table = frame_table(selected, "frame", types);
+  const StringTable strings = string_table(selected, "frame");
   TableScores s;
   {
     py::gil_scoped_release release;
+    const Table table = type_frame(strings, types);
     s = score_table(model, table, method, origin);
   }
   py::dict d;
