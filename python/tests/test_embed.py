@@ -39,3 +39,13 @@ def test_errors(tiny, tmp_path):
         enc.encode(["a", 3])
     with pytest.raises(ValueError, match="batch_size"):
         enc.encode(["a"], batch_size=0)
+
+
+@pytest.mark.parametrize("precision,min_cosine", [("bf16", 0.9999), ("int8", 0.999)])
+def test_reduced_precisions_stay_close_to_fp32(tiny, precision, min_cosine):
+    folder, ref = tiny
+    texts = [s["text"] for s in ref["sentences"]]
+    want = np.array([s["normalized"] for s in ref["sentences"]])
+    got = segmenta.SentenceEncoder(folder, precision=precision).encode(texts, normalize_embeddings=True)
+    cosine = np.sum(got * want, axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cosine.min() > min_cosine, cosine.min()
