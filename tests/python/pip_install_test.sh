@@ -7,8 +7,11 @@ python=$1 source=$2 build=$3
 target=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$target" "$work"' EXIT
-# pip builds in the source tree; a copy keeps the checkout clean.
-cp -r "$source/python" "$work/python"
+# pip builds in the source tree; a copy of the package's sources keeps the checkout
+# clean (and leaves out what earlier builds left in python/build).
+mkdir "$work/python"
+cp -r "$source/python/pyproject.toml" "$source/python/setup.py" "$source/python/README.md" \
+  "$source/python/segmenta" "$work/python/"
 SEGMENTA_BUILD_DIR="$build" "$python" -m pip install --quiet --no-build-isolation --no-index --no-deps \
   --target "$target" "$work/python"
 cd "$work"
