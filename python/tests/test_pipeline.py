@@ -60,9 +60,11 @@ def test_frame_index_and_categoricals_keep_the_labels(bank):
 
 def test_result_parts(bank, tmp_path):
     r = segmenta.segment(bank, k=3, tsne_sample=300)
-    m = r.metrics
-    assert m["methods"][0]["k"] == 3 if isinstance(m["methods"], list) else True
+    final = r.metrics["methods"]["kmeans"]["final"]
     sizes = r.labels.value_counts()
+    assert final["k"] == 3 and final["sizes"] == sorted(sizes.tolist(), reverse=True)
+    # the sweep point of the chosen k carries the final metrics
+    assert r.sweep.query("k == 3")["silhouette"].item() == pytest.approx(final["silhouette"], abs=1e-12)
     assert sizes.sum() == len(bank) - r.outliers["outlier"].sum()
     assert len(r.profiles) > 0 and "segment" in r.profiles.columns
     maps = r.maps
