@@ -376,6 +376,31 @@ struct ScoreParams {
   int threads = 0;
 };
 
+/// What a saved model says about each row of a table: the segment (-1 where the
+/// model cannot assign it), the posterior of that segment (lca only, else empty),
+/// the ECOD flag and score (NaN when the run had no outlier stage). `dropped`: the
+/// model's run dropped outliers, so their segment is not meaningful.
+struct TableScores {
+  std::string method;
+  std::vector<std::int32_t> segment;
+  std::vector<double> probability;
+  std::vector<std::uint8_t> outlier;
+  std::vector<double> outlier_score;
+  bool dropped = false;
+};
+
+/// The columns a model reads, by name, with the type to read each as (binary
+/// columns as categorical): the type overrides for reading new rows.
+std::vector<std::pair<std::string, ColumnType>> model_columns(const nlohmann::json& model);
+
+/// Scores `table` (the model's columns, by name, typed as model_columns says) with
+/// the parsed model file `model` (`origin` names it in messages), as score() does for
+/// a file: the same preparation, ECOD against the training data, the method's
+/// predict. `method` "" = the model's own. Throws ModelFormatError for a malformed
+/// model, InvalidArgument for a missing column or an unknown method.
+TableScores score_table(const nlohmann::json& model, const Table& table, const std::string& method = "",
+                        const std::string& origin = "model");
+
 /// Assigns every row of params.data to a segment with the frozen model: the same
 /// preparation (unseen categories treated as missing), ECOD scores against the
 /// training distribution (no refit), nearest segment — k-means centre, k-prototypes

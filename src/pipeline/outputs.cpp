@@ -71,16 +71,22 @@ OutputSet::OutputSet(std::string dir) : dir_(std::move(dir)) {
   if (ec) throw IoError(fmt::format("{}: cannot create the output directory: {}", dir_, ec.message()));
 
   stage_ = fmt::format("{}.tmp-{}", target_, static_cast<long>(::getpid()));
+  // Registered before it is created: a signal that arrives just after mkdir still
+  // removes it (removing a directory that does not exist yet is harmless).
+  stage_slot_ = register_temporary(stage_);
   if (::mkdir(stage_.c_str(), 0777) != 0 && errno == EEXIST) {
     // Left by an earlier process with the same id that was killed: ours to remove.
     fs::remove_all(stage_, ec);
     ::mkdir(stage_.c_str(), 0777);
   }
-  if (!is_real_directory(stage_))
+  if (!is_real_directory(stage_)) {
+    const int err = errno;
+    unregister_temporary(stage_slot_);
+    stage_slot_ = -1;
     throw IoError(fmt::format("{}: cannot write beside the output directory ({}): {}", dir_, parent.string(),
-                              std::strerror(errno)));
+                              std::strerror(err)));
+  }
   stage_exists_ = true;
-  stage_slot_ = register_temporary(stage_);
 }
 
 OutputSet::~OutputSet() { remove_stage(); }

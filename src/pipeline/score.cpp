@@ -81,57 +81,95 @@ std::size_t score(const ScoreParams& params) {
 
 namespace detail {
 
-std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& model, AtomicFile& out_file) {
-  using json = nlohmann::json;
+/// The model's header checked and the method to use resolved ("" = the model's own).
+const Method& model_method(const nlohmann::json& model, const std::string& requested, const std::string& origin,
+                           std::string_view what = "method") {
   if (!model.is_object() || model.value("format", "") != "segmenta-model")
-    throw ModelFormatError(fmt::format("{}: not a segmenta model file", params.model));
+    throw ModelFormatError(fmt::format("{}: not a segmenta model file", origin));
   if (model.value("version", 0) != 1)
-    throw ModelFormatError(fmt::format("{}: unsupported model version {}", params.model, model.value("version", 0)));
+    throw ModelFormatError(fmt::format("{}: unsupported model version {}", origin, model.value("version", 0)));
   if (!model.contains("methods") || !model["methods"].is_object() || model["methods"].empty())
-    throw ModelFormatError(fmt::format("{}: the model has no fitted method", params.model));
-  const std::string method = params.method.empty() ? model.value("method", "") : params.method;
+    throw ModelFormatError(fmt::format("{}: the model has no fitted method", origin));
+  const std::string method = requested.empty() ? model.value("method", "") : requested;
   if (!model["methods"].contains(method)) {
     std::string have;
     for (const auto& [name, _] : model["methods"].items()) have += (have.empty() ? "" : ", ") + name;
-    throw ParameterError("method", fmt::format("the model has no '{}' segmentation (it has {})", method, have));
+    throw ParameterError(std::string(what), fmt::format("the model has no '{}' segmentation (it has {})", method, have));
   }
-  const Method* id = nullptr;
   for (const Method& m : clustering_methods())
-    if (to_string(m) == method) id = &m;
-  if (!id) throw ModelFormatError(fmt::format("{}: unknown method '{}'", params.model, method));
+    if (to_string(m) == method) return m;
+  throw ModelFormatError(fmt::format("{}: unknown method '{}'", origin, method));
+}
 
+}  // namespace detail
+
+std::vector<std::pair<std::string, ColumnType>> model_columns(const nlohmann::json& model) {
+  std::vector<std::pair<std::string, ColumnType>> out;
+  try {
+    for (const auto& c : model.at("columns")) {
+      const auto type = parse_column_type(c.at("type").get<std::string>(), "model columns");
+      // A binary column of the run may show one value only (or three) among new rows.
+      out.emplace_back(c.at("name").get<std::string>(), type == ColumnType::binary ? ColumnType::categorical : type);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(fmt::format("model file: {}", json_message(e)));
+  }
+  return out;
+}
+
+TableScores score_table(const nlohmann::json& model, const Table& table, const std::string& method,
+                        const std::string& origin) {
+  using json = nlohmann::json;
+  try {
+    const Method& id = detail::model_method(model, method, origin);
+    const std::string name(to_string(id));
+    const PrepModel prep = detail::prep_from_json(model.at("prep"));
+    const MatrixD features = prep.transform(table);
+    const std::shared_ptr<const FittedMethod> fitted = detail::method_spec(id).load(model.at("methods").at(name), origin);
+    const bool ecod_on_vectors = model.value("outlier_space", "features") == "embeddings";
+    MatrixD vectors;
+    if (fitted->needs_embeddings() || ecod_on_vectors)
+      vectors = embed_for_scoring(model.at("methods").at("embed").at("encoder"), table, origin);
+    TableScores s;
+    s.method = name;
+    s.segment = fitted->predict({table, features.view(), vectors.view()});
+    s.probability = fitted->probability({table, features.view(), vectors.view()});
+    s.outlier_score.assign(table.rows(), std::nan(""));
+    s.outlier.assign(table.rows(), 0);
+    s.dropped = model.value("outlier_policy", "drop") == "drop";
+    if (model.contains("outliers")) {
+      const EcodModel ecod = detail::ecod_from_json(model.at("outliers"));
+      const ViewD x = ecod_on_vectors ? vectors.view() : features.view();
+      // The run's own rows are scored in-sample, as the run scored them; other rows as new ones.
+      s.outlier_score = ecod.is_training_set(x) ? ecod.score_training(x) : ecod.score(x);
+      for (std::size_t i = 0; i < s.outlier_score.size(); ++i) s.outlier[i] = s.outlier_score[i] > ecod.threshold();
+    }
+    return s;
+  } catch (const json::exception& e) {
+    throw ModelFormatError(fmt::format("{}: {}", origin, json_message(e)));
+  } catch (const ModelFormatError& e) {
+    rethrow_naming(origin, e.what());
+  }
+}
+
+namespace detail {
+
+std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& model, AtomicFile& out_file) {
+  detail::model_method(model, params.method, params.model);
   // Read only the model's columns, by name, in the model's order.
   CsvOptions csv = params.csv;
   std::string columns;
   for (const auto& c : model.at("columns")) columns += (columns.empty() ? "" : ",") + c.at("name").get<std::string>();
   csv.columns = columns;
-  for (const auto& c : model.at("columns")) {
-    const auto type = parse_column_type(c.at("type").get<std::string>(), "model columns");
-    csv.types.emplace_back(c.at("name").get<std::string>(), type == ColumnType::binary ? ColumnType::categorical : type);
-  }
+  for (auto& t : model_columns(model)) csv.types.push_back(std::move(t));
   const Table table = read_csv(params.data, csv);
 
-  const PrepModel prep = detail::prep_from_json(model.at("prep"));
-  const MatrixD features = prep.transform(table);
-  const std::shared_ptr<const FittedMethod> fitted =
-      detail::method_spec(*id).load(model.at("methods").at(method), params.model);
-  const bool ecod_on_vectors = model.value("outlier_space", "features") == "embeddings";
-  MatrixD vectors;
-  if (fitted->needs_embeddings() || ecod_on_vectors)
-    vectors = embed_for_scoring(model.at("methods").at("embed").at("encoder"), table, params.model);
-  const std::vector<std::int32_t> seg = fitted->predict({table, features.view(), vectors.view()});
-  const std::vector<double> prob = fitted->probability({table, features.view(), vectors.view()});
-
-  std::vector<double> scores(table.rows(), std::nan(""));
-  std::vector<std::uint8_t> flagged(table.rows(), 0);
-  const bool drop = model.value("outlier_policy", "drop") == "drop";
-  if (model.contains("outliers")) {
-    const EcodModel ecod = detail::ecod_from_json(model.at("outliers"));
-    const ViewD x = ecod_on_vectors ? vectors.view() : features.view();
-    // The run's own rows are scored in-sample, as the run scored them; other rows as new ones.
-    scores = ecod.is_training_set(x) ? ecod.score_training(x) : ecod.score(x);
-    for (std::size_t i = 0; i < scores.size(); ++i) flagged[i] = scores[i] > ecod.threshold();
-  }
+  const TableScores s = score_table(model, table, params.method, params.model);
+  const std::vector<std::int32_t>& seg = s.segment;
+  const std::vector<double>& prob = s.probability;
+  const std::vector<double>& scores = s.outlier_score;
+  const std::vector<std::uint8_t>& flagged = s.outlier;
+  const bool drop = s.dropped;
   std::string out =
       prob.empty() ? "row,segment,outlier,outlier_score\n" : "row,segment,probability,outlier,outlier_score\n";
   for (std::size_t i = 0; i < table.rows(); ++i) {

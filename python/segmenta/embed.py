@@ -1,0 +1,46 @@
+"""SentenceEncoder: sentence-transformers models (BERT family) encoded in-process."""
+
+import numpy as np
+
+from . import _core
+
+
+class SentenceEncoder:
+    """``SentenceEncoder(model_dir, precision='fp32'|'bf16'|'int8')`` reads a
+    sentence-transformers model folder (config.json, tokenizer files,
+    model.safetensors, pooling configuration; a name is looked up under
+    $SEGMENTA_MODELS). ``encode(sentences, batch_size=32, normalize_embeddings=None)``
+    returns a float32 array (n, dimension) like sentence-transformers' encode;
+    normalize_embeddings None follows the folder's Normalize module. Results do not
+    depend on the thread count; the batch size changes the last bits only."""
+
+    def __init__(self, model_dir, precision="fp32"):
+        self.model_dir = str(model_dir)
+        self.precision = precision
+        try:
+            self._encoder = _core.Encoder(self.model_dir, precision)
+        except (OSError, ValueError) as e:  # the engine names the command's option
+            text = str(e)
+            for prefix in ("--model: ", "--precision: "):
+                if text.startswith(prefix):
+                    text = ("model_dir: " if prefix == "--model: " else "precision: ") + text[len(prefix):]
+            raise type(e)(text.replace("pass --model DIR with", "pass")) from None
+
+    @property
+    def dimension(self):
+        return self._encoder.dimension
+
+    def get_sentence_embedding_dimension(self):
+        return self._encoder.dimension
+
+    def encode(self, sentences, batch_size=32, normalize_embeddings=None, show_progress_bar=None,
+               convert_to_numpy=True):
+        single = isinstance(sentences, str)
+        items = [sentences] if single else list(sentences)
+        for i, s in enumerate(items):
+            if not isinstance(s, str):
+                raise ValueError(f"sentences[{i}]: must be a string, got {type(s).__name__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size: must be a positive integer, got {batch_size!r}")
+        out = self._encoder.encode(items, int(batch_size), normalize_embeddings)
+        return out[0] if single else out

@@ -1,0 +1,51 @@
+"""SentenceEncoder against the golden embeddings of the tiny random BERT."""
+
+import numpy as np
+import pytest
+
+import segmenta
+from conftest import read_json
+
+
+@pytest.fixture(scope="module")
+def tiny(golden):
+    return golden / "bert" / "tiny-bert-random", read_json(golden / "bert" / "tiny_bert_embeddings.json")
+
+
+def test_encode_matches_the_reference(tiny):
+    folder, ref = tiny
+    enc = segmenta.SentenceEncoder(folder)
+    texts = [s["text"] for s in ref["sentences"]]
+    assert enc.dimension == ref["hidden_size"]
+    pooled = enc.encode(texts, normalize_embeddings=False)
+    assert pooled.dtype == np.float32 and pooled.shape == (len(texts), 64)
+    np.testing.assert_allclose(pooled, np.array([s["mean_pooled"] for s in ref["sentences"]]), atol=1e-5)
+    normed = enc.encode(texts, batch_size=7, normalize_embeddings=True)
+    np.testing.assert_allclose(normed, np.array([s["normalized"] for s in ref["sentences"]]), atol=1e-5)
+    one = enc.encode(texts[3])
+    assert one.shape == (64,)
+    # the batch size changes only the rounding (the shapes of the matrix products)
+    np.testing.assert_allclose(enc.encode(texts, batch_size=1), enc.encode(texts, batch_size=64), atol=1e-5)
+
+
+def test_errors(tiny, tmp_path):
+    folder, _ = tiny
+    with pytest.raises(OSError, match="model_dir: no model folder"):
+        segmenta.SentenceEncoder(tmp_path / "no-model")
+    with pytest.raises(ValueError, match="precision"):
+        segmenta.SentenceEncoder(folder, precision="fp8")
+    enc = segmenta.SentenceEncoder(folder)
+    with pytest.raises(ValueError, match=r"sentences\[1\]"):
+        enc.encode(["a", 3])
+    with pytest.raises(ValueError, match="batch_size"):
+        enc.encode(["a"], batch_size=0)
+
+
+@pytest.mark.parametrize("precision,min_cosine", [("bf16", 0.9999), ("int8", 0.999)])
+def test_reduced_precisions_stay_close_to_fp32(tiny, precision, min_cosine):
+    folder, ref = tiny
+    texts = [s["text"] for s in ref["sentences"]]
+    want = np.array([s["normalized"] for s in ref["sentences"]])
+    got = segmenta.SentenceEncoder(folder, precision=precision).encode(texts, normalize_embeddings=True)
+    cosine = np.sum(got * want, axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cosine.min() > min_cosine, cosine.min()
