@@ -19,12 +19,11 @@ class SentenceEncoder:
         self.precision = precision
         try:
             self._encoder = _core.Encoder(self.model_dir, precision)
-        except (OSError, ValueError) as e:  # the engine names the command's option
+        except (OSError, ValueError) as e:  # the engine names its parameter "model"
             text = str(e)
-            for prefix in ("--model: ", "--precision: "):
-                if text.startswith(prefix):
-                    text = ("model_dir: " if prefix == "--model: " else "precision: ") + text[len(prefix):]
-            raise type(e)(text.replace("pass --model DIR with", "pass")) from None
+            if text.startswith("model: "):
+                text = "model_dir: " + text[len("model: "):]
+            raise type(e)(text) from None
 
     @property
     def dimension(self):
