@@ -161,7 +161,7 @@ MethodResult fit(RunContext& ctx) {
     Stopwatch one;
     lp.n_components = k;
     LcaModel m = fit_lca(numeric.view(), codes.view(), all.levels, lp, &ctx.diag);
-    fits.push_back({k, m.labels, m.bic, m.n_iter, one.seconds()});
+    fits.push_back({k, m.labels, m.bic, m.n_iter, one.seconds(), m.bic, m.icl});
     per_k.push_back({{"k", k},
                      {"log_likelihood", m.log_likelihood},
                      {"bic", m.bic},
@@ -183,27 +183,29 @@ MethodResult fit(RunContext& ctx) {
       gamma);
   const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
-  // The knee of the BIC curve means nothing: its "no elbow" verdict is left out.
-  Diagnostics eval_diag;
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, eval_diag);
-  for (const auto& item : eval_diag.items())
-    if (item.code != "no_elbow") ctx.diag.add(item);
+  // Stability: the same model with fewer starts on subsamples of the same rows.
+  const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
+    const MatrixD sn = take_rows<double, std::size_t>(numeric.view(), rows);
+    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(codes.view(), rows);
+    LcaParams sp = lp;
+    sp.n_components = k;
+    sp.n_init = std::min(lp.n_init, kStabilityRestarts);
+    sp.random_state = seed;
+    return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
+  };
+  // The knee of the BIC curve means nothing: BIC and ICL (ICL by default) decide.
+  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
+                                 k_choice(params, true, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
+  if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
 
+  const KRecommendation& rec = r.eval.recommendation;
   std::size_t chosen = 0, best_icl = 0;
-  for (std::size_t i = 1; i < models.size(); ++i) {
-    if (models[i].bic < models[chosen].bic) chosen = i;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    if (fits[i].k == rec.k) chosen = i;
     if (models[i].icl < models[best_icl].icl) best_icl = i;
   }
-  KRecommendation& rec = r.eval.recommendation;
-  rec.elbow.reset();
-  rec.k = fits[chosen].k;
-  rec.reason = fits.size() == 1 ? "fixed by --k" : fmt::format("lowest BIC (ICL prefers k = {})", fits[best_icl].k);
-  if (fits.size() > 1 && best_icl != chosen)
-    ctx.diag.info("lca", "bic_icl_disagree",
-                  fmt::format("BIC prefers k = {}, ICL k = {} (classes that overlap more at the larger k)",
-                              fits[chosen].k, fits[best_icl].k));
   r.k = rec.k;
   r.labels = models[chosen].labels;
   const std::vector<std::int32_t> rename = number_by_size(r, nullptr);

@@ -91,6 +91,11 @@ std::size_t effective_n_init(const RunParams& params, Method method) {
   return method == Method::kmeans && params.preset == "blog" ? 30 : 10;
 }
 
+std::size_t effective_stability_pairs(const RunParams& params) {
+  if (params.stability_pairs) return *params.stability_pairs;
+  return params.preset == "blog" && params.k_criterion != "stability" ? 0 : 4;
+}
+
 std::string effective_kproto_init(const RunParams& params) {
   if (!params.kproto_init.empty()) return params.kproto_init;
   return params.preset == "blog" ? "huang" : "cao";

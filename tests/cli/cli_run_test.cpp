@@ -80,7 +80,7 @@ TEST(CliRun, SameOutputWithOneAndTwoThreads) {
 
 TEST(CliRun, OutputsDescribeTheRun) {
   const std::string dir = test::temp_dir("cli_outputs");
-  const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --columns 0:8 --k 2..5 --out " + dir);
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --method kmeans --columns 0:8 --k 2..5 --out " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Table segs = read_segments(dir + "/segments.csv");
   ASSERT_EQ(segs.rows(), 4521u);
