@@ -117,12 +117,49 @@ LcaModel renumbered(const LcaModel& m, const std::vector<std::int32_t>& rename) 
   return r;
 }
 
-nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m) {
+/// Per class: its weight; per numeric column the model's mean, variance and standard
+/// deviation on the Yeo-Johnson + standardised scale the model works on, and the
+/// posterior-weighted mean and standard deviation of the column's original values
+/// (present cells of the clustered rows); per categorical column the level
+/// probabilities.
+nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m, const Table& t,
+                            const std::vector<std::size_t>& rows) {
+  const std::size_t k = m.n_components();
+  // Original-scale moments weighted by the posterior.
+  std::vector<double> w(k * plan.numeric_names.size(), 0.0), s1(w.size(), 0.0), s2(w.size(), 0.0);
+  for (std::size_t d = 0; d < plan.numeric_names.size(); ++d) {
+    const Column& col = t.column(t.index_of(plan.numeric_names[d]));
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const double v = col.numbers[rows[r]];
+      if (std::isnan(v)) continue;
+      for (std::size_t j = 0; j < k; ++j) {
+        const double p = m.posterior(r, j);
+        w[d * k + j] += p;
+        s1[d * k + j] += p * v;
+      }
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const double v = col.numbers[rows[r]];
+      if (std::isnan(v)) continue;
+      for (std::size_t j = 0; j < k; ++j) {
+        const std::size_t a = d * k + j;
+        const double mean = w[a] > 0 ? s1[a] / w[a] : 0.0;
+        s2[a] += m.posterior(r, j) * (v - mean) * (v - mean);
+      }
+    }
+  }
   nlohmann::json out = nlohmann::json::array();
-  for (std::size_t j = 0; j < m.n_components(); ++j) {
+  for (std::size_t j = 0; j < k; ++j) {
     nlohmann::json num = nlohmann::json::object(), cat = nlohmann::json::object();
-    for (std::size_t d = 0; d < plan.numeric_names.size(); ++d)
-      num[plan.numeric_names[d]] = {{"mean", m.means(j, d)}, {"variance", m.variances(j, d)}};
+    for (std::size_t d = 0; d < plan.numeric_names.size(); ++d) {
+      const std::size_t a = d * k + j;
+      nlohmann::json o{{"mean", m.means(j, d)}, {"variance", m.variances(j, d)}, {"sd", std::sqrt(m.variances(j, d))}};
+      if (w[a] > 0) {
+        o["original_mean"] = s1[a] / w[a];
+        o["original_sd"] = std::sqrt(s2[a] / w[a]);
+      }
+      num[plan.numeric_names[d]] = std::move(o);
+    }
     for (std::size_t c = 0; c < plan.categorical_names.size(); ++c) {
       nlohmann::json probs = nlohmann::json::object();
       for (std::size_t l = 0; l < plan.levels[c].size(); ++l) probs[plan.levels[c][l]] = m.probabilities[c](j, l);
@@ -232,7 +269,10 @@ MethodResult fit(RunContext& ctx) {
                {"numeric_space", "Yeo-Johnson + standardised (fitted on the clustered rows)"},
                {"best_icl_k", fits[best_icl].k},
                {"per_k", per_k},
-               {"classes", classes_json(plan, model)}};
+               {"classes_scale",
+                "numeric mean, variance, sd: Yeo-Johnson + standardised scale of the model; original_mean, "
+                "original_sd: the column's values weighted by each row's posterior"},
+               {"classes", classes_json(plan, model, t, ctx.rows)}};
   for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
     r.details["variance_floor"]["absolute"][plan.numeric_names[c]] = model.variance_floors[c];
 
