@@ -62,7 +62,7 @@ std::string_view to_string(OutlierPolicy p) noexcept;
 struct RunParams {
   std::string data;       // input CSV path
   CsvOptions csv;         // delimiter, column selection, type overrides
-  Method method = Method::kmeans;
+  Method method = Method::lca;  // the latent-class model: the best recovery of planted segments (docs/QUALITY.md)
   std::string preset = "standard";  // "standard" or "blog"
   KSpec k;
   double contamination = 0.1;

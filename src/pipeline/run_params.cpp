@@ -64,7 +64,7 @@ json n_init_json(const RunParams& p) {
 std::vector<ParamSpec> make_specs() {
   std::vector<ParamSpec> s;
   s.push_back(
-      {"method", "--method", false, "kmeans|kprototypes|embed|lca|all", "kmeans",
+      {"method", "--method", false, "kmeans|kprototypes|embed|lca|all", "lca",
        "`kmeans`, `kprototypes`, `embed`, `lca` (latent-class model), or `all` (every method on the same rows, "
        "compared)",
        [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
