@@ -80,7 +80,8 @@ struct RunParams {
   std::size_t max_iter = 300;
 
   // Choosing k over a sweep: "auto" (see docs/USAGE.md), elbow, silhouette,
-  // calinski-harabasz, davies-bouldin, stability, bic or icl (the last two: lca only).
+  // calinski-harabasz, davies-bouldin, stability, bic, bic-plateau or icl (the last
+  // three: lca only).
   std::string k_criterion = "auto";
   // Pairs of subsamples of the stability criterion; unset: 4, none with the blog
   // preset unless the criterion is stability.

@@ -2,11 +2,12 @@
 // numeric columns (Yeo-Johnson + standardised by the mixed plan, fitted on the
 // clustered rows) and the categorical and binary columns (codes of their sorted
 // levels). Missing cells are left out of the likelihood, not imputed. k is chosen
-// by the lowest BIC over the k range (ICL reported beside it); silhouette,
+// by --k-criterion (default: the BIC plateau, sweep.hpp; BIC, ICL on request); silhouette,
 // Calinski-Harabasz and Davies-Bouldin are measured in the k-prototypes space so
 // that the sweep and the report read as for the other methods.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -198,8 +199,27 @@ MethodResult fit(RunContext& ctx) {
     Stopwatch one;
     lp.n_components = k;
     LcaModel m = fit_lca(numeric.view(), codes.view(), all.levels, lp, &ctx.diag);
-    fits.push_back({k, m.labels, m.bic, m.n_iter, one.seconds(), m.bic, m.icl});
+    // A class whose variance in some numeric column sits at the floor is a spike on
+    // repeated values (integer ages or balances), a spurious maximum of the
+    // likelihood: its BIC and ICL are unbounded in the floor, so that k is left out
+    // of the likelihood criteria.
+    std::string spike;
+    for (std::size_t j = 0; j < k && spike.empty(); ++j)
+      for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
+        if (m.weights[j] > 0 && m.variances(j, c) <= m.variance_floors[c]) {
+          spike = plan.numeric_names[c];
+          break;
+        }
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    fits.push_back(
+        {k, m.labels, m.bic, m.n_iter, one.seconds(), spike.empty() ? m.bic : nan, spike.empty() ? m.icl : nan});
+    if (!spike.empty())
+      ctx.diag.info("lca", "variance_at_floor",
+                    fmt::format("k = {}: a class's variance of column '{}' is at the floor (a spike on repeated "
+                                "values); BIC and ICL of this k are left out of the choice of k",
+                                k, spike));
     per_k.push_back({{"k", k},
+                     {"degenerate", !spike.empty()},
                      {"log_likelihood", m.log_likelihood},
                      {"bic", m.bic},
                      {"icl", m.icl},
@@ -230,7 +250,7 @@ MethodResult fit(RunContext& ctx) {
     sp.random_state = seed;
     return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
   };
-  // The knee of the BIC curve means nothing: BIC and ICL (ICL by default) decide.
+  // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
   r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
                                  k_choice(params, true, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);

@@ -73,18 +73,19 @@ std::vector<ParamSpec> make_specs() {
                [](RunParams& p, std::string_view t) { as_param("k", [&] { p.k = KSpec::parse(t, "k"); }); }, nullptr,
                [](const RunParams& p) -> json { return p.k.str(); }});
   s.push_back({"k_criterion", "--k-criterion", false,
-               "auto|elbow|silhouette|calinski-harabasz|davies-bouldin|stability|bic|icl", "auto",
-               "how a sweep chooses k: `auto` (lca: ICL; other methods: the elbow of the objective curve, else "
-               "stability, else silhouette), or one criterion (`bic`, `icl`: lca only); a criterion that finds "
+               "auto|elbow|silhouette|calinski-harabasz|davies-bouldin|stability|bic|bic-plateau|icl", "auto",
+               "how a sweep chooses k: `auto` (lca: `bic-plateau`, the smallest k whose BIC is within 2 % of the "
+               "sweep's BIC range of the lowest; other methods: the elbow of the objective curve, else stability, "
+               "else silhouette), or one criterion (`bic`, `bic-plateau`, `icl`: lca only); a criterion that finds "
                "nothing says so and the `auto` order decides",
                [](RunParams& p, std::string_view t) { p.k_criterion = std::string(t); },
                [](const RunParams& p) {
                  static const char* known[] = {"auto",      "elbow", "silhouette", "calinski-harabasz",
-                                               "davies-bouldin", "stability", "bic", "icl"};
+                                               "davies-bouldin", "stability", "bic", "bic-plateau", "icl"};
                  for (const char* k : known)
                    if (p.k_criterion == k) return;
                  fail("k_criterion", fmt::format("expected auto, elbow, silhouette, calinski-harabasz, davies-bouldin, "
-                                                 "stability, bic or icl, got '{}'",
+                                                 "stability, bic, bic-plateau or icl, got '{}'",
                                                  p.k_criterion));
                },
                [](const RunParams& p) -> json { return p.k_criterion; }});

@@ -163,6 +163,19 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
         return {std::nullopt, "no k has a Davies-Bouldin index"};
       return {rec.best_davies_bouldin, "the lowest Davies-Bouldin index"};
     }
+    if (c == "bic-plateau") {
+      if (!rec.best_bic) return {std::nullopt, "BIC exists for the latent-class model (lca) only"};
+      const double lowest = value_at(*rec.best_bic, &SweepPoint::bic);
+      double highest = lowest;
+      for (const auto& p : points)
+        if (!std::isnan(p.bic)) highest = std::max(highest, p.bic);
+      const double within = kBicPlateau * (highest - lowest);
+      for (const auto& p : points)
+        if (!std::isnan(p.bic) && p.bic - lowest <= within)
+          return {p.k, fmt::format("the smallest k whose BIC is within {:.0f} % of the sweep's BIC range of the "
+                                   "lowest BIC (k = {}): larger k gain less than that",
+                                   100 * kBicPlateau, *rec.best_bic)};
+    }
     if (c == "bic" || c == "icl") {
       const auto& b = c == "bic" ? rec.best_bic : rec.best_icl;
       if (!b)
@@ -175,7 +188,7 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
   std::vector<std::string> order;
   if (choice.criterion != "auto") order.push_back(choice.criterion);
   if (choice.likelihood)
-    order.insert(order.end(), {"icl", "bic", "stability", "silhouette"});
+    order.insert(order.end(), {"bic-plateau", "bic", "stability", "silhouette"});
   else
     order.insert(order.end(), {"elbow", "stability", "silhouette"});
   std::vector<std::string> skipped;
@@ -200,6 +213,10 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
     return rec;
   }
   if (!skipped.empty()) rec.reason += fmt::format(" ({}, so {} decides)", skipped.front(), rec.criterion);
+  if (rec.k == points.back().k && rec.criterion != "elbow")
+    diag.warn("k", "k_at_range_end",
+              fmt::format("{} chose k = {}, the largest k of the sweep: a larger k may be better (--k {}..N)",
+                          rec.criterion, rec.k, points.front().k));
   // The criteria's choices side by side; a warning when they differ from the chosen k.
   std::vector<std::pair<std::string, std::size_t>> all;
   if (rec.elbow) all.emplace_back("elbow", *rec.elbow);

@@ -75,8 +75,16 @@ template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
                         std::uint64_t seed);
 
+/// The BIC plateau of the latent-class model's default k: the smallest k whose BIC is
+/// within this share of the sweep's BIC range (highest - lowest) of the lowest BIC.
+/// Plain BIC keeps falling in small steps past the planted k where columns are skewed
+/// or integer (the demo: k = 9, ARI 0.718; the plateau: k = 7, ARI 0.843) while ICL
+/// merges genuinely overlapping segments (the quality benchmark's overlapping regime:
+/// k = 2, ARI 0.125; the plateau: k = 5, ARI 0.501); docs/QUALITY.md.
+inline constexpr double kBicPlateau = 0.02;
+
 /// Recommendation from per-k criteria (ks increasing, at least one point) by
-/// choice.criterion. "auto": ICL where the method has it, otherwise the knee of the
+/// choice.criterion. "auto": the BIC plateau where the method has BIC, otherwise the knee of the
 /// objective curve, else the highest stability (where measured), else the highest
 /// silhouette. A criterion that finds nothing (no knee; stability not measured) is
 /// reported and the next one decides; disagreeing criteria give a warning.

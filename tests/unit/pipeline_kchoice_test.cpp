@@ -74,9 +74,11 @@ TEST(KChoice, WithoutStabilityTheSilhouetteDecidesAndTheReasonSaysWhy) {
   EXPECT_NE(r.reason.find("no knee"), std::string::npos) << r.reason;
 }
 
-TEST(KChoice, LikelihoodMethodsUseIclByDefaultAndBicOnRequest) {
+// BIC range 50 - 24 = 26: 2 % of it is 0.52, so the plateau starts at k = 5
+// (24.3 - 24 <= 0.52) although k = 6 has the lowest BIC.
+TEST(KChoice, LikelihoodMethodsUseTheBicPlateauByDefaultAndBicOrIclOnRequest) {
   std::vector<SweepPoint> pts = points(kKneeAt4);
-  const double bic[] = {50, 40, 30, 25, 24};
+  const double bic[] = {50, 40, 30, 24.3, 24};
   const double icl[] = {55, 44, 41, 45, 50};
   for (std::size_t i = 0; i < pts.size(); ++i) {
     pts[i].bic = bic[i];
@@ -86,15 +88,26 @@ TEST(KChoice, LikelihoodMethodsUseIclByDefaultAndBicOnRequest) {
   KChoice c;
   c.likelihood = true;
   KRecommendation r = recommend_k(pts, d, c);
-  EXPECT_EQ(r.criterion, "icl");
-  EXPECT_EQ(r.k, 4u);
+  EXPECT_EQ(r.criterion, "bic-plateau");
+  EXPECT_EQ(r.k, 5u);
   EXPECT_FALSE(r.elbow.has_value());  // the knee of a likelihood curve is not used
   ASSERT_TRUE(r.best_bic.has_value());
   EXPECT_EQ(*r.best_bic, 6u);
+  EXPECT_FALSE(has(d, "k_at_range_end"));
   c.criterion = "bic";
   r = recommend_k(pts, d, c);
   EXPECT_EQ(r.criterion, "bic");
   EXPECT_EQ(r.k, 6u);
+  EXPECT_TRUE(has(d, "k_at_range_end"));  // 6 is the largest k of the sweep
+  c.criterion = "icl";
+  r = recommend_k(pts, d, c);
+  EXPECT_EQ(r.criterion, "icl");
+  EXPECT_EQ(r.k, 4u);
+  // A k left out of the likelihood criteria (NaN: a degenerate fit) never wins.
+  pts[4].bic = pts[4].icl = kNaN;
+  c.criterion = "bic";
+  r = recommend_k(pts, d, c);
+  EXPECT_EQ(r.k, 5u);
 }
 
 TEST(KChoice, AnUnavailableCriterionFallsBackInTheAutoOrder) {
