@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,12 +60,31 @@ OutlierPolicy parse_outlier_policy(std::string_view text, std::string_view what 
 /// "drop", "flag", "none".
 std::string_view to_string(OutlierPolicy p) noexcept;
 
+/// How a sweep chooses k (docs/USAGE.md, --k-criterion); automatic: bic-plateau for
+/// lca, else the elbow, then stability, then silhouette.
+enum class KCriterion {
+  automatic,
+  elbow,
+  silhouette,
+  calinski_harabasz,
+  davies_bouldin,
+  stability,
+  bic,
+  bic_plateau,
+  icl
+};
+/// "auto", "elbow", "silhouette", "calinski-harabasz", "davies-bouldin", "stability",
+/// "bic", "bic-plateau", "icl".
+std::string_view to_string(KCriterion c) noexcept;
+/// The names of to_string; throws ParameterError(what, …).
+KCriterion parse_k_criterion(std::string_view text, std::string_view what = "k_criterion");
+
 /// Every parameter of a run, with its default. The CLI fills it from flags; the
 /// manifest records it.
 struct RunParams {
   std::string data;       // input CSV path
   CsvOptions csv;         // delimiter, column selection, type overrides
-  Method method = Method::kmeans;
+  Method method = Method::lca;  // the latent-class model: the best recovery of planted segments (docs/QUALITY.md)
   PrepPreset preset = PrepPreset::standard;  // blog: the blog's columns, encoders, inits and template
   KSpec k;
   double contamination = 0.1;
@@ -80,6 +100,14 @@ struct RunParams {
   // blog) only about three times in four; 30 restarts reach it for every seed tried.
   std::size_t n_init = 0;
   std::size_t max_iter = 300;
+
+  // Choosing k over a sweep: "auto" (see docs/USAGE.md), elbow, silhouette,
+  // calinski-harabasz, davies-bouldin, stability, bic, bic-plateau or icl (the last
+  // three: lca only).
+  KCriterion k_criterion = KCriterion::automatic;
+  // Pairs of subsamples of the stability criterion; unset: 4, none with the blog
+  // preset unless the criterion is stability.
+  std::optional<std::size_t> stability_pairs;
   double tol = 1e-4;
 
   // k-prototypes
@@ -158,11 +186,16 @@ std::string run_params_markdown();
 /// k-prototypes initialisation ("cao", "huang" with the blog preset).
 std::size_t effective_n_init(const RunParams& params, Method method);
 KPrototypesInit effective_kproto_init(const RunParams& params);
+std::size_t effective_stability_pairs(const RunParams& params);
 
 /// Per-k results of a sweep.
 struct SweepPoint {
   std::size_t k = 0;
   double inertia = 0, silhouette = 0, calinski_harabasz = 0, davies_bouldin = 0;
+  // Mean ARI between fits on pairs of seeded subsamples (NaN: not measured); the
+  // latent-class model's BIC and ICL (NaN for the other methods).
+  double stability = std::numeric_limits<double>::quiet_NaN();
+  double bic = std::numeric_limits<double>::quiet_NaN(), icl = std::numeric_limits<double>::quiet_NaN();
   std::size_t n_iter = 0;
   std::vector<std::size_t> sizes;
   double seconds = 0;
@@ -172,7 +205,9 @@ struct SweepPoint {
 struct KRecommendation {
   std::optional<std::size_t> elbow;  // knee of the inertia curve
   std::size_t best_silhouette = 0, best_calinski_harabasz = 0, best_davies_bouldin = 0;
+  std::optional<std::size_t> best_stability, best_bic, best_icl;  // where measured
   std::size_t k = 0;
+  std::string criterion;  // the criterion that chose k ("fixed" for a single k)
   std::string reason;
 };
 
@@ -187,7 +222,7 @@ struct KSweep {
   std::vector<SweepPoint> points;
   std::vector<nlohmann::json> silhouette_profiles;
   KRecommendation recommendation;
-  double silhouette_seconds = 0, metrics_seconds = 0;
+  double silhouette_seconds = 0, metrics_seconds = 0, stability_seconds = 0;
 };
 
 /// Rows to score with a fitted method: the table (the model's columns, by name), its

@@ -7,9 +7,25 @@
 
 #include <fmt/format.h>
 
+#include "cluster/lca_isa.hpp"
+#include "kernels/variant.hpp"
 #include "segmenta/cluster.hpp"
 
 namespace segmenta {
+
+namespace cluster_detail {
+
+const LcaFunctions* lca_functions(kernels::Isa isa) noexcept {
+  return kernels::variant_for(isa, isa_portable::lca_functions, isa_avx2::lca_functions, isa_avx512::lca_functions);
+}
+
+const LcaFunctions& lca_active() noexcept {
+  static const LcaFunctions* const chosen = lca_functions(kernels::active_isa());
+  return *chosen;
+}
+
+}  // namespace cluster_detail
+
 namespace {
 
 constexpr std::size_t kBlock = 1024;
@@ -22,8 +38,20 @@ struct Problem {
   std::vector<std::size_t> levels;  // (q)
   std::vector<std::size_t> offset;  // (q) start of column c in the flattened category counts
   std::size_t total_levels = 0;
+  // (n, q): offset[c] + level of row i's cell in column c, -1 where it is missing, so
+  // that the E-step's categorical part is a gather and the statistics a scatter.
+  std::vector<std::int32_t> flat;
   std::vector<double> mean, var, floor;  // overall, per numeric column (present cells)
   std::size_t n = 0, p = 0, q = 0;
+
+  void flatten() {
+    flat.assign(n * q, -1);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t c = 0; c < q; ++c) {
+        std::size_t l = 0;
+        if (present(i, c, l)) flat[i * q + c] = static_cast<std::int32_t>(offset[c] + l);
+      }
+  }
 
   bool present(std::size_t i, std::size_t c, std::size_t& level) const {
     const std::int32_t v = codes(i, c);
@@ -42,9 +70,13 @@ struct Params {
   std::vector<double> log_theta_t;          // (total_levels, k): transposed logs for row-wise access
 };
 
+/// Per-block scratch of the E-step: the rows' log joint densities (rows, k).
+thread_local std::vector<double> t_log_joint;
+
 /// Sufficient statistics of one block (or of all rows): responsibilities summed per
 /// class, per numeric column and class (layout (p, k)) over the present cells (count, sum and sum of
-/// squares of x - centre), per class and category level; log-likelihood and entropy.
+/// squares of x - centre), per category level and class (layout (total_levels, k));
+/// log-likelihood and entropy.
 struct Stats {
   std::vector<double> nk, s0, s1, s2, counts;
   double ll = 0, entropy = 0;
@@ -98,12 +130,17 @@ Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const st
     pr.var.push_back(var > 0 ? var : 1.0);
     pr.floor.push_back(var > 0 ? variance_floor * var : variance_floor);
   }
+  pr.flatten();
   return pr;
 }
 
 /// Adds row i with responsibilities ri to s, numeric sums centred on `centre` (p, k).
-void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k, const std::vector<double>& centre,
+/// K > 0: the class count as a compile-time constant (the loops over classes unroll);
+/// K = 0: k at run time. Both do the same operations in the same order.
+template <std::size_t K = 0>
+void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k_run, const std::vector<double>& centre,
              Stats& s) {
+  const std::size_t k = K ? K : k_run;
   for (std::size_t j = 0; j < k; ++j) s.nk[j] += ri[j];
   for (std::size_t d = 0; d < pr.p; ++d) {
     const double v = pr.x(i, d);
@@ -116,10 +153,11 @@ void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k, 
       s.s2[a] += ri[j] * dv * dv;
     }
   }
+  const std::int32_t* f = &pr.flat[i * pr.q];
   for (std::size_t c = 0; c < pr.q; ++c) {
-    std::size_t l = 0;
-    if (!pr.present(i, c, l)) continue;
-    for (std::size_t j = 0; j < k; ++j) s.counts[j * pr.total_levels + pr.offset[c] + l] += ri[j];
+    if (f[c] < 0) continue;
+    double* counts = &s.counts[static_cast<std::size_t>(f[c]) * k];
+    for (std::size_t j = 0; j < k; ++j) counts[j] += ri[j];
   }
 }
 
@@ -130,7 +168,7 @@ void accumulate(const Problem& pr, ViewD r, std::size_t k, const std::vector<dou
   parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t bi) {
     Stats& s = part[bi];
     s.reset(k, pr.p, pr.total_levels);
-    for (std::size_t i = b; i < e; ++i) add_row(pr, i, r.row(i), k, centre, s);
+    for (std::size_t i = b; i < e; ++i) add_row<>(pr, i, r.row(i), k, centre, s);
   });
   out.reset(k, pr.p, pr.total_levels);
   for (const Stats& s : part) out.add(s);
@@ -174,10 +212,11 @@ Params m_step(const Problem& pr, const Stats& s, std::size_t k, const std::vecto
     for (std::size_t c = 0; c < pr.q; ++c) {
       const std::size_t L = pr.levels[c], o = j * t + pr.offset[c];
       double sum = 0;
-      for (std::size_t l = 0; l < L; ++l) sum += s.counts[o + l];
+      const double* counts = &s.counts[pr.offset[c] * k + j];  // level l at counts[l * k]
+      for (std::size_t l = 0; l < L; ++l) sum += counts[l * k];
       const double denom = sum + smoothing * static_cast<double>(L);
       for (std::size_t l = 0; l < L; ++l) {
-        const double v = denom > 0 ? (s.counts[o + l] + smoothing) / denom : 1.0 / static_cast<double>(L);
+        const double v = denom > 0 ? (counts[l * k] + smoothing) / denom : 1.0 / static_cast<double>(L);
         th.theta[o + l] = v;
         th.log_theta_t[(pr.offset[c] + l) * k + j] = std::log(v);
       }
@@ -185,9 +224,10 @@ Params m_step(const Problem& pr, const Stats& s, std::size_t k, const std::vecto
   return th;
 }
 
-/// Log joint densities log pi_j + log f_j(x_i) of row i into lp (k).
+/// Log joint densities log pi_j + log f_j(x_i) of row i into lp (k); K as for add_row.
+template <std::size_t K = 0>
 void log_joint(const Problem& pr, const Params& th, std::size_t i, double* lp) {
-  const std::size_t k = th.k, p = pr.p;
+  const std::size_t k = K ? K : th.k, p = pr.p;
   for (std::size_t j = 0; j < k; ++j) lp[j] = th.log_weight[j];
   for (std::size_t d = 0; d < p; ++d) {
     const double v = pr.x(i, d);
@@ -198,25 +238,61 @@ void log_joint(const Problem& pr, const Params& th, std::size_t i, double* lp) {
       lp[j] += th.c[a] - 0.5 * z * z * th.inv_var[a];
     }
   }
+  const std::int32_t* f = &pr.flat[i * pr.q];
   for (std::size_t c = 0; c < pr.q; ++c) {
-    std::size_t l = 0;
-    if (!pr.present(i, c, l)) continue;
-    const double* lt = &th.log_theta_t[(pr.offset[c] + l) * k];
+    if (f[c] < 0) continue;
+    const double* lt = &th.log_theta_t[static_cast<std::size_t>(f[c]) * k];
     for (std::size_t j = 0; j < k; ++j) lp[j] += lt[j];
   }
 }
 
-/// Responsibilities of row i from its log joints (overwritten); returns log sum exp.
-double normalise(double* lp, std::size_t k) {
-  double mx = kNegInf;
-  for (std::size_t j = 0; j < k; ++j) mx = std::max(mx, lp[j]);
-  double sum = 0;
-  for (std::size_t j = 0; j < k; ++j) {
-    lp[j] = std::exp(lp[j] - mx);
-    sum += lp[j];
+/// Responsibilities of rows [b, e) into r from their log joints (overwritten with
+/// the log joints minus the row's maximum); returns each row's log sum exp in lse.
+/// The exponentials of the whole block go through one vectorised call.
+template <std::size_t K = 0>
+void normalise_rows(const Problem& pr, const Params& th, std::size_t b, std::size_t e, MatrixD& r, double* lp,
+                    double* lse) {
+  const std::size_t k = K ? K : th.k, m = e - b;
+  for (std::size_t i = b; i < e; ++i) {
+    double* row = lp + (i - b) * k;
+    log_joint<K>(pr, th, i, row);
+    double mx = kNegInf;
+    for (std::size_t j = 0; j < k; ++j) mx = std::max(mx, row[j]);
+    double* ri = r.row(i);
+    for (std::size_t j = 0; j < k; ++j) ri[j] = row[j] - mx;
+    lse[i - b] = mx;
   }
-  for (std::size_t j = 0; j < k; ++j) lp[j] /= sum;
-  return mx + std::log(sum);
+  cluster_detail::lca_active().exp_nonpositive(r.row(b), m * k);
+  for (std::size_t i = b; i < e; ++i) {
+    double* ri = r.row(i);
+    double sum = 0;
+    for (std::size_t j = 0; j < k; ++j) sum += ri[j];
+    for (std::size_t j = 0; j < k; ++j) ri[j] /= sum;
+    lse[i - b] += std::log(sum);
+  }
+}
+
+/// One block [b, e) of the E-step into the block's statistics s; K as for add_row.
+template <std::size_t K>
+void e_block(const Problem& pr, const Params& th, std::size_t b, std::size_t e, MatrixD& r, Stats& s) {
+  const std::size_t k = K ? K : th.k;
+  std::vector<double>& lp = t_log_joint;
+  lp.resize(kBlock * (k + 1));
+  double* lse = lp.data() + kBlock * k;
+  normalise_rows<K>(pr, th, b, e, r, lp.data(), lse);
+  // Local sums (the stores through ri would otherwise force them to memory).
+  double ll = s.ll, entropy = s.entropy;
+  for (std::size_t i = b; i < e; ++i) {
+    const double* ri = r.row(i);
+    const double* row = lp.data() + (i - b) * k;
+    const double l = lse[i - b];
+    ll += l;
+    for (std::size_t j = 0; j < k; ++j)
+      if (ri[j] > 0) entropy -= ri[j] * (row[j] - l);
+  }
+  s.ll = ll;
+  s.entropy = entropy;
+  for (std::size_t i = b; i < e; ++i) add_row<K>(pr, i, r.row(i), k, th.mu, s);
 }
 
 /// The E-step: responsibilities r (n, k) and the statistics for the next M-step
@@ -225,20 +301,14 @@ void e_step(const Problem& pr, const Params& th, MatrixD& r, Stats& out) {
   const std::size_t k = th.k;
   const Blocks blocks{pr.n, kBlock};
   std::vector<Stats> part(blocks.count());
+  using Block = void (*)(const Problem&, const Params&, std::size_t, std::size_t, MatrixD&, Stats&);
+  static constexpr Block by_k[] = {e_block<0>, e_block<1>, e_block<2>, e_block<3>,  e_block<4>,  e_block<5>, e_block<6>,
+                                   e_block<7>, e_block<8>, e_block<9>, e_block<10>, e_block<11>, e_block<12>};
+  const Block block = k < std::size(by_k) ? by_k[k] : e_block<0>;
   parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t bi) {
     Stats& s = part[bi];
     s.reset(k, pr.p, pr.total_levels);
-    std::vector<double> lp(k);
-    for (std::size_t i = b; i < e; ++i) {
-      double* ri = r.row(i);
-      log_joint(pr, th, i, lp.data());
-      std::copy(lp.begin(), lp.end(), ri);
-      const double lse = normalise(ri, k);
-      s.ll += lse;
-      for (std::size_t j = 0; j < k; ++j)
-        if (ri[j] > 0) s.entropy -= ri[j] * (lp[j] - lse);
-      add_row(pr, i, ri, k, th.mu, s);
-    }
+    block(pr, th, b, e, r, s);
   });
   out.reset(k, pr.p, pr.total_levels);
   for (const Stats& s : part) out.add(s);
@@ -466,6 +536,7 @@ MatrixD LcaModel::predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) c
     pr.levels.push_back(static_cast<std::size_t>(levels[c]));
     pr.total_levels += pr.levels.back();
   }
+  pr.flatten();
   Params th;
   th.k = k;
   th.weight = weights;
@@ -486,10 +557,9 @@ MatrixD LcaModel::predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) c
         th.log_theta_t[(pr.offset[c] + l) * k + j] = std::log(probabilities[c](j, l));
   MatrixD r(pr.n, k);
   parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t) {
-    for (std::size_t i = b; i < e; ++i) {
-      log_joint(pr, th, i, r.row(i));
-      normalise(r.row(i), k);
-    }
+    std::vector<double>& lp = t_log_joint;
+    lp.resize(kBlock * (k + 1));
+    normalise_rows(pr, th, b, e, r, lp.data(), lp.data() + kBlock * k);
   });
   return r;
 }

@@ -27,12 +27,23 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     fits.push_back({k, m.labels, m.inertia, m.n_iter, fit_clock.seconds()});
   }
   ctx.timings.add("kmeans", clock.seconds());
-  r.eval = evaluate_fits<T>(x, fits, params.silhouette_sample, params.seed, ctx.diag);
+  // Stability: k-means with fewer restarts on subsamples of the same rows.
+  const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
+    const Matrix<T> sub = take_rows<T, std::size_t>(x, rows);
+    KMeansParams sp = kp;
+    sp.n_clusters = k;
+    sp.n_init = std::min(kp.n_init, kStabilityRestarts);
+    sp.random_state = seed;
+    return fit_kmeans<T>(sub.view(), sp).labels;
+  };
+  r.eval =
+      evaluate_fits<T>(x, fits, params.silhouette_sample, params.seed, ctx.diag, k_choice(params, false, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
+  if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
   r.k = r.eval.recommendation.k;
-  r.details = {{"n_init", kp.n_init}, {"max_iter", kp.max_iter}, {"tol", kp.tol},
-               {"converged", models[r.k - ks.lo].converged}};
+  r.details = {
+      {"n_init", kp.n_init}, {"max_iter", kp.max_iter}, {"tol", kp.tol}, {"converged", models[r.k - ks.lo].converged}};
   return models;
 }
 

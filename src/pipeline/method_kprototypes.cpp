@@ -125,14 +125,29 @@ MethodResult fit(RunContext& ctx) {
   }
   ctx.timings.add("kprototypes", clock.seconds());
   const double gamma = sweep.models.front().gamma;
-  r.space = fmt::format("numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
-                        "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
-                        gamma);
+  r.space = fmt::format(
+      "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
+      "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
+      gamma);
   const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag);
+  // Stability: k-prototypes with fewer restarts on subsamples of the same rows, at the
+  // gamma of the full fit.
+  const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
+    const MatrixD sn = take_rows<double, std::size_t>(numeric.view(), rows);
+    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(codes.view(), rows);
+    KPrototypesParams sp = kp;
+    sp.n_clusters = k;
+    sp.n_init = std::min(kp.n_init, kStabilityRestarts);
+    sp.random_state = seed;
+    sp.gamma = gamma;
+    return fit_kprototypes(sn.view(), sc.view(), sp).labels;
+  };
+  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
+                                 k_choice(params, false, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
+  if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
 
   r.k = r.eval.recommendation.k;
   std::size_t chosen = 0;
@@ -147,7 +162,8 @@ MethodResult fit(RunContext& ctx) {
   {
     MatrixD reordered(modes_d.rows(), modes_d.cols());
     for (std::size_t old = 0; old < rename.size(); ++old)
-      std::copy(modes_d.row(old), modes_d.row(old) + modes_d.cols(), reordered.row(static_cast<std::size_t>(rename[old])));
+      std::copy(modes_d.row(old), modes_d.row(old) + modes_d.cols(),
+                reordered.row(static_cast<std::size_t>(rename[old])));
     modes_d = std::move(reordered);
   }
 
@@ -171,7 +187,8 @@ MethodResult fit(RunContext& ctx) {
   fitted.centroids = std::move(centroids);
   fitted.gamma = gamma;
   fitted.modes.resize(modes_d.rows(), modes_d.cols());
-  for (std::size_t i = 0; i < modes_d.size(); ++i) fitted.modes.data()[i] = static_cast<std::int32_t>(modes_d.data()[i]);
+  for (std::size_t i = 0; i < modes_d.size(); ++i)
+    fitted.modes.data()[i] = static_cast<std::int32_t>(modes_d.data()[i]);
   r.fitted = std::make_shared<FittedKPrototypes>(plan, std::move(fitted));
   r.rep_space = z_all;
   r.map_d = std::move(z);

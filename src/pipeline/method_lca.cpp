@@ -2,11 +2,12 @@
 // numeric columns (Yeo-Johnson + standardised by the mixed plan, fitted on the
 // clustered rows) and the categorical and binary columns (codes of their sorted
 // levels). Missing cells are left out of the likelihood, not imputed. k is chosen
-// by the lowest BIC over the k range (ICL reported beside it); silhouette,
+// by --k-criterion (default: the BIC plateau, sweep.hpp; BIC, ICL on request); silhouette,
 // Calinski-Harabasz and Davies-Bouldin are measured in the k-prototypes space so
 // that the sweep and the report read as for the other methods.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -117,12 +118,49 @@ LcaModel renumbered(const LcaModel& m, const std::vector<std::int32_t>& rename) 
   return r;
 }
 
-nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m) {
+/// Per class: its weight; per numeric column the model's mean, variance and standard
+/// deviation on the Yeo-Johnson + standardised scale the model works on, and the
+/// posterior-weighted mean and standard deviation of the column's original values
+/// (present cells of the clustered rows); per categorical column the level
+/// probabilities.
+nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m, const Table& t,
+                            const std::vector<std::size_t>& rows) {
+  const std::size_t k = m.n_components();
+  // Original-scale moments weighted by the posterior.
+  std::vector<double> w(k * plan.numeric_names.size(), 0.0), s1(w.size(), 0.0), s2(w.size(), 0.0);
+  for (std::size_t d = 0; d < plan.numeric_names.size(); ++d) {
+    const Column& col = t.column(t.index_of(plan.numeric_names[d]));
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const double v = col.numbers[rows[r]];
+      if (std::isnan(v)) continue;
+      for (std::size_t j = 0; j < k; ++j) {
+        const double p = m.posterior(r, j);
+        w[d * k + j] += p;
+        s1[d * k + j] += p * v;
+      }
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const double v = col.numbers[rows[r]];
+      if (std::isnan(v)) continue;
+      for (std::size_t j = 0; j < k; ++j) {
+        const std::size_t a = d * k + j;
+        const double mean = w[a] > 0 ? s1[a] / w[a] : 0.0;
+        s2[a] += m.posterior(r, j) * (v - mean) * (v - mean);
+      }
+    }
+  }
   nlohmann::json out = nlohmann::json::array();
-  for (std::size_t j = 0; j < m.n_components(); ++j) {
+  for (std::size_t j = 0; j < k; ++j) {
     nlohmann::json num = nlohmann::json::object(), cat = nlohmann::json::object();
-    for (std::size_t d = 0; d < plan.numeric_names.size(); ++d)
-      num[plan.numeric_names[d]] = {{"mean", m.means(j, d)}, {"variance", m.variances(j, d)}};
+    for (std::size_t d = 0; d < plan.numeric_names.size(); ++d) {
+      const std::size_t a = d * k + j;
+      nlohmann::json o{{"mean", m.means(j, d)}, {"variance", m.variances(j, d)}, {"sd", std::sqrt(m.variances(j, d))}};
+      if (w[a] > 0) {
+        o["original_mean"] = s1[a] / w[a];
+        o["original_sd"] = std::sqrt(s2[a] / w[a]);
+      }
+      num[plan.numeric_names[d]] = std::move(o);
+    }
     for (std::size_t c = 0; c < plan.categorical_names.size(); ++c) {
       nlohmann::json probs = nlohmann::json::object();
       for (std::size_t l = 0; l < plan.levels[c].size(); ++l) probs[plan.levels[c][l]] = m.probabilities[c](j, l);
@@ -161,8 +199,27 @@ MethodResult fit(RunContext& ctx) {
     Stopwatch one;
     lp.n_components = k;
     LcaModel m = fit_lca(numeric.view(), codes.view(), all.levels, lp, &ctx.diag);
-    fits.push_back({k, m.labels, m.bic, m.n_iter, one.seconds()});
+    // A class whose variance in some numeric column sits at the floor is a spike on
+    // repeated values (integer ages or balances), a spurious maximum of the
+    // likelihood: its BIC and ICL are unbounded in the floor, so that k is left out
+    // of the likelihood criteria.
+    std::string spike;
+    for (std::size_t j = 0; j < k && spike.empty(); ++j)
+      for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
+        if (m.weights[j] > 0 && m.variances(j, c) <= m.variance_floors[c]) {
+          spike = plan.numeric_names[c];
+          break;
+        }
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    fits.push_back(
+        {k, m.labels, m.bic, m.n_iter, one.seconds(), spike.empty() ? m.bic : nan, spike.empty() ? m.icl : nan});
+    if (!spike.empty())
+      ctx.diag.info("lca", "variance_at_floor",
+                    fmt::format("k = {}: a class's variance of column '{}' is at the floor (a spike on repeated "
+                                "values); BIC and ICL of this k are left out of the choice of k",
+                                k, spike));
     per_k.push_back({{"k", k},
+                     {"degenerate", !spike.empty()},
                      {"log_likelihood", m.log_likelihood},
                      {"bic", m.bic},
                      {"icl", m.icl},
@@ -183,27 +240,29 @@ MethodResult fit(RunContext& ctx) {
       gamma);
   const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
-  // The knee of the BIC curve means nothing: its "no elbow" verdict is left out.
-  Diagnostics eval_diag;
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, eval_diag);
-  for (const auto& item : eval_diag.items())
-    if (item.code != "no_elbow") ctx.diag.add(item);
+  // Stability: the same model with fewer starts on subsamples of the same rows.
+  const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
+    const MatrixD sn = take_rows<double, std::size_t>(numeric.view(), rows);
+    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(codes.view(), rows);
+    LcaParams sp = lp;
+    sp.n_components = k;
+    sp.n_init = std::min(lp.n_init, kStabilityRestarts);
+    sp.random_state = seed;
+    return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
+  };
+  // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
+  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
+                                 k_choice(params, true, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
+  if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
 
+  const KRecommendation& rec = r.eval.recommendation;
   std::size_t chosen = 0, best_icl = 0;
-  for (std::size_t i = 1; i < models.size(); ++i) {
-    if (models[i].bic < models[chosen].bic) chosen = i;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    if (fits[i].k == rec.k) chosen = i;
     if (models[i].icl < models[best_icl].icl) best_icl = i;
   }
-  KRecommendation& rec = r.eval.recommendation;
-  rec.elbow.reset();
-  rec.k = fits[chosen].k;
-  rec.reason = fits.size() == 1 ? "fixed by --k" : fmt::format("lowest BIC (ICL prefers k = {})", fits[best_icl].k);
-  if (fits.size() > 1 && best_icl != chosen)
-    ctx.diag.info("lca", "bic_icl_disagree",
-                  fmt::format("BIC prefers k = {}, ICL k = {} (classes that overlap more at the larger k)",
-                              fits[chosen].k, fits[best_icl].k));
   r.k = rec.k;
   r.labels = models[chosen].labels;
   const std::vector<std::int32_t> rename = number_by_size(r, nullptr);
@@ -230,7 +289,10 @@ MethodResult fit(RunContext& ctx) {
                {"numeric_space", "Yeo-Johnson + standardised (fitted on the clustered rows)"},
                {"best_icl_k", fits[best_icl].k},
                {"per_k", per_k},
-               {"classes", classes_json(plan, model)}};
+               {"classes_scale",
+                "numeric mean, variance, sd: Yeo-Johnson + standardised scale of the model; original_mean, "
+                "original_sd: the column's values weighted by each row's posterior"},
+               {"classes", classes_json(plan, model, t, ctx.rows)}};
   for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
     r.details["variance_floor"]["absolute"][plan.numeric_names[c]] = model.variance_floors[c];
 

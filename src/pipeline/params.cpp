@@ -91,6 +91,41 @@ std::size_t effective_n_init(const RunParams& params, Method method) {
   return method == Method::kmeans && params.preset == PrepPreset::blog ? 30 : 10;
 }
 
+namespace {
+constexpr KCriterion kCriteria[] = {KCriterion::automatic,         KCriterion::elbow,          KCriterion::silhouette,
+                                    KCriterion::calinski_harabasz, KCriterion::davies_bouldin, KCriterion::stability,
+                                    KCriterion::bic,               KCriterion::bic_plateau,    KCriterion::icl};
+}  // namespace
+
+std::string_view to_string(KCriterion c) noexcept {
+  switch (c) {
+    case KCriterion::automatic: return "auto";
+    case KCriterion::elbow: return "elbow";
+    case KCriterion::silhouette: return "silhouette";
+    case KCriterion::calinski_harabasz: return "calinski-harabasz";
+    case KCriterion::davies_bouldin: return "davies-bouldin";
+    case KCriterion::stability: return "stability";
+    case KCriterion::bic: return "bic";
+    case KCriterion::bic_plateau: return "bic-plateau";
+    case KCriterion::icl: return "icl";
+  }
+  return "auto";
+}
+
+KCriterion parse_k_criterion(std::string_view text, std::string_view what) {
+  for (KCriterion c : kCriteria)
+    if (text == to_string(c)) return c;
+  throw ParameterError(std::string(what),
+                       fmt::format("expected auto, elbow, silhouette, calinski-harabasz, davies-bouldin, stability, "
+                                   "bic, bic-plateau or icl, got '{}'",
+                                   text));
+}
+
+std::size_t effective_stability_pairs(const RunParams& params) {
+  if (params.stability_pairs) return *params.stability_pairs;
+  return params.preset == PrepPreset::blog && params.k_criterion != KCriterion::stability ? 0 : 4;
+}
+
 KPrototypesInit effective_kproto_init(const RunParams& params) {
   if (params.kproto_init) return *params.kproto_init;
   return params.preset == PrepPreset::blog ? KPrototypesInit::huang : KPrototypesInit::cao;

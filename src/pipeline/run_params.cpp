@@ -64,7 +64,7 @@ json n_init_json(const RunParams& p) {
 std::vector<ParamSpec> make_specs() {
   std::vector<ParamSpec> s;
   s.push_back(
-      {"method", "--method", false, "kmeans|kprototypes|embed|lca|all", "kmeans",
+      {"method", "--method", false, "kmeans|kprototypes|embed|lca|all", "lca",
        "`kmeans`, `kprototypes`, `embed`, `lca` (latent-class model), or `all` (every method on the same rows, "
        "compared)",
        [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
@@ -72,6 +72,27 @@ std::vector<ParamSpec> make_specs() {
   s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10), `N`, or a range `A..B` to sweep",
                [](RunParams& p, std::string_view t) { as_param("k", [&] { p.k = KSpec::parse(t, "k"); }); }, nullptr,
                [](const RunParams& p) -> json { return p.k.str(); }});
+  s.push_back({"k_criterion", "--k-criterion", false,
+               "auto|elbow|silhouette|calinski-harabasz|davies-bouldin|stability|bic|bic-plateau|icl", "auto",
+               "how a sweep chooses k: `auto` (lca: `bic-plateau`, the smallest k whose BIC is within 2 % of the "
+               "sweep's BIC range of the lowest; other methods: the elbow of the objective curve, else stability, "
+               "else silhouette), or one criterion (`bic`, `bic-plateau`, `icl`: lca only); a criterion that finds "
+               "nothing says so and the `auto` order decides",
+               [](RunParams& p, std::string_view t) { p.k_criterion = parse_k_criterion(t, "k_criterion"); }, nullptr,
+               [](const RunParams& p) -> json { return std::string(to_string(p.k_criterion)); }});
+  s.push_back({"stability_pairs", "--stability-pairs", false, "N", "4 (0 with blog)",
+               "pairs of seeded subsamples (80 % of at most 2500 clustered rows each, 2 restarts per fit) whose "
+               "mean ARI is the stability of each k; 0 = not measured",
+               [](RunParams& p, std::string_view t) {
+                 p.stability_pairs = parse_integer<std::size_t>("stability_pairs", t);
+               },
+               [](const RunParams& p) {
+                 if (p.stability_pairs && *p.stability_pairs > 100)
+                   fail("stability_pairs", fmt::format("must be in 0..100, got {}", *p.stability_pairs));
+                 if (p.k_criterion == KCriterion::stability && p.stability_pairs && *p.stability_pairs == 0)
+                   fail("stability_pairs", "--k-criterion stability needs at least 1 pair");
+               },
+               [](const RunParams& p) -> json { return effective_stability_pairs(p); }});
   s.push_back({"preset", "--preset", false, "standard|blog", "standard",
                "`blog` reproduces the blog's preprocessing (first 8 columns, OrdinalEncoder + PowerTransformer; Huang "
                "init and the blog template)",

@@ -22,7 +22,70 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
-KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& diag) {
+KChoice k_choice(const RunParams& params, bool likelihood, SubsetFit fit) {
+  KChoice c;
+  c.criterion = std::string(to_string(params.k_criterion));
+  c.likelihood = likelihood;
+  c.pairs = effective_stability_pairs(params);
+  c.fit = std::move(fit);
+  c.seed = params.seed;
+  return c;
+}
+
+std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_t>& ks, const KChoice& choice) {
+  std::vector<double> out(ks.size(), kNaN);
+  if (choice.pairs == 0 || !choice.fit || n < 4) return out;
+  const std::size_t core = std::min<std::size_t>(n, 2500);
+  const std::size_t m = std::max<std::size_t>(2, core * 4 / 5);
+  std::vector<double> sum(ks.size(), 0.0);
+  std::vector<std::size_t> count(ks.size(), 0);
+  for (std::size_t b = 0; b < choice.pairs; ++b) {
+    Rng rng = Rng::stream(choice.seed, 0x57ab0000u + b);
+    const std::vector<std::size_t> base = rng.sample_without_replacement(n, core);
+    auto draw = [&] {
+      std::vector<std::size_t> rows;
+      for (std::size_t i : rng.sample_without_replacement(core, m)) rows.push_back(base[i]);
+      std::sort(rows.begin(), rows.end());
+      return rows;
+    };
+    const std::vector<std::size_t> a = draw(), c = draw();
+    const std::uint64_t seed_a = rng.next_u64(), seed_c = rng.next_u64();
+    // Positions of the common rows in a and in c (both sorted).
+    std::vector<std::size_t> pa, pc;
+    for (std::size_t i = 0, j = 0; i < a.size() && j < c.size();) {
+      if (a[i] < c[j]) {
+        ++i;
+      } else if (c[j] < a[i]) {
+        ++j;
+      } else {
+        pa.push_back(i++);
+        pc.push_back(j++);
+      }
+    }
+    for (std::size_t t = 0; t < ks.size(); ++t) {
+      if (ks[t] > m) continue;
+      std::vector<std::int32_t> la, lc;
+      try {
+        la = choice.fit(a, ks[t], seed_a);
+        lc = choice.fit(c, ks[t], seed_c);
+      } catch (const InvalidArgument&) {
+        continue;  // a subsample the method cannot fit at this k: the pair does not count
+      }
+      std::vector<std::int32_t> x, y;
+      for (std::size_t i = 0; i < pa.size(); ++i) {
+        x.push_back(la[pa[i]]);
+        y.push_back(lc[pc[i]]);
+      }
+      sum[t] += adjusted_rand_score(x, y);
+      ++count[t];
+    }
+  }
+  for (std::size_t t = 0; t < ks.size(); ++t)
+    if (count[t] > 0) out[t] = sum[t] / static_cast<double>(count[t]);
+  return out;
+}
+
+KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& diag, const KChoice& choice) {
   KRecommendation rec;
   auto best = [&](auto better) {
     std::size_t b = 0;
@@ -31,17 +94,24 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
     return points[b].k;
   };
   // NaN (undefined) criteria never win: comparisons with NaN are false.
-  rec.best_silhouette = best([](const SweepPoint& a, const SweepPoint& b) {
-    return std::isnan(b.silhouette) ? !std::isnan(a.silhouette) : a.silhouette > b.silhouette;
-  });
-  rec.best_calinski_harabasz = best([](const SweepPoint& a, const SweepPoint& b) {
-    return std::isnan(b.calinski_harabasz) ? !std::isnan(a.calinski_harabasz) : a.calinski_harabasz > b.calinski_harabasz;
-  });
-  rec.best_davies_bouldin = best([](const SweepPoint& a, const SweepPoint& b) {
-    return std::isnan(b.davies_bouldin) ? !std::isnan(a.davies_bouldin) : a.davies_bouldin < b.davies_bouldin;
-  });
+  auto higher = [](double SweepPoint::*f) {
+    return [f](const SweepPoint& a, const SweepPoint& b) { return std::isnan(b.*f) ? !std::isnan(a.*f) : a.*f > b.*f; };
+  };
+  auto lower = [](double SweepPoint::*f) {
+    return [f](const SweepPoint& a, const SweepPoint& b) { return std::isnan(b.*f) ? !std::isnan(a.*f) : a.*f < b.*f; };
+  };
+  auto measured = [&](double SweepPoint::*f) {
+    return std::any_of(points.begin(), points.end(), [f](const SweepPoint& p) { return !std::isnan(p.*f); });
+  };
+  rec.best_silhouette = best(higher(&SweepPoint::silhouette));
+  rec.best_calinski_harabasz = best(higher(&SweepPoint::calinski_harabasz));
+  rec.best_davies_bouldin = best(lower(&SweepPoint::davies_bouldin));
+  if (measured(&SweepPoint::stability)) rec.best_stability = best(higher(&SweepPoint::stability));
+  if (measured(&SweepPoint::bic)) rec.best_bic = best(lower(&SweepPoint::bic));
+  if (measured(&SweepPoint::icl)) rec.best_icl = best(lower(&SweepPoint::icl));
   if (points.size() == 1) {
     rec.k = points[0].k;
+    rec.criterion = "fixed";
     rec.reason = "fixed by --k";
     return rec;
   }
@@ -50,20 +120,125 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
     ks.push_back(static_cast<double>(p.k));
     objective.push_back(p.inertia);
   }
-  if (points.size() >= 3) {
+  if (points.size() >= 3 && !choice.likelihood) {
     const KneeResult knee = find_knee(ks, objective, CurveNature::convex, CurveDirection::decreasing);
     if (knee.knee) rec.elbow = static_cast<std::size_t>(std::llround(*knee.knee));
   }
-  if (rec.elbow) {
-    rec.k = *rec.elbow;
-    rec.reason = "elbow of the objective curve";
-  } else {
-    rec.k = rec.best_silhouette;
-    rec.reason = "highest silhouette (no elbow found)";
-    diag.warn("k", "no_elbow",
-              fmt::format("the objective curve over k = {}..{} has no knee; k = {} is chosen by the highest silhouette",
-                          points.front().k, points.back().k, rec.k));
+  const std::string range = fmt::format("k = {}..{}", points.front().k, points.back().k);
+  auto value_at = [&](std::size_t k, double SweepPoint::*f) {
+    for (const auto& p : points)
+      if (p.k == k) return p.*f;
+    return kNaN;
+  };
+  // Each criterion: its k, or nothing with the reason it found nothing.
+  struct Verdict {
+    std::optional<std::size_t> k;
+    std::string why;
+  };
+  auto verdict = [&](const std::string& c) -> Verdict {
+    if (c == "elbow") {
+      if (choice.likelihood) return {std::nullopt, "the elbow is not used for a likelihood (BIC/ICL decide)"};
+      if (rec.elbow) return {rec.elbow, fmt::format("the elbow (knee) of the {} curve", "objective")};
+      return {std::nullopt, fmt::format("the objective curve over {} has no knee", range)};
+    }
+    if (c == "stability") {
+      if (!rec.best_stability) return {std::nullopt, "stability was not measured (--stability-pairs 0)"};
+      return {rec.best_stability,
+              fmt::format("the highest stability (mean ARI {:.3f} between fits on {} pairs of subsamples)",
+                          value_at(*rec.best_stability, &SweepPoint::stability), choice.pairs)};
+    }
+    if (c == "silhouette") {
+      if (std::isnan(value_at(rec.best_silhouette, &SweepPoint::silhouette)))
+        return {std::nullopt, "no k has a silhouette"};
+      return {rec.best_silhouette,
+              fmt::format("the highest silhouette ({:.4f})", value_at(rec.best_silhouette, &SweepPoint::silhouette))};
+    }
+    if (c == "calinski-harabasz") {
+      if (std::isnan(value_at(rec.best_calinski_harabasz, &SweepPoint::calinski_harabasz)))
+        return {std::nullopt, "no k has a Calinski-Harabasz index"};
+      return {rec.best_calinski_harabasz, "the highest Calinski-Harabasz index"};
+    }
+    if (c == "davies-bouldin") {
+      if (std::isnan(value_at(rec.best_davies_bouldin, &SweepPoint::davies_bouldin)))
+        return {std::nullopt, "no k has a Davies-Bouldin index"};
+      return {rec.best_davies_bouldin, "the lowest Davies-Bouldin index"};
+    }
+    if (c == "bic-plateau") {
+      if (!rec.best_bic) return {std::nullopt, "BIC exists for the latent-class model (lca) only"};
+      const double lowest = value_at(*rec.best_bic, &SweepPoint::bic);
+      double highest = lowest;
+      for (const auto& p : points)
+        if (!std::isnan(p.bic)) highest = std::max(highest, p.bic);
+      const double within = kBicPlateau * (highest - lowest);
+      for (const auto& p : points)
+        if (!std::isnan(p.bic) && p.bic - lowest <= within)
+          return {p.k, fmt::format("the smallest k whose BIC is within {:.0f} % of the sweep's BIC range of the "
+                                   "lowest BIC (k = {}): larger k gain less than that",
+                                   100 * kBicPlateau, *rec.best_bic)};
+    }
+    if (c == "bic" || c == "icl") {
+      const auto& b = c == "bic" ? rec.best_bic : rec.best_icl;
+      if (!b)
+        return {std::nullopt,
+                fmt::format("{} exists for the latent-class model (lca) only", c == "bic" ? "BIC" : "ICL")};
+      return {b, c == "bic" ? "the lowest BIC" : "the lowest ICL (BIC plus twice the classification entropy)"};
+    }
+    return {std::nullopt, fmt::format("unknown criterion '{}'", c)};
+  };
+  std::vector<std::string> order;
+  if (choice.criterion != "auto") order.push_back(choice.criterion);
+  if (choice.likelihood)
+    order.insert(order.end(), {"bic-plateau", "bic", "stability", "silhouette"});
+  else
+    order.insert(order.end(), {"elbow", "stability", "silhouette"});
+  std::vector<std::string> skipped;
+  for (const std::string& c : order) {
+    const Verdict v = verdict(c);
+    if (!v.k) {
+      skipped.push_back(v.why);
+      if (c == choice.criterion || choice.criterion == "auto")
+        diag.info("k", "criterion_found_nothing", fmt::format("{}: {}", c, v.why));
+      continue;
+    }
+    rec.k = *v.k;
+    rec.criterion = c;
+    rec.reason = v.why;
+    break;
   }
+  if (rec.criterion.empty()) {  // nothing measured at all: the smallest k of the range
+    rec.k = points.front().k;
+    rec.criterion = "none";
+    rec.reason = "no criterion found a k; the smallest k of the range";
+    diag.warn("k", "no_criterion", fmt::format("no criterion chose a k over {}; k = {} is used", range, rec.k));
+    return rec;
+  }
+  if (!skipped.empty()) rec.reason += fmt::format(" ({}, so {} decides)", skipped.front(), rec.criterion);
+  if (rec.k == points.back().k && rec.criterion != "elbow")
+    diag.warn("k", "k_at_range_end",
+              fmt::format("{} chose k = {}, the largest k of the sweep: a larger k may be better (--k {}..N)",
+                          rec.criterion, rec.k, points.front().k));
+  // The criteria's choices side by side; a warning when they differ from the chosen k.
+  std::vector<std::pair<std::string, std::size_t>> all;
+  if (rec.elbow) all.emplace_back("elbow", *rec.elbow);
+  if (rec.best_bic) all.emplace_back("BIC", *rec.best_bic);
+  if (rec.best_icl) all.emplace_back("ICL", *rec.best_icl);
+  if (rec.best_stability) all.emplace_back("stability", *rec.best_stability);
+  if (!std::isnan(value_at(rec.best_silhouette, &SweepPoint::silhouette)))
+    all.emplace_back("silhouette", rec.best_silhouette);
+  if (!std::isnan(value_at(rec.best_calinski_harabasz, &SweepPoint::calinski_harabasz)))
+    all.emplace_back("Calinski-Harabasz", rec.best_calinski_harabasz);
+  if (!std::isnan(value_at(rec.best_davies_bouldin, &SweepPoint::davies_bouldin)))
+    all.emplace_back("Davies-Bouldin", rec.best_davies_bouldin);
+  bool differ = false;
+  std::string list;
+  for (const auto& [name, k] : all) {
+    differ |= k != rec.k;
+    list += fmt::format("{}{} k = {}", list.empty() ? "" : ", ", name, k);
+  }
+  if (differ)
+    diag.warn(
+        "k", "criteria_disagree",
+        fmt::format("the k criteria disagree over {} ({}); k = {} is chosen by {}", range, list, rec.k, rec.criterion));
   return rec;
 }
 
@@ -90,7 +265,7 @@ SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> label
 
 template <class T>
 Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
-                         std::uint64_t seed, Diagnostics& diag) {
+                         std::uint64_t seed, Diagnostics& diag, const KChoice& choice) {
   Evaluation e;
   e.silhouette_profiles.assign(fits.size(), nullptr);
   for (const auto& f : fits) {
@@ -99,6 +274,8 @@ Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std
     p.inertia = f.objective;
     p.n_iter = f.n_iter;
     p.seconds = f.seconds;
+    p.bic = f.bic;
+    p.icl = f.icl;
     p.sizes.assign(f.k, 0);
     for (auto l : f.labels) ++p.sizes[static_cast<std::size_t>(l)];
     p.silhouette = p.calinski_harabasz = p.davies_bouldin = kNaN;
@@ -119,7 +296,8 @@ Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std
     auto values = silhouette_samples_many<T>(space, labelings);
     for (std::size_t w = 0; w < which.size(); ++w) {
       const std::size_t i = which[w];
-      e.points[i].silhouette = std::accumulate(values[w].begin(), values[w].end(), 0.0) / static_cast<double>(values[w].size());
+      e.points[i].silhouette =
+          std::accumulate(values[w].begin(), values[w].end(), 0.0) / static_cast<double>(values[w].size());
       e.silhouette_profiles[i] = silhouette_profile(values[w], fits[i].labels, fits[i].k);
     }
   } else {
@@ -132,13 +310,23 @@ Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std
     e.points[which[w]].calinski_harabasz = calinski_harabasz_score<T>(space, labelings[w]);
     e.points[which[w]].davies_bouldin = davies_bouldin_score<T>(space, labelings[w]);
   }
-  e.recommendation = recommend_k(e.points, diag);
   e.metrics_seconds = clock.seconds();
+  if (fits.size() > 1 && choice.pairs > 0 && choice.fit) {
+    clock.reset();
+    std::vector<std::size_t> ks;
+    for (const auto& f : fits) ks.push_back(f.k);
+    const std::vector<double> st = stability_scores(space.rows(), ks, choice);
+    for (std::size_t i = 0; i < fits.size(); ++i) e.points[i].stability = st[i];
+    e.stability_seconds = clock.seconds();
+  }
+  e.recommendation = recommend_k(e.points, diag, choice);
   return e;
 }
 
-template Evaluation evaluate_fits<double>(ViewD, const std::vector<KFit>&, std::size_t, std::uint64_t, Diagnostics&);
-template Evaluation evaluate_fits<float>(ViewF, const std::vector<KFit>&, std::size_t, std::uint64_t, Diagnostics&);
+template Evaluation evaluate_fits<double>(ViewD, const std::vector<KFit>&, std::size_t, std::uint64_t, Diagnostics&,
+                                          const KChoice&);
+template Evaluation evaluate_fits<float>(ViewF, const std::vector<KFit>&, std::size_t, std::uint64_t, Diagnostics&,
+                                         const KChoice&);
 template SweepPoint score_labels<double>(ViewD, std::span<const std::int32_t>, std::size_t, std::uint64_t);
 template SweepPoint score_labels<float>(ViewF, std::span<const std::int32_t>, std::size_t, std::uint64_t);
 
@@ -156,9 +344,10 @@ nlohmann::json silhouette_profile(const std::vector<double>& values, std::span<c
     std::vector<double> q;
     const std::size_t m = std::min(points, v.size());
     for (std::size_t t = 0; t < m; ++t) {
-      const std::size_t idx = m == 1 ? 0
-                                     : static_cast<std::size_t>(std::llround(static_cast<double>(t) * static_cast<double>(v.size() - 1) /
-                                                                             static_cast<double>(m - 1)));
+      const std::size_t idx =
+          m == 1 ? 0
+                 : static_cast<std::size_t>(std::llround(static_cast<double>(t) * static_cast<double>(v.size() - 1) /
+                                                         static_cast<double>(m - 1)));
       q.push_back(v[idx]);
     }
     clusters.push_back({{"cluster", c}, {"size", v.size()}, {"mean", mean}, {"values_desc", q}});
@@ -171,6 +360,7 @@ nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::js
 }  // namespace
 
 nlohmann::json sweep_json(const Evaluation& e, const std::string& objective_name) {
+  const bool r_measured_stability = e.recommendation.best_stability.has_value();
   nlohmann::json per_k = nlohmann::json::array();
   for (std::size_t i = 0; i < e.points.size(); ++i) {
     const SweepPoint& p = e.points[i];
@@ -182,6 +372,9 @@ nlohmann::json sweep_json(const Evaluation& e, const std::string& objective_name
                      {"n_iter", p.n_iter},
                      {"sizes", p.sizes},
                      {"seconds", p.seconds}};
+    if (r_measured_stability) j["stability"] = number_or_null(p.stability);
+    if (!std::isnan(p.bic)) j["bic"] = p.bic;
+    if (!std::isnan(p.icl)) j["icl"] = p.icl;
     if (!e.silhouette_profiles[i].is_null()) j["silhouette_profile"] = e.silhouette_profiles[i];
     per_k.push_back(std::move(j));
   }
@@ -191,23 +384,38 @@ nlohmann::json sweep_json(const Evaluation& e, const std::string& objective_name
                      {"elbow", r.elbow ? nlohmann::json(*r.elbow) : nlohmann::json(nullptr)},
                      {"best_silhouette", r.best_silhouette},
                      {"best_calinski_harabasz", r.best_calinski_harabasz},
-                     {"best_davies_bouldin", r.best_davies_bouldin}};
+                     {"best_davies_bouldin", r.best_davies_bouldin},
+                     {"criterion", r.criterion}};
+  if (r.best_stability) rec["best_stability"] = *r.best_stability;
+  if (r.best_bic) rec["best_bic"] = *r.best_bic;
+  if (r.best_icl) rec["best_icl"] = *r.best_icl;
   return {{"objective", objective_name}, {"per_k", per_k}, {"recommendation", rec}};
 }
 
 std::string sweep_table(const Evaluation& e, const std::string& objective_name) {
   if (e.points.size() < 2) return {};
-  std::string s = fmt::format("k sweep   {:>3} {:>14} {:>10} {:>12} {:>8}\n", "k", objective_name, "silhouette",
-                              "Calinski-H.", "Davies-B.");
   const auto& r = e.recommendation;
+  const bool stab = r.best_stability.has_value(), lik = r.best_bic.has_value() || r.best_icl.has_value();
+  std::string s = fmt::format("k sweep   {:>3} {:>14} {:>10} {:>12} {:>8}", "k", objective_name, "silhouette",
+                              "Calinski-H.", "Davies-B.");
+  if (stab) s += fmt::format(" {:>9}", "stability");
+  if (lik) s += fmt::format(" {:>14}", "ICL");
+  s += "\n";
   for (const auto& p : e.points) {
     std::string marks;
     if (r.elbow && *r.elbow == p.k) marks += " elbow";
     if (r.best_silhouette == p.k) marks += " best-silhouette";
     if (r.best_calinski_harabasz == p.k) marks += " best-CH";
     if (r.best_davies_bouldin == p.k) marks += " best-DB";
-    s += fmt::format("          {:>3} {:>14.3f} {:>10.4f} {:>12.1f} {:>8.4f}{}\n", p.k, p.inertia, p.silhouette,
-                     p.calinski_harabasz, p.davies_bouldin, marks);
+    if (r.best_stability && *r.best_stability == p.k) marks += " most-stable";
+    if (r.best_bic && *r.best_bic == p.k) marks += " best-BIC";
+    if (r.best_icl && *r.best_icl == p.k) marks += " best-ICL";
+    if (r.k == p.k) marks += " <- chosen";
+    s += fmt::format("          {:>3} {:>14.3f} {:>10.4f} {:>12.1f} {:>8.4f}", p.k, p.inertia, p.silhouette,
+                     p.calinski_harabasz, p.davies_bouldin);
+    if (stab) s += fmt::format(" {:>9.4f}", p.stability);
+    if (lik) s += fmt::format(" {:>14.3f}", p.icl);
+    s += marks + "\n";
   }
   return s;
 }

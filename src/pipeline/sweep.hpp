@@ -1,10 +1,16 @@
 // Choosing k: per-k fits of any method are evaluated in a metric space with the
 // silhouette (exact — every labeling sharing the pairwise distances — or sampled),
-// Calinski-Harabasz and Davies-Bouldin; the knee of the objective curve (inertia or
-// cost) and the best k of each criterion give the recommendation.
+// Calinski-Harabasz and Davies-Bouldin, and (where asked for) by their stability:
+// the mean ARI between fits on pairs of seeded subsamples. The knee of the objective
+// curve (inertia or cost), the best k of each criterion and, for the latent-class
+// model, BIC and ICL give the recommendation; which criterion decides is the run's
+// --k-criterion.
 #pragma once
 
+#include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,7 +27,36 @@ struct KFit {
   double objective = 0;  // k-means inertia or k-prototypes cost
   std::size_t n_iter = 0;
   double seconds = 0;
+  double bic = std::numeric_limits<double>::quiet_NaN(), icl = std::numeric_limits<double>::quiet_NaN();  // lca
 };
+
+/// Labels of k segments fitted to `rows` (indices into the clustered rows of the
+/// method's space, increasing) with the given seed: the stability criterion's fits.
+using SubsetFit =
+    std::function<std::vector<std::int32_t>(std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed)>;
+
+/// How a sweep chooses k: the criterion (RunParams::k_criterion), whether the method
+/// has BIC and ICL (lca), and the stability criterion's pairs and fits (none when
+/// pairs is 0 or fit is empty).
+struct KChoice {
+  std::string criterion = "auto";
+  bool likelihood = false;
+  std::size_t pairs = 0;
+  SubsetFit fit;
+  std::uint64_t seed = 0;
+};
+
+/// The run's choice for a method whose subset fits are `fit`.
+KChoice k_choice(const RunParams& params, bool likelihood, SubsetFit fit);
+
+/// Restarts of each stability fit: fewer than the full sweep's, enough to avoid
+/// measuring the restarts' own disagreement.
+inline constexpr std::size_t kStabilityRestarts = 2;
+
+/// Stability of each k of `ks` (mean ARI over the pairs; NaN where k exceeds the
+/// subsample): pair b draws a core of min(n, 2500) rows and two subsamples of 80 % of
+/// it (Rng stream of `seed`), fits both and compares the labels of their common rows.
+std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_t>& ks, const KChoice& choice);
 
 /// Evaluated sweep: per-k points (objective in SweepPoint::inertia) and silhouette
 /// plot data, plus the recommendation.
@@ -32,7 +67,7 @@ using Evaluation = KSweep;
 /// silhouette (that many rows, drawn with `seed`).
 template <class T>
 Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
-                         std::uint64_t seed, Diagnostics& diag);
+                         std::uint64_t seed, Diagnostics& diag, const KChoice& choice = {});
 
 /// Silhouette, Calinski-Harabasz and Davies-Bouldin of one labeling in `space`
 /// (sampled silhouette when silhouette_sample > 0); NaN where undefined (one cluster).
@@ -40,9 +75,20 @@ template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
                         std::uint64_t seed);
 
-/// Recommendation from per-k criteria (ks increasing, at least one point): the knee
-/// of the objective curve when there is one, else the best silhouette.
-KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& diag);
+/// The BIC plateau of the latent-class model's default k: the smallest k whose BIC is
+/// within this share of the sweep's BIC range (highest - lowest) of the lowest BIC.
+/// Plain BIC keeps falling in small steps past the planted k where columns are skewed
+/// or integer (the demo: k = 9, ARI 0.718; the plateau: k = 7, ARI 0.843) while ICL
+/// merges genuinely overlapping segments (the quality benchmark's overlapping regime:
+/// k = 2, ARI 0.125; the plateau: k = 5, ARI 0.501); docs/QUALITY.md.
+inline constexpr double kBicPlateau = 0.02;
+
+/// Recommendation from per-k criteria (ks increasing, at least one point) by
+/// choice.criterion. "auto": the BIC plateau where the method has BIC, otherwise the knee of the
+/// objective curve, else the highest stability (where measured), else the highest
+/// silhouette. A criterion that finds nothing (no knee; stability not measured) is
+/// reported and the next one decides; disagreeing criteria give a warning.
+KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& diag, const KChoice& choice = {});
 
 /// Silhouette plot data of one labeling: per cluster its size, mean and the sorted
 /// silhouette values reduced to at most `points` evenly spaced ranks.

@@ -12,7 +12,7 @@ using namespace segmenta;
 
 namespace {
 
-const std::string kFast = " --k 3 --no-report --no-maps --no-explain --quiet";
+const std::string kFast = " --method kmeans --k 3 --no-report --no-maps --no-explain --quiet";
 
 struct Fixture {
   std::string dir;

@@ -23,7 +23,7 @@ std::size_t count_files(const std::string& dir) {
 /// the tests of this file in parallel processes.
 std::string demo_run(const std::string& name) {
   const std::string d = test::temp_dir(name);
-  const auto r = test::run_command(test::cli() + " demo --rows 800 --k 3 --tsne-sample 0 --quiet --out " + d);
+  const auto r = test::run_command(test::cli() + " demo --method kmeans --rows 800 --k 3 --tsne-sample 0 --quiet --out " + d);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return d;
 }

@@ -143,7 +143,10 @@ TEST(RunParams, ChoicesAreParsedIntoEnums) {
   EXPECT_EQ(*p.kproto_init, KPrototypesInit::cao);
   EXPECT_EQ(effective_kproto_init(p), KPrototypesInit::cao);  // the user's choice beats the blog's huang
   EXPECT_EQ(p.precision, EmbedPrecision::bf16);
+  set_run_param(p, "k_criterion", "calinski-harabasz");
+  EXPECT_EQ(p.k_criterion, KCriterion::calinski_harabasz);
   const nlohmann::json j = run_params_json(p);
+  EXPECT_EQ(j.at("k_criterion"), "calinski-harabasz");
   EXPECT_EQ(j.at("preset"), "blog");
   EXPECT_EQ(j.at("init"), "cao");
   EXPECT_EQ(j.at("precision"), "bf16");

@@ -342,16 +342,27 @@
     } else {
       s.append(h('p', { class: 'note', text: 'k was fixed, so no range of k was swept.' }));
     }
-    const best = { silhouette: rec.best_silhouette, calinski_harabasz: rec.best_calinski_harabasz, davies_bouldin: rec.best_davies_bouldin };
+    const best = { silhouette: rec.best_silhouette, calinski_harabasz: rec.best_calinski_harabasz, davies_bouldin: rec.best_davies_bouldin,
+      stability: rec.best_stability, icl: rec.best_icl };
     const mark = (p, key, text) => ({ cell: text, className: perK.length > 1 && best[key] === p.k ? 'best' : '' });
-    s.append(table(['k', objective, 'silhouette', 'Calinski-Harabasz', 'Davies-Bouldin', 'iterations', 'segment sizes', 'time'],
-      perK.map((p) => ({
-        className: p.k === chosen ? 'chosen' : null,
-        cells: [p.k + (p.k === rec.elbow ? ' (knee)' : ''), num(p[objective], 1), mark(p, 'silhouette', fixed(p.silhouette, 4)),
-          mark(p, 'calinski_harabasz', num(p.calinski_harabasz, 1)), mark(p, 'davies_bouldin', fixed(p.davies_bouldin, 4)),
-          int(p.n_iter), (p.sizes || []).join(' / '), seconds(p.seconds)],
-      })), { numeric: [true, true, true, true, true, true, false, true] }));
-    s.append(h('p', { class: 'caption', text: 'The chosen k is highlighted; the best value of each criterion is in green.' }));
+    // Stability (where measured) and ICL (lca) are columns of their own.
+    const hasStability = perK.some((p) => 'stability' in p);
+    const hasIcl = perK.some((p) => 'icl' in p);
+    const head = ['k', objective, 'silhouette', 'Calinski-Harabasz', 'Davies-Bouldin'];
+    if (hasStability) head.push('stability');
+    if (hasIcl) head.push('ICL');
+    head.push('iterations', 'segment sizes', 'time');
+    s.append(table(head,
+      perK.map((p) => {
+        const cells = [p.k + (p.k === rec.elbow ? ' (knee)' : ''), num(p[objective], 1), mark(p, 'silhouette', fixed(p.silhouette, 4)),
+          mark(p, 'calinski_harabasz', num(p.calinski_harabasz, 1)), mark(p, 'davies_bouldin', fixed(p.davies_bouldin, 4))];
+        if (hasStability) cells.push(mark(p, 'stability', fixed(p.stability, 4)));
+        if (hasIcl) cells.push(mark(p, 'icl', num(p.icl, 1)));
+        cells.push(int(p.n_iter), (p.sizes || []).join(' / '), seconds(p.seconds));
+        return { className: p.k === chosen ? 'chosen' : null, cells };
+      }), { numeric: head.map((name) => name !== 'segment sizes') }));
+    s.append(h('p', { class: 'caption', text: 'The chosen k is highlighted' + (rec.criterion ? ` (chosen by ${rec.criterion}: ${rec.reason})` : '') +
+      '; the best value of each criterion is in green.' }));
   }
 
   function renderSilhouettes(m, block, parent) {
