@@ -289,11 +289,12 @@ class SegmentationResult:
         return f"<SegmentationResult {len(self._index)} rows, {n_out} outliers, {parts}>"
 
 
-def segment(df, method="kmeans", k="auto", preset="standard", *, columns=None, types=None, **params):
+def segment(df, method="lca", k="auto", preset="standard", *, columns=None, types=None, **params):
     """Segments the customers of a DataFrame with the engine of ``segmenta run``:
     prepare, flag outliers (ECOD), choose k, cluster, profile, explain, map.
 
-    method: 'kmeans', 'kprototypes', 'embed', 'lca' or 'all'; k: 'auto', an int, or a
+    method: 'lca' (the command's default: the latent-class model), 'kmeans',
+    'kprototypes', 'embed' or 'all'; k: 'auto', an int, or a
     range 'A..B' / (A, B); preset: 'standard' or 'blog'; columns: the columns to use
     (default all; the first eight with the blog preset, as the command); types: {column: 'numeric'|'categorical'|'id'|'text'} overrides.
     Other keyword arguments are the run parameters of the command (see

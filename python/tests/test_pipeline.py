@@ -45,6 +45,19 @@ def test_labels_equal_the_command(bank, cli, shared, tmp_path, method, extra):
     assert r.k == 4
 
 
+def test_defaults_are_the_commands(bank, cli, tmp_path):
+    """segment(df) with nothing chosen (method, k, criterion) is `segmenta run` with
+    nothing chosen: the same method, the same k and the same labels."""
+    small = bank.iloc[:1500]
+    r = segmenta.segment(small, **FAST)
+    seg, out = run_cli(cli, small, tmp_path, "--no-maps", "--no-explain")
+    run = json.loads((out / "run.json").read_text())
+    assert r.model.method == run["parameters"]["method"] == "lca"
+    want = seg["segment"].astype("Int64")
+    assert (r.labels.isna().to_numpy() == want.isna().to_numpy()).all()
+    assert (r.labels.dropna().to_numpy() == want.dropna().to_numpy()).all()
+
+
 def test_frame_index_and_categoricals_keep_the_labels(bank):
     """A frame with another index and pandas categorical / string dtypes gives the
     same labels as the plain object frame, aligned to its index."""
@@ -59,7 +72,7 @@ def test_frame_index_and_categoricals_keep_the_labels(bank):
 
 
 def test_result_parts(bank, tmp_path):
-    r = segmenta.segment(bank, k=3, tsne_sample=300)
+    r = segmenta.segment(bank, method="kmeans", k=3, tsne_sample=300)
     final = r.metrics["methods"]["kmeans"]["final"]
     sizes = r.labels.value_counts()
     assert final["k"] == 3 and final["sizes"] == sorted(sizes.tolist(), reverse=True)
