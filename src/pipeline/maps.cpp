@@ -38,15 +38,19 @@ nlohmann::json variance_json(const std::vector<double>& eigenvalues, const std::
           {"cumulative_percent", cumulative}};
 }
 
+// standardize: PCA of the columns rescaled to unit variance over the mapped rows
+// (prince's default, which the blog used on its inliers).
 template <class T>
-void pca_map(MethodMaps& m, MatrixView<T> x, const std::string& space, Diagnostics& diag) {
+void pca_map(MethodMaps& m, MatrixView<T> x, const std::string& space, bool standardize, Diagnostics& diag) {
   PcaParams pp;
   pp.n_components = std::min<std::size_t>({3, x.rows(), x.cols()});
+  pp.standardize = standardize;
   const PcaModel model = fit_pca<T>(x, pp, &diag);
   add_columns(m, "pca", model.row_coordinates.view());
   nlohmann::json info{{"name", "pca"},
                       {"columns", names("pca", model.n_components())},
-                      {"space", space},
+                      {"space", standardize ? space + ", columns standardised over the mapped rows" : space},
+                      {"standardized", standardize},
                       {"rows", x.rows()},
                       {"sample_rate", 1.0}};
   info.update(variance_json(model.eigenvalues, model.percentage_of_variance, model.cumulative_percentage_of_variance));
@@ -134,9 +138,11 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
       m.info.push_back(std::move(info));
     });
   } else if (!r.map_f.empty()) {
-    guarded("PCA", [&] { pca_map<float>(m, r.map_f.view(), r.map_space, diag); });
+    guarded("PCA", [&] { pca_map<float>(m, r.map_f.view(), r.map_space, false, diag); });
   } else {
-    guarded("PCA", [&] { pca_map<double>(m, r.map_d.view(), r.map_space, diag); });
+    // The blog mapped its prepared inliers with prince's PCA, which standardises the
+    // columns first (48.37 % of the variance in three components on bank-full).
+    guarded("PCA", [&] { pca_map<double>(m, r.map_d.view(), r.map_space, ctx.blog, diag); });
   }
   if (ctx.params.tsne_sample > 0) {
     if (!r.map_f.empty())

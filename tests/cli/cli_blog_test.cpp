@@ -44,4 +44,19 @@ TEST(CliBlog, ReproducesTheBlogKMeansWorkflow) {
   EXPECT_NEAR(km["final"]["silhouette"].get<double>(), 0.2014, 0.01 * 0.2014);
   // and the k-means inertia reaches scikit-learn's best-of-10 (149851.514) to 1e-5.
   EXPECT_NEAR(km["final"]["inertia"].get<double>(), 149851.5139307045, 1e-5 * 149851.5139307045);
+
+  // The map is the blog's: prince's PCA (standardised columns) of the inliers, whose
+  // eigenvalues ../shared/golden holds (48.37 % of the variance in three components).
+  // The input is segmenta's own preparation, which agrees with scikit-learn's to about
+  // 1e-9 per value (CliMap.PcaOfTheBlogInliersMatchesPrince), hence 1e-8 here.
+  const auto& maps = m["maps"]["methods"]["kmeans"];
+  const nlohmann::json* pca = nullptr;
+  for (const auto& info : maps)
+    if (info["name"] == "pca") pca = &info;
+  ASSERT_NE(pca, nullptr);
+  EXPECT_TRUE((*pca)["standardized"].get<bool>());
+  const std::vector<double> prince = {1.4925229281587584, 1.3223742678075454, 1.0545959985809263};
+  for (std::size_t c = 0; c < 3; ++c)
+    EXPECT_NEAR((*pca)["eigenvalues"][c].get<double>(), prince[c], 1e-8 * prince[c]) << c;
+  EXPECT_NEAR((*pca)["cumulative_percent"][2].get<double>(), 48.368664931840364, 1e-6);
 }
