@@ -189,7 +189,9 @@ std::vector<ParamSpec> make_specs() {
   s.push_back({"init", "--init", false, "huang|cao", "cao (huang with blog)", "k-prototypes initialisation",
                [](RunParams& p, std::string_view t) { as_param("init", [&] { p.kproto_init = parse_kprototypes_init(t, "init"); }); },
                nullptr, [](const RunParams& p) -> json { return std::string(to_string(effective_kproto_init(p))); }});
-  s.push_back({"gamma", "--gamma", false, "X", "0.5 × mean numeric std", "k-prototypes weight of one categorical mismatch",
+  s.push_back({"gamma", "--gamma", false, "X", "0.5",
+               "k-prototypes weight of one categorical mismatch; the default is kmodes' 0.5 × the mean standard "
+               "deviation of the numeric columns, which are standardised first, so 0.5 (up to rounding)",
                [](RunParams& p, std::string_view t) { p.gamma = parse_number("gamma", t); },
                [](const RunParams& p) {
                  if (p.gamma && !(std::isfinite(*p.gamma) && *p.gamma >= 0))
