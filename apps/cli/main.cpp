@@ -184,12 +184,12 @@ int main(int argc, char** argv) {
   report_cmd->add_option("RUN_DIR", report_dir, "output directory of segmenta run or demo")->required();
   report_cmd->add_option("--out", report_out, "HTML file to write (default: RUN_DIR/report.html)");
 
-  auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA or t-SNE");
+  auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA, t-SNE, MCA or FAMD");
   MapParams map_params;
   std::string map_columns, map_delimiter, map_method = "pca", map_preset = "standard", map_init = "pca",
                                            map_tsne_method = "auto";
   map_cmd->add_option("DATA", map_params.data, "customer table (CSV, prepared as in run) or matrix (.npy, used as is)")->required();
-  map_cmd->add_option("--method", map_method, "pca | tsne")->capture_default_str();
+  map_cmd->add_option("--method", map_method, "pca | tsne | mca | famd")->capture_default_str();
   map_cmd->add_option("--dims", map_params.dims, "2 or 3")->capture_default_str();
   map_cmd->add_option("--out", map_params.out, "output: .csv (row, <method>1..) or .npy")->required();
   map_cmd->add_option("--preset", map_preset, "standard | blog (preparation of a CSV)")->capture_default_str();

@@ -469,9 +469,12 @@ std::string demo_csv(const Table& table);
 // Stages as commands: maps and embeddings of a table or matrix
 // ---------------------------------------------------------------------------
 
-enum class MapMethod { pca, tsne };
+/// pca and tsne project the prepared table (or a .npy matrix); mca projects the
+/// categorical columns, famd the numeric and categorical ones (as k-prototypes sees
+/// them: numeric Yeo-Johnson + standardised, categories coded).
+enum class MapMethod { pca, tsne, mca, famd };
 std::string_view to_string(MapMethod m) noexcept;
-/// "pca" or "tsne"; throws ParameterError(what, …).
+/// "pca", "tsne", "mca" or "famd"; throws ParameterError(what, …).
 MapMethod parse_map_method(std::string_view text, std::string_view what = "method");
 
 struct MapParams {

@@ -34,20 +34,22 @@ Table load_table(const std::string& data, CsvOptions csv, bool blog) {
   return parse_csv(read_file(data), data, csv);
 }
 
-/// The matrix map_command works on, with each row's index in the input.
-MatrixD map_input(const MapParams& p, std::string& description) {
+/// The matrix map_command works on, with each row's index in the input; a CSV's
+/// table is also handed to `table` when it is given (the prepared, not the --raw, path).
+MatrixD map_input(const MapParams& p, std::string& description, Table* table = nullptr) {
   if (ends_with(p.data, ".npy")) {
     MatrixD x = read_npy(p.data);
     description = fmt::format("{} ({} x {} matrix)", p.data, x.rows(), x.cols());
     return x;
   }
-  const Table t = load_table(p.data, p.csv, p.preset == PrepPreset::blog);
+  Table t = load_table(p.data, p.csv, p.preset == PrepPreset::blog);
   if (!p.raw) {
     PrepParams pp;
     pp.preset = p.preset;
     PrepResult prep = fit_prep(t, pp);
     description = fmt::format("{} ({} rows, {} encoded features, preset {})", p.data, t.rows(), prep.features.cols(),
                               to_string(p.preset));
+    if (table) *table = std::move(t);
     return std::move(prep.features);
   }
   std::vector<std::size_t> cols;
@@ -71,6 +73,11 @@ void validate_map(const MapParams& p) {
   if (p.data.empty()) throw ParameterError("data", "no input file given");
   check_out(p.out, "out");
   if (p.dims != 2 && p.dims != 3) throw ParameterError("dims", fmt::format("must be 2 or 3, got {}", p.dims));
+  if (p.method == MapMethod::mca || p.method == MapMethod::famd) {
+    if (ends_with(p.data, ".npy"))
+      throw ParameterError("method", fmt::format("{} maps the columns of a table (CSV), not a matrix", to_string(p.method)));
+    if (p.raw) throw ParameterError("raw", fmt::format("{} prepares its columns itself", to_string(p.method)));
+  }
   const double max_frac = p.replace ? 10.0 : 1.0;
   if (!(p.sample > 0 && p.sample <= max_frac))
     throw ParameterError("sample", fmt::format("a fraction in (0, {}] expected, got {}", max_frac, p.sample));
@@ -86,7 +93,9 @@ std::string map_command(const MapParams& p) {
   Progress::set_enabled(!p.quiet);
   Stopwatch clock;
   std::string description;
-  MatrixD x = map_input(p, description);
+  const bool by_columns = p.method == MapMethod::mca || p.method == MapMethod::famd;
+  Table table;
+  MatrixD x = map_input(p, description, by_columns ? &table : nullptr);
   std::vector<std::size_t> rows(x.rows());
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
   std::string text = fmt::format("input     {}\n", description);
@@ -137,6 +146,42 @@ std::string map_command(const MapParams& p) {
       var += fmt::format("{}pca{} {:.2f}%", c ? ", " : "", c + 1, m.percentage_of_variance[c]);
     text += fmt::format("pca       eigenvalues {}; variance {} (cumulative {:.2f}%)\n",
                         fmt::join(m.eigenvalues, ", "), var, m.cumulative_percentage_of_variance.back());
+  } else if (by_columns) {
+    // The columns as k-prototypes sees them, fitted on the mapped rows.
+    const MixedPlan plan = fit_mixed_plan(table, rows, &diag);
+    const MixedPlan::Data all = plan.transform(table);
+    const MatrixD numeric = take_rows<double, std::size_t>(all.numeric.view(), rows);
+    const Matrix<std::int32_t> codes = take_rows<std::int32_t, std::size_t>(all.codes.view(), rows);
+    const bool famd = p.method == MapMethod::famd;
+    if (codes.cols() == 0 || (famd && numeric.cols() == 0))
+      throw ParameterError("method", fmt::format("{} needs {} columns, but {} has {}; use {}", to_string(p.method),
+                                                 famd ? "numeric and categorical" : "categorical", p.data,
+                                                 codes.cols() == 0 ? "no categorical one" : "no numeric one",
+                                                 famd ? "mca or pca" : "pca"));
+    std::vector<double> eigenvalues, percent;
+    double cumulative = 0;
+    if (famd) {
+      FamdParams fp;
+      fp.n_components = p.dims;
+      const FamdModel f = fit_famd(numeric.view(), codes.view(), fp, &diag);
+      coords = f.row_coordinates;
+      eigenvalues = f.eigenvalues;
+      percent = f.percentage_of_variance;
+      cumulative = f.cumulative_percentage_of_variance.back();
+    } else {
+      McaParams mp;
+      mp.n_components = p.dims;
+      const McaModel m = fit_mca(codes.view(), mp, &diag);
+      coords = m.row_coordinates;
+      eigenvalues = m.eigenvalues;
+      percent = m.percentage_of_variance;
+      cumulative = m.cumulative_percentage_of_variance.back();
+    }
+    std::string var;
+    for (std::size_t c = 0; c < percent.size(); ++c)
+      var += fmt::format("{}{}{} {:.2f}%", c ? ", " : "", to_string(p.method), c + 1, percent[c]);
+    text += fmt::format("{:<9} {} numeric and {} categorical columns; eigenvalues {}; variance {} (cumulative {:.2f}%)\n",
+                        to_string(p.method), numeric.cols(), codes.cols(), fmt::join(eigenvalues, ", "), var, cumulative);
   } else {
     TsneParams tp;
     tp.n_components = p.dims;
@@ -173,12 +218,20 @@ std::string map_command(const MapParams& p) {
   return text;
 }
 
-std::string_view to_string(MapMethod m) noexcept { return m == MapMethod::tsne ? "tsne" : "pca"; }
+std::string_view to_string(MapMethod m) noexcept {
+  switch (m) {
+    case MapMethod::tsne: return "tsne";
+    case MapMethod::mca: return "mca";
+    case MapMethod::famd: return "famd";
+    case MapMethod::pca: break;
+  }
+  return "pca";
+}
 
 MapMethod parse_map_method(std::string_view text, std::string_view what) {
-  if (text == "pca") return MapMethod::pca;
-  if (text == "tsne") return MapMethod::tsne;
-  throw ParameterError(std::string(what), fmt::format("expected pca or tsne, got '{}'", text));
+  for (MapMethod m : {MapMethod::pca, MapMethod::tsne, MapMethod::mca, MapMethod::famd})
+    if (text == to_string(m)) return m;
+  throw ParameterError(std::string(what), fmt::format("expected pca, tsne, mca or famd, got '{}'", text));
 }
 
 std::string embed_command(const EmbedParams& p) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "segmenta/embed.hpp"
@@ -167,6 +168,62 @@ TEST(CliMap, PcaOfTheBlogInliersMatchesPrince) {
     // to about 1e-9 per value, so the coordinates carry that through the projection.
     EXPECT_LT(worst, 1e-6) << "component " << c;
   }
+}
+
+// MCA of the blog inliers' six categorical columns against the exact-SVD reference of
+// prince's MCA (../shared/golden/mca: eigenvalues rel 1e-9, coordinates abs 1e-8 up to
+// the sign of each component).
+TEST(CliMap, McaOfTheBlogInliersMatchesTheExactReference) {
+  const std::string dir = test::temp_dir("cli_map_mca");
+  const auto r = test::run_command(test::cli() + " map " + test::bank_full() +
+                                   " --preset blog --drop-outliers --method mca --dims 3 --out " + dir + "/mca.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto ref_json = test::golden_json("mca/exact_svd_mca.json");
+  const std::vector<double> eig = ref_json["eigenvalues"].get<std::vector<double>>();
+  const std::size_t at = r.out.find("eigenvalues ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  double e[3] = {};
+  ASSERT_EQ(std::sscanf(r.out.c_str() + at, "eigenvalues %lf, %lf, %lf", &e[0], &e[1], &e[2]), 3) << r.out;
+  for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(e[c], eig[c], 1e-9 * eig[c]) << c;
+  const Table got = read_comma(dir + "/mca.csv");
+  const MatrixD ref = test::golden_matrix_skip_first("mca/exact_svd_row_coordinates.csv");
+  ASSERT_EQ(got.rows(), ref.rows());
+  for (std::size_t c = 0; c < 3; ++c) {
+    const Column& col = got.column(got.index_of("mca" + std::to_string(c + 1)));
+    double same = 0, flipped = 0;
+    for (std::size_t i = 0; i < ref.rows(); ++i) {
+      same = std::max(same, std::abs(col.numbers[i] - ref(i, c)));
+      flipped = std::max(flipped, std::abs(col.numbers[i] + ref(i, c)));
+    }
+    EXPECT_LT(std::min(same, flipped), 1e-8) << "component " << c;
+  }
+}
+
+// The standalone FAMD map of a table is the map a k-prototypes run draws of the same
+// rows (the run's inliers, the same column plan), and a table without categorical
+// columns is refused naming the method.
+TEST(CliMap, FamdIsTheRunsMapOfTheSameRows) {
+  const std::string dir = test::temp_dir("cli_map_famd");
+  const auto run = test::run_command(test::cli() + " run " + test::bank_small() +
+                                     " --method kprototypes --k 3 --no-explain --tsne-sample 0 --quiet --out " + dir + "/run");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto map = test::run_command(test::cli() + " map " + test::bank_small() +
+                                     " --drop-outliers --method famd --dims 3 --quiet --out " + dir + "/famd.csv");
+  ASSERT_EQ(map.exit_code, 0) << map.err;
+  const Table from_run = read_comma(dir + "/run/maps.csv");
+  const Table alone = read_comma(dir + "/famd.csv");
+  ASSERT_EQ(alone.rows(), from_run.rows());
+  for (const char* name : {"row", "famd1", "famd2", "famd3"}) {
+    const Column& a = alone.column(alone.index_of(name));
+    const Column& b = from_run.column(from_run.index_of(name));
+    for (std::size_t i = 0; i < a.numbers.size(); ++i) ASSERT_EQ(a.numbers[i], b.numbers[i]) << name << " row " << i;
+  }
+  const auto numeric_only = test::run_command(test::cli() + " map " + test::bank_small() +
+                                              " --columns age,balance --method famd --out " + dir + "/x.csv");
+  EXPECT_EQ(numeric_only.exit_code, 2);
+  EXPECT_NE(numeric_only.err.find("segmenta: error: --method: famd needs numeric and categorical columns"),
+            std::string::npos)
+      << numeric_only.err;
 }
 
 TEST(CliMap, TsneIsTheSameForOneAndTwoThreads) {
