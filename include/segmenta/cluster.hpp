@@ -203,9 +203,11 @@ KneeResult find_knee(std::span<const double> x, std::span<const double> y, Curve
 //
 // Input: numeric (n, p_num) doubles and categorical (n, p_cat) int32 codes 0..m_j-1
 // of column j, as kmodes encodes them (index of the value among the column's sorted
-// distinct values); m_j is taken as 1 + the largest code. Both parts need >= 1
-// column (kmodes also refuses all-numeric and all-categorical data: use k-means or
-// k-modes). Cost of one pass: O(n * k * (p_num + p_cat)); with few distinct
+// distinct values); m_j is taken as 1 + the largest code. The categorical part needs
+// >= 1 column (all-numeric data: use k-means). Without numeric columns (p_num = 0)
+// it is Huang's k-modes, kmodes' KModes: the cost counts mismatching categories
+// (gamma defaults to 1 there) and the models have k x 0 centroids; fit_kprototypes_from
+// needs numeric columns. Cost of one pass: O(n * k * (p_num + p_cat)); with few distinct
 // categorical rows (U <= n / 4) the categorical part is read from a U x k table of
 // mismatch counts that is updated only when a mode changes, so a pass costs
 // O(n * k * p_num).

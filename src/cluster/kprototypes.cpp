@@ -27,8 +27,6 @@ void check_inputs(ViewD numeric, MatrixView<std::int32_t> categorical) {
   if (numeric.rows() != categorical.rows())
     throw InvalidArgument(fmt::format("categorical: {} rows, but numeric has {}", categorical.rows(), numeric.rows()));
   if (numeric.rows() == 0) throw InvalidArgument("numeric: k-prototypes needs at least one row");
-  if (numeric.cols() == 0)
-    throw InvalidArgument("numeric: k-prototypes needs at least one numeric column (all-categorical data: use k-modes)");
   if (categorical.cols() == 0)
     throw InvalidArgument("categorical: k-prototypes needs at least one categorical column (all-numeric data: use k-means)");
   check_numeric(numeric, "numeric");
@@ -56,7 +54,26 @@ double default_gamma(const std::vector<double>& std) {
   return 0.5 * (kproto::pairwise_sum(std.data(), std.size()) / static_cast<double>(std.size()));
 }
 
-double resolve_gamma(const kproto::Data& d, const KPrototypesParams& params, Diagnostics* diag) {
+// k-modes (no numeric column) runs on one column of zeros, which adds nothing to any
+// dissimilarity and never moves a row; the models hand back no numeric part.
+struct KModesStandIn {
+  MatrixD zeros;
+  bool active = false;
+  KModesStandIn(ViewD numeric) : active(numeric.cols() == 0) {
+    if (active) zeros = MatrixD(numeric.rows(), 1, 0.0);
+  }
+  ViewD numeric(ViewD given) const { return active ? zeros.view() : given; }
+  KPrototypesParams params(const KPrototypesParams& given) const {
+    KPrototypesParams p = given;
+    if (active && !p.gamma) p.gamma = 1.0;  // the cost is the number of mismatches
+    return p;
+  }
+  void strip(KPrototypesModel& m) const {
+    if (active) m.centroids = MatrixD(m.centroids.rows(), 0);
+  }
+};
+
+double resolve_gamma(const kproto::Data& d, const KPrototypesParams& params, Diagnostics* diag, bool kmodes = false) {
   const double gamma = params.gamma ? *params.gamma : default_gamma(d.std);
   if (diag) {
     for (std::size_t j = 0; j < d.q; ++j) {
@@ -66,7 +83,7 @@ double resolve_gamma(const kproto::Data& d, const KPrototypesParams& params, Dia
         diag->info(kStage, "constant_categorical",
                    fmt::format("categorical column {} has a single value; it never adds to the cost", j));
     }
-    for (std::size_t j = 0; j < d.p; ++j)
+    for (std::size_t j = 0; j < d.p && !kmodes; ++j)
       if (d.std[j] == 0.0)
         diag->info(kStage, "constant_numeric", fmt::format("numeric column {} is constant", j));
     if (gamma == 0.0)
@@ -268,9 +285,13 @@ KPrototypesSweep sweep_kprototypes(ViewD numeric, MatrixView<std::int32_t> categ
   if (ks.empty()) throw InvalidArgument("k: the sweep needs at least one value");
   for (std::size_t k : ks)
     if (k < 1) throw InvalidArgument("k: every number of clusters must be >= 1");
-  const kproto::Data d = kproto::prepare(numeric, categorical);
-  const double gamma = resolve_gamma(d, params, diag);
-  return sweep_prepared(d, ks, params, gamma, diag);
+  const KModesStandIn kmodes(numeric);
+  const KPrototypesParams p = kmodes.params(params);
+  const kproto::Data d = kproto::prepare(kmodes.numeric(numeric), categorical);
+  const double gamma = resolve_gamma(d, p, diag, kmodes.active);
+  KPrototypesSweep s = sweep_prepared(d, ks, p, gamma, diag);
+  for (KPrototypesModel& m : s.models) kmodes.strip(m);
+  return s;
 }
 
 KPrototypesModel fit_kprototypes(ViewD numeric, MatrixView<std::int32_t> categorical, const KPrototypesParams& params,
@@ -278,10 +299,13 @@ KPrototypesModel fit_kprototypes(ViewD numeric, MatrixView<std::int32_t> categor
   if (params.n_clusters < 1) throw InvalidArgument("n_clusters: must be >= 1");
   check_inputs(numeric, categorical);
   check_params(params);
-  const kproto::Data d = kproto::prepare(numeric, categorical);
-  const double gamma = resolve_gamma(d, params, diag);
-  const std::size_t k = params.n_clusters;
-  KPrototypesSweep s = sweep_prepared(d, std::span<const std::size_t>(&k, 1), params, gamma, diag);
+  const KModesStandIn kmodes(numeric);
+  const KPrototypesParams p = kmodes.params(params);
+  const kproto::Data d = kproto::prepare(kmodes.numeric(numeric), categorical);
+  const double gamma = resolve_gamma(d, p, diag, kmodes.active);
+  const std::size_t k = p.n_clusters;
+  KPrototypesSweep s = sweep_prepared(d, std::span<const std::size_t>(&k, 1), p, gamma, diag);
+  kmodes.strip(s.models.front());
   return std::move(s.models.front());
 }
 
@@ -289,6 +313,7 @@ KPrototypesModel fit_kprototypes_from(ViewD numeric, MatrixView<std::int32_t> ca
                                       MatrixView<std::int32_t> init_modes, const KPrototypesParams& params,
                                       Diagnostics* diag) {
   check_inputs(numeric, categorical);
+  if (numeric.cols() == 0) throw InvalidArgument("numeric: initial prototypes need at least one numeric column");
   check_params(params);
   const std::size_t k = init_centroids.rows();
   if (k < 1) throw InvalidArgument("init_centroids: needs at least one row");
@@ -331,6 +356,11 @@ MatrixD KPrototypesModel::dissimilarities(ViewD numeric, MatrixView<std::int32_t
     throw InvalidArgument(fmt::format("categorical: {} columns, the model has {}", categorical.cols(), modes.cols()));
   check_numeric(numeric, "numeric");
   MatrixD out(numeric.rows(), centroids.rows());
+  if (centroids.cols() == 0) {  // k-modes: the zero column stands in on both sides
+    const MatrixD zeros(numeric.rows(), 1, 0.0), zero_centroids(centroids.rows(), 1, 0.0);
+    kproto::dissimilarities(zeros.view(), categorical, zero_centroids, modes, gamma, out.data());
+    return out;
+  }
   kproto::dissimilarities(numeric, categorical, centroids, modes, gamma, out.data());
   return out;
 }

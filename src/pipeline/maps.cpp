@@ -111,7 +111,7 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
     }
   };
   if (r.map_codes.size() > 0) {
-    guarded("FAMD", [&] {
+    if (r.map_numeric.cols() > 0) guarded("FAMD", [&] {  // k-modes has no numeric part: MCA alone
       FamdParams fp;
       fp.n_components = std::min<std::size_t>(3, r.map_numeric.rows() - 1);
       const FamdModel f = fit_famd(r.map_numeric.view(), r.map_codes.view(), fp, &diag);

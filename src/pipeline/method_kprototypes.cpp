@@ -90,10 +90,16 @@ MethodResult fit(RunContext& ctx) {
       numeric |= c.type == ColumnType::numeric;
       categorical |= c.type == ColumnType::categorical || c.type == ColumnType::binary;
     }
-    if (!numeric || !categorical)
-      throw ParameterError("method", fmt::format("kprototypes needs both numeric and categorical columns, but {} has only {} "
-                                                 "ones (use the kmeans or lca method, or declare column types)",
-                                                 t.source(), numeric ? "numeric" : "categorical"));
+    if (!categorical)
+      throw ParameterError("method", fmt::format("kprototypes needs categorical columns, but {} has only numeric ones "
+                                                 "(use the kmeans or lca method, or declare column types)",
+                                                 t.source()));
+    // Categorical columns only: k-prototypes without its numeric part is k-modes.
+    if (!numeric)
+      ctx.diag.info("kprototypes", "k_modes",
+                    fmt::format("{} has no numeric column: k-modes (the cost counts the categories that differ from "
+                                "the segment's modes; gamma 1 unless given)",
+                                t.source()));
   }
   const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
   for (std::size_t c = 0; c < plan.categorical_names.size(); ++c)

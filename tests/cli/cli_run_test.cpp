@@ -333,11 +333,11 @@ TEST(CliLca, RunReportsCriteriaProbabilitiesAndScoresByPosterior) {
   }
 }
 
-TEST(CliKPrototypes, NeedsNumericAndCategoricalColumns) {
+TEST(CliKPrototypes, NeedsCategoricalColumns) {
   const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
                                    " --columns age,balance,day --method kprototypes --quiet");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("segmenta: error: --method: kprototypes needs both numeric and categorical columns"), std::string::npos)
+  EXPECT_NE(r.err.find("segmenta: error: --method: kprototypes needs categorical columns, but"), std::string::npos)
       << r.err;
   const auto g = test::run_command(test::cli() + " run " + test::bank_small() + " --method kprototypes --gamma -1 --quiet");
   EXPECT_EQ(g.exit_code, 2);
@@ -427,4 +427,51 @@ TEST(CliErrors, OneRowOrIdenticalRowsSayThereIsNothingToSegment) {
         << outliers;
   }
   EXPECT_FALSE(fs::exists(dir + "/out"));
+}
+
+// A table of categorical columns only runs k-modes: k-prototypes without its numeric
+// part, whose cost is the number of cells that differ from their segment's modes
+// (counted here from the input, the labels and the modes the run wrote); its map is
+// MCA, and scoring the input again gives the run's labels.
+TEST(CliKPrototypes, CategoricalOnlyTablesRunKModes) {
+  const std::string dir = test::temp_dir("cli_kmodes");
+  const std::string cols = "job,marital,education,default,housing,loan";
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --columns " + cols +
+                                   " --method kprototypes --k 4 --no-explain --tsne-sample 0 --quiet --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto m = test::read_json(dir + "/metrics.json");
+  const auto& kp = m["methods"]["kprototypes"];
+  EXPECT_EQ(kp["final"]["k"].get<int>(), 4);
+  EXPECT_EQ(kp["details"]["gamma"].get<double>(), 1.0);
+  EXPECT_NE(m.dump().find("k-modes"), std::string::npos);
+  const auto& modes = kp["details"]["modes"];
+  ASSERT_EQ(modes.size(), 4u);
+  const Table data = parse_csv(read_file(test::bank_small()), test::bank_small(), {});
+  const Table seg = parse_csv(read_file(dir + "/segments.csv"), "segments.csv", {});
+  const Column& label = seg.column(seg.index_of("segment"));
+  const std::vector<std::string> names = {"job", "marital", "education", "default", "housing", "loan"};
+  double mismatches = 0;
+  for (std::size_t i = 0; i < data.rows(); ++i) {
+    if (std::isnan(label.numbers[i])) continue;  // an outlier
+    const auto s = static_cast<std::size_t>(label.numbers[i]);
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      const Column& col = data.column(data.index_of(names[c]));
+      mismatches += col.levels[static_cast<std::size_t>(col.codes[i])] != modes[s][c].get<std::string>();
+    }
+  }
+  EXPECT_DOUBLE_EQ(kp["final"]["cost"].get<double>(), mismatches);
+  bool mca = false, famd = false;
+  for (const auto& info : m["maps"]["methods"]["kprototypes"]) {
+    mca |= info["name"] == "mca";
+    famd |= info["name"] == "famd";
+  }
+  EXPECT_TRUE(mca);
+  EXPECT_FALSE(famd);
+  const auto sc = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --out " + dir +
+                                    "/scored.csv");
+  ASSERT_EQ(sc.exit_code, 0) << sc.err;
+  const Table scored = parse_csv(read_file(dir + "/scored.csv"), "scored.csv", {});
+  const Column& again = scored.column(scored.index_of("segment"));
+  for (std::size_t i = 0; i < data.rows(); ++i)
+    if (!std::isnan(label.numbers[i])) ASSERT_EQ(again.numbers[i], label.numbers[i]) << "row " << i;
 }

@@ -696,11 +696,39 @@ TEST(KPrototypes, SingleValueCategoricalColumnChangesNothing) {
   EXPECT_EQ(diag.items()[0].code, "constant_categorical");
 }
 
+// No numeric column: k-modes. The cost is gamma (1 by default) times the mismatches
+// to the modes, counted here directly, and the fit is the one a column of zeros gives
+// (a column that adds nothing to any dissimilarity); the model has no numeric part and
+// predicts its own labels.
+TEST(KPrototypes, WithoutNumericColumnsItIsKModes) {
+  const Mixed d = make_data(200, 1, {3, 4, 2, 5}, 7);
+  KPrototypesParams params;
+  params.n_clusters = 3;
+  params.init = KPrototypesInit::huang;
+  const KPrototypesModel m = fit_kprototypes(MatrixD(200, 0), d.cat, params);
+  EXPECT_EQ(m.centroids.rows(), 3u);
+  EXPECT_EQ(m.centroids.cols(), 0u);
+  EXPECT_EQ(m.gamma, 1.0);
+  double mismatches = 0;
+  for (std::size_t i = 0; i < 200; ++i)
+    for (std::size_t j = 0; j < d.cat.cols(); ++j)
+      mismatches += d.cat(i, j) != m.modes(static_cast<std::size_t>(m.labels[i]), j);
+  EXPECT_EQ(m.cost, mismatches);
+  KPrototypesParams with_gamma = params;
+  with_gamma.gamma = 1.0;
+  const KPrototypesModel z = fit_kprototypes(MatrixD(200, 1, 0.0), d.cat, with_gamma);
+  EXPECT_EQ(m.labels, z.labels);
+  EXPECT_EQ(m.cost, z.cost);
+  EXPECT_EQ(m.predict(MatrixD(200, 0), d.cat), m.labels);
+  const std::vector<std::size_t> ks = {2, 3};
+  const KPrototypesSweep s = sweep_kprototypes(MatrixD(200, 0), d.cat, ks, params);
+  EXPECT_EQ(s.models[1].labels, m.labels);
+}
+
 TEST(KPrototypes, BadInputsAreRejected) {
   const Mixed d = make_data(50, 2, {3}, 1);
   KPrototypesParams params;
   params.n_clusters = 3;
-  EXPECT_THROW(fit_kprototypes(MatrixD(50, 0), d.cat, params), InvalidArgument);                // all categorical
   EXPECT_THROW(fit_kprototypes(d.num, Matrix<std::int32_t>(50, 0), params), InvalidArgument);   // all numeric
   EXPECT_THROW(fit_kprototypes(MatrixD(49, 2), d.cat, params), InvalidArgument);                // row counts
   EXPECT_THROW(fit_kprototypes(MatrixD(0, 2), Matrix<std::int32_t>(0, 1), params), InvalidArgument);
