@@ -86,6 +86,7 @@ struct RunParams {
   CsvOptions csv;         // delimiter, column selection, type overrides
   Method method = Method::lca;  // the latent-class model: the best recovery of planted segments (docs/QUALITY.md)
   PrepPreset preset = PrepPreset::standard;  // blog: the blog's columns, encoders, inits and template
+  NumericTransform numeric = NumericTransform::yeo_johnson;  // numeric columns before every method
   KSpec k;
   double contamination = 0.1;
   OutlierPolicy outliers = OutlierPolicy::drop;

@@ -156,12 +156,22 @@ enum class PrepPreset {
   blog,
 };
 
+/// What happens to numeric columns: Yeo-Johnson then standardisation (the default,
+/// scikit-learn's PowerTransformer), standardisation only (StandardScaler: what kmodes
+/// and prince see after a scaler), or nothing (the numbers as they are, and in the
+/// standard preset's one-hot features the indicators unscaled too).
+enum class NumericTransform { yeo_johnson, standard, none };
+std::string_view to_string(NumericTransform t) noexcept;  // "yeo-johnson", "standard", "none"
+/// The names of to_string; throws InvalidArgument("<what>: expected …, got '…'").
+NumericTransform parse_numeric_transform(std::string_view text, std::string_view what = "numeric");
+
 std::string_view to_string(PrepPreset p) noexcept;
 /// "standard" or "blog"; throws InvalidArgument("<what>: expected standard or blog, got '…'").
 PrepPreset parse_prep_preset(std::string_view text, std::string_view what = "preset");
 
 struct PrepParams {
   PrepPreset preset = PrepPreset::standard;
+  NumericTransform numeric = NumericTransform::yeo_johnson;
   /// Categoricals with more levels than this are left out of the features (with a diagnostic).
   std::size_t max_onehot_levels = 50;
   UnknownPolicy unknown = UnknownPolicy::missing;  // for transform() on new data
@@ -239,6 +249,8 @@ struct MixedPlan {
 /// Fits the plan on `rows` of `table` (medians and the power transform on those rows;
 /// levels of every row). Columns of type numeric are numeric, categorical and binary
 /// ones categorical; others are left out.
-MixedPlan fit_mixed_plan(const Table& table, std::span<const std::size_t> rows, Diagnostics* diag = nullptr);
+/// `numeric` chooses the transform of the numeric columns (imputation is always done).
+MixedPlan fit_mixed_plan(const Table& table, std::span<const std::size_t> rows, Diagnostics* diag = nullptr,
+                         NumericTransform numeric = NumericTransform::yeo_johnson);
 
 }  // namespace segmenta

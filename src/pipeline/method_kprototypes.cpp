@@ -101,7 +101,7 @@ MethodResult fit(RunContext& ctx) {
                                 "the segment's modes; gamma 1 unless given)",
                                 t.source()));
   }
-  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
+  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric);
   for (std::size_t c = 0; c < plan.categorical_names.size(); ++c)
     if (plan.missing_level[c])
       ctx.diag.info("kprototypes", "missing_category",

@@ -178,7 +178,7 @@ MethodResult fit(RunContext& ctx) {
   r.name = "lca";
   r.objective = "bic";
   const Table& t = ctx.table;
-  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag);
+  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric);
   if (plan.numeric_names.empty() && plan.categorical_names.empty())
     throw ParameterError("method", fmt::format("lca needs a numeric, categorical or binary column; {} has none", t.source()));
   const MixedPlan::Data d = plan.transform(t);

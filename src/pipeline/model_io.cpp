@@ -264,11 +264,14 @@ json mixed_plan_to_json(const MixedPlan& plan) {
     cat_cols.push_back({{"name", plan.categorical_names[c]},
                         {"levels", plan.levels[c]},
                         {"missing_level", static_cast<bool>(plan.missing_level[c])}});
-  return {{"numeric", {{"columns", num_cols},
-                       {"lambdas", plan.power.lambdas},
-                       {"mean", plan.power.scaler.mean},
-                       {"scale", plan.power.scaler.scale}}},
-          {"categorical", cat_cols}};
+  json j = {{"numeric", {{"columns", num_cols},
+                         {"lambdas", plan.power.lambdas},
+                         {"mean", plan.power.scaler.mean},
+                         {"scale", plan.power.scaler.scale}}},
+            {"categorical", cat_cols}};
+  // Written only when off (--numeric none), so default model files stay as they were.
+  if (!plan.power.standardize) j["numeric"]["standardize"] = false;
+  return j;
 }
 
 MixedPlan mixed_plan_from_json(const json& j, const std::string& file) {
@@ -281,8 +284,9 @@ MixedPlan mixed_plan_from_json(const json& j, const std::string& file) {
     plan.numeric_names.push_back(get<std::string>(c, "name", "kprototypes.numeric.columns[]"));
     plan.impute.push_back(get<double>(c, "impute", "kprototypes.numeric.columns[]"));
   }
-  const std::size_t p = plan.numeric_names.size();
-  if (plan.power.lambdas.size() != p || plan.power.scaler.mean.size() != p || plan.power.scaler.scale.size() != p)
+  plan.power.standardize = num.contains("standardize") ? get<bool>(num, "standardize", "kprototypes.numeric") : true;
+  const std::size_t p = plan.numeric_names.size(), scaled = plan.power.standardize ? p : 0;
+  if (plan.power.lambdas.size() != p || plan.power.scaler.mean.size() != scaled || plan.power.scaler.scale.size() != scaled)
     throw ModelFormatError(fmt::format("{}: kprototypes numeric part is inconsistent", file));
   for (const json& c : field(j, "categorical", "kprototypes")) {
     plan.categorical_names.push_back(get<std::string>(c, "name", "kprototypes.categorical[]"));

@@ -98,6 +98,14 @@ std::vector<ParamSpec> make_specs() {
                "init and the blog template)",
                [](RunParams& p, std::string_view t) { as_param("preset", [&] { p.preset = parse_prep_preset(t, "preset"); }); },
                nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.preset)); }});
+  s.push_back({"numeric", "--numeric", false, "yeo-johnson|standard|none", "yeo-johnson",
+               "numeric columns before every method: Yeo-Johnson then standardised (scikit-learn's PowerTransformer), "
+               "`standard` (standardised only, as after a StandardScaler), or `none` (the numbers as they are; with "
+               "the standard preset the one-hot indicators stay 0/1 too)",
+               [](RunParams& p, std::string_view t) {
+                 as_param("numeric", [&] { p.numeric = parse_numeric_transform(t, "numeric"); });
+               },
+               nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.numeric)); }});
   s.push_back({"columns", "--columns", false, "SPEC", "all",
                "columns to use: names and/or 0-based ranges, e.g. `age,job` or `0:8`",
                [](RunParams& p, std::string_view t) { p.csv.columns = std::string(t); }, nullptr,

@@ -121,6 +121,7 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   // ---- prepare: the encoded feature matrix is the common space of every method
   PrepParams pp;
   pp.preset = ctx.blog ? PrepPreset::blog : PrepPreset::standard;
+  pp.numeric = params.numeric;
   ctx.prep = fit_prep(ctx.table, pp);
   ctx.diag.append(ctx.prep.diagnostics);
   ctx.timings.lap("prep");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "prep/numeric.hpp"
 #include "segmenta/prep.hpp"
 
 namespace segmenta {
@@ -18,7 +19,8 @@ double median_of(std::vector<double> v) {
 
 }  // namespace
 
-MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diagnostics* diag) {
+MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diagnostics* diag,
+                         NumericTransform transform) {
   MixedPlan plan;
   std::vector<std::size_t> numeric, categorical;
   for (std::size_t j = 0; j < t.cols(); ++j) {
@@ -43,7 +45,10 @@ MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diag
         raw(r, c) = std::isnan(v) ? plan.impute[c] : v;
       }
     }
-    plan.power = fit_power_transformer(raw.view(), {}, diag, plan.numeric_names);
+    // Lambda 1 is Yeo-Johnson's identity, so `standard` and `none` keep the same model.
+    plan.power = detail::fit_power_columns(raw.view(),
+                                           std::vector<char>(numeric.size(), transform == NumericTransform::yeo_johnson),
+                                           transform != NumericTransform::none, diag, plan.numeric_names, nullptr);
   }
   for (std::size_t j : categorical) {
     const Column& col = t.column(j);

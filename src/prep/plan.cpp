@@ -181,9 +181,25 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   std::vector<char> fit_lambda(model.feature_names.size(), 0);
   for (const FeatureBlock& b : model.blocks)
     if (b.kind == FeatureBlock::Kind::power || b.kind == FeatureBlock::Kind::ordinal_power)
-      fit_lambda[b.first_feature] = 1;
-  model.power = detail::fit_power_columns(encoded, fit_lambda, true, &diag, model.feature_names, &result.features);
+      fit_lambda[b.first_feature] = params.numeric == NumericTransform::yeo_johnson;
+  model.power = detail::fit_power_columns(encoded, fit_lambda, params.numeric != NumericTransform::none, &diag,
+                                          model.feature_names, &result.features);
   return result;
+}
+
+std::string_view to_string(NumericTransform t) noexcept {
+  switch (t) {
+    case NumericTransform::standard: return "standard";
+    case NumericTransform::none: return "none";
+    case NumericTransform::yeo_johnson: break;
+  }
+  return "yeo-johnson";
+}
+
+NumericTransform parse_numeric_transform(std::string_view text, std::string_view what) {
+  for (NumericTransform t : {NumericTransform::yeo_johnson, NumericTransform::standard, NumericTransform::none})
+    if (text == to_string(t)) return t;
+  throw InvalidArgument(fmt::format("{}: expected yeo-johnson, standard or none, got '{}'", what, text));
 }
 
 std::string_view to_string(PrepPreset p) noexcept { return p == PrepPreset::blog ? "blog" : "standard"; }

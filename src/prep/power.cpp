@@ -344,8 +344,11 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
         diag->warn("prep", "constant_column",
                    std::isnan(constant_value[j])
                        ? fmt::format("column {} has no value; its feature is set to 0", column_label(names, j))
-                       : fmt::format("column {} is constant ({}); Yeo-Johnson lambda 1 and its feature is set to 0",
-                                     column_label(names, j), format_double(constant_value[j])));
+                       : standardize
+                           ? fmt::format("column {} is constant ({}); Yeo-Johnson lambda 1 and its feature is set to 0",
+                                         column_label(names, j), format_double(constant_value[j]))
+                           : fmt::format("column {} is constant ({})", column_label(names, j),
+                                         format_double(constant_value[j])));
   MatrixD y = apply_lambdas(x, model.lambdas);
   if (standardize) {
     model.scaler = fit_standard_scaler(y);

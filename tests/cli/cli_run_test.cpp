@@ -475,3 +475,77 @@ TEST(CliKPrototypes, CategoricalOnlyTablesRunKModes) {
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (!std::isnan(label.numbers[i])) ASSERT_EQ(again.numbers[i], label.numbers[i]) << "row " << i;
 }
+
+// --numeric: the k-means objective the run reports is the one of its labels in the
+// space the option promises, rebuilt here from the input: the raw numbers (none) or
+// the numbers standardised over every row of the table (standard). k-prototypes
+// without standardisation keeps its plan in model.json, and scoring the input again
+// reproduces its labels.
+TEST(CliNumeric, TheChosenTransformIsTheSpaceOfTheMethods) {
+  const std::vector<std::string> names = {"age", "balance", "day"};
+  const Table data = parse_csv(read_file(test::bank_small()), test::bank_small(), {});
+  for (const std::string transform : {"none", "standard"}) {
+    const std::string dir = test::temp_dir("cli_numeric_" + transform);
+    const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
+                                     " --columns age,balance,day --method kmeans --k 3 --numeric " + transform +
+                                     " --no-explain --no-maps --quiet --out " + dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto m = test::read_json(dir + "/metrics.json");
+    const Table seg = parse_csv(read_file(dir + "/segments.csv"), "segments.csv", {});
+    const Column& label = seg.column(seg.index_of("segment"));
+    const std::size_t n = data.rows();
+    MatrixD x(n, names.size());
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      const Column& col = data.column(data.index_of(names[c]));
+      double mean = 0, var = 0;
+      for (std::size_t i = 0; i < n; ++i) mean += col.numbers[i];
+      mean /= static_cast<double>(n);
+      for (std::size_t i = 0; i < n; ++i) var += (col.numbers[i] - mean) * (col.numbers[i] - mean);
+      const double sd = std::sqrt(var / static_cast<double>(n));
+      for (std::size_t i = 0; i < n; ++i) x(i, c) = transform == "none" ? col.numbers[i] : (col.numbers[i] - mean) / sd;
+    }
+    std::vector<std::vector<double>> sum(3, std::vector<double>(names.size(), 0.0));
+    std::vector<double> count(3, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isnan(label.numbers[i])) continue;
+      const auto s = static_cast<std::size_t>(label.numbers[i]);
+      count[s] += 1;
+      for (std::size_t c = 0; c < names.size(); ++c) sum[s][c] += x(i, c);
+    }
+    double inertia = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isnan(label.numbers[i])) continue;
+      const auto s = static_cast<std::size_t>(label.numbers[i]);
+      for (std::size_t c = 0; c < names.size(); ++c) {
+        const double d = x(i, c) - sum[s][c] / count[s];
+        inertia += d * d;
+      }
+    }
+    // At the segment means the objective is smallest; k-means stops within its
+    // tolerance (1e-4, relative) of them, so its centres give at most that much more.
+    const double got = m["methods"]["kmeans"]["final"]["inertia"].get<double>();
+    EXPECT_GE(got, inertia * (1 - 1e-12)) << transform;
+    EXPECT_LE(got, inertia * (1 + 1e-4)) << transform;
+    const auto power = test::read_json(dir + "/model.json")["prep"]["power"];
+    EXPECT_EQ(power["standardize"].get<bool>(), transform != "none");
+    for (const auto& lambda : power["lambdas"]) EXPECT_EQ(lambda.get<double>(), 1.0) << transform;
+    EXPECT_EQ(test::read_json(dir + "/run.json")["parameters"]["numeric"], transform);
+  }
+  const std::string dir = test::temp_dir("cli_numeric_kproto");
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() +
+                                   " --method kprototypes --k 3 --numeric none --no-explain --no-maps --quiet --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(test::read_json(dir + "/model.json")["methods"]["kprototypes"]["numeric"]["standardize"].get<bool>());
+  const auto sc = test::run_command(test::cli() + " score " + dir + "/model.json " + test::bank_small() + " --out " + dir +
+                                    "/scored.csv");
+  ASSERT_EQ(sc.exit_code, 0) << sc.err;
+  const Table seg = parse_csv(read_file(dir + "/segments.csv"), "segments.csv", {});
+  const Table scored = parse_csv(read_file(dir + "/scored.csv"), "scored.csv", {});
+  const Column& a = seg.column(seg.index_of("segment"));
+  const Column& b = scored.column(scored.index_of("segment"));
+  for (std::size_t i = 0; i < a.numbers.size(); ++i)
+    if (!std::isnan(a.numbers[i])) ASSERT_EQ(a.numbers[i], b.numbers[i]) << "row " << i;
+  const auto bad = test::run_command(test::cli() + " run " + test::bank_small() + " --numeric log --quiet --out " + dir + "/x");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "segmenta: error: --numeric: expected yeo-johnson, standard or none, got 'log'\n");
+}
