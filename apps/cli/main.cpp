@@ -31,6 +31,13 @@ char parse_delimiter(const std::string& text) {
   return d[0];
 }
 
+/// --decimal: "." or ","; empty = per column (0).
+char parse_decimal(const std::string& text) {
+  if (text.empty()) return 0;
+  if (text != "." && text != ",") throw InvalidArgument(fmt::format("--decimal: expected . or , got '{}'", text));
+  return text[0];
+}
+
 /// Where embeddings are cached unless --cache or --no-cache says otherwise.
 std::string default_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
@@ -170,11 +177,12 @@ int main(int argc, char** argv) {
 
   auto* score_cmd = app.add_subcommand("score", "assign new customers to the segments of a saved model");
   ScoreParams score_params;
-  std::string score_delimiter;
+  std::string score_delimiter, score_decimal;
   score_cmd->add_option("MODEL", score_params.model, "model.json written by segmenta run")->required();
   score_cmd->add_option("DATA", score_params.data, "customer table (CSV) with the model's columns")->required();
   score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score)")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
+  score_cmd->add_option("--decimal", score_decimal, "decimal mark: . or , (default: per column)");
   score_cmd->add_option("--threads", score_params.threads, "worker threads");
   score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
 
@@ -185,7 +193,7 @@ int main(int argc, char** argv) {
 
   auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA or t-SNE");
   MapParams map_params;
-  std::string map_columns, map_delimiter;
+  std::string map_columns, map_delimiter, map_decimal;
   map_cmd->add_option("DATA", map_params.data, "customer table (CSV, prepared as in run) or matrix (.npy, used as is)")->required();
   map_cmd->add_option("--method", map_params.method, "pca | tsne")->capture_default_str();
   map_cmd->add_option("--dims", map_params.dims, "2 or 3")->capture_default_str();
@@ -193,6 +201,7 @@ int main(int argc, char** argv) {
   map_cmd->add_option("--preset", map_params.preset, "standard | blog (preparation of a CSV)")->capture_default_str();
   map_cmd->add_option("--columns", map_columns, "columns to use: names and/or 0-based ranges");
   map_cmd->add_option("--delimiter", map_delimiter, "field delimiter (default: sniffed)");
+  map_cmd->add_option("--decimal", map_decimal, "decimal mark: . or , (default: per column)");
   map_cmd->add_flag("--raw", map_params.raw, "use a CSV's numeric columns as they are (no preparation)");
   map_cmd->add_flag("--drop-outliers", map_params.drop_outliers, "keep only the rows ECOD does not flag");
   map_cmd->add_option("--contamination", map_params.contamination, "ECOD contamination")->capture_default_str();
@@ -211,12 +220,13 @@ int main(int argc, char** argv) {
   auto* embed_cmd = app.add_subcommand("embed", "render each row to a sentence and write its sentence embedding");
   EmbedParams embed_params;
   EmbedFlags embed_flags;
-  std::string embed_columns, embed_delimiter;
+  std::string embed_columns, embed_delimiter, embed_decimal;
   embed_cmd->add_option("DATA", embed_params.data, "customer table (CSV)")->required();
   embed_cmd->add_option("--out", embed_params.out, "output: .npy (float32) or .csv")->required();
   embed_cmd->add_option("--preset", embed_params.preset, "standard | blog (the blog's columns and template)")->capture_default_str();
   embed_cmd->add_option("--columns", embed_columns, "columns to use: names and/or 0-based ranges");
   embed_cmd->add_option("--delimiter", embed_delimiter, "field delimiter (default: sniffed)");
+  embed_cmd->add_option("--decimal", embed_decimal, "decimal mark: . or , (default: per column)");
   embed_cmd->add_option("--threads", embed_params.threads, "worker threads");
   embed_cmd->add_flag("--quiet,-q", embed_params.quiet, "no progress bar or summary");
   embed_flags.add_to(*embed_cmd);
@@ -245,6 +255,7 @@ int main(int argc, char** argv) {
     if (*map_cmd) {
       map_params.csv.columns = map_columns;
       map_params.csv.delimiter = parse_delimiter(map_delimiter);
+      map_params.csv.decimal = parse_decimal(map_decimal);
       const std::string text = map_command(map_params);
       if (!map_params.quiet) std::fputs(text.c_str(), stdout);
       return 0;
@@ -252,6 +263,7 @@ int main(int argc, char** argv) {
     if (*embed_cmd) {
       embed_params.csv.columns = embed_columns;
       embed_params.csv.delimiter = parse_delimiter(embed_delimiter);
+      embed_params.csv.decimal = parse_decimal(embed_decimal);
       embed_params.model = embed_flags.model;
       embed_params.row_template = embed_flags.template_text();
       embed_params.precision = embed_flags.precision;
@@ -263,6 +275,7 @@ int main(int argc, char** argv) {
     }
     if (*score_cmd) {
       score_params.csv.delimiter = parse_delimiter(score_delimiter);
+      score_params.csv.decimal = parse_decimal(score_decimal);
       const std::size_t rows = score(score_params);
       std::printf("scored %zu rows -> %s\n", rows, score_params.out.c_str());
       return 0;
