@@ -317,6 +317,8 @@ int main(int argc, char** argv) {
     return fail(2, e.what());
   } catch (const ParseError& e) {
     return fail(3, e.what());
+  } catch (const DataError& e) {
+    return fail(3, e.what());
   } catch (const IoError& e) {
     return fail(4, e.what());
   } catch (const ModelFormatError& e) {

@@ -59,6 +59,13 @@ class ParseError : public Error {
   std::size_t line_, column_;
 };
 
+/// Well-formed input data that cannot be used as it is (values too large to
+/// compute with, too few rows for a stage); names the file and column.
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A file cannot be opened, read, written or renamed.
 class IoError : public Error {
  public:

@@ -242,6 +242,7 @@ std::string matrix_to_csv(ViewF m, const std::vector<std::string>& names = {});
 std::string matrix_to_npy(ViewF m);
 std::string matrix_to_npy(ViewD m);
 /// Reads a 2-D float32 or float64 .npy file (C order, little endian) as doubles.
+/// Throws IoError, DataError (not a .npy file, an unsupported or truncated one).
 MatrixD read_npy(const std::string& path);
 
 }  // namespace segmenta

@@ -102,7 +102,7 @@ SafeTensors SafeTensors::parse(std::string bytes, std::string name) {
   if (!j.is_object()) throw fail("header is not a JSON object");
 
   SafeTensors st;
-  st.name_ = std::move(name);
+  st.name_ = name;  // a copy: later messages still name the file
   st.data_offset_ = 8 + static_cast<std::size_t>(header_len);
   const std::size_t data_size = bytes.size() - st.data_offset_;
   for (auto it = j.begin(); it != j.end(); ++it) {

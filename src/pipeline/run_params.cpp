@@ -226,7 +226,10 @@ std::vector<ParamSpec> make_specs() {
                  }
                  p.row_template = std::string(t);
                },
-               nullptr,
+               [](const RunParams& p) {
+                 // The template's syntax is checked with the other flags, before any file is read.
+                 if (!p.row_template.empty()) as_param("template", [&] { (void)RowTemplate::resolve(p.row_template); });
+               },
                [](const RunParams& p) -> json {
                  return p.row_template.empty() ? (p.preset == "blog" ? "blog" : "default") : p.row_template;
                }});

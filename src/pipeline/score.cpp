@@ -106,10 +106,28 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
   for (const auto& c : model.at("columns")) columns += (columns.empty() ? "" : ",") + c.at("name").get<std::string>();
   csv.columns = columns;
   for (const auto& c : model.at("columns")) {
-    const auto type = parse_column_type(c.at("type").get<std::string>(), "model columns");
+    ColumnType type{};
+    try {
+      type = parse_column_type(c.at("type").get<std::string>(), "model columns");
+    } catch (const InvalidArgument& e) {
+      const std::string m = e.what();
+      throw ModelFormatError(fmt::format("{}: {}", params.model, m.substr(m.find(": ") + 2)));
+    }
     csv.types.emplace_back(c.at("name").get<std::string>(), type == ColumnType::binary ? ColumnType::categorical : type);
   }
-  const Table table = read_csv(params.data, csv);
+  Table table;
+  try {
+    table = read_csv(params.data, csv);
+  } catch (const InvalidArgument& e) {
+    // The column selection is the model's, not a --columns the user gave: say so.
+    const std::string m = e.what();
+    const std::string prefix = "--columns: no column named ";
+    if (m.compare(0, prefix.size(), prefix) != 0) throw;
+    const std::size_t end = m.find("' (", prefix.size());
+    throw DataError(fmt::format("{}: no column {}, which the model was fitted on{}", params.data,
+                                m.substr(prefix.size(), end + 1 - prefix.size()),
+                                end == std::string::npos ? "" : m.substr(end + 1)));
+  }
 
   const PrepModel prep = detail::prep_from_json(model.at("prep"));
   const MatrixD features = prep.transform(table);
