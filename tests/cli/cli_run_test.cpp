@@ -427,3 +427,26 @@ TEST(CliRun, DecimalCommasAndThousandsSeparatorsAreNumbers) {
   EXPECT_EQ(bad_score.exit_code, 2);
   EXPECT_EQ(bad_score.err, "segmenta: error: --decimal: expected . or , got ';'\n");
 }
+
+// One very long value in a categorical column: profiles, metrics.json and the report
+// show it shortened (its one-hot feature name was repeated whole in metrics.json's
+// feature lists and the report before); model.json keeps it whole for scoring.
+TEST(CliRun, ALongValueIsShortenedInMetricsAndTheReport) {
+  const std::string dir = test::temp_dir("cli_long_value");
+  const std::string long_value(20000, 'q');
+  std::string text = "age,balance,job\n";
+  for (int i = 0; i < 90; ++i)
+    text += fmt::format("{},{},{}\n", 20 + i % 40, (i * 37) % 900, i == 7 ? long_value : (i % 2 ? "admin" : "retired"));
+  write_file_atomic(dir + "/long.csv", text);
+  const auto r = test::run_command(test::cli() + " run " + dir + "/long.csv --k 2 --quiet --no-maps --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string shortened = std::string(201, 'q');  // more than the 200 bytes shown
+  for (const char* file : {"metrics.json", "report.html", "profiles.csv"})
+    EXPECT_EQ(read_file(dir + "/out/" + file).find(shortened), std::string::npos) << file;
+  EXPECT_NE(read_file(dir + "/out/model.json").find(long_value), std::string::npos);
+  const nlohmann::json m = test::read_json(dir + "/out/metrics.json");
+  bool found = false;
+  for (const auto& f : m["input"]["features"])
+    found = found || f.get<std::string>() == "job_" + std::string(196, 'q') + "...";
+  EXPECT_TRUE(found) << m["input"]["features"].dump().substr(0, 500);
+}
