@@ -404,10 +404,12 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
     if (c.size() != n_rows)
       throw InvalidArgument(
           fmt::format("{}: column '{}' has {} values, the first column {}", table.source, c.name(), c.size(), n_rows));
-  for (const auto& [name, type] : options.types)
+  for (const auto& override_ : options.types) {
+    const std::string& name = override_.first;  // (a lambda may not capture a structured binding before C++20's DR in clang 16)
     if (std::none_of(table.columns.begin(), table.columns.end(),
                      [&](const StringColumn& c) { return c.name() == name; }))
       throw InvalidArgument(fmt::format("--types: no column named '{}' in {}", name, table.source));
+  }
 
   if (options.decimal != 0 && options.decimal != '.' && options.decimal != ',')
     throw InvalidArgument(fmt::format("--decimal: expected . or , (or nothing: per column), got '{}'", options.decimal));
