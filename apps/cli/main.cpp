@@ -38,6 +38,15 @@ char parse_decimal(const std::string& text) {
   return text[0];
 }
 
+/// A check for integer options of map, embed, score and demo: CLI11 would read "-1"
+/// as a huge unsigned number (a seed) or hand it on (threads).
+const CLI::Validator non_negative(
+    [](std::string& text) {
+      const std::size_t start = text.find_first_not_of(" \t");
+      return start != std::string::npos && text[start] == '-' ? "must be >= 0, got " + text : std::string();
+    },
+    "N >= 0");
+
 /// Where embeddings are cached unless --cache or --no-cache says otherwise.
 std::string default_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
@@ -173,7 +182,9 @@ int main(int argc, char** argv) {
   std::size_t demo_rows = 5000;
   std::uint64_t demo_data_seed = 7;
   demo_cmd->add_option("--rows", demo_rows, "customers to generate")->capture_default_str();
-  demo_cmd->add_option("--data-seed", demo_data_seed, "seed of the data generator")->capture_default_str();
+  demo_cmd->add_option("--data-seed", demo_data_seed, "seed of the data generator")
+      ->capture_default_str()
+      ->check(non_negative);
 
   auto* score_cmd = app.add_subcommand("score", "assign new customers to the segments of a saved model");
   ScoreParams score_params;
@@ -183,7 +194,8 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score)")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
   score_cmd->add_option("--decimal", score_decimal, "decimal mark: . or , (default: per column)");
-  score_cmd->add_option("--threads", score_params.threads, "worker threads");
+  // (Negative numbers are refused here: CLI11 would read "-1" as a huge unsigned seed.)
+  score_cmd->add_option("--threads", score_params.threads, "worker threads (0: all cores)")->check(non_negative);
   score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
 
   auto* report_cmd = app.add_subcommand("report", "write the HTML report of a run from its output directory");
@@ -213,8 +225,8 @@ int main(int argc, char** argv) {
   map_cmd->add_option("--init", map_params.init, "t-SNE initialisation: pca | random")->capture_default_str();
   map_cmd->add_option("--tsne-method", map_params.tsne_method, "auto | barnes_hut | fft | exact")->capture_default_str();
   map_cmd->add_flag("--standardize", map_params.standardize, "PCA of standardised columns");
-  map_cmd->add_option("--seed", map_params.seed, "random seed")->capture_default_str();
-  map_cmd->add_option("--threads", map_params.threads, "worker threads");
+  map_cmd->add_option("--seed", map_params.seed, "random seed")->capture_default_str()->check(non_negative);
+  map_cmd->add_option("--threads", map_params.threads, "worker threads (0: all cores)")->check(non_negative);
   map_cmd->add_flag("--quiet,-q", map_params.quiet, "no progress bars or summary");
 
   auto* embed_cmd = app.add_subcommand("embed", "render each row to a sentence and write its sentence embedding");
@@ -227,7 +239,7 @@ int main(int argc, char** argv) {
   embed_cmd->add_option("--columns", embed_columns, "columns to use: names and/or 0-based ranges");
   embed_cmd->add_option("--delimiter", embed_delimiter, "field delimiter (default: sniffed)");
   embed_cmd->add_option("--decimal", embed_decimal, "decimal mark: . or , (default: per column)");
-  embed_cmd->add_option("--threads", embed_params.threads, "worker threads");
+  embed_cmd->add_option("--threads", embed_params.threads, "worker threads (0: all cores)")->check(non_negative);
   embed_cmd->add_flag("--quiet,-q", embed_params.quiet, "no progress bar or summary");
   embed_flags.add_to(*embed_cmd);
 
