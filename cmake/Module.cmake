@@ -8,6 +8,16 @@ if(SEGMENTA_NATIVE)
   target_compile_options(segmenta_options INTERFACE
     $<$<NOT:$<BOOL:$<TARGET_PROPERTY:SEGMENTA_ISA_VARIANTS>>>:-march=native>)
 endif()
+if(SEGMENTA_FUZZ)
+  # Every library is instrumented for coverage-guided fuzzing and checked by the
+  # sanitizers; the fuzz targets themselves link libFuzzer's main (tests/fuzz).
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SEGMENTA_FUZZ needs clang (the fuzz preset uses clang++-14)")
+  endif()
+  target_compile_options(segmenta_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(segmenta_options INTERFACE -fsanitize=address,undefined)
+endif()
 if(SEGMENTA_SANITIZE)
   target_compile_options(segmenta_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
   target_link_options(segmenta_options INTERFACE -fsanitize=address,undefined)

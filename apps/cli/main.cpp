@@ -32,6 +32,22 @@ char parse_delimiter(const std::string& text) {
   return d[0];
 }
 
+/// --decimal: "." or ","; empty = per column (0).
+char parse_decimal(const std::string& text) {
+  if (text.empty()) return 0;
+  if (text != "." && text != ",") throw InvalidArgument(fmt::format("--decimal: expected . or , got '{}'", text));
+  return text[0];
+}
+
+/// A check for integer options of map, embed, score and demo: CLI11 would read "-1"
+/// as a huge unsigned number (a seed) or hand it on (threads).
+const CLI::Validator non_negative(
+    [](std::string& text) {
+      const std::size_t start = text.find_first_not_of(" \t");
+      return start != std::string::npos && text[start] == '-' ? "must be >= 0, got " + text : std::string();
+    },
+    "N >= 0");
+
 /// Where embeddings are cached unless --cache or --no-cache says otherwise.
 std::string default_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
@@ -167,16 +183,20 @@ int main(int argc, char** argv) {
   std::size_t demo_rows = 5000;
   std::uint64_t demo_data_seed = 7;
   demo_cmd->add_option("--rows", demo_rows, "customers to generate")->capture_default_str();
-  demo_cmd->add_option("--data-seed", demo_data_seed, "seed of the data generator")->capture_default_str();
+  demo_cmd->add_option("--data-seed", demo_data_seed, "seed of the data generator")
+      ->capture_default_str()
+      ->check(non_negative);
 
   auto* score_cmd = app.add_subcommand("score", "assign new customers to the segments of a saved model");
   ScoreParams score_params;
-  std::string score_delimiter;
+  std::string score_delimiter, score_decimal;
   score_cmd->add_option("MODEL", score_params.model, "model.json written by segmenta run")->required();
   score_cmd->add_option("DATA", score_params.data, "customer table (CSV) with the model's columns")->required();
   score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score)")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
-  score_cmd->add_option("--threads", score_params.threads, "worker threads");
+  score_cmd->add_option("--decimal", score_decimal, "decimal mark: . or , (default: per column)");
+  // (Negative numbers are refused here: CLI11 would read "-1" as a huge unsigned seed.)
+  score_cmd->add_option("--threads", score_params.threads, "worker threads (0: all cores)")->check(non_negative);
   score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
 
   auto* report_cmd = app.add_subcommand("report", "write the HTML report of a run from its output directory");
@@ -186,8 +206,8 @@ int main(int argc, char** argv) {
 
   auto* map_cmd = app.add_subcommand("map", "project the rows of a table or matrix with PCA, t-SNE, MCA or FAMD");
   MapParams map_params;
-  std::string map_columns, map_delimiter, map_method = "pca", map_preset = "standard", map_init = "pca",
-                                           map_tsne_method = "auto";
+  std::string map_columns, map_delimiter, map_decimal, map_method = "pca", map_preset = "standard", map_init = "pca",
+                                                        map_tsne_method = "auto";
   map_cmd->add_option("DATA", map_params.data, "customer table (CSV, prepared as in run) or matrix (.npy, used as is)")->required();
   map_cmd->add_option("--method", map_method, "pca | tsne | mca | famd")->capture_default_str();
   map_cmd->add_option("--dims", map_params.dims, "2 or 3")->capture_default_str();
@@ -195,6 +215,7 @@ int main(int argc, char** argv) {
   map_cmd->add_option("--preset", map_preset, "standard | blog (preparation of a CSV)")->capture_default_str();
   map_cmd->add_option("--columns", map_columns, "columns to use: names and/or 0-based ranges");
   map_cmd->add_option("--delimiter", map_delimiter, "field delimiter (default: sniffed)");
+  map_cmd->add_option("--decimal", map_decimal, "decimal mark: . or , (default: per column)");
   map_cmd->add_flag("--raw", map_params.raw, "use a CSV's numeric columns as they are (no preparation)");
   map_cmd->add_flag("--drop-outliers", map_params.drop_outliers, "keep only the rows ECOD does not flag");
   map_cmd->add_option("--contamination", map_params.contamination, "ECOD contamination")->capture_default_str();
@@ -206,20 +227,21 @@ int main(int argc, char** argv) {
   map_cmd->add_option("--init", map_init, "t-SNE initialisation: pca | random")->capture_default_str();
   map_cmd->add_option("--tsne-method", map_tsne_method, "auto | barnes_hut | fft | exact")->capture_default_str();
   map_cmd->add_flag("--standardize", map_params.standardize, "PCA of standardised columns");
-  map_cmd->add_option("--seed", map_params.seed, "random seed")->capture_default_str();
-  map_cmd->add_option("--threads", map_params.threads, "worker threads");
+  map_cmd->add_option("--seed", map_params.seed, "random seed")->capture_default_str()->check(non_negative);
+  map_cmd->add_option("--threads", map_params.threads, "worker threads (0: all cores)")->check(non_negative);
   map_cmd->add_flag("--quiet,-q", map_params.quiet, "no progress bars or summary");
 
   auto* embed_cmd = app.add_subcommand("embed", "render each row to a sentence and write its sentence embedding");
   EmbedParams embed_params;
   EmbedFlags embed_flags;
-  std::string embed_columns, embed_delimiter, embed_preset = "standard";
+  std::string embed_columns, embed_delimiter, embed_decimal, embed_preset = "standard";
   embed_cmd->add_option("DATA", embed_params.data, "customer table (CSV)")->required();
   embed_cmd->add_option("--out", embed_params.out, "output: .npy (float32) or .csv")->required();
   embed_cmd->add_option("--preset", embed_preset, "standard | blog (the blog's columns and template)")->capture_default_str();
   embed_cmd->add_option("--columns", embed_columns, "columns to use: names and/or 0-based ranges");
   embed_cmd->add_option("--delimiter", embed_delimiter, "field delimiter (default: sniffed)");
-  embed_cmd->add_option("--threads", embed_params.threads, "worker threads");
+  embed_cmd->add_option("--decimal", embed_decimal, "decimal mark: . or , (default: per column)");
+  embed_cmd->add_option("--threads", embed_params.threads, "worker threads (0: all cores)")->check(non_negative);
   embed_cmd->add_flag("--quiet,-q", embed_params.quiet, "no progress bar or summary");
   embed_flags.add_to(*embed_cmd);
 
@@ -251,6 +273,7 @@ int main(int argc, char** argv) {
       map_params.preset = parse_prep_preset(map_preset, "--preset");
       map_params.init = parse_tsne_init(map_init, "init");
       map_params.tsne_method = parse_tsne_method(map_tsne_method, "tsne_method");
+      map_params.csv.decimal = parse_decimal(map_decimal);
       const std::string text = map_command(map_params);
       if (!map_params.quiet) std::fputs(text.c_str(), stdout);
       return 0;
@@ -258,6 +281,7 @@ int main(int argc, char** argv) {
     if (*embed_cmd) {
       embed_params.csv.columns = embed_columns;
       embed_params.csv.delimiter = parse_delimiter(embed_delimiter);
+      embed_params.csv.decimal = parse_decimal(embed_decimal);
       embed_params.model = embed_flags.model;
       embed_params.row_template = embed_flags.template_text();
       embed_params.preset = parse_prep_preset(embed_preset, "--preset");
@@ -270,6 +294,7 @@ int main(int argc, char** argv) {
     }
     if (*score_cmd) {
       score_params.csv.delimiter = parse_delimiter(score_delimiter);
+      score_params.csv.decimal = parse_decimal(score_decimal);
       const std::size_t rows = score(score_params);
       std::printf("scored %zu rows -> %s\n", rows, score_params.out.c_str());
       return 0;
@@ -315,6 +340,8 @@ int main(int argc, char** argv) {
   } catch (const InvalidArgument& e) {
     return fail(2, e.what());
   } catch (const ParseError& e) {
+    return fail(3, e.what());
+  } catch (const DataError& e) {
     return fail(3, e.what());
   } catch (const IoError& e) {
     return fail(4, e.what());

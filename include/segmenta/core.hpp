@@ -72,6 +72,13 @@ class ParseError : public Error {
   std::size_t line_, column_;
 };
 
+/// Well-formed input data that cannot be used as it is (values too large to
+/// compute with, too few rows for a stage); names the file and column.
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A file cannot be opened, read, written or renamed.
 class IoError : public Error {
  public:
@@ -348,6 +355,13 @@ std::string_view version() noexcept;
 /// Shortest decimal text that reads back as exactly `v`, laid out as Python's
 /// repr(float) does ("0.1", "100.0", "1e-05", "1.5e+16"); "nan", "inf", "-inf".
 std::string format_double(double v);
+
+/// Text as reports show a value or a level: at most `max_bytes` bytes (cut at a
+/// whole UTF-8 character) followed by "..." when longer, so that one 10 MB cell is
+/// not repeated in profiles, metrics.json and the report. Model files keep the
+/// whole text (scoring matches levels by it).
+inline constexpr std::size_t kMaxShownBytes = 200;
+std::string shown_text(const std::string& text, std::size_t max_bytes = kMaxShownBytes);
 
 /// FNV-1a 64-bit hash of bytes (stable, for cache keys and manifests).
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL) noexcept;

@@ -15,7 +15,11 @@
 //                (at most 5 % of the non-missing cells and at most 100 cells):
 //                those are read as missing, with a warning naming the column, the
 //                count and the first offending values with their place. An
-//                infinite value (1e400, inf) in a numeric column is a ParseError;
+//                infinite value (1e400, inf) in a numeric column is a ParseError.
+//                Numbers written with thousands separators (1,234.5) or a decimal
+//                comma (3,14 or 1.234,5) are read as such when the column reads
+//                best that way (one way throughout the column; a note in the
+//                diagnostics says so), or as InferOptions::decimal says;
 //   categorical  anything else (strings, mixed);
 //   binary       a categorical with exactly two distinct values;
 //   id           unique per row and named like an identifier (id, *_id, uuid, key...),
@@ -93,6 +97,10 @@ struct InferOptions {
   Diagnostics* diagnostics = nullptr;
   /// Says where a cell is, "file:line:column", for warnings; default "<source>, data row R".
   std::function<std::string(std::size_t column, std::size_t row)> place;
+  /// The decimal mark of numbers: 0 = per column (a point, or, when the whole
+  /// column reads so, a comma), '.' (commas only as thousands separators, 1,234.5)
+  /// or ',' (a decimal comma, points only as thousands separators, 1.234,5).
+  char decimal = 0;
 };
 
 /// Reports a cell that contradicts a type override (a non-number in a column
@@ -127,10 +135,12 @@ struct CsvOptions {
   std::size_t max_rows = 0;
   /// Where type-inference warnings go (see InferOptions); none: dropped.
   Diagnostics* diagnostics = nullptr;
+  /// The decimal mark (see InferOptions::decimal): 0 = per column, '.' or ','.
+  char decimal = 0;
 
   static std::vector<std::string> default_na_values();
   /// The na_values, types and diagnostics of these options, for infer_types.
-  InferOptions infer_options() const { return {na_values, types, diagnostics, {}}; }
+  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.
@@ -232,6 +242,7 @@ std::string matrix_to_csv(ViewF m, const std::vector<std::string>& names = {});
 std::string matrix_to_npy(ViewF m);
 std::string matrix_to_npy(ViewD m);
 /// Reads a 2-D float32 or float64 .npy file (C order, little endian) as doubles.
+/// Throws IoError, DataError (not a .npy file, an unsupported or truncated one).
 MatrixD read_npy(const std::string& path);
 
 }  // namespace segmenta

@@ -87,9 +87,9 @@ class Table {
 
 /// Resolves a column selection against a header: comma-separated names and/or
 /// Python-style ranges of 0-based positions ("0:8", "3:", ":2", "5"), e.g.
-/// "age,job", "0:8", "0:3,balance". Duplicates are an error. Throws InvalidArgument
-/// naming `what` (the flag) for unknown names or ranges out of bounds.
+/// "age,job", "0:8", "0:3,balance". Duplicates are an error. Throws ParameterError
+/// naming `what` (the parameter) for unknown names or ranges out of bounds.
 std::vector<std::size_t> resolve_columns(std::string_view spec, const std::vector<std::string>& header,
-                                         std::string_view what = "--columns");
+                                         std::string_view what = "columns");
 
 }  // namespace segmenta

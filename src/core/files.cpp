@@ -30,8 +30,9 @@ std::string read_file(const std::string& path) {
   if (!f) throw IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::string data;
   const bool ok = append_stream(f, data);
+  const int error = errno;
   std::fclose(f);
-  if (!ok) throw IoError(fmt::format("{}: read error", path));
+  if (!ok) throw IoError(fmt::format("{}: cannot read: {}", path, std::strerror(error)));
   return data;
 }
 

@@ -137,7 +137,7 @@ std::vector<std::size_t> resolve_columns(std::string_view spec, const std::vecto
     start = comma + 1;
     if (item.empty()) {
       if (comma == spec.size()) break;
-      throw InvalidArgument(fmt::format("{}: empty item in '{}'", what, spec));
+      throw ParameterError(std::string(what), fmt::format("empty item in '{}'", spec));
     }
     auto exact = std::find(header.begin(), header.end(), item);
     if (exact != header.end()) {
@@ -151,26 +151,26 @@ std::vector<std::size_t> resolve_columns(std::string_view spec, const std::vecto
       a = 0;
       b = p;
       if ((!lo.empty() && !parse_index(lo, a)) || (!hi.empty() && !parse_index(hi, b)))
-        throw InvalidArgument(fmt::format("{}: '{}' is neither a column name nor a range like 0:8", what, item));
+        throw ParameterError(std::string(what), fmt::format("'{}' is neither a column name nor a range like 0:8", item));
       if (a < 0) a += p;
       if (b < 0) b += p;
       if (a < 0 || b > p || a > b)
-        throw InvalidArgument(fmt::format("{}: range '{}' is outside the {} columns", what, item, p));
+        throw ParameterError(std::string(what), fmt::format("range '{}' is outside the {} columns", item, p));
       for (long long j = a; j < b; ++j) out.push_back(static_cast<std::size_t>(j));
     } else if (parse_index(item, a)) {
       if (a < 0) a += p;
-      if (a < 0 || a >= p) throw InvalidArgument(fmt::format("{}: column index {} is outside the {} columns", what, item, p));
+      if (a < 0 || a >= p) throw ParameterError(std::string(what), fmt::format("column index {} is outside the {} columns", item, p));
       out.push_back(static_cast<std::size_t>(a));
     } else {
       std::string names;
       for (const auto& h : header) names += (names.empty() ? "" : ", ") + h;
-      throw InvalidArgument(fmt::format("{}: no column named '{}' (columns: {})", what, item, names));
+      throw ParameterError(std::string(what), fmt::format("no column named '{}' (columns: {})", item, names));
     }
   }
-  if (out.empty()) throw InvalidArgument(fmt::format("{}: selects no column", what));
+  if (out.empty()) throw ParameterError(std::string(what), "selects no column");
   std::unordered_set<std::size_t> seen;
   for (std::size_t j : out)
-    if (!seen.insert(j).second) throw InvalidArgument(fmt::format("{}: column '{}' is selected twice", what, header[j]));
+    if (!seen.insert(j).second) throw ParameterError(std::string(what), fmt::format("column '{}' is selected twice", header[j]));
   return out;
 }
 

@@ -12,6 +12,13 @@ namespace segmenta {
 
 std::string_view version() noexcept { return SEGMENTA_VERSION; }
 
+std::string shown_text(const std::string& text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // a whole UTF-8 character
+  return text.substr(0, cut) + "...";
+}
+
 std::string format_double(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";

@@ -738,7 +738,11 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
   st.sentences = sentences.size();
 
   // Distinct texts, in order of first appearance.
-  const auto [first, slot] = distinct(sentences.size(), [&](std::size_t i) { return std::string_view(sentences[i]); });
+  // (Named members rather than a structured binding: lambdas below capture them, which
+  // clang before 16 refuses for bindings.)
+  const Distinct unique_texts = distinct(sentences.size(), [&](std::size_t i) { return std::string_view(sentences[i]); });
+  const auto& first = unique_texts.first;
+  const auto& slot = unique_texts.slot;
   st.unique = first.size();
   Matrix<float> uniq(first.size(), dim);
 

@@ -102,7 +102,7 @@ SafeTensors SafeTensors::parse(std::string bytes, std::string name) {
   if (!j.is_object()) throw fail("header is not a JSON object");
 
   SafeTensors st;
-  st.name_ = std::move(name);
+  st.name_ = name;  // a copy: later messages still name the file
   st.data_offset_ = 8 + static_cast<std::size_t>(header_len);
   const std::size_t data_size = bytes.size() - st.data_offset_;
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -173,7 +173,7 @@ std::vector<float> SafeTensors::to_float(const TensorInfo& t) const {
   std::vector<float> out(n);
   const char* p = bytes_.data() + data_offset_ + t.begin;
   if (t.dtype == "F32") {
-    std::memcpy(out.data(), p, n * 4);
+    if (n > 0) std::memcpy(out.data(), p, n * 4);  // (an empty vector's data() may be null)
   } else if (t.dtype == "F16" || t.dtype == "BF16") {
     const bool bf = t.dtype == "BF16";
     for (std::size_t i = 0; i < n; ++i) {
@@ -245,7 +245,8 @@ std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, SafeTenso
   char* p = out.data() + 8 + h.size();
   for (const auto* t : order) {
     if (dtype == SafeTensorsDType::f32) {
-      std::memcpy(p, t->values.data(), t->values.size() * 4);
+      // (An empty tensor's data() may be null, which memcpy must not get even for 0 bytes.)
+      if (!t->values.empty()) std::memcpy(p, t->values.data(), t->values.size() * 4);
       p += t->values.size() * 4;
     } else {
       for (float v : t->values) {

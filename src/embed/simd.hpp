@@ -13,6 +13,34 @@
 
 namespace segmenta::embed_detail::simd {
 
+// GCC's __builtin_shuffle takes its lane indices as a vector, which clang's builtins
+// do not; under clang (the fuzz preset) a lane loop computes the same result.
+#if defined(__clang__)
+template <class V, class M>
+inline V shuffle(V a, M m) noexcept {
+  constexpr int n = sizeof(V) / sizeof(a[0]);
+  V r;
+  for (int i = 0; i < n; ++i) r[i] = a[m[i] & (n - 1)];
+  return r;
+}
+template <class V, class M>
+inline V shuffle(V a, V b, M m) noexcept {
+  constexpr int n = sizeof(V) / sizeof(a[0]);
+  V r;
+  for (int i = 0; i < n; ++i) r[i] = (m[i] & n) ? b[m[i] & (n - 1)] : a[m[i] & (n - 1)];
+  return r;
+}
+#else
+template <class V, class M>
+inline V shuffle(V a, M m) noexcept {
+  return __builtin_shuffle(a, m);
+}
+template <class V, class M>
+inline V shuffle(V a, V b, M m) noexcept {
+  return __builtin_shuffle(a, b, m);
+}
+#endif
+
 // GCC vector extensions: 16 floats, lowered to one AVX-512 register where available and
 // to narrower registers elsewhere, so the same source serves every x86-64 build.
 typedef float v16f __attribute__((vector_size(64)));
@@ -101,7 +129,7 @@ inline v16f fold(v16f v, int step) noexcept {
   static constexpr v16i by4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
   static constexpr v16i by2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
   static constexpr v16i by1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
-  return __builtin_shuffle(v, step == 8 ? by8 : step == 4 ? by4 : step == 2 ? by2 : by1);
+  return shuffle(v, step == 8 ? by8 : step == 4 ? by4 : step == 2 ? by2 : by1);
 }
 inline float hsum(v16f v) noexcept {
   for (int w = 8; w >= 1; w /= 2) v += fold(v, w);
@@ -128,26 +156,26 @@ inline void transpose16(v16f* t) noexcept {
   const v16i od4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
   v16f u[16];
   for (int i = 0; i < 16; i += 2) {
-    u[i] = __builtin_shuffle(t[i], t[i + 1], lo1);
-    u[i + 1] = __builtin_shuffle(t[i], t[i + 1], hi1);
+    u[i] = shuffle(t[i], t[i + 1], lo1);
+    u[i + 1] = shuffle(t[i], t[i + 1], hi1);
   }
   for (int i = 0; i < 16; i += 4) {
-    t[i] = __builtin_shuffle(u[i], u[i + 2], lo2);
-    t[i + 1] = __builtin_shuffle(u[i], u[i + 2], hi2);
-    t[i + 2] = __builtin_shuffle(u[i + 1], u[i + 3], lo2);
-    t[i + 3] = __builtin_shuffle(u[i + 1], u[i + 3], hi2);
+    t[i] = shuffle(u[i], u[i + 2], lo2);
+    t[i + 1] = shuffle(u[i], u[i + 2], hi2);
+    t[i + 2] = shuffle(u[i + 1], u[i + 3], lo2);
+    t[i + 3] = shuffle(u[i + 1], u[i + 3], hi2);
   }
   for (int i = 0; i < 4; ++i) {
-    u[i] = __builtin_shuffle(t[i], t[i + 4], ev4);
-    u[i + 4] = __builtin_shuffle(t[i], t[i + 4], od4);
-    u[i + 8] = __builtin_shuffle(t[i + 8], t[i + 12], ev4);
-    u[i + 12] = __builtin_shuffle(t[i + 8], t[i + 12], od4);
+    u[i] = shuffle(t[i], t[i + 4], ev4);
+    u[i + 4] = shuffle(t[i], t[i + 4], od4);
+    u[i + 8] = shuffle(t[i + 8], t[i + 12], ev4);
+    u[i + 12] = shuffle(t[i + 8], t[i + 12], od4);
   }
   for (int i = 0; i < 4; ++i) {
-    t[i] = __builtin_shuffle(u[i], u[i + 8], ev4);
-    t[i + 8] = __builtin_shuffle(u[i], u[i + 8], od4);
-    t[i + 4] = __builtin_shuffle(u[i + 4], u[i + 12], ev4);
-    t[i + 12] = __builtin_shuffle(u[i + 4], u[i + 12], od4);
+    t[i] = shuffle(u[i], u[i + 8], ev4);
+    t[i + 8] = shuffle(u[i], u[i + 8], od4);
+    t[i + 4] = shuffle(u[i + 4], u[i + 12], ev4);
+    t[i + 12] = shuffle(u[i + 4], u[i + 12], od4);
   }
 }
 

@@ -82,16 +82,9 @@ NumericSummary summarize_numeric(const Column& c, const std::vector<std::size_t>
   return s;
 }
 
-// A level is shown with at most this many bytes (then "..."): one 10 MB text
-// value must not be repeated in every profile row, metrics.json and the report.
-constexpr std::size_t kMaxLevelBytes = 200;
-
-std::string shortened(const std::string& level) {
-  if (level.size() <= kMaxLevelBytes) return level;
-  std::size_t cut = kMaxLevelBytes;
-  while (cut > 0 && (static_cast<unsigned char>(level[cut]) & 0xC0) == 0x80) --cut;  // a whole UTF-8 character
-  return level.substr(0, cut) + "...";
-}
+// A level is shown shortened (shown_text): one 10 MB text value must not be
+// repeated in every profile row, metrics.json and the report.
+std::string shortened(const std::string& level) { return shown_text(level); }
 
 // Position of each level code in the sorted level order.
 std::vector<std::size_t> sorted_position(const Column& c) {

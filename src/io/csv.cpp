@@ -239,9 +239,14 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
   std::size_t bom = 0;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") bom = 3;
   const Locator loc(text, name);
+  // UTF-16 (with a byte-order mark, or ASCII text with every other byte zero) is not
+  // read: say so, rather than report its first byte as invalid UTF-8.
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+      (text.size() >= 4 && (text[0] == '\0') != (text[1] == '\0') && (text[2] == '\0') != (text[3] == '\0')))
+    throw ParseError(name, 1, 1, "the file is UTF-16; save it as UTF-8 (segmenta reads UTF-8 text)");
   {
     const std::string_view body = text.substr(bom);
-    if (trim(body).find_first_not_of("\r\n") == std::string_view::npos) throw ParseError(name, 1, 1, "the file is empty");
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) throw ParseError(name, 1, 1, "the file is empty");
     const std::size_t bad = find_invalid_utf8(body);
     if (bad != std::string_view::npos) loc.fail(bom + bad, "invalid UTF-8 byte sequence");
   }

@@ -106,8 +106,174 @@ struct Strays {
   std::vector<std::size_t> rows;
 };
 
+/// How the numbers of a column are written. `plain`: as pandas reads them (1234.5);
+/// `grouped`: commas between groups of three digits, a point before the decimals
+/// (1,234.5); `decimal_comma`: a comma before the decimals, optionally points
+/// between groups of three digits (1.234,5 or 3,14).
+enum class NumberFormat { plain, grouped, decimal_comma };
+
+std::string_view format_name(NumberFormat f) {
+  switch (f) {
+    case NumberFormat::grouped:
+      return "a comma as thousands separator";
+    case NumberFormat::decimal_comma:
+      return "a decimal comma";
+    default:
+      return "a decimal point";
+  }
+}
+
+/// True if s is digits in groups of three after a first group of one to three,
+/// separated by `sep` (at least one separator).
+bool grouped_digits(std::string_view s, char sep) {
+  const std::size_t first = s.find(sep);
+  if (first == std::string_view::npos || first == 0 || first > 3) return false;
+  for (std::size_t i = 0; i < first; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  std::size_t i = first;
+  while (i < s.size()) {
+    if (s[i] != sep || i + 4 > s.size()) return false;
+    for (std::size_t k = 1; k <= 3; ++k)
+      if (s[i + k] < '0' || s[i + k] > '9') return false;
+    i += 4;
+  }
+  return true;
+}
+
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// Parses a number written in `format`; false if it is not one. A grouped or
+/// decimal-comma number is rewritten as a plain one first (no exponent allowed).
+bool parse_number_as(std::string_view s, NumberFormat format, double& value, bool& integral) {
+  if (format == NumberFormat::plain) return parse_number(s, value, integral);
+  s = trim(s);
+  std::string_view body = s;
+  std::string plain;
+  if (!body.empty() && (body.front() == '-' || body.front() == '+')) {
+    if (body.front() == '-') plain.push_back('-');
+    body.remove_prefix(1);
+  }
+  const char group = format == NumberFormat::grouped ? ',' : '.';
+  const char point = format == NumberFormat::grouped ? '.' : ',';
+  const std::size_t at = body.find(point);
+  const std::string_view whole = body.substr(0, at);
+  const std::string_view fraction = at == std::string_view::npos ? std::string_view() : body.substr(at + 1);
+  if (whole.empty() && fraction.empty()) return false;
+  if (at != std::string_view::npos && (fraction.empty() || !all_digits(fraction))) return false;
+  if (all_digits(whole)) {
+    plain.append(whole);
+  } else if (grouped_digits(whole, group)) {
+    for (char c : whole)
+      if (c != group) plain.push_back(c);
+  } else {
+    return false;
+  }
+  if (whole.empty()) plain.push_back('0');
+  if (!fraction.empty()) {
+    plain.push_back('.');
+    plain.append(fraction);
+  }
+  return parse_number(plain, value, integral);
+}
+
+/// One pass over a column's cells reading numbers in one format: the values (NaN for
+/// missing and stray cells), how many cells are missing, the strays and the first
+/// infinite value. Stops once the strays exceed `max_strays`.
+struct NumericPass {
+  NumberFormat format = NumberFormat::plain;
+  std::vector<double> numbers;
+  bool all_integral = true;
+  std::size_t missing = 0;
+  Strays strays;
+  std::optional<std::size_t> first_infinite;
+  std::size_t separated = 0;  // cells whose text uses the format's separators
+  bool complete = true;       // false: stopped early
+};
+
+template <class IsNa>
+NumericPass numeric_pass(const StringColumn& cells, NumberFormat format, const IsNa& is_na, std::size_t max_strays) {
+  NumericPass p;
+  p.format = format;
+  const std::size_t n_rows = cells.size();
+  p.numbers.resize(n_rows);
+  for (std::size_t r = 0; r < n_rows; ++r) {
+    const std::string_view v = cells.cell(r);
+    bool integral = false;
+    double x = 0.0;
+    // Numbers first (the common case); missing markers either fail to parse or give NaN.
+    if (!cells.is_missing(r) && parse_number_as(v, format, x, integral) && !std::isnan(x)) {
+      p.numbers[r] = x;
+      p.all_integral = p.all_integral && integral;
+      if (std::isinf(x) && !p.first_infinite) p.first_infinite = r;
+      if (format != NumberFormat::plain && v.find(',') != std::string_view::npos) ++p.separated;
+      continue;
+    }
+    p.numbers[r] = std::nan("");
+    if (is_na(r, v)) {
+      ++p.missing;
+      continue;
+    }
+    if (p.strays.rows.size() < kStrayShown) p.strays.rows.push_back(r);
+    if (++p.strays.count > max_strays) {
+      p.complete = false;
+      break;
+    }
+  }
+  return p;
+}
+
+/// The best reading of a column as numbers: plain numbers first; if some cells are
+/// not, and a cell has a comma, the other ways of writing numbers that `decimal`
+/// allows (0: any) are tried, and the one that reads the most cells wins, plain
+/// before grouped before decimal comma on a tie. A column is read one way
+/// throughout: a cell written otherwise is a stray. `ambiguous` is set when grouped
+/// and decimal-comma readings read the same cells (every comma has three digits
+/// after it and no cell has a point: 1,234).
+template <class IsNa>
+NumericPass read_numbers(const StringColumn& cells, bool forced, char decimal, const IsNa& is_na, bool& ambiguous) {
+  const std::size_t limit = forced ? 0 : kMaxStrayCells;
+  bool any_comma = false;
+  for (std::size_t r = 0; r < cells.size() && !any_comma; ++r)
+    any_comma = !cells.is_missing(r) && cells.cell(r).find(',') != std::string_view::npos;
+  std::vector<NumberFormat> formats;
+  if (decimal != ',') formats.push_back(NumberFormat::plain);
+  if (decimal != ',' && (any_comma || decimal == '.')) formats.push_back(NumberFormat::grouped);
+  if (decimal == ',' || (decimal == 0 && any_comma)) formats.push_back(NumberFormat::decimal_comma);
+  ambiguous = false;
+  std::optional<NumericPass> best;
+  for (NumberFormat f : formats) {
+    // A clean plain reading is final; a clean grouped one is checked against the
+    // decimal-comma reading, to tell an ambiguous column.
+    if (best && best->complete && best->strays.count == 0 && best->format == NumberFormat::plain) break;
+    NumericPass p = numeric_pass(cells, f, is_na, limit);
+    if (best && p.complete && best->complete && p.strays.count == best->strays.count && p.separated > 0 &&
+        f == NumberFormat::decimal_comma && best->format == NumberFormat::grouped)
+      ambiguous = true;
+    // Complete readings by their strays; readings that stopped early (a declared
+    // column at its first stray) by how far they got, for the error's place.
+    const bool better = !best || (p.complete != best->complete ? p.complete
+                                  : p.complete                  ? p.strays.count < best->strays.count
+                                                                : p.strays.rows.front() > best->strays.rows.front());
+    if (better) best = std::move(p);
+  }
+  if (best->format != NumberFormat::grouped) ambiguous = false;
+  return std::move(*best);
+}
+
+/// The first cell of a column with a comma, trimmed and shortened, for messages.
+std::string first_with_comma(const StringColumn& cells) {
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    const std::string_view v = trim(cells.cell(r));
+    if (!cells.is_missing(r) && v.find(',') != std::string_view::npos) return std::string(v.substr(0, 40));
+  }
+  return "";
+}
+
 Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced, const NaMatcher& is_marker,
-                    const std::function<void(std::size_t row, const std::string& message)>& fail, Strays& strays) {
+                    char decimal, const std::function<void(std::size_t row, const std::string& message)>& fail,
+                    Strays& strays, NumberFormat& format, bool& format_ambiguous) {
   const std::size_t n_rows = cells.size();
   Column col;
   col.name = cells.name();
@@ -116,52 +282,36 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
   // Numeric pass (unless forced to a non-numeric type).
   bool numeric = !forced || *forced == ColumnType::numeric;
   if (numeric) {
-    col.numbers.resize(n_rows);
-    bool all_integral = true;
-    std::size_t missing = 0;
-    std::optional<std::size_t> first_infinite;
-    for (std::size_t r = 0; r < n_rows; ++r) {
-      const std::string_view v = cells.cell(r);
-      bool integral = false;
-      double x = 0.0;
-      // Numbers first (the common case); missing markers either fail to parse or give NaN.
-      if (!cells.is_missing(r) && parse_number(v, x, integral) && !std::isnan(x)) {
-        col.numbers[r] = x;
-        all_integral = all_integral && integral;
-        if (std::isinf(x) && !first_infinite) first_infinite = r;
-        continue;
-      }
-      if (is_na(r, v)) {
-        col.numbers[r] = std::nan("");
-        ++missing;
-        continue;
-      }
-      if (forced) fail(r, fmt::format("column '{}' is declared numeric but '{}' is not a number", col.name, v));
-      // A stray non-number: read as missing if the column stays numeric.
-      col.numbers[r] = std::nan("");
-      if (strays.rows.size() < kStrayShown) strays.rows.push_back(r);
-      if (++strays.count > kMaxStrayCells) break;
+    bool ambiguous = false;
+    std::optional<NumericPass> pass = read_numbers(cells, forced.has_value(), decimal, is_na, ambiguous);
+    if (forced && pass->strays.count > 0) {
+      const std::size_t r = pass->strays.rows.front();
+      fail(r, fmt::format("column '{}' is declared numeric but '{}' is not a number", col.name, cells.cell(r)));
     }
-    const std::size_t present = n_rows - missing;  // non-missing cells, strays included
-    if (strays.count > 0 && (strays.count > kMaxStrayCells || strays.count * 20 > present)) {
-      numeric = false;
-      strays = {};
-    }
-    if (numeric && first_infinite)
-      fail(*first_infinite, fmt::format("column '{}': '{}' is not a finite number", col.name,
-                                        std::string(trim(cells.cell(*first_infinite)))));
-    missing += strays.count;
+    const std::size_t present = n_rows - pass->missing;  // non-missing cells, strays included
+    numeric = pass->complete && (pass->strays.count == 0 || pass->strays.count * 20 <= present);
     if (numeric) {
+      format_ambiguous = ambiguous;
+      if (pass->first_infinite)
+        fail(*pass->first_infinite, fmt::format("column '{}': '{}' is not a finite number", col.name,
+                                                std::string(trim(cells.cell(*pass->first_infinite)))));
+      strays = pass->strays;
+      format = pass->format;
+      const std::size_t missing = pass->missing + strays.count;
+      col.numbers = std::move(pass->numbers);
       col.type = ColumnType::numeric;
-      col.integral = all_integral && missing < n_rows;
+      col.integral = pass->all_integral && missing < n_rows;
       col.missing = missing;
-      if (named_like_id(col.name) && missing == 0) {
+      if (named_like_id(col.name) && missing == 0 && !forced) {
         std::vector<double> sorted = col.numbers;
         std::sort(sorted.begin(), sorted.end());
-        if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end() && !forced) {
+        if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) {
           // An identifier: keep it as text so that it is never used as a feature.
           numeric = false;
           forced = ColumnType::id;
+          strays = {};
+          format = NumberFormat::plain;
+          format_ambiguous = false;
         }
       }
     }
@@ -254,11 +404,15 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
     if (c.size() != n_rows)
       throw InvalidArgument(
           fmt::format("{}: column '{}' has {} values, the first column {}", table.source, c.name(), c.size(), n_rows));
-  for (const auto& [name, type] : options.types)
+  for (const auto& override_ : options.types) {
+    const std::string& name = override_.first;  // (a lambda may not capture a structured binding before C++20's DR in clang 16)
     if (std::none_of(table.columns.begin(), table.columns.end(),
                      [&](const StringColumn& c) { return c.name() == name; }))
       throw ParameterError("types", fmt::format("no column named '{}' in {}", name, table.source));
+  }
 
+  if (options.decimal != 0 && options.decimal != '.' && options.decimal != ',')
+    throw InvalidArgument(fmt::format("--decimal: expected . or , (or nothing: per column), got '{}'", options.decimal));
   const NaMatcher is_marker(options.na_values);
   std::vector<Column> columns;
   columns.reserve(table.columns.size());
@@ -272,7 +426,21 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
       throw ParseError(table.source, row + 1, j + 1, message);
     };
     Strays strays;
-    columns.push_back(infer_column(cells, forced, is_marker, fail, strays));
+    NumberFormat format = NumberFormat::plain;
+    bool ambiguous = false;
+    columns.push_back(infer_column(cells, forced, is_marker, options.decimal, fail, strays, format, ambiguous));
+    if (format != NumberFormat::plain && options.diagnostics) {
+      if (ambiguous)
+        options.diagnostics->warn(
+            "load", "thousands_separator",
+            fmt::format("column '{}' is read with {} (every comma has three digits after it, as in '{}'); if the "
+                        "comma is a decimal mark, pass --decimal ,",
+                        cells.name(), format_name(format), first_with_comma(cells)));
+      else
+        options.diagnostics->info("load", "number_format",
+                                  fmt::format("column '{}' is read with {} (as in '{}')", cells.name(),
+                                              format_name(format), first_with_comma(cells)));
+    }
     if (strays.count > 0 && options.diagnostics) {
       std::string shown;
       for (std::size_t r : strays.rows) {

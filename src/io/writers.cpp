@@ -70,35 +70,35 @@ std::string matrix_to_npy(ViewD m) { return matrix_to_npy_impl(m, "<f8"); }
 
 MatrixD read_npy(const std::string& path) {
   const std::string data = read_file(path);
-  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) throw ModelFormatError(path + ": not a .npy file");
+  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) throw DataError(path + ": not a .npy file");
   const unsigned major = static_cast<unsigned char>(data[6]);
   std::size_t header_len, header_start;
   if (major == 1) {
     header_len = static_cast<unsigned char>(data[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(data[9])) << 8);
     header_start = 10;
   } else if (major == 2 || major == 3) {
-    if (data.size() < 12) throw ModelFormatError(path + ": truncated .npy header");
+    if (data.size() < 12) throw DataError(path + ": truncated .npy header");
     header_len = 0;
     for (int b = 3; b >= 0; --b) header_len = (header_len << 8) | static_cast<unsigned char>(data[8 + b]);
     header_start = 12;
   } else {
-    throw ModelFormatError(fmt::format("{}: unsupported .npy version {}", path, major));
+    throw DataError(fmt::format("{}: unsupported .npy version {}", path, major));
   }
-  if (header_start + header_len > data.size()) throw ModelFormatError(path + ": truncated .npy header");
+  if (header_start + header_len > data.size()) throw DataError(path + ": truncated .npy header");
   const std::string header = data.substr(header_start, header_len);
   const bool f4 = header.find("'<f4'") != std::string::npos, f8 = header.find("'<f8'") != std::string::npos;
-  if (!f4 && !f8) throw ModelFormatError(path + ": only little-endian float32/float64 .npy files are supported");
+  if (!f4 && !f8) throw DataError(path + ": only little-endian float32/float64 .npy files are supported");
   if (header.find("'fortran_order': False") == std::string::npos)
-    throw ModelFormatError(path + ": Fortran-ordered .npy files are not supported");
+    throw DataError(path + ": Fortran-ordered .npy files are not supported");
   const std::size_t sp = header.find("'shape': (");
-  if (sp == std::string::npos) throw ModelFormatError(path + ": .npy header has no shape");
+  if (sp == std::string::npos) throw DataError(path + ": .npy header has no shape");
   std::size_t rows = 0, cols = 0;
   if (std::sscanf(header.c_str() + sp + 10, "%zu, %zu", &rows, &cols) != 2)
-    throw ModelFormatError(path + ": only 2-D .npy arrays are supported");
+    throw DataError(path + ": only 2-D .npy arrays are supported");
   const std::size_t elem = f4 ? 4 : 8;
   const std::size_t offset = header_start + header_len;
   if (rows != 0 && cols > (data.size() - offset) / elem / rows)
-    throw ModelFormatError(path + ": .npy data shorter than its shape says");
+    throw DataError(path + ": .npy data shorter than its shape says");
   MatrixD m(rows, cols);
   const char* src = data.data() + offset;
   for (std::size_t k = 0; k < rows * cols; ++k) {

@@ -7,6 +7,20 @@
 namespace segmenta::kernels {
 namespace {
 
+// Compilers without the micro-architecture level names in __builtin_cpu_supports
+// (GCC before 12, clang before 16: the fuzz preset's clang-14) check the features
+// of the levels one by one (those it can name: not F16C, LZCNT or MOVBE, which every
+// CPU with AVX2 and BMI2 has).
+#if defined(__clang__) && __clang_major__ < 16
+#define SEGMENTA_CPU_V3()                                                                                     \
+  (__builtin_cpu_supports("avx") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&         \
+   __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse4.2"))
+#define SEGMENTA_CPU_V4() (SEGMENTA_CPU_V3() && __builtin_cpu_supports("avx512cd"))
+#else
+#define SEGMENTA_CPU_V3() __builtin_cpu_supports("x86-64-v3")
+#define SEGMENTA_CPU_V4() __builtin_cpu_supports("x86-64-v4")
+#endif
+
 bool cpu_has(Isa isa) noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   switch (isa) {
@@ -14,11 +28,11 @@ bool cpu_has(Isa isa) noexcept {
     // The micro-architecture levels are what the per-instruction-set variants of
     // segmenta_isa_variants are compiled for (x86-64-v3 adds BMI, LZCNT, MOVBE, F16C).
     case Isa::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("x86-64-v3");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && SEGMENTA_CPU_V3();
     case Isa::avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("x86-64-v4");
+             SEGMENTA_CPU_V4();
   }
   return false;
 #else

@@ -39,6 +39,11 @@ Table load_table(const std::string& data, CsvOptions csv, bool blog) {
 MatrixD map_input(const MapParams& p, std::string& description, Table* table = nullptr) {
   if (ends_with(p.data, ".npy")) {
     MatrixD x = read_npy(p.data);
+    for (std::size_t i = 0; i < x.rows(); ++i)
+      for (std::size_t j = 0; j < x.cols(); ++j)
+        if (!std::isfinite(x(i, j)))
+          throw DataError(fmt::format("{}: row {}, column {} is {} (a map needs finite numbers)", p.data, i, j,
+                                      format_double(x(i, j))));
     description = fmt::format("{} ({} x {} matrix)", p.data, x.rows(), x.cols());
     return x;
   }
@@ -96,6 +101,9 @@ std::string map_command(const MapParams& p) {
   const bool by_columns = p.method == MapMethod::mca || p.method == MapMethod::famd;
   Table table;
   MatrixD x = map_input(p, description, by_columns ? &table : nullptr);
+  // The stages below need two rows; say so in terms of the data, not of a stage.
+  if (x.rows() < 2)
+    throw DataError(fmt::format("{}: {} row{}; a map needs at least 2 rows", p.data, x.rows(), x.rows() == 1 ? "" : "s"));
   std::vector<std::size_t> rows(x.rows());
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
   std::string text = fmt::format("input     {}\n", description);

@@ -16,6 +16,18 @@
 namespace segmenta {
 namespace {
 
+// Feature names are shown shortened (shown_text), as profiles show levels: a
+// one-hot feature of a 10 MB text value must not be repeated in metrics.json and the
+// report. model.json keeps the names whole (scoring matches levels by their full text).
+std::string shown(const std::string& name) { return shown_text(name); }
+
+std::vector<std::string> shown(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (const auto& n : names) out.push_back(shown(n));
+  return out;
+}
+
 using json = nlohmann::json;
 
 std::string iso_time_utc() {
@@ -54,7 +66,7 @@ json outliers_json(const SegmentationResult& r) {
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return means[a] > means[b]; });
   for (std::size_t j2 : order)
-    contrib.push_back({{"feature", j2 < o.features.size() ? o.features[j2] : fmt::format("f{}", j2)},
+    contrib.push_back({{"feature", j2 < o.features.size() ? shown(o.features[j2]) : fmt::format("f{}", j2)},
                        {"mean_tail_score", means[j2]}});
   j["feature_contributions"] = contrib;
   // Score histogram for the report: 40 equal bins over [min, max].
@@ -211,7 +223,7 @@ json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
                       {"rows", r.table.rows()},
                       {"preset", std::string(to_string(r.params.preset))},
                       {"columns", json::array()},
-                      {"features", r.prep.feature_names}};
+                      {"features", shown(r.prep.feature_names)}};
   for (const auto& c : r.table.columns())
     metrics["input"]["columns"].push_back({{"name", c.name},
                                            {"type", std::string(to_string(c.type))},
@@ -234,7 +246,7 @@ json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
                  {"sizes", m.final.sizes}}},
                {"details", m.details},
                {"profiles", detail::profiles_json(m.profiles)}};
-    if (m.explanation) block["explanation"] = detail::explanation_json(*m.explanation, r.prep.feature_names);
+    if (m.explanation) block["explanation"] = detail::explanation_json(*m.explanation, shown(r.prep.feature_names));
     metrics["methods"][m.name] = std::move(block);
   }
   if (r.comparison) {

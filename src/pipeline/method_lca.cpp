@@ -163,7 +163,8 @@ nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m, const Tabl
     }
     for (std::size_t c = 0; c < plan.categorical_names.size(); ++c) {
       nlohmann::json probs = nlohmann::json::object();
-      for (std::size_t l = 0; l < plan.levels[c].size(); ++l) probs[plan.levels[c][l]] = m.probabilities[c](j, l);
+      for (std::size_t l = 0; l < plan.levels[c].size(); ++l)
+        probs[shown_text(plan.levels[c][l])] = m.probabilities[c](j, l);
       cat[plan.categorical_names[c]] = std::move(probs);
     }
     out.push_back({{"segment", j}, {"weight", m.weights[j]}, {"numeric", num}, {"categorical", cat}});

@@ -146,6 +146,22 @@ std::vector<ParamSpec> make_specs() {
                [](const RunParams& p) -> json {
                  return p.csv.delimiter ? std::string(1, p.csv.delimiter) : std::string("auto");
                }});
+  s.push_back({"decimal", "--decimal", false, ".|,", "per column",
+               "decimal mark of numbers: `,` for a decimal comma (`3,14`, `1.234,5`), `.` for a point with commas "
+               "as thousands separators (`1,234.5`); when not given, each column is read the way all its cells "
+               "agree on (a note says so)",
+               [](RunParams& p, std::string_view t) {
+                 if (t.empty()) {
+                   p.csv.decimal = 0;
+                   return;
+                 }
+                 if (t != "." && t != ",") fail("decimal", fmt::format("expected . or , got '{}'", t));
+                 p.csv.decimal = t[0];
+               },
+               nullptr,
+               [](const RunParams& p) -> json {
+                 return p.csv.decimal ? std::string(1, p.csv.decimal) : std::string("auto");
+               }});
   s.push_back({"contamination", "--contamination", false, "X", "0.1", "share of rows ECOD flags as outliers, in (0, 0.5]",
                [](RunParams& p, std::string_view t) { p.contamination = parse_number("contamination", t); },
                [](const RunParams& p) {
@@ -233,7 +249,10 @@ std::vector<ParamSpec> make_specs() {
                  }
                  p.row_template = std::string(t);
                },
-               nullptr,
+               [](const RunParams& p) {
+                 // The template's syntax is checked with the other flags, before any file is read.
+                 if (!p.row_template.empty()) as_param("template", [&] { (void)RowTemplate::resolve(p.row_template); });
+               },
                [](const RunParams& p) -> json {
                  return p.row_template.empty() ? (p.preset == PrepPreset::blog ? "blog" : "default") : p.row_template;
                }});

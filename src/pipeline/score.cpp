@@ -161,8 +161,25 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
   std::string columns;
   for (const auto& c : model.at("columns")) columns += (columns.empty() ? "" : ",") + c.at("name").get<std::string>();
   csv.columns = columns;
-  for (auto& t : model_columns(model)) csv.types.push_back(std::move(t));
-  const Table table = read_csv(params.data, csv);
+  try {
+    for (auto& t : model_columns(model)) csv.types.push_back(std::move(t));
+  } catch (const InvalidArgument& e) {
+    const std::string m = e.what();
+    throw ModelFormatError(fmt::format("{}: {}", params.model, m.substr(m.find(": ") + 2)));
+  }
+  Table table;
+  try {
+    table = read_csv(params.data, csv);
+  } catch (const ParameterError& e) {
+    // The column selection is the model's, not a --columns the user gave: say so.
+    const std::string prefix = "no column named ";
+    if (e.parameter() != "columns" || e.message().compare(0, prefix.size(), prefix) != 0) throw;
+    const std::string& m = e.message();
+    const std::size_t end = m.find("' (", prefix.size());
+    throw DataError(fmt::format("{}: no column {}, which the model was fitted on{}", params.data,
+                                m.substr(prefix.size(), end + 1 - prefix.size()),
+                                end == std::string::npos ? "" : m.substr(end + 1)));
+  }
 
   const TableScores s = score_table(model, table, params.method, params.model);
   const std::vector<std::int32_t>& seg = s.segment;

@@ -76,6 +76,17 @@ void check_rows_differ(const Table& t, const std::string& source) {
   if (n < 2)
     throw InvalidArgument(
         fmt::format("{}: {} data row{}; a segmentation needs at least 2 different rows", source, n, n == 1 ? "" : "s"));
+  const bool any_used = std::any_of(t.columns().begin(), t.columns().end(), [](const Column& c) {
+    return c.type != ColumnType::id && c.type != ColumnType::text;
+  });
+  if (!any_used) {
+    std::string names;
+    for (const Column& c : t.columns())
+      names += fmt::format("{}'{}' ({})", names.empty() ? "" : ", ", c.name, to_string(c.type));
+    throw DataError(fmt::format("{}: no usable feature column among its {} columns ({}): identifiers and free text "
+                                "are not segmented on",
+                                source, t.cols(), names));
+  }
   for (const Column& c : t.columns()) {
     if (c.type == ColumnType::id || c.type == ColumnType::text) continue;
     for (std::size_t i = 1; i < n; ++i) {

@@ -99,7 +99,9 @@ MatrixD PrepModel::transform(const Table& table) const {
 
 PrepResult fit_prep(const Table& table, const PrepParams& params) {
   if (table.rows() == 0 || table.cols() == 0)
-    throw InvalidArgument(fmt::format("fit_prep: the table is empty ({} rows, {} columns)", table.rows(), table.cols()));
+    throw DataError(fmt::format("{}: the table is empty ({} rows, {} columns)",
+                                table.source().empty() ? std::string("the table") : table.source(), table.rows(),
+                                table.cols()));
   if (params.max_onehot_levels == 0) throw InvalidArgument("fit_prep: max_onehot_levels must be >= 1");
 
   PrepResult result;
@@ -174,8 +176,9 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
     model.blocks.push_back(std::move(b));
   }
   if (model.feature_names.empty())
-    throw InvalidArgument(fmt::format("fit_prep: no usable feature column among the {} columns of {}", table.cols(),
-                                      table.source().empty() ? std::string("the table") : table.source()));
+    throw DataError(fmt::format("{}: no usable feature column among its {} columns (identifiers, free text and "
+                                "constant columns are not features)",
+                                table.source().empty() ? std::string("the table") : table.source(), table.cols()));
 
   const MatrixD encoded = encode(model, table, UnknownPolicy::error);
   std::vector<char> fit_lambda(model.feature_names.size(), 0);
@@ -184,6 +187,24 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
       fit_lambda[b.first_feature] = params.numeric == NumericTransform::yeo_johnson;
   model.power = detail::fit_power_columns(encoded, fit_lambda, params.numeric != NumericTransform::none, &diag,
                                           model.feature_names, &result.features);
+  // Finite numbers can still be too large to transform and standardise (1e308
+  // squared): say which column, rather than letting a later stage meet a NaN.
+  const MatrixD& f = result.features;
+  for (std::size_t j = 0; j < f.cols(); ++j)
+    for (std::size_t i = 0; i < f.rows(); ++i)
+      if (!std::isfinite(f(i, j))) {
+        std::string column = model.feature_names[j];
+        std::size_t source_col = table.cols();
+        for (const FeatureBlock& b : model.blocks)
+          if (j >= b.first_feature && j < b.first_feature + b.n_features) column = b.column;
+        for (std::size_t c = 0; c < table.cols(); ++c)
+          if (table.column(c).name == column) source_col = c;
+        std::string value;
+        if (source_col < table.cols() && table.column(source_col).is_numeric())
+          value = fmt::format(" (data row {} holds {})", i + 1, format_double(table.column(source_col).numbers[i]));
+        throw DataError(fmt::format("{}: column '{}': the values are too large to transform and standardise{}",
+                                    table.source().empty() ? std::string("the table") : table.source(), column, value));
+      }
   return result;
 }
 

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
 #include "segmenta/pipeline.hpp"
@@ -548,4 +550,69 @@ TEST(CliNumeric, TheChosenTransformIsTheSpaceOfTheMethods) {
   const auto bad = test::run_command(test::cli() + " run " + test::bank_small() + " --numeric log --quiet --out " + dir + "/x");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err, "segmenta: error: --numeric: expected yeo-johnson, standard or none, got 'log'\n");
+}
+
+// A European export: semicolons, decimal commas and points between thousands. The
+// amounts were a categorical column before; now numbers, with a note, and scoring
+// the same file reads them the same way.
+TEST(CliRun, DecimalCommasAndThousandsSeparatorsAreNumbers) {
+  const std::string dir = test::temp_dir("cli_decimal_comma");
+  std::string text = "age;income;city\n";
+  for (int i = 0; i < 80; ++i)
+    text += fmt::format("{};{}.{:03d},{:02d};{}\n", 20 + i % 50, 1 + i % 7, (i * 37) % 1000, i % 100,
+                        i % 3 == 0 ? "Lyon" : "Lille");
+  write_file_atomic(dir + "/eu.csv", text);
+  const std::string common = " --k 2 --quiet --no-report --no-maps --no-explain";
+  const auto r = test::run_command(test::cli() + " run " + dir + "/eu.csv" + common + " --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json m = test::read_json(dir + "/out/metrics.json");
+  EXPECT_EQ(m["input"]["columns"][1]["name"], "income");
+  EXPECT_EQ(m["input"]["columns"][1]["type"], "numeric");
+  bool noted = false;
+  for (const auto& d : m["diagnostics"])
+    noted = noted || (d["code"] == "number_format" &&
+                      d["message"] == "column 'income' is read with a decimal comma (as in '1.000,00')");
+  EXPECT_TRUE(noted) << m["diagnostics"].dump();
+  EXPECT_EQ(test::read_json(dir + "/out/run.json")["parameters"]["decimal"], "auto");
+
+  const auto s = test::run_command(test::cli() + " score " + dir + "/out/model.json " + dir + "/eu.csv --out " + dir +
+                                   "/scored.csv");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+
+  const auto given = test::run_command(test::cli() + " run " + dir + "/eu.csv" + common + " --decimal , --out " + dir +
+                                       "/out2");
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_EQ(test::read_json(dir + "/out2/run.json")["parameters"]["decimal"], ",");
+
+  const auto bad = test::run_command(test::cli() + " run " + dir + "/eu.csv --decimal x --out " + dir + "/out3");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "segmenta: error: --decimal: expected . or , got 'x'\n");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out3"));
+  const auto bad_score = test::run_command(test::cli() + " score " + dir + "/out/model.json " + dir +
+                                           "/eu.csv --decimal ';' --out " + dir + "/x.csv");
+  EXPECT_EQ(bad_score.exit_code, 2);
+  EXPECT_EQ(bad_score.err, "segmenta: error: --decimal: expected . or , got ';'\n");
+}
+
+// One very long value in a categorical column: profiles, metrics.json and the report
+// show it shortened (its one-hot feature name was repeated whole in metrics.json's
+// feature lists and the report before); model.json keeps it whole for scoring.
+TEST(CliRun, ALongValueIsShortenedInMetricsAndTheReport) {
+  const std::string dir = test::temp_dir("cli_long_value");
+  const std::string long_value(20000, 'q');
+  std::string text = "age,balance,job\n";
+  for (int i = 0; i < 90; ++i)
+    text += fmt::format("{},{},{}\n", 20 + i % 40, (i * 37) % 900, i == 7 ? long_value : (i % 2 ? "admin" : "retired"));
+  write_file_atomic(dir + "/long.csv", text);
+  const auto r = test::run_command(test::cli() + " run " + dir + "/long.csv --k 2 --quiet --no-maps --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string shortened = std::string(201, 'q');  // more than the 200 bytes shown
+  for (const char* file : {"metrics.json", "report.html", "profiles.csv"})
+    EXPECT_EQ(read_file(dir + "/out/" + file).find(shortened), std::string::npos) << file;
+  EXPECT_NE(read_file(dir + "/out/model.json").find(long_value), std::string::npos);
+  const nlohmann::json m = test::read_json(dir + "/out/metrics.json");
+  bool found = false;
+  for (const auto& f : m["input"]["features"])
+    found = found || f.get<std::string>() == "job_" + std::string(196, 'q') + "...";
+  EXPECT_TRUE(found) << m["input"]["features"].dump().substr(0, 500);
 }

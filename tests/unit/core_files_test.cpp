@@ -32,7 +32,8 @@ TEST(CoreFiles, ReadFileNamesThePathAndTheReason) {
   const std::string bytes("a\0b\r\n\xff", 6);
   write_file_atomic(path, bytes);
   EXPECT_EQ(read_file(path), bytes);
-  EXPECT_EQ(message_of([&] { read_file(dir); }), dir + ": read error");
+  // The reason, not only that reading failed.
+  EXPECT_EQ(message_of([&] { read_file(dir); }), dir + ": cannot read: Is a directory");
 }
 
 TEST(CoreFiles, ReadStreamReadsToTheEnd) {

@@ -101,7 +101,17 @@ TEST(EmbedSafeTensors, MalformedHeadersAreModelFormatErrors) {
       file_with_header(std::string(100000, '[') + std::string(100000, ']'), 0),  // deep nesting
       file_with_header("{\"x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}", 4),  // truncated JSON
   };
-  for (std::size_t i = 0; i < bad.size(); ++i) EXPECT_THROW(SafeTensors::parse(bad[i], "bad"), ModelFormatError) << "case " << i;
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    try {
+      SafeTensors::parse(bad[i], "weights/bad.safetensors");
+      ADD_FAILURE() << "case " << i << ": no ModelFormatError";
+    } catch (const ModelFormatError& e) {
+      // Every message names the file, also those raised after the header was read
+      // (they began with ": not a valid..." before).
+      EXPECT_TRUE(std::string(e.what()).starts_with("weights/bad.safetensors: not a valid safetensors file: "))
+          << "case " << i << ": " << e.what();
+    }
+  }
   // A known dtype that cannot be converted reads fine but cannot be loaded as float.
   const SafeTensors st =
       SafeTensors::parse(file_with_header("{\"ids\": {\"dtype\": \"I64\", \"shape\": [2], \"data_offsets\": [0, 16]}}", 16), "ok");

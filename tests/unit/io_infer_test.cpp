@@ -205,7 +205,7 @@ TEST(Infer, AFewNonNumbersKeepAColumnNumericWithAWarning) {
   for (int i = 0; i < 60; ++i) csv += std::to_string(20 + i) + ",admin\n";
   csv += "unknown,admin\n";  // line 62
   csv += "41,admin\n";
-  csv += "\"1,234\",admin\n";  // line 64
+  csv += "\"n/k\",admin\n";  // line 64
   Diagnostics diag;
   CsvOptions o;
   o.diagnostics = &diag;
@@ -218,7 +218,7 @@ TEST(Infer, AFewNonNumbersKeepAColumnNumericWithAWarning) {
   ASSERT_EQ(diag.size(), 1u);
   EXPECT_EQ(diag.items()[0].level, Diagnostic::Level::warning);
   EXPECT_EQ(diag.items()[0].message,
-            "column 'age' is numeric but 2 cells are not numbers ('unknown' at people.csv:62:1, '1,234' at "
+            "column 'age' is numeric but 2 cells are not numbers ('unknown' at people.csv:62:1, 'n/k' at "
             "people.csv:64:2); read as missing");  // (the quoted value starts at column 2)
 
   // More than 5 % of the cells: the column is not numeric (and no warning).
@@ -247,4 +247,75 @@ TEST(Infer, AnInfiniteNumberIsAParseErrorAtItsCell) {
   const Table t = parse_csv("x\n1\nnan\n3\n", "t.csv");
   EXPECT_EQ(t.column(0).type, ColumnType::numeric);
   EXPECT_EQ(t.column(0).missing, 1u);
+}
+
+// Numbers written with thousands separators or a decimal comma: read as numbers when
+// the whole column reads that way, with a note naming the column; not, before, a
+// silent categorical column.
+TEST(Infer, ThousandsSeparatorsAndDecimalCommasAreReadWhenTheColumnAgrees) {
+  Diagnostics diag;
+  CsvOptions o;
+  o.diagnostics = &diag;
+  // Thousands separators with a decimal point (quoted in a comma-separated file).
+  const Table a = parse_csv("name,balance\na,\"1,234.5\"\nb,12\nc,\"-2,000,000\"\nd,0.25\n", "a.csv", o);
+  const Column& balance = a.column(1);
+  ASSERT_EQ(balance.type, ColumnType::numeric);
+  EXPECT_EQ(balance.numbers, (std::vector<double>{1234.5, 12.0, -2000000.0, 0.25}));
+  EXPECT_FALSE(balance.integral);
+  ASSERT_EQ(diag.size(), 1u);
+  EXPECT_EQ(diag.items()[0].level, Diagnostic::Level::info);
+  EXPECT_EQ(diag.items()[0].message, "column 'balance' is read with a comma as thousands separator (as in '1,234.5')");
+
+  // Decimal commas with a semicolon delimiter, points as thousands separators.
+  diag = {};
+  const Table b = parse_csv("name;price;weight\na;3,14;1.234,5\nb;2;7\nc;-0,5;12,25\n", "b.csv", o);
+  ASSERT_EQ(b.column(1).type, ColumnType::numeric);
+  EXPECT_EQ(b.column(1).numbers, (std::vector<double>{3.14, 2.0, -0.5}));
+  ASSERT_EQ(b.column(2).type, ColumnType::numeric);
+  EXPECT_EQ(b.column(2).numbers, (std::vector<double>{1234.5, 7.0, 12.25}));
+  ASSERT_EQ(diag.size(), 2u);
+  EXPECT_EQ(diag.items()[0].message, "column 'price' is read with a decimal comma (as in '3,14')");
+
+  // Ambiguous (every comma has three digits after it): thousands, with a warning.
+  diag = {};
+  const Table c = parse_csv("n;x\na;1,234\nb;5\nc;12,500\n", "c.csv", o);
+  EXPECT_EQ(c.column(1).numbers, (std::vector<double>{1234.0, 5.0, 12500.0}));
+  EXPECT_TRUE(c.column(1).integral);
+  ASSERT_EQ(diag.size(), 1u);
+  EXPECT_EQ(diag.items()[0].level, Diagnostic::Level::warning);
+  EXPECT_NE(diag.items()[0].message.find("pass --decimal ,"), std::string::npos) << diag.items()[0].message;
+  // ...which --decimal , settles.
+  diag = {};
+  o.decimal = ',';
+  const Table d = parse_csv("n;x\na;1,234\nb;5\nc;12,500\n", "c.csv", o);
+  EXPECT_EQ(d.column(1).numbers, (std::vector<double>{1.234, 5.0, 12.5}));
+  ASSERT_EQ(diag.size(), 1u);
+  EXPECT_EQ(diag.items()[0].level, Diagnostic::Level::info);
+  // With --decimal , a point is only a thousands separator: 2.5 is not a number.
+  diag = {};
+  const Table e = parse_csv("n;x\na;2.5\nb;two\n", "e.csv", o);
+  EXPECT_NE(e.column(1).type, ColumnType::numeric);
+  o.decimal = 0;
+
+  // Mixed ways of writing in one column are not read as numbers: each reading
+  // leaves too many cells out.
+  const Table f = parse_csv("n;x\na;1,5\nb;2.5\nc;1.234,5\nd;1,234.5\n", "f.csv", o);
+  EXPECT_NE(f.column(1).type, ColumnType::numeric);
+  // A column of comma lists is no number.
+  const Table g = parse_csv("n;x\na;1,2,3\nb;4,5,6\n", "g.csv", o);
+  EXPECT_NE(g.column(1).type, ColumnType::numeric);
+
+  // A column declared numeric accepts the separators too; a bad cell is still an error.
+  o.types = {{"x", ColumnType::numeric}};
+  EXPECT_EQ(parse_csv("n;x\na;3,5\nb;4\n", "h.csv", o).column(1).numbers, (std::vector<double>{3.5, 4.0}));
+  try {
+    parse_csv("n;x\na;3,5\nb;4\nc;x1\n", "h.csv", o);
+    ADD_FAILURE() << "no ParseError";
+  } catch (const ParseError& e) {
+    EXPECT_EQ(std::string(e.what()), "h.csv:4:3: column 'x' is declared numeric but 'x1' is not a number");
+  }
+  // An unknown decimal mark is refused.
+  o.types.clear();
+  o.decimal = ';';
+  EXPECT_THROW(parse_csv("x\n1\n", "i.csv", o), InvalidArgument);
 }

@@ -203,8 +203,14 @@ TEST(PrepPlan, ExclusionsAndBadInputs) {
   EXPECT_TRUE(has_code(r.diagnostics, "empty_column"));
   EXPECT_EQ(r.model.transform(t).cols(), 1u);
 
-  EXPECT_THROW(fit_prep(Table()), InvalidArgument);
-  EXPECT_THROW(fit_prep(t.select({0}), p), InvalidArgument);  // nothing usable left
+  // Data that cannot be prepared is a data error (exit 3), naming the table, not fit_prep.
+  EXPECT_THROW(fit_prep(Table()), DataError);
+  try {
+    fit_prep(t.select({0}), p);  // nothing usable left
+    ADD_FAILURE() << "no DataError";
+  } catch (const DataError& e) {
+    EXPECT_EQ(std::string(e.what()).find("fit_prep"), std::string::npos) << e.what();
+  }
   p.max_onehot_levels = 0;
   EXPECT_THROW(fit_prep(t, p), InvalidArgument);
 }
