@@ -188,7 +188,7 @@ std::string embed_command(const EmbedParams& p) {
   if (p.batch < 1) throw ParameterError("batch_size", "must be at least 1");
   set_num_threads(p.threads);
   Progress::set_enabled(!p.quiet);
-  const std::string dir = resolve_model_dir(p.model);
+  const std::string dir = resolve_model_dir(p.model, p.revision);
   Stopwatch clock;
   const bool blog = p.preset == PrepPreset::blog;
   const Table t = load_table(p.data, p.csv, blog);

@@ -16,7 +16,7 @@ RunSummary run(const RunParams& params) {
   const std::vector<Method> methods = params.method == Method::all ? clustering_methods() : std::vector<Method>{params.method};
   for (Method m : methods)
     if (detail::method_spec(m).needs_embeddings) {
-      resolve_model_dir(params.model);
+      resolve_model_dir(params.model, params.revision);
       break;
     }
 
