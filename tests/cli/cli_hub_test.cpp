@@ -137,12 +137,21 @@ TEST(CliHub, AnEmptyCacheDownloadsThenTheCacheServesWithTheServerStopped) {
   EXPECT_EQ(enc["revision"], kCommit);
   EXPECT_EQ(enc["weights_sha256"], weights_sha());
 
+  // score on a machine whose cache lacks the model downloads the recorded commit.
+  const std::string other = dir + "/hf-other";
+  const auto fresh = test::run_command("cd / && " + env(hub.endpoint(), other) + test::cli() + " score " + dir +
+                                       "/out/model.json " + data + " --out " + dir + "/scores-fresh.csv");
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_TRUE(fs::exists(repo_dir(other) + "/snapshots/" + kCommit + "/model.safetensors"));
+  EXPECT_FALSE(fs::exists(repo_dir(other) + "/refs/main"));  // asked for by commit, not by branch
+
   hub.stop();
   // score from another directory, the server gone: the cache alone.
   const auto s = test::run_command("cd / && " + env("http://127.0.0.1:9", cache) + test::cli() + " score " + dir +
                                    "/out/model.json " + data + " --out " + dir + "/scores.csv");
   ASSERT_EQ(s.exit_code, 0) << s.err;
-  EXPECT_TRUE(fs::exists(dir + "/scores.csv"));
+  EXPECT_EQ(slurp(dir + "/scores.csv"), slurp(dir + "/scores-fresh.csv"));
+  EXPECT_NE(slurp(dir + "/scores.csv").find("row,segment"), std::string::npos);
   const auto again = test::run_command(env("http://127.0.0.1:9", cache) + embed(data, kRepo, dir + "/v.npy"));
   ASSERT_EQ(again.exit_code, 0) << again.err;
   const auto offline = test::run_command(env("http://127.0.0.1:9", cache) + "HF_HUB_OFFLINE=1 " +
@@ -268,4 +277,29 @@ TEST(CliHub, AnUnreachableHubNamesTheUrlAndTheCause) {
   EXPECT_NE(r.err.find("cannot download http://127.0.0.1:9/" + kRepo + "/resolve/main/config.json: "), std::string::npos)
       << r.err;
   EXPECT_TRUE(tree(cache).empty());
+}
+
+TEST(CliHub, AFolderIsRecordedByItsAbsolutePathAndOldModelFilesWithARelativeOneStillScore) {
+  const std::string dir = test::temp_dir("cli_hub_folder");
+  const std::string data = small_csv(dir);
+  fs::copy(test::small_model_dir(), dir + "/enc", fs::copy_options::recursive);
+  const auto r = test::run_command("cd " + dir + " && " + test::cli() + " run data.csv --method embed --model enc --k 2 "
+                                   "--quiet --no-explain --no-maps --no-report --out out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto model = test::read_json(dir + "/out/model.json");
+  auto& enc = model["methods"]["embed"]["encoder"];
+  EXPECT_EQ(enc["model"], fs::absolute(dir + "/enc").lexically_normal().string());
+  EXPECT_TRUE(enc["revision"].is_null());
+  // Scored from elsewhere, with the folder found by its absolute path.
+  const auto s = test::run_command("cd / && HF_HUB_OFFLINE=1 " + test::cli() + " score " + dir + "/out/model.json " + data +
+                                   " --out " + dir + "/a.csv");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  // A model file from before ids: a relative folder, no revision.
+  enc["model"] = "enc";
+  enc.erase("revision");
+  enc.erase("weights_sha256");
+  std::ofstream(dir + "/old.json") << model.dump();
+  const auto old = test::run_command("cd " + dir + " && HF_HUB_OFFLINE=1 " + test::cli() + " score old.json data.csv --out b.csv");
+  ASSERT_EQ(old.exit_code, 0) << old.err;
+  EXPECT_EQ(slurp(dir + "/a.csv"), slurp(dir + "/b.csv"));
 }
