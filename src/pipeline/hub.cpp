@@ -16,6 +16,8 @@
 #include <memory>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -460,21 +462,38 @@ fs::path download(const std::string& id, const std::string& revision, const fs::
     const fs::path link = snapshot / m.path;
     if (fs::exists(link, ec)) continue;
     const fs::path blob = repo / "blobs" / m.etag;
-    if (!fs::exists(blob, ec)) download_blob(m, blob, id, revision);
+    if (!fs::exists(blob, ec)) {
+      // Another process fetching the same file waits here rather than appending to the
+      // same part; it then finds the blob in place.
+      // The lock lives where huggingface_hub keeps its own: <cache>/.locks/<repo>/<etag>.lock.
+      const fs::path locks = fs::path(hub_cache_root()) / ".locks" / repo.filename();
+      fs::create_directories(locks, ec);
+      const std::string lock_path = (locks / (m.etag + ".lock")).string();
+      const int lock = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+      if (lock < 0) throw IoError(fmt::format("cannot write {}: {}", lock_path, std::strerror(errno)));
+      ::flock(lock, LOCK_EX);
+      try {
+        if (!fs::exists(blob, ec)) download_blob(m, blob, id, revision);
+      } catch (...) {
+        ::close(lock);
+        throw;
+      }
+      ::close(lock);
+    }
     fs::create_directories(link.parent_path(), ec);
     if (ec) throw IoError(fmt::format("cannot create {}: {}", link.parent_path().string(), ec.message()));
     fs::create_symlink(fs::relative(blob, link.parent_path()), link, ec);
-    if (ec) {  // a file system without links: a copy
+    if (ec && !fs::exists(link)) {  // not placed by another process: a file system without links, a copy
       ec.clear();
       fs::copy_file(blob, link, ec);
-      if (ec) throw IoError(fmt::format("cannot write {}: {}", link.string(), ec.message()));
+      if (ec && !fs::exists(link)) throw IoError(fmt::format("cannot write {}: {}", link.string(), ec.message()));
     }
   }
   if (revision != commit) {
     fs::create_directories(repo / "refs", ec);
     const fs::path ref = repo / "refs" / revision;
     fs::create_directories(ref.parent_path(), ec);
-    const fs::path tmp = ref.string() + ".tmp";
+    const fs::path tmp = fmt::format("{}.{}.tmp", ref.string(), ::getpid());
     {
       std::ofstream out(tmp, std::ios::binary);
       out << commit;

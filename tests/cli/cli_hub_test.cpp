@@ -303,3 +303,17 @@ TEST(CliHub, AFolderIsRecordedByItsAbsolutePathAndOldModelFilesWithARelativeOneS
   ASSERT_EQ(old.exit_code, 0) << old.err;
   EXPECT_EQ(slurp(dir + "/a.csv"), slurp(dir + "/b.csv"));
 }
+
+TEST(CliHub, TwoProcessesDownloadingTheSameModelBothSucceed) {
+  const std::string dir = test::temp_dir("cli_hub_parallel");
+  const std::string data = small_csv(dir), cache = dir + "/hf";
+  HubServer hub({});
+  const std::string one = env(hub.endpoint(), cache) + embed(data, "tiny-random", dir + "/a.npy");
+  const std::string two = env(hub.endpoint(), cache) + embed(data, "tiny-random", dir + "/b.npy");
+  const auto r = test::run_command("(" + one + "; echo $? > " + dir + "/a.rc) & (" + two + "; echo $? > " + dir +
+                                   "/b.rc) & wait");
+  EXPECT_EQ(slurp(dir + "/a.rc"), "0\n") << r.err;
+  EXPECT_EQ(slurp(dir + "/b.rc"), "0\n") << r.err;
+  EXPECT_TRUE(slurp(dir + "/a.npy") == slurp(dir + "/b.npy"));
+  EXPECT_TRUE(slurp(repo_dir(cache) + "/blobs/" + weights_sha()) == slurp(test::small_model_dir() + "/model.safetensors"));
+}
