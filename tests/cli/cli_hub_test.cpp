@@ -241,6 +241,7 @@ TEST(CliHub, AGatedModelNeedsHfTokenWhichIsNeverShownOrStored) {
   const auto ok = test::run_command(env(hub.endpoint(), cache) + "HF_TOKEN=" + token + " " +
                                     test::cli() + " embed " + data + " --model tiny-random --no-cache --out " + dir + "/v.npy");
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find(" with " + kRepo + " at " + kCommit + " ("), std::string::npos) << ok.out;
   EXPECT_EQ(ok.out.find(token), std::string::npos);
   EXPECT_EQ(ok.err.find(token), std::string::npos);
   for (const auto& f : tree(cache))
