@@ -520,6 +520,12 @@ bool hub_download_supported() noexcept {
 ModelLocation locate_hub_model(const std::string& spec, const std::string& revision_in, const std::string& not_found) {
   const std::string id = hub_repo_id(spec);
   const std::string revision = revision_in.empty() ? "main" : revision_in;
+  // A revision becomes part of a URL and a file under refs/: a branch, tag or commit name only.
+  if (revision.find("..") != std::string::npos || revision.front() == '/' || revision.back() == '/' ||
+      !std::all_of(revision.begin(), revision.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
+      }))
+    throw ParameterError("revision", fmt::format("expected a branch, tag or commit, got '{}'", revision));
   const fs::path repo = repo_folder(id);
   ModelLocation loc;
   loc.id = id;

@@ -217,6 +217,12 @@ TEST(CliHub, MissingModelsAndRevisionsAre404sNamingTheUrl) {
   EXPECT_NE(rev.err.find("revision 'v9'"), std::string::npos) << rev.err;
   EXPECT_TRUE(tree(cache).empty());
   EXPECT_FALSE(fs::exists(dir + "/v.npy"));
+  // A revision is a name, not a path.
+  const auto bad = test::run_command(env(hub.endpoint(), cache) + embed(data, "tiny-random", dir + "/v.npy") +
+                                     " --revision ../../x");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--revision: expected a branch, tag or commit, got '../../x'"), std::string::npos) << bad.err;
+  EXPECT_TRUE(tree(cache).empty());
   // The commit itself is a revision.
   const auto byc = test::run_command(env(hub.endpoint(), cache) + embed(data, "tiny-random", dir + "/v.npy") +
                                      " --revision " + kCommit);
