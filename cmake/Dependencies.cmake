@@ -23,3 +23,16 @@ if(XGBOOST_INCLUDE_DIR AND XGBOOST_LIBRARY)
 else()
   message(FATAL_ERROR "XGBoost C API not found: install libxgboost-dev (scripts/setup)")
 endif()
+
+# libcurl (Debian's libcurl4-openssl-dev): downloads of models by Hugging Face id.
+# Optional: without it segmenta still reads models from folders and the Hugging Face
+# cache, and says that it was built without download support when one is missing.
+option(SEGMENTA_WITH_CURL "Download models by Hugging Face id (needs libcurl)" ON)
+if(SEGMENTA_WITH_CURL)
+  pkg_check_modules(CURL IMPORTED_TARGET libcurl)
+  if(CURL_FOUND)
+    set(SEGMENTA_HAVE_CURL ON)
+  else()
+    message(WARNING "segmenta: libcurl not found (install libcurl4-openssl-dev, scripts/setup); models cannot be downloaded")
+  endif()
+endif()

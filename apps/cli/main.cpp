@@ -59,13 +59,15 @@ std::string default_cache_dir() {
 
 /// The options of `embed` that name its encoder.
 struct EmbedFlags {
-  std::string model = "paraphrase-MiniLM-L6-v2", row_template, precision = "fp32", cache;
+  std::string model = "paraphrase-MiniLM-L6-v2", revision, row_template, precision = "fp32", cache;
   std::size_t batch = 32;
   bool no_cache = false;
 
   void add_to(CLI::App& app) {
     app.add_option("--model", model,
-                   "sentence-transformers model folder (or its name under SEGMENTA_MODELS)")->capture_default_str();
+                   "sentence-transformers model: a folder, its name under SEGMENTA_MODELS, or a Hugging Face id "
+                   "(from the Hugging Face cache, downloaded when missing)")->capture_default_str();
+    app.add_option("--revision", revision, "branch, tag or commit of a Hugging Face id (default: main)");
     app.add_option("--template", row_template,
                    "row sentence: 'blog', a template like 'Age: {age}, job: {job}', or @FILE (default: every column as "
                    "'name: value'; the blog's with --preset blog)");
@@ -283,6 +285,7 @@ int main(int argc, char** argv) {
       embed_params.csv.delimiter = parse_delimiter(embed_delimiter);
       embed_params.csv.decimal = parse_decimal(embed_decimal);
       embed_params.model = embed_flags.model;
+      embed_params.revision = embed_flags.revision;
       embed_params.row_template = embed_flags.template_text();
       embed_params.preset = parse_prep_preset(embed_preset, "--preset");
       embed_params.precision = parse_embed_precision(embed_flags.precision, "--precision");

@@ -127,6 +127,7 @@ struct RunParams {
   // template with --preset blog, otherwise "name: {name}, ..." over every selected
   // column), the encoder's arithmetic, batch size and on-disk cache ("" = none).
   std::string model = "paraphrase-MiniLM-L6-v2";
+  std::string revision;  // of a Hugging Face id ("" = main)
   std::string row_template;
   EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t embed_batch = 32;
@@ -212,10 +213,25 @@ struct KRecommendation {
   std::string reason;
 };
 
-/// The model folder `spec` names: an existing directory as given, otherwise the folder
-/// of that name under $SEGMENTA_MODELS. Throws IoError saying what is missing (the
-/// folder, or its model.safetensors) and where to get it.
-std::string resolve_model_dir(const std::string& spec);
+/// Where a sentence-transformers model was found: its folder and, for a model named
+/// by Hugging Face id, the id, the commit of the revision and the sha256 of its
+/// weights as the cache names them ("" for a plain folder).
+struct ModelLocation {
+  std::string dir;
+  std::string id;
+  std::string revision;
+  std::string weights_sha256;
+};
+
+/// The model `spec` names, in this order: an existing directory as given; the folder
+/// of that name under $SEGMENTA_MODELS; a Hugging Face id ("org/name", or a bare name
+/// read as sentence-transformers/<name>) at `revision` ("" = main) in the Hugging Face
+/// cache (HF_HUB_CACHE, HF_HOME, ~/.cache/huggingface/hub), downloaded into it from
+/// HF_ENDPOINT when missing unless HF_HUB_OFFLINE is set. Throws IoError saying what
+/// is missing (the folder, the cached model, its model.safetensors, the download's
+/// URL and cause) and where to get it.
+ModelLocation locate_model(const std::string& spec, const std::string& revision = "");
+std::string resolve_model_dir(const std::string& spec, const std::string& revision = "");
 
 /// The k sweep of one method: per-k criteria in the method's space, silhouette plot
 /// data per k (null when the silhouette was sampled) and the recommendation.
@@ -510,6 +526,7 @@ struct EmbedParams {
   CsvOptions csv;
   PrepPreset preset = PrepPreset::standard;
   std::string model = "paraphrase-MiniLM-L6-v2";
+  std::string revision;         // of a Hugging Face id ("" = main)
   std::string row_template;     // "" = as RunParams
   EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t batch = 32;

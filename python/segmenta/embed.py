@@ -6,19 +6,23 @@ from . import _core
 
 
 class SentenceEncoder:
-    """``SentenceEncoder(model_dir, precision='fp32'|'bf16'|'int8')`` reads a
+    """``SentenceEncoder(model_dir, precision='fp32'|'bf16'|'int8', revision=None)`` reads a
     sentence-transformers model folder (config.json, tokenizer files,
     model.safetensors, pooling configuration; a name is looked up under
-    $SEGMENTA_MODELS). ``encode(sentences, batch_size=32, normalize_embeddings=None)``
+    $SEGMENTA_MODELS), or a Hugging Face id ('org/name', or a bare name read as
+    'sentence-transformers/<name>') at ``revision`` (default 'main') from the Hugging
+    Face cache that sentence-transformers uses, downloaded into it when missing
+    (see docs/MODELS.md). ``encode(sentences, batch_size=32, normalize_embeddings=None)``
     returns a float32 array (n, dimension) like sentence-transformers' encode;
     normalize_embeddings None follows the folder's Normalize module. Results do not
     depend on the thread count; the batch size changes the last bits only."""
 
-    def __init__(self, model_dir, precision="fp32"):
+    def __init__(self, model_dir, precision="fp32", revision=None):
         self.model_dir = str(model_dir)
         self.precision = precision
+        self.revision = revision
         try:
-            self._encoder = _core.Encoder(self.model_dir, precision)
+            self._encoder = _core.Encoder(self.model_dir, precision, revision or "")
         except (OSError, ValueError) as e:  # the engine names its parameter "model"
             text = str(e)
             if text.startswith("model: "):

@@ -917,12 +917,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("knee", &knee);
 
   py::class_<Encoder>(m, "Encoder")
-      .def(py::init([](const std::string& dir, const std::string& precision) {
-        Encoder e;
-        e.precision = parse_embed_precision(precision, "precision");
-        e.encoder = std::make_shared<SentenceEncoder>(SentenceEncoder::load(resolve_model_dir(dir)));
-        return e;
-      }))
+      .def(py::init([](const std::string& dir, const std::string& precision, const std::string& revision) {
+             Encoder e;
+             e.precision = parse_embed_precision(precision, "precision");
+             e.encoder = std::make_shared<SentenceEncoder>(SentenceEncoder::load(resolve_model_dir(dir, revision)));
+             return e;
+           }),
+           py::arg("model"), py::arg("precision"), py::arg("revision") = "")
       .def_property_readonly("dimension", [](const Encoder& e) { return e.encoder->dimension(); })
       .def("encode", [](const Encoder& e, const std::vector<std::string>& sentences, std::size_t batch_size,
                         std::optional<bool> normalize) {

@@ -49,3 +49,36 @@ def test_reduced_precisions_stay_close_to_fp32(tiny, precision, min_cosine):
     got = segmenta.SentenceEncoder(folder, precision=precision).encode(texts, normalize_embeddings=True)
     cosine = np.sum(got * want, axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
     assert cosine.min() > min_cosine, cosine.min()
+
+
+def test_a_hugging_face_id_is_downloaded_into_the_cache_then_read_offline(tiny, tmp_path, monkeypatch):
+    """The loopback hub of the command's tests serves the tiny model as an id."""
+    import pathlib
+    import subprocess
+    import sys
+
+    folder, ref = tiny
+    commit = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+    server = pathlib.Path(__file__).resolve().parents[2] / "tests" / "cli" / "hub_server.py"
+    hub = subprocess.Popen([sys.executable, str(server), str(folder), "someone/tiny", commit],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        port = hub.stdout.readline().strip()
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        texts = [s["text"] for s in ref["sentences"]]
+        enc = segmenta.SentenceEncoder("someone/tiny", revision=commit)
+        np.testing.assert_array_equal(enc.encode(texts), segmenta.SentenceEncoder(folder).encode(texts))
+        with pytest.raises(OSError, match=r"someone/absent/resolve/main/config\.json: HTTP 404"):
+            segmenta.SentenceEncoder("someone/absent")
+    finally:
+        hub.terminate()
+        hub.wait()
+    snapshot = tmp_path / "hf" / "models--someone--tiny" / "snapshots" / commit
+    assert (snapshot / "model.safetensors").is_symlink()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert segmenta.SentenceEncoder("someone/tiny", revision=commit).dimension == 64
+    with pytest.raises(OSError, match="HF_HUB_OFFLINE is set"):
+        segmenta.SentenceEncoder("someone/tiny")  # main was never fetched

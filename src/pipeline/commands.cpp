@@ -249,7 +249,10 @@ std::string embed_command(const EmbedParams& p) {
   if (p.batch < 1) throw ParameterError("batch_size", "must be at least 1");
   set_num_threads(p.threads);
   Progress::set_enabled(!p.quiet);
-  const std::string dir = resolve_model_dir(p.model);
+  const ModelLocation loc = locate_model(p.model, p.revision);
+  const std::string& dir = loc.dir;
+  // An id is named with its commit; a folder by its path.
+  const std::string model_name = loc.id.empty() ? dir : fmt::format("{} at {}", loc.id, loc.revision);
   Stopwatch clock;
   const bool blog = p.preset == PrepPreset::blog;
   const Table t = load_table(p.data, p.csv, blog);
@@ -275,7 +278,7 @@ std::string embed_command(const EmbedParams& p) {
   std::string text = fmt::format(
       "embedded  {} rows of {} with {} ({} dimensions, {} on {}): {} distinct sentences, {} from the cache, {} encoded, "
       "{} tokens, {} truncated\n",
-      t.rows(), p.data, dir, v.cols(), to_string(precision), embed_precision_kernel(precision), st.unique, st.cached, st.encoded, st.tokens, st.truncated);
+      t.rows(), p.data, model_name, v.cols(), to_string(precision), embed_precision_kernel(precision), st.unique, st.cached, st.encoded, st.tokens, st.truncated);
   if (st.layer0_pairs)
     text += fmt::format("          layer 0 computed once per distinct (token, position) pair: {} pairs for {} tokens\n",
                         st.layer0_pairs, st.tokens);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "hub.hpp"
 #include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
@@ -12,27 +13,37 @@
 
 namespace segmenta {
 
-std::string resolve_model_dir(const std::string& spec) {
+ModelLocation locate_model(const std::string& spec, const std::string& revision) {
   namespace fs = std::filesystem;
   if (spec.empty()) throw ParameterError("model", "no model folder given");
   std::error_code ec;
-  std::string dir = spec;
-  if (!fs::is_directory(spec, ec)) {
-    const char* root = std::getenv("SEGMENTA_MODELS");
-    const fs::path candidate = root && *root ? fs::path(root) / spec : fs::path();
-    if (!candidate.empty() && fs::is_directory(candidate, ec)) {
-      dir = candidate.string();
+  ModelLocation loc;
+  const char* root = std::getenv("SEGMENTA_MODELS");
+  const fs::path candidate = root && *root ? fs::path(root) / spec : fs::path();
+  if (fs::is_directory(spec, ec)) {
+    loc.dir = fs::absolute(spec, ec).lexically_normal().string();
+  } else if (!candidate.empty() && fs::is_directory(candidate, ec)) {
+    loc.dir = fs::absolute(candidate, ec).lexically_normal().string();
+  } else {
+    const std::string not_found =
+        fmt::format("model: no model folder '{}'{}", spec,
+                    root && *root ? fmt::format(" (nor under SEGMENTA_MODELS={})", root) : std::string());
+    if (looks_like_hub_id(spec)) {
+      loc = locate_hub_model(spec, revision, not_found);
     } else {
       const std::string name = fs::path(spec).filename().string();
       throw IoError(fmt::format(
-          "model: no model folder '{}'{}; the model is a sentence-transformers folder (config.json, tokenizer "
-          "files, model.safetensors), e.g. a download of https://huggingface.co/sentence-transformers/{}",
-          spec, root && *root ? fmt::format(" (nor under SEGMENTA_MODELS={})", root) : std::string(),
-          name.empty() ? "paraphrase-MiniLM-L6-v2" : name));
+          "{}; the model is a sentence-transformers folder (config.json, tokenizer files, model.safetensors) or a "
+          "Hugging Face id, e.g. sentence-transformers/{}",
+          not_found, name.empty() ? "paraphrase-MiniLM-L6-v2" : name));
     }
   }
-  check_model_weights(dir);
-  return dir;
+  check_model_weights(loc.dir);
+  return loc;
+}
+
+std::string resolve_model_dir(const std::string& spec, const std::string& revision) {
+  return locate_model(spec, revision).dir;
 }
 
 namespace detail {
@@ -60,7 +71,8 @@ std::string row_template_spec(const std::string& user, bool blog, const Table& t
 void embed_rows(RunContext& ctx) {
   const RunParams& p = ctx.params;
   Stopwatch clock;
-  const std::string dir = resolve_model_dir(p.model);
+  const ModelLocation loc = locate_model(p.model, p.revision);
+  const std::string& dir = loc.dir;
   const SentenceEncoder encoder = SentenceEncoder::load(dir);
   const RowTemplate tpl = RowTemplate::resolve(row_template_spec(p.row_template, ctx.blog, ctx.table, ctx.diag));
   tpl.check(ctx.table);
@@ -74,7 +86,11 @@ void embed_rows(RunContext& ctx) {
   EncodeStats st;
   ctx.vectors = encoder.encode(sentences, eo, &st, &ctx.diag);
   const double seconds = clock.seconds();
-  ctx.embedding = {{"model", dir},
+  // A model from the Hugging Face cache is recorded by id and commit (another machine
+  // or directory finds it the same way); a folder by its absolute path.
+  ctx.embedding = {{"model", loc.id.empty() ? dir : loc.id},
+                   {"revision", loc.id.empty() ? nlohmann::json(nullptr) : nlohmann::json(loc.revision)},
+                   {"weights_sha256", loc.weights_sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(loc.weights_sha256)},
                    {"fingerprint", fmt::format("{:016x}", encoder.fingerprint())},
                    {"dimension", encoder.dimension()},
                    {"layers", encoder.info().bert.num_hidden_layers},
@@ -140,6 +156,8 @@ MethodResult fit(RunContext& ctx) {
   r.details["embedding"] = ctx.embedding;
   r.fitted = std::make_shared<FittedEmbed>(centers,
                                            nlohmann::json{{"model", ctx.embedding["model"]},
+                                                          {"revision", ctx.embedding["revision"]},
+                                                          {"weights_sha256", ctx.embedding["weights_sha256"]},
                                                           {"fingerprint", ctx.embedding["fingerprint"]},
                                                           {"template", ctx.embedding["template"]},
                                                           {"precision", ctx.embedding["precision"]}},

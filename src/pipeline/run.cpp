@@ -12,11 +12,12 @@ RunSummary run(const RunParams& params) {
   if (params.data.empty()) throw ParameterError("data", "no input file given");
   validate_run_params(params);
   Stopwatch total_clock;
+  Progress::set_enabled(!params.quiet);  // a model download shows its bar
   // Fail before reading anything when the encoder's weights are not there.
   const std::vector<Method> methods = params.method == Method::all ? clustering_methods() : std::vector<Method>{params.method};
   for (Method m : methods)
     if (detail::method_spec(m).needs_embeddings) {
-      resolve_model_dir(params.model);
+      resolve_model_dir(params.model, params.revision);
       break;
     }
 

@@ -235,10 +235,20 @@ std::vector<ParamSpec> make_specs() {
   s.push_back({"explain", "--no-explain", true, "", "on", "skip the surrogate model and its SHAP importance",
                [](RunParams& p, std::string_view) { p.explain = false; }, nullptr,
                [](const RunParams& p) -> json { return p.explain; }});
-  s.push_back({"model", "--model", false, "DIR", "paraphrase-MiniLM-L6-v2",
-               "embed: sentence-transformers model folder (or its name under `SEGMENTA_MODELS`)",
+  s.push_back({"model", "--model", false, "DIR|ID", "paraphrase-MiniLM-L6-v2",
+               "embed: sentence-transformers model folder, its name under `SEGMENTA_MODELS`, or a Hugging Face id "
+               "(`org/name`; a bare name is `sentence-transformers/<name>`) from the Hugging Face cache, downloaded "
+               "when missing",
                [](RunParams& p, std::string_view t) { p.model = std::string(t); }, nullptr,
                [](const RunParams& p) -> json { return p.model; }});
+  s.push_back({"revision", "--revision", false, "REV", "main",
+               "embed: branch, tag or commit of a Hugging Face id",
+               [](RunParams& p, std::string_view t) {
+                 if (t.empty() || t.find("..") != std::string_view::npos || t.front() == '/')
+                   fail("revision", fmt::format("expected a branch, tag or commit, got '{}'", t));
+                 p.revision = std::string(t);
+               },
+               nullptr, [](const RunParams& p) -> json { return p.revision.empty() ? "main" : p.revision; }});
   s.push_back({"template", "--template", false, "TEXT|blog|@FILE", "every column",
                "embed: the row sentence, `blog`, a template like `Age: {age}, job: {job}`, or `@FILE` (default: every "
                "column as `name: value`; the blog's with `--preset blog`)",

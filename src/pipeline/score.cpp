@@ -19,7 +19,9 @@ using json = nlohmann::json;
 /// The sentence embeddings of the table's rows with the encoder the run used; the
 /// folder must still hold the same weights.
 MatrixD embed_for_scoring(const json& enc, const Table& table, const std::string& file) {
-  const std::string dir = resolve_model_dir(enc.at("model").get<std::string>());
+  // Model files before revisions were recorded hold a folder path.
+  const std::string revision = enc.contains("revision") && enc["revision"].is_string() ? enc["revision"].get<std::string>() : "";
+  const std::string dir = resolve_model_dir(enc.at("model").get<std::string>(), revision);
   const SentenceEncoder encoder = SentenceEncoder::load(dir);
   const std::string fp = fmt::format("{:016x}", encoder.fingerprint());
   if (fp != enc.at("fingerprint").get<std::string>())

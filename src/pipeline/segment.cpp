@@ -118,7 +118,7 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   bool embed = false;
   for (Method m : methods) embed |= detail::method_spec(m).needs_embeddings;
   // Fail before any work when the encoder's weights are not there.
-  if (embed) resolve_model_dir(params.model);
+  if (embed) resolve_model_dir(params.model, params.revision);
   check_rows_differ(table, source);
   ctx.table = table;
 

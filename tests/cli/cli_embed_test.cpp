@@ -129,7 +129,9 @@ TEST(CliEmbed, MissingWeightsStopAtOnceWithTheFileAndWhereToGetIt) {
   EXPECT_NE(r.err.find("huggingface.co/sentence-transformers/paraphrase-MiniLM-L6-v2"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
   EXPECT_FALSE(fs::exists(dir));
-  const auto none = test::run_command(test::cli() + " run " + test::bank_small() + " --method all --model no-such-model");
+  // A bare name is also a Hugging Face id: offline, with an empty cache, it is not found.
+  const auto none = test::run_command("HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + dir + "-hf " + test::cli() + " run " +
+                                      test::bank_small() + " --method all --model no-such-model");
   EXPECT_EQ(none.exit_code, 4);
   EXPECT_NE(none.err.find("model: no model folder 'no-such-model'"), std::string::npos) << none.err;
 }
