@@ -200,6 +200,7 @@ using ViewF = MatrixView<float>;
 template <class T, class Index>
 Matrix<T> take_rows(MatrixView<T> x, std::span<const Index> rows) {
   Matrix<T> out(rows.size(), x.cols());
+  if (x.cols() == 0) return out;  // no bytes to copy, and no row pointer to copy from
   for (std::size_t r = 0; r < rows.size(); ++r)
     std::memcpy(out.row(r), x.row(static_cast<std::size_t>(rows[r])), x.cols() * sizeof(T));
   return out;
@@ -360,7 +361,7 @@ std::string format_double(double v);
 /// whole UTF-8 character) followed by "..." when longer, so that one 10 MB cell is
 /// not repeated in profiles, metrics.json and the report. Model files keep the
 /// whole text (scoring matches levels by it).
-inline constexpr std::size_t kMaxShownBytes = 200;
+constexpr std::size_t kMaxShownBytes = 200;
 std::string shown_text(const std::string& text, std::size_t max_bytes = kMaxShownBytes);
 
 /// FNV-1a 64-bit hash of bytes (stable, for cache keys and manifests).

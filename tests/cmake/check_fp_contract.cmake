@@ -23,6 +23,7 @@ set(patterns
   "src/outliers/*.cpp"
   "src/prep/*.cpp"
   "src/reduce/tsne*.cpp"
+  "src/explain/profiles.cpp"
   "src/reduce/fft.cpp")
 
 if(NOT EXISTS "${COMPILE_COMMANDS}")
