@@ -82,10 +82,6 @@ NumericSummary summarize_numeric(const Column& c, const std::vector<std::size_t>
   return s;
 }
 
-// A level is shown shortened (shown_text): one 10 MB text value must not be
-// repeated in every profile row, metrics.json and the report.
-std::string shortened(const std::string& level) { return shown_text(level); }
-
 // Position of each level code in the sorted level order.
 std::vector<std::size_t> sorted_position(const Column& c) {
   std::vector<std::size_t> order(c.levels.size());
@@ -277,7 +273,7 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
       }
     } else {
       auto levels = c.sorted_levels();
-      for (auto& l : levels) l = shortened(l);
+      for (auto& l : levels) l = shown_text(l);  // one 10 MB value is not repeated in every row
       const auto position = sorted_position(c);
       ColumnProfile pop;
       pop.column = j;

@@ -19,12 +19,10 @@ namespace {
 // Feature names are shown shortened (shown_text), as profiles show levels: a
 // one-hot feature of a 10 MB text value must not be repeated in metrics.json and the
 // report. model.json keeps the names whole (scoring matches levels by their full text).
-std::string shown(const std::string& name) { return shown_text(name); }
-
 std::vector<std::string> shown(const std::vector<std::string>& names) {
   std::vector<std::string> out;
   out.reserve(names.size());
-  for (const auto& n : names) out.push_back(shown(n));
+  for (const auto& n : names) out.push_back(shown_text(n));
   return out;
 }
 
@@ -66,7 +64,7 @@ json outliers_json(const SegmentationResult& r) {
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return means[a] > means[b]; });
   for (std::size_t j2 : order)
-    contrib.push_back({{"feature", j2 < o.features.size() ? shown(o.features[j2]) : fmt::format("f{}", j2)},
+    contrib.push_back({{"feature", j2 < o.features.size() ? shown_text(o.features[j2]) : fmt::format("f{}", j2)},
                        {"mean_tail_score", means[j2]}});
   j["feature_contributions"] = contrib;
   // Score histogram for the report: 40 equal bins over [min, max].
