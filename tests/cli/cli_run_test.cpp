@@ -42,6 +42,21 @@ nlohmann::json stable_metrics(const std::string& dir) {
   return m;
 }
 
+// The found and the planted segment of every clustered row of a demo run in `dir`.
+std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> found_and_planted(const std::string& dir) {
+  const Table segs = read_segments(dir + "/segments.csv");
+  const Table truth = read_segments(dir + "/demo_truth.csv");
+  const Column& seg = segs.column(segs.index_of("segment"));
+  const Column& planted = truth.column(truth.index_of("planted_segment"));
+  std::vector<std::int32_t> found, truth_of_found;
+  for (std::size_t i = 0; i < segs.rows(); ++i)
+    if (!seg.is_missing(i)) {
+      found.push_back(static_cast<std::int32_t>(seg.numbers[i]));
+      truth_of_found.push_back(static_cast<std::int32_t>(planted.numbers[i]));
+    }
+  return {found, truth_of_found};
+}
+
 }  // namespace
 
 TEST(CliRun, DemoFindsThePlantedSegments) {
@@ -50,17 +65,8 @@ TEST(CliRun, DemoFindsThePlantedSegments) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* f : {"demo.csv", "demo_truth.csv", "segments.csv", "metrics.json", "model.json", "run.json"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
-  const Table segs = read_segments(dir + "/segments.csv");
-  const Table truth = read_segments(dir + "/demo_truth.csv");
-  ASSERT_EQ(segs.rows(), 3000u);
-  const Column& seg = segs.column(segs.index_of("segment"));
-  const Column& planted = truth.column(truth.index_of("planted_segment"));
-  std::vector<std::int32_t> a, b;
-  for (std::size_t i = 0; i < segs.rows(); ++i)
-    if (!seg.is_missing(i)) {
-      a.push_back(static_cast<std::int32_t>(seg.numbers[i]));
-      b.push_back(static_cast<std::int32_t>(planted.numbers[i]));
-    }
+  ASSERT_EQ(read_segments(dir + "/segments.csv").rows(), 3000u);
+  const auto [a, b] = found_and_planted(dir);
   EXPECT_EQ(a.size(), 2700u);  // contamination 0.1 drops 10 %
   // The planted segments overlap by design; the default method (lca) at the true k
   // must still recover most of the structure.
@@ -75,16 +81,7 @@ TEST(CliRun, DemoDefaultsRecoverThePlantedSegments) {
   const std::string dir = test::temp_dir("cli_demo_defaults");
   const auto r = test::run_command(test::cli() + " demo --no-explain --no-maps --no-report --out " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Table segs = read_segments(dir + "/segments.csv");
-  const Table truth = read_segments(dir + "/demo_truth.csv");
-  const Column& seg = segs.column(segs.index_of("segment"));
-  const Column& planted = truth.column(truth.index_of("planted_segment"));
-  std::vector<std::int32_t> a, b;
-  for (std::size_t i = 0; i < segs.rows(); ++i)
-    if (!seg.is_missing(i)) {
-      a.push_back(static_cast<std::int32_t>(seg.numbers[i]));
-      b.push_back(static_cast<std::int32_t>(planted.numbers[i]));
-    }
+  const auto [a, b] = found_and_planted(dir);
   EXPECT_GE(adjusted_rand_score(a, b), 0.75);
   const auto m = test::read_json(dir + "/metrics.json");
   EXPECT_EQ(m["methods"]["lca"]["sweep"]["recommendation"]["criterion"], "bic-plateau");
