@@ -10,6 +10,7 @@
 
 #include "io/internal.hpp"
 #include "segmenta/io.hpp"
+#include "segmenta/streams.hpp"
 
 namespace segmenta {
 namespace {
@@ -26,7 +27,8 @@ struct Field {
 /// Locates byte offsets as 1-based line and column (column counted in code points).
 class Locator {
  public:
-  Locator(std::string_view text, const std::string& name) : text_(text), name_(name) {}
+  Locator(std::string_view text, const std::string& name, std::size_t line_base = 0)
+      : text_(text), name_(name), line_base_(line_base) {}
   [[noreturn]] void fail(std::size_t offset, const std::string& message) const {
     const auto [line, column] = line_column(offset);
     throw ParseError(name_, line, column, message);
@@ -49,15 +51,18 @@ class Locator {
     std::size_t column = 1;
     for (std::size_t i = line_start; i < offset && i < text_.size(); ++i)
       if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
-    return {line, column};
+    return {line_base_ + line, column};
   }
 
   std::string_view text_;
   const std::string& name_;
+  std::size_t line_base_;
 };
 
+}  // namespace
+
 /// Returns the offset of the first invalid UTF-8 byte, or npos.
-std::size_t find_invalid_utf8(std::string_view s) {
+std::size_t io_detail::find_invalid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   std::size_t i = 0;
@@ -102,6 +107,10 @@ std::size_t find_invalid_utf8(std::string_view s) {
   }
   return std::string_view::npos;
 }
+
+namespace {
+
+using io_detail::find_invalid_utf8;
 
 bool is_blank_line(std::string_view text, std::size_t pos) {
   return pos < text.size() && (text[pos] == '\n' || (text[pos] == '\r' && (pos + 1 == text.size() || text[pos + 1] == '\n')));
@@ -191,6 +200,26 @@ std::string field_text(std::string_view text, const Field& f) {
   return s;
 }
 
+/// The column names of the first record: its fields (empty ones named colJ,
+/// duplicates renamed ".1", ".2"... as pandas does), or col0, col1... without a header.
+std::vector<std::string> header_names(std::string_view text, const Records& rec, std::size_t width, bool header) {
+  std::vector<std::string> names(width);
+  if (header) {
+    std::unordered_map<std::string, int> seen;
+    for (std::size_t j = 0; j < width; ++j) {
+      std::string h = field_text(text, rec.fields[j]);
+      if (h.empty()) h = fmt::format("col{}", j);
+      int& count = seen[h];
+      if (count > 0) h = fmt::format("{}.{}", h, count);
+      ++count;
+      names[j] = std::move(h);
+    }
+  } else {
+    for (std::size_t j = 0; j < width; ++j) names[j] = fmt::format("col{}", j);
+  }
+  return names;
+}
+
 }  // namespace
 
 std::vector<std::string> CsvOptions::default_na_values() { return segmenta::default_na_values(); }
@@ -231,7 +260,7 @@ char sniff_delimiter(std::string_view text) {
 }
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
-  return parse_csv(read_file(path), path, options);
+  return parse_csv(read_data(path), path, options);
 }
 
 Table parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
@@ -241,8 +270,7 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
   const Locator loc(text, name);
   // UTF-16 (with a byte-order mark, or ASCII text with every other byte zero) is not
   // read: say so, rather than report its first byte as invalid UTF-8.
-  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
-      (text.size() >= 4 && (text[0] == '\0') != (text[1] == '\0') && (text[2] == '\0') != (text[3] == '\0')))
+  if (io_detail::looks_utf16(text))
     throw ParseError(name, 1, 1, "the file is UTF-16; save it as UTF-8 (segmenta reads UTF-8 text)");
   {
     const std::string_view body = text.substr(bom);
@@ -250,37 +278,117 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
     const std::size_t bad = find_invalid_utf8(body);
     if (bad != std::string_view::npos) loc.fail(bom + bad, "invalid UTF-8 byte sequence");
   }
-  const char delim = options.delimiter ? options.delimiter : sniff_delimiter(text.substr(bom));
+  io_detail::CsvSlice slice;
+  slice.delimiter = options.delimiter ? options.delimiter : sniff_delimiter(text.substr(bom));
+  slice.start = bom;
+  return io_detail::parse_csv_slice(text, name, options, slice);
+}
+
+bool io_detail::looks_utf16(std::string_view text) {
+  return text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+         (text.size() >= 4 && (text[0] == '\0') != (text[1] == '\0') && (text[2] == '\0') != (text[3] == '\0'));
+}
+
+std::vector<std::string> io_detail::csv_header(std::string_view text, std::size_t start, const std::string& name,
+                                               char delim, bool header, std::size_t line_base) {
+  const Locator loc(text, name, line_base);
+  Records rec = split_records(text, start, delim, loc, 1);
+  if (rec.record_start.empty()) throw ParseError(name, line_base + 1, 1, "the file is empty");
+  return header_names(text, rec, rec.fields.size(), header);
+}
+
+std::size_t io_detail::scan_records(std::string_view text, std::size_t start, char delim, std::size_t max_records,
+                                    std::size_t& records) {
+  // The same reading of quotes as split_records: a field that starts (after spaces)
+  // with a quote runs to its closing quote, newlines included; others end at the
+  // delimiter or the end of the line.
+  const std::size_t n = text.size();
+  std::size_t pos = start, boundary = start;
+  records = 0;
+  while (pos < n && records < max_records) {
+    if (text[pos] == '\n') {  // a blank line
+      boundary = ++pos;
+      continue;
+    }
+    if (text[pos] == '\r') {
+      if (pos + 1 >= n) break;  // \r\n or a lone \r: not known yet
+      pos += text[pos + 1] == '\n' ? 2 : 1;
+      boundary = pos;
+      continue;
+    }
+    // One record: fields until the end of the line.
+    bool complete = false;
+    while (pos < n) {
+      std::size_t q = pos;
+      while (q < n && text[q] == ' ') ++q;
+      if (q < n && text[q] == '"') {
+        std::size_t i = q + 1;
+        bool closed = false;
+        while (true) {
+          const void* hit = std::memchr(text.data() + i, '"', n - i);
+          if (!hit) break;
+          i = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+          if (i + 1 < n && text[i + 1] == '"') {
+            i += 2;
+            continue;
+          }
+          if (i + 1 >= n) break;  // a doubled quote may follow
+          closed = true;
+          break;
+        }
+        if (!closed) return boundary;
+        pos = i + 1;
+      }
+      // The rest of the field (after a closing quote: what split_records checks).
+      while (pos < n && text[pos] != delim && text[pos] != '\n' && text[pos] != '\r') ++pos;
+      if (pos >= n) return boundary;
+      if (text[pos] == delim) {
+        ++pos;
+        continue;
+      }
+      if (text[pos] == '\n') {
+        ++pos;
+      } else {  // \r
+        if (pos + 1 >= n) return boundary;
+        pos += text[pos + 1] == '\n' ? 2 : 1;
+      }
+      complete = true;
+      break;
+    }
+    if (!complete) return boundary;
+    boundary = pos;
+    ++records;
+  }
+  return boundary;
+}
+
+Table io_detail::parse_csv_slice(std::string_view text, const std::string& name, const CsvOptions& options,
+                                 const CsvSlice& slice) {
+  if (text.size() >= 0xFFFFFFF0ULL) throw InvalidArgument(name + ": blocks over 4 GiB are not supported");
+  const Locator loc(text, name, slice.line_base);
+  const char delim = slice.delimiter;
+  if (slice.header) {  // a block of data rows: its text is checked here
+    const std::size_t bad = find_invalid_utf8(text);
+    if (bad != std::string_view::npos) loc.fail(bad, "invalid UTF-8 byte sequence");
+  }
 
   // Offsets index the original bytes; splitting starts after the BOM.
-  const std::size_t max_records = options.max_rows ? options.max_rows + (options.header ? 1 : 0) : 0;
-  Records rec = split_records(text, bom, delim, loc, max_records);
+  const bool header_line = !slice.header && options.header;
+  const std::size_t max_records = options.max_rows ? options.max_rows + (header_line ? 1 : 0) : 0;
+  Records rec = split_records(text, slice.start, delim, loc, max_records);
   const std::size_t n_records = rec.record_start.size();
   auto record_size = [&](std::size_t r) {
     const std::size_t end = r + 1 < n_records ? rec.record_start[r + 1] : rec.fields.size();
     return end - rec.record_start[r];
   };
-  const std::size_t width = record_size(0);
-  std::vector<std::string> header(width);
-  if (options.header) {
-    std::unordered_map<std::string, int> seen;
-    for (std::size_t j = 0; j < width; ++j) {
-      std::string h = field_text(text, rec.fields[j]);
-      if (h.empty()) h = fmt::format("col{}", j);
-      // Duplicate names get ".1", ".2"... as pandas does.
-      int& count = seen[h];
-      if (count > 0) h = fmt::format("{}.{}", h, count);
-      ++count;
-      header[j] = std::move(h);
-    }
-  } else {
-    for (std::size_t j = 0; j < width; ++j) header[j] = fmt::format("col{}", j);
-  }
-  const std::size_t first_data = options.header ? 1 : 0;
+  const std::vector<std::string> header =
+      slice.header ? *slice.header : header_names(text, rec, n_records ? record_size(0) : 0, options.header);
+  const std::size_t width = header.size();
+  const std::size_t first_data = header_line ? 1 : 0;
   std::size_t n_rows = n_records - first_data;
   if (options.max_rows && n_rows > options.max_rows) n_rows = options.max_rows;
   if (n_rows == 0) {
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    const std::size_t line = slice.line_base + 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
     throw ParseError(name, line, 1, "no data rows after the header");
   }
   for (std::size_t r = first_data; r < first_data + n_rows; ++r) {
