@@ -104,8 +104,8 @@ class OutputStream {
 class CsvBlockReader {
  public:
   /// Opens the input and reads its header. Throws as parse_csv (an empty file, a
-  /// selection naming no column...).
-  CsvBlockReader(const std::string& spec, CsvOptions options);
+  /// selection naming no column...). `read_chunk`: bytes read at a time.
+  CsvBlockReader(const std::string& spec, CsvOptions options, std::size_t read_chunk = std::size_t{1} << 20);
   ~CsvBlockReader();
 
   /// The next block of up to `rows` data rows (at least one), as a typed table of the
@@ -129,7 +129,8 @@ class CsvBlockReader {
   std::string buffer_;
   std::size_t pos_ = 0;         // start of the unread text in buffer_
   std::size_t line_base_ = 0;   // lines before buffer_[pos_]
-  std::size_t rows_read_ = 0;
+  std::size_t read_chunk_;
+  std::size_t rows_read_ = 0, bytes_read_ = 0;
   bool eof_ = false;
 };
 

@@ -112,6 +112,17 @@ namespace {
 
 using io_detail::find_invalid_utf8;
 
+/// The offset of the next '"' at or after `i`, or text.size(). Quoted fields are
+/// mostly short: a plain loop first, memchr for the rest of a long one.
+inline std::size_t find_quote(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size(), stop = std::min(n, i + 32);
+  for (; i < stop; ++i)
+    if (text[i] == '"') return i;
+  if (i >= n) return n;
+  const void* hit = std::memchr(text.data() + i, '"', n - i);
+  return hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - text.data()) : n;
+}
+
 bool is_blank_line(std::string_view text, std::size_t pos) {
   return pos < text.size() && (text[pos] == '\n' || (text[pos] == '\r' && (pos + 1 == text.size() || text[pos + 1] == '\n')));
 }
@@ -120,15 +131,25 @@ struct Records {
   std::vector<Field> fields;                // all fields of all records, row-major
   std::vector<std::uint32_t> record_start;  // index into fields of each record's first field
   std::vector<std::uint32_t> record_offset; // byte offset where each record starts
+  std::size_t end = 0;                      // where splitting stopped
 };
 
 /// Splits text into records and fields. Checks quoting; record lengths are checked by the caller.
 Records split_records(std::string_view text, std::size_t start, char delim, const Locator& loc,
-                      std::size_t max_records) {
+                      std::size_t max_records, bool partial = false) {
   Records out;
   const std::size_t n = text.size();
-  out.fields.reserve(n / 6);
+  out.fields.reserve(max_records ? std::min(n / 6, max_records * 24) : n / 6);
   std::size_t pos = start;
+  // partial: the text is a prefix of more to come; a record not known to be complete
+  // (no line end after it yet) is left out, and `end` says where it starts.
+  const auto cut_last = [&] {
+    out.fields.resize(out.record_start.back());
+    out.end = out.record_offset.back();
+    out.record_start.pop_back();
+    out.record_offset.pop_back();
+    return out;
+  };
   while (pos < n) {
     if (is_blank_line(text, pos)) {  // pandas skips blank lines
       pos += text[pos] == '\r' ? 2 : 1;
@@ -146,9 +167,11 @@ Records split_records(std::string_view text, std::size_t start, char delim, cons
         std::size_t i = begin;
         bool escaped = false;
         while (true) {
-          const void* hit = std::memchr(text.data() + i, '"', n - i);
-          if (!hit) loc.fail(open, "unterminated quoted field (the quote opened here is never closed)");
-          i = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+          i = find_quote(text, i);
+          if (i >= n) {
+            if (partial) return cut_last();
+            loc.fail(open, "unterminated quoted field (the quote opened here is never closed)");
+          }
           if (i + 1 < n && text[i + 1] == '"') {
             escaped = true;
             i += 2;
@@ -170,21 +193,29 @@ Records split_records(std::string_view text, std::size_t start, char delim, cons
         out.fields.push_back({static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(i - begin), false, false});
         pos = i;
       }
-      if (pos >= n) break;
+      if (pos >= n) {
+        if (partial) return cut_last();
+        break;
+      }
       if (text[pos] == delim) {
         ++pos;
         if (pos >= n) {  // trailing delimiter at end of file: one more empty field
+          if (partial) return cut_last();
           out.fields.push_back({static_cast<std::uint32_t>(pos), 0, false, false});
           break;
         }
         continue;
       }
       // End of line: \n, \r\n or a lone \r.
-      if (text[pos] == '\r') ++pos;
+      if (text[pos] == '\r') {
+        if (partial && pos + 1 >= n) return cut_last();
+        ++pos;
+      }
       if (pos < n && text[pos] == '\n') ++pos;
       break;
     }
   }
+  out.end = pos;
   return out;
 }
 
@@ -325,9 +356,8 @@ std::size_t io_detail::scan_records(std::string_view text, std::size_t start, ch
         std::size_t i = q + 1;
         bool closed = false;
         while (true) {
-          const void* hit = std::memchr(text.data() + i, '"', n - i);
-          if (!hit) break;
-          i = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+          i = find_quote(text, i);
+          if (i >= n) break;
           if (i + 1 < n && text[i + 1] == '"') {
             i += 2;
             continue;
@@ -367,16 +397,19 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
   if (text.size() >= 0xFFFFFFF0ULL) throw InvalidArgument(name + ": blocks over 4 GiB are not supported");
   const Locator loc(text, name, slice.line_base);
   const char delim = slice.delimiter;
-  if (slice.header) {  // a block of data rows: its text is checked here
-    const std::size_t bad = find_invalid_utf8(text);
-    if (bad != std::string_view::npos) loc.fail(bad, "invalid UTF-8 byte sequence");
-  }
 
   // Offsets index the original bytes; splitting starts after the BOM.
   const bool header_line = !slice.header && options.header;
   const std::size_t max_records = options.max_rows ? options.max_rows + (header_line ? 1 : 0) : 0;
-  Records rec = split_records(text, slice.start, delim, loc, max_records);
+  Records rec = split_records(text, slice.start, delim, loc, slice.header && slice.max_records ? slice.max_records : max_records,
+                              slice.partial);
+  if (slice.consumed) *slice.consumed = rec.end;
   const std::size_t n_records = rec.record_start.size();
+  if (slice.partial && n_records == 0) return Table();
+  if (slice.header) {  // a block of data rows: its text is checked here, up to where its records end
+    const std::size_t bad = find_invalid_utf8(text.substr(0, rec.end));
+    if (bad != std::string_view::npos) loc.fail(bad, "invalid UTF-8 byte sequence");
+  }
   auto record_size = [&](std::size_t r) {
     const std::size_t end = r + 1 < n_records ? rec.record_start[r + 1] : rec.fields.size();
     return end - rec.record_start[r];

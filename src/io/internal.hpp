@@ -38,6 +38,13 @@ struct CsvSlice {
   std::size_t start = 0;
   /// Lines before the slice, so that messages count lines from the input's start.
   std::size_t line_base = 0;
+  /// With a header: at most this many records (0: all).
+  std::size_t max_records = 0;
+  /// The text is a prefix of more to come: a last record without its line end is
+  /// left for the next call (none complete: an empty table).
+  bool partial = false;
+  /// Receives the offset where the records read end.
+  std::size_t* consumed = nullptr;
 };
 
 /// parse_csv's work on text that has been checked for UTF-16, emptiness and (without

@@ -269,17 +269,13 @@ void OutputStream::commit() {
 // CsvBlockReader
 // ---------------------------------------------------------------------------
 
-namespace {
-constexpr std::size_t kReadChunk = 1 << 20;
-}
-
 bool CsvBlockReader::fill(std::size_t at_least) {
   if (eof_) return false;
   if (pos_ > 0 && pos_ >= buffer_.size() / 2) {
     buffer_.erase(0, pos_);
     pos_ = 0;
   }
-  const std::size_t want = std::max(at_least, kReadChunk);
+  const std::size_t want = std::max(at_least, read_chunk_);
   const std::size_t old = buffer_.size();
   buffer_.resize(old + want);
   std::size_t got = 0;
@@ -295,12 +291,12 @@ bool CsvBlockReader::fill(std::size_t at_least) {
   return got > 0;
 }
 
-CsvBlockReader::CsvBlockReader(const std::string& spec, CsvOptions options)
-    : input_(spec), options_(std::move(options)) {
+CsvBlockReader::CsvBlockReader(const std::string& spec, CsvOptions options, std::size_t read_chunk)
+    : input_(spec), options_(std::move(options)), read_chunk_(std::max<std::size_t>(read_chunk, 1)) {
   const std::string& name = input_.name();
   // Enough text for the checks and the sniffing of parse_csv: 20 records (as
   // sniff_delimiter reads) after the header, or all of it.
-  fill(kReadChunk);
+  fill(read_chunk_);
   while (!eof_) {
     std::size_t records = 0;
     io_detail::scan_records(buffer_, 0, options_.delimiter ? options_.delimiter : ',', 22, records);
@@ -346,36 +342,45 @@ bool CsvBlockReader::next(std::size_t rows, Table& block) {
     if (rows_read_ >= options_.max_rows) return false;
     rows = std::min(rows, options_.max_rows - rows_read_);
   }
-  std::size_t records = 0, end = pos_;
-  while (true) {
-    end = io_detail::scan_records(buffer_, pos_, delimiter_, rows, records);
-    if (records == rows || eof_) break;
-    // Not enough complete records: read more (at least as much again, so that a
-    // very long record is scanned a bounded number of times).
-    const std::size_t scanned_from = pos_;
-    fill(buffer_.size() - scanned_from);
-  }
-  if (eof_ && records < rows) end = buffer_.size();  // the rest: a last line without its end, or a broken quote
-  const std::string_view text = std::string_view(buffer_).substr(pos_, end - pos_);
-  if (text.find_first_not_of("\r\n") == std::string_view::npos) {
-    if (rows_read_ == 0) {
-      const std::size_t line = line_base_ + 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-      throw ParseError(input_.name(), line, 1, "no data rows after the header");
-    }
-    pos_ = end;
-    return false;
-  }
+  CsvOptions options = options_;
+  options.header = false;
+  options.max_rows = 0;
   io_detail::CsvSlice slice;
   slice.delimiter = delimiter_;
   slice.header = &header_;
   slice.line_base = line_base_;
-  CsvOptions options = options_;
-  options.header = false;
-  options.max_rows = 0;
-  block = io_detail::parse_csv_slice(text, input_.name(), options, slice);
+  slice.max_records = rows;
+  std::size_t consumed = 0;
+  slice.consumed = &consumed;
+  // Enough text for the block, by the bytes per row so far (rows may be longer than
+  // that: the block is then split again with more text).
+  const double per_row = rows_read_ ? static_cast<double>(bytes_read_) / static_cast<double>(rows_read_) : 128.0;
+  const auto want = static_cast<std::size_t>(std::min(per_row * 1.05 * static_cast<double>(rows), 64.0 * (1 << 20))) + 1024;
+  while (!eof_ && buffer_.size() - pos_ < want) fill(want - (buffer_.size() - pos_));
+  while (true) {
+    const std::string_view text = std::string_view(buffer_).substr(pos_);
+    if (eof_ && text.find_first_not_of("\r\n") == std::string_view::npos) {
+      if (rows_read_ == 0) {
+        const std::size_t line = line_base_ + 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+        throw ParseError(input_.name(), line, 1, "no data rows after the header");
+      }
+      pos_ = buffer_.size();
+      return false;
+    }
+    // Records are split as far as the text read goes; a last record whose line end
+    // has not been read yet waits for more text.
+    slice.partial = !eof_;
+    block = io_detail::parse_csv_slice(text, input_.name(), options, slice);
+    if (block.rows() == rows || eof_) break;
+    // A short block before the end: read as much again (a very long record is then
+    // split a bounded number of times) and split again.
+    fill(std::max(read_chunk_, buffer_.size() - pos_));
+  }
+  const std::string_view done = std::string_view(buffer_).substr(pos_, consumed);
   rows_read_ += block.rows();
-  line_base_ += static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-  pos_ = end;
+  bytes_read_ += consumed;
+  line_base_ += static_cast<std::size_t>(std::count(done.begin(), done.end(), '\n'));
+  pos_ += consumed;
   return true;
 }
 

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <future>
 #include <limits>
 #include <optional>
 
@@ -361,8 +362,12 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
     held.clear();
     held_rows = 0;
   };
-  Table block;
-  while (reader->next(block_rows, block)) {
+  // The next block is read and parsed on another thread while this one is scored
+  // and written (an error in it surfaces once this block is done, as it would in turn).
+  Table block, ahead;
+  bool have = reader->next(block_rows, block);
+  while (have) {
+    std::future<bool> next = std::async(std::launch::async, [&] { return reader->next(block_rows, ahead); });
     MatrixD x;
     const bool hold = training_rows > 0 && rows + block.rows() <= training_rows && rows == held_rows;
     TableScores s = naming_model_errors(params.model, [&] { return scorer.score(block, rows, hold ? &x : nullptr); });
@@ -374,6 +379,8 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
       write(s, rows);
     }
     rows += block.rows();
+    have = next.get();
+    std::swap(block, ahead);
   }
   if (!held.empty() && held_rows == training_rows) {
     const std::size_t p = held.front().outlier_space.cols();
