@@ -6,6 +6,8 @@ find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
+# zlib (Debian's zlib1g-dev): .csv.gz inputs and outputs.
+find_package(ZLIB REQUIRED)
 
 # OpenBLAS (pthread flavour): GEMM for distances, k-means and the encoder.
 # Its own threads are switched off at start-up: segmenta parallelises over fixed

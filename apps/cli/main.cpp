@@ -193,8 +193,8 @@ int main(int argc, char** argv) {
   ScoreParams score_params;
   std::string score_delimiter, score_decimal;
   score_cmd->add_option("MODEL", score_params.model, "model.json written by segmenta run")->required();
-  score_cmd->add_option("DATA", score_params.data, "customer table (CSV) with the model's columns")->required();
-  score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score)")->required();
+  score_cmd->add_option("DATA", score_params.data, "customer table (CSV, or .csv.gz; -: standard input) with the model's columns")->required();
+  score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score); .gz: gzip; -: standard output")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
   score_cmd->add_option("--decimal", score_decimal, "decimal mark: . or , (default: per column)");
   // (Negative numbers are refused here: CLI11 would read "-1" as a huge unsigned seed.)
@@ -299,7 +299,9 @@ int main(int argc, char** argv) {
       score_params.csv.delimiter = parse_delimiter(score_delimiter);
       score_params.csv.decimal = parse_decimal(score_decimal);
       const std::size_t rows = score(score_params);
-      std::printf("scored %zu rows -> %s\n", rows, score_params.out.c_str());
+      // With --out - the scores are standard output: the summary goes to standard error.
+      std::fprintf(score_params.out == "-" ? stderr : stdout, "scored %zu rows -> %s\n", rows,
+                   score_params.out == "-" ? "<stdout>" : score_params.out.c_str());
       return 0;
     }
     if (*demo_cmd) {

@@ -10,6 +10,7 @@
 
 #include "io/internal.hpp"
 #include "segmenta/io.hpp"
+#include "segmenta/streams.hpp"
 
 namespace segmenta {
 namespace {
@@ -26,7 +27,8 @@ struct Field {
 /// Locates byte offsets as 1-based line and column (column counted in code points).
 class Locator {
  public:
-  Locator(std::string_view text, const std::string& name) : text_(text), name_(name) {}
+  Locator(std::string_view text, const std::string& name, std::size_t line_base = 0)
+      : text_(text), name_(name), line_base_(line_base) {}
   [[noreturn]] void fail(std::size_t offset, const std::string& message) const {
     const auto [line, column] = line_column(offset);
     throw ParseError(name_, line, column, message);
@@ -49,15 +51,18 @@ class Locator {
     std::size_t column = 1;
     for (std::size_t i = line_start; i < offset && i < text_.size(); ++i)
       if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
-    return {line, column};
+    return {line_base_ + line, column};
   }
 
   std::string_view text_;
   const std::string& name_;
+  std::size_t line_base_;
 };
 
+}  // namespace
+
 /// Returns the offset of the first invalid UTF-8 byte, or npos.
-std::size_t find_invalid_utf8(std::string_view s) {
+std::size_t io_detail::find_invalid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   std::size_t i = 0;
@@ -103,6 +108,21 @@ std::size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+namespace {
+
+using io_detail::find_invalid_utf8;
+
+/// The offset of the next '"' at or after `i`, or text.size(). Quoted fields are
+/// mostly short: a plain loop first, memchr for the rest of a long one.
+inline std::size_t find_quote(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size(), stop = std::min(n, i + 32);
+  for (; i < stop; ++i)
+    if (text[i] == '"') return i;
+  if (i >= n) return n;
+  const void* hit = std::memchr(text.data() + i, '"', n - i);
+  return hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - text.data()) : n;
+}
+
 bool is_blank_line(std::string_view text, std::size_t pos) {
   return pos < text.size() && (text[pos] == '\n' || (text[pos] == '\r' && (pos + 1 == text.size() || text[pos + 1] == '\n')));
 }
@@ -111,15 +131,25 @@ struct Records {
   std::vector<Field> fields;                // all fields of all records, row-major
   std::vector<std::uint32_t> record_start;  // index into fields of each record's first field
   std::vector<std::uint32_t> record_offset; // byte offset where each record starts
+  std::size_t end = 0;                      // where splitting stopped
 };
 
 /// Splits text into records and fields. Checks quoting; record lengths are checked by the caller.
 Records split_records(std::string_view text, std::size_t start, char delim, const Locator& loc,
-                      std::size_t max_records) {
+                      std::size_t max_records, bool partial = false) {
   Records out;
   const std::size_t n = text.size();
-  out.fields.reserve(n / 6);
+  out.fields.reserve(max_records ? std::min(n / 6, max_records * 24) : n / 6);
   std::size_t pos = start;
+  // partial: the text is a prefix of more to come; a record not known to be complete
+  // (no line end after it yet) is left out, and `end` says where it starts.
+  const auto cut_last = [&] {
+    out.fields.resize(out.record_start.back());
+    out.end = out.record_offset.back();
+    out.record_start.pop_back();
+    out.record_offset.pop_back();
+    return out;
+  };
   while (pos < n) {
     if (is_blank_line(text, pos)) {  // pandas skips blank lines
       pos += text[pos] == '\r' ? 2 : 1;
@@ -137,9 +167,11 @@ Records split_records(std::string_view text, std::size_t start, char delim, cons
         std::size_t i = begin;
         bool escaped = false;
         while (true) {
-          const void* hit = std::memchr(text.data() + i, '"', n - i);
-          if (!hit) loc.fail(open, "unterminated quoted field (the quote opened here is never closed)");
-          i = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+          i = find_quote(text, i);
+          if (i >= n) {
+            if (partial) return cut_last();
+            loc.fail(open, "unterminated quoted field (the quote opened here is never closed)");
+          }
           if (i + 1 < n && text[i + 1] == '"') {
             escaped = true;
             i += 2;
@@ -161,21 +193,29 @@ Records split_records(std::string_view text, std::size_t start, char delim, cons
         out.fields.push_back({static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(i - begin), false, false});
         pos = i;
       }
-      if (pos >= n) break;
+      if (pos >= n) {
+        if (partial) return cut_last();
+        break;
+      }
       if (text[pos] == delim) {
         ++pos;
         if (pos >= n) {  // trailing delimiter at end of file: one more empty field
+          if (partial) return cut_last();
           out.fields.push_back({static_cast<std::uint32_t>(pos), 0, false, false});
           break;
         }
         continue;
       }
       // End of line: \n, \r\n or a lone \r.
-      if (text[pos] == '\r') ++pos;
+      if (text[pos] == '\r') {
+        if (partial && pos + 1 >= n) return cut_last();
+        ++pos;
+      }
       if (pos < n && text[pos] == '\n') ++pos;
       break;
     }
   }
+  out.end = pos;
   return out;
 }
 
@@ -189,6 +229,26 @@ std::string field_text(std::string_view text, const Field& f) {
     if (raw[i] == '"' && i + 1 < raw.size() && raw[i + 1] == '"') ++i;
   }
   return s;
+}
+
+/// The column names of the first record: its fields (empty ones named colJ,
+/// duplicates renamed ".1", ".2"... as pandas does), or col0, col1... without a header.
+std::vector<std::string> header_names(std::string_view text, const Records& rec, std::size_t width, bool header) {
+  std::vector<std::string> names(width);
+  if (header) {
+    std::unordered_map<std::string, int> seen;
+    for (std::size_t j = 0; j < width; ++j) {
+      std::string h = field_text(text, rec.fields[j]);
+      if (h.empty()) h = fmt::format("col{}", j);
+      int& count = seen[h];
+      if (count > 0) h = fmt::format("{}.{}", h, count);
+      ++count;
+      names[j] = std::move(h);
+    }
+  } else {
+    for (std::size_t j = 0; j < width; ++j) names[j] = fmt::format("col{}", j);
+  }
+  return names;
 }
 
 }  // namespace
@@ -231,7 +291,7 @@ char sniff_delimiter(std::string_view text) {
 }
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
-  return parse_csv(read_file(path), path, options);
+  return parse_csv(read_data(path), path, options);
 }
 
 Table parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
@@ -241,8 +301,7 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
   const Locator loc(text, name);
   // UTF-16 (with a byte-order mark, or ASCII text with every other byte zero) is not
   // read: say so, rather than report its first byte as invalid UTF-8.
-  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
-      (text.size() >= 4 && (text[0] == '\0') != (text[1] == '\0') && (text[2] == '\0') != (text[3] == '\0')))
+  if (io_detail::looks_utf16(text))
     throw ParseError(name, 1, 1, "the file is UTF-16; save it as UTF-8 (segmenta reads UTF-8 text)");
   {
     const std::string_view body = text.substr(bom);
@@ -250,37 +309,119 @@ Table parse_csv(std::string_view text, const std::string& name, const CsvOptions
     const std::size_t bad = find_invalid_utf8(body);
     if (bad != std::string_view::npos) loc.fail(bom + bad, "invalid UTF-8 byte sequence");
   }
-  const char delim = options.delimiter ? options.delimiter : sniff_delimiter(text.substr(bom));
+  io_detail::CsvSlice slice;
+  slice.delimiter = options.delimiter ? options.delimiter : sniff_delimiter(text.substr(bom));
+  slice.start = bom;
+  return io_detail::parse_csv_slice(text, name, options, slice);
+}
+
+bool io_detail::looks_utf16(std::string_view text) {
+  return text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+         (text.size() >= 4 && (text[0] == '\0') != (text[1] == '\0') && (text[2] == '\0') != (text[3] == '\0'));
+}
+
+std::vector<std::string> io_detail::csv_header(std::string_view text, std::size_t start, const std::string& name,
+                                               char delim, bool header, std::size_t line_base) {
+  const Locator loc(text, name, line_base);
+  Records rec = split_records(text, start, delim, loc, 1);
+  if (rec.record_start.empty()) throw ParseError(name, line_base + 1, 1, "the file is empty");
+  return header_names(text, rec, rec.fields.size(), header);
+}
+
+std::size_t io_detail::scan_records(std::string_view text, std::size_t start, char delim, std::size_t max_records,
+                                    std::size_t& records) {
+  // The same reading of quotes as split_records: a field that starts (after spaces)
+  // with a quote runs to its closing quote, newlines included; others end at the
+  // delimiter or the end of the line.
+  const std::size_t n = text.size();
+  std::size_t pos = start, boundary = start;
+  records = 0;
+  while (pos < n && records < max_records) {
+    if (text[pos] == '\n') {  // a blank line
+      boundary = ++pos;
+      continue;
+    }
+    if (text[pos] == '\r') {
+      if (pos + 1 >= n) break;  // \r\n or a lone \r: not known yet
+      pos += text[pos + 1] == '\n' ? 2 : 1;
+      boundary = pos;
+      continue;
+    }
+    // One record: fields until the end of the line.
+    bool complete = false;
+    while (pos < n) {
+      std::size_t q = pos;
+      while (q < n && text[q] == ' ') ++q;
+      if (q < n && text[q] == '"') {
+        std::size_t i = q + 1;
+        bool closed = false;
+        while (true) {
+          i = find_quote(text, i);
+          if (i >= n) break;
+          if (i + 1 < n && text[i + 1] == '"') {
+            i += 2;
+            continue;
+          }
+          if (i + 1 >= n) break;  // a doubled quote may follow
+          closed = true;
+          break;
+        }
+        if (!closed) return boundary;
+        pos = i + 1;
+      }
+      // The rest of the field (after a closing quote: what split_records checks).
+      while (pos < n && text[pos] != delim && text[pos] != '\n' && text[pos] != '\r') ++pos;
+      if (pos >= n) return boundary;
+      if (text[pos] == delim) {
+        ++pos;
+        continue;
+      }
+      if (text[pos] == '\n') {
+        ++pos;
+      } else {  // \r
+        if (pos + 1 >= n) return boundary;
+        pos += text[pos + 1] == '\n' ? 2 : 1;
+      }
+      complete = true;
+      break;
+    }
+    if (!complete) return boundary;
+    boundary = pos;
+    ++records;
+  }
+  return boundary;
+}
+
+Table io_detail::parse_csv_slice(std::string_view text, const std::string& name, const CsvOptions& options,
+                                 const CsvSlice& slice) {
+  if (text.size() >= 0xFFFFFFF0ULL) throw InvalidArgument(name + ": blocks over 4 GiB are not supported");
+  const Locator loc(text, name, slice.line_base);
+  const char delim = slice.delimiter;
 
   // Offsets index the original bytes; splitting starts after the BOM.
-  const std::size_t max_records = options.max_rows ? options.max_rows + (options.header ? 1 : 0) : 0;
-  Records rec = split_records(text, bom, delim, loc, max_records);
+  const bool header_line = !slice.header && options.header;
+  const std::size_t max_records = options.max_rows ? options.max_rows + (header_line ? 1 : 0) : 0;
+  Records rec = split_records(text, slice.start, delim, loc, slice.header && slice.max_records ? slice.max_records : max_records,
+                              slice.partial);
+  if (slice.consumed) *slice.consumed = rec.end;
   const std::size_t n_records = rec.record_start.size();
+  if (slice.partial && n_records == 0) return Table();
+  if (slice.header) {  // a block of data rows: its text is checked here, up to where its records end
+    const std::size_t bad = find_invalid_utf8(text.substr(0, rec.end));
+    if (bad != std::string_view::npos) loc.fail(bad, "invalid UTF-8 byte sequence");
+  }
   auto record_size = [&](std::size_t r) {
     const std::size_t end = r + 1 < n_records ? rec.record_start[r + 1] : rec.fields.size();
     return end - rec.record_start[r];
   };
-  const std::size_t width = record_size(0);
-  std::vector<std::string> header(width);
-  if (options.header) {
-    std::unordered_map<std::string, int> seen;
-    for (std::size_t j = 0; j < width; ++j) {
-      std::string h = field_text(text, rec.fields[j]);
-      if (h.empty()) h = fmt::format("col{}", j);
-      // Duplicate names get ".1", ".2"... as pandas does.
-      int& count = seen[h];
-      if (count > 0) h = fmt::format("{}.{}", h, count);
-      ++count;
-      header[j] = std::move(h);
-    }
-  } else {
-    for (std::size_t j = 0; j < width; ++j) header[j] = fmt::format("col{}", j);
-  }
-  const std::size_t first_data = options.header ? 1 : 0;
+  const std::vector<std::string> header =
+      slice.header ? *slice.header : header_names(text, rec, n_records ? record_size(0) : 0, options.header);
+  const std::size_t width = header.size();
+  const std::size_t first_data = header_line ? 1 : 0;
   std::size_t n_rows = n_records - first_data;
   if (options.max_rows && n_rows > options.max_rows) n_rows = options.max_rows;
   if (n_rows == 0) {
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    const std::size_t line = slice.line_base + 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
     throw ParseError(name, line, 1, "no data rows after the header");
   }
   for (std::size_t r = first_data; r < first_data + n_rows; ++r) {

@@ -2,18 +2,25 @@
 #include <fmt/format.h>
 
 #include "segmenta/io.hpp"
+#include "segmenta/streams.hpp"
 
 namespace segmenta {
 namespace {
 
 /// Parses CSV bytes and records their size and hash; the bytes are dropped here.
-SourceData parse_bytes(const std::string& bytes, std::string_view kind, const std::string& name,
-                       const CsvOptions& options) {
+SourceData parse_bytes(InputStream& in, std::string_view kind, const std::string& name, const CsvOptions& options) {
+  std::string bytes;
+  in.read_all(bytes);
   SourceData out{parse_csv(bytes, name, options), {}};
   out.provenance.kind = std::string(kind);
   out.provenance.name = name;
   out.provenance.bytes = bytes.size();
   out.provenance.fnv1a64 = fnv1a64(bytes);
+  // Size and hash are those of the CSV text; the compressed size is recorded apart.
+  if (in.compressed()) {
+    out.provenance.extra.emplace_back("compression", "gzip");
+    out.provenance.extra.emplace_back("compressed_bytes", std::to_string(in.raw_bytes()));
+  }
   return out;
 }
 
@@ -24,14 +31,18 @@ std::string Provenance::fnv1a64_hex() const { return fnv1a64 ? fmt::format("{:01
 CsvFileSource::CsvFileSource(std::string path, CsvOptions options)
     : path_(std::move(path)), options_(std::move(options)) {}
 
-SourceData CsvFileSource::read() { return parse_bytes(read_file(path_), kind(), path_, options_); }
+SourceData CsvFileSource::read() {
+  InputStream in(path_);
+  return parse_bytes(in, kind(), path_, options_);
+}
 
 StdinSource::StdinSource(CsvOptions options, std::FILE* stream) : options_(std::move(options)), stream_(stream) {}
 
 SourceData StdinSource::read() {
   if (consumed_) throw InvalidArgument(name_ + ": standard input was read already; it can be read only once");
   consumed_ = true;
-  return parse_bytes(read_stream(stream_, name_), kind(), name_, options_);
+  InputStream in(stream_, name_);
+  return parse_bytes(in, kind(), name_, options_);
 }
 
 std::unique_ptr<Source> open_source(const std::string& spec, const CsvOptions& options) {

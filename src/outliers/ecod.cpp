@@ -65,6 +65,27 @@ std::vector<double> neg_log_ladder(std::size_t n) {
   return t;
 }
 
+/// The distinct values of a sorted column (values equal under == merged, as the
+/// searches of std::lower_bound/upper_bound see them), each with the number of
+/// values below it and its own count.
+struct DistinctCounts {
+  std::vector<double> values;
+  std::vector<std::size_t> below, count;
+};
+
+DistinctCounts distinct_counts(const double* s, std::size_t n) {
+  DistinctCounts c;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t e = i + 1;
+    while (e < n && s[e] == s[i]) ++e;
+    c.values.push_back(s[i]);
+    c.below.push_back(i);
+    c.count.push_back(e - i);
+    i = e;
+  }
+  return c;
+}
+
 /// Maps a double to an unsigned key with the same order (-0.0 just below +0.0,
 /// which compare equal and end up adjacent).
 inline std::uint64_t order_key(double v) noexcept {
@@ -289,17 +310,26 @@ std::vector<double> EcodModel::score(ViewD x, MatrixD* per_feature) const {
   const Ladder ladder(n + 1);
   const std::vector<double> tail = 2 * m * p > n + 1 ? neg_log_ladder(n + 1) : std::vector<double>();
   auto neg_log = [&](std::size_t k) { return tail.empty() ? -std::log(ladder(k)) : tail[k]; };
+  // Each column's distinct training values with the counts below and up to each:
+  // the counts a row needs come from a search among the distinct values, far fewer
+  // than n for ordinal codes and indicators (and the same counts as searching the
+  // n sorted values).
+  std::vector<DistinctCounts> columns(p);
+  for (std::size_t j = 0; j < p; ++j) columns[j] = distinct_counts(sorted_.row(j), n);
   MatrixD o(m, p);
   parallel_blocks(m, 256, [&](std::size_t begin, std::size_t end, std::size_t) {
     for (std::size_t i = begin; i < end; ++i) {
       const double* r = x.row(i);
       double* oi = o.row(i);
       for (std::size_t j = 0; j < p; ++j) {
-        const double* s = sorted_.row(j);
+        const DistinctCounts& c = columns[j];
         const double v = r[j];
+        const std::size_t d = c.values.size();
+        const std::size_t k = static_cast<std::size_t>(std::lower_bound(c.values.begin(), c.values.end(), v) - c.values.begin());
+        const std::size_t below = k < d ? c.below[k] : n;  // #{train < v}
         // With the row appended, #{<= v} = le + 1 and #{>= v} = ge + 1.
-        const std::size_t le = static_cast<std::size_t>(std::upper_bound(s, s + n, v) - s);
-        const std::size_t ge = n - static_cast<std::size_t>(std::lower_bound(s, s + n, v) - s);
+        const std::size_t le = k < d && c.values[k] == v ? c.below[k] + c.count[k] : below;
+        const std::size_t ge = n - below;
         oi[j] = combine(neg_log(le), neg_log(ge), skew_sign_[j]);
       }
     }

@@ -12,6 +12,7 @@
 #include "segmenta/prep.hpp"
 #include "segmenta/embed.hpp"
 #include "segmenta/reduce.hpp"
+#include "segmenta/streams.hpp"
 
 namespace segmenta {
 namespace {
@@ -31,7 +32,7 @@ void check_out(const std::string& out, std::string_view what) {
 
 Table load_table(const std::string& data, CsvOptions csv, bool blog) {
   if (blog && csv.columns.empty()) csv.columns = "0:8";
-  return parse_csv(read_file(data), data, csv);
+  return parse_csv(read_data(data), data == "-" ? std::string(kStdinName) : data, csv);
 }
 
 /// The matrix map_command works on, with each row's index in the input; a CSV's
