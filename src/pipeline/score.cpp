@@ -31,6 +31,8 @@ MatrixD embed_for_scoring(const json& enc, const Table& table, const std::string
   EncodeOptions eo;
   eo.precision = parse_embed_precision(enc.at("precision").get<std::string>(), "model precision");
   eo.normalize = true;
+  // The prompt the run used (null: none; model files from before prompts have none).
+  eo.prompt = enc.contains("prompt") && enc["prompt"].is_string() ? enc["prompt"].get<std::string>() : std::string();
   const MatrixF v = encoder.encode(tpl.render(table), eo);
   MatrixD out(v.rows(), v.cols());
   for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = v.data()[i];
