@@ -59,7 +59,7 @@ std::string default_cache_dir() {
 
 /// The options of `embed` that name its encoder.
 struct EmbedFlags {
-  std::string model = "paraphrase-MiniLM-L6-v2", revision, row_template, precision = "fp32", cache;
+  std::string model = "paraphrase-MiniLM-L6-v2", revision, prompt, row_template, precision = "fp32", cache;
   std::size_t batch = 32;
   bool no_cache = false;
 
@@ -68,6 +68,9 @@ struct EmbedFlags {
                    "sentence-transformers model: a folder, its name under SEGMENTA_MODELS, or a Hugging Face id "
                    "(from the Hugging Face cache, downloaded when missing)")->capture_default_str();
     app.add_option("--revision", revision, "branch, tag or commit of a Hugging Face id (default: main)");
+    app.add_option("--prompt", prompt,
+                   "a prompt of the model (config_sentence_transformers.json, e.g. e5's query or passage) put before "
+                   "every sentence (default: the model's default prompt, if any)");
     app.add_option("--template", row_template,
                    "row sentence: 'blog', a template like 'Age: {age}, job: {job}', or @FILE (default: every column as "
                    "'name: value'; the blog's with --preset blog)");
@@ -286,6 +289,7 @@ int main(int argc, char** argv) {
       embed_params.csv.decimal = parse_decimal(embed_decimal);
       embed_params.model = embed_flags.model;
       embed_params.revision = embed_flags.revision;
+      embed_params.prompt = embed_flags.prompt;
       embed_params.row_template = embed_flags.template_text();
       embed_params.preset = parse_prep_preset(embed_preset, "--preset");
       embed_params.precision = parse_embed_precision(embed_flags.precision, "--precision");

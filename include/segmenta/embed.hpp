@@ -181,6 +181,63 @@ class WordPieceTokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The tokenizer of a model folder, whichever of the supported kinds it is:
+///   * WordPiece (BERT family): a WordPieceTokenizer, from tokenizer.json or vocab.txt;
+///   * Unigram (XLM-RoBERTa's SentencePiece, read from tokenizer.json): added tokens split
+///     out of the raw text, the normalizer (Sequence of Precompiled, NFC/NFD/NFKC/NFKD,
+///     Replace, Strip, Lowercase, StripAccents; Precompiled is read as SentencePiece's
+///     nmt_nfkc rule set: NFKC plus its control-character and space mappings), the
+///     pre-tokenizer (Metaspace "▁", optionally after WhitespaceSplit), then the Viterbi
+///     segmentation of each word over the pieces' log-probabilities, an uncovered
+///     character scoring the lowest score minus 10, adjacent unknown characters fused
+///     into one unknown token, <0xXX> byte pieces where the model has byte_fallback.
+/// encode_into gives first ids... last with the post-processor's specials ([CLS]/[SEP] or
+/// <s>/</s>), content cut to max_length - 2 as sentence-transformers truncates.
+/// Thread-safe (const methods). Methods of a default-constructed Tokenizer throw NotFitted.
+class Tokenizer {
+ public:
+  enum class Kind { wordpiece, unigram };
+  Tokenizer();
+  explicit Tokenizer(WordPieceTokenizer wordpiece);
+  ~Tokenizer();
+  Tokenizer(const Tokenizer&);
+  Tokenizer& operator=(const Tokenizer&);
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+
+  /// A tokenizer.json of a WordPiece or Unigram model. Throws IoError, ModelFormatError
+  /// (naming the file and the unsupported component).
+  static Tokenizer from_tokenizer_json(const std::string& path);
+  /// tokenizer.json when present, else WordPieceTokenizer::from_folder.
+  static Tokenizer from_folder(const std::string& dir);
+
+  Kind kind() const;
+  /// Tokens of `text` (no specials added), as vocabulary strings.
+  std::vector<std::string> tokenize(std::string_view text) const;
+  /// first ids... last; see the class comment. Throws InvalidArgument for max_length == 1.
+  std::vector<std::int32_t> encode(std::string_view text, std::size_t max_length = 0) const;
+  /// encode() into `out`; true when the text was truncated.
+  bool encode_into(std::string_view text, std::size_t max_length, std::vector<std::int32_t>& out) const;
+  std::size_t vocab_size() const noexcept;
+  std::optional<std::int32_t> id(std::string_view token) const noexcept;
+  const std::string& token(std::int32_t id) const;
+  /// The ids the post-processor puts first and last ([CLS]/[SEP], <s>/</s>), and padding's.
+  std::int32_t first_id() const noexcept;
+  std::int32_t last_id() const noexcept;
+  std::int32_t pad_id() const noexcept;
+  std::int32_t unk_id() const noexcept;
+  /// The WordPiece tokenizer, or nullptr for another kind.
+  const WordPieceTokenizer* wordpiece() const noexcept;
+  std::uint64_t fingerprint() const noexcept;
+
+  struct Unigram;
+
+ private:
+  Kind kind_ = Kind::wordpiece;
+  std::shared_ptr<const WordPieceTokenizer> wordpiece_;
+  std::shared_ptr<const Unigram> unigram_;
+};
+
 // ---------------------------------------------------------------------------
 // Model folder
 // ---------------------------------------------------------------------------
@@ -196,24 +253,37 @@ struct BertConfig {
   std::size_t type_vocab_size = 2;
   double layer_norm_eps = 1e-12;
   std::string hidden_act = "gelu";  // only the exact erf GELU ("gelu") is supported
+  /// "bert", or "xlm-roberta" / "roberta": the same encoder with position ids counted
+  /// from pad_token_id + 1 (position_offset) and one token type.
+  std::string model_type = "bert";
+  std::size_t pad_token_id = 0;
+  std::size_t position_offset = 0;
 
-  /// Parses config.json text; model_type must be "bert" when present. Throws
+  /// Parses config.json text; model_type must be "bert" (the default), "xlm-roberta" or
+  /// "roberta". Throws
   /// ModelFormatError for missing/invalid fields (hidden_size not divisible by the heads,
   /// unsupported hidden_act or position_embedding_type, zero sizes).
   static BertConfig parse(std::string_view json_text, const std::string& name = "config.json");
   static BertConfig read(const std::string& path);
   std::size_t head_dim() const noexcept { return hidden_size / num_attention_heads; }
+  /// The longest token sequence the position embeddings cover.
+  std::size_t max_tokens() const noexcept { return max_position_embeddings - position_offset; }
 };
 
 /// sentence-transformers Pooling (1_Pooling/config.json). Several modes may be on; the
-/// output is then their concatenation in the order cls, max, mean, mean_sqrt_len (as
-/// sentence-transformers does).
+/// output is then their concatenation in the order cls, max, mean, mean_sqrt_len,
+/// last_token (as sentence-transformers does). last_token is the final token's state
+/// (the [SEP] or </s>).
 struct PoolingConfig {
   bool cls = false;
   bool mean = true;
   bool max = false;
   bool mean_sqrt_len = false;
-  std::size_t modes() const noexcept { return cls + mean + max + mean_sqrt_len; }
+  bool last_token = false;
+  std::size_t modes() const noexcept { return cls + mean + max + mean_sqrt_len + last_token; }
+  /// "cls", "mean", "max", "mean_sqrt_len_tokens", "lasttoken" (sentence-transformers'
+  /// pooling_mode names); nullopt for another name.
+  static std::optional<PoolingConfig> from_name(std::string_view name);
 };
 
 /// What a model folder says, without the weights.
@@ -225,12 +295,20 @@ struct SentenceModelInfo {
   std::size_t max_seq_length = 128;  // sentence_bert_config.json, capped by max_position_embeddings
   bool do_lower_case = false;        // sentence_bert_config.json: lower-case before tokenizing
   std::string weights_path;          // <dir>/model.safetensors (checked for existence by load)
+  /// config_sentence_transformers.json: named prompts put before each sentence (e5's
+  /// "query" -> "query: "), and the one used when none is named ("" = none).
+  std::map<std::string, std::string> prompts;
+  std::string default_prompt_name;
+  /// The prompt text for `name` ("" = the default prompt, if any). Throws ParameterError
+  /// ("prompt") naming the prompts the model has when it has no prompt `name`.
+  std::string prompt_text(const std::string& name) const;
   std::size_t dimension() const noexcept { return bert.hidden_size * pooling.modes(); }
 };
 
 /// Reads config.json, modules.json (optional; default BertModel + Pooling),
 /// sentence_bert_config.json (optional), the Pooling folder's config.json (optional; mean
-/// pooling by default). Does not touch the weights. Throws IoError when `dir` or
+/// pooling by default; at least one mode; include_prompt false is refused),
+/// config_sentence_transformers.json (optional: prompts). Does not touch the weights. Throws IoError when `dir` or
 /// config.json is missing, ModelFormatError for malformed or unsupported files (a module
 /// other than Transformer / Pooling / Normalize).
 SentenceModelInfo read_model_info(const std::string& dir);
@@ -303,6 +381,9 @@ struct EncodeOptions {
   /// Show a progress bar with sentences/s (when Progress is enabled and stderr is a terminal).
   bool progress = true;
   std::string progress_label = "embed";
+  /// Name of a prompt of the model (config_sentence_transformers.json) put before every
+  /// sentence; unset = the model's default prompt, if it names one; "" = no prompt.
+  std::optional<std::string> prompt;
 };
 
 /// What an encode call did.
@@ -312,7 +393,7 @@ struct EncodeStats {
   std::size_t cached = 0;     // distinct texts found in the on-disk cache
   std::size_t encoded = 0;    // distinct texts run through the encoder
   std::size_t tokens = 0;     // tokens of the encoded texts ([CLS]/[SEP] included)
-  std::size_t truncated = 0;  // encoded texts cut at max_seq_length
+  std::size_t truncated = 0;  // encoded texts cut at max_seq_length (reported as a warning)
   double flops = 0.0;         // floating-point (or int8) operations of the encoder forward
   double seconds = 0.0;       // wall time of the call
   /// Distinct (token id, position) pairs whose layer-0 embedding and Q|K|V rows were
@@ -339,7 +420,7 @@ class SentenceEncoder {
   static SentenceEncoder load(const std::string& dir);
 
   const SentenceModelInfo& info() const;
-  const WordPieceTokenizer& tokenizer() const;
+  const Tokenizer& tokenizer() const;
   /// Length of an output vector: hidden_size times the number of pooling modes.
   std::size_t dimension() const;
   /// Hash of the weights file, configuration and tokenizer (the cache key's model part).
@@ -347,7 +428,8 @@ class SentenceEncoder {
 
   /// Token ids of each sentence as the encoder sees them (model-level lower-casing, [CLS]/[SEP],
   /// truncation to max_seq_length).
-  std::vector<std::vector<std::int32_t>> token_ids(const std::vector<std::string>& sentences) const;
+  std::vector<std::vector<std::int32_t>> token_ids(const std::vector<std::string>& sentences,
+                                                  const std::string& prompt = "") const;
 
   /// Sentence embeddings (n, dimension()): pooled, L2-normalised when requested. Identical
   /// texts are encoded once; results do not depend on the thread count (segmenta::

@@ -128,6 +128,7 @@ struct RunParams {
   // column), the encoder's arithmetic, batch size and on-disk cache ("" = none).
   std::string model = "paraphrase-MiniLM-L6-v2";
   std::string revision;  // of a Hugging Face id ("" = main)
+  std::string prompt;    // name of a prompt of the model (config_sentence_transformers.json; "" = its default)
   std::string row_template;
   EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t embed_batch = 32;
@@ -527,6 +528,7 @@ struct EmbedParams {
   PrepPreset preset = PrepPreset::standard;
   std::string model = "paraphrase-MiniLM-L6-v2";
   std::string revision;         // of a Hugging Face id ("" = main)
+  std::string prompt;           // "" = the model's default prompt, if any
   std::string row_template;     // "" = as RunParams
   EmbedPrecision precision = EmbedPrecision::fp32;
   std::size_t batch = 32;

@@ -1,4 +1,4 @@
-"""SentenceEncoder: sentence-transformers models (BERT family) encoded in-process."""
+"""SentenceEncoder: sentence-transformers models (BERT and XLM-RoBERTa families) encoded in-process."""
 
 import numpy as np
 
@@ -14,7 +14,9 @@ class SentenceEncoder:
     Face cache that sentence-transformers uses, downloaded into it when missing
     (see docs/MODELS.md). ``encode(sentences, batch_size=32, normalize_embeddings=None)``
     returns a float32 array (n, dimension) like sentence-transformers' encode;
-    normalize_embeddings None follows the folder's Normalize module. Results do not
+    normalize_embeddings None follows the folder's Normalize module; ``prompt_name``
+    names a prompt of the model (``prompts``, from config_sentence_transformers.json,
+    e.g. e5's 'query'), ``prompt`` gives the text to put before each sentence. Results do not
     depend on the thread count; the batch size changes the last bits only."""
 
     def __init__(self, model_dir, precision="fp32", revision=None):
@@ -33,11 +35,15 @@ class SentenceEncoder:
     def dimension(self):
         return self._encoder.dimension
 
+    @property
+    def prompts(self):
+        return dict(self._encoder.prompts)
+
     def get_sentence_embedding_dimension(self):
         return self._encoder.dimension
 
     def encode(self, sentences, batch_size=32, normalize_embeddings=None, show_progress_bar=None,
-               convert_to_numpy=True):
+               convert_to_numpy=True, prompt_name=None, prompt=None):
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
         for i, s in enumerate(items):
@@ -45,5 +51,12 @@ class SentenceEncoder:
                 raise ValueError(f"sentences[{i}]: must be a string, got {type(s).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size: must be a positive integer, got {batch_size!r}")
-        out = self._encoder.encode(items, int(batch_size), normalize_embeddings)
+        if prompt is not None:
+            if not isinstance(prompt, str):
+                raise ValueError(f"prompt: must be a string, got {type(prompt).__name__}")
+            items = [prompt + s for s in items]
+            prompt_name = ""  # the given text instead of the model's default prompt
+        if prompt_name is not None and not isinstance(prompt_name, str):
+            raise ValueError(f"prompt_name: must be a string, got {type(prompt_name).__name__}")
+        out = self._encoder.encode(items, int(batch_size), normalize_embeddings, prompt_name)
         return out[0] if single else out

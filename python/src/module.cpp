@@ -925,19 +925,21 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("model"), py::arg("precision"), py::arg("revision") = "")
       .def_property_readonly("dimension", [](const Encoder& e) { return e.encoder->dimension(); })
+      .def_property_readonly("prompts", [](const Encoder& e) { return e.encoder->info().prompts; })
       .def("encode", [](const Encoder& e, const std::vector<std::string>& sentences, std::size_t batch_size,
-                        std::optional<bool> normalize) {
+                        std::optional<bool> normalize, std::optional<std::string> prompt_name) {
         EncodeOptions o;
         o.precision = e.precision;
         o.batch_size = batch_size;
         o.normalize = normalize;
+        o.prompt = prompt_name;
         MatrixF v;
         {
           py::gil_scoped_release release;
           v = e.encoder->encode(sentences, o);
         }
         return to_numpy(v);
-      });
+      }, py::arg("sentences"), py::arg("batch_size"), py::arg("normalize"), py::arg("prompt_name") = std::nullopt);
 
   py::class_<Result>(m, "Result")
       .def("files", &result_files, py::arg("report") = true)

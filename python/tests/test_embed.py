@@ -82,3 +82,25 @@ def test_a_hugging_face_id_is_downloaded_into_the_cache_then_read_offline(tiny, 
     assert segmenta.SentenceEncoder("someone/tiny", revision=commit).dimension == 64
     with pytest.raises(OSError, match="HF_HUB_OFFLINE is set"):
         segmenta.SentenceEncoder("someone/tiny")  # main was never fetched
+
+
+def test_prompts_of_the_model(tiny, tmp_path):
+    """prompt_name puts the model's prompt before each sentence, as prompt= does with a text."""
+    import shutil
+
+    folder, ref = tiny
+    model = tmp_path / "with-prompts"
+    shutil.copytree(folder, model)
+    (model / "config_sentence_transformers.json").write_text(
+        '{"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": "query"}')
+    enc = segmenta.SentenceEncoder(model)
+    assert enc.prompts == {"query": "query: ", "passage": "passage: "}
+    texts = [s["text"] for s in ref["sentences"]][:5]
+    plain = segmenta.SentenceEncoder(folder).encode(["passage: " + t for t in texts])
+    np.testing.assert_array_equal(enc.encode(texts, prompt_name="passage"), plain)
+    np.testing.assert_array_equal(enc.encode(texts, prompt="passage: "), plain)
+    # without a name, the default prompt ("query")
+    np.testing.assert_array_equal(enc.encode(texts), enc.encode(texts, prompt_name="query"))
+    assert not np.array_equal(enc.encode(texts), plain)
+    with pytest.raises(ValueError, match=r"no prompt 'document' \(its prompts: passage, query\)"):
+        enc.encode(texts, prompt_name="document")

@@ -159,8 +159,10 @@ void l2_normalize(float* v, std::size_t n) {
 
 struct SentenceEncoder::Impl {
   SentenceModelInfo info;
-  WordPieceTokenizer tokenizer;
+  Tokenizer tokenizer;
   std::uint64_t fingerprint = 0;
+  // pos holds the position embeddings from row position_offset on, so that row t is the
+  // t-th token's (XLM-RoBERTa counts positions from padding_idx + 1).
   AlignedVector<float> word, pos, type0, emb_gamma, emb_beta;
   std::vector<LayerNormParams> norms;
   std::vector<std::array<PackedLinear, 4>> fp32;
@@ -388,8 +390,10 @@ struct SentenceEncoder::Impl {
         if (pc.mean_sqrt_len) {
           const double sq = std::sqrt(static_cast<double>(T));
           for (std::size_t i = 0; i < H; ++i) out[i] = static_cast<float>(sum[i] / sq);
+          out += H;
         }
       }
+      if (pc.last_token) std::memcpy(out, h + (r0 + T - 1) * H, H * sizeof(float));
     }
   }
 };
@@ -431,7 +435,7 @@ SentenceEncoder SentenceEncoder::load(const std::string& dir) {
   impl->info = read_model_info(dir);
   check_model_weights(dir);
   const fs::path transformer = fs::path(impl->info.weights_path).parent_path();
-  impl->tokenizer = WordPieceTokenizer::from_folder(transformer.string());
+  impl->tokenizer = Tokenizer::from_folder(transformer.string());
   const BertConfig& c = impl->info.bert;
   if (impl->tokenizer.vocab_size() > c.vocab_size)
     throw ModelFormatError(fmt::format("{}: the tokenizer has {} tokens but config.json's vocab_size is {}", dir,
@@ -440,10 +444,15 @@ SentenceEncoder SentenceEncoder::load(const std::string& dir) {
   const std::uint64_t weights_hash = fnv1a64(bytes);
   const SafeTensors st = SafeTensors::parse(bytes, impl->info.weights_path);
   std::string prefix;
-  if (!st.find("embeddings.word_embeddings.weight") && st.find("bert.embeddings.word_embeddings.weight")) prefix = "bert.";
+  if (!st.find("embeddings.word_embeddings.weight"))
+    for (const char* p : {"bert.", "roberta.", "xlm_roberta."})
+      if (st.find(std::string(p) + "embeddings.word_embeddings.weight")) prefix = p;
   const std::size_t H = c.hidden_size, F = c.intermediate_size;
   impl->word = aligned(load_tensor(st, prefix, "embeddings.word_embeddings.weight", {c.vocab_size, H}));
-  impl->pos = aligned(load_tensor(st, prefix, "embeddings.position_embeddings.weight", {c.max_position_embeddings, H}));
+  {
+    const auto pos = load_tensor(st, prefix, "embeddings.position_embeddings.weight", {c.max_position_embeddings, H});
+    impl->pos.assign(pos.begin() + static_cast<std::ptrdiff_t>(c.position_offset * H), pos.end());
+  }
   const auto types = load_tensor(st, prefix, "embeddings.token_type_embeddings.weight", {c.type_vocab_size, H});
   impl->type0.assign(types.begin(), types.begin() + static_cast<std::ptrdiff_t>(H));
   impl->emb_gamma = aligned(load_norm(st, prefix, "embeddings.LayerNorm", true, H));
@@ -487,11 +496,15 @@ SentenceEncoder SentenceEncoder::load(const std::string& dir) {
     impl->norms.push_back(std::move(n));
   }
   const auto& in = impl->info;
-  const std::string key =
+  std::string key =
       fmt::format("{:016x}|{:016x}|{}|{}|{}|{}|{}{}{}{}|{}|{}|{}|{}|{}|{}", weights_hash, impl->tokenizer.fingerprint(),
                   in.max_seq_length, in.do_lower_case, in.normalize, c.layer_norm_eps, in.pooling.cls, in.pooling.max,
                   in.pooling.mean, in.pooling.mean_sqrt_len, c.vocab_size, c.hidden_size, c.num_hidden_layers,
                   c.num_attention_heads, c.intermediate_size, c.max_position_embeddings);
+  // Appended only when set, so that the models that loaded before keep their
+  // fingerprints (model.json files record them).
+  if (in.pooling.last_token) key += "|lasttoken";
+  if (c.position_offset) key += fmt::format("|positions+{}", c.position_offset);
   impl->fingerprint = fnv1a64(key);
   SentenceEncoder e;
   e.impl_ = std::move(impl);
@@ -506,20 +519,33 @@ const SentenceEncoder::Impl& need(const std::shared_ptr<const SentenceEncoder::I
 }  // namespace
 
 const SentenceModelInfo& SentenceEncoder::info() const { return need(impl_).info; }
-const WordPieceTokenizer& SentenceEncoder::tokenizer() const { return need(impl_).tokenizer; }
+const Tokenizer& SentenceEncoder::tokenizer() const { return need(impl_).tokenizer; }
 std::size_t SentenceEncoder::dimension() const { return need(impl_).info.dimension(); }
 std::uint64_t SentenceEncoder::fingerprint() const { return need(impl_).fingerprint; }
 
-std::vector<std::vector<std::int32_t>> SentenceEncoder::token_ids(const std::vector<std::string>& sentences) const {
+namespace {
+// The tokens of one sentence as sentence-transformers forms them: the prompt put before
+// the text, model-level lower-casing, truncation to max_seq_length. True when truncated.
+bool sentence_ids(const SentenceEncoder::Impl& m, const std::string& prompt, const std::string& text,
+                  std::vector<std::int32_t>& out) {
+  std::string full;
+  const std::string* s = &text;
+  if (!prompt.empty()) {
+    full = prompt + text;
+    s = &full;
+  }
+  if (m.info.do_lower_case) return m.tokenizer.encode_into(embed_detail::lower_text(*s), m.info.max_seq_length, out);
+  return m.tokenizer.encode_into(*s, m.info.max_seq_length, out);
+}
+}  // namespace
+
+std::vector<std::vector<std::int32_t>> SentenceEncoder::token_ids(const std::vector<std::string>& sentences,
+                                                                  const std::string& prompt_name) const {
   const Impl& m = need(impl_);
+  const std::string prompt = m.info.prompt_text(prompt_name);
   std::vector<std::vector<std::int32_t>> out(sentences.size());
   parallel_blocks(sentences.size(), 512, [&](std::size_t b, std::size_t e, std::size_t) {
-    for (std::size_t i = b; i < e; ++i) {
-      if (m.info.do_lower_case)
-        m.tokenizer.encode_into(embed_detail::lower_text(sentences[i]), m.info.max_seq_length, out[i]);
-      else
-        m.tokenizer.encode_into(sentences[i], m.info.max_seq_length, out[i]);
-    }
+    for (std::size_t i = b; i < e; ++i) sentence_ids(m, prompt, sentences[i], out[i]);
   });
   return out;
 }
@@ -527,8 +553,8 @@ std::vector<std::vector<std::int32_t>> SentenceEncoder::token_ids(const std::vec
 MatrixF SentenceEncoder::hidden_states(const std::vector<std::int32_t>& ids, EmbedPrecision precision) const {
   const Impl& m = need(impl_);
   const BertConfig& c = m.info.bert;
-  if (ids.empty() || ids.size() > c.max_position_embeddings)
-    throw InvalidArgument(fmt::format("embed: a token sequence must hold 1..{} ids, got {}", c.max_position_embeddings, ids.size()));
+  if (ids.empty() || ids.size() > c.max_tokens())
+    throw InvalidArgument(fmt::format("embed: a token sequence must hold 1..{} ids, got {}", c.max_tokens(), ids.size()));
   for (auto id : ids)
     if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
       throw InvalidArgument(fmt::format("embed: token id {} is outside the vocabulary (size {})", id, c.vocab_size));
@@ -692,8 +718,8 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
   Stopwatch clock;
   const BertConfig& c = m.info.bert;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].empty() || ids[i].size() > c.max_position_embeddings)
-      throw InvalidArgument(fmt::format("embed: sequence {} must hold 1..{} ids, got {}", i, c.max_position_embeddings, ids[i].size()));
+    if (ids[i].empty() || ids[i].size() > c.max_tokens())
+      throw InvalidArgument(fmt::format("embed: sequence {} must hold 1..{} ids, got {}", i, c.max_tokens(), ids[i].size()));
     for (auto id : ids[i])
       if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
         throw InvalidArgument(fmt::format("embed: sequence {} holds token id {} outside the vocabulary (size {})", i, id, c.vocab_size));
@@ -732,6 +758,8 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
                                 EncodeStats* stats, Diagnostics* diagnostics) const {
   const Impl& m = need(impl_);
   validate_options(options);
+  const std::string prompt = options.prompt ? (options.prompt->empty() ? "" : m.info.prompt_text(*options.prompt))
+                                            : m.info.prompt_text("");
   Stopwatch clock;
   const std::size_t dim = m.info.dimension();
   EncodeStats st;
@@ -756,7 +784,9 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
       throw IoError(fmt::format("embed: cannot create the cache directory {}", options.cache_dir));
     cache = std::make_unique<DiskCache>();
     cache->dim = dim;
-    const auto model_key = embed_detail::hash128(fmt::format("{:016x}|{}", m.fingerprint, to_string(options.precision)));
+    const auto model_key = embed_detail::hash128(prompt.empty() ? fmt::format("{:016x}|{}", m.fingerprint, to_string(options.precision))
+                                                                : fmt::format("{:016x}|{}|prompt={}", m.fingerprint,
+                                                                              to_string(options.precision), prompt));
     cache->path = (fs::path(options.cache_dir) / fmt::format("embed-{:016x}{:016x}.bin", model_key.a, model_key.b)).string();
     cache->load(diagnostics);
     keys.resize(first.size());
@@ -779,9 +809,7 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
   std::vector<char> truncated(todo.size(), 0);
   parallel_blocks(todo.size(), 512, [&](std::size_t b, std::size_t e, std::size_t) {
     for (std::size_t i = b; i < e; ++i) {
-      const std::string& text = sentences[first[todo[i]]];
-      truncated[i] = m.info.do_lower_case ? m.tokenizer.encode_into(embed_detail::lower_text(text), m.info.max_seq_length, ids[i])
-                                          : m.tokenizer.encode_into(text, m.info.max_seq_length, ids[i]);
+      truncated[i] = sentence_ids(m, prompt, sentences[first[todo[i]]], ids[i]);
     }
   });
   std::vector<const std::vector<std::int32_t>*> seqs;
@@ -796,8 +824,9 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
   st.encoded = todo.size();
   st.layer0_pairs = run_batches(m, seqs, dst, options);
   if (diagnostics && st.truncated)
-    diagnostics->info("embed", "truncated",
-                      fmt::format("{} of {} sentences were longer than max_seq_length {} tokens and were truncated",
+    diagnostics->warn("embed", "truncated",
+                      fmt::format("{} of {} sentences were longer than the model's max_seq_length of {} tokens and were "
+                                  "truncated (their ends do not count in the vectors)",
                                   st.truncated, st.encoded, m.info.max_seq_length));
   if (cache && !todo.empty()) {
     for (std::size_t u : todo) cache->add(keys[u], uniq.row(u));

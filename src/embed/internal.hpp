@@ -38,6 +38,14 @@ std::uint16_t float_to_half(float f) noexcept;
 /// without str.lower()'s final-sigma rule. Invalid bytes become U+FFFD.
 std::string lower_text(std::string_view text);
 
+/// UTF-8 to code points (an invalid byte reads as U+FFFD) and back.
+void decode_utf8(std::string_view s, std::u32string& out);
+void append_utf8(std::string& out, char32_t c);
+/// BERT's accent stripping (NFD, nonspacing marks removed) and per-character lower-casing,
+/// as the WordPiece tokenizer applies them.
+void strip_accents(std::u32string& cps);
+void lowercase(std::u32string& cps);
+
 /// 128-bit hash of bytes as two independent FNV-1a 64 streams.
 struct Hash128 {
   std::uint64_t a = 0, b = 0;

@@ -52,9 +52,14 @@ BertConfig BertConfig::parse(std::string_view json_text, const std::string& name
     throw ModelFormatError(fmt::format("{}: invalid JSON ({})", name, e.what()));
   }
   if (!j.is_object()) throw ModelFormatError(fmt::format("{}: not a JSON object", name));
-  if (j.contains("model_type") && j["model_type"] != "bert")
-    throw ModelFormatError(fmt::format("{}: model_type {} is not supported (only BERT models)", name, j["model_type"].dump()));
   BertConfig c;
+  if (j.contains("model_type")) {
+    if (!j["model_type"].is_string() ||
+        (j["model_type"] != "bert" && j["model_type"] != "xlm-roberta" && j["model_type"] != "roberta"))
+      throw ModelFormatError(fmt::format("{}: model_type {} is not supported (bert, xlm-roberta and roberta are)", name,
+                                         j["model_type"].dump()));
+    c.model_type = j["model_type"].get<std::string>();
+  }
   c.vocab_size = size_field(j, "vocab_size", name, std::nullopt, 10'000'000);
   c.hidden_size = size_field(j, "hidden_size", name, std::nullopt, 65536);
   c.num_hidden_layers = size_field(j, "num_hidden_layers", name, std::nullopt, 1000);
@@ -76,6 +81,18 @@ BertConfig BertConfig::parse(std::string_view json_text, const std::string& name
   if (j.contains("position_embedding_type") && j["position_embedding_type"] != "absolute")
     throw ModelFormatError(fmt::format("{}: position_embedding_type {} is not supported (only 'absolute')", name,
                                        j["position_embedding_type"].dump()));
+  if (c.model_type != "bert") {
+    // RobertaEmbeddings: position ids run from padding_idx + 1, padding_idx = pad_token_id.
+    if (j.contains("pad_token_id") && !j["pad_token_id"].is_number_unsigned())
+      throw ModelFormatError(fmt::format("{}: 'pad_token_id' must be a non-negative integer", name));
+    c.pad_token_id = j.value("pad_token_id", std::size_t{1});
+    c.position_offset = c.pad_token_id + 1;
+    if (c.position_offset + 2 > c.max_position_embeddings)
+      throw ModelFormatError(fmt::format("{}: max_position_embeddings {} leaves no room after pad_token_id {}", name,
+                                         c.max_position_embeddings, c.pad_token_id));
+  } else if (j.contains("pad_token_id") && j["pad_token_id"].is_number_unsigned()) {
+    c.pad_token_id = j["pad_token_id"].get<std::size_t>();
+  }
   if (c.hidden_size % c.num_attention_heads != 0)
     throw ModelFormatError(fmt::format("{}: hidden_size {} is not a multiple of num_attention_heads {}", name, c.hidden_size,
                                        c.num_attention_heads));
@@ -88,6 +105,36 @@ double bert_forward_flops(const BertConfig& c, std::size_t tokens) noexcept {
   const double T = static_cast<double>(tokens), H = static_cast<double>(c.hidden_size),
                F = static_cast<double>(c.intermediate_size), L = static_cast<double>(c.num_hidden_layers);
   return L * (2.0 * T * H * (4.0 * H + 2.0 * F) + 4.0 * T * T * H);
+}
+
+std::optional<PoolingConfig> PoolingConfig::from_name(std::string_view name) {
+  PoolingConfig p;
+  p.mean = false;
+  if (name == "mean")
+    p.mean = true;
+  else if (name == "cls")
+    p.cls = true;
+  else if (name == "max")
+    p.max = true;
+  else if (name == "mean_sqrt_len_tokens")
+    p.mean_sqrt_len = true;
+  else if (name == "lasttoken")
+    p.last_token = true;
+  else
+    return std::nullopt;
+  return p;
+}
+
+std::string SentenceModelInfo::prompt_text(const std::string& name) const {
+  const std::string& key = name.empty() ? default_prompt_name : name;
+  if (key.empty()) return "";
+  const auto it = prompts.find(key);
+  if (it != prompts.end()) return it->second;
+  std::vector<std::string> names;
+  for (const auto& [n, text] : prompts) names.push_back(n);
+  throw ParameterError("prompt", fmt::format("the model has no prompt '{}' ({})", key,
+                                             names.empty() ? std::string("it defines no prompts in config_sentence_transformers.json")
+                                                           : fmt::format("its prompts: {}", fmt::join(names, ", "))));
 }
 
 SentenceModelInfo read_model_info(const std::string& dir) {
@@ -129,7 +176,7 @@ SentenceModelInfo read_model_info(const std::string& dir) {
   const fs::path config = transformer / "config.json";
   if (!fs::exists(config)) throw IoError(fmt::format("model folder {}: {} is missing", dir, config.string()));
   info.bert = BertConfig::read(config.string());
-  info.max_seq_length = std::min<std::size_t>(512, info.bert.max_position_embeddings);
+  info.max_seq_length = std::min<std::size_t>(512, info.bert.max_tokens());
   const fs::path sbert = transformer / "sentence_bert_config.json";
   if (fs::exists(sbert)) {
     const auto j = parse_json_file(sbert.string());
@@ -137,7 +184,7 @@ SentenceModelInfo read_model_info(const std::string& dir) {
     if (j.contains("max_seq_length") && !j["max_seq_length"].is_null()) {
       if (!j["max_seq_length"].is_number_unsigned() || j["max_seq_length"].get<std::size_t>() < 2)
         throw ModelFormatError(fmt::format("{}: 'max_seq_length' must be an integer >= 2", sbert.string()));
-      info.max_seq_length = std::min(j["max_seq_length"].get<std::size_t>(), info.bert.max_position_embeddings);
+      info.max_seq_length = std::min(j["max_seq_length"].get<std::size_t>(), info.bert.max_tokens());
     }
     if (j.contains("do_lower_case") && j["do_lower_case"].is_boolean()) info.do_lower_case = j["do_lower_case"].get<bool>();
   }
@@ -155,14 +202,50 @@ SentenceModelInfo read_model_info(const std::string& dir) {
       info.pooling.mean = flag("pooling_mode_mean_tokens", true);
       info.pooling.max = flag("pooling_mode_max_tokens", false);
       info.pooling.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens", false);
-      for (const char* unsupported : {"pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"})
+      info.pooling.last_token = flag("pooling_mode_lasttoken", false);
+      if (j.contains("pooling_mode")) {
+        // The single-mode form: "pooling_mode": "cls" etc.
+        if (!j["pooling_mode"].is_string() || !PoolingConfig::from_name(j["pooling_mode"].get<std::string>()))
+          throw ModelFormatError(fmt::format("{}: 'pooling_mode' {} is not supported (cls, mean, max, "
+                                             "mean_sqrt_len_tokens, lasttoken are)",
+                                             pcfg.string(), j["pooling_mode"].dump()));
+        info.pooling = *PoolingConfig::from_name(j["pooling_mode"].get<std::string>());
+      }
+      if (!flag("include_prompt", true))
+        throw ModelFormatError(fmt::format("{}: 'include_prompt': false (pooling without the prompt's tokens) is not "
+                                           "supported",
+                                           pcfg.string()));
+      for (const char* unsupported : {"pooling_mode_weightedmean_tokens"})
         if (flag(unsupported, false))
           throw ModelFormatError(fmt::format("{}: '{}' pooling is not supported (cls, mean, max, mean_sqrt_len are)",
                                              pcfg.string(), unsupported));
       if (j.contains("word_embedding_dimension") && j["word_embedding_dimension"] != info.bert.hidden_size)
         throw ModelFormatError(fmt::format("{}: word_embedding_dimension {} differs from hidden_size {}", pcfg.string(),
                                            j["word_embedding_dimension"].dump(), info.bert.hidden_size));
-      if (info.pooling.modes() == 0) throw ModelFormatError(fmt::format("{}: no pooling mode is enabled", pcfg.string()));
+      if (info.pooling.modes() == 0)
+        throw ModelFormatError(fmt::format("{}: no pooling mode is enabled (set one of pooling_mode_cls_token, "
+                                           "pooling_mode_mean_tokens, pooling_mode_max_tokens, "
+                                           "pooling_mode_mean_sqrt_len_tokens, pooling_mode_lasttoken to true)",
+                                           pcfg.string()));
+    }
+  }
+  const fs::path st_cfg = fs::path(dir) / "config_sentence_transformers.json";
+  if (fs::exists(st_cfg)) {
+    const auto j = parse_json_file(st_cfg.string());
+    if (!j.is_object()) throw ModelFormatError(fmt::format("{}: not a JSON object", st_cfg.string()));
+    if (j.contains("prompts") && !j["prompts"].is_null()) {
+      if (!j["prompts"].is_object()) throw ModelFormatError(fmt::format("{}: 'prompts' must be an object", st_cfg.string()));
+      for (auto it = j["prompts"].begin(); it != j["prompts"].end(); ++it) {
+        if (!it.value().is_string())
+          throw ModelFormatError(fmt::format("{}: prompt '{}' must be a string", st_cfg.string(), it.key()));
+        info.prompts[it.key()] = it.value().get<std::string>();
+      }
+    }
+    if (j.contains("default_prompt_name") && !j["default_prompt_name"].is_null()) {
+      if (!j["default_prompt_name"].is_string() || !info.prompts.count(j["default_prompt_name"].get<std::string>()))
+        throw ModelFormatError(fmt::format("{}: 'default_prompt_name' {} is not one of its prompts", st_cfg.string(),
+                                           j["default_prompt_name"].dump()));
+      info.default_prompt_name = j["default_prompt_name"].get<std::string>();
     }
   }
   info.weights_path = (transformer / "model.safetensors").string();
@@ -253,7 +336,11 @@ void write_random_model(const std::string& dir, const BertConfig& c, std::uint64
                                    {"type_vocab_size", c.type_vocab_size},
                                    {"layer_norm_eps", c.layer_norm_eps},
                                    {"position_embedding_type", "absolute"},
-                                   {"pad_token_id", 0}};
+                                   {"pad_token_id", c.pad_token_id}};
+  if (c.model_type != "bert") {
+    config["architectures"] = {"XLMRobertaModel"};
+    config["model_type"] = c.model_type;
+  }
   write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
   nlohmann::ordered_json modules = nlohmann::ordered_json::array();
   modules.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
@@ -267,7 +354,8 @@ void write_random_model(const std::string& dir, const BertConfig& c, std::uint64
                                        {"pooling_mode_cls_token", pooling.cls},
                                        {"pooling_mode_mean_tokens", pooling.mean},
                                        {"pooling_mode_max_tokens", pooling.max},
-                                       {"pooling_mode_mean_sqrt_len_tokens", pooling.mean_sqrt_len}};
+                                       {"pooling_mode_mean_sqrt_len_tokens", pooling.mean_sqrt_len},
+                                       {"pooling_mode_lasttoken", pooling.last_token}};
   write_file_atomic((fs::path(dir) / "1_Pooling" / "config.json").string(), pool.dump(2) + "\n");
   for (const char* name : {"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
     const fs::path src = fs::path(tokenizer_dir) / name;

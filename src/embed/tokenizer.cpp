@@ -151,6 +151,11 @@ std::string json_token(const nlohmann::json& j, const std::string& fallback) {
 
 }  // namespace
 
+void embed_detail::decode_utf8(std::string_view s, std::u32string& out) { segmenta::decode_utf8(s, out); }
+void embed_detail::append_utf8(std::string& out, char32_t c) { segmenta::append_utf8(out, c); }
+void embed_detail::strip_accents(std::u32string& cps) { segmenta::strip_accents(cps); }
+void embed_detail::lowercase(std::u32string& cps) { segmenta::lowercase(cps); }
+
 std::string embed_detail::lower_text(std::string_view text) {
   std::u32string cps;
   decode_utf8(text, cps);

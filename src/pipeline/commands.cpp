@@ -267,6 +267,7 @@ std::string embed_command(const EmbedParams& p) {
   eo.batch_size = p.batch;
   eo.normalize = true;
   eo.cache_dir = p.cache;
+  if (!p.prompt.empty()) eo.prompt = p.prompt;
   EncodeStats st;
   const MatrixF v = encoder.encode(sentences, eo, &st, &diag);
   if (ends_with(p.out, ".npy")) {

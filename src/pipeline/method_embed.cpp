@@ -83,6 +83,9 @@ void embed_rows(RunContext& ctx) {
   eo.batch_size = p.embed_batch;
   eo.normalize = true;
   eo.cache_dir = p.embed_cache;
+  const std::string prompt_name = p.prompt.empty() ? encoder.info().default_prompt_name : p.prompt;
+  (void)encoder.info().prompt_text(p.prompt);  // an unknown name stops here, before any work
+  eo.prompt = prompt_name;
   EncodeStats st;
   ctx.vectors = encoder.encode(sentences, eo, &st, &ctx.diag);
   const double seconds = clock.seconds();
@@ -97,6 +100,7 @@ void embed_rows(RunContext& ctx) {
                    {"hidden_size", encoder.info().bert.hidden_size},
                    {"max_seq_length", encoder.info().max_seq_length},
                    {"template", tpl.text()},
+                   {"prompt", prompt_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(prompt_name)},
                    {"example_sentence", sentences.empty() ? std::string() : sentences.front()},
                    {"precision", std::string(to_string(eo.precision))},
                    {"accelerated", embed_precision_accelerated(eo.precision)},
@@ -160,6 +164,7 @@ MethodResult fit(RunContext& ctx) {
                                                           {"weights_sha256", ctx.embedding["weights_sha256"]},
                                                           {"fingerprint", ctx.embedding["fingerprint"]},
                                                           {"template", ctx.embedding["template"]},
+                                                          {"prompt", ctx.embedding["prompt"]},
                                                           {"precision", ctx.embedding["precision"]}},
                                            "the fitted model");
   r.rep_space = MatrixD(ctx.vectors.rows(), ctx.vectors.cols());

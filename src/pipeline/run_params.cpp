@@ -249,6 +249,14 @@ std::vector<ParamSpec> make_specs() {
                  p.revision = std::string(t);
                },
                nullptr, [](const RunParams& p) -> json { return p.revision.empty() ? "main" : p.revision; }});
+  s.push_back({"prompt", "--prompt", false, "NAME", "the model's default",
+               "embed: a prompt of the model (config_sentence_transformers.json, e.g. e5's `query` or `passage`) put "
+               "before every sentence",
+               [](RunParams& p, std::string_view t) {
+                 if (t.empty()) fail("prompt", "expected the name of one of the model's prompts");
+                 p.prompt = std::string(t);
+               },
+               nullptr, [](const RunParams& p) -> json { return p.prompt.empty() ? json(nullptr) : json(p.prompt); }});
   s.push_back({"template", "--template", false, "TEXT|blog|@FILE", "every column",
                "embed: the row sentence, `blog`, a template like `Age: {age}, job: {job}`, or `@FILE` (default: every "
                "column as `name: value`; the blog's with `--preset blog`)",

@@ -38,6 +38,8 @@ class RowEmbedder {
                                          file, dir, fp, enc.at("fingerprint").get<std::string>()));
     options_.precision = parse_embed_precision(enc.at("precision").get<std::string>(), "model precision");
     options_.normalize = true;
+    // The prompt the run used (null: none; model files from before prompts have none).
+    options_.prompt = enc.contains("prompt") && enc["prompt"].is_string() ? enc["prompt"].get<std::string>() : std::string();
   }
   /// The sentence embeddings of the table's rows.
   MatrixD embed(const Table& table) const {

@@ -4,9 +4,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "segmenta/embed.hpp"
+#include "segmenta/files.hpp"
 #include "segmenta/io.hpp"
 #include "small_model.hpp"
 #include "support.hpp"
@@ -252,4 +255,63 @@ TEST(CliMap, TsneIsTheSameForOneAndTwoThreads) {
   const auto bad_out = test::run_command(test::cli() + " map " + test::bank_small() + " --out " + dir + "/c.txt");
   EXPECT_EQ(bad_out.exit_code, 2);
   EXPECT_EQ(bad_out.err, "segmenta: error: --out: the output must end in .csv or .npy, got '" + dir + "/c.txt'\n");
+}
+
+// An XLM-RoBERTa model (Unigram tokenizer.json from tools/make_unigram_tokenizer.py) with
+// e5's prompts: --prompt reaches the encoder, an unknown prompt stops before any output,
+// and the prompt a run used is recorded in model.json, so score encodes rows the same way.
+TEST(CliEmbed, XlmRobertaModelWithPrompts) {
+  const std::string dir = test::temp_dir("cli_embed_xlmr");
+  const std::string src = SEGMENTA_SOURCE_DIR;
+  const std::string mk = "/usr/bin/python3 " + src + "/tools/make_unigram_tokenizer.py --texts " + src +
+                         "/tests/fixtures/tokenizers/texts.json --out " + dir + "/tok > /dev/null";
+  ASSERT_EQ(std::system(mk.c_str()), 0) << mk;
+  BertConfig c;
+  c.model_type = "xlm-roberta";
+  c.vocab_size = Tokenizer::from_folder(dir + "/tok").vocab_size();
+  c.hidden_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 64;
+  c.max_position_embeddings = 130;
+  c.type_vocab_size = 1;
+  c.pad_token_id = 1;
+  const std::string model = dir + "/model";
+  write_random_model(model, c, 11, dir + "/tok", 128, {}, true);
+  std::ofstream(model + "/config_sentence_transformers.json")
+      << R"({"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": null})";
+
+  const auto e = test::run_command(test::cli() + " embed " + test::bank_small() + " --model " + model + " --template '" +
+                                   kTemplate + "' --prompt passage --no-cache --out " + dir + "/v.npy");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const MatrixD v = read_npy(dir + "/v.npy");
+  EncodeOptions eo;
+  eo.normalize = true;
+  eo.progress = false;
+  eo.prompt = "passage";
+  const std::vector<std::string> sentences = RowTemplate(kTemplate).render(read_csv(test::bank_small()));
+  const SentenceEncoder enc = SentenceEncoder::load(model);
+  const MatrixF ref = enc.encode(sentences, eo);
+  ASSERT_EQ(v.rows(), ref.rows());
+  for (std::size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v.data()[i], static_cast<double>(ref.data()[i])) << i;
+  eo.prompt = "";
+  EXPECT_NE(enc.encode({sentences[0]}, eo)(0, 0), ref(0, 0));  // the prompt changes the vectors
+
+  const auto bad = test::run_command(test::cli() + " embed " + test::bank_small() + " --model " + model +
+                                     " --prompt document --no-cache --out " + dir + "/never.npy");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("no prompt 'document' (its prompts: passage, query)"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir + "/never.npy"));
+
+  const std::string out = dir + "/run";
+  const auto r = test::run_command(test::cli() + " run " + test::bank_small() + " --method embed --model " + model +
+                                   " --prompt query --template '" + kTemplate +
+                                   "' --no-cache --k 3 --quiet --no-explain --no-maps --no-report --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto m = test::read_json(out + "/model.json");
+  EXPECT_EQ(m.dump().find("\"prompt\":\"query\"") != std::string::npos, true) << m.dump().substr(0, 400);
+  const auto s = test::run_command(test::cli() + " score " + out + "/model.json " + test::bank_small() + " --out " + out +
+                                   "/scored.csv");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(read_file(out + "/scored.csv"), read_file(out + "/segments.csv"));
 }

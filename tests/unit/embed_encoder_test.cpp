@@ -106,8 +106,8 @@ TEST(EmbedModelFolder, MalformedFilesAreModelFormatErrors) {
   expect_format_error([](nlohmann::json& j) { j["vocab_size"] = 40000; }, config, "word_embeddings");  // shape mismatch
   expect_format_error([](nlohmann::json& j) { j.push_back({{"type", "sentence_transformers.models.Dense"}, {"path", "2"}}); },
                       dir + "/modules.json", "Dense");
-  expect_format_error([](nlohmann::json& j) { j["pooling_mode_lasttoken"] = true; }, dir + "/1_Pooling/config.json",
-                      "lasttoken");
+  expect_format_error([](nlohmann::json& j) { j["pooling_mode_weightedmean_tokens"] = true; },
+                      dir + "/1_Pooling/config.json", "weightedmean");
   // A tensor missing from the weights.
   const SafeTensors st = SafeTensors::read(dir + "/model.safetensors");
   std::vector<NamedTensor> kept;
@@ -157,10 +157,10 @@ TEST(EmbedModelFolder, HalfPrecisionFilesAndTensorNameVariants) {
 
 TEST(EmbedEncoder, PoolingModesAndNormalize) {
   PoolingConfig all;
-  all.cls = all.max = all.mean = all.mean_sqrt_len = true;
+  all.cls = all.max = all.mean = all.mean_sqrt_len = all.last_token = true;
   const SentenceEncoder e = SentenceEncoder::load(make_model("embed_model_pool", all, true));
   EXPECT_TRUE(e.info().normalize);
-  ASSERT_EQ(e.dimension(), 128u);
+  ASSERT_EQ(e.dimension(), 160u);
   EncodeOptions o;
   o.progress = false;
   o.normalize = false;
@@ -180,6 +180,7 @@ TEST(EmbedEncoder, PoolingModesAndNormalize) {
       EXPECT_NEAR(v(s, 32 + k), mx, 1e-5);
       EXPECT_NEAR(v(s, 64 + k), sum / T, 1e-5);
       EXPECT_NEAR(v(s, 96 + k), sum / std::sqrt(T), 1e-5);
+      EXPECT_NEAR(v(s, 128 + k), h(h.rows() - 1, k), 1e-5);  // last token: [SEP]
     }
   }
   o.normalize.reset();  // the Normalize module
@@ -297,4 +298,99 @@ TEST(EmbedEncoder, ModelLevelLowerCasing) {
   EXPECT_EQ(plain.info().max_seq_length, 32u);
   EXPECT_EQ(plain.token_ids({std::string(200, 'a') + " b c d e f g h i j k l m n o p q r s t u v w x y z a b c d e f g"})[0].size(),
             32u);
+}
+
+TEST(EmbedModelFolder, SentenceTransformersConfigFiles) {
+  const std::string dir = make_model("embed_model_st_config");
+  // No config_sentence_transformers.json: no prompts.
+  EXPECT_TRUE(read_model_info(dir).prompts.empty());
+  EXPECT_EQ(read_model_info(dir).prompt_text(""), "");
+  EXPECT_NE(error_of([&] { (void)read_model_info(dir).prompt_text("query"); }).find("defines no prompts"), std::string::npos);
+  std::ofstream(dir + "/config_sentence_transformers.json")
+      << R"({"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": "query"})";
+  SentenceModelInfo info = read_model_info(dir);
+  EXPECT_EQ(info.prompts.size(), 2u);
+  EXPECT_EQ(info.prompt_text(""), "query: ");  // the default
+  EXPECT_EQ(info.prompt_text("passage"), "passage: ");
+  const std::string bad = error_of([&] { (void)info.prompt_text("document"); });
+  EXPECT_NE(bad.find("prompt: the model has no prompt 'document' (its prompts: passage, query)"), std::string::npos) << bad;
+  // The default prompt applies unless another (or none: "") is named.
+  const SentenceEncoder e = SentenceEncoder::load(dir);
+  EXPECT_EQ(e.token_ids({"hello"})[0], e.tokenizer().encode("query: hello", 32));
+  EXPECT_EQ(e.token_ids({"hello"}, "passage")[0], e.tokenizer().encode("passage: hello", 32));
+  EncodeOptions o;
+  o.progress = false;
+  const MatrixF with_default = e.encode({"hello"}, o);
+  o.prompt = "";
+  const MatrixF without = e.encode({"hello"}, o);
+  o.prompt = "query";
+  const MatrixF named = e.encode({"hello"}, o);
+  EXPECT_EQ(std::vector<float>(with_default.data(), with_default.data() + 32), std::vector<float>(named.data(), named.data() + 32));
+  EXPECT_NE(std::vector<float>(with_default.data(), with_default.data() + 32), std::vector<float>(without.data(), without.data() + 32));
+  o.prompt = "document";
+  EXPECT_THROW(e.encode({"hello"}, o), ParameterError);
+
+  std::ofstream(dir + "/config_sentence_transformers.json") << R"({"prompts": {"query": 3}})";
+  EXPECT_NE(error_of([&] { read_model_info(dir); }).find("prompt 'query' must be a string"), std::string::npos);
+  std::ofstream(dir + "/config_sentence_transformers.json") << R"({"prompts": {}, "default_prompt_name": "query"})";
+  EXPECT_NE(error_of([&] { read_model_info(dir); }).find("is not one of its prompts"), std::string::npos);
+  fs::remove(dir + "/config_sentence_transformers.json");
+
+  // Pooling: the single-mode form, lasttoken, no mode at all, include_prompt false.
+  const std::string pool = dir + "/1_Pooling/config.json";
+  rewrite_json(pool, [](nlohmann::json& j) { j = {{"word_embedding_dimension", 32}, {"pooling_mode", "lasttoken"}}; });
+  info = read_model_info(dir);
+  EXPECT_TRUE(info.pooling.last_token);
+  EXPECT_EQ(info.pooling.modes(), 1u);
+  rewrite_json(pool, [](nlohmann::json& j) { j = {{"pooling_mode", "weighted"}}; });
+  EXPECT_NE(error_of([&] { read_model_info(dir); }).find("'pooling_mode' \"weighted\" is not supported"), std::string::npos);
+  rewrite_json(pool, [](nlohmann::json& j) {
+    j = {{"pooling_mode_cls_token", false}, {"pooling_mode_mean_tokens", false}, {"pooling_mode_lasttoken", false}};
+  });
+  const std::string none = error_of([&] { read_model_info(dir); });
+  EXPECT_NE(none.find("1_Pooling/config.json: no pooling mode is enabled"), std::string::npos) << none;
+  EXPECT_THROW(read_model_info(dir), ModelFormatError);
+  rewrite_json(pool, [](nlohmann::json& j) { j = {{"pooling_mode_mean_tokens", true}, {"include_prompt", false}}; });
+  EXPECT_NE(error_of([&] { read_model_info(dir); }).find("include_prompt"), std::string::npos);
+
+  // sentence_bert_config.json: max_seq_length and do_lower_case.
+  rewrite_json(pool, [](nlohmann::json& j) { j = {{"pooling_mode_mean_tokens", true}}; });
+  rewrite_json(dir + "/sentence_bert_config.json", [](nlohmann::json& j) {
+    j["max_seq_length"] = 8;
+    j["do_lower_case"] = true;
+  });
+  info = read_model_info(dir);
+  EXPECT_EQ(info.max_seq_length, 8u);
+  EXPECT_TRUE(info.do_lower_case);
+  const SentenceEncoder short_model = SentenceEncoder::load(dir);
+  const auto ids = short_model.token_ids({"one two three four five six seven eight nine"});
+  EXPECT_EQ(ids[0].size(), 8u);
+  EXPECT_EQ(ids[0].back(), short_model.tokenizer().last_id());
+  EncodeStats st;
+  Diagnostics diag;
+  o.prompt.reset();
+  short_model.encode({"one two three four five six seven eight nine", "one", "a b c d e f g h i j"}, o, &st, &diag);
+  EXPECT_EQ(st.truncated, 2u);
+  ASSERT_EQ(diag.size(), 1u);
+  EXPECT_EQ(diag.items()[0].level, Diagnostic::Level::warning);
+  EXPECT_NE(diag.items()[0].message.find("2 of 3 sentences were longer than the model's max_seq_length of 8 tokens"),
+            std::string::npos)
+      << diag.items()[0].message;
+}
+
+TEST(EmbedModelFolder, XlmRobertaConfig) {
+  const std::string json = R"({"model_type": "xlm-roberta", "vocab_size": 250002, "hidden_size": 384,
+    "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 1536, "max_position_embeddings": 514,
+    "type_vocab_size": 1, "pad_token_id": 1, "hidden_act": "gelu", "layer_norm_eps": 1e-05})";
+  const BertConfig c = BertConfig::parse(json);
+  EXPECT_EQ(c.model_type, "xlm-roberta");
+  EXPECT_EQ(c.position_offset, 2u);
+  EXPECT_EQ(c.max_tokens(), 512u);
+  EXPECT_EQ(BertConfig::parse(R"({"vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 1,
+    "intermediate_size": 8})").position_offset, 0u);
+  EXPECT_THROW(BertConfig::parse(R"({"model_type": "gpt2", "vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1,
+    "num_attention_heads": 1, "intermediate_size": 8})"), ModelFormatError);
+  EXPECT_THROW(BertConfig::parse(R"({"model_type": "xlm-roberta", "vocab_size": 10, "hidden_size": 4,
+    "num_hidden_layers": 1, "num_attention_heads": 1, "intermediate_size": 8, "max_position_embeddings": 3})"),
+               ModelFormatError);
 }
