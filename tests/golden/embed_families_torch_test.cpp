@@ -126,7 +126,7 @@ void check_modes(const std::string& dir, const std::string& model, const std::ve
 }  // namespace
 
 TEST(EmbedFamiliesTorchGolden, BertPoolingModes) {
-  if (!torch_available()) GTEST_SKIP() << "torch is not importable by " << python() << ": run scripts/setup --bench";
+  if (!torch_available()) GTEST_SKIP() << "torch is not importable by " << python() << ": run scripts/setup";
   const std::string dir = test::temp_dir("embed_families_bert");
   const std::string model = dir + "/minilm";
   BertConfig c;  // MiniLM-L6's shape
@@ -136,7 +136,7 @@ TEST(EmbedFamiliesTorchGolden, BertPoolingModes) {
 }
 
 TEST(EmbedFamiliesTorchGolden, XlmRobertaPoolingModesAndPrompt) {
-  if (!torch_available()) GTEST_SKIP() << "torch is not importable by " << python() << ": run scripts/setup --bench";
+  if (!torch_available()) GTEST_SKIP() << "torch is not importable by " << python() << ": run scripts/setup";
   const std::string dir = test::temp_dir("embed_families_xlmr");
   const std::string tok_dir = dir + "/tokenizer";
   const std::string cmd = python() + " " + source("tools/make_unigram_tokenizer.py") + " --texts " +

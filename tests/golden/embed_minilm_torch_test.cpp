@@ -66,7 +66,7 @@ double cosine(const float* a, const double* b, std::size_t n) {
 TEST(EmbedMiniLmTorchGolden, AgreesWithTorchReference) {
   if (!torch_available())
     GTEST_SKIP() << "torch is not importable by " << python()
-                 << ": install Debian's python3-torch (scripts/setup --bench) to run this comparison";
+                 << ": install Debian's python3-torch (scripts/setup) to run this comparison";
   const std::string dir = test::temp_dir("embed_minilm_torch");
   const std::string model = dir + "/model";
   write_random_model(model, minilm_shape(), 20260101, test::shared_path("models/paraphrase-MiniLM-L6-v2"));
