@@ -22,7 +22,10 @@ struct Fixture {
 const Fixture& fixture() {
   static const Fixture f = [] {
     Fixture x;
-    x.dir = test::temp_dir("cli_model_file");
+    // One folder per test: ctest runs the tests of this file side by side, each in its
+    // own process, and temp_dir empties the folder it returns.
+    x.dir = test::temp_dir(std::string("cli_model_file_") +
+                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     const auto r = test::run_command(test::cli() + " run " + test::bank_small() + kFast + " --out " + x.dir + "/run");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     x.model = test::read_json(x.dir + "/run/model.json");
