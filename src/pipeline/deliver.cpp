@@ -285,8 +285,12 @@ json model_json(const SegmentationResult& r) {
              {"outlier_policy", std::string(to_string(r.outliers.policy))},
              {"outlier_space", r.outliers.on_embeddings ? "embeddings" : "features"},
              {"methods", json::object()}};
-  for (const auto& c : r.table.columns())
-    model["columns"].push_back({{"name", c.name}, {"type", std::string(to_string(c.type))}});
+  for (const auto& c : r.table.columns()) {
+    json column{{"name", c.name}, {"type", std::string(to_string(c.type))}};
+    // How the run read the column's numbers; scoring reads new rows the same way.
+    if (c.is_numeric() && c.decimal != 0) column["decimal"] = std::string(1, c.decimal);
+    model["columns"].push_back(std::move(column));
+  }
   if (r.outliers.model) model["outliers"] = detail::ecod_to_json(*r.outliers.model);
   for (const auto& m : r.methods) model["methods"][m.name] = m.model->to_json();
   return model;
