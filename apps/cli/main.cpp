@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   demo_flags.add_to(*demo_cmd);
   std::size_t demo_rows = 5000;
   std::uint64_t demo_data_seed = 7;
-  demo_cmd->add_option("--rows", demo_rows, "customers to generate")->capture_default_str();
+  demo_cmd->add_option("--rows", demo_rows, "customers to generate")->capture_default_str()->check(non_negative);
   demo_cmd->add_option("--data-seed", demo_data_seed, "seed of the data generator")
       ->capture_default_str()
       ->check(non_negative);
@@ -196,7 +196,8 @@ int main(int argc, char** argv) {
   score_cmd->add_option("DATA", score_params.data, "customer table (CSV) with the model's columns")->required();
   score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score)")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
-  score_cmd->add_option("--decimal", score_decimal, "decimal mark: . or , (default: per column)");
+  score_cmd->add_option("--decimal", score_decimal,
+                        "decimal mark: . or , (default: as the run read each of the model's columns)");
   // (Negative numbers are refused here: CLI11 would read "-1" as a huge unsigned seed.)
   score_cmd->add_option("--threads", score_params.threads, "worker threads (0: all cores)")->check(non_negative);
   score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
@@ -299,7 +300,7 @@ int main(int argc, char** argv) {
       score_params.csv.delimiter = parse_delimiter(score_delimiter);
       score_params.csv.decimal = parse_decimal(score_decimal);
       const std::size_t rows = score(score_params);
-      std::printf("scored %zu rows -> %s\n", rows, score_params.out.c_str());
+      std::printf("scored %zu row%s -> %s\n", rows, rows == 1 ? "" : "s", score_params.out.c_str());
       return 0;
     }
     if (*demo_cmd) {

@@ -38,6 +38,13 @@ std::uint16_t float_to_half(float f) noexcept;
 /// without str.lower()'s final-sigma rule. Invalid bytes become U+FFFD.
 std::string lower_text(std::string_view text);
 
+/// A JSON library error as a reader can act on it, without the library's
+/// "[json.exception...]" tag. A syntax error in `text` (`byte`: the 1-based offset the
+/// library reports, 0 when it is not a syntax error) becomes "line L, column C: invalid
+/// JSON (detail)"; a structural one (a key missing, a value of the wrong type) says what
+/// was expected. Bytes outside printable ASCII in the detail are shown as \xHH.
+std::string json_error_text(std::string_view text, std::size_t byte, std::string_view library_message);
+
 /// 128-bit hash of bytes as two independent FNV-1a 64 streams.
 struct Hash128 {
   std::uint64_t a = 0, b = 0;
