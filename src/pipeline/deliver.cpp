@@ -287,8 +287,11 @@ json model_json(const SegmentationResult& r) {
              {"methods", json::object()}};
   for (const auto& c : r.table.columns()) {
     json column{{"name", c.name}, {"type", std::string(to_string(c.type))}};
-    // How the run read the column's numbers; scoring reads new rows the same way.
-    if (c.is_numeric() && c.decimal != 0) column["decimal"] = std::string(1, c.decimal);
+    // A column the run read with a decimal comma says so, and scoring reads new rows
+    // the same way (alone, '1,125' would read as thousands). Other columns carry no
+    // mark, so a table built in memory and the same table read from a file give the
+    // same model.json.
+    if (c.is_numeric() && c.decimal == ',') column["decimal"] = ",";
     model["columns"].push_back(std::move(column));
   }
   if (r.outliers.model) model["outliers"] = detail::ecod_to_json(*r.outliers.model);
