@@ -46,7 +46,8 @@ struct Column {
 
   // numeric, read from text: the decimal mark of its numbers, '.' (a point; commas
   // only as thousands separators) or ',' (a decimal comma); 0 when not read from text.
-  // model.json keeps it so that scoring reads new rows the way the run read its own.
+  // model.json marks the decimal-comma columns, so that scoring reads new rows as the
+  // run read its own.
   char decimal = 0;
 
   bool is_numeric() const noexcept { return type == ColumnType::numeric; }
