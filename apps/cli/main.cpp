@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
   demo_flags.add_to(*demo_cmd);
   std::size_t demo_rows = 5000;
   std::uint64_t demo_data_seed = 7;
-  demo_cmd->add_option("--rows", demo_rows, "customers to generate")->capture_default_str();
+  demo_cmd->add_option("--rows", demo_rows, "customers to generate")->capture_default_str()->check(non_negative);
   demo_cmd->add_option("--data-seed", demo_data_seed, "seed of the data generator")
       ->capture_default_str()
       ->check(non_negative);
@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
   score_cmd->add_option("DATA", score_params.data, "customer table (CSV, or .csv.gz; -: standard input) with the model's columns")->required();
   score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score); .gz: gzip; -: standard output")->required();
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
-  score_cmd->add_option("--decimal", score_decimal, "decimal mark: . or , (default: per column)");
+  score_cmd->add_option("--decimal", score_decimal,
+                        "decimal mark: . or , (default: as the run read each of the model's columns)");
   // (Negative numbers are refused here: CLI11 would read "-1" as a huge unsigned seed.)
   score_cmd->add_option("--threads", score_params.threads, "worker threads (0: all cores)")->check(non_negative);
   score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
@@ -304,7 +305,7 @@ int main(int argc, char** argv) {
       score_params.csv.decimal = parse_decimal(score_decimal);
       const std::size_t rows = score(score_params);
       // With --out - the scores are standard output: the summary goes to standard error.
-      std::fprintf(score_params.out == "-" ? stderr : stdout, "scored %zu rows -> %s\n", rows,
+      std::fprintf(score_params.out == "-" ? stderr : stdout, "scored %zu row%s -> %s\n", rows, rows == 1 ? "" : "s",
                    score_params.out == "-" ? "<stdout>" : score_params.out.c_str());
       return 0;
     }

@@ -256,7 +256,8 @@ std::vector<std::size_t> stratified_label_sample(std::span<const std::int32_t> l
 /// Threads used by parallel_for. Initially SEGMENTA_THREADS if set, else the number
 /// of hardware threads. BLAS's own threading is always kept at 1 (see init_blas()).
 int num_threads() noexcept;
-/// Sets the thread count (n <= 0 restores the default). Throws InvalidArgument for n > 1024.
+/// Sets the thread count (0 restores the default). Throws ParameterError ("threads")
+/// for n < 0 or n > 1024: a negative count is not read as "all cores".
 void set_num_threads(int n);
 
 /// Runs task(t) for t in [0, n_tasks) on up to num_threads() threads; tasks are

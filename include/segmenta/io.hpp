@@ -101,6 +101,9 @@ struct InferOptions {
   /// column reads so, a comma), '.' (commas only as thousands separators, 1,234.5)
   /// or ',' (a decimal comma, points only as thousands separators, 1.234,5).
   char decimal = 0;
+  /// Per-column decimal marks ('.' or ','), used for the named columns while `decimal`
+  /// is 0 (scoring reads a column as the run that fitted the model read it).
+  std::vector<std::pair<std::string, char>> column_decimal;
 };
 
 /// Reports a cell that contradicts a type override (a non-number in a column
@@ -137,10 +140,12 @@ struct CsvOptions {
   Diagnostics* diagnostics = nullptr;
   /// The decimal mark (see InferOptions::decimal): 0 = per column, '.' or ','.
   char decimal = 0;
+  /// Per-column decimal marks while `decimal` is 0 (see InferOptions::column_decimal).
+  std::vector<std::pair<std::string, char>> column_decimal;
 
   static std::vector<std::string> default_na_values();
   /// The na_values, types and diagnostics of these options, for infer_types.
-  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal}; }
+  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal, column_decimal}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.

@@ -44,6 +44,12 @@ struct Column {
 
   std::size_t missing = 0;
 
+  // numeric, read from text: the decimal mark of its numbers, '.' (a point; commas
+  // only as thousands separators) or ',' (a decimal comma); 0 when not read from text.
+  // model.json marks the decimal-comma columns, so that scoring reads new rows as the
+  // run read its own.
+  char decimal = 0;
+
   bool is_numeric() const noexcept { return type == ColumnType::numeric; }
   std::size_t size() const noexcept { return is_numeric() ? numbers.size() : codes.size(); }
   bool is_missing(std::size_t row) const noexcept;

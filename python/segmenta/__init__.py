@@ -23,8 +23,8 @@ __version__ = _core.__version__
 
 
 def set_num_threads(n):
-    """Worker threads of the engine (0 = SEGMENTA_THREADS, else all cores). Results
-    do not depend on it."""
+    """Worker threads of the engine (0 = SEGMENTA_THREADS, else all cores; a negative
+    number is a ValueError, not "all cores"). Results do not depend on it."""
     _core.set_num_threads(int(n))
 
 

@@ -850,7 +850,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "segmenta's engine (use the segmenta package)";
   m.attr("__version__") = SEGMENTA_VERSION;
 
-  // Exceptions: bad parameters, data and model files are ValueError; files OSError.
+  // Exceptions: bad parameters, data (malformed or unusable) and model files are ValueError; files OSError.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -859,6 +859,8 @@ PYBIND11_MODULE(_core, m) {
     } catch (const InvalidArgument& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const ParseError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const DataError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const ModelFormatError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());

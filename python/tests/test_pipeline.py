@@ -139,6 +139,12 @@ def test_bad_parameters_and_frames(bank):
         segmenta.segment(bank.to_numpy())
     with pytest.raises(ValueError, match="columns"):
         segmenta.segment(bank, columns=["age", "nope"])
+    # One row, or rows all alike, are a data problem (ValueError), named as such.
+    with pytest.raises(ValueError, match=r"^DataFrame: the table has one row; a segmentation needs at least 2"):
+        segmenta.segment(bank.head(1), **FAST)
+    same = pd.concat([bank.head(1)] * 12, ignore_index=True)
+    with pytest.raises(ValueError, match=r"^DataFrame: all 12 rows identical \(in the columns used\)"):
+        segmenta.segment(same, **FAST)
     bad = bank.copy()
     bad["balance"] = bad["balance"].astype(float)
     bad.loc[3, "balance"] = np.inf

@@ -96,3 +96,17 @@ def test_parameters_round_trip():
         pd.DataFrame({"x": X[:, 0], "c": np.where(X[:, 1] > 0, "p", "n")}))
     again = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(again.labels_, fitted.labels_)
+
+
+def test_thread_and_seed_values_are_not_reinterpreted(bank):
+    # -1 is refused, not read as "all cores" (scikit-learn's n_jobs=-1) or as a huge seed.
+    before = segmenta.num_threads()
+    with pytest.raises(ValueError, match=r"^threads: must be >= 0 \(0 = all cores\), got -1$"):
+        segmenta.set_num_threads(-1)
+    assert segmenta.num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        segmenta.segment(bank.head(200), threads=-1, maps=False, explain=False)
+    with pytest.raises(ValueError, match="seed"):
+        segmenta.segment(bank.head(200), seed=-1, maps=False, explain=False)
+    with pytest.raises(ValueError, match="random_state"):
+        segmenta.KMeans(n_clusters=2, random_state=-1).fit(bank[["age", "balance"]].to_numpy(dtype=float))

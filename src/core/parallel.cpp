@@ -40,8 +40,9 @@ int num_threads() noexcept {
 }
 
 void set_num_threads(int n) {
-  if (n > 1024) throw InvalidArgument("threads: at most 1024 threads are supported, got " + std::to_string(n));
-  thread_setting().store(n <= 0 ? default_threads() : n, std::memory_order_relaxed);
+  if (n < 0) throw ParameterError("threads", "must be >= 0 (0 = all cores), got " + std::to_string(n));
+  if (n > 1024) throw ParameterError("threads", "at most 1024 threads are supported, got " + std::to_string(n));
+  thread_setting().store(n == 0 ? default_threads() : n, std::memory_order_relaxed);
 }
 
 void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& task) {

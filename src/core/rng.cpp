@@ -84,7 +84,8 @@ std::vector<std::size_t> Rng::permutation(std::size_t n) {
 }
 
 std::vector<std::size_t> Rng::sample_without_replacement(std::size_t n, std::size_t count) {
-  if (count > n) throw InvalidArgument("sample_without_replacement: count exceeds population");
+  if (count > n)
+    throw InvalidArgument("count: a sample of " + std::to_string(count) + " from a population of " + std::to_string(n));
   if (count * 4 >= n) {
     auto p = permutation(n);
     p.resize(count);

@@ -45,6 +45,12 @@ void append_utf8(std::string& out, char32_t c);
 /// as the WordPiece tokenizer applies them.
 void strip_accents(std::u32string& cps);
 void lowercase(std::u32string& cps);
+/// A JSON library error as a reader can act on it, without the library's
+/// "[json.exception...]" tag. A syntax error in `text` (`byte`: the 1-based offset the
+/// library reports, 0 when it is not a syntax error) becomes "line L, column C: invalid
+/// JSON (detail)"; a structural one (a key missing, a value of the wrong type) says what
+/// was expected. Bytes outside printable ASCII in the detail are shown as \xHH.
+std::string json_error_text(std::string_view text, std::size_t byte, std::string_view library_message);
 
 /// 128-bit hash of bytes as two independent FNV-1a 64 streams.
 struct Hash128 {

@@ -15,8 +15,10 @@ nlohmann::json parse_json_file(const std::string& path) {
   const std::string text = read_file(path);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw ModelFormatError(fmt::format("{}: invalid JSON ({})", path, e.what()));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ModelFormatError(fmt::format("{}: {}", path, embed_detail::json_error_text(text, e.byte, e.what())));
+  } catch (const nlohmann::json::exception& e) {  // a number beyond a double
+    throw ModelFormatError(fmt::format("{}: {}", path, embed_detail::json_error_text(text, 0, e.what())));
   }
 }
 
@@ -48,8 +50,10 @@ BertConfig BertConfig::parse(std::string_view json_text, const std::string& name
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ModelFormatError(fmt::format("{}: {}", name, embed_detail::json_error_text(json_text, e.byte, e.what())));
   } catch (const nlohmann::json::exception& e) {
-    throw ModelFormatError(fmt::format("{}: invalid JSON ({})", name, e.what()));
+    throw ModelFormatError(fmt::format("{}: {}", name, embed_detail::json_error_text(json_text, 0, e.what())));
   }
   if (!j.is_object()) throw ModelFormatError(fmt::format("{}: not a JSON object", name));
   BertConfig c;

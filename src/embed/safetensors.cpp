@@ -96,8 +96,10 @@ SafeTensors SafeTensors::parse(std::string bytes, std::string name) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(header);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw fail(fmt::format("header is not valid JSON: {}", embed_detail::json_error_text(header, e.byte, e.what())));
   } catch (const nlohmann::json::exception& e) {
-    throw fail(fmt::format("header is not valid JSON ({})", e.what()));
+    throw fail(fmt::format("header is not valid JSON: {}", embed_detail::json_error_text(header, 0, e.what())));
   }
   if (!j.is_object()) throw fail("header is not a JSON object");
 

@@ -376,8 +376,10 @@ WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& pa
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw fail(embed_detail::json_error_text(text, e.byte, e.what()));
   } catch (const nlohmann::json::exception& e) {
-    throw fail(fmt::format("invalid JSON ({})", e.what()));
+    throw fail(embed_detail::json_error_text(text, 0, e.what()));
   }
   if (!j.is_object()) throw fail("not a JSON object");
   TokenizerOptions o;
@@ -436,7 +438,7 @@ WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& pa
     }
     return WordPieceTokenizer(std::move(tokens), std::move(o));
   } catch (const nlohmann::json::exception& e) {
-    throw fail(fmt::format("unexpected structure ({})", e.what()));
+    throw fail(embed_detail::json_error_text(text, 0, e.what()));
   } catch (const InvalidArgument& e) {
     throw fail(e.what());
   }
@@ -451,10 +453,14 @@ WordPieceTokenizer WordPieceTokenizer::from_folder(const std::string& dir) {
   const fs::path cfg = fs::path(dir) / "tokenizer_config.json";
   if (fs::exists(cfg)) {
     nlohmann::json j;
+    const std::string cfg_text = read_file(cfg.string());
     try {
-      j = nlohmann::json::parse(read_file(cfg.string()));
+      j = nlohmann::json::parse(cfg_text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ModelFormatError(
+          fmt::format("{}: {}", cfg.string(), embed_detail::json_error_text(cfg_text, e.byte, e.what())));
     } catch (const nlohmann::json::exception& e) {
-      throw ModelFormatError(fmt::format("{}: invalid JSON ({})", cfg.string(), e.what()));
+      throw ModelFormatError(fmt::format("{}: {}", cfg.string(), embed_detail::json_error_text(cfg_text, 0, e.what())));
     }
     if (j.is_object()) {
       if (j.contains("do_lower_case") && j["do_lower_case"].is_boolean()) o.lowercase = j["do_lower_case"].get<bool>();
@@ -469,8 +475,9 @@ WordPieceTokenizer WordPieceTokenizer::from_folder(const std::string& dir) {
   }
   const fs::path map = fs::path(dir) / "special_tokens_map.json";
   if (fs::exists(map)) {
+    const std::string map_text = read_file(map.string());
     try {
-      const auto j = nlohmann::json::parse(read_file(map.string()));
+      const auto j = nlohmann::json::parse(map_text);
       if (j.is_object()) {
         o.special_tokens.clear();
         for (auto it = j.begin(); it != j.end(); ++it)
@@ -480,8 +487,11 @@ WordPieceTokenizer WordPieceTokenizer::from_folder(const std::string& dir) {
             o.special_tokens.push_back(json_token(it.value(), ""));
           }
       }
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ModelFormatError(
+          fmt::format("{}: {}", map.string(), embed_detail::json_error_text(map_text, e.byte, e.what())));
     } catch (const nlohmann::json::exception& e) {
-      throw ModelFormatError(fmt::format("{}: invalid JSON ({})", map.string(), e.what()));
+      throw ModelFormatError(fmt::format("{}: {}", map.string(), embed_detail::json_error_text(map_text, 0, e.what())));
     }
   }
   return from_vocab_file(vocab, std::move(o));

@@ -428,7 +428,14 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
     Strays strays;
     NumberFormat format = NumberFormat::plain;
     bool ambiguous = false;
-    columns.push_back(infer_column(cells, forced, is_marker, options.decimal, fail, strays, format, ambiguous));
+    char decimal = options.decimal;
+    if (decimal == 0)
+      for (const auto& [name, mark] : options.column_decimal)
+        if (name == cells.name()) decimal = mark;
+    if (decimal != 0 && decimal != '.' && decimal != ',')
+      throw InvalidArgument(fmt::format("column '{}': the decimal mark must be . or , got '{}'", cells.name(), decimal));
+    columns.push_back(infer_column(cells, forced, is_marker, decimal, fail, strays, format, ambiguous));
+    if (columns.back().is_numeric()) columns.back().decimal = format == NumberFormat::decimal_comma ? ',' : '.';
     if (format != NumberFormat::plain && options.diagnostics) {
       if (ambiguous)
         options.diagnostics->warn(

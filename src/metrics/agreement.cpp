@@ -25,13 +25,13 @@ struct Contingency {
   bool identical() const noexcept { return cells.size() == a.size() && cells.size() == b.size(); }
 };
 
-Contingency contingency(Labels a, Labels b, const char* what) {
+Contingency contingency(Labels a, Labels b, const char* /*metric*/) {
+  // Messages name the parameters (labels_true, labels_pred), not the metric.
   if (a.size() != b.size())
-    throw InvalidArgument(std::string(what) + ": labels_true has " + std::to_string(a.size()) +
-                          " entries but labels_pred has " + std::to_string(b.size()));
-  if (a.empty()) throw InvalidArgument(std::string(what) + ": the labelings are empty");
-  if (a.size() >= (std::size_t{1} << 31))
-    throw InvalidArgument(std::string(what) + ": at most 2^31 - 1 labels are supported");
+    throw InvalidArgument("labels_pred: " + std::to_string(b.size()) + " entries, labels_true has " +
+                          std::to_string(a.size()));
+  if (a.empty()) throw InvalidArgument("labels_true: no labels");
+  if (a.size() >= (std::size_t{1} << 31)) throw InvalidArgument("labels_true: at most 2^31 - 1 labels are supported");
   const detail::EncodedLabels ea = detail::encode_labels(a), eb = detail::encode_labels(b);
   Contingency c;
   c.n = static_cast<std::int64_t>(a.size());

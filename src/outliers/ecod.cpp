@@ -187,19 +187,19 @@ class ScratchPool {
 /// matrices are gathered 8 columns at a time.
 std::size_t column_tile(std::size_t p) { return p >= 64 ? 8 : 1; }
 
-void check_finite(ViewD x, const char* what) {
+void check_finite(ViewD x) {
   for (std::size_t i = 0; i < x.rows(); ++i) {
     const double* r = x.row(i);
     for (std::size_t j = 0; j < x.cols(); ++j)
       if (!std::isfinite(r[j]))
-        throw InvalidArgument(fmt::format("{}: x has a non-finite value ({}) at row {}, feature {}", what,
-                                          format_double(r[j]), i, j));
+        throw InvalidArgument(
+            fmt::format("x: a non-finite value ({}) at row {}, feature {}", format_double(r[j]), i, j));
   }
 }
 
-void check_contamination(double c, const char* what) {
+void check_contamination(double c) {
   if (!(c > 0.0 && c <= 0.5))
-    throw InvalidArgument(fmt::format("{}: contamination must be in (0, 0.5], got {}", what, format_double(c)));
+    throw ParameterError("contamination", fmt::format("must be in (0, 0.5], got {}", format_double(c)));
 }
 
 /// Row sums of o (n, p) in numpy's pairwise order (pyod's O.sum(axis=1)).
@@ -214,11 +214,10 @@ std::vector<double> row_sums(const MatrixD& o) {
 }  // namespace
 
 double percentile_linear(std::vector<double> values, double q) {
-  if (values.empty()) throw InvalidArgument("percentile_linear: values is empty");
-  if (!(q >= 0.0 && q <= 100.0))
-    throw InvalidArgument(fmt::format("percentile_linear: q must be in [0, 100], got {}", format_double(q)));
+  if (values.empty()) throw InvalidArgument("values: no value to take a percentile of");
+  if (!(q >= 0.0 && q <= 100.0)) throw ParameterError("q", fmt::format("must be in [0, 100], got {}", format_double(q)));
   for (double v : values)
-    if (std::isnan(v)) throw InvalidArgument("percentile_linear: values contains NaN");
+    if (std::isnan(v)) throw InvalidArgument("values: NaN has no percentile rank");
   const std::size_t n = values.size();
   const double quantile = q / 100;
   const double virtual_index = static_cast<double>(n - 1) * quantile;
@@ -240,11 +239,12 @@ double percentile_linear(std::vector<double> values, double q) {
 }
 
 EcodModel fit_ecod(ViewD x, const EcodParams& params) {
-  check_contamination(params.contamination, "fit_ecod");
-  if (x.rows() < 2) throw InvalidArgument(fmt::format("fit_ecod: x needs at least 2 rows, got {}", x.rows()));
-  if (x.cols() == 0) throw InvalidArgument("fit_ecod: x has no feature");
-  if (x.rows() > UINT32_MAX) throw InvalidArgument(fmt::format("fit_ecod: at most {} rows, got {}", UINT32_MAX, x.rows()));
-  check_finite(x, "fit_ecod");
+  check_contamination(params.contamination);
+  if (x.rows() < 2)
+    throw InvalidArgument(fmt::format("x: outlier detection needs at least 2 rows, got {}", x.rows()));
+  if (x.cols() == 0) throw InvalidArgument("x: no feature column");
+  if (x.rows() > UINT32_MAX) throw InvalidArgument(fmt::format("x: at most {} rows, got {}", UINT32_MAX, x.rows()));
+  check_finite(x);
 
   const std::size_t n = x.rows(), p = x.cols();
   EcodModel m;
@@ -300,11 +300,11 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
 }
 
 std::vector<double> EcodModel::score(ViewD x, MatrixD* per_feature) const {
-  if (sorted_.empty()) throw NotFitted("EcodModel::score: the model is not fitted (use fit_ecod)");
+  if (sorted_.empty()) throw NotFitted("the outlier model is not fitted");
   const std::size_t n = sorted_.cols(), p = sorted_.rows(), m = x.rows();
   if (x.cols() != p)
-    throw InvalidArgument(fmt::format("EcodModel::score: x has {} features, the model was fitted on {}", x.cols(), p));
-  check_finite(x, "EcodModel::score");
+    throw InvalidArgument(fmt::format("x: {} features, the outlier model was fitted on {}", x.cols(), p));
+  check_finite(x);
   // The ladder of the training set plus the one scored row; a table of its logs
   // pays off once the batch needs more logs than the table holds.
   const Ladder ladder(n + 1);
@@ -385,7 +385,7 @@ std::vector<std::uint8_t> EcodModel::predict(ViewD x) const {
 
 std::vector<double> EcodModel::outlier_feature_means() const {
   if (feature_scores_.empty())
-    throw NotFitted("EcodModel::outlier_feature_means: needs the training scores of fit_ecod");
+    throw NotFitted("the outlier model keeps no training scores to average (it was not fitted here)");
   const std::size_t p = feature_scores_.cols();
   std::vector<double> sum(p, 0.0);
   std::size_t flagged = 0;

@@ -285,8 +285,15 @@ json model_json(const SegmentationResult& r) {
              {"outlier_policy", std::string(to_string(r.outliers.policy))},
              {"outlier_space", r.outliers.on_embeddings ? "embeddings" : "features"},
              {"methods", json::object()}};
-  for (const auto& c : r.table.columns())
-    model["columns"].push_back({{"name", c.name}, {"type", std::string(to_string(c.type))}});
+  for (const auto& c : r.table.columns()) {
+    json column{{"name", c.name}, {"type", std::string(to_string(c.type))}};
+    // A column the run read with a decimal comma says so, and scoring reads new rows
+    // the same way (alone, '1,125' would read as thousands). Other columns carry no
+    // mark, so a table built in memory and the same table read from a file give the
+    // same model.json.
+    if (c.is_numeric() && c.decimal == ',') column["decimal"] = ",";
+    model["columns"].push_back(std::move(column));
+  }
   if (r.outliers.model) model["outliers"] = detail::ecod_to_json(*r.outliers.model);
   for (const auto& m : r.methods) model["methods"][m.name] = m.model->to_json();
   return model;

@@ -315,6 +315,17 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
   std::string columns;
   for (const auto& c : model.at("columns")) columns += (columns.empty() ? "" : ",") + c.at("name").get<std::string>();
   csv.columns = columns;
+  // Numbers are read as the run read them (its decimal mark per column), unless
+  // --decimal says otherwise; a model without the marks leaves it to the data.
+  if (csv.decimal == 0)
+    for (const auto& c : model.at("columns")) {
+      if (!c.contains("decimal")) continue;
+      const auto& mark = c.at("decimal");
+      if (!mark.is_string() || (mark != "." && mark != ","))
+        throw ModelFormatError(fmt::format("{}: column '{}': decimal must be \".\" or \",\", got {}", params.model,
+                                           c.at("name").get<std::string>(), mark.dump()));
+      csv.column_decimal.emplace_back(c.at("name").get<std::string>(), mark.get<std::string>()[0]);
+    }
   try {
     for (auto& t : model_columns(model)) csv.types.push_back(std::move(t));
   } catch (const InvalidArgument& e) {

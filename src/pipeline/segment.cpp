@@ -74,8 +74,8 @@ namespace {
 void check_rows_differ(const Table& t, const std::string& source) {
   const std::size_t n = t.rows();
   if (n < 2)
-    throw InvalidArgument(
-        fmt::format("{}: {} data row{}; a segmentation needs at least 2 different rows", source, n, n == 1 ? "" : "s"));
+    throw DataError(fmt::format("{}: {}; a segmentation needs at least 2 different rows", source,
+                                n == 1 ? std::string("the table has one row") : std::string("the table has no row")));
   const bool any_used = std::any_of(t.columns().begin(), t.columns().end(), [](const Column& c) {
     return c.type != ColumnType::id && c.type != ColumnType::text;
   });
@@ -96,8 +96,8 @@ void check_rows_differ(const Table& t, const std::string& source) {
       if (!same) return;
     }
   }
-  throw InvalidArgument(
-      fmt::format("{}: all {} rows are identical in the columns used; there is nothing to segment", source, n));
+  throw DataError(
+      fmt::format("{}: all {} rows identical (in the columns used); there is nothing to segment", source, n));
 }
 
 }  // namespace

@@ -37,11 +37,11 @@ std::vector<std::int64_t> level_index(const Column& col, const std::vector<std::
   return idx;
 }
 
-void check_column(const Column& col, const std::string& expected, bool numeric, const char* what) {
+void check_column(const Column& col, const std::string& expected, bool numeric) {
   if (col.name != expected)
-    throw InvalidArgument(fmt::format("{}: fitted on column '{}', got column '{}'", what, expected, col.name));
+    throw InvalidArgument(fmt::format("column '{}': the encoding was fitted on column '{}'", col.name, expected));
   if (col.is_numeric() != numeric)
-    throw InvalidArgument(fmt::format("{}: column '{}' was {} at fit, now {}", what, expected,
+    throw InvalidArgument(fmt::format("column '{}' was {} when the encoding was fitted, now {}", expected,
                                       numeric ? "numeric" : "categorical", to_string(col.type)));
 }
 
@@ -81,7 +81,7 @@ OrdinalEncoding fit_ordinal(const Column& col) {
 }
 
 std::vector<double> OrdinalEncoding::transform(const Column& col, UnknownPolicy unknown) const {
-  check_column(col, column, numeric, "OrdinalEncoding::transform");
+  check_column(col, column, numeric);
   const std::size_t n = col.size();
   std::vector<double> out(n);
   if (numeric) {
@@ -143,7 +143,7 @@ std::vector<double> OrdinalEncoding::transform(const Column& col, UnknownPolicy 
 
 OneHotEncoding fit_onehot(const Column& col) {
   if (col.is_numeric())
-    throw InvalidArgument(fmt::format("fit_onehot: column '{}' is numeric; one-hot encoding needs a categorical column",
+    throw InvalidArgument(fmt::format("column '{}' is numeric; one-hot encoding needs a categorical column",
                                       col.name));
   OneHotEncoding e;
   e.column = col.name;
@@ -152,10 +152,10 @@ OneHotEncoding fit_onehot(const Column& col) {
 }
 
 void OneHotEncoding::transform(const Column& col, double* out, std::size_t ldo, UnknownPolicy unknown) const {
-  check_column(col, column, false, "OneHotEncoding::transform");
+  check_column(col, column, false);
   const std::size_t width = size();
   if (ldo < width)
-    throw InvalidArgument(fmt::format("OneHotEncoding::transform: row stride {} is below the {} indicators", ldo, width));
+    throw InvalidArgument(fmt::format("column '{}': a row stride of {} is below its {} indicators", column, ldo, width));
   const std::vector<std::int64_t> idx = level_index(col, categories);
   const std::int64_t shift = drop_first && !categories.empty() ? 1 : 0;
   const std::size_t n = col.size();

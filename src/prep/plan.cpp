@@ -46,7 +46,7 @@ const Column& block_column(const Table& table, const FeatureBlock& b) {
   const Column& col = table.column(table.index_of(b.column, "prep"));
   const bool want_numeric = b.kind == FeatureBlock::Kind::power || (b.kind == FeatureBlock::Kind::ordinal_power && b.ordinal.numeric);
   if (col.is_numeric() != want_numeric)
-    throw InvalidArgument(fmt::format("prep: column '{}' was {} when the model was fitted, now {}", b.column,
+    throw InvalidArgument(fmt::format("column '{}' was {} when the model was fitted, now {}", b.column,
                                       want_numeric ? "numeric" : "categorical", to_string(col.type)));
   return col;
 }
@@ -71,7 +71,7 @@ MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown
           std::size_t first = 0;
           if (count_missing(col, &first) > 0)
             throw InvalidArgument(fmt::format(
-                "prep: column '{}' has a missing value at row {}; the blog preset treats it as an unseen value "
+                "column '{}' has a missing value at row {}; the blog preset treats it as an unseen value "
                 "(use the missing unknown policy to get NaN features, or the standard preset)",
                 b.column, first));
         }
@@ -93,7 +93,7 @@ MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown
 
 MatrixD PrepModel::transform(const Table& table) const {
   if (feature_names.empty() || power.lambdas.size() != feature_names.size())
-    throw NotFitted("PrepModel::transform: the model is not fitted (use fit_prep)");
+    throw NotFitted("the preparation is not fitted");
   return power.transform(encode(*this, table, unknown));
 }
 
@@ -102,7 +102,7 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
     throw DataError(fmt::format("{}: the table is empty ({} rows, {} columns)",
                                 table.source().empty() ? std::string("the table") : table.source(), table.rows(),
                                 table.cols()));
-  if (params.max_onehot_levels == 0) throw InvalidArgument("fit_prep: max_onehot_levels must be >= 1");
+  if (params.max_onehot_levels == 0) throw ParameterError("max_onehot_levels", "must be >= 1");
 
   PrepResult result;
   PrepModel& model = result.model;
@@ -127,7 +127,7 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
     if (blog) {
       if (missing > 0)
         throw InvalidArgument(fmt::format(
-            "fit_prep: column '{}' has {} missing values (first at row {}); the blog preset (OrdinalEncoder + "
+            "column '{}' has {} missing values (first at row {}); the blog preset (OrdinalEncoder + "
             "PowerTransformer) has no rule for them and scikit-learn would pass NaN on to k-means, which rejects "
             "it; use the standard preset, which imputes them",
             col.name, missing, first_missing));

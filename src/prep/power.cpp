@@ -225,11 +225,11 @@ double yeo_johnson(double x, double lambda) noexcept {
 }
 
 double fit_yeo_johnson_lambda(const double* values, std::size_t n, std::size_t stride) {
-  if (n > 0 && values == nullptr) throw InvalidArgument("fit_yeo_johnson_lambda: values is null");
-  if (stride == 0) throw InvalidArgument("fit_yeo_johnson_lambda: stride must be >= 1");
+  if (n > 0 && values == nullptr) throw InvalidArgument(fmt::format("values: null, for {} values", n));
+  if (stride == 0) throw ParameterError("stride", "must be >= 1");
   for (std::size_t i = 0; i < n; ++i)
     if (std::isinf(values[i * stride]))
-      throw InvalidArgument(fmt::format("fit_yeo_johnson_lambda: values[{}] is infinite", i));
+      throw InvalidArgument(fmt::format("values: the value at row {} is infinite (only finite values or NaN)", i));
   DistinctValues d = distinct_values(values, n, stride);
   if (d.value.size() < 2) return 1.0;
   YeoJohnsonLikelihood nll(std::move(d));
@@ -239,7 +239,7 @@ double fit_yeo_johnson_lambda(const double* values, std::size_t n, std::size_t s
 
 StandardScalerModel fit_standard_scaler(ViewD x) {
   if (x.rows() == 0 || x.cols() == 0)
-    throw InvalidArgument(fmt::format("fit_standard_scaler: x must be non-empty, got ({}, {})", x.rows(), x.cols()));
+    throw InvalidArgument(fmt::format("x: needs at least one row and one column, got shape ({}, {})", x.rows(), x.cols()));
   const std::size_t n = x.rows(), p = x.cols();
   std::vector<double> count(p, 0.0);
   for (std::size_t i = 0; i < n; ++i) {
@@ -275,7 +275,7 @@ StandardScalerModel fit_standard_scaler(ViewD x) {
 MatrixD StandardScalerModel::transform(ViewD x) const {
   if (x.cols() != mean.size() || scale.size() != mean.size())
     throw InvalidArgument(
-        fmt::format("StandardScalerModel::transform: x has {} columns, the scaler {}", x.cols(), mean.size()));
+        fmt::format("x: {} columns, the scaler was fitted on {}", x.cols(), mean.size()));
   MatrixD out(x.rows(), x.cols());
   for (std::size_t i = 0; i < x.rows(); ++i) {
     const double* r = x.row(i);
@@ -293,7 +293,7 @@ MatrixD StandardScalerModel::transform(ViewD x) const {
 MatrixD StandardScalerModel::inverse_transform(ViewD z) const {
   if (z.cols() != mean.size() || scale.size() != mean.size())
     throw InvalidArgument(
-        fmt::format("StandardScalerModel::inverse_transform: z has {} columns, the scaler {}", z.cols(), mean.size()));
+        fmt::format("z: {} columns, the scaler was fitted on {}", z.cols(), mean.size()));
   MatrixD out(z.rows(), z.cols());
   for (std::size_t i = 0; i < z.rows(); ++i) {
     const double* r = z.row(i);
@@ -311,9 +311,9 @@ MatrixD StandardScalerModel::inverse_transform(ViewD z) const {
 MatrixD PowerTransformerModel::transform(ViewD x) const {
   if (x.cols() != lambdas.size())
     throw InvalidArgument(
-        fmt::format("PowerTransformerModel::transform: x has {} columns, the model {}", x.cols(), lambdas.size()));
+        fmt::format("x: {} columns, the power transformer was fitted on {}", x.cols(), lambdas.size()));
   if (standardize && (scaler.mean.size() != lambdas.size() || scaler.scale.size() != lambdas.size()))
-    throw NotFitted("PowerTransformerModel::transform: the scaler is not fitted");
+    throw NotFitted("the power transformer's scaler is not fitted");
   MatrixD y = apply_lambdas(x, lambdas);
   if (standardize) standardize_in_place(y, scaler);
   return y;
@@ -372,10 +372,10 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
 PowerTransformerModel fit_power_transformer(ViewD x, const PowerTransformerParams& params, Diagnostics* diag,
                                             const std::vector<std::string>& names) {
   if (x.rows() == 0 || x.cols() == 0)
-    throw InvalidArgument(fmt::format("fit_power_transformer: x must be non-empty, got ({}, {})", x.rows(), x.cols()));
+    throw InvalidArgument(fmt::format("x: needs at least one row and one column, got shape ({}, {})", x.rows(), x.cols()));
   if (!names.empty() && names.size() != x.cols())
-    throw InvalidArgument(fmt::format("fit_power_transformer: names has {} entries for {} columns", names.size(), x.cols()));
-  check_finite(x, "fit_power_transformer");
+    throw InvalidArgument(fmt::format("names: {} entries for the {} columns of x", names.size(), x.cols()));
+  check_finite(x, "x");
   return detail::fit_power_columns(x, std::vector<char>(x.cols(), 1), params.standardize, diag, names, nullptr);
 }
 

@@ -251,9 +251,9 @@ json method_maps(const std::string& method, const json& infos, const Table& maps
 
 json report_data(const ReportInput& input) {
   const ReportOptions& opt = input.options;
-  if (opt.max_map_points < 1) throw InvalidArgument("ReportOptions::max_map_points: must be at least 1");
-  if (opt.max_silhouette_values < 2) throw InvalidArgument("ReportOptions::max_silhouette_values: must be at least 2");
-  if (opt.map_digits < 3 || opt.map_digits > 17) throw InvalidArgument("ReportOptions::map_digits: must be in 3..17");
+  if (opt.max_map_points < 1) throw ParameterError("max_map_points", "must be at least 1");
+  if (opt.max_silhouette_values < 2) throw ParameterError("max_silhouette_values", "must be at least 2");
+  if (opt.map_digits < 3 || opt.map_digits > 17) throw ParameterError("map_digits", "must be in 3..17");
   const json& metrics_in = input.metrics;
   if (!metrics_in.is_object()) throw InvalidArgument("metrics.json: not a JSON object");
   const json& methods_in = require_object(metrics_in, "methods", "");

@@ -7,8 +7,9 @@ split on blanks after replacing {in} (the inputs folder), {out} (an output path
 that must not exist afterwards unless the case succeeds), {model} (a model.json
 fitted once), {folders} (damaged model folders) and {work} (the case's folder).
 The case passes when segmenta exits with the code, its standard error (standard
-output for a success) holds the fragment, and, for a failure, neither {out} nor
-any temporary (*.tmp-*) is left in the case's folder.
+output for a success) holds the fragment, and, for a failure, the error is one line
+that names no function or other internal name, and neither {out} nor any temporary
+(*.tmp-*) is left in the case's folder.
 """
 import os
 import re
@@ -21,6 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_inputs  # noqa: E402
 
 HUGE_LINE_MB = int(os.environ.get("SEGMENTA_HUGE_LINE_MB", "1024"))
+
+# What an error must not show a user: a function call (`name(`), a snake_case name of a
+# function or internal parameter heading the message or a part of it (`fit_ecod: `; the
+# command line names flags as --flag), a C++ qualified name, or the JSON library's tag.
+INTERNAL_NAMES = re.compile(r"\b[a-z_][a-z0-9_]*\(|(^|: )[a-z]+_[a-z0-9_]+: |\w::\w|\[json\.exception")
+
+
+def internal_names(message):
+    """The internal names an error message shows, [] when it shows none."""
+    return [m.group(0) for m in INTERNAL_NAMES.finditer(message)]
 
 
 def read_cases(path):
@@ -104,6 +115,9 @@ def run_case(case, segmenta, shared, work):
                 problems.append(f"{os.path.join(folder, entry)} was left behind")
         if err.count("\n") != 1 or not err.startswith("segmenta: error: "):
             problems.append("the error is not one 'segmenta: error: ' line")
+        names = internal_names(err.strip()[len("segmenta: error: "):])
+        if names:
+            problems.append("the error names something internal: " + ", ".join(names))
     left = leftovers(folder)
     if left:
         problems.append("temporaries left behind: " + ", ".join(left))

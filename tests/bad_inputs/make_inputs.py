@@ -91,6 +91,7 @@ INPUTS = {
     "wide.csv": wide,
     "one_row.csv": lambda: b"age,job\n30,admin\n",
     "identical.csv": identical,
+    "one_customer.csv": lambda: ("\n".join(_rows()[:2]) + "\n").encode(),
     "inf.csv": lambda: _with_cell(12, 1, "inf"),
     "minus_inf.csv": lambda: _with_cell(12, 1, "-inf"),
     "e400.csv": lambda: _with_cell(20, 1, "1e400"),
@@ -165,6 +166,18 @@ FOLDER_WEIGHTS = {
     "folder_deep_header": safetensors(b"[" * 100000 + b"]" * 100000),
 }
 
+# config.json and tokenizer.json with one thing wrong (the rest of the folder intact).
+FOLDER_CONFIGS = {
+    "folder_config_line_three": b'{\n  "hidden_size": 384,\n  "num_hidden_layers": 6,,\n}\n',
+    "folder_config_not_object": b"[384, 6]",
+    "folder_config_huge_number": b'{"hidden_size": 1e400}',
+}
+FOLDER_TOKENIZERS = {
+    "folder_tokenizer_truncated": b'{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0,',
+    "folder_tokenizer_model_number": b'{"model": 5}',
+    "folder_tokenizer_no_model": b'{"normalizer": null}',
+}
+
 def make_folder(path, name, shared_model):
     """A model folder named `name` (a key of FOLDER_WEIGHTS, or folder_no_config / folder_bad_config)."""
     os.makedirs(path, exist_ok=True)
@@ -183,6 +196,14 @@ def make_folder(path, name, shared_model):
     elif name == "folder_bad_config":
         with open(os.path.join(path, "config.json"), "w") as f:
             f.write('{"hidden_size": ')
+    elif name in FOLDER_CONFIGS:
+        with open(os.path.join(path, "config.json"), "wb") as f:
+            f.write(FOLDER_CONFIGS[name])
+    elif name in FOLDER_TOKENIZERS:
+        with open(os.path.join(path, "tokenizer.json"), "wb") as f:
+            f.write(FOLDER_TOKENIZERS[name])
+        with open(os.path.join(path, "model.safetensors"), "wb") as f:  # the tokenizer is read after the weights
+            f.write(safetensors({}))
     elif name == "folder_bad_vocab":
         with open(os.path.join(path, "config.json"), "rb") as f:
             cfg = f.read()

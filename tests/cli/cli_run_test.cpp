@@ -414,15 +414,15 @@ TEST(CliErrors, OneRowOrIdenticalRowsSayThereIsNothingToSegment) {
   for (int i = 0; i < 30; ++i) same += "30,admin,c" + std::to_string(i) + "\n";  // only the id differs
   write_file_atomic(dir + "/same.csv", same);
   const auto one = test::run_command(test::cli() + " run " + dir + "/one.csv --quiet --out " + dir + "/out");
-  EXPECT_EQ(one.exit_code, 2);
-  EXPECT_EQ(one.err,
-            "segmenta: error: " + dir + "/one.csv: 1 data row; a segmentation needs at least 2 different rows\n");
+  EXPECT_EQ(one.exit_code, 3);  // a data problem, not a usage one
+  EXPECT_EQ(one.err, "segmenta: error: " + dir +
+                         "/one.csv: the table has one row; a segmentation needs at least 2 different rows\n");
   for (const char* outliers : {"drop", "none"}) {
     const auto r = test::run_command(test::cli() + " run " + dir + "/same.csv --quiet --outliers " + outliers +
                                      " --out " + dir + "/out");
-    EXPECT_EQ(r.exit_code, 2) << outliers;
+    EXPECT_EQ(r.exit_code, 3) << outliers;
     EXPECT_EQ(r.err, "segmenta: error: " + dir +
-                         "/same.csv: all 30 rows are identical in the columns used; there is nothing to segment\n")
+                         "/same.csv: all 30 rows identical (in the columns used); there is nothing to segment\n")
         << outliers;
   }
   EXPECT_FALSE(fs::exists(dir + "/out"));
