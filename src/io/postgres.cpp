@@ -114,6 +114,16 @@ std::string one_line(const char* message) {
   return out.empty() ? std::string("unknown error") : out;
 }
 
+/// The first line of a libpq message, without a severity prefix ("FATAL:  "): libpq
+/// adds lines of advice ("This probably means...") after what happened.
+std::string first_line(const char* message) {
+  std::string_view m = message ? message : "";
+  m = m.substr(0, m.find('\n'));
+  for (std::string_view severity : {"FATAL:", "ERROR:", "PANIC:"})
+    if (m.starts_with(severity)) m.remove_prefix(severity.size());
+  return one_line(std::string(m).c_str());
+}
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -126,7 +136,7 @@ class Session {
   Session(const std::string& uri, std::string doing) : name_(redact_postgres_uri(uri)), doing_(std::move(doing)) {
     conn_ = PQconnectdb(uri.c_str());
     if (!conn_) fail("cannot allocate a connection");
-    if (PQstatus(conn_) != CONNECTION_OK) fail(one_line(PQerrorMessage(conn_)));
+    if (PQstatus(conn_) != CONNECTION_OK) fail(first_line(PQerrorMessage(conn_)));
     execute("SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; "
             "SET extra_float_digits = 3; SET client_min_messages = warning");
   }
@@ -146,7 +156,11 @@ class Session {
   /// The server's primary message of a failed result (libpq's message otherwise).
   [[noreturn]] void fail(const PGresult* r) const {
     const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    fail(one_line(primary ? primary : PQerrorMessage(conn_)));
+    if (primary) fail(one_line(primary));
+    // A lost connection: the connection's message says why (the server's FATAL first).
+    if (PQstatus(conn_) == CONNECTION_BAD) fail(first_line(PQerrorMessage(conn_)));
+    const char* message = r ? PQresultErrorMessage(r) : nullptr;
+    fail(first_line(message && *message ? message : PQerrorMessage(conn_)));
   }
   void check(const Result& r, ExecStatusType want) const {
     if (!r || PQresultStatus(r.get()) != want) fail(r.get());
@@ -571,7 +585,7 @@ SourceData PostgresSource::read() {
     char* line = nullptr;
     const int n = PQgetCopyData(s.get(), &line, 0);
     if (n == -1) break;
-    if (n < 0) s.fail(one_line(PQerrorMessage(s.get())));
+    if (n < 0) s.fail(first_line(PQerrorMessage(s.get())));
     std::string_view row(line, static_cast<std::size_t>(n));
     if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
     split_copy_row(row, fields, nulls);
@@ -658,7 +672,7 @@ void PostgresConnection::copy_in(const std::string& copy, const std::function<bo
       s.fail(r && PQresultStatus(r.get()) == PGRES_FATAL_ERROR ? r.get() : nullptr);
     }
   }
-  if (PQputCopyEnd(s.get(), nullptr) != 1) s.fail(one_line(PQerrorMessage(s.get())));
+  if (PQputCopyEnd(s.get(), nullptr) != 1) s.fail(first_line(PQerrorMessage(s.get())));
   Result done(PQgetResult(s.get()));
   s.check(done, PGRES_COMMAND_OK);
   while (Result extra{PQgetResult(s.get())}) {
