@@ -186,7 +186,7 @@ std::vector<ParamSpec> make_specs() {
                [](const RunParams&) -> json { return num_threads(); }});
   s.push_back({"out", "--out", false, "DIR", "segmenta-out", "output directory",
                [](RunParams& p, std::string_view t) { p.out_dir = std::string(t); }, nullptr, nullptr});
-  s.push_back({"table", "--table", false, "NAME", "",
+  s.push_back({"table", "--table", false, "NAME", "none",
                "with a `postgresql://` data argument: the table to read (optionally `schema.table`; in primary-key "
                "order when it has a one-column key)",
                [](RunParams& p, std::string_view t) { p.table = std::string(t); },
@@ -196,7 +196,7 @@ std::vector<ParamSpec> make_specs() {
                    fail("table", "only with a postgresql:// data argument");
                },
                [](const RunParams& p) -> json { return p.table.empty() ? json(nullptr) : json(p.table); }});
-  s.push_back({"query", "--query", false, "SQL", "",
+  s.push_back({"query", "--query", false, "SQL", "none",
                "with a `postgresql://` data argument: the query whose rows to read",
                [](RunParams& p, std::string_view t) { p.query = std::string(t); },
                [](const RunParams& p) {
@@ -204,13 +204,13 @@ std::vector<ParamSpec> make_specs() {
                    fail("query", "only with a postgresql:// data argument");
                },
                [](const RunParams& p) -> json { return p.query.empty() ? json(nullptr) : json(p.query); }});
-  s.push_back({"to", "--to", false, "URI", "",
+  s.push_back({"to", "--to", false, "URI", "none",
                "also write the segments to this PostgreSQL database (`postgresql://...`): one row per input row, in "
                "one transaction; the files still go to `--out`",
                [](RunParams& p, std::string_view t) { p.to = std::string(t); },
                [](const RunParams& p) { detail::check_database_target(p.to, p.to_table, p.if_exists); },
                [](const RunParams& p) -> json { return p.to.empty() ? json(nullptr) : json(redact_postgres_uri(p.to)); }});
-  s.push_back({"to_table", "--to-table", false, "NAME", "", "the table `--to` writes (optionally `schema.table`)",
+  s.push_back({"to_table", "--to-table", false, "NAME", "none", "the table `--to` writes (optionally `schema.table`)",
                [](RunParams& p, std::string_view t) { p.to_table = std::string(t); }, nullptr,
                [](const RunParams& p) -> json { return p.to_table.empty() ? json(nullptr) : json(p.to_table); }});
   s.push_back({"if_exists", "--if-exists", false, "fail|replace|append", "fail",

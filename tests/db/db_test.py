@@ -243,6 +243,25 @@ class Sink(unittest.TestCase):
         self.assertEqual(psql("SELECT data_type FROM information_schema.columns WHERE table_name = 'keyed_segments' "
                               "AND column_name = 'customer'").strip(), "bigint")
 
+    def test_csv_input_to_a_table_keyed_by_its_id_column(self):
+        data = work("with_id.csv")
+        with open(BANK) as src, open(data, "w") as dst:
+            lines = src.read().splitlines()
+            dst.write("customer_id;" + lines[0] + "\n")
+            for i, line in enumerate(lines[1:]):
+                dst.write(f"C{i:05d};{line}\n")
+        psql("DROP TABLE IF EXISTS from_csv")
+        out = work("from_csv")
+        r = segmenta("run", data, "--method", "kmeans", "--k", "3", "-q", "--no-report", "--no-maps", "--no-explain",
+                     "--out", out, "--to", URI, "--to-table", "public.from_csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        files = read_csv(os.path.join(out, "segments.csv"))
+        rows = table_rows("from_csv", "customer_id")
+        self.assertEqual([(t["customer_id"], t["segment"]) for t in rows],
+                         [(f["customer_id"], f["segment"]) for f in files])
+        self.assertEqual(psql("SELECT data_type FROM information_schema.columns WHERE table_name = 'from_csv' "
+                              "AND column_name = 'customer_id'").strip(), "text")
+
     def test_fail_replace_append(self):
         psql("DROP TABLE IF EXISTS modes")
         _, r = self.run_to("modes1", "modes", "--method", "kmeans", "--k", "3")
