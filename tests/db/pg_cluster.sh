@@ -31,7 +31,7 @@ fi
 
 case "$cmd" in
   start)
-    "$0" stop "$dir"
+    bash "$0" stop "$dir"
     mkdir -p "$dir"
     cluster=$(mktemp -d "${TMPDIR:-/tmp}/segmenta-pg.XXXXXX")
     echo "$cluster" > "$dir/cluster"
