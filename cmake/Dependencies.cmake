@@ -38,3 +38,17 @@ if(SEGMENTA_WITH_CURL)
     message(WARNING "segmenta: libcurl not found (install libcurl4-openssl-dev, scripts/setup); models cannot be downloaded")
   endif()
 endif()
+
+# libpq (Debian's libpq-dev): PostgreSQL tables as a source (`run postgresql://...
+# --table/--query`) and as a sink (`--to postgresql://... --to-table`). On by default
+# when pkg-config finds libpq; without it those forms say that segmenta was built
+# without PostgreSQL support.
+pkg_check_modules(LIBPQ IMPORTED_TARGET libpq)
+option(SEGMENTA_POSTGRES "PostgreSQL source and sink (needs libpq)" ${LIBPQ_FOUND})
+if(SEGMENTA_POSTGRES)
+  if(LIBPQ_FOUND)
+    set(SEGMENTA_HAVE_LIBPQ ON)
+  else()
+    message(FATAL_ERROR "SEGMENTA_POSTGRES is ON but libpq was not found: install libpq-dev (scripts/setup) or pass -DSEGMENTA_POSTGRES=OFF")
+  endif()
+endif()

@@ -1,6 +1,6 @@
 // The segmenta command: a thin layer of flags over the pipeline library.
 // Exit codes: 0 success, 1 unexpected failure, 2 invalid arguments or parameters,
-// 3 malformed input data, 4 file system errors, 5 malformed model files.
+// 3 malformed input data, 4 file system or database errors, 5 malformed model files.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +19,7 @@
 #include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
 #include "segmenta/pipeline.hpp"
+#include "segmenta/postgres.hpp"
 
 namespace {
 
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
 
   auto* run_cmd = app.add_subcommand("run", "segment the customers of a CSV file");
   std::string data;
-  run_cmd->add_option("DATA", data, "customer table: a CSV file, or - for standard input")->required();
+  run_cmd->add_option("DATA", data, "customer table: a CSV file, - for standard input, or a postgresql:// URI with --table or --query")->required();
   RunFlags run_flags("segmenta-out");
   run_flags.add_to(*run_cmd);
 
@@ -196,14 +197,20 @@ int main(int argc, char** argv) {
   ScoreParams score_params;
   std::string score_delimiter, score_decimal;
   score_cmd->add_option("MODEL", score_params.model, "model.json written by segmenta run")->required();
-  score_cmd->add_option("DATA", score_params.data, "customer table (CSV, or .csv.gz; -: standard input) with the model's columns")->required();
-  score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score); .gz: gzip; -: standard output")->required();
+  score_cmd->add_option("DATA", score_params.data, "customer table with the model's columns: a CSV file (.csv.gz: gzip; -: standard input), or a postgresql:// URI with --table or --query")->required();
+  score_cmd->add_option("--out", score_params.out, "output CSV (row, segment, outlier, outlier_score); .gz: gzip; -: standard output; optional with --to");
   score_cmd->add_option("--delimiter", score_delimiter, "field delimiter (default: sniffed)");
   score_cmd->add_option("--decimal", score_decimal,
                         "decimal mark: . or , (default: as the run read each of the model's columns)");
   // (Negative numbers are refused here: CLI11 would read "-1" as a huge unsigned seed.)
   score_cmd->add_option("--threads", score_params.threads, "worker threads (0: all cores)")->check(non_negative);
   score_cmd->add_option("--method", score_params.method, "which of the model's segmentations (default: the first)");
+  score_cmd->add_option("--table", score_params.table, "with a postgresql:// DATA: the table to score");
+  score_cmd->add_option("--query", score_params.query, "with a postgresql:// DATA: the query whose rows to score");
+  score_cmd->add_option("--to", score_params.to, "also write the scores to this PostgreSQL database (postgresql://...)");
+  score_cmd->add_option("--to-table", score_params.to_table, "the table --to writes");
+  score_cmd->add_option("--if-exists", score_params.if_exists, "when the --to-table exists: fail | replace | append")
+      ->capture_default_str();
 
   auto* report_cmd = app.add_subcommand("report", "write the HTML report of a run from its output directory");
   std::string report_dir, report_out;
@@ -303,6 +310,15 @@ int main(int argc, char** argv) {
     if (*score_cmd) {
       score_params.csv.delimiter = parse_delimiter(score_delimiter);
       score_params.csv.decimal = parse_decimal(score_decimal);
+      if (is_postgres_uri(score_params.data) || !score_params.to.empty() || score_params.out.empty()) {
+        const std::size_t rows = score_to_database(score_params);
+        std::string where = score_params.out;
+        if (!score_params.to.empty())
+          where += fmt::format("{}table {} of {}", where.empty() ? "" : " and ", score_params.to_table,
+                               redact_postgres_uri(score_params.to));
+        std::printf("scored %zu rows -> %s\n", rows, where.c_str());
+        return 0;
+      }
       const std::size_t rows = score(score_params);
       // With --out - the scores are standard output: the summary goes to standard error.
       std::fprintf(score_params.out == "-" ? stderr : stdout, "scored %zu row%s -> %s\n", rows, rows == 1 ? "" : "s",

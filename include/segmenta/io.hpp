@@ -119,6 +119,17 @@ using CellErrorHandler = std::function<void(std::size_t column, std::size_t row,
 Table infer_types(const StringTable& table, const InferOptions& options = {},
                   const CellErrorHandler& on_error = {});
 
+/// True for names of identifiers (id, uuid, key, customer_id, customerId...): a
+/// unique column so named is typed id, never a feature.
+bool named_like_identifier(std::string_view name);
+
+/// The type of a column of non-numeric values by the rules at the top of this file
+/// (text, id, binary or categorical), from its row count, missing cells, distinct
+/// values and the total length of its present values. Sources that type their own
+/// values (a database's text columns) classify them with it, as infer_types does.
+ColumnType classify_text_column(std::string_view name, std::size_t rows, std::size_t missing, std::size_t distinct,
+                                std::size_t total_length);
+
 // ---------------------------------------------------------------------------
 // CSV
 // ---------------------------------------------------------------------------
@@ -173,6 +184,11 @@ struct Provenance {
   std::optional<std::uint64_t> fnv1a64;
   /// Further facts a kind of source records (key, value), in order.
   std::vector<std::pair<std::string, std::string>> extra;
+  /// The rows' keys where the source knows them (a database table's primary key, or
+  /// an identifier column): its name, its SQL type and one value per row, in row
+  /// order; a sink writes them beside the segments. Not recorded in run.json.
+  std::string key_name, key_type;
+  std::vector<std::string> keys;
 
   /// fnv1a64 as 16 lower-case hex digits, as run.json records it; "" when unset.
   std::string fnv1a64_hex() const;

@@ -95,6 +95,12 @@ struct RunParams {
   std::string out_dir = "segmenta-out";
   bool quiet = false;
 
+  // PostgreSQL (segmenta/postgres.hpp): the table or query a postgresql:// data
+  // argument reads; a database the segments are also written to (--to), its table
+  // and what to do when that table exists (fail | replace | append).
+  std::string table, query;
+  std::string to, to_table, if_exists = "fail";
+
   // k-means. n_init 0 = the preset's default: 10 restarts per k (scikit-learn's
   // default), 30 with the blog preset — with 10, k = 3 and k = 8 of the bank data
   // reach the lowest-inertia optimum (the one scikit-learn's stream found for the
@@ -427,6 +433,10 @@ struct ScoreParams {
   std::string out;    // output CSV path
   std::string method; // which of the model's segmentations ("" = the model's first)
   int threads = 0;
+  // A postgresql:// data argument's table or query; a database table to write the
+  // scores to (--to, --to-table, --if-exists), with or without the CSV of `out`.
+  std::string table, query;
+  std::string to, to_table, if_exists = "fail";
 };
 
 /// What a saved model says about each row of a table: the segment (-1 where the
@@ -465,6 +475,12 @@ TableScores score_table(const nlohmann::json& model, const Table& table, const s
 /// outliers when the model's run dropped them). Returns the number of rows scored. Throws ModelFormatError for a
 /// malformed model, InvalidArgument when a model column is missing from the data.
 std::size_t score(const ScoreParams& params);
+
+/// score() for any source and destination: a postgresql:// data argument (table or
+/// query) and/or a database table (params.to) beside or instead of the CSV output.
+/// The output CSV and the table are written only when every row was scored; the
+/// table in one transaction. Returns the number of rows scored.
+std::size_t score_to_database(const ScoreParams& params);
 
 // ---------------------------------------------------------------------------
 // Demo data

@@ -75,7 +75,8 @@ def _run_values(params):
             continue
         if name not in specs:
             raise ValueError(f"{name}: not a segment() parameter (see segmenta.run_parameters())")
-        if name in ("data", "out", "columns", "types", "delimiter"):
+        if name in ("data", "out", "columns", "types", "delimiter", "table", "query", "to", "to_table",
+                    "if_exists"):
             raise ValueError(f"{name}: not a segment() parameter for a DataFrame (select or convert columns first)")
         flag, switch, _ = specs[name]
         if switch:

@@ -52,7 +52,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool named_like_id(std::string_view name) {
+}  // namespace
+
+bool named_like_identifier(std::string_view name) {
   const std::string l = lower(trim(name));
   if (l == "id" || l == "uuid" || l == "guid" || l == "key" || l == "index") return true;
   for (std::string_view suffix : {"_id", " id", "-id", ".id", "_uuid", "_key", "_no", "_number"})
@@ -64,6 +66,19 @@ bool named_like_id(std::string_view name) {
   }
   return false;
 }
+
+ColumnType classify_text_column(std::string_view name, std::size_t rows, std::size_t missing, std::size_t distinct,
+                                std::size_t total_length) {
+  const std::size_t present = rows - missing;
+  const double mean_length = present ? static_cast<double>(total_length) / static_cast<double>(present) : 0.0;
+  const bool unique = distinct == present && present > 0;
+  if (mean_length > 40.0 && static_cast<double>(distinct) > 0.5 * static_cast<double>(present)) return ColumnType::text;
+  if (unique && present == rows && (named_like_identifier(name) || rows >= 20)) return ColumnType::id;
+  if (distinct == 2) return ColumnType::binary;
+  return ColumnType::categorical;
+}
+
+namespace {
 
 /// Matches missing-value markers after trimming blanks, with cheap pre-filters.
 class NaMatcher {
@@ -302,7 +317,7 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
       col.type = ColumnType::numeric;
       col.integral = pass->all_integral && missing < n_rows;
       col.missing = missing;
-      if (named_like_id(col.name) && missing == 0 && !forced) {
+      if (named_like_identifier(col.name) && missing == 0 && !forced) {
         std::vector<double> sorted = col.numbers;
         std::sort(sorted.begin(), sorted.end());
         if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) {
@@ -357,17 +372,7 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
     if (forced) {
       col.type = *forced;
     } else {
-      const std::size_t present = n_rows - missing;
-      const double mean_length = present ? static_cast<double>(total_length) / static_cast<double>(present) : 0.0;
-      const bool unique = col.levels.size() == present && present > 0;
-      if (mean_length > 40.0 && static_cast<double>(col.levels.size()) > 0.5 * static_cast<double>(present))
-        col.type = ColumnType::text;
-      else if (unique && present == n_rows && (named_like_id(col.name) || n_rows >= 20))
-        col.type = ColumnType::id;
-      else if (col.levels.size() == 2)
-        col.type = ColumnType::binary;
-      else
-        col.type = ColumnType::categorical;
+      col.type = classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length);
     }
   }
   return col;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "segmenta/io.hpp"
+#include "segmenta/postgres.hpp"
 #include "segmenta/streams.hpp"
 
 namespace segmenta {
@@ -48,6 +49,7 @@ SourceData StdinSource::read() {
 std::unique_ptr<Source> open_source(const std::string& spec, const CsvOptions& options) {
   if (spec.empty()) throw InvalidArgument("data: empty; give a CSV file path, or - for standard input");
   if (spec == "-") return std::make_unique<StdinSource>(options);
+  if (is_postgres_uri(spec)) return std::make_unique<PostgresSource>(spec, PostgresQuery{}, options);
   return std::make_unique<CsvFileSource>(spec, options);
 }
 

@@ -5,6 +5,7 @@
 
 #include "method.hpp"
 #include "outputs.hpp"
+#include "postgres_sink.hpp"
 
 namespace segmenta {
 
@@ -22,7 +23,8 @@ RunSummary run(const RunParams& params) {
     }
 
   // The destination is checked (a directory: its staging directory made) before any work.
-  const std::unique_ptr<Sink> sink = open_sink(params.out_dir);
+  // With --to, the database table too (connected and checked here).
+  const std::unique_ptr<Sink> sink = detail::open_run_sink(params);
 
   // ---- load
   Stopwatch load_clock;
@@ -30,10 +32,10 @@ RunSummary run(const RunParams& params) {
   if (params.preset == PrepPreset::blog && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
   Diagnostics load_diagnostics;  // what reading the rows found (stray cells read as missing)
   csv.diagnostics = &load_diagnostics;
-  SourceData data = open_source(params.data, csv)->read();
+  SourceData data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read();
   const double load_seconds = load_clock.seconds();
 
-  auto result = std::make_shared<SegmentationResult>(segment(data.table, params, std::move(data.provenance)));
+  auto result = std::make_shared<SegmentationResult>(segment(data.table, detail::redacted_params(params), std::move(data.provenance)));
   data.table = Table();
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
   load_diagnostics.append(result->diagnostics);
@@ -54,6 +56,9 @@ RunSummary run(const RunParams& params) {
   summary.timings = files.timings;
   summary.diagnostics = result->diagnostics;
   summary.text = summary_text(*result, summary.files, params.out_dir, files.timings, total_clock.seconds());
+  if (!params.to.empty())
+    summary.text += fmt::format("wrote     {} rows to table {} of {}\n", result->table.rows(), params.to_table,
+                                redact_postgres_uri(params.to));
   summary.result = std::move(result);
   return summary;
 }

@@ -10,6 +10,8 @@
 
 #include "segmenta/embed.hpp"
 #include "segmenta/pipeline.hpp"
+#include "segmenta/postgres.hpp"
+#include "postgres_sink.hpp"
 
 namespace segmenta {
 namespace {
@@ -184,6 +186,37 @@ std::vector<ParamSpec> make_specs() {
                [](const RunParams&) -> json { return num_threads(); }});
   s.push_back({"out", "--out", false, "DIR", "segmenta-out", "output directory",
                [](RunParams& p, std::string_view t) { p.out_dir = std::string(t); }, nullptr, nullptr});
+  s.push_back({"table", "--table", false, "NAME", "none",
+               "with a `postgresql://` data argument: the table to read (optionally `schema.table`; in primary-key "
+               "order when it has a one-column key)",
+               [](RunParams& p, std::string_view t) { p.table = std::string(t); },
+               [](const RunParams& p) {
+                 if (!p.table.empty() && !p.query.empty()) fail("query", "give either --table or --query, not both");
+                 if (!p.table.empty() && !p.data.empty() && !is_postgres_uri(p.data))
+                   fail("table", "only with a postgresql:// data argument");
+               },
+               [](const RunParams& p) -> json { return p.table.empty() ? json(nullptr) : json(p.table); }});
+  s.push_back({"query", "--query", false, "SQL", "none",
+               "with a `postgresql://` data argument: the query whose rows to read",
+               [](RunParams& p, std::string_view t) { p.query = std::string(t); },
+               [](const RunParams& p) {
+                 if (!p.query.empty() && !p.data.empty() && !is_postgres_uri(p.data))
+                   fail("query", "only with a postgresql:// data argument");
+               },
+               [](const RunParams& p) -> json { return p.query.empty() ? json(nullptr) : json(p.query); }});
+  s.push_back({"to", "--to", false, "URI", "none",
+               "also write the segments to this PostgreSQL database (`postgresql://...`): one row per input row, in "
+               "one transaction; the files still go to `--out`",
+               [](RunParams& p, std::string_view t) { p.to = std::string(t); },
+               [](const RunParams& p) { detail::check_database_target(p.to, p.to_table, p.if_exists); },
+               [](const RunParams& p) -> json { return p.to.empty() ? json(nullptr) : json(redact_postgres_uri(p.to)); }});
+  s.push_back({"to_table", "--to-table", false, "NAME", "none", "the table `--to` writes (optionally `schema.table`)",
+               [](RunParams& p, std::string_view t) { p.to_table = std::string(t); }, nullptr,
+               [](const RunParams& p) -> json { return p.to_table.empty() ? json(nullptr) : json(p.to_table); }});
+  s.push_back({"if_exists", "--if-exists", false, "fail|replace|append", "fail",
+               "when the `--to-table` exists: `fail` (before any work), `replace` it, or `append` to it",
+               [](RunParams& p, std::string_view t) { p.if_exists = std::string(t); }, nullptr,
+               [](const RunParams& p) -> json { return p.if_exists; }});
   s.push_back({"n_init", "--n-init", false, "N", "10 (30 for kmeans with blog)",
                "k-means, k-prototypes and latent-class (EM) restarts per k",
                [](RunParams& p, std::string_view t) { p.n_init = parse_integer<std::size_t>("n_init", t); },
