@@ -48,7 +48,7 @@ Method parse_method(std::string_view text, std::string_view what = "--method");
 struct KSpec {
   std::size_t lo = 2, hi = 10;  // inclusive range
   bool fixed = false;           // lo == hi and no sweep
-  bool automatic = true;        // "auto": sweep 2..10
+  bool automatic = true;        // "auto": sweep 2..10, and on while the criterion still improves at the end
   /// "auto", "N" or "A..B" (A >= 2, B > A, B <= 100); throws InvalidArgument naming `what`.
   static KSpec parse(std::string_view text, std::string_view what = "--k");
   std::string str() const;

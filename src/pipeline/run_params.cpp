@@ -69,7 +69,7 @@ std::vector<ParamSpec> make_specs() {
        "compared)",
        [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
        nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.method)); }});
-  s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10), `N`, or a range `A..B` to sweep",
+  s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10, further while the deciding criterion still improves at the end), `N`, or a range `A..B` to sweep",
                [](RunParams& p, std::string_view t) { as_param("k", [&] { p.k = KSpec::parse(t, "k"); }); }, nullptr,
                [](const RunParams& p) -> json { return p.k.str(); }});
   s.push_back({"k_criterion", "--k-criterion", false,
