@@ -88,6 +88,42 @@ struct StringTable {
 /// pandas' default missing-value markers ("", "NA", "NULL", "NaN", "n/a", "null"...).
 std::vector<std::string> default_na_values();
 
+/// The order of the fields of a date written with numbers only: year-month-day
+/// (ISO 8601, 2024-03-31), day/month/year (31/03/2024) or month/day/year (03/31/2024).
+enum class DateOrder { ymd, dmy, mdy };
+/// "ymd", "dmy", "mdy".
+std::string_view to_string(DateOrder o) noexcept;
+
+/// How a numeric column was read from dates: each value is the number of days since
+/// the reference date's midnight (fractions of a day for a time of day; a time zone
+/// offset is converted to UTC). The reference is the column's earliest date unless
+/// given (scoring uses the run's).
+struct DateReading {
+  DateOrder order = DateOrder::ymd;
+  std::int64_t reference = 0;  // days since 1970-01-01
+};
+/// The date readings of a table's columns, by column name.
+using DateReadings = std::vector<std::pair<std::string, DateReading>>;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (no range check).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
+/// yyyy-mm-dd of a day count since 1970-01-01.
+std::string format_day(std::int64_t days);
+/// The day count of "yyyy-mm-dd"; nullopt if it is not a valid date so written.
+std::optional<std::int64_t> parse_day(std::string_view iso) noexcept;
+
+/// A column declared as dates (--types COL=date|date-ymd|date-dmy|date-mdy) or read
+/// as a fitted model read it: the field order (nullopt: decided from the values) and
+/// the reference date (nullopt: the column's earliest date).
+struct DateSpec {
+  std::optional<DateOrder> order;
+  std::optional<std::int64_t> reference;  // days since 1970-01-01
+};
+
+/// "date" (order decided from the values), "date-ymd", "date-dmy", "date-mdy"; nullopt
+/// for any other type name.
+std::optional<DateSpec> parse_date_type(std::string_view name);
+
 struct InferOptions {
   /// Missing-value markers (exact match after trimming spaces and tabs).
   std::vector<std::string> na_values = default_na_values();
@@ -101,6 +137,10 @@ struct InferOptions {
   /// column reads so, a comma), '.' (commas only as thousands separators, 1,234.5)
   /// or ',' (a decimal comma, points only as thousands separators, 1.234,5).
   char decimal = 0;
+  /// Columns declared or known to hold dates (read as dates even where `types` says numeric).
+  std::vector<std::pair<std::string, DateSpec>> dates;
+  /// Where the columns read as dates are recorded (appended); none: not recorded.
+  DateReadings* dates_read = nullptr;
 };
 
 /// Reports a cell that contradicts a type override (a non-number in a column
@@ -131,6 +171,10 @@ struct CsvOptions {
   std::vector<std::string> na_values = default_na_values();
   /// Per-column type overrides, applied instead of inference.
   std::vector<std::pair<std::string, ColumnType>> types;
+  /// Columns declared or known to hold dates (InferOptions::dates).
+  std::vector<std::pair<std::string, DateSpec>> dates;
+  /// Where the columns read as dates are recorded (InferOptions::dates_read).
+  DateReadings* dates_read = nullptr;
   /// Stop after this many data rows (0 = all).
   std::size_t max_rows = 0;
   /// Where type-inference warnings go (see InferOptions); none: dropped.
@@ -140,7 +184,7 @@ struct CsvOptions {
 
   static std::vector<std::string> default_na_values();
   /// The na_values, types and diagnostics of these options, for infer_types.
-  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal}; }
+  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal, dates, dates_read}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.
@@ -168,6 +212,8 @@ struct Provenance {
   std::optional<std::uint64_t> fnv1a64;
   /// Further facts a kind of source records (key, value), in order.
   std::vector<std::pair<std::string, std::string>> extra;
+  /// The columns read from dates, with their order and reference date.
+  DateReadings dates;
 
   /// fnv1a64 as 16 lower-case hex digits, as run.json records it; "" when unset.
   std::string fnv1a64_hex() const;

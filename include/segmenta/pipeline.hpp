@@ -444,6 +444,9 @@ struct TableScores {
 /// The columns a model reads, by name, with the type to read each as (binary
 /// columns as categorical): the type overrides for reading new rows.
 std::vector<std::pair<std::string, ColumnType>> model_columns(const nlohmann::json& model);
+/// The model's columns read from dates: their order and reference date, so that new
+/// rows count days from the same date as the fit.
+std::vector<std::pair<std::string, DateSpec>> model_dates(const nlohmann::json& model);
 
 /// Scores `table` (the model's columns, by name, typed as model_columns says) with
 /// the parsed model file `model` (`origin` names it in messages), as score() does for
