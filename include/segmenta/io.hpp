@@ -88,6 +88,42 @@ struct StringTable {
 /// pandas' default missing-value markers ("", "NA", "NULL", "NaN", "n/a", "null"...).
 std::vector<std::string> default_na_values();
 
+/// The order of the fields of a date written with numbers only: year-month-day
+/// (ISO 8601, 2024-03-31), day/month/year (31/03/2024) or month/day/year (03/31/2024).
+enum class DateOrder { ymd, dmy, mdy };
+/// "ymd", "dmy", "mdy".
+std::string_view to_string(DateOrder o) noexcept;
+
+/// How a numeric column was read from dates: each value is the number of days since
+/// the reference date's midnight (fractions of a day for a time of day; a time zone
+/// offset is converted to UTC). The reference is the column's earliest date unless
+/// given (scoring uses the run's).
+struct DateReading {
+  DateOrder order = DateOrder::ymd;
+  std::int64_t reference = 0;  // days since 1970-01-01
+};
+/// The date readings of a table's columns, by column name.
+using DateReadings = std::vector<std::pair<std::string, DateReading>>;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (no range check).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
+/// yyyy-mm-dd of a day count since 1970-01-01.
+std::string format_day(std::int64_t days);
+/// The day count of "yyyy-mm-dd"; nullopt if it is not a valid date so written.
+std::optional<std::int64_t> parse_day(std::string_view iso) noexcept;
+
+/// A column declared as dates (--types COL=date|date-ymd|date-dmy|date-mdy) or read
+/// as a fitted model read it: the field order (nullopt: decided from the values) and
+/// the reference date (nullopt: the column's earliest date).
+struct DateSpec {
+  std::optional<DateOrder> order;
+  std::optional<std::int64_t> reference;  // days since 1970-01-01
+};
+
+/// "date" (order decided from the values), "date-ymd", "date-dmy", "date-mdy"; nullopt
+/// for any other type name.
+std::optional<DateSpec> parse_date_type(std::string_view name);
+
 struct InferOptions {
   /// Missing-value markers (exact match after trimming spaces and tabs).
   std::vector<std::string> na_values = default_na_values();
@@ -104,6 +140,10 @@ struct InferOptions {
   /// Per-column decimal marks ('.' or ','), used for the named columns while `decimal`
   /// is 0 (scoring reads a column as the run that fitted the model read it).
   std::vector<std::pair<std::string, char>> column_decimal;
+  /// Columns declared or known to hold dates (read as dates even where `types` says numeric).
+  std::vector<std::pair<std::string, DateSpec>> dates;
+  /// Where the columns read as dates are recorded (appended); none: not recorded.
+  DateReadings* dates_read = nullptr;
 };
 
 /// Reports a cell that contradicts a type override (a non-number in a column
@@ -125,10 +165,11 @@ bool named_like_identifier(std::string_view name);
 
 /// The type of a column of non-numeric values by the rules at the top of this file
 /// (text, id, binary or categorical), from its row count, missing cells, distinct
-/// values and the total length of its present values. Sources that type their own
-/// values (a database's text columns) classify them with it, as infer_types does.
+/// values, the total length of its present values and the blanks in them (words).
+/// Sources that type their own values (a database's text columns) classify them with
+/// it, as infer_types does.
 ColumnType classify_text_column(std::string_view name, std::size_t rows, std::size_t missing, std::size_t distinct,
-                                std::size_t total_length);
+                                std::size_t total_length, std::size_t blanks);
 
 // ---------------------------------------------------------------------------
 // CSV
@@ -145,6 +186,10 @@ struct CsvOptions {
   std::vector<std::string> na_values = default_na_values();
   /// Per-column type overrides, applied instead of inference.
   std::vector<std::pair<std::string, ColumnType>> types;
+  /// Columns declared or known to hold dates (InferOptions::dates).
+  std::vector<std::pair<std::string, DateSpec>> dates;
+  /// Where the columns read as dates are recorded (InferOptions::dates_read).
+  DateReadings* dates_read = nullptr;
   /// Stop after this many data rows (0 = all).
   std::size_t max_rows = 0;
   /// Where type-inference warnings go (see InferOptions); none: dropped.
@@ -156,7 +201,7 @@ struct CsvOptions {
 
   static std::vector<std::string> default_na_values();
   /// The na_values, types and diagnostics of these options, for infer_types.
-  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal, column_decimal}; }
+  InferOptions infer_options() const { return {na_values, types, diagnostics, {}, decimal, column_decimal, dates, dates_read}; }
 };
 
 /// Reads a CSV file into a typed table. Throws IoError, ParseError, InvalidArgument.
@@ -189,6 +234,8 @@ struct Provenance {
   /// order; a sink writes them beside the segments. Not recorded in run.json.
   std::string key_name, key_type;
   std::vector<std::string> keys;
+  /// The columns read from dates, with their order and reference date.
+  DateReadings dates;
 
   /// fnv1a64 as 16 lower-case hex digits, as run.json records it; "" when unset.
   std::string fnv1a64_hex() const;

@@ -48,7 +48,7 @@ Method parse_method(std::string_view text, std::string_view what = "--method");
 struct KSpec {
   std::size_t lo = 2, hi = 10;  // inclusive range
   bool fixed = false;           // lo == hi and no sweep
-  bool automatic = true;        // "auto": sweep 2..10
+  bool automatic = true;        // "auto": sweep 2..10, and on while the criterion still improves at the end
   /// "auto", "N" or "A..B" (A >= 2, B > A, B <= 100); throws InvalidArgument naming `what`.
   static KSpec parse(std::string_view text, std::string_view what = "--k");
   std::string str() const;
@@ -455,6 +455,9 @@ struct TableScores {
 /// The columns a model reads, by name, with the type to read each as (binary
 /// columns as categorical): the type overrides for reading new rows.
 std::vector<std::pair<std::string, ColumnType>> model_columns(const nlohmann::json& model);
+/// The model's columns read from dates: their order and reference date, so that new
+/// rows count days from the same date as the fit.
+std::vector<std::pair<std::string, DateSpec>> model_dates(const nlohmann::json& model);
 
 /// Scores `table` (the model's columns, by name, typed as model_columns says) with
 /// the parsed model file `model` (`origin` names it in messages), as score() does for

@@ -297,7 +297,7 @@ def segment(df, method="lca", k="auto", preset="standard", *, columns=None, type
     method: 'lca' (the command's default: the latent-class model), 'kmeans',
     'kprototypes', 'embed' or 'all'; k: 'auto', an int, or a
     range 'A..B' / (A, B); preset: 'standard' or 'blog'; columns: the columns to use
-    (default all; the first eight with the blog preset, as the command); types: {column: 'numeric'|'categorical'|'id'|'text'} overrides.
+    (default all; the first eight with the blog preset, as the command); types: {column: 'numeric'|'categorical'|'id'|'text'|'date'|'date-dmy'|'date-mdy'|'date-ymd'} overrides.
     Other keyword arguments are the run parameters of the command (see
     run_parameters()), by their library names: contamination, outliers, seed,
     n_init, max_iter, tol, init, gamma, explain (bool), maps (bool), report (bool),

@@ -695,9 +695,14 @@ StringTable string_table(const py::list& columns, const std::string& source) {
 
 /// Types the string columns of a frame (no Python object is touched: callable
 /// without the GIL).
-Table type_frame(const StringTable& strings, const std::vector<std::pair<std::string, ColumnType>>& types) {
+Table type_frame(const StringTable& strings, const std::vector<std::pair<std::string, ColumnType>>& types,
+                 const std::vector<std::pair<std::string, DateSpec>>& dates = {}, Diagnostics* diagnostics = nullptr,
+                 DateReadings* dates_read = nullptr) {
   InferOptions options;
   options.types = types;
+  options.dates = dates;
+  options.diagnostics = diagnostics;
+  options.dates_read = dates_read;
   options.place = [&strings](std::size_t column, std::size_t row) {
     return "column '" + strings.columns[column].name() + "', row " + std::to_string(row);
   };
@@ -746,11 +751,15 @@ Result segment_frame(const py::list& columns, const std::vector<std::pair<std::s
   set_params(params, values);
   params.quiet = true;
   std::vector<std::pair<std::string, ColumnType>> types;
+  std::vector<std::pair<std::string, DateSpec>> dates;
   for (const auto& [column, type] : type_names) {
     bool found = false;
     for (const py::handle item : columns) found = found || item.cast<py::tuple>()[0].cast<std::string>() == column;
     if (!found) throw InvalidArgument("types: the frame has no column '" + column + "'");
-    types.emplace_back(column, parse_column_type(type, "types"));
+    if (const auto date = parse_date_type(type))
+      dates.emplace_back(column, *date);
+    else
+      types.emplace_back(column, parse_column_type(type, "types"));
   }
   const StringTable strings = string_table(columns, name);
   Provenance input;
@@ -759,8 +768,13 @@ Result segment_frame(const py::list& columns, const std::vector<std::pair<std::s
   Result out;
   {
     py::gil_scoped_release release;
-    const Table table = type_frame(strings, types);
+    // What typing the frame found comes first among the result's diagnostics, as
+    // for a file.
+    Diagnostics load;
+    const Table table = type_frame(strings, types, dates, &load, &input.dates);
     out.r = std::make_shared<SegmentationResult>(segment(table, params, input));
+    load.append(out.r->diagnostics);
+    out.r->diagnostics = std::move(load);
   }
   return out;
 }
@@ -792,7 +806,7 @@ py::dict score_frame(const std::string& model_text, const py::list& columns, con
   TableScores s;
   {
     py::gil_scoped_release release;
-    const Table table = type_frame(strings, types);
+    const Table table = type_frame(strings, types, model_dates(model));
     s = score_table(model, table, method, origin);
   }
   py::dict d;

@@ -174,3 +174,72 @@ def test_types_and_columns(bank):
     assert cols == ["age", "job", "balance"] and types["age"] == "categorical"
     with pytest.raises(ValueError, match="types"):
         segmenta.segment(bank, types={"nope": "numeric"})
+
+
+def customer_table(n=300, seed=3):
+    """A table as users have them: an identifier, dates in three orders (ISO with a
+    time in some rows, day first, month first), integer region codes, free text and
+    missing values in a numeric and a categorical column."""
+    rng = np.random.default_rng(seed)
+    day = np.datetime64("2020-01-01") + rng.integers(0, 900, n).astype("timedelta64[D]")
+    ts = pd.to_datetime(day)
+    words = ["late", "delivery", "great", "service", "price", "too", "high", "thanks", "again"]
+    balance = np.round(rng.lognormal(7, 1, n))
+    balance[rng.random(n) < 0.1] = np.nan
+    job = rng.choice(["admin.", "technician", "retired", "student"], n).astype(object)
+    job[rng.random(n) < 0.1] = None
+    return pd.DataFrame({
+        "customer_id": [f"C{i:05d}" for i in range(n)],
+        "signup": [t.strftime("%Y-%m-%d") + (" 10:30" if i % 7 == 0 else "") for i, t in enumerate(ts)],
+        "last_visit": (ts + pd.Timedelta(days=40)).strftime("%d/%m/%Y"),
+        "birthday": (ts - pd.Timedelta(days=12000)).strftime("%m/%d/%Y"),
+        "region": rng.integers(1, 4, n),
+        "comment": [f"{words[i % 9]} {words[(i // 9) % 9]} {words[(i * 5) % 9]} order {i}" for i in range(n)],
+        "balance": balance,
+        "job": job,
+    })
+
+
+def test_types_users_have_get_one_warning_each_and_read_alike(cli, tmp_path):
+    """Dates, codes, identifiers and free text: one warning per such column, the same
+    column types from the command and from segment(df), and scoring new rows counts
+    days from the run's reference date."""
+    df = customer_table()
+    seg, out = run_cli(cli, df, tmp_path, "--no-maps", "--no-explain")
+    metrics = json.loads((out / "metrics.json").read_text())
+    cols = {c["name"]: c for c in metrics["input"]["columns"]}
+    assert {n: c["type"] for n, c in cols.items()} == {
+        "customer_id": "id", "signup": "numeric", "last_visit": "numeric", "birthday": "numeric",
+        "region": "numeric", "comment": "text", "balance": "numeric", "job": "categorical"}
+    first = pd.to_datetime(df["signup"].str[:10]).min()
+    assert cols["signup"]["date"] == {"order": "ymd", "reference": first.strftime("%Y-%m-%d")}
+    assert cols["last_visit"]["date"] == {"order": "dmy", "reference": (first + pd.Timedelta(days=40)).strftime("%Y-%m-%d")}
+    assert cols["birthday"]["date"]["order"] == "mdy"
+    warnings = [d for d in metrics["diagnostics"] if d["level"] == "warning"]
+    want = {"customer_id": "identifier_column", "signup": "date_column", "last_visit": "date_column",
+            "birthday": "date_column", "region": "integer_codes", "comment": "text_column"}
+    for name, code in want.items():
+        about = [d for d in warnings if f"'{name}'" in d["message"]]
+        assert [d["code"] for d in about] == [code], (name, about)
+    assert not [d for d in warnings if d["stage"] == "load" and not any(f"'{n}'" in d["message"] for n in want)]
+
+    # The Python package reads the frame as the command read the file.
+    r = segmenta.segment(df, **FAST)
+    assert r.metrics["input"]["columns"] == metrics["input"]["columns"]
+    load = [(level, stage, message) for level, stage, message in r.diagnostics if stage == "load"]
+    assert load == [("warning", "load", d["message"]) for d in metrics["diagnostics"] if d["stage"] == "load"]
+    np.testing.assert_array_equal(r.labels.to_numpy(dtype=float, na_value=-1),
+                                  seg["segment"].to_numpy(dtype=float, na_value=-1))
+
+    # New rows whose earliest dates are later than the run's: days still count from
+    # the run's reference, so the run's own rows score as the run labelled them.
+    new = df.iloc[150:].copy()
+    assert pd.to_datetime(new["signup"].str[:10]).min() > first
+    data = tmp_path / "new.csv"
+    new.to_csv(data, index=False)
+    scores = tmp_path / "scores.csv"
+    subprocess.run([cli, "score", str(out / "model.json"), str(data), "--out", str(scores)], check=True)
+    got = pd.read_csv(scores)["segment"].to_numpy(dtype=float, na_value=-1)
+    np.testing.assert_array_equal(got, seg["segment"].iloc[150:].to_numpy(dtype=float, na_value=-1))
+    model = segmenta.load(out / "model.json")
+    np.testing.assert_array_equal(model.score(new)["segment"].to_numpy(dtype=float, na_value=-1), got)

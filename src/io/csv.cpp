@@ -444,6 +444,9 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
   for (const auto& [col, type] : options.types)
     if (std::find(header.begin(), header.end(), col) == header.end())
       throw ParameterError("types", fmt::format("no column named '{}' in {}", col, name));
+  for (const auto& [col, spec] : options.dates)
+    if (std::find(header.begin(), header.end(), col) == header.end())
+      throw ParameterError("types", fmt::format("no column named '{}' in {}", col, name));
 
   // The selected columns as strings (doubled quotes collapsed), then typed. Overrides
   // of columns left out by the selection were checked above and do not apply.
@@ -463,6 +466,9 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
   }
   InferOptions infer = options.infer_options();
   std::erase_if(infer.types, [&](const auto& override_) {
+    return std::none_of(selected.begin(), selected.end(), [&](std::size_t j) { return header[j] == override_.first; });
+  });
+  std::erase_if(infer.dates, [&](const auto& override_) {
     return std::none_of(selected.begin(), selected.end(), [&](std::size_t j) { return header[j] == override_.first; });
   });
   infer.place = [&](std::size_t column, std::size_t row) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -54,6 +55,12 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
+// A string column whose values are nearly all distinct (more than this share of its
+// present cells, with at least this many) is an identifier, or free text when its
+// values have three words or more on average.
+constexpr std::size_t kNearlyUniqueRows = 50;
+constexpr double kNearlyUniqueShare = 0.95;
+
 bool named_like_identifier(std::string_view name) {
   const std::string l = lower(trim(name));
   if (l == "id" || l == "uuid" || l == "guid" || l == "key" || l == "index") return true;
@@ -68,12 +75,18 @@ bool named_like_identifier(std::string_view name) {
 }
 
 ColumnType classify_text_column(std::string_view name, std::size_t rows, std::size_t missing, std::size_t distinct,
-                                std::size_t total_length) {
+                                std::size_t total_length, std::size_t blanks) {
   const std::size_t present = rows - missing;
   const double mean_length = present ? static_cast<double>(total_length) / static_cast<double>(present) : 0.0;
   const bool unique = distinct == present && present > 0;
-  if (mean_length > 40.0 && static_cast<double>(distinct) > 0.5 * static_cast<double>(present)) return ColumnType::text;
-  if (unique && present == rows && (named_like_identifier(name) || rows >= 20)) return ColumnType::id;
+  // Nearly all values distinct among enough rows: no category to learn from.
+  const bool nearly_unique =
+      present >= kNearlyUniqueRows && static_cast<double>(distinct) > kNearlyUniqueShare * static_cast<double>(present);
+  const double mean_words = present ? 1.0 + static_cast<double>(blanks) / static_cast<double>(present) : 0.0;
+  if ((mean_length > 40.0 && static_cast<double>(distinct) > 0.5 * static_cast<double>(present)) ||
+      (nearly_unique && mean_words >= 3.0))
+    return ColumnType::text;
+  if ((unique && present == rows && (named_like_identifier(name) || rows >= 20)) || nearly_unique) return ColumnType::id;
   if (distinct == 2) return ColumnType::binary;
   return ColumnType::categorical;
 }
@@ -109,6 +122,10 @@ class NaMatcher {
   std::uint64_t lengths_[256] = {};
   bool empty_ = false;
 };
+
+// An integer column with this few distinct values among at least kNearlyUniqueRows
+// rows may hold codes (1/2/3 regions) rather than amounts: a warning names --types.
+constexpr std::size_t kFewCodesMin = 3, kFewCodesMax = 10;
 
 // A column stays numeric with a few non-numbers (read as missing, with a warning):
 // at most 5 % of its non-missing cells and at most this many.
@@ -286,16 +303,210 @@ std::string first_with_comma(const StringColumn& cells) {
   return "";
 }
 
-Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced, const NaMatcher& is_marker,
-                    char decimal, const std::function<void(std::size_t row, const std::string& message)>& fail,
-                    Strays& strays, NumberFormat& format, bool& format_ambiguous) {
+// ---------------------------------------------------------------------------
+// Dates
+// ---------------------------------------------------------------------------
+
+/// One cell read as a date: its three number fields in the order written, whether it
+/// is written year first (ISO 8601), and the time of day in seconds (UTC when a zone
+/// offset is given).
+struct DateFields {
+  unsigned first = 0, second = 0, third = 0;
+  bool year_first = false;
+  bool has_time = false;
+  double seconds = 0;
+  char separator = 0;
+};
+
+/// Reads `n` digits at `at`; false if there are fewer.
+bool take_digits(std::string_view s, std::size_t& at, std::size_t min_n, std::size_t max_n, unsigned& v) {
+  v = 0;
+  std::size_t n = 0;
+  while (at < s.size() && n < max_n && s[at] >= '0' && s[at] <= '9') {
+    v = v * 10 + static_cast<unsigned>(s[at] - '0');
+    ++at;
+    ++n;
+  }
+  return n >= min_n;
+}
+
+/// hh:mm[:ss[.fff]] with an optional Z or +hh[:mm] / -hh[:mm]; seconds since midnight UTC.
+bool parse_time(std::string_view s, double& seconds) {
+  std::size_t at = 0;
+  unsigned h = 0, m = 0, sec = 0;
+  if (!take_digits(s, at, 1, 2, h) || at >= s.size() || s[at] != ':') return false;
+  ++at;
+  if (!take_digits(s, at, 2, 2, m)) return false;
+  double fraction = 0;
+  if (at < s.size() && s[at] == ':') {
+    ++at;
+    if (!take_digits(s, at, 2, 2, sec)) return false;
+    if (at < s.size() && (s[at] == '.' || s[at] == ',')) {
+      ++at;
+      double scale = 0.1;
+      const std::size_t start = at;
+      while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+        fraction += scale * (s[at] - '0');
+        scale /= 10;
+        ++at;
+      }
+      if (at == start) return false;
+    }
+  }
+  if (h > 23 || m > 59 || sec > 60) return false;
+  seconds = h * 3600.0 + m * 60.0 + sec + fraction;
+  if (at < s.size() && s[at] == ' ') ++at;
+  if (at == s.size()) return true;
+  if (s[at] == 'Z' && at + 1 == s.size()) return true;
+  if (s[at] != '+' && s[at] != '-') return false;
+  const double sign = s[at] == '+' ? 1.0 : -1.0;
+  ++at;
+  unsigned oh = 0, om = 0;
+  if (!take_digits(s, at, 2, 2, oh)) return false;
+  if (at < s.size() && s[at] == ':') ++at;
+  if (at < s.size() && !take_digits(s, at, 2, 2, om)) return false;
+  if (at != s.size() || oh > 23 || om > 59) return false;
+  seconds -= sign * (oh * 3600.0 + om * 60.0);
+  return true;
+}
+
+/// A cell written as a date: yyyy-mm-dd or yyyy/mm/dd, or a/b/yyyy with '/', '.' or
+/// '-' between day and month in either order; optionally followed by 'T' or a blank
+/// and a time of day.
+std::optional<DateFields> split_date(std::string_view v) {
+  v = trim(v);
+  DateFields f;
+  std::size_t at = 0;
+  unsigned a = 0, b = 0, c = 0;
+  if (!take_digits(v, at, 1, 4, a) || at >= v.size()) return std::nullopt;
+  f.year_first = at == 4;
+  if (!f.year_first && at > 2) return std::nullopt;
+  f.separator = v[at];
+  if (f.separator != '-' && f.separator != '/' && f.separator != '.') return std::nullopt;
+  if (f.year_first && f.separator == '.') return std::nullopt;
+  ++at;
+  if (!take_digits(v, at, 1, 2, b) || at >= v.size() || v[at] != f.separator) return std::nullopt;
+  ++at;
+  const std::size_t year_start = at;
+  if (!take_digits(v, at, f.year_first ? 1 : 4, f.year_first ? 2 : 4, c)) return std::nullopt;
+  if (!f.year_first && at - year_start != 4) return std::nullopt;
+  f.first = a;
+  f.second = b;
+  f.third = c;
+  if (at < v.size()) {
+    if (v[at] != 'T' && v[at] != ' ') return std::nullopt;
+    ++at;
+    while (at < v.size() && v[at] == ' ') ++at;
+    if (!parse_time(v.substr(at), f.seconds)) return std::nullopt;
+    f.has_time = true;
+  }
+  return f;
+}
+
+/// Days since 1970-01-01 of a date's fields in `order`; nullopt if it is no calendar date.
+std::optional<double> date_value(const DateFields& f, DateOrder order) {
+  unsigned y = 0, m = 0, d = 0;
+  if (f.year_first) {
+    if (order != DateOrder::ymd) return std::nullopt;
+    y = f.first, m = f.second, d = f.third;
+  } else if (order == DateOrder::dmy) {
+    d = f.first, m = f.second, y = f.third;
+  } else if (order == DateOrder::mdy) {
+    m = f.first, d = f.second, y = f.third;
+  } else {
+    return std::nullopt;
+  }
+  const auto day = parse_day(fmt::format("{:04}-{:02}-{:02}", y, m, d));
+  if (!day || y < 1000) return std::nullopt;
+  return static_cast<double>(*day) + f.seconds / 86400.0;
+}
+
+/// A column read as dates.
+struct DatePass {
+  DateOrder order = DateOrder::ymd;
+  bool ambiguous = false;  // day/month order not decided by the values
+  bool has_time = false;
+  std::vector<double> days;  // days since 1970-01-01, NaN = missing
+  std::string example;       // a cell as written, for messages
+  std::int64_t reference = 0;  // days since 1970-01-01 the values count from
+};
+
+/// The column's cells read as dates, or nullopt when some present cell is not one (a
+/// declared column: `fail` at that cell). `order`: the declared order, else decided
+/// from the values (a first field above 12 means day first, a second field above 12
+/// month first; neither: ambiguous, read day first).
+template <class IsNa>
+std::optional<DatePass> read_dates(const StringColumn& cells, const IsNa& is_na, std::optional<DateOrder> order,
+                                   const std::function<void(std::size_t, const std::string&)>* fail) {
+  DatePass p;
+  const std::size_t n = cells.size();
+  // Most columns are no dates: their first present cell says so before any allocation.
+  if (!fail)
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::string_view v = cells.cell(r);
+      if (is_na(r, v)) continue;
+      if (!split_date(v)) return std::nullopt;
+      break;
+    }
+  std::vector<std::optional<DateFields>> fields(n);
+  bool any = false, year_first = false, day_first = false, month_first = false;
+  char separator = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::string_view v = cells.cell(r);
+    if (is_na(r, v)) continue;
+    fields[r] = split_date(v);
+    const bool consistent = fields[r] && (!any || (fields[r]->year_first == year_first && fields[r]->separator == separator));
+    if (!consistent) {
+      if (fail)
+        (*fail)(r, fmt::format("column '{}' is declared a date but '{}' is not one (yyyy-mm-dd, dd/mm/yyyy or "
+                               "mm/dd/yyyy, optionally with a time, written one way throughout)",
+                               cells.name(), std::string(trim(v))));
+      return std::nullopt;
+    }
+    if (!any) p.example = std::string(trim(v));
+    any = true;
+    year_first = fields[r]->year_first;
+    separator = fields[r]->separator;
+    day_first |= !year_first && fields[r]->first > 12;
+    month_first |= !year_first && fields[r]->second > 12;
+    p.has_time |= fields[r]->has_time;
+  }
+  if (!any) return std::nullopt;
+  if (order) {
+    p.order = *order;
+  } else if (year_first) {
+    p.order = DateOrder::ymd;
+  } else {
+    if (day_first && month_first) return std::nullopt;
+    p.order = month_first ? DateOrder::mdy : DateOrder::dmy;
+    p.ambiguous = !day_first && !month_first;
+  }
+  p.days.assign(n, std::nan(""));
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!fields[r]) continue;
+    const std::optional<double> d = date_value(*fields[r], p.order);
+    if (!d) {
+      if (fail)
+        (*fail)(r, fmt::format("column '{}': '{}' is not a date in the {} order", cells.name(),
+                               std::string(trim(cells.cell(r))), to_string(p.order)));
+      return std::nullopt;
+    }
+    p.days[r] = *d;
+  }
+  return p;
+}
+
+Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced, const DateSpec* date_spec,
+                    const NaMatcher& is_marker, char decimal,
+                    const std::function<void(std::size_t row, const std::string& message)>& fail, Strays& strays,
+                    NumberFormat& format, bool& format_ambiguous, std::optional<DatePass>& dates) {
   const std::size_t n_rows = cells.size();
   Column col;
   col.name = cells.name();
   auto is_na = [&](std::size_t r, std::string_view v) { return cells.is_missing(r) || is_marker(v); };
 
   // Numeric pass (unless forced to a non-numeric type).
-  bool numeric = !forced || *forced == ColumnType::numeric;
+  bool numeric = (!forced || *forced == ColumnType::numeric) && !date_spec;
   if (numeric) {
     bool ambiguous = false;
     std::optional<NumericPass> pass = read_numbers(cells, forced.has_value(), decimal, is_na, ambiguous);
@@ -332,12 +543,35 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
     }
     if (!numeric) col.numbers.clear();
   }
+  // Dates (declared, or every present cell one): days since the reference date.
+  if (!numeric && (date_spec || !forced)) {
+    dates = read_dates(cells, is_na, date_spec ? date_spec->order : std::nullopt, date_spec ? &fail : nullptr);
+    if (dates) {
+      double lowest = std::numeric_limits<double>::infinity();
+      for (double d : dates->days)
+        if (!std::isnan(d)) lowest = std::min(lowest, d);
+      const auto reference = date_spec && date_spec->reference ? *date_spec->reference
+                                                               : static_cast<std::int64_t>(std::floor(lowest));
+      col.type = ColumnType::numeric;
+      col.numbers = std::move(dates->days);
+      col.missing = 0;
+      for (double& d : col.numbers) {
+        if (std::isnan(d))
+          ++col.missing;
+        else
+          d -= static_cast<double>(reference);
+      }
+      col.integral = !dates->has_time && col.missing < n_rows;
+      dates->reference = reference;
+      return col;
+    }
+  }
   if (!numeric) {
     col.codes.resize(n_rows);
     // Keys view `owned`, copies of the levels.
     std::unordered_map<std::string_view, std::int32_t> index;
     std::deque<std::string> owned;
-    std::size_t missing = 0, total_length = 0;
+    std::size_t missing = 0, total_length = 0, blanks = 0;
     for (std::size_t r = 0; r < n_rows; ++r) {
       const std::string_view v = cells.cell(r);
       if (is_na(r, v)) {
@@ -346,6 +580,7 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
         continue;
       }
       total_length += v.size();
+      blanks += static_cast<std::size_t>(std::count(v.begin(), v.end(), ' '));
       // Few levels (the usual case): a linear scan beats hashing.
       std::int32_t code = -1;
       if (col.levels.size() <= 16) {
@@ -372,13 +607,123 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
     if (forced) {
       col.type = *forced;
     } else {
-      col.type = classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length);
+      col.type = classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length, blanks);
     }
   }
   return col;
 }
 
+/// One warning for a column whose type is not what its cells look like at first
+/// sight: dates read as numbers, integer codes kept as numbers, identifiers and free
+/// text left out of the features. Silent for every other column.
+void announce_type(const Column& col, const std::optional<DatePass>& dates, Diagnostics& diag) {
+  const std::size_t present = col.size() - col.missing;
+  if (dates) {
+    const std::string reference = format_day(dates->reference);
+    const std::string_view written = dates->order == DateOrder::ymd   ? "yyyy-mm-dd"
+                                     : dates->order == DateOrder::dmy ? "day/month/year"
+                                                                      : "month/day/year";
+    if (dates->ambiguous)
+      diag.warn("load", "date_order_ambiguous",
+                fmt::format("column '{}' holds dates whose day and month could each come first (as in '{}'): read as "
+                            "day/month/year, in days since {}; if the month comes first pass --types {}=date-mdy",
+                            col.name, dates->example, reference, col.name));
+    else
+      diag.warn("load", "date_column",
+                fmt::format("column '{}' holds dates ({}{}, as in '{}'): used as the number of days since its earliest "
+                            "date, {} (--types {}=categorical keeps the text)",
+                            col.name, written, dates->has_time ? " with a time" : "", dates->example, reference,
+                            col.name));
+    return;
+  }
+  if (col.type == ColumnType::numeric && col.integral && present >= kNearlyUniqueRows) {
+    std::vector<double> values;
+    for (double v : col.numbers)
+      if (!std::isnan(v) && std::find(values.begin(), values.end(), v) == values.end()) {
+        values.push_back(v);
+        if (values.size() > kFewCodesMax) return;
+      }
+    if (values.size() < kFewCodesMin) return;
+    std::sort(values.begin(), values.end());
+    std::string shown;
+    for (double v : values) shown += fmt::format("{}{}", shown.empty() ? "" : ", ", static_cast<long long>(v));
+    diag.warn("load", "integer_codes",
+              fmt::format("column '{}' has only {} distinct integers ({}) in {} rows: it is used as a number; if they "
+                          "are codes rather than amounts, pass --types {}=categorical",
+                          col.name, values.size(), shown, present, col.name));
+    return;
+  }
+  if (col.type == ColumnType::id)
+    diag.warn("load", "identifier_column",
+              fmt::format("column '{}' looks like an identifier ({} distinct values in {} rows): left out of the "
+                          "segmentation (--types {}=categorical uses it; a --template can show it as {{{}}})",
+                          col.name, col.levels.size(), present, col.name, col.name));
+  else if (col.type == ColumnType::text)
+    diag.warn("load", "text_column",
+              fmt::format("column '{}' looks like free text ({} distinct values in {} rows): left out of the numeric "
+                          "and categorical features; the embed method's default template includes it "
+                          "(--types {}=categorical uses it as categories)",
+                          col.name, col.levels.size(), present, col.name));
+}
+
 }  // namespace
+
+std::string_view to_string(DateOrder o) noexcept {
+  return o == DateOrder::dmy ? "dmy" : o == DateOrder::mdy ? "mdy" : "ymd";
+}
+
+// Howard Hinnant's days-from-civil algorithm (public domain description of the
+// proleptic Gregorian calendar in 400-year eras).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+std::string format_day(std::int64_t days) {
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+}
+
+std::optional<std::int64_t> parse_day(std::string_view s) noexcept {
+  auto digits = [&](std::size_t at, std::size_t n, unsigned& v) {
+    v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + static_cast<unsigned>(s[i] - '0');
+    }
+    return true;
+  };
+  unsigned y = 0, m = 0, d = 0;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !digits(0, 4, y) || !digits(5, 2, m) || !digits(8, 2, d))
+    return std::nullopt;
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && leap)) return std::nullopt;
+  return days_from_civil(y, m, d);
+}
+
+std::optional<DateSpec> parse_date_type(std::string_view name) {
+  DateSpec spec;
+  if (name == "date") return spec;
+  for (DateOrder o : {DateOrder::ymd, DateOrder::dmy, DateOrder::mdy})
+    if (name.size() == 8 && name.starts_with("date-") && name.substr(5) == to_string(o)) {
+      spec.order = o;
+      return spec;
+    }
+  return std::nullopt;
+}
 
 std::vector<std::string> default_na_values() {
   // pandas' default missing-value markers.
@@ -426,6 +771,9 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
     std::optional<ColumnType> forced;
     for (const auto& [name, type] : options.types)
       if (name == cells.name()) forced = type;
+    const DateSpec* date_spec = nullptr;
+    for (const auto& [name, spec] : options.dates)
+      if (name == cells.name()) date_spec = &spec;
     auto fail = [&](std::size_t row, const std::string& message) {
       if (on_error) on_error(j, row, message);
       throw ParseError(table.source, row + 1, j + 1, message);
@@ -439,8 +787,12 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
         if (name == cells.name()) decimal = mark;
     if (decimal != 0 && decimal != '.' && decimal != ',')
       throw InvalidArgument(fmt::format("column '{}': the decimal mark must be . or , got '{}'", cells.name(), decimal));
-    columns.push_back(infer_column(cells, forced, is_marker, decimal, fail, strays, format, ambiguous));
-    if (columns.back().is_numeric()) columns.back().decimal = format == NumberFormat::decimal_comma ? ',' : '.';
+    std::optional<DatePass> dates;
+    columns.push_back(infer_column(cells, forced, date_spec, is_marker, decimal, fail, strays, format, ambiguous, dates));
+    if (columns.back().is_numeric() && !dates) columns.back().decimal = format == NumberFormat::decimal_comma ? ',' : '.';
+    if (dates && options.dates_read) options.dates_read->emplace_back(cells.name(), DateReading{dates->order, dates->reference});
+    if (options.diagnostics && !forced && !(date_spec && date_spec->reference))
+      announce_type(columns.back(), dates, *options.diagnostics);
     if (format != NumberFormat::plain && options.diagnostics) {
       if (ambiguous)
         options.diagnostics->warn(

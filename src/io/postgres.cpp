@@ -304,7 +304,7 @@ struct ColumnBuilder {
   std::vector<std::int32_t> codes;
   std::vector<std::string> levels;
   std::unordered_map<std::string, std::int32_t> index;
-  std::size_t missing = 0, total_length = 0;
+  std::size_t missing = 0, total_length = 0, blanks = 0;
 
   void push_null() {
     ++missing;
@@ -322,6 +322,7 @@ struct ColumnBuilder {
       std::string_view v = text;
       if (kind == Kind::boolean && !forced) v = text == "t" ? "true" : text == "f" ? "false" : text;
       total_length += v.size();
+      blanks += static_cast<std::size_t>(std::count(v.begin(), v.end(), ' '));
       auto [it, inserted] = index.try_emplace(std::string(v), static_cast<std::int32_t>(levels.size()));
       if (inserted) levels.emplace_back(v);
       codes.push_back(it->second);
@@ -376,7 +377,7 @@ struct ColumnBuilder {
     }
     const std::size_t n = codes.size();
     col.codes = std::move(codes);
-    col.type = forced ? *forced : classify_text_column(name, n, missing, levels.size(), total_length);
+    col.type = forced ? *forced : classify_text_column(name, n, missing, levels.size(), total_length, blanks);
     col.levels = std::move(levels);
     return col;
   }

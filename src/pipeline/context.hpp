@@ -49,7 +49,9 @@ struct RunContext {
   explicit RunContext(const RunParams& p) : params(p) {}
   /// The rows of the common feature matrix that are clustered.
   MatrixD common_clustered() const { return take_rows<double, std::size_t>(prep.features.view(), rows); }
-  KSpec k_range() const;  // params.k clipped to the clustered row count
+  /// params.k clipped to the clustered row count; `--k auto` may go past 2..10
+  /// (sweep_k) except with the blog preset.
+  KSpec k_range() const;
 };
 
 /// What one method produced.

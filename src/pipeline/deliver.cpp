@@ -16,6 +16,15 @@
 namespace segmenta {
 namespace {
 
+/// How a column of dates was read: {"order": "dmy", "reference": "2021-03-04"}; its
+/// values are days since the reference.
+/// null for a column not read from dates.
+nlohmann::json date_json(const Provenance& input, const std::string& column) {
+  for (const auto& [name, d] : input.dates)
+    if (name == column) return {{"order", std::string(to_string(d.order))}, {"reference", format_day(d.reference)}};
+  return nullptr;
+}
+
 // Feature names are shown shortened (shown_text), as profiles show levels: a
 // one-hot feature of a 10 MB text value must not be repeated in metrics.json and the
 // report. model.json keeps the names whole (scoring matches levels by their full text).
@@ -222,11 +231,14 @@ json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
                       {"preset", std::string(to_string(r.params.preset))},
                       {"columns", json::array()},
                       {"features", shown(r.prep.feature_names)}};
-  for (const auto& c : r.table.columns())
-    metrics["input"]["columns"].push_back({{"name", c.name},
-                                           {"type", std::string(to_string(c.type))},
-                                           {"missing", c.missing},
-                                           {"distinct", c.is_numeric() ? json(nullptr) : json(c.levels.size())}});
+  for (const auto& c : r.table.columns()) {
+    json col{{"name", c.name},
+             {"type", std::string(to_string(c.type))},
+             {"missing", c.missing},
+             {"distinct", c.is_numeric() ? json(nullptr) : json(c.levels.size())}};
+    if (auto date = date_json(r.input, c.name); !date.is_null()) col["date"] = std::move(date);
+    metrics["input"]["columns"].push_back(std::move(col));
+  }
   metrics["outliers"] = outliers_json(r);
   metrics["method"] = std::string(to_string(r.params.method));
   metrics["methods"] = json::object();
@@ -292,6 +304,7 @@ json model_json(const SegmentationResult& r) {
     // mark, so a table built in memory and the same table read from a file give the
     // same model.json.
     if (c.is_numeric() && c.decimal == ',') column["decimal"] = ",";
+    if (auto date = date_json(r.input, c.name); !date.is_null()) column["date"] = std::move(date);
     model["columns"].push_back(std::move(column));
   }
   if (r.outliers.model) model["outliers"] = detail::ecod_to_json(*r.outliers.model);

@@ -18,15 +18,18 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
   kp.random_state = params.seed;
   std::vector<KFit> fits;
   std::vector<KMeansModel<T>> models;
-  Stopwatch clock;
-  for (std::size_t k = ks.lo; k <= ks.hi; ++k) {
-    Stopwatch fit_clock;
-    kp.n_clusters = k;
-    models.push_back(fit_kmeans<T>(x, kp, &ctx.diag));
-    const auto& m = models.back();
-    fits.push_back({k, m.labels, m.inertia, m.n_iter, fit_clock.seconds()});
-  }
-  ctx.timings.add("kmeans", clock.seconds());
+  double fit_seconds = 0;
+  const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
+    Stopwatch clock;
+    for (std::size_t k : batch) {
+      Stopwatch fit_clock;
+      kp.n_clusters = k;
+      models.push_back(fit_kmeans<T>(x, kp, &ctx.diag));
+      const auto& m = models.back();
+      out.push_back({k, m.labels, m.inertia, m.n_iter, fit_clock.seconds()});
+    }
+    fit_seconds += clock.seconds();
+  };
   // Stability: k-means with fewer restarts on subsamples of the same rows.
   const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
     const Matrix<T> sub = take_rows<T, std::size_t>(x, rows);
@@ -36,8 +39,9 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     sp.random_state = seed;
     return fit_kmeans<T>(sub.view(), sp).labels;
   };
-  r.eval =
-      evaluate_fits<T>(x, fits, params.silhouette_sample, params.seed, ctx.diag, k_choice(params, false, subset_fit));
+  r.eval = sweep_k<T>(x, ks, fit_ks, fits, params.silhouette_sample, params.seed, ctx.diag,
+                      k_choice(params, false, subset_fit));
+  ctx.timings.add("kmeans", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
   if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);

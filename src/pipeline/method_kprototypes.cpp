@@ -119,18 +119,30 @@ MethodResult fit(RunContext& ctx) {
   kp.init = effective_kproto_init(params);
   kp.algorithm = params.kproto_batch ? KPrototypesAlgorithm::batch : KPrototypesAlgorithm::online;
 
-  std::vector<std::size_t> k_values;
-  for (std::size_t k = ks.lo; k <= ks.hi; ++k) k_values.push_back(k);
-  Stopwatch clock;
-  const KPrototypesSweep sweep = sweep_kprototypes(numeric.view(), codes.view(), k_values, kp, &ctx.diag);
+  std::vector<KPrototypesModel> models;
+  std::optional<std::size_t> elbow_k;
+  double fit_seconds = 0;
+  const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
+    Stopwatch clock;
+    const std::vector<std::size_t> k_values(batch.begin(), batch.end());
+    KPrototypesSweep sweep = sweep_kprototypes(numeric.view(), codes.view(), k_values, kp, &ctx.diag);
+    if (models.empty()) elbow_k = sweep.elbow_k;  // the elbow of the default range, as the blog reads it
+    for (std::size_t i = 0; i < sweep.k.size(); ++i) {
+      const auto& m = sweep.models[i];
+      // k may have been reduced (fewer distinct rows than k): record the real count.
+      out.push_back({m.n_clusters(), m.labels, m.cost, m.n_iter, 0.0});
+      models.push_back(std::move(sweep.models[i]));
+    }
+    fit_seconds += clock.seconds();
+  };
+  // The default range is fitted here: its first model's gamma (when not given) sets
+  // the space of the silhouette, the stability fits and any k past the default range.
   std::vector<KFit> fits;
-  for (std::size_t i = 0; i < sweep.k.size(); ++i) {
-    const auto& m = sweep.models[i];
-    // k may have been reduced (fewer distinct rows than k): record the real count.
-    fits.push_back({m.n_clusters(), m.labels, m.cost, m.n_iter, 0.0});
-  }
-  ctx.timings.add("kprototypes", clock.seconds());
-  const double gamma = sweep.models.front().gamma;
+  std::vector<std::size_t> default_ks;
+  for (std::size_t k = ks.lo; k <= ks.hi; ++k) default_ks.push_back(k);
+  fit_ks(default_ks, fits);
+  const double gamma = models.front().gamma;
+  kp.gamma = gamma;
   r.space = fmt::format(
       "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
       "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
@@ -149,8 +161,9 @@ MethodResult fit(RunContext& ctx) {
     sp.gamma = gamma;
     return fit_kprototypes(sn.view(), sc.view(), sp).labels;
   };
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
-                                 k_choice(params, false, subset_fit));
+  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, params.silhouette_sample, params.seed, ctx.diag,
+                           k_choice(params, false, subset_fit));
+  ctx.timings.add("kprototypes", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
   if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
@@ -158,7 +171,7 @@ MethodResult fit(RunContext& ctx) {
   r.k = r.eval.recommendation.k;
   std::size_t chosen = 0;
   while (chosen + 1 < fits.size() && fits[chosen].k != r.k) ++chosen;
-  const KPrototypesModel& model = sweep.models[chosen];
+  const KPrototypesModel& model = models[chosen];
   r.labels = model.labels;
   MatrixD centroids = model.centroids;
   // Modes follow the renumbering of the centroids' rows.
@@ -187,7 +200,7 @@ MethodResult fit(RunContext& ctx) {
                {"gamma", gamma},
                {"n_init", kp.n_init},
                {"converged", model.converged},
-               {"elbow_k", sweep.elbow_k ? nlohmann::json(*sweep.elbow_k) : nlohmann::json(nullptr)},
+               {"elbow_k", elbow_k ? nlohmann::json(*elbow_k) : nlohmann::json(nullptr)},
                {"modes", modes}};
   KPrototypesModel fitted;
   fitted.centroids = std::move(centroids);

@@ -192,11 +192,11 @@ MethodResult fit(RunContext& ctx) {
   lp.n_init = effective_n_init(params, Method::lca);
   lp.random_state = params.seed;
 
-  Stopwatch clock;
   std::vector<LcaModel> models;
   std::vector<KFit> fits;
   nlohmann::json per_k = nlohmann::json::array();
-  for (std::size_t k = ks.lo; k <= ks.hi; ++k) {
+  double fit_seconds = 0;
+  auto fit_one_k = [&](std::size_t k, std::vector<KFit>& out) {
     Stopwatch one;
     lp.n_components = k;
     LcaModel m = fit_lca(numeric.view(), codes.view(), all.levels, lp, &ctx.diag);
@@ -212,7 +212,7 @@ MethodResult fit(RunContext& ctx) {
           break;
         }
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    fits.push_back(
+    out.push_back(
         {k, m.labels, m.bic, m.n_iter, one.seconds(), spike.empty() ? m.bic : nan, spike.empty() ? m.icl : nan});
     if (!spike.empty())
       ctx.diag.info("lca", "variance_at_floor",
@@ -230,8 +230,12 @@ MethodResult fit(RunContext& ctx) {
                      {"n_iter", m.n_iter},
                      {"converged", m.converged}});
     models.push_back(std::move(m));
-  }
-  ctx.timings.add("lca", clock.seconds());
+  };
+  const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
+    Stopwatch clock;
+    for (std::size_t k : batch) fit_one_k(k, out);
+    fit_seconds += clock.seconds();
+  };
 
   const MatrixD numeric_imputed = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
   const double gamma = numeric_imputed.cols() > 0 ? kprototypes_default_gamma(numeric_imputed.view()) : 1.0;
@@ -252,8 +256,9 @@ MethodResult fit(RunContext& ctx) {
     return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
   };
   // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
-                                 k_choice(params, true, subset_fit));
+  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, params.silhouette_sample, params.seed, ctx.diag,
+                           k_choice(params, true, subset_fit));
+  ctx.timings.add("lca", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
   if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);

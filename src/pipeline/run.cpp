@@ -32,7 +32,10 @@ RunSummary run(const RunParams& params) {
   if (params.preset == PrepPreset::blog && csv.columns.empty()) csv.columns = "0:8";  // the blog keeps the first eight columns
   Diagnostics load_diagnostics;  // what reading the rows found (stray cells read as missing)
   csv.diagnostics = &load_diagnostics;
+  DateReadings dates;  // the columns read from dates, for model.json
+  csv.dates_read = &dates;
   SourceData data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read();
+  data.provenance.dates = std::move(dates);
   const double load_seconds = load_clock.seconds();
 
   auto result = std::make_shared<SegmentationResult>(segment(data.table, detail::redacted_params(params), std::move(data.provenance)));

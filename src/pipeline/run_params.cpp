@@ -71,7 +71,7 @@ std::vector<ParamSpec> make_specs() {
        "compared)",
        [](RunParams& p, std::string_view t) { as_param("method", [&] { p.method = parse_method(t, "method"); }); },
        nullptr, [](const RunParams& p) -> json { return std::string(to_string(p.method)); }});
-  s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10), `N`, or a range `A..B` to sweep",
+  s.push_back({"k", "--k", false, "auto|N|A..B", "auto", "number of segments: `auto` (sweep 2..10, further while the deciding criterion still improves at the end), `N`, or a range `A..B` to sweep",
                [](RunParams& p, std::string_view t) { as_param("k", [&] { p.k = KSpec::parse(t, "k"); }); }, nullptr,
                [](const RunParams& p) -> json { return p.k.str(); }});
   s.push_back({"k_criterion", "--k-criterion", false,
@@ -112,9 +112,10 @@ std::vector<ParamSpec> make_specs() {
                "columns to use: names and/or 0-based ranges, e.g. `age,job` or `0:8`",
                [](RunParams& p, std::string_view t) { p.csv.columns = std::string(t); }, nullptr,
                [](const RunParams& p) -> json { return p.csv.columns; }});
-  s.push_back({"types", "--types", false, "COL=TYPE,...", "inferred", "type overrides, e.g. `zip=categorical,score=numeric`",
+  s.push_back({"types", "--types", false, "COL=TYPE,...", "inferred", "type overrides, e.g. `zip=categorical,score=numeric`; `date`, `date-dmy`, `date-mdy`, `date-ymd` read dates (days since the earliest)",
                [](RunParams& p, std::string_view t) {
                  p.csv.types.clear();
+                 p.csv.dates.clear();
                  std::size_t start = 0;
                  while (start < t.size()) {
                    std::size_t comma = t.find(',', start);
@@ -123,6 +124,10 @@ std::vector<ParamSpec> make_specs() {
                    start = comma + 1;
                    const std::size_t eq = item.find('=');
                    if (eq == std::string_view::npos || eq == 0) fail("types", fmt::format("expected column=type, got '{}'", item));
+                   if (const auto date = parse_date_type(item.substr(eq + 1))) {
+                     p.csv.dates.emplace_back(std::string(item.substr(0, eq)), *date);
+                     continue;
+                   }
                    as_param("types", [&] {
                      p.csv.types.emplace_back(std::string(item.substr(0, eq)), parse_column_type(item.substr(eq + 1), "types"));
                    });
@@ -132,6 +137,8 @@ std::vector<ParamSpec> make_specs() {
                [](const RunParams& p) -> json {
                  json types = json::object();
                  for (const auto& [c, t] : p.csv.types) types[c] = std::string(to_string(t));
+                 for (const auto& [c, d] : p.csv.dates)
+                   types[c] = d.order ? "date-" + std::string(to_string(*d.order)) : std::string("date");
                  return types;
                }});
   s.push_back({"delimiter", "--delimiter", false, "CHAR", "sniffed", "field delimiter: one character or `tab`; sniffed among comma, semicolon, tab and pipe when not given",

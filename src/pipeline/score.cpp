@@ -138,6 +138,26 @@ std::vector<std::pair<std::string, ColumnType>> model_columns(const nlohmann::js
   return out;
 }
 
+std::vector<std::pair<std::string, DateSpec>> model_dates(const nlohmann::json& model) {
+  std::vector<std::pair<std::string, DateSpec>> out;
+  try {
+    for (const auto& c : model.at("columns")) {
+      if (!c.contains("date")) continue;
+      const std::string name = c.at("name").get<std::string>();
+      const auto spec = parse_date_type("date-" + c.at("date").at("order").get<std::string>());
+      const auto reference = parse_day(c.at("date").at("reference").get<std::string>());
+      if (!spec || !spec->order || !reference)
+        throw ModelFormatError(fmt::format("model file: column '{}': a date reading needs an order ymd, dmy or mdy "
+                                           "and a reference yyyy-mm-dd",
+                                           name));
+      out.emplace_back(name, DateSpec{spec->order, reference});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(fmt::format("model file: {}", json_message(e)));
+  }
+  return out;
+}
+
 namespace {
 
 /// A model's parts loaded once (preparation, fitted method, ECOD, encoder), to
@@ -328,6 +348,7 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
     }
   try {
     for (auto& t : model_columns(model)) csv.types.push_back(std::move(t));
+    for (auto& d : model_dates(model)) csv.dates.push_back(std::move(d));
   } catch (const InvalidArgument& e) {
     const std::string m = e.what();
     throw ModelFormatError(fmt::format("{}: {}", params.model, m.substr(m.find(": ") + 2)));

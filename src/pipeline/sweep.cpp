@@ -263,9 +263,14 @@ SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> label
   return p;
 }
 
+namespace {
+
+/// Per-k points, silhouette plot data and timings of fits, without a recommendation.
+/// Each k's figures depend on its own fit only (the stability pairs' subsamples and
+/// seeds do not depend on the other k), so a sweep can be measured in parts.
 template <class T>
-Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
-                         std::uint64_t seed, Diagnostics& diag, const KChoice& choice) {
+Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
+                        std::uint64_t seed, const KChoice& choice) {
   Evaluation e;
   e.silhouette_profiles.assign(fits.size(), nullptr);
   for (const auto& f : fits) {
@@ -311,7 +316,7 @@ Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std
     e.points[which[w]].davies_bouldin = davies_bouldin_score<T>(space, labelings[w]);
   }
   e.metrics_seconds = clock.seconds();
-  if (fits.size() > 1 && choice.pairs > 0 && choice.fit) {
+  if (choice.pairs > 0 && choice.fit) {
     clock.reset();
     std::vector<std::size_t> ks;
     for (const auto& f : fits) ks.push_back(f.k);
@@ -319,6 +324,67 @@ Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std
     for (std::size_t i = 0; i < fits.size(); ++i) e.points[i].stability = st[i];
     e.stability_seconds = clock.seconds();
   }
+  return e;
+}
+
+}  // namespace
+
+template <class T>
+Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
+                         std::uint64_t seed, Diagnostics& diag, const KChoice& choice) {
+  // A single k has no stability to compare with.
+  KChoice measured = choice;
+  if (fits.size() < 2) measured.pairs = 0;
+  Evaluation e = measure_fits<T>(space, fits, silhouette_sample, seed, measured);
+  e.recommendation = recommend_k(e.points, diag, choice);
+  return e;
+}
+
+std::size_t auto_k_bound(std::size_t rows, std::size_t hi) {
+  const auto root = static_cast<std::size_t>(std::sqrt(static_cast<double>(rows) / 2.0));
+  std::size_t bound = std::min<std::size_t>({kAutoKLimit, root, rows > 0 ? rows - 1 : 0});
+  return std::max(bound, hi);
+}
+
+template <class T>
+Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::vector<KFit>& fits,
+                   std::size_t silhouette_sample, std::uint64_t seed, Diagnostics& diag, const KChoice& choice) {
+  std::vector<std::size_t> batch;
+  if (fits.empty()) {
+    for (std::size_t k = ks.lo; k <= ks.hi; ++k) batch.push_back(k);
+    fit(batch, fits);
+  }
+  KChoice measured = choice;
+  if (fits.size() < 2) measured.pairs = 0;
+  Evaluation e = measure_fits<T>(space, fits, silhouette_sample, seed, measured);
+  const std::size_t bound = ks.automatic ? auto_k_bound(space.rows(), ks.hi) : ks.hi;
+  std::size_t asked = ks.hi;
+  std::string extended_by;
+  while (ks.automatic && fits.size() >= 2 && asked < bound) {
+    Diagnostics scratch;  // the final recommendation reports; these rounds only decide
+    const KRecommendation rec = recommend_k(e.points, scratch, choice);
+    if (rec.k != e.points.back().k || rec.criterion == "elbow" || rec.criterion == "none") break;
+    extended_by = rec.criterion;
+    batch.clear();
+    for (std::size_t k = asked + 1; k <= std::min(bound, asked + kAutoKStep); ++k) batch.push_back(k);
+    asked = batch.back();
+    const std::size_t before = fits.size();
+    fit(batch, fits);
+    const std::vector<KFit> added(fits.begin() + static_cast<std::ptrdiff_t>(before), fits.end());
+    Evaluation more = measure_fits<T>(space, added, silhouette_sample, seed, measured);
+    for (std::size_t i = 0; i < added.size(); ++i) {
+      e.points.push_back(std::move(more.points[i]));
+      e.silhouette_profiles.push_back(std::move(more.silhouette_profiles[i]));
+    }
+    e.silhouette_seconds += more.silhouette_seconds;
+    e.metrics_seconds += more.metrics_seconds;
+    e.stability_seconds += more.stability_seconds;
+  }
+  if (asked > ks.hi)
+    diag.info("k", "sweep_extended",
+              fmt::format("{} still improved at k = {} (the end of the default sweep {}..{}), so the sweep went on "
+                          "to k = {} (the bound for {} rows is {})",
+                          extended_by, ks.hi, ks.lo, ks.hi, asked, space.rows(), bound));
   e.recommendation = recommend_k(e.points, diag, choice);
   return e;
 }
@@ -327,6 +393,10 @@ template Evaluation evaluate_fits<double>(ViewD, const std::vector<KFit>&, std::
                                           const KChoice&);
 template Evaluation evaluate_fits<float>(ViewF, const std::vector<KFit>&, std::size_t, std::uint64_t, Diagnostics&,
                                          const KChoice&);
+template Evaluation sweep_k<double>(ViewD, const KSpec&, const FitKs&, std::vector<KFit>&, std::size_t, std::uint64_t,
+                                    Diagnostics&, const KChoice&);
+template Evaluation sweep_k<float>(ViewF, const KSpec&, const FitKs&, std::vector<KFit>&, std::size_t, std::uint64_t,
+                                   Diagnostics&, const KChoice&);
 template SweepPoint score_labels<double>(ViewD, std::span<const std::int32_t>, std::size_t, std::uint64_t);
 template SweepPoint score_labels<float>(ViewF, std::span<const std::int32_t>, std::size_t, std::uint64_t);
 

@@ -69,6 +69,30 @@ template <class T>
 Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
                          std::uint64_t seed, Diagnostics& diag, const KChoice& choice = {});
 
+/// Appends one KFit per k of `ks` (increasing, each above the last fitted k) to `fits`.
+using FitKs = std::function<void(std::span<const std::size_t> ks, std::vector<KFit>& fits)>;
+
+/// With `--k auto`, the sweep goes past its default end while the deciding criterion
+/// still improves there: in steps of kAutoKStep k, as long as the criterion chooses the
+/// largest k fitted so far (never for the elbow), up to auto_k_bound.
+inline constexpr std::size_t kAutoKStep = 2;
+/// The largest k an automatic sweep reaches at all (KSpec's own limit).
+inline constexpr std::size_t kAutoKLimit = 100;
+/// How far an automatic sweep may go on `rows` clustered rows: floor(sqrt(rows / 2))
+/// (the usual rule of thumb for the most segments a table supports), at most
+/// kAutoKLimit and rows - 1, and never below the default end `hi`.
+std::size_t auto_k_bound(std::size_t rows, std::size_t hi);
+
+/// Fits ks.lo..ks.hi with `fit` and evaluates them as evaluate_fits does; with
+/// ks.automatic, extends the sweep as kAutoKStep says (an info diagnostic
+/// `sweep_extended` names the criterion and the new end). `fits` may hold the fits of
+/// ks.lo..ks.hi already (the caller needed them first); otherwise `fit` makes them.
+/// Only the new k are fitted
+/// and measured in each step; `fits` holds every fit, in k order, at the end.
+template <class T>
+Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::vector<KFit>& fits,
+                   std::size_t silhouette_sample, std::uint64_t seed, Diagnostics& diag, const KChoice& choice);
+
 /// Silhouette, Calinski-Harabasz and Davies-Bouldin of one labeling in `space`
 /// (sampled silhouette when silhouette_sample > 0); NaN where undefined (one cluster).
 template <class T>

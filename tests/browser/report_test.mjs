@@ -176,6 +176,36 @@ try {
       const segRows = await page.locator(`#${m}-profiles table`).first().locator('tbody tr').count();
       const k = doc.metrics.methods[m].profiles.segments.length;
       check(segRows === k, `${name}: ${m} profile overview has ${segRows} rows, expected ${k}`);
+      // The latent-class model: one parameter table per segment with its share, a row
+      // per numeric column (mean and sd on the original scale when the run gave them)
+      // and per categorical column (its most probable value first).
+      const classes = (doc.metrics.methods[m].details || {}).classes;
+      if (!Array.isArray(classes)) continue;
+      const tables = await page.locator(`#${m}-classes table`).count();
+      check(tables === classes.length, `${name}: ${m} has ${tables} class parameter tables, expected ${classes.length}`);
+      for (const c of classes) {
+        const box = page.locator(`#${m}-class-${c.segment}`);
+        const title = await box.locator('h4').innerText();
+        const share = (100 * c.weight).toFixed(1) + ' %';
+        check(title.includes(`Segment ${c.segment}`) && title.includes(share), `${name}: ${m} class ${c.segment} title '${title}' lacks its share ${share}`);
+        const cells = await box.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells).map((td) => td.innerText)));
+        const numeric = Object.entries(c.numeric || {}), categorical = Object.entries(c.categorical || {});
+        check(cells.length === numeric.length + categorical.length, `${name}: ${m} class ${c.segment} has ${cells.length} rows, expected ${numeric.length + categorical.length}`);
+        numeric.forEach(([col, v], i) => {
+          const row = cells[i] || [];
+          const scale = finite(v.original_mean) ? 'original' : 'transformed';
+          const mean = finite(v.original_mean) ? v.original_mean : v.mean;
+          const shown = Number((row[2] || '').replace(/,/g, ''));
+          check(row[0] === col && row[4] === scale, `${name}: ${m} class ${c.segment} row ${i} is '${row.join(' | ')}', expected ${col} on the ${scale} scale`);
+          check(Math.abs(shown - mean) <= 0.01 * Math.abs(mean) + 0.001, `${name}: ${m} class ${c.segment} ${col} shows mean ${row[2]}, the model has ${mean}`);
+        });
+        categorical.forEach(([col, probs], i) => {
+          const row = cells[numeric.length + i] || [];
+          const best = Object.entries(probs).sort((a, b) => b[1] - a[1])[0];
+          const want = best[0] + ' ' + (100 * best[1]).toFixed(0) + ' %';
+          check(row[0] === col && (row[2] || '').startsWith(want), `${name}: ${m} class ${c.segment} ${col} shows '${row[2]}', expected it to start with '${want}'`);
+        });
+      }
     }
 
     if (report.hostile) {

@@ -221,14 +221,16 @@ TEST(Infer, AFewNonNumbersKeepAColumnNumericWithAWarning) {
             "column 'age' is numeric but 2 cells are not numbers ('unknown' at people.csv:62:1, 'n/k' at "
             "people.csv:64:2); read as missing");  // (the quoted value starts at column 2)
 
-  // More than 5 % of the cells: the column is not numeric (and no warning).
+  // More than 5 % of the cells: the column is not numeric (no stray-cell warning); its
+  // 21 distinct values in 21 rows make it an identifier, which says so once.
   std::string mixed = "age\n";
   for (int i = 0; i < 19; ++i) mixed += std::to_string(20 + i) + "\n";
   mixed += "unknown\nelse\n";
   Diagnostics none;
   o.diagnostics = &none;
-  EXPECT_NE(parse_csv(mixed, "m.csv", o).column(0).type, ColumnType::numeric);
-  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(parse_csv(mixed, "m.csv", o).column(0).type, ColumnType::id);
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none.items()[0].code, "identifier_column");
 }
 
 TEST(Infer, AnInfiniteNumberIsAParseErrorAtItsCell) {
@@ -318,4 +320,167 @@ TEST(Infer, ThousandsSeparatorsAndDecimalCommasAreReadWhenTheColumnAgrees) {
   o.types.clear();
   o.decimal = ';';
   EXPECT_THROW(parse_csv("x\n1\n", "i.csv", o), InvalidArgument);
+}
+
+namespace {
+
+std::size_t count_code(const Diagnostics& d, const std::string& code) {
+  std::size_t n = 0;
+  for (const auto& item : d.items()) n += item.code == code;
+  return n;
+}
+
+std::size_t warnings_naming(const Diagnostics& d, const std::string& column) {
+  std::size_t n = 0;
+  for (const auto& item : d.items())
+    n += item.level == Diagnostic::Level::warning && item.message.find("'" + column + "'") != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST(Infer, TheCalendarMatchesKnownDayCounts) {
+  EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);  // date -d 2000-03-01 +%s / 86400
+  EXPECT_EQ(days_from_civil(1969, 12, 31), -1);
+  EXPECT_EQ(format_day(11017), "2000-03-01");
+  EXPECT_EQ(format_day(-1), "1969-12-31");
+  // Years 0000 to 9999, every 997th day.
+  for (std::int64_t d = days_from_civil(0, 1, 1); d <= days_from_civil(9999, 12, 31); d += 997)
+    EXPECT_EQ(parse_day(format_day(d)), d);
+  EXPECT_TRUE(parse_day("2000-02-29"));
+  EXPECT_FALSE(parse_day("1900-02-29"));  // not a leap year
+  EXPECT_FALSE(parse_day("2021-04-31"));
+  EXPECT_FALSE(parse_day("2021-4-3"));
+}
+
+TEST(Infer, DatesAreDaysSinceTheEarliestDateInTheOrderTheValuesShow) {
+  const Cells cells{{"iso", {"2021-03-04", "2021-03-01", "", "2020-12-31"}},
+                    {"dmy", {"31/01/2022", "01/02/2022", "05/01/2022", "NA"}},
+                    {"mdy", {"01/31/2022", "02/01/2022", "01/30/2022", "01/31/2022"}},
+                    {"either", {"03/04/2021", "04/03/2021", "04/03/2021", "03/04/2021"}},
+                    {"stamp", {"2021-03-04T12:00:00", "2021-03-04 18:00", "2021-03-05T00:00:00+02:00", ""}},
+                    {"dotted", {"24.12.2020", "1.1.2021", "24.12.2020", "31.12.2020"}},
+                    {"no_day", {"2021-02-30", "2021-03-01", "2021-03-02", "2021-03-03"}},
+                    {"mixed", {"2021-03-04", "04/03/2021", "2021-03-05", "2021-03-06"}},
+                    {"both", {"13/01/2021", "01/13/2021", "02/02/2021", "03/03/2021"}}};
+  Diagnostics diag;
+  DateReadings read;
+  InferOptions o;
+  o.diagnostics = &diag;
+  o.dates_read = &read;
+  const Table t = infer_types(strings_of(cells), o);
+  auto reading = [](const DateReadings& r, const std::string& name) -> std::optional<DateReading> {
+    for (const auto& [column, d] : r)
+      if (column == name) return d;
+    return std::nullopt;
+  };
+  auto expect_days = [&](const std::string& name, DateOrder order, const std::string& reference,
+                         const std::vector<double>& days) {
+    SCOPED_TRACE(name);
+    const Column& c = t.column(t.index_of(name));
+    ASSERT_EQ(c.type, ColumnType::numeric);
+    const auto date = reading(read, name);
+    ASSERT_TRUE(date.has_value());
+    EXPECT_EQ(date->order, order);
+    EXPECT_EQ(format_day(date->reference), reference);
+    ASSERT_EQ(c.numbers.size(), days.size());
+    for (std::size_t i = 0; i < days.size(); ++i) {
+      if (std::isnan(days[i]))
+        EXPECT_TRUE(std::isnan(c.numbers[i])) << i;
+      else
+        EXPECT_NEAR(c.numbers[i], days[i], 1e-9) << i;
+    }
+  };
+  const double nan = std::nan("");
+  expect_days("iso", DateOrder::ymd, "2020-12-31", {63, 60, nan, 0});
+  EXPECT_TRUE(t.column(0).integral);
+  EXPECT_EQ(t.column(0).missing, 1u);
+  expect_days("dmy", DateOrder::dmy, "2022-01-05", {26, 27, 0, nan});
+  expect_days("mdy", DateOrder::mdy, "2022-01-30", {1, 2, 0, 1});
+  expect_days("either", DateOrder::dmy, "2021-03-04", {30, 0, 0, 30});
+  expect_days("stamp", DateOrder::ymd, "2021-03-04", {0.5, 0.75, 1.0 - 2.0 / 24.0, nan});
+  EXPECT_FALSE(t.column(4).integral);
+  expect_days("dotted", DateOrder::dmy, "2020-12-24", {0, 8, 0, 7});
+  // Not dates: an impossible day, two ways of writing, day and month first both seen.
+  for (const char* name : {"no_day", "mixed", "both"}) {
+    EXPECT_EQ(t.column(t.index_of(name)).type, ColumnType::categorical) << name;
+    EXPECT_FALSE(reading(read, name).has_value()) << name;
+  }
+  // One warning per date column; the ambiguous one names the override.
+  EXPECT_EQ(count_code(diag, "date_column"), 5u);
+  EXPECT_EQ(count_code(diag, "date_order_ambiguous"), 1u);
+  for (const char* name : {"iso", "dmy", "mdy", "either", "stamp", "dotted"}) EXPECT_EQ(warnings_naming(diag, name), 1u) << name;
+  for (const auto& item : diag.items())
+    if (item.code == "date_order_ambiguous") EXPECT_NE(item.message.find("--types either=date-mdy"), std::string::npos);
+
+  // Declared: the order and the reference as given (a fitted model's), no warning.
+  Diagnostics quiet;
+  DateReadings declared_read;
+  InferOptions declared;
+  declared.diagnostics = &quiet;
+  declared.dates_read = &declared_read;
+  declared.dates = {{"either", DateSpec{DateOrder::mdy, std::nullopt}},
+                    {"iso", DateSpec{std::nullopt, days_from_civil(2021, 1, 1)}}};
+  declared.types = {{"iso", ColumnType::numeric}};  // as a model file lists it: the date reading wins
+  const Table d = infer_types(strings_of({cells[0], cells[3]}), declared);
+  EXPECT_EQ(reading(declared_read, "either")->order, DateOrder::mdy);
+  EXPECT_EQ(format_day(reading(declared_read, "either")->reference), "2021-03-04");
+  EXPECT_EQ(format_day(reading(declared_read, "iso")->reference), "2021-01-01");
+  EXPECT_EQ(d.column(1).numbers, (std::vector<double>{0, 30, 30, 0}));
+  EXPECT_EQ(d.column(0).numbers[3], -1.0);  // 2020-12-31 is a day before the given reference
+  EXPECT_EQ(warnings_naming(quiet, "iso"), 0u);
+  // A declared date column with a cell that is no date is an error at that cell.
+  InferOptions bad;
+  bad.dates = {{"mixed", DateSpec{}}};
+  try {
+    infer_types(strings_of({cells[7]}), bad);
+    FAIL() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_EQ(e.line(), 2u);  // the second data row
+    EXPECT_NE(std::string(e.what()).find("'04/03/2021' is not one"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(parse_date_type("date-dmy"));
+  EXPECT_EQ(*parse_date_type("date-mdy")->order, DateOrder::mdy);
+  EXPECT_FALSE(parse_date_type("date")->order);
+  EXPECT_FALSE(parse_date_type("dates"));
+}
+
+TEST(Infer, CodesIdentifiersAndFreeTextAreAnnouncedOnceAndKeepTheirTypeWhenDeclared) {
+  Cells c{{"region", {}}, {"amount", {}}, {"name", {}}, {"mostly_unique", {}}, {"comment", {}},
+          {"job", {}},    {"customer_id", {}}, {"flag", {}}};
+  const char* words[] = {"late", "delivery", "great", "service", "price", "too", "high", "thanks"};
+  for (int i = 0; i < 60; ++i) {
+    c[0].second.push_back(std::to_string(1 + i % 3));
+    c[1].second.push_back(std::to_string(i * 37 % 1000));
+    c[2].second.push_back(fmt::format("Customer{}", i * 13));
+    c[3].second.push_back(fmt::format("K{}", i < 2 ? 0 : i));  // 59 distinct of 60
+    c[4].second.push_back(fmt::format("{} {} {} {}", words[i % 8], words[(i / 8) % 8], words[(i + 3) % 8], i));
+    c[5].second.push_back(i % 4 ? "admin." : "retired");
+    c[6].second.push_back(std::to_string(5000 + i));
+    c[7].second.push_back(std::to_string(i % 2));
+  }
+  Diagnostics diag;
+  InferOptions o;
+  o.diagnostics = &diag;
+  const Table t = infer_types(strings_of(c), o);
+  const std::vector<ColumnType> want{ColumnType::numeric, ColumnType::numeric, ColumnType::id,     ColumnType::id,
+                                     ColumnType::text,    ColumnType::binary,  ColumnType::id,     ColumnType::numeric};
+  for (std::size_t j = 0; j < want.size(); ++j) EXPECT_EQ(t.column(j).type, want[j]) << t.column(j).name;
+  EXPECT_EQ(count_code(diag, "integer_codes"), 1u);
+  EXPECT_EQ(count_code(diag, "identifier_column"), 3u);
+  EXPECT_EQ(count_code(diag, "text_column"), 1u);
+  for (const char* name : {"region", "name", "mostly_unique", "comment", "customer_id"})
+    EXPECT_EQ(warnings_naming(diag, name), 1u) << name;
+  for (const char* name : {"amount", "job", "flag"}) EXPECT_EQ(warnings_naming(diag, name), 0u) << name;
+  for (const auto& item : diag.items())
+    if (item.code == "integer_codes") EXPECT_NE(item.message.find("--types region=categorical"), std::string::npos);
+  // Declared types are the user's decision: no warning.
+  Diagnostics quiet;
+  InferOptions declared;
+  declared.diagnostics = &quiet;
+  declared.types = {{"region", ColumnType::numeric}, {"name", ColumnType::categorical}, {"comment", ColumnType::text}};
+  const Table d = infer_types(strings_of({c[0], c[2], c[4]}), declared);
+  EXPECT_EQ(d.column(1).type, ColumnType::categorical);
+  EXPECT_TRUE(quiet.items().empty());
 }

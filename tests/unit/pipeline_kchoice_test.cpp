@@ -156,3 +156,98 @@ TEST(KChoice, StabilityIsTheMeanAriOfSubsampleFits) {
   c.pairs = 0;
   for (double v : stability_scores(n, ks, c)) EXPECT_TRUE(std::isnan(v));
 }
+
+namespace {
+
+/// A sweep of `rows` points in the plane whose "fits" label row i as i % k and whose
+/// BIC falls by 1000 per k up to `planted` and is flat (rising by 1) after it.
+struct PlantedSweep {
+  std::size_t rows, planted;
+  MatrixD space;
+  std::vector<std::size_t> fitted;  // every k fitted, in call order
+  PlantedSweep(std::size_t n, std::size_t k) : rows(n), planted(k), space(n, 2) {
+    Rng rng(5);
+    for (std::size_t i = 0; i < space.size(); ++i) space.data()[i] = rng.uniform();
+  }
+  FitKs fit() {
+    return [this](std::span<const std::size_t> ks, std::vector<KFit>& out) {
+      for (std::size_t k : ks) {
+        fitted.push_back(k);
+        KFit f;
+        f.k = k;
+        for (std::size_t i = 0; i < rows; ++i) f.labels.push_back(static_cast<std::int32_t>(i % k));
+        f.objective = f.bic = k <= planted ? -1000.0 * static_cast<double>(k)
+                                           : -1000.0 * static_cast<double>(planted) + static_cast<double>(k - planted);
+        f.icl = f.bic;
+        out.push_back(std::move(f));
+      }
+    };
+  }
+};
+
+}  // namespace
+
+TEST(KChoice, AnAutomaticSweepGoesOnWhileTheCriterionStillImproves) {
+  PlantedSweep s(400, 13);
+  KChoice c;
+  c.likelihood = true;
+  std::vector<KFit> fits;
+  Diagnostics d;
+  const Evaluation e = sweep_k<double>(s.space.view(), KSpec{}, s.fit(), fits, 0, 0, d, c);
+  EXPECT_EQ(e.recommendation.k, 13u);
+  EXPECT_EQ(e.recommendation.criterion, "bic-plateau");
+  ASSERT_EQ(e.points.size(), 13u);  // 2..14: 11, 12 and then 13, 14 added
+  EXPECT_EQ(e.points.back().k, 14u);
+  EXPECT_EQ(fits.size(), 13u);
+  EXPECT_EQ(s.fitted, (std::vector<std::size_t>{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}));  // each k once
+  EXPECT_TRUE(has(d, "sweep_extended"));
+  EXPECT_FALSE(has(d, "k_at_range_end"));
+  // Measured in parts, the sweep is the sweep of 2..14 measured at once.
+  const Evaluation whole = evaluate_fits<double>(s.space.view(), fits, 0, 0, d, c);
+  for (std::size_t i = 0; i < fits.size(); ++i) {
+    EXPECT_EQ(e.points[i].k, whole.points[i].k);
+    EXPECT_DOUBLE_EQ(e.points[i].silhouette, whole.points[i].silhouette);
+    EXPECT_DOUBLE_EQ(e.points[i].davies_bouldin, whole.points[i].davies_bouldin);
+    EXPECT_EQ(e.silhouette_profiles[i], whole.silhouette_profiles[i]);
+  }
+  EXPECT_EQ(e.recommendation.k, whole.recommendation.k);
+}
+
+TEST(KChoice, AnAutomaticSweepStopsWhereTheCriterionStopsImprovingOrAtTheBound) {
+  {  // planted inside the default range: 2..10 only
+    PlantedSweep s(400, 6);
+    KChoice c;
+    c.likelihood = true;
+    std::vector<KFit> fits;
+    Diagnostics d;
+    const Evaluation e = sweep_k<double>(s.space.view(), KSpec{}, s.fit(), fits, 0, 0, d, c);
+    EXPECT_EQ(e.recommendation.k, 6u);
+    EXPECT_EQ(e.points.back().k, 10u);
+    EXPECT_FALSE(has(d, "sweep_extended"));
+  }
+  {  // a range the user gave is kept: k = 10 with the warning that a larger k may be better
+    PlantedSweep s(400, 13);
+    KChoice c;
+    c.likelihood = true;
+    std::vector<KFit> fits;
+    Diagnostics d;
+    const Evaluation e = sweep_k<double>(s.space.view(), KSpec::parse("2..10"), s.fit(), fits, 0, 0, d, c);
+    EXPECT_EQ(e.recommendation.k, 10u);
+    EXPECT_EQ(e.points.back().k, 10u);
+    EXPECT_TRUE(has(d, "k_at_range_end"));
+  }
+  {  // 288 rows support floor(sqrt(144)) = 12 segments: the sweep ends there and says so
+    PlantedSweep s(288, 40);
+    KChoice c;
+    c.likelihood = true;
+    std::vector<KFit> fits;
+    Diagnostics d;
+    const Evaluation e = sweep_k<double>(s.space.view(), KSpec{}, s.fit(), fits, 0, 0, d, c);
+    EXPECT_EQ(e.points.back().k, 12u);
+    EXPECT_EQ(e.recommendation.k, 12u);
+    EXPECT_TRUE(has(d, "k_at_range_end"));
+  }
+  EXPECT_EQ(auto_k_bound(288, 10), 12u);
+  EXPECT_EQ(auto_k_bound(100, 10), 10u);      // never below the default end
+  EXPECT_EQ(auto_k_bound(1000000, 10), 100u);  // nor above --k's limit
+}

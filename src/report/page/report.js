@@ -13,6 +13,10 @@
   const figures = [];
   const tocEntries = [];
 
+  // metrics.json keys of the latent-class model shown as tables, not settings, and how
+  // many values of a categorical column its tables show per class.
+  const CLASS_KEYS = ['classes', 'classes_scale'];
+  const TOP_LEVELS = 3;
   const PALETTE = [
     '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
     '#393b79', '#e7969c', '#637939', '#fdae6b', '#7b4173', '#9edae5', '#843c39', '#6b6ecf', '#b5cf6b', '#d6616b',
@@ -287,14 +291,46 @@
       ['rows clustered', int((data.segments.clustered || {})[m])],
     ]));
     s.append(h('p', { class: 'note' }, 'k = ' + int(fin.k) + ' (' + (rec.reason || 'fixed') + '). Metrics are measured in the ' + (block.space || 'method\'s space') + '.'));
-    if (block.details && Object.keys(block.details).length) {
-      s.append(h('p', { class: 'note' }, 'Settings: ', Object.entries(block.details).map(([k, v]) => h('span', { class: 'pill', text: k + ' = ' + (typeof v === 'object' ? JSON.stringify(v) : String(v)) }))));
+    // The latent-class model's parameters have their own tables (renderClasses).
+    const settings = Object.entries(block.details || {}).filter(([k]) => !CLASS_KEYS.includes(k));
+    if (settings.length) {
+      s.append(h('p', { class: 'note' }, 'Settings: ', settings.map(([k, v]) => h('span', { class: 'pill', text: k + ' = ' + (typeof v === 'object' ? JSON.stringify(v) : String(v)) }))));
     }
     renderSweep(m, block, s);
     renderSilhouettes(m, block, s);
     renderMaps(m, s);
     renderShap(m, block, s);
     renderProfiles(m, block, s);
+    renderClasses(m, block, s);
+  }
+
+  // ---------------------------------------------------------------- latent classes
+
+  // One table per segment of the latent-class model (lca): its share (the class
+  // weight), per numeric column the Gaussian's mean and standard deviation on the
+  // column's own scale where the run gave it (posterior-weighted), else on the model's
+  // Yeo-Johnson + standardised scale, and per categorical column its most likely
+  // values.
+  function renderClasses(m, block, parent) {
+    const classes = (block.details || {}).classes;
+    if (!Array.isArray(classes) || !classes.length) return;
+    const s = section(parent, m + '-classes', 'Latent-class parameters', 3, parent.tocEntry);
+    s.append(h('p', { class: 'caption', text: 'Per segment: its share of the model (the class weight); each numeric column\'s normal distribution in the class (mean and standard deviation of the column\'s values, weighted by each row\'s probability of the class, or on the model\'s Yeo-Johnson + standardised scale where marked transformed); each categorical column\'s ' + TOP_LEVELS + ' most likely values in the class.' }));
+    for (const c of classes) {
+      const rows = [];
+      for (const [name, v] of Object.entries(c.numeric || {})) {
+        const original = isNum(v.original_mean);
+        rows.push({ className: 'class-numeric', cells: [name, 'normal', original ? sig(v.original_mean) : sig(v.mean), original ? sig(v.original_sd) : sig(v.sd), original ? 'original' : 'transformed'] });
+      }
+      for (const [name, probs] of Object.entries(c.categorical || {})) {
+        const top = Object.entries(probs || {}).filter(([, p]) => isNum(p)).sort((a, b) => b[1] - a[1]).slice(0, TOP_LEVELS);
+        rows.push({ className: 'class-categorical', cells: [name, 'categories', { cell: h('span', null, top.map(([level, p]) => h('span', { class: 'pill', text: level + ' ' + pct(p, 0) }))) }, '', 'probability'] });
+      }
+      const box = h('div', { class: 'class-params', id: m + '-class-' + c.segment });
+      box.append(h('h4', null, swatch(c.segment), 'Segment ' + c.segment + ' — share ' + pct(c.weight)));
+      box.append(table(['column', 'distribution', 'mean / most likely values', 'sd', 'scale'], rows, { numeric: [false, false, false, true, false] }));
+      s.append(box);
+    }
   }
 
   function renderSweep(m, block, parent) {
