@@ -149,7 +149,7 @@ MethodResult fit(RunContext& ctx) {
     sp.gamma = gamma;
     return fit_kprototypes(sn.view(), sc.view(), sp).labels;
   };
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
+  r.eval = evaluate_fits<double>(z.view(), fits, silhouette_rows(params, z.rows()), params.seed, ctx.diag,
                                  k_choice(params, false, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);

@@ -252,7 +252,7 @@ MethodResult fit(RunContext& ctx) {
     return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
   };
   // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
-  r.eval = evaluate_fits<double>(z.view(), fits, params.silhouette_sample, params.seed, ctx.diag,
+  r.eval = evaluate_fits<double>(z.view(), fits, silhouette_rows(params, z.rows()), params.seed, ctx.diag,
                                  k_choice(params, true, subset_fit));
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
