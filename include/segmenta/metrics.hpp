@@ -66,6 +66,29 @@ std::vector<std::vector<double>> silhouette_samples_many(MatrixView<T> x, const 
 template <class T>
 double silhouette_score_sampled(MatrixView<T> x, Labels labels, std::size_t sample_size, std::uint64_t random_state);
 
+/// The silhouette estimated on a sample, for tables too large for the O(n^2) exact
+/// value: `rows` rows drawn by stratified_label_sample(labels, sample_rows,
+/// random_state) (every label at least once, the rest in proportion to the label
+/// sizes), each row's silhouette computed exactly against all n rows (O(rows n p)).
+/// `mean` is the stratified mean (label shares as weights), an unbiased estimate of
+/// silhouette_score; `standard_error` its standard error from the within-label
+/// variances with the finite-population correction (0 when every row is sampled).
+struct SilhouetteEstimate {
+  double mean = 0, standard_error = 0;
+  std::size_t rows = 0, population = 0;
+};
+/// One sampled row (index into x) and its silhouette.
+struct SilhouetteSampleRow {
+  std::size_t row = 0;
+  double value = 0;
+};
+/// Throws InvalidArgument for sample_rows < 2 and as silhouette_samples. The same
+/// result for any thread count. `rows_out` (optional) receives the sampled rows,
+/// ascending, with their silhouettes.
+template <class T>
+SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size_t sample_rows,
+                                       std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out = nullptr);
+
 /// Calinski-Harabasz index: [sum_k n_k |c_k - c|^2] (n - k) / ([sum_i |x_i - c_k(i)|^2] (k - 1)),
 /// 1.0 when the within-cluster sum is 0. O(n p) time, O(k p) memory.
 template <class T>

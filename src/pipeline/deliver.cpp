@@ -243,17 +243,21 @@ json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
   metrics["method"] = std::string(to_string(r.params.method));
   metrics["methods"] = json::object();
   for (const auto& m : r.methods) {
+    json final_block{{"k", m.k},
+                     {m.objective, m.final.inertia},
+                     {"silhouette", m.final.silhouette},
+                     {"calinski_harabasz", m.final.calinski_harabasz},
+                     {"davies_bouldin", m.final.davies_bouldin},
+                     {"n_iter", m.final.n_iter},
+                     {"sizes", m.final.sizes}};
+    if (m.final.silhouette_rows > 0) {
+      final_block["silhouette_standard_error"] = m.final.silhouette_se;
+      final_block["silhouette_sample_rows"] = m.final.silhouette_rows;
+    }
     json block{{"objective", m.objective},
                {"space", m.space},
                {"sweep", detail::sweep_json(m.sweep, m.objective)},
-               {"final",
-                {{"k", m.k},
-                 {m.objective, m.final.inertia},
-                 {"silhouette", m.final.silhouette},
-                 {"calinski_harabasz", m.final.calinski_harabasz},
-                 {"davies_bouldin", m.final.davies_bouldin},
-                 {"n_iter", m.final.n_iter},
-                 {"sizes", m.final.sizes}}},
+               {"final", final_block},
                {"details", m.details},
                {"profiles", detail::profiles_json(m.profiles)}};
     if (m.explanation) block["explanation"] = detail::explanation_json(*m.explanation, shown(r.prep.feature_names));

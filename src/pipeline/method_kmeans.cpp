@@ -1,4 +1,6 @@
 // The kmeans method: k-means on the encoded (power-transformed) feature matrix.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "method.hpp"
@@ -18,6 +20,21 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
   kp.random_state = params.seed;
   std::vector<KFit> fits;
   std::vector<KMeansModel<T>> models;
+  // A large table: the sweep runs on a seeded uniform sample of the rows.
+  const std::size_t all = x.rows(), m = sweep_rows(params, all, ks.hi);
+  Matrix<T> sample;
+  const MatrixView<T> full = x;
+  if (m > 0) {
+    Rng rng = Rng::stream(params.seed, 0x5ee90000u);
+    std::vector<std::size_t> rows = rng.sample_without_replacement(all, m);
+    std::sort(rows.begin(), rows.end());
+    sample = take_rows<T, std::size_t>(x, rows);
+    x = sample.view();
+    ctx.diag.info("k", "sweep_sample",
+                  fmt::format("k = {}..{} fitted and scored on a seeded sample of {} of the {} clustered rows; the "
+                              "chosen k is then fitted on all rows (--sweep-all-max, --sweep-sample)",
+                              ks.lo, ks.hi, m, all));
+  }
   double fit_seconds = 0;
   const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
     Stopwatch clock;
@@ -25,8 +42,8 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
       Stopwatch fit_clock;
       kp.n_clusters = k;
       models.push_back(fit_kmeans<T>(x, kp, &ctx.diag));
-      const auto& m = models.back();
-      out.push_back({k, m.labels, m.inertia, m.n_iter, fit_clock.seconds()});
+      const auto& fitted = models.back();
+      out.push_back({k, fitted.labels, fitted.inertia, fitted.n_iter, fit_clock.seconds()});
     }
     fit_seconds += clock.seconds();
   };
@@ -39,13 +56,32 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     sp.random_state = seed;
     return fit_kmeans<T>(sub.view(), sp).labels;
   };
-  r.eval = sweep_k<T>(x, ks, fit_ks, fits, params.silhouette_sample, params.seed, ctx.diag,
+  r.eval = sweep_k<T>(x, ks, fit_ks, fits, silhouette_rows(params, x.rows()), params.seed, ctx.diag,
                       k_choice(params, false, subset_fit));
   ctx.timings.add("kmeans", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
   if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
   r.k = r.eval.recommendation.k;
+  if (m > 0) {
+    // The chosen k on every row, from the sample fit's centres; its criteria on every
+    // row (the silhouette estimated above --silhouette-exact-max rows).
+    Stopwatch all_clock;
+    KMeansParams fp = kp;
+    fp.n_clusters = r.k;
+    KMeansModel<T>& chosen = models[r.k - ks.lo];  // the sweep fits k in increasing order from ks.lo
+    const Matrix<T> init = chosen.centers;
+    chosen = fit_kmeans_from<T>(full, init.view(), fp, &ctx.diag);
+    ctx.timings.add("kmeans_all_rows", all_clock.seconds());
+    all_clock.reset();
+    SweepPoint p = score_labels<T>(full, chosen.labels, silhouette_rows(params, all), params.seed);
+    p.inertia = chosen.inertia;
+    p.n_iter = chosen.n_iter;
+    r.eval.final_all_rows = p;
+    r.eval.sample_rows = m;
+    r.eval.all_rows = all;
+    ctx.timings.add("metrics_all_rows", all_clock.seconds());
+  }
   r.details = {
       {"n_init", kp.n_init}, {"max_iter", kp.max_iter}, {"tol", kp.tol}, {"converged", models[r.k - ks.lo].converged}};
   return models;

@@ -161,7 +161,7 @@ MethodResult fit(RunContext& ctx) {
     sp.gamma = gamma;
     return fit_kprototypes(sn.view(), sc.view(), sp).labels;
   };
-  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, params.silhouette_sample, params.seed, ctx.diag,
+  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, silhouette_rows(params, z.rows()), params.seed, ctx.diag,
                            k_choice(params, false, subset_fit));
   ctx.timings.add("kprototypes", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);

@@ -256,7 +256,7 @@ MethodResult fit(RunContext& ctx) {
     return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
   };
   // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
-  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, params.silhouette_sample, params.seed, ctx.diag,
+  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, silhouette_rows(params, z.rows()), params.seed, ctx.diag,
                            k_choice(params, true, subset_fit));
   ctx.timings.add("lca", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);

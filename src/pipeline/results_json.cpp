@@ -76,6 +76,10 @@ nlohmann::json explanation_json(const SurrogateExplanation& e, const std::vector
                    {"fit_seconds", e.fit_seconds},
                    {"shap_seconds", e.shap_seconds}};
   if (e.holdout_accuracy) j["holdout_accuracy"] = *e.holdout_accuracy;
+  if (e.shap_rows.size() < e.n_clustered || e.n_train < e.n_clustered) {
+    j["clustered_rows"] = e.n_clustered;
+    j["sampling"] = "training rows and SHAP rows: seeded samples stratified by segment; mean |SHAP| post-stratified";
+  }
   return j;
 }
 
@@ -116,6 +120,14 @@ std::vector<std::int32_t> number_by_size(MethodResult& r, MatrixD* centers) {
       prof = std::move(renamed);
     }
     r.final = p;
+    if (r.eval.final_all_rows) {  // a sweep on a sample: the chosen k's criteria on all rows
+      SweepPoint all = *r.eval.final_all_rows;
+      std::vector<std::size_t> all_sizes(all.sizes.size());
+      for (std::size_t old = 0; old < rename.size() && old < all_sizes.size(); ++old)
+        all_sizes[static_cast<std::size_t>(rename[old])] = all.sizes[old];
+      all.sizes = all_sizes;
+      r.final = all;
+    }
   }
   return rename;
 }

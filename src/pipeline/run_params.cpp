@@ -244,12 +244,33 @@ std::vector<ParamSpec> make_specs() {
                  if (!(p.tol >= 0.0)) fail("tol", "must be >= 0");
                },
                [](const RunParams& p) -> json { return p.tol; }});
-  s.push_back({"silhouette_sample", "--silhouette-sample", false, "N", "0", "`0` = exact silhouette; otherwise the rows of a sampled silhouette",
+  s.push_back({"silhouette_sample", "--silhouette-sample", false, "N", "0",
+               "rows of the estimated silhouette (`0` = exact up to --silhouette-exact-max rows, 2000 rows above; N: "
+               "the estimate on N rows at any size)",
                [](RunParams& p, std::string_view t) { p.silhouette_sample = parse_integer<std::size_t>("silhouette_sample", t); },
                [](const RunParams& p) {
                  if (p.silhouette_sample == 1) fail("silhouette_sample", "a sample needs at least 2 rows");
                },
                [](const RunParams& p) -> json { return p.silhouette_sample; }});
+  s.push_back({"silhouette_exact_max", "--silhouette-exact-max", false, "N", "100000",
+               "clustered rows up to which the silhouette of each k is exact (O(n²)); above, it is estimated with its "
+               "standard error",
+               [](RunParams& p, std::string_view t) {
+                 p.silhouette_exact_max = parse_integer<std::size_t>("silhouette_exact_max", t);
+               },
+               nullptr, [](const RunParams& p) -> json { return p.silhouette_exact_max; }});
+  s.push_back({"sweep_all_max", "--sweep-all-max", false, "N", "100000",
+               "clustered rows up to which the k sweep fits every k on all rows; above, on a seeded sample "
+               "(--sweep-sample), then the chosen k on all rows (kmeans, embed)",
+               [](RunParams& p, std::string_view t) { p.sweep_all_max = parse_integer<std::size_t>("sweep_all_max", t); },
+               nullptr, [](const RunParams& p) -> json { return p.sweep_all_max; }});
+  s.push_back({"sweep_sample", "--sweep-sample", false, "N", "0",
+               "rows of the k sweep's sample above --sweep-all-max (`0` = max(256 × the largest k, 50000))",
+               [](RunParams& p, std::string_view t) { p.sweep_sample = parse_integer<std::size_t>("sweep_sample", t); },
+               [](const RunParams& p) {
+                 if (p.sweep_sample == 1) fail("sweep_sample", "a sample needs at least 2 rows");
+               },
+               [](const RunParams& p) -> json { return p.sweep_sample; }});
   s.push_back({"init", "--init", false, "huang|cao", "cao (huang with blog)", "k-prototypes initialisation",
                [](RunParams& p, std::string_view t) { as_param("init", [&] { p.kproto_init = parse_kprototypes_init(t, "init"); }); },
                nullptr, [](const RunParams& p) -> json { return std::string(to_string(effective_kproto_init(p))); }});

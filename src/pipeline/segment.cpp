@@ -228,7 +228,7 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
     c.common_space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
     for (const auto& r : results)
       c.methods.push_back({r.name, r.k,
-                           detail::score_labels<double>(common.view(), r.labels, params.silhouette_sample, params.seed)});
+                           detail::score_labels<double>(common.view(), r.labels, detail::silhouette_rows(params, common.rows()), params.seed)});
     for (const auto& a : results) {
       std::vector<double> row;
       for (const auto& b : results) row.push_back(adjusted_rand_score(a.labels, b.labels));

@@ -34,9 +34,12 @@ std::string summary_text(const SegmentationResult& r, const std::vector<std::str
   for (const auto& m : r.methods) {
     if (!single) text += fmt::format("\n== {} ==\n", m.name);
     text += detail::sweep_table(m.sweep, m.objective);
-    text += fmt::format("segments  k = {} ({}): silhouette {:.4f}, Calinski-Harabasz {:.1f}, Davies-Bouldin {:.4f}\n", m.k,
-                        m.sweep.recommendation.reason, m.final.silhouette, m.final.calinski_harabasz,
-                        m.final.davies_bouldin);
+    const std::string sil = m.final.silhouette_rows > 0
+                                ? fmt::format("{:.4f} ± {:.4f} (estimated on {} rows)", m.final.silhouette,
+                                              m.final.silhouette_se, m.final.silhouette_rows)
+                                : fmt::format("{:.4f}", m.final.silhouette);
+    text += fmt::format("segments  k = {} ({}): silhouette {}, Calinski-Harabasz {:.1f}, Davies-Bouldin {:.4f}\n", m.k,
+                        m.sweep.recommendation.reason, sil, m.final.calinski_harabasz, m.final.davies_bouldin);
     std::string sizes;
     for (std::size_t c = 0; c < m.final.sizes.size(); ++c)
       sizes += fmt::format("{}{}: {} ({:.1f}%)", c ? ", " : "", c, m.final.sizes[c],

@@ -20,7 +20,21 @@ std::size_t distinct(std::span<const std::int32_t> labels, std::size_t k) {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// The seed of k's silhouette sample: a stream of the run's seed per k.
+std::uint64_t silhouette_seed(std::uint64_t seed, std::size_t k) { return Rng::stream(seed, 0x5117000u + k).next_u64(); }
+
 }  // namespace
+
+std::size_t sweep_rows(const RunParams& params, std::size_t n, std::size_t k_max) {
+  if (n <= params.sweep_all_max) return 0;
+  const std::size_t m = params.sweep_sample > 0 ? params.sweep_sample : std::max<std::size_t>(256 * k_max, 50000);
+  return m < n ? m : 0;
+}
+
+std::size_t silhouette_rows(const RunParams& params, std::size_t n) {
+  if (params.silhouette_sample > 0) return params.silhouette_sample;
+  return n <= params.silhouette_exact_max ? 0 : kSilhouetteEstimateRows;
+}
 
 KChoice k_choice(const RunParams& params, bool likelihood, SubsetFit fit) {
   KChoice c;
@@ -256,8 +270,14 @@ SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> label
     p.silhouette = p.calinski_harabasz = p.davies_bouldin = kNaN;
     return p;
   }
-  p.silhouette = silhouette_sample ? silhouette_score_sampled<T>(space, labels, silhouette_sample, seed)
-                                   : silhouette_score<T>(space, labels);
+  if (silhouette_sample) {
+    const SilhouetteEstimate e = silhouette_estimate<T>(space, labels, silhouette_sample, silhouette_seed(seed, k));
+    p.silhouette = e.mean;
+    p.silhouette_se = e.standard_error;
+    p.silhouette_rows = e.rows;
+  } else {
+    p.silhouette = silhouette_score<T>(space, labels);
+  }
   p.calinski_harabasz = calinski_harabasz_score<T>(space, labels);
   p.davies_bouldin = davies_bouldin_score<T>(space, labels);
   return p;
@@ -306,8 +326,23 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
       e.silhouette_profiles[i] = silhouette_profile(values[w], fits[i].labels, fits[i].k);
     }
   } else {
-    for (std::size_t w = 0; w < which.size(); ++w)
-      e.points[which[w]].silhouette = silhouette_score_sampled<T>(space, labelings[w], silhouette_sample, seed);
+    for (std::size_t w = 0; w < which.size(); ++w) {
+      const std::size_t i = which[w];
+      std::vector<SilhouetteSampleRow> sampled;
+      const SilhouetteEstimate est =
+          silhouette_estimate<T>(space, labelings[w], silhouette_sample, silhouette_seed(seed, fits[i].k), &sampled);
+      e.points[i].silhouette = est.mean;
+      e.points[i].silhouette_se = est.standard_error;
+      e.points[i].silhouette_rows = est.rows;
+      // The silhouette plot of the sampled rows (sizes: sampled rows per segment).
+      std::vector<double> values;
+      std::vector<std::int32_t> labels;
+      for (const auto& s : sampled) {
+        values.push_back(s.value);
+        labels.push_back(fits[i].labels[s.row]);
+      }
+      e.silhouette_profiles[i] = silhouette_profile(values, labels, fits[i].k);
+    }
   }
   e.silhouette_seconds = clock.seconds();
   clock.reset();
@@ -327,6 +362,19 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
   return e;
 }
 
+/// Says so when the silhouettes of a sweep are estimates rather than exact.
+void announce_estimate(const Evaluation& e, std::size_t rows, Diagnostics& diag) {
+  for (const auto& p : e.points)
+    if (p.silhouette_rows > 0) {
+      diag.info("silhouette", "silhouette_estimated",
+                fmt::format("the silhouette of each k is estimated on {} of the {} clustered rows (a seeded sample "
+                            "stratified by segment, each sampled row's silhouette exact against all rows), shown with "
+                            "its standard error; the exact silhouette, O(n²), is computed up to --silhouette-exact-max rows",
+                            p.silhouette_rows, rows));
+      return;
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -336,6 +384,7 @@ Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std
   KChoice measured = choice;
   if (fits.size() < 2) measured.pairs = 0;
   Evaluation e = measure_fits<T>(space, fits, silhouette_sample, seed, measured);
+  announce_estimate(e, space.rows(), diag);
   e.recommendation = recommend_k(e.points, diag, choice);
   return e;
 }
@@ -380,6 +429,7 @@ Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::
     e.metrics_seconds += more.metrics_seconds;
     e.stability_seconds += more.stability_seconds;
   }
+  announce_estimate(e, space.rows(), diag);
   if (asked > ks.hi)
     diag.info("k", "sweep_extended",
               fmt::format("{} still improved at k = {} (the end of the default sweep {}..{}), so the sweep went on "
@@ -443,6 +493,10 @@ nlohmann::json sweep_json(const Evaluation& e, const std::string& objective_name
                      {"sizes", p.sizes},
                      {"seconds", p.seconds}};
     if (r_measured_stability) j["stability"] = number_or_null(p.stability);
+    if (p.silhouette_rows > 0) {
+      j["silhouette_standard_error"] = number_or_null(p.silhouette_se);
+      j["silhouette_sample_rows"] = p.silhouette_rows;
+    }
     if (!std::isnan(p.bic)) j["bic"] = p.bic;
     if (!std::isnan(p.icl)) j["icl"] = p.icl;
     if (!e.silhouette_profiles[i].is_null()) j["silhouette_profile"] = e.silhouette_profiles[i];
@@ -459,7 +513,22 @@ nlohmann::json sweep_json(const Evaluation& e, const std::string& objective_name
   if (r.best_stability) rec["best_stability"] = *r.best_stability;
   if (r.best_bic) rec["best_bic"] = *r.best_bic;
   if (r.best_icl) rec["best_icl"] = *r.best_icl;
-  return {{"objective", objective_name}, {"per_k", per_k}, {"recommendation", rec}};
+  nlohmann::json out{{"objective", objective_name}, {"per_k", per_k}, {"recommendation", rec}};
+  if (e.sample_rows > 0)
+    out["sample"] = {{"rows", e.sample_rows},
+                     {"of_rows", e.all_rows},
+                     {"note", "every k fitted and scored (objective, silhouette, Calinski-Harabasz, Davies-Bouldin, "
+                              "stability) on a seeded uniform sample of the clustered rows; the chosen k fitted on "
+                              "all rows from the sample fit's centres ('final')"}};
+  for (const auto& p : e.points)
+    if (p.silhouette_rows > 0) {
+      out["silhouette"] = {{"estimated", true},
+                           {"sample_rows", p.silhouette_rows},
+                           {"method", "mean of a seeded sample stratified by segment, each sampled row's silhouette "
+                                      "exact against all rows; standard error from the within-segment variances"}};
+      break;
+    }
+  return out;
 }
 
 std::string sweep_table(const Evaluation& e, const std::string& objective_name) {
@@ -471,6 +540,9 @@ std::string sweep_table(const Evaluation& e, const std::string& objective_name) 
   if (stab) s += fmt::format(" {:>9}", "stability");
   if (lik) s += fmt::format(" {:>14}", "ICL");
   s += "\n";
+  if (e.sample_rows > 0)
+    s += fmt::format("          (every k fitted and scored on a sample of {} of {} rows; the chosen k then on all rows)\n",
+                     e.sample_rows, e.all_rows);
   for (const auto& p : e.points) {
     std::string marks;
     if (r.elbow && *r.elbow == p.k) marks += " elbow";
@@ -483,6 +555,7 @@ std::string sweep_table(const Evaluation& e, const std::string& objective_name) 
     if (r.k == p.k) marks += " <- chosen";
     s += fmt::format("          {:>3} {:>14.3f} {:>10.4f} {:>12.1f} {:>8.4f}", p.k, p.inertia, p.silhouette,
                      p.calinski_harabasz, p.davies_bouldin);
+    if (p.silhouette_rows > 0) s += fmt::format(" (silhouette ± {:.4f})", p.silhouette_se);
     if (stab) s += fmt::format(" {:>9.4f}", p.stability);
     if (lik) s += fmt::format(" {:>14.3f}", p.icl);
     s += marks + "\n";

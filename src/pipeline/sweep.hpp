@@ -58,13 +58,25 @@ inline constexpr std::size_t kStabilityRestarts = 2;
 /// it (Rng stream of `seed`), fits both and compares the labels of their common rows.
 std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_t>& ks, const KChoice& choice);
 
+/// The rows of the silhouette estimate for n clustered rows under `params`: 0 (the
+/// exact silhouette) up to params.silhouette_exact_max rows unless
+/// params.silhouette_sample asks for an estimate; otherwise silhouette_sample or
+/// kSilhouetteEstimateRows.
+std::size_t silhouette_rows(const RunParams& params, std::size_t n);
+
+/// Rows of the k sweep's sample for n clustered rows and the largest k of the sweep:
+/// 0 (every row) up to params.sweep_all_max rows, otherwise params.sweep_sample or
+/// max(256 k_max, 50,000), and 0 again when that is not fewer than n.
+std::size_t sweep_rows(const RunParams& params, std::size_t n, std::size_t k_max);
+
 /// Evaluated sweep: per-k points (objective in SweepPoint::inertia) and silhouette
 /// plot data, plus the recommendation.
 using Evaluation = KSweep;
 
 /// Evaluates fits (increasing k) in `space` (rows, q), the rows the labels refer to.
-/// silhouette_sample = 0: exact silhouettes of every row; otherwise the sampled
-/// silhouette (that many rows, drawn with `seed`).
+/// silhouette_sample = 0: exact silhouettes of every row; otherwise the silhouette
+/// estimated on that many rows (silhouette_estimate, stratified by each k's labels,
+/// seeded by `seed` and k), with its standard error; the run's messages say so.
 template <class T>
 Evaluation evaluate_fits(MatrixView<T> space, const std::vector<KFit>& fits, std::size_t silhouette_sample,
                          std::uint64_t seed, Diagnostics& diag, const KChoice& choice = {});
@@ -94,7 +106,7 @@ Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::
                    std::size_t silhouette_sample, std::uint64_t seed, Diagnostics& diag, const KChoice& choice);
 
 /// Silhouette, Calinski-Harabasz and Davies-Bouldin of one labeling in `space`
-/// (sampled silhouette when silhouette_sample > 0); NaN where undefined (one cluster).
+/// (the estimate on silhouette_sample rows when > 0); NaN where undefined (one cluster).
 template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
                         std::uint64_t seed);

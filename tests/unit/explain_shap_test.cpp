@@ -422,6 +422,34 @@ TEST(Surrogate, HoldoutAccuracy) {
   EXPECT_GE(ex.train_accuracy, 0.99);
 }
 
+// Above train_max_rows the surrogate trains on a stratified sample; the rows left out
+// are predicted as held-out rows, and the explanation still names the informative
+// features.
+TEST(Surrogate, TrainsOnAStratifiedSampleAboveTrainMaxRows) {
+  const Segmented d = separable(3000, 3, 9);
+  ExplainParams params;
+  params.train_max_rows = 400;
+  params.shap_max_rows = 300;
+  Diagnostics diag;
+  const SurrogateExplanation ex = explain_segments(d.x, d.labels, params, &diag);
+  EXPECT_EQ(ex.n_train, 400u);
+  EXPECT_EQ(ex.n_clustered, 3000u);
+  ASSERT_TRUE(ex.holdout_accuracy.has_value());
+  EXPECT_GE(*ex.holdout_accuracy, 0.95);
+  EXPECT_EQ((std::set<std::size_t>{ex.feature_order[0], ex.feature_order[1]}), (std::set<std::size_t>{0, 2}));
+  bool told = false;
+  for (const auto& item : diag.items()) told |= item.code == "surrogate_sample";
+  EXPECT_TRUE(told);
+  // The training rows are the stratified sample: each segment in proportion.
+  const std::vector<std::size_t> expected = stratified_training_sample(d.labels, 400, params.surrogate.random_state ^ 0x7a11);
+  EXPECT_EQ(expected.size(), 400u);
+  // Same seed, same model; below the threshold nothing is sampled.
+  const SurrogateExplanation again = explain_segments(d.x, d.labels, params);
+  EXPECT_EQ(again.feature_importance, ex.feature_importance);
+  params.train_max_rows = 3000;
+  EXPECT_EQ(explain_segments(d.x, d.labels, params).n_train, 3000u);
+}
+
 TEST(Surrogate, RejectsBadInputs) {
   const Segmented d = separable(100, 3, 9);
   std::vector<std::int32_t> one_segment(100, 4);

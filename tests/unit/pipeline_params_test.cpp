@@ -121,6 +121,8 @@ TEST(RunParams, ErrorsNameTheParameterNotAnOption) {
   expect_error("types", "zip", "expected column=type, got 'zip'");
   expect_error("delimiter", ";;", "expected one character, got ';;'");
   expect_error("silhouette_sample", "1", "a sample needs at least 2 rows");
+  expect_error("sweep_sample", "1", "a sample needs at least 2 rows");
+  expect_error("silhouette_exact_max", "-5", "expected a non-negative integer, got '-5'");
   expect_error("preset", "fancy", "expected standard or blog, got 'fancy'");
   expect_error("init", "random", "expected huang or cao, got 'random'");
   RunParams p;

@@ -80,6 +80,13 @@
     return isNum(v) ? v.toFixed(digits) : '—';
   }
 
+  // A final silhouette: exact, or an estimate with its standard error and sample size.
+  function silhouetteText(f) {
+    if (!isNum(f.silhouette_standard_error)) return fixed(f.silhouette, 4);
+    return fixed(f.silhouette, 4) + ' ± ' + fixed(f.silhouette_standard_error, 4) + ' (estimated on ' +
+      int(f.silhouette_sample_rows) + ' rows)';
+  }
+
   function int(v) {
     return isNum(v) ? Math.round(v).toLocaleString('en-US') : '—';
   }
@@ -184,7 +191,7 @@
         const block = M.methods[m] || {};
         const f = block.final || {};
         const rec = (block.sweep || {}).recommendation || {};
-        return [h('a', { href: '#method-' + slug(m), text: methodName(m) }), int(f.k), fixed(f.silhouette, 4), num(f.calinski_harabasz, 1),
+        return [h('a', { href: '#method-' + slug(m), text: methodName(m) }), int(f.k), silhouetteText(f), num(f.calinski_harabasz, 1),
           fixed(f.davies_bouldin, 4), rec.reason || '—', (f.sizes || []).join(' / ')];
       }), { numeric: [false, true, true, true, true, false, false] }));
     s.append(h('p', { class: 'caption', text: 'Silhouette, Calinski-Harabasz and Davies-Bouldin of the chosen segments, each in its method\'s own space.' }));
@@ -284,7 +291,7 @@
     const objective = block.objective || sweep.objective || 'inertia';
     s.append(facts([
       ['segments (k)', int(fin.k)],
-      ['silhouette', fixed(fin.silhouette, 4)],
+      ['silhouette', silhouetteText(fin)],
       ['Calinski-Harabasz', num(fin.calinski_harabasz, 1)],
       ['Davies-Bouldin', fixed(fin.davies_bouldin, 4)],
       [objective, num(fin[objective], 1)],
