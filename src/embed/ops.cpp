@@ -15,12 +15,13 @@ using namespace simd;
 int kernel_cap() noexcept {
   static const int cap = [] {
     const char* v = std::getenv("SEGMENTA_EMBED_KERNEL");
-    if (!v) return 3;
+    if (!v) return 4;
     const std::string_view s(v);
     if (s == "portable") return 0;
     if (s == "avx2") return 1;
-    if (s == "avx512") return 2;
-    return 3;
+    if (s == "avx-vnni") return 2;
+    if (s == "avx512") return 3;
+    return 4;
   }();
   return cap;
 }
@@ -575,6 +576,7 @@ LinearKernel linear_kernel(EmbedPrecision p) noexcept {
   if (p == EmbedPrecision::fp32) return LinearKernel::sgemm;
   if (cpu_has_amx()) return LinearKernel::amx;
   if (p == EmbedPrecision::bf16 ? cpu_has_avx512_bf16() : cpu_has_avx512_vnni()) return LinearKernel::avx512;
+  if (p == EmbedPrecision::int8 && cpu_has_avx_vnni()) return LinearKernel::avx_vnni;
   return cpu_has_avx2_fma() ? LinearKernel::avx2 : LinearKernel::portable;
 }
 
@@ -601,6 +603,8 @@ void linear_forward(const PackedLinear& lin, const Activations& x, std::size_t r
       return s8 ? gemm_s8_amx(lin, x, rows, y, ldy) : gemm_bf16_amx(lin, x.bf16, x.ld, rows, y, ldy);
     case LinearKernel::avx512:
       return s8 ? gemm_s8_avx512(lin, x, rows, y, ldy) : gemm_bf16_avx512(lin, x.bf16, x.ld, rows, y, ldy);
+    case LinearKernel::avx_vnni:  // int8 only (linear_kernel)
+      return gemm_s8_avxvnni(lin, x, rows, y, ldy);
     case LinearKernel::avx2:
       return s8 ? gemm_s8_avx2(lin, x, rows, y, ldy) : gemm_bf16_avx2(lin, x.bf16, x.ld, rows, y, ldy);
     case LinearKernel::portable:

@@ -254,6 +254,7 @@ TEST_P(EmbedLinear, EveryKernelMatchesThePortableOne) {
     };
     if (cpu_has_avx512_vnni()) check("int8 avx512", [&](float* y) { gemm_s8_avx512(lin, a.a, rows, y, ldy); });
     if (cpu_has_avx2_fma()) check("int8 avx2", [&](float* y) { gemm_s8_avx2(lin, a.a, rows, y, ldy); });
+    if (cpu_has_avx_vnni()) check("int8 avx-vnni", [&](float* y) { gemm_s8_avxvnni(lin, a.a, rows, y, ldy); });
     if (cpu_has_amx() && amx_supports(lin)) {
       check("int8 amx", [&](float* y) { gemm_s8_amx(lin, a.a, rows, y, ldy); });
       check("int8 amx, row by row", [&](float* y) {
@@ -328,6 +329,64 @@ INSTANTIATE_TEST_SUITE_P(Shapes, EmbedLinear,
                                            std::make_tuple(8u, 144u, 384u), std::make_tuple(70u, 97u, 64u),
                                            std::make_tuple(13u, 16u, 1536u), std::make_tuple(150u, 200u, 130u),
                                            std::make_tuple(32u, 32u, 64u)));
+
+// The AVX2 int8 kernel multiplies with VPMADDUBSW, whose 16-bit pair sums saturate: the
+// extreme codes must still give the exact integers. Rows whose codes are all -128 or 127
+// (a row of one negative value and zeros quantises its minimum to -128), or alternate
+// between them, against weight rows at +-127 in every sign pattern; compared with a
+// 64-bit sum of the codes, and bit for bit with the portable kernel.
+TEST(EmbedKernels, Int8ExtremeCodesAreExact) {
+  const std::size_t k = 256, n = 48, rows = 7, ldy = n;
+  std::vector<float> w(n * k), b(n, 0.25f), x(rows * k);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t c = 0; c < k; ++c) {
+      const int pattern = static_cast<int>(j % 4);
+      const bool neg = pattern == 0 ? true : pattern == 1 ? false : pattern == 2 ? (c % 2 == 0) : ((c / 2) % 2 == 0);
+      w[j * k + c] = neg ? -1.0f : 1.0f;  // every code +-127
+    }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < k; ++c) {
+      float v = 0.0f;
+      switch (r) {
+        case 0: v = -1.0f; break;                           // all at the minimum
+        case 1: v = 1.0f; break;                            // all at the maximum
+        case 2: v = c % 2 ? 1.0f : -1.0f; break;            // alternating
+        case 3: v = c == 0 ? 1e-3f : -1.0f; break;          // -128 nearly everywhere
+        case 4: v = (c / 2) % 2 ? 1.0f : -1.0f; break;      // pairs of equal codes
+        case 5: v = c % 3 == 0 ? -2.0f : 0.5f; break;
+        default: v = std::sin(0.37f * static_cast<float>(c)); break;
+      }
+      x[r * k + c] = v;
+    }
+  const PackedLinear lin = pack_linear(EmbedPrecision::int8, w.data(), b.data(), n, k);
+  ActBuffers a(EmbedPrecision::int8, x, rows, k);
+  bool saw_min = false, saw_max = false;
+  for (std::size_t i = 0; i < a.q.size(); ++i) {
+    saw_min |= a.q[i] == -128;
+    saw_max |= a.q[i] == 127;
+  }
+  ASSERT_TRUE(saw_min && saw_max);
+  std::vector<float> want(rows * ldy);
+  gemm_s8_portable(lin, a.a, rows, want.data(), ldy);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < n; ++j) {
+      long long acc = 0;
+      for (std::size_t c = 0; c < k; ++c)
+        acc += (static_cast<long long>(a.q[r * a.a.ld + c]) - a.zero[r]) * (w[j * k + c] < 0 ? -127 : 127);
+      const float expect = std::fma(static_cast<float>(acc), a.scale[r] * lin.wscale[j], b[j]);
+      ASSERT_EQ(want[r * ldy + j], expect) << r << " " << j;
+    }
+  auto check = [&](const char* name, auto&& kernel) {
+    std::vector<float> y(rows * ldy, 0.0f);
+    kernel(y.data());
+    for (std::size_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(y[i]), std::bit_cast<std::uint32_t>(want[i])) << name << " at " << i;
+  };
+  if (cpu_has_avx2_fma()) check("avx2", [&](float* y) { gemm_s8_avx2(lin, a.a, rows, y, ldy); });
+  if (cpu_has_avx_vnni()) check("avx-vnni", [&](float* y) { gemm_s8_avxvnni(lin, a.a, rows, y, ldy); });
+  if (cpu_has_avx512_vnni()) check("avx512", [&](float* y) { gemm_s8_avx512(lin, a.a, rows, y, ldy); });
+  if (cpu_has_amx() && amx_supports(lin)) check("amx", [&](float* y) { gemm_s8_amx(lin, a.a, rows, y, ldy); });
+}
 
 // The feed-forward block's first layer with the activation fused into the GEMM epilogue:
 // the same values and per-row ranges as the linear layer followed by the elementwise
