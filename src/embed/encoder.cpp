@@ -828,7 +828,8 @@ EmbedPrecision parse_embed_precision(std::string_view name, std::string_view wha
 
 bool embed_precision_accelerated(EmbedPrecision p) noexcept {
   // The kernel actually chosen (SEGMENTA_NO_AMX and SEGMENTA_EMBED_KERNEL included), not
-  // what the CPU could do: AVX2 and the portable kernel emulate the bf16 / int8 dot products.
+  // what the CPU could do: AVX2 and the portable kernel emulate the bf16 / int8 dot products
+  // (AVX-VNNI has the int8 one).
   using embed_detail::LinearKernel;
   const LinearKernel k = embed_detail::linear_kernel(p);
   return k == LinearKernel::sgemm || k == LinearKernel::amx || k == LinearKernel::avx512 || k == LinearKernel::avx_vnni;

@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "embed/ops.hpp"
+#include "embed/passes_isa.hpp"
+#include "segmenta/kernels.hpp"
 #include "segmenta/embed.hpp"
 
 using namespace segmenta;
@@ -329,6 +331,84 @@ INSTANTIATE_TEST_SUITE_P(Shapes, EmbedLinear,
                                            std::make_tuple(8u, 144u, 384u), std::make_tuple(70u, 97u, 64u),
                                            std::make_tuple(13u, 16u, 1536u), std::make_tuple(150u, 200u, 130u),
                                            std::make_tuple(32u, 32u, 64u)));
+
+// The elementwise passes are compiled once per instruction set and chosen at run time:
+// the portable and AVX2 + FMA variants compute the same bits (no contraction, 1 / x by
+// division), so a build without -march=native gives the same vectors on any x86-64 CPU
+// without AVX-512; the AVX-512 variant (contracted multiply-adds, a refined reciprocal
+// estimate) stays within float rounding of them. Every pass, with tails (k = 389, T = 37).
+TEST(EmbedKernels, PassVariantsAgree) {
+  using kernels::Isa;
+  const PassTable& ref = isa_portable::passes();
+  const std::size_t k = 389, T = 37, heads = 3, d = 32, H = heads * d, ld = 3 * H + 5;
+  const auto x = randn(k, 71, 2.0), y = randn(k, 72), b = randn(k, 73, 0.1), g = randn(k, 74, 0.2);
+  const auto be = randn(k, 75, 0.1), qkv = randn(T * ld, 76, 1.5), qb = randn(3 * H, 77, 0.3);
+  struct Out {
+    std::vector<float> ln, ln_range, gelu, gelu_range, ctx, scale;
+    std::vector<std::int8_t> q;
+    std::vector<std::int32_t> zero, qsum;
+    std::vector<std::uint16_t> bf;
+  };
+  auto run = [&](const PassTable& t) {
+    Out o;
+    o.ln.resize(k);
+    o.ln_range.resize(2);
+    t.add_layer_norm(x.data(), y.data(), b.data(), g.data(), be.data(), 1e-12f, k, o.ln.data(), o.ln_range.data());
+    o.gelu = x;
+    o.gelu_range.resize(2);
+    t.gelu_inplace(o.gelu.data(), b.data(), k, o.gelu_range.data());
+    o.ctx.assign(T * H, 0.0f);
+    std::vector<float> scratch(attention_scratch_floats(T, heads, d));
+    t.attention(qkv.data(), ld, qb.data(), T, heads, d, o.ctx.data(), H, scratch.data());
+    const std::size_t kp = padded_depth(k);
+    o.q.assign(kp, 1);
+    o.bf.assign(kp, 1);
+    o.scale.assign(1, 0.0f);
+    o.zero.assign(1, 0);
+    o.qsum.assign(1, 0);
+    Activations a;
+    a.precision = EmbedPrecision::int8;
+    a.ld = kp;
+    a.q = o.q.data();
+    a.scale = o.scale.data();
+    a.zero = o.zero.data();
+    a.qsum128 = o.qsum.data();
+    t.emit_row(o.gelu.data(), k, a, 0, nullptr);
+    a.precision = EmbedPrecision::bf16;
+    a.bf16 = o.bf.data();
+    t.emit_row(o.ln.data(), k, a, 0, nullptr);
+    return o;
+  };
+  const Out want = run(ref);
+  auto bits = [](const std::vector<float>& v) {
+    std::vector<std::uint32_t> u(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) u[i] = std::bit_cast<std::uint32_t>(v[i]);
+    return u;
+  };
+  int checked = 0;
+  if (kernels::isa_supported(Isa::avx2)) {
+    const Out got = run(isa_avx2::passes());
+    EXPECT_EQ(bits(got.ln), bits(want.ln));
+    EXPECT_EQ(bits(got.ln_range), bits(want.ln_range));
+    EXPECT_EQ(bits(got.gelu), bits(want.gelu));
+    EXPECT_EQ(bits(got.gelu_range), bits(want.gelu_range));
+    EXPECT_EQ(bits(got.ctx), bits(want.ctx));
+    EXPECT_EQ(got.q, want.q);
+    EXPECT_EQ(bits(got.scale), bits(want.scale));
+    EXPECT_EQ(got.zero, want.zero);
+    EXPECT_EQ(got.qsum, want.qsum);
+    EXPECT_EQ(got.bf, want.bf);
+    ++checked;
+  }
+  if (kernels::isa_supported(Isa::avx512)) {
+    const Out got = run(isa_avx512::passes());
+    for (std::size_t i = 0; i < k; ++i) EXPECT_NEAR(got.ln[i], want.ln[i], 1e-5f * (1.0f + std::abs(want.ln[i])));
+    for (std::size_t i = 0; i < k; ++i) EXPECT_NEAR(got.gelu[i], want.gelu[i], 1e-6f * (1.0f + std::abs(want.gelu[i])));
+    for (std::size_t i = 0; i < got.ctx.size(); ++i) EXPECT_NEAR(got.ctx[i], want.ctx[i], 1e-5f);
+    ++checked;
+  }
+  RecordProperty("variants_checked", checked);
+}
 
 // The AVX2 int8 kernel multiplies with VPMADDUBSW, whose 16-bit pair sums saturate: the
 // extreme codes must still give the exact integers. Rows whose codes are all -128 or 127
