@@ -1,5 +1,6 @@
 // AVX2 + FMA kernels for the bf16 and int8 linear layers, for x86-64 CPUs without the
-// AVX-512 dot-product instructions (AMD Zen 1-3, Intel before Cooper Lake / Ice Lake).
+// AVX-512 dot-product instructions (AMD Zen 1-3, Intel before Cooper Lake / Ice Lake), and
+// the int8 kernel on AVX-VNNI (the 256-bit VPDPBUSD of Intel Alder Lake and later, AMD Zen 5).
 //
 // They read the same packed weights as every other kernel (panels of 48 output features;
 // bf16 pairs and int8 quadruples of k form 192-byte panel rows) and compute exactly what
@@ -7,15 +8,18 @@
 //   bf16  each bf16 becomes its fp32 value (a 16-bit shift, or a mask for the odd element
 //         of a pair), and each pair goes into the accumulator as two fused multiply-adds,
 //         odd element first: the portable kernel's order (and VDPBF16PS's).
-//   int8  the weights' unsigned codes and the activations' signed codes are widened to
-//         16 bits and multiplied in pairs by VPMADDWD into 32-bit sums: every product and
-//         sum is exact (|w a| <= 255 * 128), so the integer totals, and the one rounding of
-//         the epilogue, are the portable kernel's.
-// A block is up to four rows by 16 columns (bf16) or five rows by 8 columns (int8), so the
-// accumulators, the weight vectors of one k step and one broadcast stay within the 16
-// vector registers.
-// The activations of a block of rows are first expanded into a small thread-local
-// buffer (fp32 for bf16, int16 for int8), from which the kernel broadcasts.
+//   int8  VPMADDUBSW multiplies 32 unsigned by 32 signed bytes and adds adjacent products
+//         into 16-bit lanes with saturation. The activation codes a (-128..127) go in as
+//         |a| (unsigned, up to 128) and their signs onto the weights' signed codes w
+//         (-127..127, VPSIGNB), so each pair sum is at most 2 * 128 * 127 = 32,512 and
+//         never saturates; VPMADDWD by ones then adds the two pairs of each column into
+//         32 bits. The integer totals are the portable kernel's, and so is the one
+//         rounding of the epilogue. The AVX-VNNI kernel multiplies the stored (w + 128)
+//         bytes with a directly, four products per lane, as the AVX-512 kernel does.
+// A bf16 block is up to four rows by 16 columns, from activations expanded into a small
+// thread-local fp32 buffer. An int8 block is up to four (VPMADDUBSW) or six (VPDPBUSD)
+// rows by 16 columns read straight from the int8 rows; the 16 columns' weights (k_pad / 4
+// x 64 bytes) stay in L1 while every row block of the call passes.
 #include <cpuid.h>
 #include <immintrin.h>
 
