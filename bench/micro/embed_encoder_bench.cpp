@@ -84,21 +84,24 @@ const SentenceEncoder& encoder() {
 // Instruction throughput: 12 independent accumulator chains of one instruction, so the
 // loop is bound by the execution ports, not by latency. Operations per instruction:
 // fp32 FMA 2*16 (zmm; 2*8 on ymm where the build has no AVX-512), VDPBF16PS 2*32,
-// VPDPBUSD 2*64, VPMADDWD on ymm 2*16 (the AVX2 int8 kernel's multiply, whose adds are
-// separate instructions). Kinds 3 and 4 are the AMX tile multiplies on four independent
+// VPDPBUSD 2*64, VPMADDWD on ymm 2*16 (the older AVX2 int8 kernel's multiply, whose adds
+// are separate instructions), VPMADDUBSW on ymm 2*32 (the AVX2 int8 kernel's multiply; it
+// needs a VPMADDWD by ones for each, to widen its 16-bit pair sums), and the VEX
+// (AVX-VNNI) VPDPBUSD on ymm 2*32. Kinds 3 and 4 are the AMX tile multiplies on four independent
 // 16 x 16 accumulator tiles: TDPBUSD 2*16*16*64, TDPBF16PS 2*16*16*32. A kind the CPU
 // or the build does not offer measures 0.
-enum PeakKind { kFma = 0, kDpbf16ps = 1, kVpdpbusd = 2, kTdpbusd = 3, kTdpbf16ps = 4, kVpmaddwd = 5 };
+enum PeakKind { kFma = 0, kDpbf16ps = 1, kVpdpbusd = 2, kTdpbusd = 3, kTdpbf16ps = 4, kVpmaddwd = 5, kVpmaddubsw = 6, kVpdpbusdYmm = 7 };
 #if defined(__AVX512F__)
 constexpr double kFmaOps = 32;
 #else
 constexpr double kFmaOps = 16;
 #endif
 constexpr bool is_tile(int kind) { return kind == kTdpbusd || kind == kTdpbf16ps; }
-constexpr double kPeakOps[6] = {kFmaOps, 64, 128, 32768, 16384, 32};
-constexpr double kPeakPerIteration[6] = {12, 12, 12, 4, 4, 12};
-constexpr const char* kPeakNames[6] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd", "int8 tdpbusd (AMX)",
-                                       "bf16 tdpbf16ps (AMX)", "int8 vpmaddwd (AVX2)"};
+constexpr double kPeakOps[8] = {kFmaOps, 64, 128, 32768, 16384, 32, 64, 64};
+constexpr double kPeakPerIteration[8] = {12, 12, 12, 4, 4, 12, 12, 12};
+constexpr const char* kPeakNames[8] = {"fp32 vfmadd231ps", "bf16 vdpbf16ps", "int8 vpdpbusd", "int8 tdpbusd (AMX)",
+                                       "bf16 tdpbf16ps (AMX)", "int8 vpmaddwd (AVX2)",
+                                       "int8 vpmaddubsw (AVX2)", "int8 vpdpbusd ymm (AVX-VNNI)"};
 
 #define SEGMENTA_REP12(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
 void vector_peak_loop(int kind, long iters) {
@@ -133,6 +136,14 @@ void vector_peak_loop(int kind, long iters) {
       // Independent products (the sums are the kernel's separate adds).
 #define SEGMENTA_W(n) asm volatile("vpmaddwd %%ymm12, %%ymm13, %%ymm" #n ::: "xmm" #n);
       SEGMENTA_REP12(SEGMENTA_W)
+    } else if (kind == kVpmaddubsw) {
+#define SEGMENTA_U(n) asm volatile("vpmaddubsw %%ymm12, %%ymm13, %%ymm" #n ::: "xmm" #n);
+      SEGMENTA_REP12(SEGMENTA_U)
+#endif
+#if defined(__AVXVNNI__)
+    } else if (kind == kVpdpbusdYmm) {
+#define SEGMENTA_Y(n) asm volatile("%{vex%} vpdpbusd %%ymm12, %%ymm13, %%ymm" #n ::: "xmm" #n);
+      SEGMENTA_REP12(SEGMENTA_Y)
 #endif
     }
   }
@@ -187,7 +198,10 @@ bool peak_available(int kind) {
   if (kind == kVpdpbusd) return embed_detail::cpu_has_avx512_vnni();
 #endif
 #if defined(__AVX2__)
-  if (kind == kVpmaddwd) return true;
+  if (kind == kVpmaddwd || kind == kVpmaddubsw) return true;
+#endif
+#if defined(__AVXVNNI__)
+  if (kind == kVpdpbusdYmm) return embed_detail::cpu_has_avx_vnni();
 #endif
   return false;
 }
@@ -330,6 +344,8 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     peaks["int8_tdpbusd_amx_instruction_" + key] = instruction_peak(kTdpbusd, t) / 1e9;
     peaks["bf16_tdpbf16ps_amx_instruction_" + key] = instruction_peak(kTdpbf16ps, t) / 1e9;
     peaks["int8_vpmaddwd_avx2_instruction_" + key] = instruction_peak(kVpmaddwd, t) / 1e9;
+    peaks["int8_vpmaddubsw_avx2_instruction_" + key] = instruction_peak(kVpmaddubsw, t) / 1e9;
+    peaks["int8_vpdpbusd_ymm_avx_vnni_instruction_" + key] = instruction_peak(kVpdpbusdYmm, t) / 1e9;
     peaks["sgemm_openblas_2048cubed_" + key] = gemm_rate(EmbedPrecision::fp32, 2048, 2048, 2048, t, 1.5) / 1e9;
     for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
       peaks[std::string(to_string(p)) + "_linear_1184x1536x384_" + key] = gemm_rate(p, 1184, 1536, 384, t) / 1e9;
@@ -465,7 +481,7 @@ void BM_InstructionPeak(benchmark::State& state) {
   state.SetLabel(std::string(kPeakNames[kind]) + " x" + std::to_string(threads));
   state.counters["GOP/s"] = rate / 1e9;
 }
-BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1, 2}})->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1, 2}})->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -360,10 +360,11 @@ EmbedPrecision parse_embed_precision(std::string_view name, std::string_view wha
 /// AMX or AVX-512 kernels; false where the AVX2 or portable kernel emulates them.
 bool embed_precision_accelerated(EmbedPrecision p) noexcept;
 /// The linear-layer kernel `p` runs on with this CPU: "amx" (tile instructions),
-/// "avx512-bf16", "avx512-vnni", "avx2" (AVX2 + FMA, the portable kernel's results),
+/// "avx512-bf16", "avx512-vnni", "avx-vnni" (int8 on the 256-bit VPDPBUSD of AVX-VNNI),
+/// "avx2" (AVX2 + FMA, the portable kernel's results),
 /// "portable" (plain C++) or, for fp32, "sgemm" (BLAS).
 /// SEGMENTA_NO_AMX=1 in the environment skips the tile kernels; SEGMENTA_EMBED_KERNEL=
-/// portable, avx2 or avx512 caps the choice at that family.
+/// portable, avx2, avx-vnni or avx512 caps the choice at that family.
 std::string_view embed_precision_kernel(EmbedPrecision p) noexcept;
 
 struct EncodeOptions {

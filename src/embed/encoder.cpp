@@ -857,10 +857,11 @@ EmbedPrecision parse_embed_precision(std::string_view name, std::string_view wha
 
 bool embed_precision_accelerated(EmbedPrecision p) noexcept {
   // The kernel actually chosen (SEGMENTA_NO_AMX and SEGMENTA_EMBED_KERNEL included), not
-  // what the CPU could do: AVX2 and the portable kernel emulate the bf16 / int8 dot products.
+  // what the CPU could do: AVX2 and the portable kernel emulate the bf16 / int8 dot products
+  // (AVX-VNNI has the int8 one).
   using embed_detail::LinearKernel;
   const LinearKernel k = embed_detail::linear_kernel(p);
-  return k == LinearKernel::sgemm || k == LinearKernel::amx || k == LinearKernel::avx512;
+  return k == LinearKernel::sgemm || k == LinearKernel::amx || k == LinearKernel::avx512 || k == LinearKernel::avx_vnni;
 }
 
 std::string_view embed_precision_kernel(EmbedPrecision p) noexcept {
@@ -869,6 +870,7 @@ std::string_view embed_precision_kernel(EmbedPrecision p) noexcept {
     case LinearKernel::sgemm: return "sgemm";
     case LinearKernel::amx: return "amx";
     case LinearKernel::avx512: return p == EmbedPrecision::bf16 ? "avx512-bf16" : "avx512-vnni";
+    case LinearKernel::avx_vnni: return "avx-vnni";
     case LinearKernel::avx2: return "avx2";
     case LinearKernel::portable: return "portable";
   }

@@ -226,7 +226,7 @@ SEGMENTA_TARGET_AMX void gemm_amx(const PackedLinear& lin, const Operand& op, st
 }  // namespace
 
 bool cpu_has_amx() noexcept {
-  static const bool has = kernel_cap() >= 3 && detect_amx();
+  static const bool has = kernel_cap() >= 4 && detect_amx();
   return has;
 }
 

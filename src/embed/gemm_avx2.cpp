@@ -1,5 +1,6 @@
 // AVX2 + FMA kernels for the bf16 and int8 linear layers, for x86-64 CPUs without the
-// AVX-512 dot-product instructions (AMD Zen 1-3, Intel before Cooper Lake / Ice Lake).
+// AVX-512 dot-product instructions (AMD Zen 1-3, Intel before Cooper Lake / Ice Lake), and
+// the int8 kernel on AVX-VNNI (the 256-bit VPDPBUSD of Intel Alder Lake and later, AMD Zen 5).
 //
 // They read the same packed weights as every other kernel (panels of 48 output features;
 // bf16 pairs and int8 quadruples of k form 192-byte panel rows) and compute exactly what
@@ -7,15 +8,19 @@
 //   bf16  each bf16 becomes its fp32 value (a 16-bit shift, or a mask for the odd element
 //         of a pair), and each pair goes into the accumulator as two fused multiply-adds,
 //         odd element first: the portable kernel's order (and VDPBF16PS's).
-//   int8  the weights' unsigned codes and the activations' signed codes are widened to
-//         16 bits and multiplied in pairs by VPMADDWD into 32-bit sums: every product and
-//         sum is exact (|w a| <= 255 * 128), so the integer totals, and the one rounding of
-//         the epilogue, are the portable kernel's.
-// A block is up to four rows by 16 columns (bf16) or five rows by 8 columns (int8), so the
-// accumulators, the weight vectors of one k step and one broadcast stay within the 16
-// vector registers.
-// The activations of a block of rows are first expanded into a small thread-local
-// buffer (fp32 for bf16, int16 for int8), from which the kernel broadcasts.
+//   int8  VPMADDUBSW multiplies 32 unsigned by 32 signed bytes and adds adjacent products
+//         into 16-bit lanes with saturation. The activation codes a (-128..127) go in as
+//         |a| (unsigned, up to 128) and their signs onto the weights' signed codes w
+//         (-127..127, VPSIGNB), so each pair sum is at most 2 * 128 * 127 = 32,512 and
+//         never saturates; VPMADDWD by ones then adds the two pairs of each column into
+//         32 bits. The integer totals are the portable kernel's, and so is the one
+//         rounding of the epilogue. The AVX-VNNI kernel multiplies the stored (w + 128)
+//         bytes with a directly, four products per lane, as the AVX-512 kernel does.
+// A bf16 block is up to four rows by 16 columns, from activations expanded into a small
+// thread-local fp32 buffer. An int8 block is up to four (VPMADDUBSW) or six (VPDPBUSD)
+// rows by 16 columns read straight from the int8 rows; the 16 columns' weights (k_pad / 4
+// x 64 bytes) stay in L1 while every row block of the call passes.
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -30,18 +35,33 @@
 namespace segmenta::embed_detail {
 
 #define SEGMENTA_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define SEGMENTA_TARGET_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
 
 bool cpu_has_avx2_fma() noexcept {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kernel_cap() >= 1;
   return has;
 }
 
+// AVX-VNNI (the VEX-encoded 256-bit VPDPBUSD): CPUID leaf 7, sub-leaf 1, EAX bit 4. GCC 12's
+// __builtin_cpu_supports("avxvnni") answers false on CPUs that have it, so ask CPUID.
+bool cpu_has_avx_vnni() noexcept {
+  static const bool has = [] {
+    if (!cpu_has_avx2_fma() || kernel_cap() < 2) return false;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_max(0, nullptr) < 7) return false;
+    __cpuid_count(7, 1, a, b, c, d);
+    return ((a >> 4) & 1u) != 0;
+  }();
+  return has;
+}
+
 namespace {
 
 constexpr std::size_t kRows = 4;          // bf16: rows per block
-constexpr std::size_t kS8Rows = 5;        // int8: rows per block (10 accumulators)
+constexpr std::size_t kS8Rows = 6;        // int8: most rows per block (VNNI: 12 accumulators)
+constexpr std::size_t kUbsRows = 4;       // int8 VPMADDUBSW: rows per block (8 accumulators)
 constexpr std::size_t kBf16Cols = 16;     // bf16: columns per block (two 8-float vectors)
-constexpr std::size_t kS8Cols = 8;        // int8: columns per block (two vectors of 4 x 2 pairs)
+constexpr std::size_t kS8Cols = 16;       // int8: columns per block (two vectors of 8 x 4 bytes)
 constexpr std::size_t kPanelRowBf16 = kPanel * 2;  // uint16 values per bf16 panel row (one k pair)
 constexpr std::size_t kPanelRowS8 = kPanel * 4;    // bytes per int8 panel row (one k quadruple)
 
@@ -76,30 +96,64 @@ SEGMENTA_TARGET_AVX2 void bf16_block(const float* const* a, const std::uint16_t*
   }
 }
 
-// R rows x 8 columns of an int8 panel: a[r] are the rows' codes widened to int16, b the
-// panel at the block's first column; out receives, per row, 16 partial sums (two per
-// column, adjacent).
+// R rows x 16 columns of an int8 panel with VPMADDUBSW, exactly: the sign of each activation
+// code a moves onto the weight code w (VPSIGNB), so the unsigned operand is |a| <= 128 and
+// the signed one is +-w with |w| <= 127; a pair of products is then at most
+// 2 * 128 * 127 = 32,512 in magnitude and the 16-bit saturation of VPMADDUBSW never
+// happens. VPMADDWD with ones widens each column's two pairs to one 32-bit sum, so `out`
+// receives sum_k a w (the weights' signed codes, without the +128 of the stored bytes).
+// a[r] are the rows' codes, b the panel at the block's first column.
 template <int R>
-SEGMENTA_TARGET_AVX2 void s8_block(const std::int16_t* const* a, const std::uint8_t* b, std::size_t quads,
-                                   std::int32_t* out) noexcept {
+SEGMENTA_TARGET_AVX2 __attribute__((noinline)) void s8_block_ubs(const std::int8_t* const* a, const std::uint8_t* b, std::size_t quads,
+                                       __m256i (&out)[kS8Rows][2]) noexcept {
+  __m256i c0[R], c1[R];
+  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (std::size_t g = 0; g < quads; ++g) {
+    const std::uint8_t* bg = b + g * kPanelRowS8;
+    // Columns 0-7 and 8-15, four k each: the signed codes (stored byte - 128).
+    const __m256i w0 = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bg)), flip);
+    const __m256i w1 = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bg + 32)), flip);
+    for (int r = 0; r < R; ++r) {
+      std::int32_t quad;
+      std::memcpy(&quad, a[r] + 4 * g, sizeof quad);
+      const __m256i x = _mm256_set1_epi32(quad);
+      const __m256i ax = _mm256_abs_epi8(x);  // -128 becomes the unsigned byte 128
+      c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w0, x)), ones));
+      c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w1, x)), ones));
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    out[r][0] = c0[r];
+    out[r][1] = c1[r];
+  }
+}
+
+// The same block with AVX-VNNI's 256-bit VPDPBUSD (unsigned stored weight bytes times
+// signed activation codes, four products per 32-bit lane, no intermediate rounding or
+// saturation): `out` receives sum_k a (w + 128), as the portable kernel sums.
+template <int R>
+SEGMENTA_TARGET_AVXVNNI __attribute__((noinline)) void s8_block_vnni(const std::int8_t* const* a, const std::uint8_t* b,
+                                                                     std::size_t quads,
+                                                                     __m256i (&out)[kS8Rows][2]) noexcept {
   __m256i c0[R], c1[R];
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
   for (std::size_t g = 0; g < quads; ++g) {
     const std::uint8_t* bg = b + g * kPanelRowS8;
-    // Columns 0-3 and 4-7, each as four int16 values of k.
-    const __m256i w0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg)));
-    const __m256i w1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg + 16)));
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bg));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bg + 32));
     for (int r = 0; r < R; ++r) {
-      long long quad;
+      std::int32_t quad;
       std::memcpy(&quad, a[r] + 4 * g, sizeof quad);
-      const __m256i x = _mm256_set1_epi64x(quad);
-      c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(w0, x));
-      c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(w1, x));
+      const __m256i x = _mm256_set1_epi32(quad);
+      c0[r] = _mm256_dpbusd_avx_epi32(c0[r], w0, x);
+      c1[r] = _mm256_dpbusd_avx_epi32(c1[r], w1, x);
     }
   }
   for (int r = 0; r < R; ++r) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * 16), c0[r]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * 16 + 8), c1[r]);
+    out[r][0] = c0[r];
+    out[r][1] = c1[r];
   }
 }
 
@@ -144,40 +198,75 @@ SEGMENTA_TARGET_AVX2 void gemm_bf16_avx2(const PackedLinear& lin, const std::uin
   }
 }
 
-SEGMENTA_TARGET_AVX2 void gemm_s8_avx2(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y,
-                                       std::size_t ldy) noexcept {
+namespace {
+
+// The int8 products of rows x n, 16 columns of a panel at a time: that slice of the weights
+// (k_pad / 4 x 64 bytes, 6-24 KB for MiniLM) stays in L1 while blocks of up to MaxR rows
+// pass, each through `block` (which leaves R x 16 sums in acc). `offset_qsum`: the sums
+// include the weights' +128 (subtract the row's 128 sum(q)); without it they are over the
+// signed weight codes already. The epilogue is the portable kernel's, lane by lane:
+// v = sum - zero wsum in integers, then fma(v, scale * wscale, bias).
+template <std::size_t MaxR, class Block>
+SEGMENTA_TARGET_AVX2 void s8_slices(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y,
+                                    std::size_t ldy, bool offset_qsum, Block&& block) noexcept {
   const std::size_t quads = lin.k_pad / 4, panels = lin.n_pad / kPanel;
-  thread_local std::vector<std::int16_t> wide;
-  wide.resize(kS8Rows * lin.k_pad);
-  alignas(32) std::int32_t acc[kS8Rows * 16];
-  for (std::size_t r0 = 0; r0 < rows; r0 += kS8Rows) {
-    const std::size_t nr = std::min(kS8Rows, rows - r0);
-    const std::int16_t* ar[kS8Rows];
-    for (std::size_t r = 0; r < nr; ++r) {
-      const std::int8_t* src = x.q + (r0 + r) * x.ld;
-      std::int16_t* dst = wide.data() + r * lin.k_pad;
-      for (std::size_t c = 0; c < lin.k_pad; ++c) dst[c] = src[c];
-      ar[r] = dst;
-    }
-    for (std::size_t pi = 0; pi < panels; ++pi) {
-      const std::uint8_t* bp = lin.wq.data() + pi * quads * kPanelRowS8;
-      for (std::size_t c0 = 0; c0 < kPanel; c0 += kS8Cols) {
-        const std::size_t col0 = pi * kPanel + c0;
-        if (col0 >= lin.n) break;
-        by_rows<kS8Rows>(nr, [&](auto R) { s8_block<R()>(ar, bp + 4 * c0, quads, acc); });
-        const std::size_t nc = std::min(kS8Cols, lin.n - col0);
+  __m256i acc[kS8Rows][2];
+  for (std::size_t pi = 0; pi < panels; ++pi) {
+    const std::uint8_t* bp = lin.wq.data() + pi * quads * kPanelRowS8;
+    for (std::size_t c0 = 0; c0 < kPanel; c0 += kS8Cols) {
+      const std::size_t col0 = pi * kPanel + c0;
+      if (col0 >= lin.n) break;
+      const std::size_t nc = std::min(kS8Cols, lin.n - col0);
+      const __m256i ws0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lin.wsum.data() + col0));
+      const __m256i ws1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lin.wsum.data() + col0 + 8));
+      const __m256 sc0 = _mm256_loadu_ps(lin.wscale.data() + col0), sc1 = _mm256_loadu_ps(lin.wscale.data() + col0 + 8);
+      const __m256 b0 = _mm256_loadu_ps(lin.bias.data() + col0), b1 = _mm256_loadu_ps(lin.bias.data() + col0 + 8);
+      for (std::size_t r0 = 0; r0 < rows; r0 += MaxR) {
+        const std::size_t nr = std::min(MaxR, rows - r0);
+        const std::int8_t* ar[MaxR];
+        for (std::size_t r = 0; r < nr; ++r) ar[r] = x.q + (r0 + r) * x.ld;
+        by_rows<MaxR>(nr, [&](auto R) { block(R, ar, bp + 4 * c0, quads, acc); });
         for (std::size_t r = 0; r < nr; ++r) {
           const std::size_t row = r0 + r;
-          for (std::size_t c = 0; c < nc; ++c) {
-            const std::size_t col = col0 + c;
-            const std::int32_t sum = acc[r * 16 + 2 * c] + acc[r * 16 + 2 * c + 1];
-            const std::int32_t v = sum - x.qsum128[row] - x.zero[row] * lin.wsum[col];
-            y[row * ldy + col] = std::fma(static_cast<float>(v), x.scale[row] * lin.wscale[col], lin.bias[col]);
+          const __m256i z = _mm256_set1_epi32(x.zero[row]);
+          const __m256i q = _mm256_set1_epi32(offset_qsum ? x.qsum128[row] : 0);
+          const __m256i v0 = _mm256_sub_epi32(_mm256_sub_epi32(acc[r][0], q), _mm256_mullo_epi32(z, ws0));
+          const __m256i v1 = _mm256_sub_epi32(_mm256_sub_epi32(acc[r][1], q), _mm256_mullo_epi32(z, ws1));
+          const __m256 s = _mm256_set1_ps(x.scale[row]);
+          const __m256 f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v0), _mm256_mul_ps(s, sc0), b0);
+          const __m256 f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v1), _mm256_mul_ps(s, sc1), b1);
+          float* dst = y + row * ldy + col0;
+          if (nc == kS8Cols) {
+            _mm256_storeu_ps(dst, f0);
+            _mm256_storeu_ps(dst + 8, f1);
+          } else {
+            alignas(32) float tmp[kS8Cols];
+            _mm256_store_ps(tmp, f0);
+            _mm256_store_ps(tmp + 8, f1);
+            for (std::size_t c = 0; c < nc; ++c) dst[c] = tmp[c];
           }
         }
       }
     }
   }
+}
+
+}  // namespace
+
+SEGMENTA_TARGET_AVX2 void gemm_s8_avx2(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y,
+                                       std::size_t ldy) noexcept {
+  s8_slices<kUbsRows>(lin, x, rows, y, ldy, false, [](auto R, const std::int8_t* const* a, const std::uint8_t* b,
+                                                      std::size_t quads, __m256i(&acc)[kS8Rows][2]) {
+    s8_block_ubs<R()>(a, b, quads, acc);
+  });
+}
+
+SEGMENTA_TARGET_AVX2 void gemm_s8_avxvnni(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y,
+                                          std::size_t ldy) noexcept {
+  s8_slices<kS8Rows>(lin, x, rows, y, ldy, true, [](auto R, const std::int8_t* const* a, const std::uint8_t* b,
+                                                    std::size_t quads, __m256i(&acc)[kS8Rows][2]) {
+    s8_block_vnni<R()>(a, b, quads, acc);
+  });
 }
 
 }  // namespace segmenta::embed_detail

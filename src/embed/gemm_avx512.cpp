@@ -25,14 +25,14 @@ namespace segmenta::embed_detail {
 bool cpu_has_avx512_bf16() noexcept {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512bf16") && kernel_cap() >= 2;
+                          __builtin_cpu_supports("avx512bf16") && kernel_cap() >= 3;
   return has;
 }
 
 bool cpu_has_avx512_vnni() noexcept {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512vnni") && kernel_cap() >= 2;
+                          __builtin_cpu_supports("avx512vnni") && kernel_cap() >= 3;
   return has;
 }
 

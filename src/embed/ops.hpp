@@ -67,9 +67,10 @@ constexpr std::size_t kPanel = 48;
 PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k);
 
 /// The kernel families of a linear layer, and the one this CPU (and kernel_cap) gives a
-/// precision: fp32 always BLAS; bf16 / int8 AMX, then AVX-512 (BF16 / VNNI), then AVX2,
-/// then portable. linear_forward and linear_gelu_forward dispatch through it.
-enum class LinearKernel { sgemm, amx, avx512, avx2, portable };
+/// precision: fp32 always BLAS; bf16 / int8 AMX, then AVX-512 (BF16 / VNNI), then (int8
+/// only) AVX-VNNI, then AVX2, then portable. linear_forward and linear_gelu_forward
+/// dispatch through it.
+enum class LinearKernel { sgemm, amx, avx512, avx_vnni, avx2, portable };
 LinearKernel linear_kernel(EmbedPrecision p) noexcept;
 
 /// y (rows, n) with row stride ldy: x W^T, plus the bias for bf16/int8 (the fp32 path
@@ -86,7 +87,8 @@ void linear_gelu_forward(const PackedLinear& lin, const Activations& x, std::siz
                          const float* fp32_bias, float* range) noexcept;
 
 /// The widest kernel family the environment allows, read once: SEGMENTA_EMBED_KERNEL=
-/// portable (0), avx2 (1), avx512 (2) or amx (3); unset or any other value, 3. The
+/// portable (0), avx2 (1: AVX2 + FMA without the VNNI dot products), avx-vnni (2),
+/// avx512 (3) or amx (4); unset or any other value, 4. The
 /// cpu_has_* functions below answer false for a family above it, so the dispatch falls
 /// back to the next one (for comparing kernels end to end). SEGMENTA_NO_AMX=1 also
 /// turns the tiles off.
@@ -119,8 +121,11 @@ void gemm_s8_avx512(const PackedLinear& lin, const Activations& x, std::size_t r
                     float* gelu_range = nullptr) noexcept;
 
 /// AVX2 + FMA kernels (gemm_avx2.cpp), for CPUs without the AVX-512 dot products: the
-/// portable kernels' results bit for bit. Call only when cpu_has_avx2_fma().
+/// portable kernels' results bit for bit. Call only when cpu_has_avx2_fma(); the int8
+/// AVX-VNNI kernel (256-bit VPDPBUSD, same results) only when cpu_has_avx_vnni().
 bool cpu_has_avx2_fma() noexcept;
+bool cpu_has_avx_vnni() noexcept;
+void gemm_s8_avxvnni(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;
 void gemm_bf16_avx2(const PackedLinear& lin, const std::uint16_t* a, std::size_t lda, std::size_t rows, float* y,
                     std::size_t ldy) noexcept;
 void gemm_s8_avx2(const PackedLinear& lin, const Activations& x, std::size_t rows, float* y, std::size_t ldy) noexcept;

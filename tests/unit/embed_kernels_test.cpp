@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "embed/ops.hpp"
+#include "embed/passes_isa.hpp"
+#include "segmenta/kernels.hpp"
 #include "segmenta/embed.hpp"
 
 using namespace segmenta;
@@ -254,6 +256,7 @@ TEST_P(EmbedLinear, EveryKernelMatchesThePortableOne) {
     };
     if (cpu_has_avx512_vnni()) check("int8 avx512", [&](float* y) { gemm_s8_avx512(lin, a.a, rows, y, ldy); });
     if (cpu_has_avx2_fma()) check("int8 avx2", [&](float* y) { gemm_s8_avx2(lin, a.a, rows, y, ldy); });
+    if (cpu_has_avx_vnni()) check("int8 avx-vnni", [&](float* y) { gemm_s8_avxvnni(lin, a.a, rows, y, ldy); });
     if (cpu_has_amx() && amx_supports(lin)) {
       check("int8 amx", [&](float* y) { gemm_s8_amx(lin, a.a, rows, y, ldy); });
       check("int8 amx, row by row", [&](float* y) {
@@ -328,6 +331,142 @@ INSTANTIATE_TEST_SUITE_P(Shapes, EmbedLinear,
                                            std::make_tuple(8u, 144u, 384u), std::make_tuple(70u, 97u, 64u),
                                            std::make_tuple(13u, 16u, 1536u), std::make_tuple(150u, 200u, 130u),
                                            std::make_tuple(32u, 32u, 64u)));
+
+// The elementwise passes are compiled once per instruction set and chosen at run time:
+// the portable and AVX2 + FMA variants compute the same bits (no contraction, 1 / x by
+// division), so a build without -march=native gives the same vectors on any x86-64 CPU
+// without AVX-512; the AVX-512 variant (contracted multiply-adds, a refined reciprocal
+// estimate) stays within float rounding of them. Every pass, with tails (k = 389, T = 37).
+TEST(EmbedKernels, PassVariantsAgree) {
+  using kernels::Isa;
+  const PassTable& ref = isa_portable::passes();
+  const std::size_t k = 389, T = 37, heads = 3, d = 32, H = heads * d, ld = 3 * H + 5;
+  const auto x = randn(k, 71, 2.0), y = randn(k, 72), b = randn(k, 73, 0.1), g = randn(k, 74, 0.2);
+  const auto be = randn(k, 75, 0.1), qkv = randn(T * ld, 76, 1.5), qb = randn(3 * H, 77, 0.3);
+  struct Out {
+    std::vector<float> ln, ln_range, gelu, gelu_range, ctx, scale;
+    std::vector<std::int8_t> q;
+    std::vector<std::int32_t> zero, qsum;
+    std::vector<std::uint16_t> bf;
+  };
+  auto run = [&](const PassTable& t) {
+    Out o;
+    o.ln.resize(k);
+    o.ln_range.resize(2);
+    t.add_layer_norm(x.data(), y.data(), b.data(), g.data(), be.data(), 1e-12f, k, o.ln.data(), o.ln_range.data());
+    o.gelu = x;
+    o.gelu_range.resize(2);
+    t.gelu_inplace(o.gelu.data(), b.data(), k, o.gelu_range.data());
+    o.ctx.assign(T * H, 0.0f);
+    std::vector<float> scratch(attention_scratch_floats(T, heads, d));
+    t.attention(qkv.data(), ld, qb.data(), T, heads, d, o.ctx.data(), H, scratch.data());
+    const std::size_t kp = padded_depth(k);
+    o.q.assign(kp, 1);
+    o.bf.assign(kp, 1);
+    o.scale.assign(1, 0.0f);
+    o.zero.assign(1, 0);
+    o.qsum.assign(1, 0);
+    Activations a;
+    a.precision = EmbedPrecision::int8;
+    a.ld = kp;
+    a.q = o.q.data();
+    a.scale = o.scale.data();
+    a.zero = o.zero.data();
+    a.qsum128 = o.qsum.data();
+    t.emit_row(o.gelu.data(), k, a, 0, nullptr);
+    a.precision = EmbedPrecision::bf16;
+    a.bf16 = o.bf.data();
+    t.emit_row(o.ln.data(), k, a, 0, nullptr);
+    return o;
+  };
+  const Out want = run(ref);
+  auto bits = [](const std::vector<float>& v) {
+    std::vector<std::uint32_t> u(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) u[i] = std::bit_cast<std::uint32_t>(v[i]);
+    return u;
+  };
+  int checked = 0;
+  if (kernels::isa_supported(Isa::avx2)) {
+    const Out got = run(isa_avx2::passes());
+    EXPECT_EQ(bits(got.ln), bits(want.ln));
+    EXPECT_EQ(bits(got.ln_range), bits(want.ln_range));
+    EXPECT_EQ(bits(got.gelu), bits(want.gelu));
+    EXPECT_EQ(bits(got.gelu_range), bits(want.gelu_range));
+    EXPECT_EQ(bits(got.ctx), bits(want.ctx));
+    EXPECT_EQ(got.q, want.q);
+    EXPECT_EQ(bits(got.scale), bits(want.scale));
+    EXPECT_EQ(got.zero, want.zero);
+    EXPECT_EQ(got.qsum, want.qsum);
+    EXPECT_EQ(got.bf, want.bf);
+    ++checked;
+  }
+  if (kernels::isa_supported(Isa::avx512)) {
+    const Out got = run(isa_avx512::passes());
+    for (std::size_t i = 0; i < k; ++i) EXPECT_NEAR(got.ln[i], want.ln[i], 1e-5f * (1.0f + std::abs(want.ln[i])));
+    for (std::size_t i = 0; i < k; ++i) EXPECT_NEAR(got.gelu[i], want.gelu[i], 1e-6f * (1.0f + std::abs(want.gelu[i])));
+    for (std::size_t i = 0; i < got.ctx.size(); ++i) EXPECT_NEAR(got.ctx[i], want.ctx[i], 1e-5f);
+    ++checked;
+  }
+  RecordProperty("variants_checked", checked);
+}
+
+// The AVX2 int8 kernel multiplies with VPMADDUBSW, whose 16-bit pair sums saturate: the
+// extreme codes must still give the exact integers. Rows whose codes are all -128 or 127
+// (a row of one negative value and zeros quantises its minimum to -128), or alternate
+// between them, against weight rows at +-127 in every sign pattern; compared with a
+// 64-bit sum of the codes, and bit for bit with the portable kernel.
+TEST(EmbedKernels, Int8ExtremeCodesAreExact) {
+  const std::size_t k = 256, n = 48, rows = 7, ldy = n;
+  std::vector<float> w(n * k), b(n, 0.25f), x(rows * k);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t c = 0; c < k; ++c) {
+      const int pattern = static_cast<int>(j % 4);
+      const bool neg = pattern == 0 ? true : pattern == 1 ? false : pattern == 2 ? (c % 2 == 0) : ((c / 2) % 2 == 0);
+      w[j * k + c] = neg ? -1.0f : 1.0f;  // every code +-127
+    }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < k; ++c) {
+      float v = 0.0f;
+      switch (r) {
+        case 0: v = -1.0f; break;                           // all at the minimum
+        case 1: v = 1.0f; break;                            // all at the maximum
+        case 2: v = c % 2 ? 1.0f : -1.0f; break;            // alternating
+        case 3: v = c == 0 ? 1e-3f : -1.0f; break;          // -128 nearly everywhere
+        case 4: v = (c / 2) % 2 ? 1.0f : -1.0f; break;      // pairs of equal codes
+        case 5: v = c % 3 == 0 ? -2.0f : 0.5f; break;
+        default: v = std::sin(0.37f * static_cast<float>(c)); break;
+      }
+      x[r * k + c] = v;
+    }
+  const PackedLinear lin = pack_linear(EmbedPrecision::int8, w.data(), b.data(), n, k);
+  ActBuffers a(EmbedPrecision::int8, x, rows, k);
+  bool saw_min = false, saw_max = false;
+  for (std::size_t i = 0; i < a.q.size(); ++i) {
+    saw_min |= a.q[i] == -128;
+    saw_max |= a.q[i] == 127;
+  }
+  ASSERT_TRUE(saw_min && saw_max);
+  std::vector<float> want(rows * ldy);
+  gemm_s8_portable(lin, a.a, rows, want.data(), ldy);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < n; ++j) {
+      long long acc = 0;
+      for (std::size_t c = 0; c < k; ++c)
+        acc += (static_cast<long long>(a.q[r * a.a.ld + c]) - a.zero[r]) * (w[j * k + c] < 0 ? -127 : 127);
+      const float expect = std::fma(static_cast<float>(acc), a.scale[r] * lin.wscale[j], b[j]);
+      ASSERT_EQ(want[r * ldy + j], expect) << r << " " << j;
+    }
+  auto check = [&](const char* name, auto&& kernel) {
+    std::vector<float> y(rows * ldy, 0.0f);
+    kernel(y.data());
+    for (std::size_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(y[i]), std::bit_cast<std::uint32_t>(want[i])) << name << " at " << i;
+  };
+  if (cpu_has_avx2_fma()) check("avx2", [&](float* y) { gemm_s8_avx2(lin, a.a, rows, y, ldy); });
+  if (cpu_has_avx_vnni()) check("avx-vnni", [&](float* y) { gemm_s8_avxvnni(lin, a.a, rows, y, ldy); });
+  if (cpu_has_avx512_vnni()) check("avx512", [&](float* y) { gemm_s8_avx512(lin, a.a, rows, y, ldy); });
+  if (cpu_has_amx() && amx_supports(lin)) check("amx", [&](float* y) { gemm_s8_amx(lin, a.a, rows, y, ldy); });
+}
 
 // The feed-forward block's first layer with the activation fused into the GEMM epilogue:
 // the same values and per-row ranges as the linear layer followed by the elementwise
