@@ -527,10 +527,15 @@ Tokenizer Tokenizer::from_tokenizer_json(const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    bad(path, embed_detail::json_error_text(text, e.byte, e.what()));
   } catch (const nlohmann::json::exception& e) {
-    bad(path, fmt::format("invalid JSON ({})", e.what()));
+    bad(path, embed_detail::json_error_text(text, 0, e.what()));
   }
-  if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) bad(path, "not a tokenizer.json (no 'model' object)");
+  // Without a 'model' object there is no type to choose by: the WordPiece reader, the
+  // format of the files before Unigram, says what is wrong with the file.
+  if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
+    return Tokenizer(WordPieceTokenizer::from_tokenizer_json(path));
   const std::string type = j["model"].value("type", std::string(j["model"].contains("vocab") && j["model"]["vocab"].is_array()
                                                                     ? "Unigram"
                                                                     : "WordPiece"));
@@ -542,7 +547,7 @@ Tokenizer Tokenizer::from_tokenizer_json(const std::string& path) {
   try {
     t.unigram_ = read_unigram(path, j);
   } catch (const nlohmann::json::exception& e) {
-    bad(path, fmt::format("unexpected structure ({})", e.what()));
+    bad(path, embed_detail::json_error_text(text, 0, e.what()));
   }
   return t;
 }

@@ -94,7 +94,9 @@ namespace {
 // scores ▁ -1, ▁a -2, b -3, ab -2.5, ▁ab -4 (so "ab" reads ▁ + ab at -3.5); an unknown
 // character scores min - 10 = -14; two byte pieces for "é" (C3 A9).
 std::string unigram_dir(bool byte_fallback) {
-  const std::string dir = test::temp_dir(byte_fallback ? "unigram_bytes" : "unigram_plain");
+  // Per test: ctest runs the tests side by side, and temp_dir empties its folder.
+  const std::string dir = test::temp_dir(std::string(byte_fallback ? "unigram_bytes_" : "unigram_plain_") +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
   nlohmann::json j = nlohmann::json::parse(R"({
     "added_tokens": [{"id": 0, "content": "<s>", "special": true}, {"id": 2, "content": "</s>", "special": true}],
     "normalizer": null,
