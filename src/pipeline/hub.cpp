@@ -417,8 +417,16 @@ void download_blob(const FileMeta& m, const fs::path& blob, const std::string& i
     const bool closed = std::fclose(f) == 0;
     long status = 0;
     curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &status);
-    if (sink.write_errno || !closed)
-      throw IoError(fmt::format("cannot write {}: {}", part.string(), std::strerror(sink.write_errno ? sink.write_errno : errno)));
+    if (sink.write_errno || !closed) {
+      const int err = sink.write_errno ? sink.write_errno : errno;
+      // A full disk is not left fuller by the part: it goes, and the next run starts over.
+      if (err == ENOSPC || err == EDQUOT) {
+        fs::remove(part, ec);
+        throw IoError(fmt::format("cannot download {}: cannot write {}: {}; the partial file was removed", m.url,
+                                  part.string(), std::strerror(err)));
+      }
+      throw IoError(fmt::format("cannot download {}: cannot write {}: {}", m.url, part.string(), std::strerror(err)));
+    }
     if (status == 416 && m.size > 0 && have == m.size) break;  // already complete
     if (status >= 400) http_error(m.url, status, id, revision);
     if (rc == CURLE_OK) break;

@@ -4,8 +4,10 @@
 // errors, offline mode and a read-only cache filled beforehand.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -323,4 +325,31 @@ TEST(CliHub, TwoProcessesDownloadingTheSameModelBothSucceed) {
   EXPECT_EQ(slurp(dir + "/b.rc"), "0\n") << r.err;
   EXPECT_TRUE(slurp(dir + "/a.npy") == slurp(dir + "/b.npy"));
   EXPECT_TRUE(slurp(repo_dir(cache) + "/blobs/" + weights_sha()) == slurp(test::small_model_dir() + "/model.safetensors"));
+}
+
+TEST(CliHub, AFullDiskNamesTheUrlAndTheCauseAndWritesNothing) {
+  // A cache on a file system too small for the weights: a 64 KiB tmpfs, mounted for
+  // the test (root only; elsewhere the test skips).
+  const std::string dir = test::temp_dir("cli_hub_disk_full");
+  const std::string data = small_csv(dir), cache = dir + "/hf";
+  fs::create_directories(cache);
+  if (::geteuid() != 0 || test::run_command("mount -t tmpfs -o size=64k tmpfs " + cache).exit_code != 0)
+    GTEST_SKIP() << "mounting a small tmpfs needs root";
+  ASSERT_GT(fs::file_size(test::small_model_dir() + "/model.safetensors"), 64u * 1024u);
+  ASSERT_TRUE(fs::is_empty(cache));
+  HubServer hub({});
+  const auto r = test::run_command(env(hub.endpoint(), cache) + embed(data, "tiny-random", dir + "/v.npy"));
+  const std::set<std::string> left = tree(repo_dir(cache));
+  test::run_command("umount " + cache);
+  EXPECT_EQ(r.exit_code, 4);
+  // The file that no longer fits (the tokenizer or the weights) is named by its URL.
+  EXPECT_NE(r.err.find("cannot download " + hub.endpoint() + "/" + kRepo + "/resolve/main/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::strerror(ENOSPC)), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(dir + "/v.npy"));
+  // No weights passed off as complete, and no partial file left filling the disk.
+  for (const auto& f : left) {
+    EXPECT_EQ(f.find("snapshots/" + kCommit + "/model.safetensors"), std::string::npos) << f;
+    EXPECT_EQ(f.find(".incomplete"), std::string::npos) << f;
+  }
 }
