@@ -23,18 +23,16 @@ def test_python_runs_while_the_engine_computes():
     segmenta.set_num_threads(1)  # the engine on one core, this loop on the other
     t = threading.Thread(target=work)
     t.start()
-    gaps, last = [], time.perf_counter()
+    ticks = []
     while t.is_alive():
-        now = time.perf_counter()
-        gaps.append(now - last)
-        last = now
+        ticks.append(time.perf_counter())
     t.join()
     segmenta.set_num_threads(0)
-    duration = state["end"] - state["start"]
-    # Holding the GIL would stall this loop for the whole call.
-    print(f"call {duration:.3f} s, longest stall of the Python loop {max(gaps):.4f} s")
-    assert duration > 0.05
-    assert max(gaps) < 0.5 * duration, (max(gaps), duration)
+    # Holding the GIL would stop this loop for the whole call: no tick would fall
+    # strictly inside it. (A property of the order of events, not of their speed.)
+    inside = sum(1 for x in ticks if state["start"] < x < state["end"])
+    print(f"call {state['end'] - state['start']:.3f} s, {inside} ticks of the Python loop during it")
+    assert inside >= 10, inside
 
 
 def test_concurrent_calls_give_their_own_results():
