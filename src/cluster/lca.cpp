@@ -153,7 +153,7 @@ void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k_r
       s.s2[a] += ri[j] * dv * dv;
     }
   }
-  const std::int32_t* f = &pr.flat[i * pr.q];
+  const std::int32_t* f = pr.flat.data() + i * pr.q;  // (no categorical column: q = 0, flat empty)
   for (std::size_t c = 0; c < pr.q; ++c) {
     if (f[c] < 0) continue;
     double* counts = &s.counts[static_cast<std::size_t>(f[c]) * k];
@@ -238,7 +238,7 @@ void log_joint(const Problem& pr, const Params& th, std::size_t i, double* lp) {
       lp[j] += th.c[a] - 0.5 * z * z * th.inv_var[a];
     }
   }
-  const std::int32_t* f = &pr.flat[i * pr.q];
+  const std::int32_t* f = pr.flat.data() + i * pr.q;  // (no categorical column: q = 0, flat empty)
   for (std::size_t c = 0; c < pr.q; ++c) {
     if (f[c] < 0) continue;
     const double* lt = &th.log_theta_t[static_cast<std::size_t>(f[c]) * k];

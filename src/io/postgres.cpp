@@ -136,9 +136,16 @@ class Session {
   Session(const std::string& uri, std::string doing) : name_(redact_postgres_uri(uri)), doing_(std::move(doing)) {
     conn_ = PQconnectdb(uri.c_str());
     if (!conn_) fail("cannot allocate a connection");
-    if (PQstatus(conn_) != CONNECTION_OK) fail(first_line(PQerrorMessage(conn_)));
-    execute("SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; "
-            "SET extra_float_digits = 3; SET client_min_messages = warning");
+    // A constructor that throws runs no destructor: a failed connection is closed here.
+    try {
+      if (PQstatus(conn_) != CONNECTION_OK) fail(first_line(PQerrorMessage(conn_)));
+      execute("SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; "
+              "SET extra_float_digits = 3; SET client_min_messages = warning");
+    } catch (...) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+      throw;
+    }
   }
   ~Session() {
     if (conn_) PQfinish(conn_);
@@ -545,9 +552,11 @@ SourceData PostgresSource::read() {
                                                     return all;
                                                   }()
                                                 : resolve_columns(options_.columns, header, "columns");
-  for (const auto& [name, type] : options_.types)
+  for (const auto& override_type : options_.types) {
+    const std::string& name = override_type.first;  // (clang 14 cannot capture a structured binding)
     if (std::none_of(selected.begin(), selected.end(), [&](std::size_t j) { return header[j] == name; }))
       throw ParameterError("types", fmt::format("no column named '{}' in {}", name, name_));
+  }
   std::vector<ColumnBuilder> builders(selected.size());
   for (std::size_t c = 0; c < selected.size(); ++c) {
     ColumnBuilder& b = builders[c];

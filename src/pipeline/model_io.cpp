@@ -129,7 +129,7 @@ std::vector<double> doubles_from_json(const json& j, std::string_view what) {
   if (get<std::string>(j, "dtype", what) != "<f8" || bytes.size() != n * sizeof(double))
     throw ModelFormatError(fmt::format("model file: {} holds {} bytes, expected {} float64 values", what, bytes.size(), n));
   std::vector<double> v(n);
-  std::memcpy(v.data(), bytes.data(), bytes.size());
+  if (n > 0) std::memcpy(v.data(), bytes.data(), bytes.size());  // (an empty vector's data() may be null)
   return finite_or_throw(std::move(v), what);
 }
 
