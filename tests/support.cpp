@@ -127,4 +127,24 @@ std::string cli() {
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
+std::string python() {
+  if (const char* p = std::getenv("SEGMENTA_PYTHON")) return p;
+  return "/usr/bin/python3";
+}
+
+bool torch_available() {
+  const std::string cmd = python() + " -c 'import numpy, torch' > /dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+double cosine(const float* a, const double* b, std::size_t n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ab += a[i] * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
 }  // namespace segmenta::test

@@ -54,5 +54,11 @@ CommandResult run_command(const std::string& command);
 std::string cli();
 /// Parsed JSON of any file.
 nlohmann::json read_json(const std::string& path);
+/// The Python of the reference scripts: $SEGMENTA_PYTHON, else Debian's /usr/bin/python3.
+std::string python();
+/// True when python() imports numpy and torch (the torch reference tests skip otherwise).
+bool torch_available();
+/// Cosine of a float vector with a double one, both of length n, summed in double.
+double cosine(const float* a, const double* b, std::size_t n);
 
 }  // namespace segmenta::test

@@ -25,15 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string python() {
-  if (const char* p = std::getenv("SEGMENTA_PYTHON")) return p;
-  return "/usr/bin/python3";
-}
-
-bool torch_available() {
-  const std::string cmd = python() + " -c 'import numpy, torch' > /dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
+using test::python;
+using test::torch_available;
+using test::cosine;
 
 std::string source(const std::string& rel) { return std::string(SEGMENTA_SOURCE_DIR) + "/" + rel; }
 
@@ -48,16 +42,6 @@ std::vector<std::string> sentences() {
   for (int i = 0; i < 200; ++i) words += "Größe ";
   s.push_back(words);  // longer than max_seq_length: truncated
   return s;
-}
-
-double cosine(const float* a, const double* b, std::size_t n) {
-  double ab = 0, aa = 0, bb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    ab += a[i] * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
 }
 
 void write_pooling(const std::string& model, const std::string& mode, std::size_t H) {

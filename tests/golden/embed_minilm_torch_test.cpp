@@ -16,15 +16,9 @@ using namespace segmenta;
 
 namespace {
 
-std::string python() {
-  if (const char* p = std::getenv("SEGMENTA_PYTHON")) return p;
-  return "/usr/bin/python3";
-}
-
-bool torch_available() {
-  const std::string cmd = python() + " -c 'import numpy, torch' > /dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
+using test::python;
+using test::torch_available;
+using test::cosine;
 
 BertConfig minilm_shape() {
   BertConfig c;
@@ -49,16 +43,6 @@ std::vector<std::string> sentences() {
   for (int i = 0; i < 150; ++i) words += "segment ";
   s.push_back(words);  // truncated to 128 tokens
   return s;
-}
-
-double cosine(const float* a, const double* b, std::size_t n) {
-  double ab = 0, aa = 0, bb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    ab += a[i] * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
 }
 
 }  // namespace

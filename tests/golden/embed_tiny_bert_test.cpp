@@ -10,6 +10,8 @@ using namespace segmenta;
 
 namespace {
 
+using test::cosine;
+
 struct Golden {
   std::vector<std::string> texts, names;
   MatrixD mean_pooled, normalized;
@@ -36,16 +38,6 @@ const Golden& golden() {
 const SentenceEncoder& tiny() {
   static const SentenceEncoder e = SentenceEncoder::load(test::golden_path("bert/tiny-bert-random"));
   return e;
-}
-
-double cosine(const float* a, const double* b, std::size_t n) {
-  double ab = 0, aa = 0, bb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    ab += a[i] * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
 }
 
 struct Agreement {

@@ -23,12 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string source(const std::string& rel) { return std::string(SEGMENTA_SOURCE_DIR) + "/" + rel; }
+using test::python;
 
-std::string python() {
-  if (const char* p = std::getenv("SEGMENTA_PYTHON")) return p;
-  return "/usr/bin/python3";
-}
+std::string source(const std::string& rel) { return std::string(SEGMENTA_SOURCE_DIR) + "/" + rel; }
 
 bool js_available() {
   const std::string cmd = "cd " + std::string(SEGMENTA_SOURCE_DIR) +
