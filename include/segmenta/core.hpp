@@ -365,6 +365,10 @@ std::string format_double(double v);
 constexpr std::size_t kMaxShownBytes = 200;
 std::string shown_text(const std::string& text, std::size_t max_bytes = kMaxShownBytes);
 
+/// The current time in UTC as ISO 8601 to the second ("2026-12-06T21:48:00Z"), as
+/// run.json records when a run started and when a database was read.
+std::string utc_now_iso8601();
+
 /// FNV-1a 64-bit hash of bytes (stable, for cache keys and manifests).
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL) noexcept;
 

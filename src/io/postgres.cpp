@@ -463,15 +463,6 @@ void split_copy_row(std::string_view line, std::vector<std::string>& fields, std
   nulls.resize(f + 1);
 }
 
-std::string iso_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 PostgresSource::PostgresSource(std::string uri, PostgresQuery what, CsvOptions options)
@@ -641,7 +632,7 @@ SourceData PostgresSource::read() {
     prov.keys = std::move(keys);
   }
   prov.extra.emplace_back("rows", std::to_string(rows));
-  prov.extra.emplace_back("read_at", iso_now());
+  prov.extra.emplace_back("read_at", utc_now_iso8601());
 
   std::vector<Column> columns;
   columns.reserve(builders.size());

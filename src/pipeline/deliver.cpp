@@ -37,15 +37,6 @@ std::vector<std::string> shown(const std::vector<std::string>& names) {
 
 using json = nlohmann::json;
 
-std::string iso_time_utc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json timings_json(const std::vector<std::pair<std::string, double>>& items) {
   json j = json::object();
   double total = 0;
@@ -355,7 +346,7 @@ OutputFiles render_outputs(const SegmentationResult& r) {
   out.timings.emplace_back("write", clock.seconds());
 
   json manifest{{"segmenta", std::string(version())},
-                {"started", iso_time_utc()},
+                {"started", utc_now_iso8601()},
                 {"command_line", r.params.command_line},
                 {"parameters", run_params_json(r.params)},
                 {"input", input_json(r.input)},
