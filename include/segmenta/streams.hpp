@@ -87,6 +87,7 @@ class OutputStream {
  private:
   struct Deflater;
   void emit(std::string_view bytes);
+  void pass(std::string_view data, int mode);
 
   std::string name_;
   bool stdout_ = false;

@@ -211,52 +211,41 @@ void OutputStream::emit(std::string_view bytes) {
   }
 }
 
+// Sends `data` through the deflater (or straight out without one); Z_FINISH also
+// drains the gzip trailer.
+void OutputStream::pass(std::string_view data, int mode) {
+  if (!deflater_) {
+    emit(data);
+    return;
+  }
+  z_stream& z = deflater_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  char out[1 << 16];
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(out);
+    z.avail_out = sizeof out;
+    rc = deflate(&z, mode);
+    emit(std::string_view(out, sizeof out - z.avail_out));
+  } while (z.avail_out == 0 || (mode == Z_FINISH && rc != Z_STREAM_END));
+}
+
 void OutputStream::write(std::string_view bytes) {
   if (buffer_.size() + bytes.size() <= kOutputBuffer) {
     buffer_.append(bytes);
     return;
   }
-  const auto flush_buffer = [&](std::string_view data, int mode) {
-    if (!deflater_) {
-      emit(data);
-      return;
-    }
-    z_stream& z = deflater_->z;
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    char out[1 << 16];
-    int rc;
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(out);
-      z.avail_out = sizeof out;
-      rc = deflate(&z, mode);
-      emit(std::string_view(out, sizeof out - z.avail_out));
-    } while (z.avail_out == 0 || (mode == Z_FINISH && rc != Z_STREAM_END));
-  };
-  flush_buffer(buffer_, Z_NO_FLUSH);
+  pass(buffer_, Z_NO_FLUSH);
   buffer_.clear();
   if (bytes.size() >= kOutputBuffer)
-    flush_buffer(bytes, Z_NO_FLUSH);
+    pass(bytes, Z_NO_FLUSH);
   else
     buffer_.append(bytes);
 }
 
 void OutputStream::commit() {
-  if (deflater_) {
-    z_stream& z = deflater_->z;
-    z.next_in = reinterpret_cast<Bytef*>(buffer_.data());
-    z.avail_in = static_cast<uInt>(buffer_.size());
-    char out[1 << 16];
-    int rc;
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(out);
-      z.avail_out = sizeof out;
-      rc = deflate(&z, Z_FINISH);
-      emit(std::string_view(out, sizeof out - z.avail_out));
-    } while (rc != Z_STREAM_END);
-  } else {
-    emit(buffer_);
-  }
+  pass(buffer_, Z_FINISH);
   buffer_.clear();
   if (stdout_) {
     if (std::fflush(stdout) != 0) throw IoError(fmt::format("<stdout>: cannot write: {}", std::strerror(errno)));
