@@ -117,14 +117,20 @@ void check_replaceable(const std::string& path) {
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   check_replaceable(path_);
   temp_ = fmt::format("{}.tmp-{}", path_, static_cast<long>(::getpid()));
+  // Registered before it is created, as the staging directory is: a SIGINT right after
+  // the open still removes it.
+  slot_ = register_temporary(temp_);
   file_ = std::fopen(temp_.c_str(), "wbx");
   if (!file_ && errno == EEXIST) {
     // A temporary of an earlier process with the same id (a crash): it is ours to replace.
     std::remove(temp_.c_str());
     file_ = std::fopen(temp_.c_str(), "wbx");
   }
-  if (!file_) throw IoError(fmt::format("{}: cannot create: {}", path_, std::strerror(errno)));
-  slot_ = register_temporary(temp_);
+  if (!file_) {
+    const int err = errno;
+    unregister_temporary(slot_);
+    throw IoError(fmt::format("{}: cannot create: {}", path_, std::strerror(err)));
+  }
 }
 
 AtomicFile::~AtomicFile() {

@@ -8,10 +8,10 @@ namespace segmenta::kernels {
 namespace {
 
 // Compilers without the micro-architecture level names in __builtin_cpu_supports
-// (GCC before 12, clang before 16: the fuzz preset's clang-14) check the features
+// (GCC before 12, clang before 19: the fuzz preset's clang-16) check the features
 // of the levels one by one (those it can name: not F16C, LZCNT or MOVBE, which every
 // CPU with AVX2 and BMI2 has).
-#if defined(__clang__) && __clang_major__ < 16
+#if defined(__clang__) && __clang_major__ < 19
 #define SEGMENTA_CPU_V3()                                                                                     \
   (__builtin_cpu_supports("avx") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&         \
    __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse4.2"))

@@ -73,7 +73,13 @@ std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::
       modes.rows() != model.centroids.rows())
     throw ModelFormatError(fmt::format("{}: kprototypes prototypes do not fit its columns", file));
   model.modes.resize(modes.rows(), modes.cols());
-  for (std::size_t i = 0; i < modes.size(); ++i) model.modes.data()[i] = static_cast<std::int32_t>(modes.data()[i]);
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    // A level code: a whole number that fits the codes (casting 1e300 would be undefined).
+    const double v = modes.data()[i];
+    if (!(v >= -1.0 && v <= 2147483647.0) || v != std::floor(v))
+      throw ModelFormatError(fmt::format("{}: kprototypes.modes holds {}, which is not a level code", file, v));
+    model.modes.data()[i] = static_cast<std::int32_t>(v);
+  }
   return std::make_shared<FittedKPrototypes>(std::move(plan), std::move(model));
 }
 

@@ -96,6 +96,10 @@ std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::
   for (std::size_t c = 0; ok && c < m.probabilities.size(); ++c)
     ok = m.probabilities[c].rows() == k && m.probabilities[c].cols() == plan.levels[c].size();
   for (std::size_t i = 0; ok && i < m.variances.size(); ++i) ok = m.variances.data()[i] > 0;
+  for (std::size_t i = 0; ok && i < k; ++i) ok = std::isfinite(m.weights[i]) && m.weights[i] > 0;
+  for (std::size_t c = 0; ok && c < m.probabilities.size(); ++c)
+    for (std::size_t i = 0; ok && i < m.probabilities[c].size(); ++i)
+      ok = m.probabilities[c].data()[i] >= 0 && m.probabilities[c].data()[i] <= 1;
   if (!ok) throw ModelFormatError(fmt::format("{}: lca class parameters do not fit its columns", file));
   return std::make_shared<FittedLca>(std::move(plan), std::move(m));
 }

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -19,9 +21,47 @@ const json& field(const json& j, const char* key, std::string_view what) {
 }
 
 template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct element {
+  using type = T;
+};
+template <class T>
+struct element<std::vector<T>> {
+  using type = T;
+};
+template <class T>
+using element_t = typename element<T>::type;
+
+/// Whether `v` can be read as T without a float-to-integer conversion: the JSON
+/// library would cast a number like 1e300 or -1.5 to an integer, which is undefined
+/// for values out of the integer's range. Integers (unsigned ones for an unsigned T)
+/// must be written as such.
+template <class T>
+bool holds_integers_for(const json& v) {
+  if constexpr (is_vector<T>::value) {
+    if (!v.is_array()) return true;  // get<T>() says it has the wrong type
+    for (const auto& e : v)
+      if (!holds_integers_for<typename T::value_type>(e)) return false;
+    return true;
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!v.is_number()) return true;  // get<T>() says it has the wrong type
+    return std::is_unsigned_v<T> ? v.is_number_unsigned() : v.is_number_integer();
+  } else {
+    return true;
+  }
+}
+
+template <class T>
 T get(const json& j, const char* key, std::string_view what) {
+  const json& v = field(j, key, what);
+  if (!holds_integers_for<T>(v))
+    throw ModelFormatError(fmt::format("model file: {}.{} must hold {}integers", what, key,
+                                       std::is_unsigned_v<element_t<T>> ? "non-negative " : ""));
   try {
-    return field(j, key, what).get<T>();
+    return v.get<T>();
   } catch (const json::exception&) {
     throw ModelFormatError(fmt::format("model file: {}.{} has the wrong type", what, key));
   }
@@ -126,7 +166,9 @@ std::vector<double> doubles_from_json(const json& j, std::string_view what) {
   }
   const auto n = get<std::size_t>(j, "n", what);
   const std::string bytes = base64_decode(get<std::string>(j, "base64", what), what);
-  if (get<std::string>(j, "dtype", what) != "<f8" || bytes.size() != n * sizeof(double))
+  // (bytes.size() / 8 against n: n * 8 may wrap around for an n no file can hold)
+  if (get<std::string>(j, "dtype", what) != "<f8" || bytes.size() % sizeof(double) != 0 ||
+      bytes.size() / sizeof(double) != n)
     throw ModelFormatError(fmt::format("model file: {} holds {} bytes, expected {} float64 values", what, bytes.size(), n));
   std::vector<double> v(n);
   if (n > 0) std::memcpy(v.data(), bytes.data(), bytes.size());  // (an empty vector's data() may be null)
@@ -146,7 +188,8 @@ json matrix_to_json(ViewD m) {
 MatrixD matrix_from_json(const json& j, std::string_view what) {
   const auto rows = get<std::size_t>(j, "rows", what), cols = get<std::size_t>(j, "cols", what);
   const std::vector<double> flat = doubles_from_json(j, what);
-  if (flat.size() != rows * cols)
+  std::size_t cells = 0;
+  if (__builtin_mul_overflow(rows, cols, &cells) || flat.size() != cells)
     throw ModelFormatError(fmt::format("model file: {} has {} values for a {}x{} matrix", what, flat.size(), rows, cols));
   MatrixD m(rows, cols);
   std::copy(flat.begin(), flat.end(), m.data());
@@ -196,7 +239,7 @@ PrepModel prep_from_json(const json& j) {
     b.first_feature = get<std::size_t>(jb, "first_feature", "prep.blocks[]");
     b.n_features = get<std::size_t>(jb, "n_features", "prep.blocks[]");
     b.impute = get<double>(jb, "impute", "prep.blocks[]");
-    if (b.first_feature + b.n_features > m.feature_names.size())
+    if (b.n_features > m.feature_names.size() || b.first_feature > m.feature_names.size() - b.n_features)
       throw ModelFormatError(fmt::format("model file: feature block '{}' lies outside the feature list", b.column));
     if (b.kind == FeatureBlock::Kind::ordinal_power) {
       const json& o = field(jb, "ordinal", "prep.blocks[]");

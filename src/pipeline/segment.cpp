@@ -47,18 +47,6 @@ void detect_outliers(RunContext& ctx, OutlierResult& out, ViewD space, std::vect
 
 }  // namespace
 
-namespace detail {
-KSpec RunContext::k_range() const {
-  KSpec ks = params.k;
-  // The blog swept 2..10 and nothing more: its preset keeps that range.
-  if (blog) ks.automatic = false;
-  if (ks.hi >= rows.size()) ks.hi = rows.size() - 1;
-  if (ks.lo > ks.hi)
-    throw ParameterError("k", fmt::format("{} segments need more than {} clustered rows", params.k.str(), rows.size()));
-  return ks;
-}
-}  // namespace detail
-
 std::size_t OutlierResult::count() const noexcept {
   return static_cast<std::size_t>(std::count(flagged.begin(), flagged.end(), 1));
 }

@@ -146,6 +146,14 @@ MODEL_INPUTS = {
     "model_huge_number.json": lambda model: model.replace(b'"version":1', b'"version":1e999', 1),
     "model_truncated.json": lambda model: model[: len(model) // 2],
     "model_nan_centre.json": _model_edit(_nan_centre),
+    # Sizes that wrap around in 64 bits, or are not integers: each once reached an
+    # allocation failure (exit 1), a double free or an undefined float-to-integer cast.
+    "model_count_wraps.json": _model_edit(lambda m: _first_method(m)["centers"].update(n=1 << 61, base64="")),
+    "model_shape_wraps.json": _model_edit(lambda m: _first_method(m)["centers"].update(rows=1 << 32, cols=1 << 32, n=0, base64="")),
+    "model_block_wraps.json": _model_edit(lambda m: m["prep"]["blocks"][0].update(first_feature=(1 << 64) - 1, n_features=2)),
+    "model_count_float.json": _model_edit(lambda m: _first_method(m)["centers"].update(n=1e300)),
+    "model_rows_negative.json": _model_edit(lambda m: _first_method(m)["centers"].update(rows=-3)),
+    "model_skew_float.json": _model_edit(lambda m: m["outliers"]["skew_sign"].__setitem__(0, 1e300)),
 }
 
 # Model folders: the shared tokenizer files with one thing wrong.
@@ -178,6 +186,38 @@ FOLDER_TOKENIZERS = {
     "folder_tokenizer_no_model": b'{"normalizer": null}',
 }
 
+def tiny_bert_weights(vocab, nan_in):
+    """Weights of a 1-layer, hidden-8 BERT for a vocabulary of `vocab` tokens, every
+    value 0.01 but element 3 of the tensor `nan_in`, a NaN; and its config.json."""
+    h, f, positions = 8, 16, 512
+    shapes = {"embeddings.word_embeddings.weight": [vocab, h], "embeddings.position_embeddings.weight": [positions, h],
+              "embeddings.token_type_embeddings.weight": [2, h], "embeddings.LayerNorm.weight": [h],
+              "embeddings.LayerNorm.bias": [h]}
+    b = "encoder.layer.0."
+    for part in ("query", "key", "value"):
+        shapes[b + f"attention.self.{part}.weight"] = [h, h]
+        shapes[b + f"attention.self.{part}.bias"] = [h]
+    shapes.update({b + "attention.output.dense.weight": [h, h], b + "attention.output.dense.bias": [h],
+                   b + "attention.output.LayerNorm.weight": [h], b + "attention.output.LayerNorm.bias": [h],
+                   b + "intermediate.dense.weight": [f, h], b + "intermediate.dense.bias": [f],
+                   b + "output.dense.weight": [h, f], b + "output.dense.bias": [h],
+                   b + "output.LayerNorm.weight": [h], b + "output.LayerNorm.bias": [h]})
+    header, data = {}, b""
+    for tensor, shape in sorted(shapes.items()):
+        n = 1
+        for d in shape:
+            n *= d
+        values = [0.01] * n
+        if tensor == nan_in:
+            values[3] = float("nan")
+        raw = struct.pack(f"<{n}f", *values)
+        header[tensor] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": vocab, "hidden_size": h,
+              "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": f, "hidden_act": "gelu",
+              "max_position_embeddings": positions, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0}
+    return safetensors(header, data), json.dumps(config).encode()
+
 def make_folder(path, name, shared_model):
     """A model folder named `name` (a key of FOLDER_WEIGHTS, or folder_no_config / folder_bad_config)."""
     os.makedirs(path, exist_ok=True)
@@ -204,6 +244,16 @@ def make_folder(path, name, shared_model):
             f.write(FOLDER_TOKENIZERS[name])
         with open(os.path.join(path, "model.safetensors"), "wb") as f:  # the tokenizer is read after the weights
             f.write(safetensors({}))
+    elif name == "folder_nan_weights":
+        with open(os.path.join(path, "vocab.txt"), "rb") as f:
+            vocab = len(f.read().decode().splitlines())
+        weights, config = tiny_bert_weights(vocab, "encoder.layer.0.attention.self.query.weight")
+        with open(os.path.join(path, "model.safetensors"), "wb") as f:
+            f.write(weights)
+        with open(os.path.join(path, "config.json"), "wb") as f:
+            f.write(config)
+        with open(os.path.join(path, "1_Pooling", "config.json"), "w") as f:
+            json.dump({"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True}, f)
     elif name == "folder_bad_vocab":
         with open(os.path.join(path, "config.json"), "rb") as f:
             cfg = f.read()

@@ -4,6 +4,9 @@
 
 #include <sstream>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "segmenta/io.hpp"
 #include "small_model.hpp"
 #include "support.hpp"
@@ -37,14 +40,19 @@ void expect_reproduced(const std::string& method, const std::string& extra) {
   ASSERT_EQ(s.exit_code, 0) << s.err;
   const auto run = csv_cells(dir + "/segments.csv"), scored = csv_cells(dir + "/scored.csv");
   ASSERT_EQ(run.size(), scored.size());
-  ASSERT_EQ(run[0], (std::vector<std::string>{"row", "segment", "outlier", "outlier_score"}));
+  // The latent-class model adds each row's class probability after the segment.
+  const std::vector<std::string> header =
+      method == "lca" ? std::vector<std::string>{"row", "segment", "probability", "outlier", "outlier_score"}
+                      : std::vector<std::string>{"row", "segment", "outlier", "outlier_score"};
+  ASSERT_EQ(run[0], header);
   ASSERT_EQ(scored[0], run[0]);
+  const std::size_t outlier = header.size() - 2;
   std::size_t differ = 0, flagged = 0;
   for (std::size_t i = 1; i < run.size(); ++i) {
-    flagged += run[i][2] == "1";
+    flagged += run[i][outlier] == "1";
     if (run[i] != scored[i] && ++differ <= 5)
-      ADD_FAILURE() << method << " row " << run[i][0] << ": run " << run[i][1] << "," << run[i][2] << "," << run[i][3]
-                    << " scored " << scored[i][1] << "," << scored[i][2] << "," << scored[i][3];
+      ADD_FAILURE() << method << " row " << run[i][0] << ": run " << fmt::format("{}", fmt::join(run[i], ","))
+                    << " scored " << fmt::format("{}", fmt::join(scored[i], ","));
   }
   EXPECT_EQ(differ, 0u) << method;
   EXPECT_GT(flagged, 400u) << method;  // 10 % of 4521 rows
@@ -54,6 +62,7 @@ void expect_reproduced(const std::string& method, const std::string& extra) {
 
 TEST(CliScoreReproducesTheRun, KMeans) { expect_reproduced("kmeans", ""); }
 TEST(CliScoreReproducesTheRun, KPrototypes) { expect_reproduced("kprototypes", ""); }
+TEST(CliScoreReproducesTheRun, LatentClass) { expect_reproduced("lca", ""); }
 TEST(CliScoreReproducesTheRun, Embed) {
   expect_reproduced("embed", " --no-cache --model " + test::small_model_dir());
 }
