@@ -165,11 +165,16 @@ bool named_like_identifier(std::string_view name);
 
 /// The type of a column of non-numeric values by the rules at the top of this file
 /// (text, id, binary or categorical), from its row count, missing cells, distinct
-/// values, the total length of its present values and the blanks in them (words).
+/// values, the total length of its present values, the blanks in them (words) and
+/// the length of its longest value (a value longer than kLongestCategory bytes makes
+/// the column text: no category is written that way).
 /// Sources that type their own values (a database's text columns) classify them with
 /// it, as infer_types does.
 ColumnType classify_text_column(std::string_view name, std::size_t rows, std::size_t missing, std::size_t distinct,
-                                std::size_t total_length, std::size_t blanks);
+                                std::size_t total_length, std::size_t blanks, std::size_t longest = 0);
+/// The longest value a category may have, in bytes: a column with a longer value is
+/// free text unless its type is given.
+inline constexpr std::size_t kLongestCategory = 1000;
 
 // ---------------------------------------------------------------------------
 // CSV

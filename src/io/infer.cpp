@@ -75,7 +75,8 @@ bool named_like_identifier(std::string_view name) {
 }
 
 ColumnType classify_text_column(std::string_view name, std::size_t rows, std::size_t missing, std::size_t distinct,
-                                std::size_t total_length, std::size_t blanks) {
+                                std::size_t total_length, std::size_t blanks, std::size_t longest) {
+  if (longest > kLongestCategory) return ColumnType::text;
   const std::size_t present = rows - missing;
   const double mean_length = present ? static_cast<double>(total_length) / static_cast<double>(present) : 0.0;
   const bool unique = distinct == present && present > 0;
@@ -607,7 +608,9 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
     if (forced) {
       col.type = *forced;
     } else {
-      col.type = classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length, blanks);
+      std::size_t longest = 0;
+      for (const auto& level : col.levels) longest = std::max(longest, level.size());
+      col.type = classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length, blanks, longest);
     }
   }
   return col;
@@ -658,12 +661,23 @@ void announce_type(const Column& col, const std::optional<DatePass>& dates, Diag
               fmt::format("column '{}' looks like an identifier ({} distinct values in {} rows): left out of the "
                           "segmentation (--types {}=categorical uses it; a --template can show it as {{{}}})",
                           col.name, col.levels.size(), present, col.name, col.name));
-  else if (col.type == ColumnType::text)
+  else if (col.type == ColumnType::text) {
+    std::size_t longest = 0;
+    for (const auto& level : col.levels) longest = std::max(longest, level.size());
+    if (longest > kLongestCategory) {
+      diag.warn("load", "long_value",
+                fmt::format("column '{}' has a value of {} bytes, longer than a category can be ({}): the column is "
+                            "read as free text and left out of the features (--types {}=categorical uses it as "
+                            "categories)",
+                            col.name, longest, kLongestCategory, col.name));
+      return;
+    }
     diag.warn("load", "text_column",
               fmt::format("column '{}' looks like free text ({} distinct values in {} rows): left out of the numeric "
                           "and categorical features; the embed method's default template includes it "
                           "(--types {}=categorical uses it as categories)",
                           col.name, col.levels.size(), present, col.name));
+  }
 }
 
 }  // namespace

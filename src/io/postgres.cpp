@@ -384,7 +384,9 @@ struct ColumnBuilder {
     }
     const std::size_t n = codes.size();
     col.codes = std::move(codes);
-    col.type = forced ? *forced : classify_text_column(name, n, missing, levels.size(), total_length, blanks);
+    std::size_t longest = 0;
+    for (const auto& level : levels) longest = std::max(longest, level.size());
+    col.type = forced ? *forced : classify_text_column(name, n, missing, levels.size(), total_length, blanks, longest);
     col.levels = std::move(levels);
     return col;
   }

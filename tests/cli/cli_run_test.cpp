@@ -591,9 +591,33 @@ TEST(CliRun, DecimalCommasAndThousandsSeparatorsAreNumbers) {
   EXPECT_EQ(bad_score.err, "segmenta: error: --decimal: expected . or , got ';'\n");
 }
 
-// One very long value in a categorical column: profiles, metrics.json and the report
-// show it shortened (its one-hot feature name was repeated whole in metrics.json's
-// feature lists and the report before); model.json keeps it whole for scoring.
+// A value longer than a category can be makes its column free text: left out of the
+// features with a warning naming the column, and never repeated in the outputs (one
+// 10 MB field produced 335 MB of profiles, report and metrics before).
+TEST(CliRun, AColumnWithAnOverlongValueIsTextAndNotRepeated) {
+  const std::string dir = test::temp_dir("cli_overlong_value");
+  const std::string long_value(2'000'000, 'q');
+  std::string text = "age,balance,job\n";
+  for (int i = 0; i < 90; ++i)
+    text += fmt::format("{},{},{}\n", 20 + i % 40, (i * 37) % 900, i == 7 ? long_value : (i % 2 ? "admin" : "retired"));
+  write_file_atomic(dir + "/long.csv", text);
+  const auto r = test::run_command(test::cli() + " run " + dir + "/long.csv --k 2 --no-maps --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("column 'job' has a value of 2000000 bytes, longer than a category can be (1000): the column "
+                       "is read as free text"),
+            std::string::npos)
+      << r.out;
+  const std::string part(1001, 'q');
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/out"))
+    EXPECT_EQ(read_file(e.path().string()).find(part), std::string::npos) << e.path() << " repeats the long value";
+  const nlohmann::json m = test::read_json(dir + "/out/metrics.json");
+  for (const auto& f : m["input"]["features"]) EXPECT_NE(f.get<std::string>().rfind("job", 0), 0u) << f;
+}
+
+// One very long value in a column given as categorical: profiles, metrics.json and
+// the report show it shortened (its one-hot feature name was repeated whole in
+// metrics.json's feature lists and the report before); model.json keeps it whole for
+// scoring.
 TEST(CliRun, ALongValueIsShortenedInMetricsAndTheReport) {
   const std::string dir = test::temp_dir("cli_long_value");
   const std::string long_value(20000, 'q');
@@ -601,7 +625,8 @@ TEST(CliRun, ALongValueIsShortenedInMetricsAndTheReport) {
   for (int i = 0; i < 90; ++i)
     text += fmt::format("{},{},{}\n", 20 + i % 40, (i * 37) % 900, i == 7 ? long_value : (i % 2 ? "admin" : "retired"));
   write_file_atomic(dir + "/long.csv", text);
-  const auto r = test::run_command(test::cli() + " run " + dir + "/long.csv --k 2 --quiet --no-maps --out " + dir + "/out");
+  const auto r = test::run_command(test::cli() + " run " + dir +
+                                   "/long.csv --k 2 --quiet --no-maps --types job=categorical --out " + dir + "/out");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string shortened = std::string(201, 'q');  // more than the 200 bytes shown
   for (const char* file : {"metrics.json", "report.html", "profiles.csv"})
