@@ -74,3 +74,18 @@ TEST(Progress, StderrToAFileGetsNoProgressLines) {
   EXPECT_EQ(err.find('\r'), std::string::npos) << err;
   EXPECT_NE(r.out.find("\nslowest   "), std::string::npos) << r.out;  // the summary still does
 }
+
+TEST(Progress, ScoringShowsTheRowsScored) {
+  const std::string dir = segmenta::test::temp_dir("progress_score");
+  const auto fit = segmenta::test::run_command(segmenta::test::cli() + " " + kRun + " --no-maps --no-explain --no-report --quiet --out " + dir + "/model");
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  const std::string seen = dir + "/terminal.txt";
+  const auto r = segmenta::test::run_command("SEGMENTA_PROGRESS_AFTER=0 " + segmenta::test::python() + " " +
+                                             SEGMENTA_SOURCE_DIR "/tests/cli/pty_run.py " + seen + " " +
+                                             segmenta::test::cli() + " score " + dir + "/model/model.json " +
+                                             segmenta::test::bank_small() + " --out " + dir + "/scores.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string terminal = read_file(seen);
+  EXPECT_NE(terminal.find("scoring"), std::string::npos) << terminal;
+  EXPECT_NE(terminal.find("4521 rows"), std::string::npos) << terminal;  // the rows scored, counted
+}
