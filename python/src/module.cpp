@@ -768,7 +768,9 @@ class ProgressToPython {
     active_ = true;
   }
   ~ProgressToPython() {
-    if (active_) Progress::set_sink({});
+    if (!active_) return;
+    Progress::set_sink({});
+    Progress::set_enabled(false);  // the package's other calls stay silent, as at import
   }
   ProgressToPython(const ProgressToPython&) = delete;
   ProgressToPython& operator=(const ProgressToPython&) = delete;
@@ -900,6 +902,9 @@ py::dict method_dict(const MethodSegmentation& m) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "segmenta's engine (use the segmenta package)";
   m.attr("__version__") = SEGMENTA_VERSION;
+  // Progress lines only when asked for (segment(df, progress=...)), never straight to
+  // the terminal behind Python's back.
+  Progress::set_enabled(false);
 
   // Exceptions: bad parameters, data (malformed or unusable) and model files are ValueError; files OSError.
   py::register_exception_translator([](std::exception_ptr p) {
