@@ -326,24 +326,44 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-/// Progress reporting for long stages: a one-line bar on stderr when stderr is a
-/// terminal and progress is enabled; silent otherwise. Thread-safe advance().
+/// Progress reporting for long stages: a line on stderr when stderr is a terminal
+/// and progress is enabled (the CLI's --quiet turns it off), or lines handed to a
+/// sink (the Python package); silent otherwise. The line names the stage and shows,
+/// as far as the stage knows them, units done of the total, the rate, the time spent
+/// and the time left, and a note (e.g. "k = 5"). A stage shows nothing until it has
+/// run show_after() seconds (0.5 s; SEGMENTA_PROGRESS_AFTER overrides it), so short
+/// stages stay silent; then the line is repainted a few times a second by a thread
+/// of its own (a stage without counted units shows its time running) and ends with
+/// a newline when the stage finishes. Of nested stages the innermost one shows.
+/// advance() and note() are thread-safe.
 class Progress {
  public:
-  /// `total` units of work; `unit` names them in the rate ("sentences/s").
-  Progress(std::string label, std::size_t total, std::string unit = "");
+  /// `total` units of work (0: not counted); `unit` names them in the rate ("rows/s").
+  Progress(std::string label, std::size_t total = 0, std::string unit = "");
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
   void advance(std::size_t units = 1);
+  /// Text shown after the figures, e.g. the k being fitted.
+  void note(std::string text);
   void finish();
 
   /// Global switch (the CLI's --quiet turns it off). Default: on.
   static void set_enabled(bool enabled) noexcept;
   static bool enabled() noexcept;
+  /// Seconds a stage runs before its line shows.
+  static double show_after() noexcept;
+  /// Where the lines of stages made afterwards by the calling thread go instead of
+  /// the terminal: called with the line and whether it is the stage's last, by the
+  /// stage's painter thread or the thread that finishes it, never with a lock of
+  /// this class held; an empty sink restores the terminal. With a sink, lines are
+  /// made whether or not stderr is a terminal.
+  using Sink = std::function<void(const std::string& line, bool final)>;
+  static void set_sink(Sink sink);
+
+  struct State;  // internal
 
  private:
-  struct State;
   std::unique_ptr<State> state_;
 };
 

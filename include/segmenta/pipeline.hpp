@@ -261,7 +261,8 @@ inline constexpr std::size_t kSilhouetteEstimateRows = 2000;
 /// data per k (of the sampled rows when the silhouette was estimated) and the
 /// recommendation. A sweep on a sample (sample_rows > 0 of all_rows) fits and scores
 /// every k on those rows; the chosen k is then fitted on all rows, from the sample
-/// fit's centres, and `all_rows` holds its criteria on every row.
+/// fit's centres, prototypes or class parameters, and `final_all_rows` holds its
+/// criteria on every row.
 struct KSweep {
   std::vector<SweepPoint> points;
   std::vector<nlohmann::json> silhouette_profiles;

@@ -4,6 +4,7 @@ import html
 import io
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -290,7 +291,27 @@ class SegmentationResult:
         return f"<SegmentationResult {len(self._index)} rows, {n_out} outliers, {parts}>"
 
 
-def segment(df, method="lca", k="auto", preset="standard", *, columns=None, types=None, **params):
+def _progress_callback(progress):
+    """The engine's progress lines: None (none), True (tqdm-style lines on the
+    notebook's or terminal's stderr, through Python), a text stream, or a callable
+    taking (line, final)."""
+    if progress is None or progress is False:
+        return None
+    if callable(progress):
+        return progress
+    if progress is True or hasattr(progress, "write"):
+        stream = None if progress is True else progress
+
+        def show(line, final):
+            out = stream if stream is not None else sys.stderr  # the stream of the moment (a notebook's)
+            out.write("\r" + line + ("\n" if final else ""))
+            out.flush()
+
+        return show
+    raise ValueError(f"progress: expected True, False, None, a text stream or a callable, got {type(progress).__name__}")
+
+
+def segment(df, method="lca", k="auto", preset="standard", *, columns=None, types=None, progress=None, **params):
     """Segments the customers of a DataFrame with the engine of ``segmenta run``:
     prepare, flag outliers (ECOD), choose k, cluster, profile, explain, map.
 
@@ -301,7 +322,10 @@ def segment(df, method="lca", k="auto", preset="standard", *, columns=None, type
     Other keyword arguments are the run parameters of the command (see
     run_parameters()), by their library names: contamination, outliers, seed,
     n_init, max_iter, tol, init, gamma, explain (bool), maps (bool), report (bool),
-    tsne_sample, threads, model, template, precision... Numeric dtypes become numeric
+    tsne_sample, threads, model, template, precision... progress: True shows a
+    line per long stage (stage, k, rows done, rate, time left) on sys.stderr as the
+    engine works, as the command does on a terminal; a text stream or a callable
+    ``f(line, final)`` receives them instead. Numeric dtypes become numeric
     columns, everything else (strings, pandas categoricals, booleans) categorical;
     the engine applies the type rules of its CSV reader, so a frame written as CSV and
     run by ``segmenta run`` gives the same labels.
@@ -323,5 +347,6 @@ def segment(df, method="lca", k="auto", preset="standard", *, columns=None, type
     type_pairs = []
     if types:
         type_pairs = [(str(c), str(t)) for c, t in types.items()]
-    core = _core.segment_frame(_frame_columns(df), _run_values(params), type_pairs, "DataFrame")
+    core = _core.segment_frame(_frame_columns(df), _run_values(params), type_pairs, "DataFrame",
+                               _progress_callback(progress))
     return SegmentationResult(core, df.index)

@@ -6,6 +6,7 @@
 // The GIL is released while the engine computes. segmenta's exceptions become
 // ValueError (bad parameters and data, model files) or OSError (files); the
 // scikit-learn-style classes and the DataFrame pipeline live in the Python package.
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -742,14 +743,51 @@ void set_params(RunParams& params, const std::vector<std::pair<std::string, std:
   for (const auto& [name, value] : values) set_run_param(params, name, value);
 }
 
+/// Progress lines of the engine handed to a Python callable(line, final) while the
+/// engine runs without the GIL: each call takes the GIL (the engine's painter threads
+/// are not Python threads); an exception of the callable is reported as unraisable
+/// and the run goes on. Only a borrowed handle is captured: the caller keeps the
+/// callable alive, and the sink is removed before the caller takes the GIL back.
+class ProgressToPython {
+ public:
+  explicit ProgressToPython(const py::object& callback) {
+    if (callback.is_none()) return;
+    const py::handle target = callback;
+    auto failed = std::make_shared<std::atomic<bool>>(false);  // after one failure, no more calls
+    Progress::set_sink([target, failed](const std::string& line, bool final_line) {
+      if (failed->load()) return;
+      py::gil_scoped_acquire gil;
+      if (failed->load()) return;  // another thread's call failed while this one waited for the GIL
+      try {
+        target(line, final_line);
+      } catch (py::error_already_set& e) {
+        failed->store(true);
+        e.discard_as_unraisable("segmenta progress callback");
+      }
+    });
+    active_ = true;
+  }
+  ~ProgressToPython() {
+    if (!active_) return;
+    Progress::set_sink({});
+    Progress::set_enabled(false);  // the package's other calls stay silent, as at import
+  }
+  ProgressToPython(const ProgressToPython&) = delete;
+  ProgressToPython& operator=(const ProgressToPython&) = delete;
+
+ private:
+  bool active_ = false;
+};
+
 Result segment_frame(const py::list& columns, const std::vector<std::pair<std::string, std::string>>& values,
-                     const std::vector<std::pair<std::string, std::string>>& type_names, const std::string& name) {
+                     const std::vector<std::pair<std::string, std::string>>& type_names, const std::string& name,
+                     const py::object& progress) {
   RunParams params;
   // segment() sets the engine's thread count from its parameter: without one, keep
   // the count the session has (set_num_threads) rather than resetting it.
   params.threads = num_threads();
   set_params(params, values);
-  params.quiet = true;
+  params.quiet = progress.is_none();  // progress goes to the callable only, never to the terminal
   std::vector<std::pair<std::string, ColumnType>> types;
   std::vector<std::pair<std::string, DateSpec>> dates;
   for (const auto& [column, type] : type_names) {
@@ -768,6 +806,7 @@ Result segment_frame(const py::list& columns, const std::vector<std::pair<std::s
   Result out;
   {
     py::gil_scoped_release release;
+    const ProgressToPython to_python(progress);
     // What typing the frame found comes first among the result's diagnostics, as
     // for a file.
     Diagnostics load;
@@ -863,6 +902,9 @@ py::dict method_dict(const MethodSegmentation& m) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "segmenta's engine (use the segmenta package)";
   m.attr("__version__") = SEGMENTA_VERSION;
+  // Progress lines only when asked for (segment(df, progress=...)), never straight to
+  // the terminal behind Python's back.
+  Progress::set_enabled(false);
 
   // Exceptions: bad parameters, data (malformed or unusable) and model files are ValueError; files OSError.
   py::register_exception_translator([](std::exception_ptr p) {
@@ -983,7 +1025,8 @@ PYBIND11_MODULE(_core, m) {
         return out;
       });
 
-  m.def("segment_frame", &segment_frame);
+  m.def("segment_frame", &segment_frame, py::arg("columns"), py::arg("values"), py::arg("types"), py::arg("name"),
+        py::arg("progress") = py::none());
   m.def("score_frame", &score_frame);
   m.def("run_params", []() {
     py::list out;

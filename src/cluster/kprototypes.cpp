@@ -165,9 +165,14 @@ KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size
   std::vector<kproto::RunResult> best(nk);
   std::vector<std::size_t> best_r(nk, n_init);
   std::mutex mutex;
+  Progress progress(nk == 1 ? fmt::format("kprototypes k = {}", ks[0])
+                            : fmt::format("k sweep kprototypes k = {}..{}", ks.front(), ks.back()),
+                    tasks.size(), "restarts");
+  progress.note(fmt::format("{} rows", d.n));
   parallel_for(tasks.size(), [&](std::size_t t) {
     const auto [ki, r] = tasks[t];
     kproto::RunResult res = kproto::run_restart(d, ks[ki], gamma, params, r, &cao);
+    progress.advance();
     std::lock_guard<std::mutex> lock(mutex);
     summary[ki][r] = TaskSummary{res.cost, res.init_tries, res.random_fallback, res.failed};
     if (res.failed) return;

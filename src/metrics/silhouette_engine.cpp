@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "kernels/dispatch.hpp"
 #include "segmenta/kernels.hpp"
 
@@ -115,6 +117,7 @@ struct Ctx {
   // GEMM: centred unit rows in T and their squared norms in double.
   const T* trows = nullptr;       // (units, p)
   const double* norms = nullptr;  // (units)
+  Progress* progress = nullptr;   // advanced by the row pairs of every tile
 };
 
 template <class T>
@@ -440,6 +443,7 @@ void symmetric_sums(const Ctx<T>& c, const AccSink& sink) {
       for (std::size_t c0 = (a == b ? r0 : sb.begin(b)); c0 < sb.end(b); c0 += plan.tile) {
         const std::size_t c1 = std::min(sb.end(b), c0 + plan.tile);
         run_tile<K>(c, s, sink, r0, r1, c0, c1, !(a == b && c0 == r0));
+        if (c.progress) c.progress->advance((r1 - r0) * (c1 - c0));
       }
     }
   };
@@ -492,8 +496,10 @@ void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector
     std::vector<StreamSink::State> states(r1 - r0);
     const StreamSink sink{states.data(), r0, &L, lab.counts.data()};
     Scratch<T> s(tile, K::gemm);
-    for (std::size_t c0 = 0; c0 < L.units; c0 += tile)
+    for (std::size_t c0 = 0; c0 < L.units; c0 += tile) {
       run_tile<K>(c, s, sink, r0, r1, c0, std::min(L.units, c0 + tile), false);
+      if (c.progress) c.progress->advance((r1 - r0) * (std::min(L.units, c0 + tile) - c0));
+    }
     for (std::size_t i = r0; i < r1; ++i) {
       if (L.unit_row[i] == no_index) continue;
       auto& st = states[i - r0];
@@ -576,15 +582,37 @@ std::vector<std::vector<std::size_t>> group_labelings(const std::vector<const En
   return groups;
 }
 
+/// Row pairs the symmetric evaluation's tiles cover (its progress total).
+std::size_t symmetric_pairs(std::size_t units, bool gemm) {
+  const Plan plan = make_plan(units, gemm);
+  const Blocks sb{units, plan.superblock};
+  std::size_t total = 0;
+  for (std::size_t a = 0; a < sb.count(); ++a)
+    for (std::size_t b = a; b < sb.count(); ++b)
+      for (std::size_t r0 = sb.begin(a); r0 < sb.end(a); r0 += plan.tile) {
+        const std::size_t r1 = std::min(sb.end(a), r0 + plan.tile);
+        for (std::size_t c0 = (a == b ? r0 : sb.begin(b)); c0 < sb.end(b); c0 += plan.tile)
+          total += (r1 - r0) * (std::min(sb.end(b), c0 + plan.tile) - c0);
+      }
+  return total;
+}
+
 template <class K, class T>
-void evaluate_group(const Ctx<T>& c, const std::vector<const EncodedLabels*>& labs,
+void evaluate_group(Ctx<T>& c, const std::vector<const EncodedLabels*>& labs,
                     const std::vector<std::vector<double>*>& outs, const SilhouetteEngineOptions& o) {
   const Layout& L = *c.L;
   const std::size_t slots = labs.size() == 1 ? labs[0]->k() : 0;
-  if (labs.size() == 1 && (o.streaming || L.units * slots * sizeof(double) > o.accumulator_budget))
+  const bool streaming = labs.size() == 1 && (o.streaming || L.units * slots * sizeof(double) > o.accumulator_budget);
+  // The distances of all row pairs: the stage a person waits for on a large table.
+  Progress progress(fmt::format("silhouette (exact, {} labeling{})", labs.size(), labs.size() == 1 ? "" : "s"),
+                    streaming ? L.units * L.units : symmetric_pairs(L.units, K::gemm), "pairs");
+  progress.note(fmt::format("{} rows", L.n));
+  c.progress = &progress;
+  if (streaming)
     streaming_silhouette<K>(c, *labs[0], *outs[0]);
   else
     symmetric_silhouette<K>(c, labs, outs);
+  c.progress = nullptr;
 }
 
 

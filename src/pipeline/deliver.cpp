@@ -324,6 +324,8 @@ OutputFiles render_outputs(const SegmentationResult& r) {
   Stopwatch clock;
   OutputFiles out;
   out.timings = r.timings;
+  Progress progress("outputs (segments, profiles, metrics, model)");
+  progress.note(fmt::format("{} rows", r.table.rows()));
   const bool single = r.methods.size() == 1;
   std::vector<std::string> names;
   auto add = [&](std::string name, std::string content) {
@@ -343,6 +345,7 @@ OutputFiles render_outputs(const SegmentationResult& r) {
   metrics["timings"] = timings_json(out.timings);
   add("metrics.json", metrics.dump(2) + "\n");
   add("model.json", model_json(r).dump() + "\n");
+  progress.finish();
   out.timings.emplace_back("write", clock.seconds());
 
   json manifest{{"segmenta", std::string(version())},
@@ -355,6 +358,7 @@ OutputFiles render_outputs(const SegmentationResult& r) {
   if (r.params.report) {
     // The report is made from the same result, not from the files just rendered.
     Stopwatch report_clock;
+    Progress report_progress("report");
     ReportInput in;
     in.metrics = metrics;
     in.manifest = manifest;
@@ -363,6 +367,7 @@ OutputFiles render_outputs(const SegmentationResult& r) {
     in.data = &r.table;
     in.options.seed = r.params.seed;
     add("report.html", render_report(in));
+    report_progress.finish();
     out.timings.emplace_back("report", report_clock.seconds());
     manifest["files"] = names;
   }

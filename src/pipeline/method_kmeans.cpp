@@ -38,12 +38,15 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
   double fit_seconds = 0;
   const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
     Stopwatch clock;
+    Progress progress(fmt::format("k sweep {}", r.name), batch.size(), "k");
     for (std::size_t k : batch) {
+      progress.note(fmt::format("k = {} ({} restarts on {} rows)", k, kp.n_init, x.rows()));
       Stopwatch fit_clock;
       kp.n_clusters = k;
       models.push_back(fit_kmeans<T>(x, kp, &ctx.diag));
       const auto& fitted = models.back();
       out.push_back({k, fitted.labels, fitted.inertia, fitted.n_iter, fit_clock.seconds()});
+      progress.advance();
     }
     fit_seconds += clock.seconds();
   };
@@ -71,10 +74,16 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     fp.n_clusters = r.k;
     KMeansModel<T>& chosen = models[r.k - ks.lo];  // the sweep fits k in increasing order from ks.lo
     const Matrix<T> init = chosen.centers;
-    chosen = fit_kmeans_from<T>(full, init.view(), fp, &ctx.diag);
+    {
+      Progress progress(fmt::format("final fit {} k = {}", r.name, r.k));
+      progress.note(fmt::format("{} rows", all));
+      chosen = fit_kmeans_from<T>(full, init.view(), fp, &ctx.diag);
+    }
     ctx.timings.add("kmeans_all_rows", all_clock.seconds());
     all_clock.reset();
+    Progress progress(fmt::format("criteria of k = {} on all rows", r.k));
     SweepPoint p = score_labels<T>(full, chosen.labels, silhouette_rows(params, all), params.seed);
+    progress.finish();
     p.inertia = chosen.inertia;
     p.n_iter = chosen.n_iter;
     r.eval.final_all_rows = p;

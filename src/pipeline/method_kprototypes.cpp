@@ -125,13 +125,36 @@ MethodResult fit(RunContext& ctx) {
   kp.init = effective_kproto_init(params);
   kp.algorithm = params.kproto_batch ? KPrototypesAlgorithm::batch : KPrototypesAlgorithm::online;
 
+  // A large table: the sweep runs on a seeded uniform sample of the clustered rows, at
+  // the gamma of all rows (the space of the final fit), and the chosen k is then fitted
+  // on all rows from the sample's prototypes.
+  const std::size_t n_all = numeric.rows(), sweep_m = sweep_rows(params, n_all, ks.hi);
+  std::vector<std::size_t> sample_rows;
+  MatrixD sample_numeric;
+  Matrix<std::int32_t> sample_codes;
+  if (sweep_m > 0) {
+    Rng rng = Rng::stream(params.seed, 0x5ee90000u);
+    sample_rows = rng.sample_without_replacement(n_all, sweep_m);
+    std::sort(sample_rows.begin(), sample_rows.end());
+    sample_numeric = take_rows<double, std::size_t>(numeric.view(), sample_rows);
+    sample_codes = take_rows<std::int32_t, std::size_t>(codes.view(), sample_rows);
+    if (!kp.gamma && numeric.cols() > 0) kp.gamma = kprototypes_default_gamma(numeric.view());
+    ctx.diag.info("k", "sweep_sample",
+                  fmt::format("k = {}..{} fitted and scored on a seeded sample of {} of the {} clustered rows; the "
+                              "chosen k is then fitted on all rows from the sample's prototypes (--sweep-all-max, "
+                              "--sweep-sample)",
+                              ks.lo, ks.hi, sweep_m, n_all));
+  }
+  const ViewD fit_numeric = sweep_m > 0 ? sample_numeric.view() : numeric.view();
+  const MatrixView<std::int32_t> fit_codes = sweep_m > 0 ? sample_codes.view() : codes.view();
+
   std::vector<KPrototypesModel> models;
   std::optional<std::size_t> elbow_k;
   double fit_seconds = 0;
   const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
     Stopwatch clock;
     const std::vector<std::size_t> k_values(batch.begin(), batch.end());
-    KPrototypesSweep sweep = sweep_kprototypes(numeric.view(), codes.view(), k_values, kp, &ctx.diag);
+    KPrototypesSweep sweep = sweep_kprototypes(fit_numeric, fit_codes, k_values, kp, &ctx.diag);  // shows progress
     if (models.empty()) elbow_k = sweep.elbow_k;  // the elbow of the default range, as the blog reads it
     for (std::size_t i = 0; i < sweep.k.size(); ++i) {
       const auto& m = sweep.models[i];
@@ -155,11 +178,14 @@ MethodResult fit(RunContext& ctx) {
       gamma);
   const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
+  MatrixD z_sample;
+  if (sweep_m > 0) z_sample = take_rows<double, std::size_t>(z.view(), sample_rows);
+  const ViewD sweep_space = sweep_m > 0 ? z_sample.view() : z.view();
   // Stability: k-prototypes with fewer restarts on subsamples of the same rows, at the
   // gamma of the full fit.
   const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
-    const MatrixD sn = take_rows<double, std::size_t>(numeric.view(), rows);
-    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(codes.view(), rows);
+    const MatrixD sn = take_rows<double, std::size_t>(fit_numeric, rows);
+    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(fit_codes, rows);
     KPrototypesParams sp = kp;
     sp.n_clusters = k;
     sp.n_init = std::min(kp.n_init, kStabilityRestarts);
@@ -167,8 +193,8 @@ MethodResult fit(RunContext& ctx) {
     sp.gamma = gamma;
     return fit_kprototypes(sn.view(), sc.view(), sp).labels;
   };
-  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, silhouette_rows(params, z.rows()), params.seed, ctx.diag,
-                           k_choice(params, false, subset_fit));
+  r.eval = sweep_k<double>(sweep_space, ks, fit_ks, fits, silhouette_rows(params, sweep_space.rows()), params.seed,
+                           ctx.diag, k_choice(params, false, subset_fit));
   ctx.timings.add("kprototypes", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
@@ -177,6 +203,51 @@ MethodResult fit(RunContext& ctx) {
   r.k = r.eval.recommendation.k;
   std::size_t chosen = 0;
   while (chosen + 1 < fits.size() && fits[chosen].k != r.k) ++chosen;
+  if (sweep_m > 0) {
+    // The chosen k on every row, from the sample fit's prototypes; its criteria on
+    // every row (the silhouette estimated above --silhouette-exact-max rows).
+    Stopwatch all_clock;
+    KPrototypesModel& sampled = models[chosen];
+    KPrototypesParams fp = kp;
+    fp.n_clusters = sampled.n_clusters();
+    fp.gamma = gamma;
+    KPrototypesModel full;
+    Progress progress(fmt::format("final fit kprototypes k = {}", r.k));
+    progress.note(fmt::format("{} rows", n_all));
+    bool from_sample = numeric.cols() > 0;
+    if (from_sample) {
+      try {
+        full = fit_kprototypes_from(numeric.view(), codes.view(), sampled.centroids.view(), sampled.modes.view(), fp,
+                                    &ctx.diag);
+      } catch (const InvalidArgument&) {
+        from_sample = false;  // a prototype no row of the whole table is nearest to
+      }
+    }
+    if (!from_sample) {
+      // k-modes (no numeric column) or prototypes that leave a segment empty on all
+      // rows: the chosen k fitted afresh on all rows.
+      ctx.diag.info("kprototypes", "final_fit_restarted",
+                    fmt::format("k = {} fitted afresh on all {} rows ({} restarts) rather than from the sample's "
+                                "prototypes{}",
+                                fp.n_clusters, n_all, fp.n_init,
+                                numeric.cols() == 0 ? " (k-modes starts from prototypes only with numeric columns)"
+                                                    : " (one of them is nearest to no row)"));
+      full = fit_kprototypes(numeric.view(), codes.view(), fp, &ctx.diag);
+    }
+    sampled = std::move(full);
+    progress.finish();
+    ctx.timings.add("kprototypes_all_rows", all_clock.seconds());
+    all_clock.reset();
+    Progress scoring(fmt::format("criteria of k = {} on all rows", r.k));
+    SweepPoint p = score_labels<double>(z.view(), sampled.labels, silhouette_rows(params, n_all), params.seed);
+    scoring.finish();
+    p.inertia = sampled.cost;
+    p.n_iter = sampled.n_iter;
+    r.eval.final_all_rows = p;
+    r.eval.sample_rows = sweep_m;
+    r.eval.all_rows = n_all;
+    ctx.timings.add("metrics_all_rows", all_clock.seconds());
+  }
   const KPrototypesModel& model = models[chosen];
   r.labels = model.labels;
   MatrixD centroids = model.centroids;

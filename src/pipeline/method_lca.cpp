@@ -196,6 +196,28 @@ MethodResult fit(RunContext& ctx) {
   lp.n_init = effective_n_init(params, Method::lca);
   lp.random_state = params.seed;
 
+  // A large table: EM of every k and the criteria on a seeded uniform sample of the
+  // clustered rows; the chosen k is then refitted on all rows from the sample's class
+  // parameters.
+  const std::size_t n_all = numeric.rows(), sweep_m = sweep_rows(params, n_all, ks.hi);
+  std::vector<std::size_t> sample_rows;
+  MatrixD sample_numeric;
+  Matrix<std::int32_t> sample_codes;
+  if (sweep_m > 0) {
+    Rng rng = Rng::stream(params.seed, 0x5ee90000u);
+    sample_rows = rng.sample_without_replacement(n_all, sweep_m);
+    std::sort(sample_rows.begin(), sample_rows.end());
+    sample_numeric = take_rows<double, std::size_t>(numeric.view(), sample_rows);
+    sample_codes = take_rows<std::int32_t, std::size_t>(codes.view(), sample_rows);
+    ctx.diag.info("k", "sweep_sample",
+                  fmt::format("k = {}..{} fitted (EM) and scored (BIC, ICL, silhouette, stability) on a seeded sample "
+                              "of {} of the {} clustered rows; the chosen k is then refitted on all rows from the "
+                              "sample's class parameters (--sweep-all-max, --sweep-sample)",
+                              ks.lo, ks.hi, sweep_m, n_all));
+  }
+  const ViewD fit_numeric = sweep_m > 0 ? sample_numeric.view() : numeric.view();
+  const MatrixView<std::int32_t> fit_codes = sweep_m > 0 ? sample_codes.view() : codes.view();
+
   std::vector<LcaModel> models;
   std::vector<KFit> fits;
   nlohmann::json per_k = nlohmann::json::array();
@@ -203,7 +225,7 @@ MethodResult fit(RunContext& ctx) {
   auto fit_one_k = [&](std::size_t k, std::vector<KFit>& out) {
     Stopwatch one;
     lp.n_components = k;
-    LcaModel m = fit_lca(numeric.view(), codes.view(), all.levels, lp, &ctx.diag);
+    LcaModel m = fit_lca(fit_numeric, fit_codes, all.levels, lp, &ctx.diag);
     // A class whose variance in some numeric column sits at the floor is a spike on
     // repeated values (integer ages or balances), a spurious maximum of the
     // likelihood: its BIC and ICL are unbounded in the floor, so that k is left out
@@ -237,7 +259,12 @@ MethodResult fit(RunContext& ctx) {
   };
   const FitKs fit_ks = [&](std::span<const std::size_t> batch, std::vector<KFit>& out) {
     Stopwatch clock;
-    for (std::size_t k : batch) fit_one_k(k, out);
+    Progress progress("k sweep lca", batch.size(), "k");
+    for (std::size_t k : batch) {
+      progress.note(fmt::format("k = {} (EM, {} starts on {} rows)", k, lp.n_init, fit_numeric.rows()));
+      fit_one_k(k, out);
+      progress.advance();
+    }
     fit_seconds += clock.seconds();
   };
 
@@ -249,10 +276,13 @@ MethodResult fit(RunContext& ctx) {
       gamma);
   const MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
+  MatrixD z_sample;
+  if (sweep_m > 0) z_sample = take_rows<double, std::size_t>(z.view(), sample_rows);
+  const ViewD sweep_space = sweep_m > 0 ? z_sample.view() : z.view();
   // Stability: the same model with fewer starts on subsamples of the same rows.
   const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
-    const MatrixD sn = take_rows<double, std::size_t>(numeric.view(), rows);
-    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(codes.view(), rows);
+    const MatrixD sn = take_rows<double, std::size_t>(fit_numeric, rows);
+    const Matrix<std::int32_t> sc = take_rows<std::int32_t, std::size_t>(fit_codes, rows);
     LcaParams sp = lp;
     sp.n_components = k;
     sp.n_init = std::min(lp.n_init, kStabilityRestarts);
@@ -260,8 +290,8 @@ MethodResult fit(RunContext& ctx) {
     return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
   };
   // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
-  r.eval = sweep_k<double>(z.view(), ks, fit_ks, fits, silhouette_rows(params, z.rows()), params.seed, ctx.diag,
-                           k_choice(params, true, subset_fit));
+  r.eval = sweep_k<double>(sweep_space, ks, fit_ks, fits, silhouette_rows(params, sweep_space.rows()), params.seed,
+                           ctx.diag, k_choice(params, true, subset_fit));
   ctx.timings.add("lca", fit_seconds);
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
@@ -274,6 +304,36 @@ MethodResult fit(RunContext& ctx) {
     if (models[i].icl < models[best_icl].icl) best_icl = i;
   }
   r.k = rec.k;
+  if (sweep_m > 0) {
+    // EM on every row from the sample fit's class parameters (its posterior of every
+    // row is the first M-step's input); the chosen k's criteria on every row.
+    Stopwatch all_clock;
+    LcaParams fp = lp;
+    fp.n_components = models[chosen].n_components();
+    Progress progress(fmt::format("final fit lca k = {}", fp.n_components));
+    progress.note(fmt::format("EM on {} rows", n_all));
+    const MatrixD start = models[chosen].predict_proba(numeric.view(), codes.view());
+    LcaModel full = fit_lca_from(numeric.view(), codes.view(), all.levels, start.view(), fp);
+    progress.finish();
+    if (!full.converged)
+      ctx.diag.info("lca", "not_converged",
+                    fmt::format("k = {} on all rows: EM stopped after max_iter = {} iterations before converging",
+                                fp.n_components, fp.max_iter));
+    models[chosen] = std::move(full);
+    ctx.timings.add("lca_all_rows", all_clock.seconds());
+    all_clock.reset();
+    Progress scoring(fmt::format("criteria of k = {} on all rows", fp.n_components));
+    SweepPoint p = score_labels<double>(z.view(), models[chosen].labels, silhouette_rows(params, n_all), params.seed);
+    scoring.finish();
+    p.inertia = models[chosen].bic;
+    p.n_iter = models[chosen].n_iter;
+    p.bic = models[chosen].bic;
+    p.icl = models[chosen].icl;
+    r.eval.final_all_rows = p;
+    r.eval.sample_rows = sweep_m;
+    r.eval.all_rows = n_all;
+    ctx.timings.add("metrics_all_rows", all_clock.seconds());
+  }
   r.labels = models[chosen].labels;
   const std::vector<std::int32_t> rename = number_by_size(r, nullptr);
   const LcaModel model = renumbered(models[chosen], rename);

@@ -34,7 +34,9 @@ RunSummary run(const RunParams& params) {
   csv.diagnostics = &load_diagnostics;
   DateReadings dates;  // the columns read from dates, for model.json
   csv.dates_read = &dates;
+  Progress load_progress(fmt::format("read {}", redact_postgres_uri(params.data)));
   SourceData data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read();
+  load_progress.finish();
   data.provenance.dates = std::move(dates);
   const double load_seconds = load_clock.seconds();
 

@@ -261,7 +261,8 @@ std::vector<ParamSpec> make_specs() {
                nullptr, [](const RunParams& p) -> json { return p.silhouette_exact_max; }});
   s.push_back({"sweep_all_max", "--sweep-all-max", false, "N", "100000",
                "clustered rows up to which the k sweep fits every k on all rows; above, on a seeded sample "
-               "(--sweep-sample), then the chosen k on all rows (kmeans, embed)",
+               "(--sweep-sample), then the chosen k on all rows from the sample's centres, prototypes or class "
+               "parameters (every method)",
                [](RunParams& p, std::string_view t) { p.sweep_all_max = parse_integer<std::size_t>("sweep_all_max", t); },
                nullptr, [](const RunParams& p) -> json { return p.sweep_all_max; }});
   s.push_back({"sweep_sample", "--sweep-sample", false, "N", "0",

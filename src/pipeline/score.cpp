@@ -399,6 +399,7 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
   // The next block is read and parsed on another thread while this one is scored
   // and written (an error in it surfaces once this block is done, as it would in turn).
   Table block, ahead;
+  Progress progress("scoring", 0, "rows");
   bool have = reader->next(block_rows, block);
   while (have) {
     std::future<bool> next = std::async(std::launch::async, [&] { return reader->next(block_rows, ahead); });
@@ -413,6 +414,7 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
       write(s, rows);
     }
     rows += block.rows();
+    progress.advance(block.rows());
     have = next.get();
     std::swap(block, ahead);
   }

@@ -123,7 +123,11 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   PrepParams pp;
   pp.preset = ctx.blog ? PrepPreset::blog : PrepPreset::standard;
   pp.numeric = params.numeric;
-  ctx.prep = fit_prep(ctx.table, pp);
+  {
+    Progress progress("prepare");
+    progress.note(fmt::format("{} rows, {} columns", ctx.table.rows(), ctx.table.cols()));
+    ctx.prep = fit_prep(ctx.table, pp);
+  }
   ctx.diag.append(ctx.prep.diagnostics);
   ctx.timings.lap("prep");
 
@@ -135,6 +139,8 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
 
   // ---- outliers: in the method's space when one method runs, in the common space
   // (so that every method clusters the same rows) when several do
+  Progress outliers_progress("outliers (ECOD)");
+  outliers_progress.note(fmt::format("{} rows", ctx.table.rows()));
   if (methods.size() == 1 && detail::method_spec(methods[0]).needs_embeddings) {
     MatrixD v(ctx.vectors.rows(), ctx.vectors.cols());
     for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = ctx.vectors.data()[i];
@@ -147,6 +153,7 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
     detect_outliers(ctx, result.outliers, ctx.prep.features.view(), ctx.prep.model.feature_names,
                     fmt::format("encoded features ({} columns)", ctx.prep.features.cols()), source);
   }
+  outliers_progress.finish();
   ctx.timings.lap("outliers");
 
   // ---- the methods
@@ -181,15 +188,19 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   }
 
   // ---- profiles on the original columns; representatives in each method's space
-  for (std::size_t m = 0; m < results.size(); ++m)
+  Progress profiles_progress("profiles", results.size(), "methods");
+  for (std::size_t m = 0; m < results.size(); ++m, profiles_progress.advance())
     result.methods[m].profiles = profile_segments(ctx.table, result.methods[m].segment_of_row, {},
                                                   results[m].rep_space.view(), results[m].rep_centers.view());
+  profiles_progress.finish();
   ctx.timings.lap("profiles");
 
   // ---- explanation: a surrogate on the encoded features, per method
   if (params.explain) {
-    for (std::size_t m = 0; m < results.size(); ++m) {
+    Progress progress("explanation (surrogate tree)", results.size(), "methods");
+    for (std::size_t m = 0; m < results.size(); ++m, progress.advance()) {
       if (results[m].k < 2) continue;
+      progress.note(fmt::format("{}: {} rows", results[m].name, ctx.table.rows()));
       ExplainParams ep;
       ep.surrogate.random_state = params.seed;
       result.methods[m].explanation =
@@ -200,7 +211,9 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
 
   // ---- maps for the report
   if (params.maps) {
-    for (std::size_t m = 0; m < results.size(); ++m) {
+    Progress progress("maps", results.size(), "methods");
+    for (std::size_t m = 0; m < results.size(); ++m, progress.advance()) {
+      progress.note(results[m].name);
       result.methods[m].maps = detail::compute_maps(ctx, results[m]);
       // The spaces are not needed any more; give their memory back.
       results[m].map_d = MatrixD();
@@ -211,12 +224,15 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
 
   // ---- comparison of methods in the common space
   if (results.size() > 1) {
+    Progress progress("comparison of methods", results.size(), "methods");
     const MatrixD common = ctx.common_clustered();
     MethodComparison c;
     c.common_space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
-    for (const auto& r : results)
+    for (const auto& r : results) {
       c.methods.push_back({r.name, r.k,
                            detail::score_labels<double>(common.view(), r.labels, detail::silhouette_rows(params, common.rows()), params.seed)});
+      progress.advance();
+    }
     for (const auto& a : results) {
       std::vector<double> row;
       for (const auto& b : results) row.push_back(adjusted_rand_score(a.labels, b.labels));

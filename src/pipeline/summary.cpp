@@ -97,6 +97,23 @@ std::string summary_text(const SegmentationResult& r, const std::vector<std::str
   std::string times;
   for (const auto& [stage, s] : timings) times += fmt::format("{}{} {}", times.empty() ? "" : ", ", stage, fmt_seconds(s));
   text += fmt::format("time      {} ({})\n", fmt_seconds(seconds), times);
+  // Which stages took the time: the slowest ones (a stage timed in parts summed) and
+  // their share of the run.
+  std::vector<std::pair<std::string, double>> per_stage;
+  for (const auto& [stage, s] : timings) {
+    auto it = std::find_if(per_stage.begin(), per_stage.end(), [&](const auto& e) { return e.first == stage; });
+    if (it == per_stage.end())
+      per_stage.emplace_back(stage, s);
+    else
+      it->second += s;
+  }
+  std::stable_sort(per_stage.begin(), per_stage.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string slowest;
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, per_stage.size()); ++i)
+    if (seconds > 0)
+      slowest += fmt::format("{}{} {} ({:.0f}%)", slowest.empty() ? "" : ", ", per_stage[i].first,
+                             fmt_seconds(per_stage[i].second), 100.0 * per_stage[i].second / seconds);
+  if (!slowest.empty()) text += fmt::format("slowest   {}\n", slowest);
   return text;
 }
 

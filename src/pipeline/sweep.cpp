@@ -53,6 +53,7 @@ std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_
   const std::size_t m = std::max<std::size_t>(2, core * 4 / 5);
   std::vector<double> sum(ks.size(), 0.0);
   std::vector<std::size_t> count(ks.size(), 0);
+  Progress progress("stability", 2 * choice.pairs * ks.size(), "fits");
   for (std::size_t b = 0; b < choice.pairs; ++b) {
     Rng rng = Rng::stream(choice.seed, 0x57ab0000u + b);
     const std::vector<std::size_t> base = rng.sample_without_replacement(n, core);
@@ -77,6 +78,8 @@ std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_
       }
     }
     for (std::size_t t = 0; t < ks.size(); ++t) {
+      progress.note(fmt::format("pair {}/{}, k = {}", b + 1, choice.pairs, ks[t]));
+      progress.advance(2);
       if (ks[t] > m) continue;
       std::vector<std::int32_t> la, lc;
       try {
@@ -326,8 +329,10 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
       e.silhouette_profiles[i] = silhouette_profile(values[w], fits[i].labels, fits[i].k);
     }
   } else {
+    Progress progress("silhouette (estimated)", which.size(), "k");
     for (std::size_t w = 0; w < which.size(); ++w) {
       const std::size_t i = which[w];
+      progress.note(fmt::format("k = {}: {} sampled rows against {} rows", fits[i].k, silhouette_sample, space.rows()));
       std::vector<SilhouetteSampleRow> sampled;
       const SilhouetteEstimate est =
           silhouette_estimate<T>(space, labelings[w], silhouette_sample, silhouette_seed(seed, fits[i].k), &sampled);
@@ -342,13 +347,18 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
         labels.push_back(fits[i].labels[s.row]);
       }
       e.silhouette_profiles[i] = silhouette_profile(values, labels, fits[i].k);
+      progress.advance();
     }
   }
   e.silhouette_seconds = clock.seconds();
   clock.reset();
-  for (std::size_t w = 0; w < which.size(); ++w) {
-    e.points[which[w]].calinski_harabasz = calinski_harabasz_score<T>(space, labelings[w]);
-    e.points[which[w]].davies_bouldin = davies_bouldin_score<T>(space, labelings[w]);
+  {
+    Progress progress("Calinski-Harabasz, Davies-Bouldin", which.size(), "k");
+    for (std::size_t w = 0; w < which.size(); ++w) {
+      e.points[which[w]].calinski_harabasz = calinski_harabasz_score<T>(space, labelings[w]);
+      e.points[which[w]].davies_bouldin = davies_bouldin_score<T>(space, labelings[w]);
+      progress.advance();
+    }
   }
   e.metrics_seconds = clock.seconds();
   if (choice.pairs > 0 && choice.fit) {
@@ -519,7 +529,8 @@ nlohmann::json sweep_json(const Evaluation& e, const std::string& objective_name
                      {"of_rows", e.all_rows},
                      {"note", "every k fitted and scored (objective, silhouette, Calinski-Harabasz, Davies-Bouldin, "
                               "stability) on a seeded uniform sample of the clustered rows; the chosen k fitted on "
-                              "all rows from the sample fit's centres ('final')"}};
+                              "all rows from the sample fit's centres (k-means), prototypes (k-prototypes) or class "
+                              "parameters (lca) ('final')"}};
   for (const auto& p : e.points)
     if (p.silhouette_rows > 0) {
       out["silhouette"] = {{"estimated", true},

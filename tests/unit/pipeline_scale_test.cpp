@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 
+#include <fmt/format.h>
+
+#include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
 #include "segmenta/pipeline.hpp"
 
@@ -102,4 +106,103 @@ TEST(Scale, BelowTheThresholdsNothingIsSampled) {
   EXPECT_EQ(r.methods[0].sweep.sample_rows, 0u);
   for (const auto& pt : r.methods[0].sweep.points) EXPECT_EQ(pt.silhouette_rows, 0u);
   EXPECT_FALSE(r.methods[0].sweep.final_all_rows.has_value());
+}
+
+namespace {
+
+/// A mixed table of `rows` customers from 4 planted segments: three numeric columns
+/// (segment means 2.5 standard deviations apart on one axis each, Gaussian noise) and
+/// two categorical ones (the segment's own level with probability 0.6, else any of
+/// the 4 levels); `truth` receives each row's segment.
+Table planted_mixed_table(std::size_t rows, std::vector<std::int32_t>& truth) {
+  Rng rng(20);
+  std::string csv = "x1,x2,x3,c1,c2\n";
+  const double centre[4][3] = {{0, 0, 0}, {2.5, 0, 0}, {0, 2.5, 0}, {0, 0, 2.5}};
+  const char* level[4] = {"a", "b", "c", "d"};
+  truth.clear();
+  for (std::size_t i = 0; i < rows; ++i) {
+    const auto s = static_cast<std::size_t>(rng.below(4));
+    truth.push_back(static_cast<std::int32_t>(s));
+    for (std::size_t f = 0; f < 3; ++f) csv += fmt::format("{:.4f},", centre[s][f] + rng.normal());
+    for (std::size_t c = 0; c < 2; ++c) {
+      const std::size_t l = rng.uniform() < 0.6 ? s : static_cast<std::size_t>(rng.below(4));
+      csv += std::string(level[l]) + (c == 0 ? "," : "\n");
+    }
+  }
+  return parse_csv(csv, "planted.csv");
+}
+
+/// Sweeps of `method` over k = 2..7 on a planted table of `rows` rows: on every row,
+/// and on a 6,000-row sample (threshold 5,000) with the chosen k then fitted on all
+/// rows. The sample must choose the same k (the planted one) and its final labels
+/// must agree with the full run's (ARI against the full run) and recover the planted
+/// segments as well.
+void expect_sampled_like_full(Method method, std::size_t rows, double min_ari_vs_full) {
+  std::vector<std::int32_t> truth;
+  const Table t = planted_mixed_table(rows, truth);
+  RunParams all = base_params();
+  all.method = method;
+  all.k = KSpec::parse("2..7");
+  all.n_init = 4;
+  all.silhouette_exact_max = 4000;  // estimated silhouettes in both runs: the test stays fast
+  RunParams sampled = all;
+  sampled.sweep_all_max = 5000;
+  sampled.sweep_sample = 6000;
+  const SegmentationResult a = segment(t, all);
+  const SegmentationResult b = segment(t, sampled);
+  const MethodSegmentation& ma = a.methods[0];
+  const MethodSegmentation& mb = b.methods[0];
+  EXPECT_EQ(ma.sweep.sample_rows, 0u);
+  EXPECT_FALSE(ma.sweep.final_all_rows.has_value());
+  EXPECT_EQ(mb.sweep.sample_rows, 6000u);
+  EXPECT_EQ(mb.sweep.all_rows, rows);
+  ASSERT_TRUE(mb.sweep.final_all_rows.has_value());
+  EXPECT_EQ(mb.k, ma.k) << "sampled sweep chose " << mb.k << ", full sweep " << ma.k;
+  EXPECT_EQ(mb.k, 4u);
+  ASSERT_EQ(mb.segment_of_row.size(), rows);
+  const double vs_full = adjusted_rand_score(mb.segment_of_row, ma.segment_of_row);
+  EXPECT_GE(vs_full, min_ari_vs_full);
+  const double ari_a = ari_vs_truth(a, truth), ari_b = ari_vs_truth(b, truth);
+  EXPECT_GT(ari_a, 0.6);
+  EXPECT_GE(ari_b, ari_a - 0.03) << ari_b << " vs " << ari_a;
+  // The sweep's points are of the sample; the final criteria of every row.
+  std::size_t total = 0, sample_total = 0;
+  for (std::size_t s : mb.final.sizes) total += s;
+  for (std::size_t s : mb.sweep.points.front().sizes) sample_total += s;
+  EXPECT_EQ(total, rows);
+  EXPECT_EQ(sample_total, 6000u);
+  // The run's messages say the sweep was sampled.
+  bool said = false;
+  for (const auto& d : b.diagnostics.items()) said |= d.code == "sweep_sample";
+  EXPECT_TRUE(said);
+  std::cout << to_string(method) << ": k = " << mb.k << ", ARI sampled vs full " << vs_full << ", vs planted "
+            << ari_b << " (full " << ari_a << ")\n";
+}
+
+}  // namespace
+
+TEST(Scale, SampledKPrototypesSweepMatchesTheFullSweep) { expect_sampled_like_full(Method::kprototypes, 20000, 0.9); }
+
+TEST(Scale, SampledLcaSweepMatchesTheFullSweep) { expect_sampled_like_full(Method::lca, 20000, 0.9); }
+
+TEST(Scale, SampledKPrototypesAndLcaAreTheSameForOneAndTwoThreads) {
+  const Table t = make_demo_table({12000, 5});
+  for (Method m : {Method::kprototypes, Method::lca}) {
+    RunParams p = base_params();
+    p.method = m;
+    p.k = KSpec::parse("2..4");
+    p.n_init = 3;
+    p.sweep_all_max = 5000;
+    p.sweep_sample = 5000;
+    p.silhouette_exact_max = 4000;
+    p.threads = 1;
+    const SegmentationResult one = segment(t, p);
+    p.threads = 2;
+    const SegmentationResult two = segment(t, p);
+    EXPECT_EQ(one.methods[0].sweep.sample_rows, 5000u);
+    EXPECT_EQ(one.methods[0].k, two.methods[0].k) << to_string(m);
+    EXPECT_EQ(one.methods[0].segment_of_row, two.methods[0].segment_of_row) << to_string(m);
+    EXPECT_EQ(one.methods[0].final.silhouette, two.methods[0].final.silhouette) << to_string(m);
+    EXPECT_EQ(one.methods[0].final.inertia, two.methods[0].final.inertia) << to_string(m);
+  }
 }

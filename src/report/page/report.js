@@ -406,6 +406,10 @@
       }), { numeric: head.map((name) => name !== 'segment sizes') }));
     s.append(h('p', { class: 'caption', text: 'The chosen k is highlighted' + (rec.criterion ? ` (chosen by ${rec.criterion}: ${rec.reason})` : '') +
       '; the best value of each criterion is in green.' }));
+    // A sweep on a sample: every k above was fitted and scored on those rows only.
+    if (sweep.sample && isNum(sweep.sample.rows))
+      s.append(h('p', { class: 'note', text: 'Sampled sweep: every k was fitted and scored on a seeded sample of ' + int(sweep.sample.rows) +
+        ' of the ' + int(sweep.sample.of_rows) + ' clustered rows; the chosen k was then fitted on all rows, whose criteria the segment figures show.' }));
   }
 
   function renderSilhouettes(m, block, parent) {
