@@ -106,6 +106,11 @@ void check_rows_differ(const Table& t, const std::string& source) {
 
 SegmentationResult segment(const Table& table, const RunParams& params, Provenance input) {
   validate_run_params(params);
+  return segment(Table(table), params, std::move(input));
+}
+
+SegmentationResult segment(Table&& table, const RunParams& params, Provenance input) {
+  validate_run_params(params);
   set_num_threads(params.threads);
   Progress::set_enabled(!params.quiet);
   RunContext ctx(params);
@@ -122,14 +127,14 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   // Fail before any work when the encoder's weights are not there.
   if (embed) resolve_model_dir(params.model, params.revision);
   check_rows_differ(table, source);
-  ctx.table = table;
+  ctx.table = std::move(table);
 
   SegmentationResult result;
   result.params = params;
   result.blog = ctx.blog;
   result.input = std::move(input);
   if (result.input.kind.empty()) result.input.kind = "memory";
-  if (result.input.name.empty()) result.input.name = table.source();
+  if (result.input.name.empty()) result.input.name = ctx.table.source();
 
   // ---- prepare: the encoded feature matrix is the common space of every method
   PrepParams pp;
@@ -195,7 +200,8 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   // ---- profiles on the original columns; representatives in each method's space
   for (std::size_t m = 0; m < results.size(); ++m)
     result.methods[m].profiles = profile_segments(ctx.table, result.methods[m].segment_of_row, {},
-                                                  results[m].rep_space.view(), results[m].rep_centers.view());
+                                                  results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
+                                                  results[m].rep_centers.view());
   ctx.timings.lap("profiles");
 
   // ---- explanation: a surrogate on the encoded features, per method
