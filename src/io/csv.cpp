@@ -291,9 +291,9 @@ char sniff_delimiter(std::string_view text) {
 }
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
-  // A file is read a block at a time (csv_stream.cpp); standard input, and a first
-  // few rows, from the whole text.
-  if (path != "-" && options.max_rows == 0) return io_detail::read_csv_blocks(path, options);
+  // A file is read a block at a time (csv_stream.cpp); standard input, pipes and a
+  // first few rows from the whole text.
+  if (options.max_rows == 0 && io_detail::is_regular_file(path)) return io_detail::read_csv_blocks(path, options);
   return parse_csv(read_data(path), path, options);
 }
 

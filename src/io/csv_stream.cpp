@@ -4,6 +4,8 @@
 // typed. Peak memory is the cells' text and offsets plus one typed column, instead of
 // the whole file, every field's position and every cell (docs/PERFORMANCE.md,
 // "Memory"). The table, warnings and errors are those of parse_csv on the whole text.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -218,6 +220,11 @@ class BlockWalk {
 };
 
 }  // namespace
+
+bool io_detail::is_regular_file(const std::string& path) {
+  struct stat st {};
+  return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
 
 Table io_detail::read_csv_blocks(const std::string& path, const CsvOptions& options, std::size_t block_bytes,
                                  std::size_t* bytes, std::uint64_t* hash, std::size_t* compressed_bytes) {

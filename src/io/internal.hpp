@@ -71,6 +71,10 @@ Table read_csv_blocks(const std::string& path, const CsvOptions& options, std::s
                       std::size_t* bytes = nullptr, std::uint64_t* hash = nullptr,
                       std::size_t* compressed_bytes = nullptr);
 
+/// True when `path` names a regular file (which can be read twice, as the block reader
+/// does to name a cell's place); pipes and standard input are read whole.
+bool is_regular_file(const std::string& path);
+
 /// The column names of the first record from `start` (as parse_csv names them).
 std::vector<std::string> csv_header(std::string_view text, std::size_t start, const std::string& name, char delim,
                                     bool header, std::size_t line_base);

@@ -34,7 +34,7 @@ CsvFileSource::CsvFileSource(std::string path, CsvOptions options)
     : path_(std::move(path)), options_(std::move(options)) {}
 
 SourceData CsvFileSource::read() {
-  if (options_.max_rows > 0) {
+  if (options_.max_rows > 0 || !io_detail::is_regular_file(path_)) {
     InputStream in(path_);
     return parse_bytes(in, kind(), path_, options_);
   }
