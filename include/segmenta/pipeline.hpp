@@ -383,6 +383,8 @@ void validate_run_params(const RunParams& params);
 /// `input` says where the table came from. Throws InvalidArgument naming the
 /// parameter for bad parameters.
 SegmentationResult segment(const Table& table, const RunParams& params, Provenance input = {});
+/// The same, taking the table over instead of copying it (the result keeps it).
+SegmentationResult segment(Table&& table, const RunParams& params, Provenance input = {});
 
 /// The output files of a result, as run() writes them: name -> content, in the order
 /// written (segments.csv, profiles, maps.csv, metrics.json, model.json, report.html

@@ -291,6 +291,9 @@ char sniff_delimiter(std::string_view text) {
 }
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
+  // A file is read a block at a time (csv_stream.cpp); standard input, pipes and a
+  // first few rows from the whole text.
+  if (options.max_rows == 0 && io_detail::is_regular_file(path)) return io_detail::read_csv_blocks(path, options);
   return parse_csv(read_data(path), path, options);
 }
 
@@ -434,6 +437,13 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
     loc.fail(where, fmt::format("expected {} fields (as in the header), found {}", width, sz));
   }
 
+  if (slice.find_row) {  // finding a cell's place: nothing else is done
+    if (*slice.find_row < n_rows)
+      *slice.found = rec.fields[rec.record_start[first_data + *slice.find_row] + slice.find_field].begin;
+    else
+      *slice.find_row -= n_rows;
+    return Table();
+  }
   const std::vector<std::size_t> selected = options.columns.empty()
                                                 ? [&] {
                                                     std::vector<std::size_t> all(width);
@@ -450,12 +460,17 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
 
   // The selected columns as strings (doubled quotes collapsed), then typed. Overrides
   // of columns left out by the selection were checked above and do not apply.
-  StringTable strings;
-  strings.source = name;
-  strings.columns.reserve(selected.size());
-  for (std::size_t j : selected) {
-    StringColumn& cells = strings.columns.emplace_back(header[j]);
-    cells.reserve(n_rows);
+  StringTable own;
+  StringTable& strings = slice.cells ? *slice.cells : own;
+  if (strings.columns.empty()) {
+    strings.source = name;
+    strings.columns.reserve(selected.size());
+    for (std::size_t j : selected) strings.columns.emplace_back(header[j]);
+  }
+  for (std::size_t c = 0; c < selected.size(); ++c) {
+    const std::size_t j = selected[c];
+    StringColumn& cells = strings.columns[c];
+    if (!slice.cells) cells.reserve(n_rows);
     for (std::size_t r = 0; r < n_rows; ++r) {
       const Field& f = rec.fields[rec.record_start[first_data + r] + j];
       if (f.escaped)
@@ -464,6 +479,7 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
         cells.push_back(text.substr(f.begin, f.length));
     }
   }
+  if (slice.cells) return Table();
   InferOptions infer = options.infer_options();
   std::erase_if(infer.types, [&](const auto& override_) {
     return std::none_of(selected.begin(), selected.end(), [&](std::size_t j) { return header[j] == override_.first; });

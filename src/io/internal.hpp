@@ -15,6 +15,7 @@ inline std::string_view trim(std::string_view s) {
 }  // namespace segmenta::io_detail
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,11 +46,34 @@ struct CsvSlice {
   bool partial = false;
   /// Receives the offset where the records read end.
   std::size_t* consumed = nullptr;
+  /// Set: the selected cells of the data rows are appended to these string columns
+  /// (made on the first slice) instead of being typed; parse_csv_slice then returns an
+  /// empty table. The streaming reader (csv_stream.cpp) gathers a file this way.
+  StringTable* cells = nullptr;
+  /// Set (with found): nothing is gathered or typed; if the slice holds data row
+  /// *find_row, the byte offset of its field `find_field` (a header position) is
+  /// stored in *found, otherwise *find_row is lowered by the slice's rows.
+  std::size_t* find_row = nullptr;
+  std::size_t* found = nullptr;
+  std::size_t find_field = 0;
 };
 
 /// parse_csv's work on text that has been checked for UTF-16, emptiness and (without
 /// a header in `slice`) invalid UTF-8.
 Table parse_csv_slice(std::string_view text, const std::string& name, const CsvOptions& options, const CsvSlice& slice);
+
+/// Reads a CSV file (or a gzip one) a block at a time straight into string columns,
+/// then types them one column at a time: the same table, warnings and errors as
+/// parse_csv(read_data(path)), without a copy of the whole text. `bytes` and `hash`
+/// receive the size and FNV-1a hash of the text; `compressed_bytes` the size read when
+/// the input is gzip (0 when it is not). block_bytes 0: SEGMENTA_CSV_BLOCK_BYTES or 8 MiB.
+Table read_csv_blocks(const std::string& path, const CsvOptions& options, std::size_t block_bytes = 0,
+                      std::size_t* bytes = nullptr, std::uint64_t* hash = nullptr,
+                      std::size_t* compressed_bytes = nullptr);
+
+/// True when `path` names a regular file (which can be read twice, as the block reader
+/// does to name a cell's place); pipes and standard input are read whole.
+bool is_regular_file(const std::string& path);
 
 /// The column names of the first record from `start` (as parse_csv names them).
 std::vector<std::string> csv_header(std::string_view text, std::size_t start, const std::string& name, char delim,

@@ -1,6 +1,7 @@
 // Sources: a CSV file or standard input, each parsed by parse_csv, with provenance.
 #include <fmt/format.h>
 
+#include "io/internal.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/postgres.hpp"
 #include "segmenta/streams.hpp"
@@ -33,8 +34,23 @@ CsvFileSource::CsvFileSource(std::string path, CsvOptions options)
     : path_(std::move(path)), options_(std::move(options)) {}
 
 SourceData CsvFileSource::read() {
-  InputStream in(path_);
-  return parse_bytes(in, kind(), path_, options_);
+  if (options_.max_rows > 0 || !io_detail::is_regular_file(path_)) {
+    InputStream in(path_);
+    return parse_bytes(in, kind(), path_, options_);
+  }
+  // Read a block at a time, without a copy of the whole text (csv_stream.cpp).
+  std::size_t bytes = 0, compressed = 0;
+  std::uint64_t hash = 0;
+  SourceData out{io_detail::read_csv_blocks(path_, options_, 0, &bytes, &hash, &compressed), {}};
+  out.provenance.kind = std::string(kind());
+  out.provenance.name = path_;
+  out.provenance.bytes = bytes;
+  out.provenance.fnv1a64 = hash;
+  if (compressed > 0) {
+    out.provenance.extra.emplace_back("compression", "gzip");
+    out.provenance.extra.emplace_back("compressed_bytes", std::to_string(compressed));
+  }
+  return out;
 }
 
 StdinSource::StdinSource(CsvOptions options, std::FILE* stream) : options_(std::move(options)), stream_(stream) {}

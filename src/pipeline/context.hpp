@@ -2,6 +2,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,15 +20,38 @@
 
 namespace segmenta::detail {
 
+/// With SEGMENTA_TRACE_MEMORY set, one line on standard error per stage: the resident
+/// memory now and at its highest so far (VmRSS, VmHWM of /proc/self/status), to see
+/// which stage holds what (docs/PERFORMANCE.md, "Memory"). Silent otherwise.
+inline void trace_memory(const std::string& stage) {
+  static const bool on = std::getenv("SEGMENTA_TRACE_MEMORY") != nullptr;
+  if (!on) return;
+  std::ifstream status("/proc/self/status");
+  std::string line, rss = "?", hwm = "?";
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) rss = line.substr(6);
+    if (line.rfind("VmHWM:", 0) == 0) hwm = line.substr(6);
+  }
+  auto trim = [](std::string v) {
+    v.erase(0, v.find_first_not_of(" \t"));
+    return v;
+  };
+  std::fprintf(stderr, "memory after %-18s rss %12s  peak %12s\n", stage.c_str(), trim(rss).c_str(), trim(hwm).c_str());
+}
+
 /// Stage timer collecting (stage, seconds) in order.
 struct Timings {
   std::vector<std::pair<std::string, double>> items;
   Stopwatch clock;
   void lap(const std::string& stage) {
     items.emplace_back(stage, clock.seconds());
+    trace_memory(stage);
     clock.reset();
   }
-  void add(const std::string& stage, double seconds) { items.emplace_back(stage, seconds); }
+  void add(const std::string& stage, double seconds) {
+    items.emplace_back(stage, seconds);
+    trace_memory(stage);
+  }
 };
 
 struct RunContext {
@@ -70,6 +96,8 @@ struct MethodResult {
   // Space of every table row used for representative customers: (table.rows(), q)
   // and the segment centres in it (k, q) (empty: mean of the members).
   MatrixD rep_space, rep_centers;
+  // rep_space is the common feature matrix (ctx.prep.features), used in place, not copied.
+  bool rep_common = false;
   // Spaces of the clustered rows for the maps: map_d or map_f for PCA and t-SNE; a
   // method of mixed data gives its numeric part and categorical codes instead, and
   // gets FAMD and MCA in place of PCA.

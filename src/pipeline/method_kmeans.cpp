@@ -131,7 +131,7 @@ MethodResult fit(RunContext& ctx) {
   MatrixD centers = chosen.centers;
   number_by_size(r, &centers);
   r.fitted = std::make_shared<FittedKMeans>(centers, "the fitted model");
-  r.rep_space = ctx.prep.features;
+  r.rep_common = true;  // ctx.prep.features, not a copy of it
   r.rep_centers = std::move(centers);
   r.map_d = std::move(x);
   r.map_space = r.space;

@@ -176,7 +176,7 @@ MethodResult fit(RunContext& ctx) {
       "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
       "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
       gamma);
-  const MatrixD z_all = mixed_space(plan, d, gamma);
+  MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
   MatrixD z_sample;
   if (sweep_m > 0) z_sample = take_rows<double, std::size_t>(z.view(), sample_rows);
@@ -286,7 +286,7 @@ MethodResult fit(RunContext& ctx) {
   for (std::size_t i = 0; i < modes_d.size(); ++i)
     fitted.modes.data()[i] = static_cast<std::int32_t>(modes_d.data()[i]);
   r.fitted = std::make_shared<FittedKPrototypes>(plan, std::move(fitted));
-  r.rep_space = z_all;
+  r.rep_space = std::move(z_all);
   r.map_d = std::move(z);
   r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
   r.map_numeric = numeric;

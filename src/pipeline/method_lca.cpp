@@ -268,13 +268,13 @@ MethodResult fit(RunContext& ctx) {
     fit_seconds += clock.seconds();
   };
 
-  const MatrixD numeric_imputed = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
+  MatrixD numeric_imputed = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
   const double gamma = numeric_imputed.cols() > 0 ? kprototypes_default_gamma(numeric_imputed.view()) : 1.0;
   r.space = fmt::format(
       "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
       "(the k-prototypes space)",
       gamma);
-  const MatrixD z_all = mixed_space(plan, d, gamma);
+  MatrixD z_all = mixed_space(plan, d, gamma);
   MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
   MatrixD z_sample;
   if (sweep_m > 0) z_sample = take_rows<double, std::size_t>(z.view(), sample_rows);
@@ -372,11 +372,11 @@ MethodResult fit(RunContext& ctx) {
   frozen.variances = model.variances;
   frozen.probabilities = model.probabilities;
   r.fitted = std::make_shared<FittedLca>(plan, std::move(frozen));
-  r.rep_space = z_all;
+  r.rep_space = std::move(z_all);
   r.map_d = std::move(z);
   r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
   if (!plan.numeric_names.empty() && !plan.categorical_names.empty()) {
-    r.map_numeric = numeric_imputed;
+    r.map_numeric = std::move(numeric_imputed);
     r.map_codes = take_rows<std::int32_t, std::size_t>(d.codes.view(), ctx.rows);
   }
   return r;

@@ -39,16 +39,18 @@ RunSummary run(const RunParams& params) {
   load_progress.finish();
   data.provenance.dates = std::move(dates);
   const double load_seconds = load_clock.seconds();
+  detail::trace_memory("load");
 
-  auto result = std::make_shared<SegmentationResult>(segment(data.table, detail::redacted_params(params), std::move(data.provenance)));
-  data.table = Table();
+  auto result = std::make_shared<SegmentationResult>(segment(std::move(data.table), detail::redacted_params(params), std::move(data.provenance)));
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
   load_diagnostics.append(result->diagnostics);
   result->diagnostics = std::move(load_diagnostics);
 
   const OutputFiles files = render_outputs(*result);
+  detail::trace_memory("render outputs");
   RunSummary summary;
   summary.files = sink->write(*result, files);
+  detail::trace_memory("write outputs");
   summary.out_dir = params.out_dir;
   summary.rows = result->table.rows();
   summary.clustered = result->rows.size();

@@ -94,6 +94,11 @@ void check_rows_differ(const Table& t, const std::string& source) {
 
 SegmentationResult segment(const Table& table, const RunParams& params, Provenance input) {
   validate_run_params(params);
+  return segment(Table(table), params, std::move(input));
+}
+
+SegmentationResult segment(Table&& table, const RunParams& params, Provenance input) {
+  validate_run_params(params);
   set_num_threads(params.threads);
   Progress::set_enabled(!params.quiet);
   RunContext ctx(params);
@@ -110,14 +115,14 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   // Fail before any work when the encoder's weights are not there.
   if (embed) resolve_model_dir(params.model, params.revision);
   check_rows_differ(table, source);
-  ctx.table = table;
+  ctx.table = std::move(table);
 
   SegmentationResult result;
   result.params = params;
   result.blog = ctx.blog;
   result.input = std::move(input);
   if (result.input.kind.empty()) result.input.kind = "memory";
-  if (result.input.name.empty()) result.input.name = table.source();
+  if (result.input.name.empty()) result.input.name = ctx.table.source();
 
   // ---- prepare: the encoded feature matrix is the common space of every method
   PrepParams pp;
@@ -191,7 +196,8 @@ SegmentationResult segment(const Table& table, const RunParams& params, Provenan
   Progress profiles_progress("profiles", results.size(), "methods");
   for (std::size_t m = 0; m < results.size(); ++m, profiles_progress.advance())
     result.methods[m].profiles = profile_segments(ctx.table, result.methods[m].segment_of_row, {},
-                                                  results[m].rep_space.view(), results[m].rep_centers.view());
+                                                  results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
+                                                  results[m].rep_centers.view());
   profiles_progress.finish();
   ctx.timings.lap("profiles");
 

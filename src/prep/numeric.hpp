@@ -40,7 +40,7 @@ inline std::size_t counting_limit(std::size_t n) { return std::min<std::size_t>(
 /// Fits a power transformer on x (n, p): lambdas for the columns with fit_lambda[j]
 /// set (lambda 1 for the others and for constant columns), then the scaler on the
 /// transformed columns. output, when given, receives transform(x) (bit for bit)
-/// without transforming twice. Inputs are trusted (validated by the callers).
+/// without transforming twice; it may be x's own matrix (transformed in place). Inputs are trusted (validated by the callers).
 PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_lambda, bool standardize,
                                         Diagnostics* diag, const std::vector<std::string>& names, MatrixD* output);
 

@@ -180,13 +180,14 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
                                 "constant columns are not features)",
                                 table.source().empty() ? std::string("the table") : table.source(), table.cols()));
 
-  const MatrixD encoded = encode(model, table, UnknownPolicy::error);
+  // The encoded matrix becomes the features in place (one n x p matrix, not two).
+  result.features = encode(model, table, UnknownPolicy::error);
   std::vector<char> fit_lambda(model.feature_names.size(), 0);
   for (const FeatureBlock& b : model.blocks)
     if (b.kind == FeatureBlock::Kind::power || b.kind == FeatureBlock::Kind::ordinal_power)
       fit_lambda[b.first_feature] = params.numeric == NumericTransform::yeo_johnson;
-  model.power = detail::fit_power_columns(encoded, fit_lambda, params.numeric != NumericTransform::none, &diag,
-                                          model.feature_names, &result.features);
+  model.power = detail::fit_power_columns(result.features.view(), fit_lambda, params.numeric != NumericTransform::none,
+                                          &diag, model.feature_names, &result.features);
   // Finite numbers can still be too large to transform and standardise (1e308
   // squared): say which column, rather than letting a later stage meet a NaN.
   const MatrixD& f = result.features;

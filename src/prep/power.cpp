@@ -134,10 +134,10 @@ bool is_constant_column(const double* values, std::size_t n, std::size_t stride,
   return true;
 }
 
-/// Yeo-Johnson with per-column lambdas on x (n, p), row blocks in parallel.
-MatrixD apply_lambdas(ViewD x, const std::vector<double>& lambdas) {
+/// Yeo-Johnson with per-column lambdas on x (n, p) into out (n, p), row blocks in
+/// parallel. out may be x's own storage: each value is read before it is replaced.
+void apply_lambdas_into(ViewD x, const std::vector<double>& lambdas, MatrixD& out) {
   const std::size_t n = x.rows(), p = x.cols();
-  MatrixD out(n, p);
   parallel_blocks(n, 2048, [&](std::size_t begin, std::size_t end, std::size_t) {
     for (std::size_t i = begin; i < end; ++i) {
       const double* xr = x.row(i);
@@ -145,6 +145,12 @@ MatrixD apply_lambdas(ViewD x, const std::vector<double>& lambdas) {
       for (std::size_t j = 0; j < p; ++j) o[j] = yeo_johnson(xr[j], lambdas[j]);
     }
   });
+}
+
+/// Yeo-Johnson with per-column lambdas on x (n, p), row blocks in parallel.
+MatrixD apply_lambdas(ViewD x, const std::vector<double>& lambdas) {
+  MatrixD out(x.rows(), x.cols());
+  apply_lambdas_into(x, lambdas, out);
   return out;
 }
 
@@ -349,7 +355,14 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
                                          column_label(names, j), format_double(constant_value[j]))
                            : fmt::format("column {} is constant ({})", column_label(names, j),
                                          format_double(constant_value[j])));
-  MatrixD y = apply_lambdas(x, model.lambdas);
+  // output may hold x itself (fit_prep hands its encoded matrix over): the features
+  // then replace it in place, without a second n x p matrix.
+  const bool in_place = output && output->data() == x.data() && output->rows() == x.rows() &&
+                        output->cols() == p && x.stride() == p;
+  MatrixD fresh;
+  if (!in_place) fresh = MatrixD(x.rows(), p);
+  MatrixD& y = in_place ? *output : fresh;
+  apply_lambdas_into(x, model.lambdas, y);
   if (standardize) {
     model.scaler = fit_standard_scaler(y);
     // The mean of m copies of a value need not round back to that value; pin it so
@@ -363,7 +376,7 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
     // a later transform of the training data agree bit for bit.
     if (output) standardize_in_place(y, model.scaler);
   }
-  if (output) *output = std::move(y);
+  if (output && !in_place) *output = std::move(fresh);
   return model;
 }
 
