@@ -188,6 +188,15 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Ranks on one machine share its cores: unless told (--threads, SEGMENTA_THREADS),
+  // each takes its share rather than all of them (results do not depend on it).
+  if (segmenta::world().size() > 1 && std::getenv("SEGMENTA_THREADS") == nullptr) {
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const long ranks_here = local != nullptr ? std::atol(local) : 1;
+    const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+    if (ranks_here > 1 && cores > 0)
+      ::setenv("SEGMENTA_THREADS", std::to_string(std::max(1L, cores / ranks_here)).c_str(), 1);
+  }
   const int code = command(argc, argv);
   segmenta::finish_mpi();
   return code;

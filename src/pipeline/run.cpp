@@ -70,9 +70,9 @@ RunSummary run(const RunParams& params) {
   result->diagnostics = std::move(load_diagnostics);
   if (several)
     result->diagnostics.info("mpi", "ranks",
-                             fmt::format("{} ranks: each read 1/{} of the file and computed its share of the k-means "
-                                         "row blocks; rank 0 received {} bytes from the others",
-                                         comm.size(), comm.size(), comm.bytes_gathered() - gathered_before));
+                             fmt::format("{} ranks shared the k-means row blocks; rank 0 received {} bytes from the "
+                                         "others while segmenting",
+                                         comm.size(), comm.bytes_gathered() - gathered_before));
   if (!root) {
     RunSummary summary;
     summary.out_dir = params.out_dir;
