@@ -2,11 +2,13 @@
 // first eight columns, OrdinalEncoder + Yeo-Johnson), then fit_kmeans (k-means++,
 // Lloyd) with the world communicator, as `segmenta run --preset blog --method kmeans`
 // fits it. Prints, per rank, the fit's wall time, the Lloyd passes, the bytes it
-// received from the other ranks, and the labels' FNV-1a hash (the same for any rank
+// received from the other ranks, the CPU time of the process during the fit (its share
+// of the passes, plus waiting in MPI, which polls), and the labels' FNV-1a hash (the same for any rank
 // count). Built with SEGMENTA_MPI (bench/CMakeLists.txt).
 //   mpirun -np N build/default/bench/bench_mpi_kmeans_ranks DATA.csv [k] [n_init] [threads]
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "segmenta/cluster.hpp"
@@ -38,13 +40,15 @@ int main(int argc, char** argv) {
   kp.comm = &comm;
   const std::uint64_t before = comm.bytes_gathered();
   Stopwatch clock;
+  const std::clock_t cpu0 = std::clock();
   const KMeansModel<double> m = fit_kmeans<double>(prep.features.view(), kp);
   const double seconds = clock.seconds();
+  const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   const std::uint64_t received = comm.bytes_gathered() - before;
   const std::string_view labels(reinterpret_cast<const char*>(m.labels.data()), m.labels.size() * sizeof(std::int32_t));
-  std::printf("rank %d of %d: %zu x %zu rows, k %zu, n_init %zu: fit %.3f s, winning restart %zu iterations, "
+  std::printf("rank %d of %d: %zu x %zu rows, k %zu, n_init %zu: fit %.3f s wall, %.3f s CPU, winning restart %zu iterations, "
               "received %llu bytes, labels fnv1a64 %016llx, inertia %.17g\n",
-              comm.rank(), comm.size(), prep.features.rows(), prep.features.cols(), k, n_init, seconds, m.n_iter,
+              comm.rank(), comm.size(), prep.features.rows(), prep.features.cols(), k, n_init, seconds, cpu, m.n_iter,
               static_cast<unsigned long long>(received), static_cast<unsigned long long>(fnv1a64(labels)), m.inertia);
   finish_mpi();
   return 0;
