@@ -140,7 +140,8 @@ void check_ranks_match_one_process(std::size_t n, std::size_t p, std::size_t k, 
 TEST(KMeansOnRanks, PanelKernelDouble) {
   check_ranks_match_one_process<double>(40691, 8, 5, 10, KMeansInit::kmeans_plus_plus);
   check_ranks_match_one_process<double>(5000, 3, 7, 3, KMeansInit::random);
-  check_ranks_match_one_process<double>(1500, 6, 4, 2, KMeansInit::kmeans_plus_plus);  // fewer blocks than... one block
+  // Two blocks: with three ranks one of them has no rows.
+  check_ranks_match_one_process<double>(1500, 6, 4, 2, KMeansInit::kmeans_plus_plus);
 }
 
 TEST(KMeansOnRanks, DotTileKernel) {
