@@ -235,16 +235,21 @@ void exchange_blocks(const Share& share, std::size_t block_count, std::size_t wi
 }
 
 /// Every row's label from the ranks that computed them (the shares' rows, gathered in
-/// rank order, are the rows in order).
+/// rank order, are the rows in order), 4 bytes a row.
 void exchange_labels(const Share& share, const Blocks& blocks, std::vector<std::int32_t>& labels) {
   if (!share.distributed()) return;
   const std::size_t first = std::min(share.first, blocks.count()), last = std::min(share.last, blocks.count());
   const std::size_t r0 = first < last ? blocks.begin(first) : 0, r1 = first < last ? blocks.end(last - 1) : 0;
-  const std::vector<std::int64_t> mine(labels.begin() + static_cast<std::ptrdiff_t>(r0),
-                                       labels.begin() + static_cast<std::ptrdiff_t>(r1));
-  const std::vector<std::int64_t> all = share.comm->allgather(mine);
-  if (all.size() != labels.size()) throw Error("k-means: the ranks' row counts differ");
-  for (std::size_t i = 0; i < all.size(); ++i) labels[i] = static_cast<std::int32_t>(all[i]);
+  const std::string_view mine(reinterpret_cast<const char*>(labels.data() + r0), (r1 - r0) * sizeof(std::int32_t));
+  const std::vector<std::string> parts = share.comm->allgather_bytes(mine);
+  std::size_t at = 0;
+  for (const std::string& part : parts) {
+    if (part.size() % sizeof(std::int32_t) != 0 || at + part.size() / sizeof(std::int32_t) > labels.size())
+      throw Error("k-means: the ranks' row counts differ");
+    std::memcpy(labels.data() + at, part.data(), part.size());
+    at += part.size() / sizeof(std::int32_t);
+  }
+  if (at != labels.size()) throw Error("k-means: the ranks' row counts differ");
 }
 
 /// Centres for the kernels: rows zero-padded to ldc, norms in the summation order
@@ -1050,10 +1055,18 @@ template <class T>
 KMeansModel<T> finish_model(const Prepared<T>& data, std::vector<Run<T>>& runs, std::size_t k,
                             const KMeansParams& params, Diagnostics* diag, const LloydGroup<T>& lloyd) {
   const std::size_t p = data.xc.cols();
-  for (Run<T>& r : runs) lloyd.complete_labels(r);
+  // With several ranks a restart's labels are gathered only when a comparison needs
+  // them (every rank makes the same comparisons, from the same inertias).
+  std::vector<char> complete(runs.size(), 0);
+  const auto labels_of = [&](std::size_t r) -> const std::vector<std::int32_t>& {
+    if (!complete[r]) lloyd.complete_labels(runs[r]);
+    complete[r] = 1;
+    return runs[r].labels;
+  };
   std::size_t best = 0;
   for (std::size_t r = 1; r < runs.size(); ++r)
-    if (runs[r].inertia < runs[best].inertia && !same_clustering(runs[r].labels, runs[best].labels, k)) best = r;
+    if (runs[r].inertia < runs[best].inertia && !same_clustering(labels_of(r), labels_of(best), k)) best = r;
+  labels_of(best);
 
   KMeansModel<T> model;
   Run<T>& w = runs[best];
