@@ -39,6 +39,21 @@ if(SEGMENTA_WITH_CURL)
   endif()
 endif()
 
+# OpenMPI (Debian's libopenmpi-dev, openmpi-bin): `mpirun -np N segmenta run ...`
+# splits the rows across ranks (docs/USAGE.md "Many machines"). On by default when
+# CMake finds MPI; without it segmenta runs as one process and says so under mpirun.
+# Only src/core/mpi/comm_mpi.cpp includes mpi.h.
+find_package(MPI COMPONENTS CXX QUIET)
+option(SEGMENTA_MPI "Run on several processes under mpirun (needs MPI)" ${MPI_CXX_FOUND})
+if(SEGMENTA_MPI)
+  if(MPI_CXX_FOUND)
+    set(SEGMENTA_HAVE_MPI ON)
+    find_program(SEGMENTA_MPIEXEC NAMES mpirun mpiexec HINTS ${MPIEXEC_EXECUTABLE})
+  else()
+    message(FATAL_ERROR "SEGMENTA_MPI is ON but MPI was not found: install libopenmpi-dev and openmpi-bin (scripts/setup) or pass -DSEGMENTA_MPI=OFF")
+  endif()
+endif()
+
 # libpq (Debian's libpq-dev): PostgreSQL tables as a source (`run postgresql://...
 # --table/--query`) and as a sink (`--to postgresql://... --to-table`). On by default
 # when pkg-config finds libpq; without it those forms say that segmenta was built

@@ -21,7 +21,7 @@ import re
 import sys
 
 # Public headers that do not carry their module's name.
-EXTRA_HEADERS = {"table.hpp": "core", "files.hpp": "core", "streams.hpp": "io", "postgres.hpp": "io", "methods.inc": "pipeline"}
+EXTRA_HEADERS = {"table.hpp": "core", "files.hpp": "core", "comm.hpp": "core", "streams.hpp": "io", "postgres.hpp": "io", "methods.inc": "pipeline"}
 
 MODULE_CALL = re.compile(r"segmenta_module\s*\(([^)]*)\)", re.S)
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

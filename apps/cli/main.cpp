@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/metrics.hpp"
@@ -102,7 +103,8 @@ void prefer_passive_openmp_waits(char** argv) {
 }
 
 int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "segmenta: error: %s\n", message.c_str());
+  // Under mpirun every rank fails alike; rank 0 says why.
+  if (segmenta::world().rank() == 0) std::fprintf(stderr, "segmenta: error: %s\n", message.c_str());
   return code;
 }
 
@@ -166,10 +168,43 @@ int run_and_report(const RunParams& params) {
   return 0;
 }
 
+int command(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
   prefer_passive_openmp_waits(argv);
+  // Started by mpirun / mpiexec: every rank joins one run (docs/USAGE.md "Many machines").
+  if (segmenta::launched_by_mpi()) {
+    try {
+      segmenta::start_mpi(&argc, &argv);
+    } catch (const segmenta::Error& e) {
+      // Built without MPI: one process is fine, several would each write the outputs.
+      const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+      const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+      if (size != nullptr && std::atoi(size) > 1) {
+        if (rank == nullptr || std::atoi(rank) == 0) std::fprintf(stderr, "segmenta: error: %s\n", e.what());
+        return 2;
+      }
+    }
+  }
+  // Ranks on one machine share its cores: unless told (--threads, SEGMENTA_THREADS),
+  // each takes its share rather than all of them (results do not depend on it).
+  if (segmenta::world().size() > 1 && std::getenv("SEGMENTA_THREADS") == nullptr) {
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const long ranks_here = local != nullptr ? std::atol(local) : 1;
+    const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+    if (ranks_here > 1 && cores > 0)
+      ::setenv("SEGMENTA_THREADS", std::to_string(std::max(1L, cores / ranks_here)).c_str(), 1);
+  }
+  const int code = command(argc, argv);
+  segmenta::finish_mpi();
+  return code;
+}
+
+namespace {
+
+int command(int argc, char** argv) {
   // Temporaries (staged outputs) are removed on SIGINT and SIGTERM.
   segmenta::install_temporary_cleanup();
   CLI::App app{"segmenta: customer segmentation from a table to explained segments"};
@@ -271,6 +306,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (world().size() > 1 && !*run_cmd)
+      throw InvalidArgument("only `segmenta run` runs on several ranks (mpirun -np N); run the others as one process");
     if (*run_cmd) return run_and_report(run_flags.params(data, args));
     if (*report_cmd) {
       const std::string out =
@@ -382,3 +419,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "segmenta/core.hpp"
+#include "segmenta/comm.hpp"
 
 namespace segmenta {
 
@@ -61,6 +62,11 @@ struct KMeansParams {
   double tol = 1e-4;           // relative to the mean column variance (population variance)
   std::uint64_t random_state = 0;
   KMeansInit init = KMeansInit::kmeans_plus_plus;
+  /// Ranks to share the work with (null or one rank: this process alone). Every rank
+  /// calls with the same x and parameters; each computes the row blocks of its share
+  /// (rank_blocks) and the blocks' partial sums are gathered and added in block
+  /// order, so every rank returns, bit for bit, the model one process would.
+  const Communicator* comm = nullptr;
 };
 
 /// A fitted k-means model; T is double (tabular) or float (embeddings).

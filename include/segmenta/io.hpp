@@ -299,6 +299,15 @@ class StdinSource final : public Source {
 /// file path. Nothing is read until read(). Throws InvalidArgument for an empty spec.
 std::unique_ptr<Source> open_source(const std::string& spec, const CsvOptions& options = {});
 
+class Communicator;
+/// A CSV file read by every rank of `comm` (an MPI run): rank r reads the lines that
+/// start in its r-th 1/size of the bytes and checks them (invalid UTF-8 is reported
+/// at its line and column in the file, and every rank fails with the first such
+/// error); the parts are gathered in rank order, and every rank parses the file's
+/// text as parse_csv does, so each returns the table one process reads. A gzip file
+/// is read whole by every rank. Provenance: kind "file", extra "ranks".
+SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm);
+
 // ---------------------------------------------------------------------------
 // Writing (AtomicFile and write_file_atomic come from segmenta/files.hpp)
 // ---------------------------------------------------------------------------

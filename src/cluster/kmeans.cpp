@@ -183,6 +183,75 @@ void blocks_for(std::size_t n, std::size_t block, double work,
   for (std::size_t i = 0; i < b.count(); ++i) fn(b.begin(i), b.end(i), i);
 }
 
+/// The row blocks this process computes: all of them alone; with several ranks its
+/// share (rank_blocks), the other blocks' results arriving by exchange.
+struct Share {
+  const Communicator* comm = nullptr;
+  std::size_t first = 0, last = std::numeric_limits<std::size_t>::max();
+
+  static Share of(const Communicator* comm, std::size_t block_count) {
+    Share s;
+    if (comm == nullptr || comm->size() <= 1) return s;
+    const RankBlocks rb = rank_blocks(block_count, comm->rank(), comm->size());
+    s.comm = comm;
+    s.first = rb.first;
+    s.last = rb.last;
+    return s;
+  }
+  bool distributed() const noexcept { return comm != nullptr; }
+};
+
+/// blocks_for over the blocks of `share` only (all of them for one process).
+void share_blocks_for(std::size_t n, std::size_t block, double work, const Share& share,
+                      const std::function<void(std::size_t, std::size_t, std::size_t)>& fn) {
+  if (!share.distributed()) {
+    blocks_for(n, block, work, fn);
+    return;
+  }
+  const Blocks b{n, block};
+  const std::size_t first = std::min(share.first, b.count()), last = std::min(share.last, b.count());
+  if (work * static_cast<double>(last - first) >= kParallelWork * static_cast<double>(std::max<std::size_t>(b.count(), 1))) {
+    parallel_for(last - first, [&](std::size_t t) { fn(b.begin(first + t), b.end(first + t), first + t); });
+    return;
+  }
+  for (std::size_t i = first; i < last; ++i) fn(b.begin(i), b.end(i), i);
+}
+
+/// Completes per-block values across ranks: each rank packs `width` doubles for
+/// each block of its share (pack(block, out)); the ranks' shares, gathered in rank
+/// order, are the blocks in order, and unpack(block, in) stores every block's
+/// values on every rank. Nothing is summed here: callers add the blocks in block
+/// order, as one process does.
+template <class Pack, class Unpack>
+void exchange_blocks(const Share& share, std::size_t block_count, std::size_t width, Pack&& pack, Unpack&& unpack) {
+  if (!share.distributed() || width == 0) return;
+  const std::size_t first = std::min(share.first, block_count), last = std::min(share.last, block_count);
+  std::vector<double> mine((last - first) * width);
+  for (std::size_t b = first; b < last; ++b) pack(b, mine.data() + (b - first) * width);
+  const std::vector<double> all = share.comm->allgather(mine);
+  if (all.size() != block_count * width) throw Error("k-means: the ranks' block counts differ");
+  for (std::size_t b = 0; b < block_count; ++b)
+    if (b < first || b >= last) unpack(b, all.data() + b * width);
+}
+
+/// Every row's label from the ranks that computed them (the shares' rows, gathered in
+/// rank order, are the rows in order), 4 bytes a row.
+void exchange_labels(const Share& share, const Blocks& blocks, std::vector<std::int32_t>& labels) {
+  if (!share.distributed()) return;
+  const std::size_t first = std::min(share.first, blocks.count()), last = std::min(share.last, blocks.count());
+  const std::size_t r0 = first < last ? blocks.begin(first) : 0, r1 = first < last ? blocks.end(last - 1) : 0;
+  const std::string_view mine(reinterpret_cast<const char*>(labels.data() + r0), (r1 - r0) * sizeof(std::int32_t));
+  const std::vector<std::string> parts = share.comm->allgather_bytes(mine);
+  std::size_t at = 0;
+  for (const std::string& part : parts) {
+    if (part.size() % sizeof(std::int32_t) != 0 || at + part.size() / sizeof(std::int32_t) > labels.size())
+      throw Error("k-means: the ranks' row counts differ");
+    std::memcpy(labels.data() + at, part.data(), part.size());
+    at += part.size() / sizeof(std::int32_t);
+  }
+  if (at != labels.size()) throw Error("k-means: the ranks' row counts differ");
+}
+
 /// Centres for the kernels: rows zero-padded to ldc, norms in the summation order
 /// of the dot-tile kernel (cn) and of the panel kernel (cn_chain).
 template <class T>
@@ -214,10 +283,11 @@ struct KernelCentres {
 /// order. begin_block(b) runs first in each block, end_block(b) last.
 template <class T, class Begin, class Fn, class End>
 void for_each_subblock(MatrixView<T> x, const PanelData* panels, std::size_t block_rows,
-                       const KernelCentres<T>& centres, Begin&& begin_block, Fn&& fn, End&& end_block) {
+                       const KernelCentres<T>& centres, Begin&& begin_block, Fn&& fn, End&& end_block,
+                       const Share& share = Share{}) {
   const std::size_t p = x.cols(), q = centres.q;
   const double work = static_cast<double>(x.rows()) * static_cast<double>(p) * static_cast<double>(q + 1);
-  blocks_for(x.rows(), block_rows, work, [&](std::size_t b0, std::size_t b1, std::size_t bi) {
+  share_blocks_for(x.rows(), block_rows, work, share, [&](std::size_t b0, std::size_t b1, std::size_t bi) {
     AlignedVector<T> out(kSubRows * std::max<std::size_t>(q, 1));
     begin_block(bi);
     for (std::size_t s = b0; s < b1; s += kSubRows) {
@@ -459,7 +529,11 @@ std::size_t distinct_rows_up_to(MatrixView<T> x, std::size_t limit) {
 template <class T>
 std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std::vector<double>& xn,
                                                       const PanelData* panels, std::size_t k,
-                                                      std::size_t block_rows, const std::vector<Rng*>& rngs) {
+                                                      std::size_t block_rows, const std::vector<Rng*>& rngs,
+                                                      const Share& share = Share{}) {
+  // With several ranks each computes the rows of its blocks (closest and the
+  // candidates' distances are valid there only); the block potentials are
+  // exchanged, and a draw that lands in a block is resolved by its rank.
   const std::size_t n = x.rows(), p = x.cols(), R = rngs.size();
   const Blocks blocks{n, block_rows};
   const std::size_t nb = blocks.count();
@@ -500,7 +574,13 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
           block_pot[r][bi] = acc;
         }
       },
-      [](std::size_t) {});
+      [](std::size_t) {}, share);
+  exchange_blocks(
+      share, nb, R, [&](std::size_t b, double* out) { for (std::size_t r = 0; r < R; ++r) out[r] = block_pot[r][b]; },
+      [&](std::size_t b, const double* in) { for (std::size_t r = 0; r < R; ++r) block_pot[r][b] = in[r]; });
+  const std::size_t mine_first = share.distributed() ? std::min(share.first, nb) : 0;
+  const std::size_t mine_last = share.distributed() ? std::min(share.last, nb) : nb;
+  std::vector<std::int64_t> picks(R * trials);
   for (std::size_t r = 0; r < R; ++r) {
     double s = 0.0;
     for (std::size_t b = 0; b < nb; ++b) s += block_pot[r][b];
@@ -520,6 +600,10 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
         double prefix = 0.0;
         for (std::size_t b = 0; b < nb; ++b) {
           const double end = prefix + block_pot[r][b];
+          if (end >= target && (b < mine_first || b >= mine_last)) {
+            pick = std::numeric_limits<std::size_t>::max();  // another rank's block: it picks
+            break;
+          }
           if (end >= target) {
             // The running sum repeats the block's own sum, so it reaches `end`
             // at the block's last row at the latest.
@@ -537,6 +621,17 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
           prefix = end;
         }
         cand[r * trials + t] = pick;
+      }
+    }
+    if (share.distributed()) {
+      // Exactly one rank knows each pick (or all of them, for the last row).
+      for (std::size_t q = 0; q < R * trials; ++q)
+        picks[q] = cand[q] == std::numeric_limits<std::size_t>::max() ? -1 : static_cast<std::int64_t>(cand[q]);
+      const std::vector<std::int64_t> all = share.comm->allgather(picks);
+      for (std::size_t q = 0; q < R * trials; ++q) {
+        std::int64_t v = -1;
+        for (std::size_t rank = 0; rank * R * trials < all.size(); ++rank) v = std::max(v, all[rank * R * trials + q]);
+        cand[q] = static_cast<std::size_t>(v);
       }
     }
     load_candidates(cand);
@@ -559,7 +654,11 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
             cand_block_pot[q * nb + bi] = acc;
           }
         },
-        [](std::size_t) {});
+        [](std::size_t) {}, share);
+    exchange_blocks(
+        share, nb, R * trials,
+        [&](std::size_t b, double* out) { for (std::size_t q = 0; q < R * trials; ++q) out[q] = cand_block_pot[q * nb + b]; },
+        [&](std::size_t b, const double* in) { for (std::size_t q = 0; q < R * trials; ++q) cand_block_pot[q * nb + b] = in[q]; });
     for (std::size_t r = 0; r < R; ++r) {
       std::size_t best = 0;
       double best_pot = 0.0;
@@ -615,10 +714,14 @@ template <class T>
 class LloydGroup {
  public:
   /// panels: the panel layout of x, or null for the dot-tile kernel.
+  /// share: the row blocks of this rank (all of them for one process).
   LloydGroup(MatrixView<T> x, const std::vector<double>& xn, const PanelData* panels, std::size_t k,
-             std::size_t block_rows, std::size_t max_iter, double tol_eff)
+             std::size_t block_rows, std::size_t max_iter, double tol_eff, const Share& share = Share{})
       : x_(x), xn_(xn), pd_(panels), k_(k), p_(x.cols()), blocks_{x.rows(), block_rows}, max_iter_(max_iter),
-        tol_(tol_eff) {}
+        tol_(tol_eff), share_(share) {}
+
+  /// Every row's labels of `r` (with several ranks each holds those of its blocks).
+  void complete_labels(Run<T>& r) const { exchange_labels(share_, blocks_, r.labels); }
 
   /// A run starting from centres init (k, p) in the working coordinates.
   Run<T> make_run(const T* init) const {
@@ -646,6 +749,7 @@ class LloydGroup {
         if (r.phase != Phase::done) active.push_back(&r);
       if (active.empty()) return;
       pass(active);
+      exchange(active);
       for (Run<T>* r : active) finish_pass(*r);
     }
   }
@@ -656,6 +760,7 @@ class LloydGroup {
     const std::vector<Run<T>*> active{&r};
     while (r.phase != Phase::done) {
       pass(active);
+      exchange(active);
       finish_pass(r);
     }
   }
@@ -707,13 +812,45 @@ class LloydGroup {
             }
           }
         },
-        [](std::size_t) {});
+        [](std::size_t) {}, share_);
+  }
+
+  /// With several ranks: the per-block results of the pass of every rank's blocks,
+  /// on every rank (E-step objective or inertia, labels changed, and in a Lloyd pass
+  /// the centre sums and counts), so that finish_pass adds all blocks in order.
+  void exchange(const std::vector<Run<T>*>& active) {
+    if (!share_.distributed()) return;
+    const std::size_t kp = k_ * p_;
+    std::size_t width = 0;
+    for (const Run<T>* r : active) width += r->phase == Phase::lloyd ? 2 + k_ + kp : 1;
+    exchange_blocks(
+        share_, blocks_.count(), width,
+        [&](std::size_t b, double* out) {
+          for (const Run<T>* r : active) {
+            *out++ = r->pscalar[b];
+            if (r->phase != Phase::lloyd) continue;
+            *out++ = static_cast<double>(r->pchanged[b]);
+            out = std::copy_n(r->pcount.data() + b * k_, k_, out);
+            out = std::copy_n(r->psum.data() + b * kp, kp, out);
+          }
+        },
+        [&](std::size_t b, const double* in) {
+          for (Run<T>* r : active) {
+            r->pscalar[b] = *in++;
+            if (r->phase != Phase::lloyd) continue;
+            r->pchanged[b] = static_cast<std::size_t>(*in++);
+            std::copy_n(in, k_, r->pcount.data() + b * k_);
+            in += k_;
+            std::copy_n(in, kp, r->psum.data() + b * kp);
+            in += kp;
+          }
+        });
   }
 
   void pass_panels(const std::vector<Run<T>*>& active) {
     const std::size_t n = x_.rows(), pp = pd_->pp;
     const double work = static_cast<double>(n) * static_cast<double>(p_ * k_ * active.size());
-    blocks_for(n, blocks_.block, work, [&](std::size_t b0, std::size_t b1, std::size_t bi) {
+    share_blocks_for(n, blocks_.block, work, share_, [&](std::size_t b0, std::size_t b1, std::size_t bi) {
       std::vector<double, AlignedAllocator<double>> sets(kPanel * k_ * pp);
       std::vector<std::size_t> counts(kPanel * k_);
       const kernels::KernelTable& kt = kernels::table();
@@ -855,6 +992,7 @@ class LloydGroup {
     for (std::size_t j = 0; j < k_; ++j)
       if (counts[j] == 0.0) empty.push_back(j);
     if (empty.empty()) return;
+    complete_labels(r);  // the farthest rows are searched among all rows
     const std::size_t n = x_.rows();
     std::vector<double> dist(n);
     parallel_blocks(n, blocks_.block, [&](std::size_t b0, std::size_t b1, std::size_t) {
@@ -888,6 +1026,7 @@ class LloydGroup {
   Blocks blocks_;
   std::size_t max_iter_;
   double tol_;
+  Share share_;
 };
 
 /// scikit-learn's _is_same_clustering: labels b is a relabelling of labels a.
@@ -914,11 +1053,20 @@ std::size_t group_size(std::size_t n_init, std::size_t k, std::size_t n) {
 
 template <class T>
 KMeansModel<T> finish_model(const Prepared<T>& data, std::vector<Run<T>>& runs, std::size_t k,
-                            const KMeansParams& params, Diagnostics* diag) {
+                            const KMeansParams& params, Diagnostics* diag, const LloydGroup<T>& lloyd) {
   const std::size_t p = data.xc.cols();
+  // With several ranks a restart's labels are gathered only when a comparison needs
+  // them (every rank makes the same comparisons, from the same inertias).
+  std::vector<char> complete(runs.size(), 0);
+  const auto labels_of = [&](std::size_t r) -> const std::vector<std::int32_t>& {
+    if (!complete[r]) lloyd.complete_labels(runs[r]);
+    complete[r] = 1;
+    return runs[r].labels;
+  };
   std::size_t best = 0;
   for (std::size_t r = 1; r < runs.size(); ++r)
-    if (runs[r].inertia < runs[best].inertia && !same_clustering(runs[r].labels, runs[best].labels, k)) best = r;
+    if (runs[r].inertia < runs[best].inertia && !same_clustering(labels_of(r), labels_of(best), k)) best = r;
+  labels_of(best);
 
   KMeansModel<T> model;
   Run<T>& w = runs[best];
@@ -1020,8 +1168,10 @@ KMeansModel<T> fit_kmeans(MatrixView<T> x, const KMeansParams& params, Diagnosti
   const std::size_t k = params.n_clusters, n = x.rows(), p = x.cols();
   warn_distinct(x, k, diag);
   const Prepared<T> data = prepare(x, params.tol);
+  const Share share = Share::of(params.comm, Blocks{n, data.block_rows}.count());
 
-  LloydGroup<T> lloyd(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, params.max_iter, data.tol_eff);
+  LloydGroup<T> lloyd(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, params.max_iter, data.tol_eff,
+                      share);
   auto seed_rows = [&](std::vector<Rng>& rngs) {
     if (params.init == KMeansInit::random) {
       std::vector<std::vector<std::size_t>> seeds;
@@ -1030,7 +1180,7 @@ KMeansModel<T> fit_kmeans(MatrixView<T> x, const KMeansParams& params, Diagnosti
     }
     std::vector<Rng*> ptrs;
     for (auto& g : rngs) ptrs.push_back(&g);
-    return kmeans_pp_group(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, ptrs);
+    return kmeans_pp_group(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, ptrs, share);
   };
   auto start_run = [&](const std::vector<std::size_t>& seeds) {
     Matrix<T> init(k, p);
@@ -1043,7 +1193,9 @@ KMeansModel<T> fit_kmeans(MatrixView<T> x, const KMeansParams& params, Diagnosti
   // whichever runs share a pass): data that stays in cache is cheapest with whole
   // restarts per thread (no synchronisation per iteration); larger data is read
   // once per iteration for a whole group of restarts, rows split over threads.
-  const bool by_restart = params.n_init > 1 && num_threads() > 1 && n * p * sizeof(T) <= (std::size_t{16} << 20);
+  // Several ranks exchange after every pass, from this thread: the grouped schedule.
+  const bool by_restart = !share.distributed() && params.n_init > 1 && num_threads() > 1 &&
+                          n * p * sizeof(T) <= (std::size_t{16} << 20);
   if (by_restart) {
     parallel_for(params.n_init, [&](std::size_t r) {
       std::vector<Rng> rngs{Rng::stream(params.random_state, r)};
@@ -1069,7 +1221,7 @@ KMeansModel<T> fit_kmeans(MatrixView<T> x, const KMeansParams& params, Diagnosti
       }
     }
   }
-  return finish_model(data, runs, k, params, diag);
+  return finish_model(data, runs, k, params, diag, lloyd);
 }
 
 template <class T>
@@ -1087,11 +1239,13 @@ KMeansModel<T> fit_kmeans_from(MatrixView<T> x, MatrixView<T> init, const KMeans
   Matrix<T> start(k, p);
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t f = 0; f < p; ++f) start(j, f) = static_cast<T>(static_cast<double>(init(j, f)) - data.mean[f]);
-  LloydGroup<T> lloyd(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, params.max_iter, data.tol_eff);
+  const Share share = Share::of(params.comm, Blocks{x.rows(), data.block_rows}.count());
+  LloydGroup<T> lloyd(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, params.max_iter, data.tol_eff,
+                      share);
   std::vector<Run<T>> runs;
   runs.push_back(lloyd.make_run(start.data()));
   lloyd.run(runs);
-  return finish_model(data, runs, k, params, diag);
+  return finish_model(data, runs, k, params, diag, lloyd);
 }
 
 template <class T>

@@ -18,6 +18,9 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
   kp.max_iter = params.max_iter;
   kp.tol = params.tol;
   kp.random_state = params.seed;
+  // Under mpirun every rank holds the same rows; each computes its share of the
+  // row blocks of every fit of the sweep and of the final fit (docs/USAGE.md "Many machines").
+  if (world().size() > 1) kp.comm = &world();
   std::vector<KFit> fits;
   std::vector<KMeansModel<T>> models;
   // A large table: the sweep runs on a seeded uniform sample of the rows.
@@ -57,6 +60,7 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     sp.n_clusters = k;
     sp.n_init = std::min(kp.n_init, kStabilityRestarts);
     sp.random_state = seed;
+    sp.comm = nullptr;  // small fits, computed whole on every rank
     return fit_kmeans<T>(sub.view(), sp).labels;
   };
   r.eval = sweep_k<T>(x, ks, fit_ks, fits, silhouette_rows(params, x.rows()), params.seed, ctx.diag,

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "method.hpp"
+#include "segmenta/comm.hpp"
 #include "outputs.hpp"
 #include "postgres_sink.hpp"
 
@@ -13,7 +14,7 @@ RunSummary run(const RunParams& params) {
   if (params.data.empty()) throw ParameterError("data", "no input file given");
   validate_run_params(params);
   Stopwatch total_clock;
-  Progress::set_enabled(!params.quiet);  // a model download shows its bar
+  Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
   // Fail before reading anything when the encoder's weights are not there.
   const std::vector<Method> methods = params.method == Method::all ? clustering_methods() : std::vector<Method>{params.method};
   for (Method m : methods)
@@ -22,9 +23,20 @@ RunSummary run(const RunParams& params) {
       break;
     }
 
+  // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
+  // share of the rows' blocks; rank 0 alone opens the destination, explains, maps,
+  // writes and prints, and every rank fails alike when reading fails on any.
+  const Communicator& comm = world();
+  const bool root = comm.rank() == 0, several = comm.size() > 1;
+  if (several && params.data == "-")
+    throw ParameterError("data", "standard input cannot be read by several ranks (mpirun); give a file");
+
   // The destination is checked (a directory: its staging directory made) before any work.
   // With --to, the database table too (connected and checked here).
-  const std::unique_ptr<Sink> sink = detail::open_run_sink(params);
+  std::unique_ptr<Sink> sink;
+  agree_on_failure(comm, [&] {
+    if (root) sink = detail::open_run_sink(params);
+  });
 
   // ---- load
   Stopwatch load_clock;
@@ -35,16 +47,39 @@ RunSummary run(const RunParams& params) {
   DateReadings dates;  // the columns read from dates, for model.json
   csv.dates_read = &dates;
   Progress load_progress(fmt::format("read {}", redact_postgres_uri(params.data)));
-  SourceData data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read();
+  SourceData data;
+  if (several && !is_postgres_uri(params.data))
+    data = read_csv_on_ranks(params.data, csv, comm);
+  else
+    agree_on_failure(comm, [&] { data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read(); });
   load_progress.finish();
   data.provenance.dates = std::move(dates);
   const double load_seconds = load_clock.seconds();
   detail::trace_memory("load");
 
-  auto result = std::make_shared<SegmentationResult>(segment(std::move(data.table), detail::redacted_params(params), std::move(data.provenance)));
+  RunParams run_params = detail::redacted_params(params);
+  if (!root) {
+    // The other ranks stop after the methods: profiles are cheap, the explanation and
+    // the maps are rank 0's alone, and so is the terminal.
+    run_params.explain = false;
+    run_params.maps = false;
+    run_params.quiet = true;
+  }
+  const std::uint64_t gathered_before = comm.bytes_gathered();
+  auto result = std::make_shared<SegmentationResult>(segment(std::move(data.table), run_params, std::move(data.provenance)));
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
   load_diagnostics.append(result->diagnostics);
   result->diagnostics = std::move(load_diagnostics);
+  if (several)
+    result->diagnostics.info("mpi", "ranks",
+                             fmt::format("{} ranks shared the k-means row blocks; rank 0 received {} bytes from the "
+                                         "others while segmenting",
+                                         comm.size(), comm.bytes_gathered() - gathered_before));
+  if (!root) {
+    RunSummary summary;
+    summary.out_dir = params.out_dir;
+    return summary;
+  }
 
   const OutputFiles files = render_outputs(*result);
   detail::trace_memory("render outputs");

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Times `segmenta run` on 1, 2 and 3 ranks of one machine: wall time and peak memory
+# of every rank (/usr/bin/time around each rank), the stage times of rank 0's summary,
+# and the bytes rank 0 received from the others (metrics.json's "mpi" diagnostic).
+# One process without mpirun is timed first, with the same --threads.
+#   bench/mpi/ranks.sh SEGMENTA DATA OUT_DIR [run flags...]
+#   bench/mpi/ranks.sh build/default/segmenta ../shared/data/bank-full.csv /tmp/ranks \
+#     --preset blog --method kmeans --k 5 --threads 1
+set -euo pipefail
+seg=$1
+data=$2
+out=$3
+shift 3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+rm -rf "$out"
+mkdir -p "$out"
+fmt='%e s wall, %U s user, %S s sys, %M KB peak'
+echo "== one process (no mpirun): $seg run $data $*"
+/usr/bin/time -f "rank -: $fmt" "$seg" run "$data" --out "$out/one" "$@" 2>&1 | grep -E '^(rank|time|segments)'
+for n in 1 2 3; do
+  echo "== mpirun --oversubscribe -np $n"
+  mpirun --oversubscribe -np "$n" bash -c 'exec /usr/bin/time -f "rank $OMPI_COMM_WORLD_RANK: '"$fmt"'" "$@"' _ \
+    "$seg" run "$data" --out "$out/np$n" "$@" 2>&1 | grep -E '^(rank|time|segments)' | sort
+  python3 - "$out/np$n/metrics.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for d in m.get("diagnostics", []):
+    if d.get("stage") == "mpi":
+        print("mpi:", d["message"])
+PY
+  cmp "$out/one/segments.csv" "$out/np$n/segments.csv" && echo "segments.csv identical to one process"
+done

@@ -1,0 +1,130 @@
+// The MPI communicator (SEGMENTA_MPI builds): MPI_COMM_WORLD behind the Communicator
+// interface. Only the main thread calls MPI (MPI_THREAD_FUNNELED); the row blocks of
+// a rank still run on its OpenMP threads.
+#include <mpi.h>
+
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "segmenta/comm.hpp"
+#include "segmenta/core.hpp"
+
+namespace segmenta {
+namespace {
+
+bool g_started = false;
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw Error(fmt::format("MPI {} failed: {}", what, std::string(text, static_cast<std::size_t>(len))));
+}
+
+int as_count(std::size_t n) {
+  if (n > static_cast<std::size_t>(INT_MAX)) throw Error("MPI: a message over 2^31 elements is not supported");
+  return static_cast<int>(n);
+}
+
+class MpiWorld final : public Communicator {
+ public:
+  MpiWorld() {
+    check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "Comm_rank");
+    check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "Comm_size");
+  }
+  int rank() const noexcept override { return rank_; }
+  int size() const noexcept override { return size_; }
+
+  std::vector<double> allgather(std::span<const double> mine) const override {
+    return gather_v<double>(mine, MPI_DOUBLE);
+  }
+  std::vector<std::int64_t> allgather(std::span<const std::int64_t> mine) const override {
+    return gather_v<std::int64_t>(mine, MPI_INT64_T);
+  }
+  std::vector<std::string> allgather_bytes(std::string_view mine) const override {
+    std::vector<int> counts, displs;
+    const std::vector<char> all =
+        gather_v<char>(std::span<const char>(mine.data(), mine.size()), MPI_CHAR, &counts, &displs);
+    std::vector<std::string> out(static_cast<std::size_t>(size_));
+    for (int r = 0; r < size_; ++r)
+      out[static_cast<std::size_t>(r)].assign(all.data() + displs[static_cast<std::size_t>(r)],
+                                              static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]));
+    return out;
+  }
+  std::uint64_t bytes_gathered() const noexcept override { return received_; }
+  void broadcast(std::string& bytes, int root) const override {
+    std::int64_t n = static_cast<std::int64_t>(bytes.size());
+    check(MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "Bcast");
+    bytes.resize(static_cast<std::size_t>(n));
+    if (root != rank_) received_ += static_cast<std::uint64_t>(n);
+    if (n > 0) check(MPI_Bcast(bytes.data(), as_count(bytes.size()), MPI_CHAR, root, MPI_COMM_WORLD), "Bcast");
+  }
+
+ private:
+  /// Every rank's elements in rank order: the counts first, then MPI_Allgatherv.
+  template <class T, class Span>
+  std::vector<T> gather_v(Span mine, MPI_Datatype type, std::vector<int>* counts_out = nullptr,
+                          std::vector<int>* displs_out = nullptr) const {
+    std::int64_t n = static_cast<std::int64_t>(mine.size());
+    std::vector<std::int64_t> sizes(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&n, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "Allgather");
+    std::vector<int> counts(sizes.size()), displs(sizes.size());
+    std::size_t total = 0;
+    for (std::size_t r = 0; r < sizes.size(); ++r) {
+      counts[r] = as_count(static_cast<std::size_t>(sizes[r]));
+      displs[r] = as_count(total);
+      total += static_cast<std::size_t>(sizes[r]);
+    }
+    as_count(total);
+    received_ += (total - static_cast<std::size_t>(n)) * sizeof(T);
+    std::vector<T> all(total);
+    check(MPI_Allgatherv(mine.data(), counts[static_cast<std::size_t>(rank_)], type, all.data(), counts.data(),
+                         displs.data(), type, MPI_COMM_WORLD),
+          "Allgatherv");
+    if (counts_out) *counts_out = std::move(counts);
+    if (displs_out) *displs_out = std::move(displs);
+    return all;
+  }
+
+  int rank_ = 0, size_ = 1;
+  mutable std::uint64_t received_ = 0;  // payload bytes from other ranks (counts not included)
+};
+
+}  // namespace
+
+bool mpi_built() noexcept { return true; }
+
+void start_mpi(int* argc, char*** argv) {
+  if (g_started) return;
+  int provided = 0;
+  check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "Init");
+  g_started = true;
+  // Errors come back as return codes (turned into exceptions), not as aborts.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  set_world_communicator(std::make_unique<MpiWorld>());
+}
+
+void finish_mpi() noexcept {
+  if (!g_started) return;
+  set_world_communicator(nullptr);
+  // The other ranks finish long before rank 0 (which explains, maps and writes) and
+  // MPI_Finalize waits for every rank by polling, which takes a core from rank 0 on
+  // a shared machine. Waiting here on a non-blocking barrier, tested every 2 ms,
+  // leaves the cores to rank 0.
+  MPI_Request barrier;
+  if (MPI_Ibarrier(MPI_COMM_WORLD, &barrier) == MPI_SUCCESS) {
+    int done = 0;
+    while (MPI_Test(&barrier, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+      const timespec pause{0, 2'000'000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+  MPI_Finalize();
+  g_started = false;
+}
+
+}  // namespace segmenta

@@ -1,0 +1,185 @@
+// The communicator and k-means on several ranks. Run as one process and under
+// `mpirun -np 3` (tests/CMakeLists.txt): every assertion holds for any rank count.
+//  * allreduce_sum_in_order adds the ranks' values in rank order: compared with a
+//    left fold written out here, on values where another order gives another sum;
+//  * rank_blocks partitions the blocks in order;
+//  * agree_on_failure: one rank's error is every rank's, with its type and message;
+//  * fit_kmeans with the world communicator returns bit for bit what one process
+//    computes alone (the oracle is the same function without a communicator: its own
+//    tests compare it with a naive Lloyd), on both kernels, float and double, with
+//    restarts, random and k-means++ seeding, and empty clusters relocated.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "segmenta/cluster.hpp"
+#include "segmenta/comm.hpp"
+
+using namespace segmenta;
+
+namespace {
+
+TEST(Communicator, SumsInRankOrder) {
+  const Communicator& comm = world();
+  const int size = comm.size(), rank = comm.rank();
+  // Rank r gives {1e16 if r == 0, else 1.0} and {r + 0.5}: summed in rank order
+  // 1e16 + 1 + 1 = 1e16 (each 1 is lost), while 1 + 1 + 1e16 would be 1e16 + 2.
+  const std::vector<double> mine{rank == 0 ? 1e16 : 1.0, rank + 0.5};
+  const std::vector<double> sum = comm.allreduce_sum_in_order(mine);
+  double fold0 = 0.0, fold1 = 0.0;
+  for (int r = 0; r < size; ++r) {
+    fold0 = r == 0 ? (r == 0 ? 1e16 : 1.0) : fold0 + 1.0;
+    fold1 = r == 0 ? 0.5 : fold1 + (r + 0.5);
+  }
+  ASSERT_EQ(sum.size(), 2u);
+  EXPECT_EQ(std::memcmp(&sum[0], &fold0, sizeof(double)), 0) << sum[0] << " vs " << fold0;
+  EXPECT_EQ(sum[1], fold1);
+  if (size > 2) EXPECT_EQ(sum[0], 1e16);  // the small terms are lost, as in order they must be
+
+  const std::vector<std::int64_t> ints = comm.allreduce_sum(std::vector<std::int64_t>{rank, 1});
+  EXPECT_EQ(ints[0], static_cast<std::int64_t>(size) * (size - 1) / 2);
+  EXPECT_EQ(ints[1], size);
+  EXPECT_EQ(comm.allreduce_max(rank * 7), (size - 1) * 7);
+
+  const std::vector<std::string> bytes = comm.allgather_bytes(std::string(static_cast<std::size_t>(rank), 'x'));
+  ASSERT_EQ(bytes.size(), static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) EXPECT_EQ(bytes[static_cast<std::size_t>(r)], std::string(static_cast<std::size_t>(r), 'x'));
+
+  std::string b = rank == 0 ? "from rank 0" : "";
+  comm.broadcast(b, 0);
+  EXPECT_EQ(b, "from rank 0");
+}
+
+TEST(Communicator, RankBlocksPartitionInOrder) {
+  for (std::size_t count : {0u, 1u, 2u, 3u, 7u, 40u, 64u})
+    for (int size = 1; size <= 5; ++size) {
+      std::size_t next = 0;
+      for (int r = 0; r < size; ++r) {
+        const RankBlocks rb = rank_blocks(count, r, size);
+        EXPECT_EQ(rb.first, next);
+        EXPECT_LE(rb.first, rb.last);
+        next = rb.last;
+      }
+      EXPECT_EQ(next, count);
+    }
+}
+
+TEST(Communicator, OneRanksFailureIsEveryRanks) {
+  const Communicator& comm = world();
+  const int last = comm.size() - 1;
+  try {
+    agree_on_failure(comm, [&] {
+      if (comm.rank() == last) throw ParseError("data.csv", 12, 3, "invalid UTF-8 byte sequence");
+    });
+    FAIL() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_EQ(std::string(e.what()), "data.csv:12:3: invalid UTF-8 byte sequence");
+    EXPECT_EQ(e.line(), 12u);
+  }
+  // The lowest failing rank's error wins.
+  try {
+    agree_on_failure(comm, [&] {
+      if (comm.rank() == 0) throw IoError("x.csv: cannot open: No such file or directory");
+      throw DataError("never seen unless alone");
+    });
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()), "x.csv: cannot open: No such file or directory");
+  }
+  EXPECT_NO_THROW(agree_on_failure(comm, [] {}));
+}
+
+/// Deterministic data: `groups` blobs in p columns, n rows (the same on every rank).
+template <class T>
+Matrix<T> blobs(std::size_t n, std::size_t p, std::size_t groups, std::uint64_t seed) {
+  Rng rng(seed);
+  Matrix<T> x(n, p);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t g = i % groups;
+    for (std::size_t f = 0; f < p; ++f)
+      x(i, f) = static_cast<T>(3.0 * static_cast<double>((g * 7 + f * 3) % 5) + rng.normal());
+  }
+  return x;
+}
+
+template <class T>
+void expect_same_model(const KMeansModel<T>& a, const KMeansModel<T>& b) {
+  EXPECT_EQ(a.labels, b.labels);
+  ASSERT_EQ(a.centers.size(), b.centers.size());
+  EXPECT_EQ(std::memcmp(a.centers.data(), b.centers.data(), a.centers.size() * sizeof(T)), 0);
+  EXPECT_EQ(std::memcmp(&a.inertia, &b.inertia, sizeof(double)), 0) << a.inertia << " vs " << b.inertia;
+  EXPECT_EQ(a.n_iter, b.n_iter);
+  EXPECT_EQ(a.best_init, b.best_init);
+  EXPECT_EQ(a.init_inertias, b.init_inertias);
+  EXPECT_EQ(a.inertia_history, b.inertia_history);
+}
+
+template <class T>
+void check_ranks_match_one_process(std::size_t n, std::size_t p, std::size_t k, std::size_t n_init, KMeansInit init) {
+  SCOPED_TRACE(::testing::Message() << "n " << n << " p " << p << " k " << k << " n_init " << n_init);
+  const Matrix<T> x = blobs<T>(n, p, 4, 17 + n + p);
+  KMeansParams params;
+  params.n_clusters = k;
+  params.n_init = n_init;
+  params.random_state = 3;
+  params.init = init;
+  const KMeansModel<T> alone = fit_kmeans<T>(x.view(), params);
+  params.comm = &world();
+  const KMeansModel<T> shared = fit_kmeans<T>(x.view(), params);
+  expect_same_model(alone, shared);
+  // From given centres (the path a sampled sweep takes for the chosen k).
+  KMeansParams from = params;
+  from.comm = nullptr;
+  const KMeansModel<T> a2 = fit_kmeans_from<T>(x.view(), alone.centers.view(), from);
+  from.comm = &world();
+  const KMeansModel<T> s2 = fit_kmeans_from<T>(x.view(), alone.centers.view(), from);
+  expect_same_model(a2, s2);
+}
+
+TEST(KMeansOnRanks, PanelKernelDouble) {
+  check_ranks_match_one_process<double>(40691, 8, 5, 10, KMeansInit::kmeans_plus_plus);
+  check_ranks_match_one_process<double>(5000, 3, 7, 3, KMeansInit::random);
+  // Two blocks: with three ranks one of them has no rows.
+  check_ranks_match_one_process<double>(1500, 6, 4, 2, KMeansInit::kmeans_plus_plus);
+}
+
+TEST(KMeansOnRanks, DotTileKernel) {
+  check_ranks_match_one_process<double>(9000, 40, 6, 4, KMeansInit::kmeans_plus_plus);
+  check_ranks_match_one_process<float>(12000, 48, 5, 3, KMeansInit::kmeans_plus_plus);
+}
+
+TEST(KMeansOnRanks, EmptyClustersRelocated) {
+  // Many duplicate rows and more centres than groups: random seeding picks duplicate
+  // starting centres, whose clusters empty and are relocated to the farthest rows.
+  const std::size_t n = 6000, p = 2;
+  Matrix<double> x(n, p);
+  for (std::size_t i = 0; i < n; ++i) {
+    x(i, 0) = static_cast<double>(i % 3);
+    x(i, 1) = i % 997 == 0 ? 50.0 + static_cast<double>(i % 5) : 0.0;
+  }
+  KMeansParams params;
+  params.n_clusters = 6;
+  params.n_init = 4;
+  params.init = KMeansInit::random;
+  params.random_state = 11;
+  Diagnostics d1, d2;
+  const KMeansModel<double> alone = fit_kmeans<double>(x.view(), params, &d1);
+  params.comm = &world();
+  const KMeansModel<double> shared = fit_kmeans<double>(x.view(), params, &d2);
+  expect_same_model(alone, shared);
+  bool relocated = false;
+  for (const auto& item : d1.items()) relocated |= item.code == "empty_cluster_relocated";
+  EXPECT_TRUE(relocated) << "the data should make k-means relocate an empty cluster";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (launched_by_mpi()) start_mpi(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  const int rc = RUN_ALL_TESTS();
+  // Every rank must pass; the launcher reports a failing one.
+  finish_mpi();
+  return rc;
+}
