@@ -13,6 +13,9 @@
 //       saves the normalised vectors (DIR/vectors_<precision>.npy, of the full set when
 //       --full, else of the subset) and writes DIR/segmenta.json with the timings, the
 //       FLOP counts, the measured peaks and the CPU time other processes used meanwhile.
+//   bench_embed_encoder --int8-split=DIR [--every=N] [--plans=iiii,ifff,...]
+//       What bench/compare/int8_split.py drives: every N-th blog sentence in fp32 and in
+//       the int8 mode with chosen layers in int8 / bf16 / fp32 (run_split below).
 // Threads: SEGMENTA_THREADS / all cores; BLAS is pinned to one thread.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -418,6 +421,64 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
 }
 
 // ---------------------------------------------------------------------------
+// Error-split mode
+// ---------------------------------------------------------------------------
+
+// Encodes every `every`-th blog sentence in fp32, then in the int8 mode under each plan
+// (letters per layer Q|K|V, attention output, FFN1, FFN2: i int8, b bf16, f fp32; "bbbb" is
+// the bf16 mode) and saves the normalised vectors as DIR/vectors_<letters>.npy, with the
+// seconds of each encode in DIR/split.json. bench/compare/int8_split.py reads them.
+int run_split(const std::string& dir, std::size_t every, const std::string& plans) {
+  fs::create_directories(dir);
+  const std::string model_dir = ensure_model(dir + "/model");
+  const auto& all = blog_sentences();
+  std::vector<std::string> sub;
+  for (std::size_t i = 0; i < all.size(); i += every) sub.push_back(all[i]);
+  nlohmann::ordered_json out;
+  out["sentences"] = sub.size();
+  out["every"] = every;
+  out["threads"] = num_threads();
+  out["int8_kernel"] = std::string(embed_precision_kernel(EmbedPrecision::int8));
+  out["default_int8_plan"] = embed_detail::plan_name(embed_detail::linear_plan(EmbedPrecision::int8));
+  nlohmann::ordered_json runs;
+  auto encode = [&](const std::string& tag, EmbedPrecision mode) {
+    const SentenceEncoder enc = SentenceEncoder::load(model_dir);  // packs with the plan set now
+    EncodeOptions o;
+    o.precision = mode;
+    o.batch_size = 32;
+    o.progress = false;
+    o.normalize = true;
+    EncodeStats st;
+    const MatrixF v = enc.encode(sub, o, &st);
+    write_file_atomic(dir + "/vectors_" + tag + ".npy", matrix_to_npy(v.view()));
+    runs[tag] = {{"seconds", st.seconds}, {"unique", st.unique}, {"tokens", st.tokens}};
+    std::fprintf(stderr, "%s: %zu sentences (%zu distinct) in %.2f s\n", tag.c_str(), st.sentences, st.unique, st.seconds);
+  };
+  encode("ffff", EmbedPrecision::fp32);
+  std::size_t at = 0;
+  while (at <= plans.size()) {
+    const std::size_t end = std::min(plans.find(',', at), plans.size());
+    const std::string tag = plans.substr(at, end - at);
+    at = end + 1;
+    if (tag.empty()) continue;
+    if (tag.size() != 4 || tag.find_first_not_of("ibf") != std::string::npos)
+      throw InvalidArgument("--plans: each plan is 4 letters of i, b, f, got '" + tag + "'");
+    if (tag == "bbbb") {
+      encode(tag, EmbedPrecision::bf16);
+      continue;
+    }
+    embed_detail::LinearPlan plan;
+    for (std::size_t j = 0; j < 4; ++j)
+      plan[j] = tag[j] == 'i' ? EmbedPrecision::int8 : tag[j] == 'b' ? EmbedPrecision::bf16 : EmbedPrecision::fp32;
+    embed_detail::set_int8_plan(plan);
+    encode(tag, EmbedPrecision::int8);
+  }
+  out["runs"] = runs;
+  write_file_atomic(dir + "/split.json", out.dump(2) + "\n");
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
 // Google Benchmark cases
 // ---------------------------------------------------------------------------
 
@@ -486,8 +547,8 @@ BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1, 2}})->
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string compare;
-  std::size_t subset = 2048;
+  std::string compare, split, plans = "iiii,ifff,fiff,ffif,fffi,biii,ibii,iibi,iiib,bbbb";
+  std::size_t subset = 2048, every = 10;
   bool full = false;
   int repeats = 3;
   std::vector<char*> rest;
@@ -497,6 +558,12 @@ int main(int argc, char** argv) {
       compare = a.substr(10);
     else if (a.rfind("--subset=", 0) == 0)
       subset = std::stoul(a.substr(9));
+    else if (a.rfind("--int8-split=", 0) == 0)
+      split = a.substr(13);
+    else if (a.rfind("--every=", 0) == 0)
+      every = std::max<std::size_t>(1, std::stoul(a.substr(8)));
+    else if (a.rfind("--plans=", 0) == 0)
+      plans = a.substr(8);
     else if (a == "--full")
       full = true;
     else if (a.rfind("--repeats=", 0) == 0)
@@ -506,6 +573,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (!compare.empty()) return run_compare(compare, subset, full, repeats);
+    if (!split.empty()) return run_split(split, every, plans);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -173,11 +173,13 @@ struct SentenceEncoder::Impl {
     if (p == EmbedPrecision::fp32) return fp32;
     const int slot = p == EmbedPrecision::bf16 ? 0 : 1;
     std::call_once(packed_once[slot], [&] {
+      const embed_detail::LinearPlan plan = embed_detail::linear_plan(p);
       std::vector<std::array<PackedLinear, 4>> out(fp32.size());
       for (std::size_t l = 0; l < fp32.size(); ++l)
         for (int j = 0; j < 4; ++j) {
           const PackedLinear& src = fp32[l][static_cast<std::size_t>(j)];
-          out[l][static_cast<std::size_t>(j)] = embed_detail::pack_linear(p, src.w32.data(), src.bias.data(), src.n, src.k);
+          out[l][static_cast<std::size_t>(j)] =
+              embed_detail::pack_linear(plan[static_cast<std::size_t>(j)], src.w32.data(), src.bias.data(), src.n, src.k);
         }
       packed[slot] = std::move(out);
     });

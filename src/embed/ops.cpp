@@ -1,6 +1,7 @@
 #include "embed/ops.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +73,38 @@ std::size_t attention_scratch_floats(std::size_t T, std::size_t heads, std::size
 // ---------------------------------------------------------------------------
 // Linear layers
 // ---------------------------------------------------------------------------
+
+namespace {
+
+// The int8 mode's plan (set_int8_plan replaces it).
+constexpr LinearPlan kInt8Plan = {EmbedPrecision::int8, EmbedPrecision::int8, EmbedPrecision::int8, EmbedPrecision::int8};
+std::atomic<int> g_int8_plan_override{-1};  // -1: kInt8Plan; else 2 bits per layer
+
+}  // namespace
+
+LinearPlan linear_plan(EmbedPrecision mode) noexcept {
+  if (mode != EmbedPrecision::int8) return {mode, mode, mode, mode};
+  const int code = g_int8_plan_override.load(std::memory_order_acquire);
+  if (code < 0) return kInt8Plan;
+  LinearPlan plan;
+  for (int j = 0; j < 4; ++j) plan[static_cast<std::size_t>(j)] = static_cast<EmbedPrecision>((code >> (2 * j)) & 3);
+  return plan;
+}
+
+void set_int8_plan(const LinearPlan& plan) noexcept {
+  int code = 0;
+  for (int j = 0; j < 4; ++j) code |= static_cast<int>(plan[static_cast<std::size_t>(j)]) << (2 * j);
+  g_int8_plan_override.store(code, std::memory_order_release);
+}
+
+std::string plan_name(const LinearPlan& plan) {
+  std::string s;
+  for (std::size_t j = 0; j < plan.size(); ++j) {
+    if (j) s += '/';
+    s += to_string(plan[j]);
+  }
+  return s;
+}
 
 PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k) {
   PackedLinear p;

@@ -3,8 +3,10 @@
 // their inputs.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "embed/internal.hpp"
 #include "segmenta/core.hpp"
@@ -62,6 +64,19 @@ struct PackedLinear {
 };
 
 constexpr std::size_t kPanel = 48;
+
+/// The precision of each linear layer of a transformer block, in the order Q|K|V, attention
+/// output, FFN1, FFN2, that a precision mode runs. fp32 and bf16: all four in that precision.
+/// int8: kInt8Plan (every layer but one in int8, see below), or the plan set_int8_plan
+/// installed.
+using LinearPlan = std::array<EmbedPrecision, 4>;
+LinearPlan linear_plan(EmbedPrecision mode) noexcept;
+/// Replaces the int8 mode's plan for the whole process (measurements of the error split:
+/// bench/micro/embed_encoder_bench.cpp). Call before any encoder packs its int8 layers;
+/// an encoder keeps the plan it packed with.
+void set_int8_plan(const LinearPlan& plan) noexcept;
+/// "int8/int8/int8/bf16"-style name of a plan.
+std::string plan_name(const LinearPlan& plan);
 
 /// Packs W (n, k) row-major and b (n) for `precision`.
 PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k);
