@@ -6,7 +6,8 @@
 //   bench_embed_encoder [--benchmark_filter=...]
 //       Google Benchmark cases: tokenizer, encoder per precision (512 sentences), the
 //       GEMM kernels at the encoder's shape, and raw instruction-throughput peaks.
-//   bench_embed_encoder --compare=DIR [--subset=N] [--full] [--repeats=R]
+//   bench_embed_encoder --compare=DIR [--subset=N] [--full] [--repeats=R] [--no-peaks]
+//                       [--precisions=fp32,bf16,int8]
 //       What bench/compare/embed_torch.py drives: writes DIR/model (the random model),
 //       DIR/ids.txt (token ids of the first N blog sentences, for torch), times each
 //       precision on those N sentences (best of R) and, with --full, once on all 45,211,
@@ -316,7 +317,8 @@ double foreign_cores(const CpuSample& a, const CpuSample& b, double wall) {
 // Compare mode
 // ---------------------------------------------------------------------------
 
-int run_compare(const std::string& dir, std::size_t subset, bool full, int repeats) {
+int run_compare(const std::string& dir, std::size_t subset, bool full, int repeats, bool measure_peaks,
+                const std::vector<EmbedPrecision>& precisions) {
   fs::create_directories(dir);
   const std::string model_dir = ensure_model(dir + "/model");
   const SentenceEncoder enc = SentenceEncoder::load(model_dir);
@@ -337,9 +339,10 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
   out["batch_size"] = 32;
   out["subset_sentences"] = subset;
   const int threads = num_threads();
-  std::fprintf(stderr, "measuring peaks (%d threads)...\n", threads);
   nlohmann::ordered_json peaks;
+  if (measure_peaks) std::fprintf(stderr, "measuring peaks (%d threads)...\n", threads);
   for (int t : {1, threads}) {
+    if (!measure_peaks) break;
     const std::string key = std::to_string(t) + (t == 1 ? "_thread" : "_threads");
     peaks["fp32_fma_instruction_" + key] = instruction_peak(0, t) / 1e9;
     peaks["bf16_dpbf16ps_instruction_" + key] = instruction_peak(1, t) / 1e9;
@@ -364,7 +367,7 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
                 {"int8_kernel", std::string(embed_precision_kernel(EmbedPrecision::int8))}};
 
   nlohmann::ordered_json runs;
-  for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
+  for (EmbedPrecision p : precisions) {
     const std::string name(to_string(p));
     EncodeOptions o;
     o.precision = p;
@@ -375,12 +378,13 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     double best = 1e30, best_foreign = 0;
     EncodeStats st;
     MatrixF v;
-    std::vector<double> times;
+    std::vector<double> times, cpu_times;
     for (int rep = 0; rep < repeats; ++rep) {
       const CpuSample a = CpuSample::now();
       v = enc.encode(sub, o, &st);
       const CpuSample b = CpuSample::now();
       times.push_back(st.seconds);
+      cpu_times.push_back(b.own - a.own);
       if (st.seconds < best) {
         best = st.seconds;
         best_foreign = foreign_cores(a, b, st.seconds);
@@ -390,6 +394,7 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
                    {"tokens", st.tokens},
                    {"flops", st.flops},
                    {"seconds_all_repeats", times},
+                   {"cpu_seconds_all_repeats", cpu_times},
                    {"seconds", best},
                    {"sentences_per_s", double(st.sentences) / best},
                    {"gflops_per_s", st.flops / best / 1e9},
@@ -427,7 +432,8 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
 // Encodes every `every`-th blog sentence in fp32, then in the int8 mode under each plan
 // (letters per layer Q|K|V, attention output, FFN1, FFN2: i int8, b bf16, f fp32; "bbbb" is
 // the bf16 mode) and saves the normalised vectors as DIR/vectors_<letters>.npy, with the
-// seconds of each encode in DIR/split.json. bench/compare/int8_split.py reads them.
+// wall and CPU seconds of each encode in DIR/split.json (a plan listed several times is
+// timed each time, for paired timings). bench/compare/int8_split.py reads them.
 int run_split(const std::string& dir, std::size_t every, const std::string& plans) {
   fs::create_directories(dir);
   const std::string model_dir = ensure_model(dir + "/model");
@@ -449,10 +455,19 @@ int run_split(const std::string& dir, std::size_t every, const std::string& plan
     o.progress = false;
     o.normalize = true;
     EncodeStats st;
+    const CpuSample a = CpuSample::now();
     const MatrixF v = enc.encode(sub, o, &st);
+    const CpuSample b = CpuSample::now();
     write_file_atomic(dir + "/vectors_" + tag + ".npy", matrix_to_npy(v.view()));
-    runs[tag] = {{"seconds", st.seconds}, {"unique", st.unique}, {"tokens", st.tokens}};
-    std::fprintf(stderr, "%s: %zu sentences (%zu distinct) in %.2f s\n", tag.c_str(), st.sentences, st.unique, st.seconds);
+    // A plan named twice or more is timed each time (alternating plans for paired timings).
+    auto& r = runs[tag];
+    if (r.is_null()) r = {{"unique", st.unique}, {"tokens", st.tokens}, {"seconds", nlohmann::json::array()},
+                          {"cpu_seconds", nlohmann::json::array()}, {"foreign_cores", nlohmann::json::array()}};
+    r["seconds"].push_back(st.seconds);
+    r["cpu_seconds"].push_back(b.own - a.own);
+    r["foreign_cores"].push_back(foreign_cores(a, b, st.seconds));
+    std::fprintf(stderr, "%s: %zu sentences (%zu distinct) in %.2f s, %.2f CPU s (other processes: %.2f cores)\n",
+                 tag.c_str(), st.sentences, st.unique, st.seconds, b.own - a.own, foreign_cores(a, b, st.seconds));
   };
   encode("ffff", EmbedPrecision::fp32);
   std::size_t at = 0;
@@ -549,6 +564,8 @@ BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1, 2}})->
 int main(int argc, char** argv) {
   std::string compare, split, plans = "iiii,ifff,fiff,ffif,fffi,biii,ibii,iibi,iiib,bbbb";
   std::size_t subset = 2048, every = 10;
+  bool peaks = true;
+  std::vector<EmbedPrecision> precisions = {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8};
   bool full = false;
   int repeats = 3;
   std::vector<char*> rest;
@@ -564,7 +581,14 @@ int main(int argc, char** argv) {
       every = std::max<std::size_t>(1, std::stoul(a.substr(8)));
     else if (a.rfind("--plans=", 0) == 0)
       plans = a.substr(8);
-    else if (a == "--full")
+    else if (a == "--no-peaks")
+      peaks = false;
+    else if (a.rfind("--precisions=", 0) == 0) {
+      precisions.clear();
+      std::string list = a.substr(13) + ",";
+      for (std::size_t at = 0, end; (end = list.find(',', at)) != std::string::npos; at = end + 1)
+        if (end > at) precisions.push_back(parse_embed_precision(list.substr(at, end - at), "--precisions"));
+    } else if (a == "--full")
       full = true;
     else if (a.rfind("--repeats=", 0) == 0)
       repeats = std::max(1, std::stoi(a.substr(10)));
@@ -572,7 +596,7 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
   }
   try {
-    if (!compare.empty()) return run_compare(compare, subset, full, repeats);
+    if (!compare.empty()) return run_compare(compare, subset, full, repeats, peaks, precisions);
     if (!split.empty()) return run_split(split, every, plans);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

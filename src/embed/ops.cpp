@@ -76,9 +76,8 @@ std::size_t attention_scratch_floats(std::size_t T, std::size_t heads, std::size
 
 namespace {
 
-// The int8 mode's plan (set_int8_plan replaces it).
-constexpr LinearPlan kInt8Plan = {EmbedPrecision::int8, EmbedPrecision::int8, EmbedPrecision::int8, EmbedPrecision::int8};
-std::atomic<int> g_int8_plan_override{-1};  // -1: kInt8Plan; else 2 bits per layer
+// The plan set_int8_plan installed: -1 for kInt8Plan, else 2 bits per layer.
+std::atomic<int> g_int8_plan_override{-1};
 
 }  // namespace
 
@@ -229,6 +228,11 @@ namespace {
 // precondition in one place).
 LinearKernel layer_kernel(const PackedLinear& lin) noexcept {
   const LinearKernel k = linear_kernel(lin.precision);
+  if (k == LinearKernel::amx && lin.exact) {
+    // The bf16 kernels that follow the portable kernel's order.
+    if (cpu_has_avx512_bf16()) return LinearKernel::avx512;
+    return cpu_has_avx2_fma() ? LinearKernel::avx2 : LinearKernel::portable;
+  }
   return k == LinearKernel::amx && !amx_supports(lin) ? LinearKernel::avx512 : k;
 }
 
