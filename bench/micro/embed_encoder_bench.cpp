@@ -14,7 +14,7 @@
 //       saves the normalised vectors (DIR/vectors_<precision>.npy, of the full set when
 //       --full, else of the subset) and writes DIR/segmenta.json with the timings, the
 //       FLOP counts, the measured peaks and the CPU time other processes used meanwhile.
-//   bench_embed_encoder --int8-split=DIR [--every=N] [--plans=iiii,ifff,...]
+//   bench_embed_encoder --int8-split=DIR [--every=N] [--plans=iiii,ifff,...] [--no-fp32]
 //       What bench/compare/int8_split.py drives: every N-th blog sentence in fp32 and in
 //       the int8 mode with chosen layers in int8 / bf16 / fp32 (run_split below).
 // Threads: SEGMENTA_THREADS / all cores; BLAS is pinned to one thread.
@@ -429,12 +429,13 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
 // Error-split mode
 // ---------------------------------------------------------------------------
 
-// Encodes every `every`-th blog sentence in fp32, then in the int8 mode under each plan
+// Encodes every `every`-th blog sentence in fp32 (unless with_fp32 is false: timings only),
+// then in the int8 mode under each plan
 // (letters per layer Q|K|V, attention output, FFN1, FFN2: i int8, b bf16, f fp32; "bbbb" is
 // the bf16 mode) and saves the normalised vectors as DIR/vectors_<letters>.npy, with the
 // wall and CPU seconds of each encode in DIR/split.json (a plan listed several times is
 // timed each time, for paired timings). bench/compare/int8_split.py reads them.
-int run_split(const std::string& dir, std::size_t every, const std::string& plans) {
+int run_split(const std::string& dir, std::size_t every, const std::string& plans, bool with_fp32) {
   fs::create_directories(dir);
   const std::string model_dir = ensure_model(dir + "/model");
   const auto& all = blog_sentences();
@@ -469,7 +470,7 @@ int run_split(const std::string& dir, std::size_t every, const std::string& plan
     std::fprintf(stderr, "%s: %zu sentences (%zu distinct) in %.2f s, %.2f CPU s (other processes: %.2f cores)\n",
                  tag.c_str(), st.sentences, st.unique, st.seconds, b.own - a.own, foreign_cores(a, b, st.seconds));
   };
-  encode("ffff", EmbedPrecision::fp32);
+  if (with_fp32) encode("ffff", EmbedPrecision::fp32);
   std::size_t at = 0;
   while (at <= plans.size()) {
     const std::size_t end = std::min(plans.find(',', at), plans.size());
@@ -564,7 +565,7 @@ BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1, 2}})->
 int main(int argc, char** argv) {
   std::string compare, split, plans = "iiii,ifff,fiff,ffif,fffi,biii,ibii,iibi,iiib,bbbb";
   std::size_t subset = 2048, every = 10;
-  bool peaks = true;
+  bool peaks = true, split_fp32 = true;
   std::vector<EmbedPrecision> precisions = {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8};
   bool full = false;
   int repeats = 3;
@@ -581,6 +582,8 @@ int main(int argc, char** argv) {
       every = std::max<std::size_t>(1, std::stoul(a.substr(8)));
     else if (a.rfind("--plans=", 0) == 0)
       plans = a.substr(8);
+    else if (a == "--no-fp32")
+      split_fp32 = false;
     else if (a == "--no-peaks")
       peaks = false;
     else if (a.rfind("--precisions=", 0) == 0) {
@@ -597,7 +600,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (!compare.empty()) return run_compare(compare, subset, full, repeats, peaks, precisions);
-    if (!split.empty()) return run_split(split, every, plans);
+    if (!split.empty()) return run_split(split, every, plans, split_fp32);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
