@@ -87,13 +87,19 @@ TEST(CliEmbed, Int8VectorsDoNotDependOnTheKernel) {
   ASSERT_EQ(avx2.exit_code, 0) << avx2.err;
   if (embed_detail::cpu_has_avx2_fma())
     EXPECT_NE(avx2.out.find("int8 on avx2"), std::string::npos) << avx2.out;
+  // One thread against the default (all cores): batches are cut independently of the
+  // thread count, so the bytes are the same.
+  const auto one = test::run_command(test::cli() + args + dir + "/one_thread.npy --threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
   const MatrixD a = read_npy(dir + "/best.npy"), b = read_npy(dir + "/no_amx.npy"), c = read_npy(dir + "/portable.npy"),
-                d = read_npy(dir + "/avx2.npy");
+                d = read_npy(dir + "/avx2.npy"), e = read_npy(dir + "/one_thread.npy");
   ASSERT_EQ(a.rows(), 4521u);
   ASSERT_EQ(b.rows(), a.rows());
   ASSERT_EQ(c.rows(), a.rows());
   ASSERT_EQ(d.rows(), a.rows());
+  ASSERT_EQ(e.rows(), a.rows());
   for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a.data()[i], e.data()[i]) << "one thread, " << i;
     ASSERT_EQ(a.data()[i], b.data()[i]) << i;
     ASSERT_EQ(a.data()[i], c.data()[i]) << i;
     ASSERT_EQ(a.data()[i], d.data()[i]) << i;
