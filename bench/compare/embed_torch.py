@@ -23,6 +23,8 @@ the blog's template), batch 32, 2 threads, on the same machine, one after the ot
 Usage:
   /usr/bin/python3 bench/compare/embed_torch.py --bench build/release/bench/bench_embed_encoder \\
       [--dir /tmp/segmenta-embed-compare] [--subset 2048] [--full] [--repeats 3] [--json FILE]
+  /usr/bin/python3 bench/compare/embed_torch.py --bench ... --alternate N [--subset S] [--setups mkldnn-2]
+      N rounds, each timing segmenta fp32 and int8, then torch, once on the same S sentences.
 Other processes on the machine are reported as foreign_cores (average cores they used
 during each measurement, from /proc/stat).
 """
@@ -99,6 +101,53 @@ def cosines(a, b):
     return (a * b).sum(axis=1) / (na * nb)
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def alternate(args):
+    """Rounds of segmenta (fp32, then int8) and torch on the same subset, one after the other,
+    each process timed once per round with its own CPU seconds and the load average."""
+    if not args.bench:
+        sys.exit("--bench is required")
+    os.makedirs(args.dir, exist_ok=True)
+    rounds = []
+    for i in range(args.alternate):
+        row = {"round": i + 1, "load_before": load_average()}
+        cmd = [args.bench, f"--compare={args.dir}", f"--subset={args.subset}", "--repeats=1", "--no-peaks",
+               "--precisions=fp32,int8"]
+        subprocess.run(cmd, check=True, env=dict(os.environ, SEGMENTA_THREADS="2"))
+        seg = json.load(open(os.path.join(args.dir, "segmenta.json")))
+        for p in ("fp32", "int8"):
+            r = seg["runs"][p]["subset"]
+            row["segmenta_" + p] = {"seconds": r["seconds"], "cpu_seconds": r["cpu_seconds_all_repeats"][0],
+                                    "foreign_cores": r["foreign_cores"], "sentences": r["sentences"]}
+        for name in args.setups.split(","):
+            env = dict(os.environ, **TORCH_SETUPS[name][0])
+            a = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-worker", name, "--dir", args.dir,
+                                  "--repeats", "1"], check=True, env=env, capture_output=True, text=True)
+            b = resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            row["torch_" + name] = {"seconds": r["seconds"], "foreign_cores": r["foreign_cores"],
+                                    "process_cpu_seconds": (b.ru_utime + b.ru_stime) - (a.ru_utime + a.ru_stime)}
+        row["load_after"] = load_average()
+        rounds.append(row)
+        line = f"round {i + 1} (load {row['load_before']:.1f} -> {row['load_after']:.1f}):"
+        for k, v in row.items():
+            if isinstance(v, dict):
+                line += f" {k} {v['seconds']:.1f} s"
+        print(line, file=sys.stderr, flush=True)
+    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+              "machine": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t"),
+              "cores": os.cpu_count(), "subset": args.subset, "rounds": rounds}
+    path = args.json or os.path.join(ROOT, "bench", "results", f"embed_alternate_{datetime.date.today().isoformat()}.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print("written:", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", help="path of bench_embed_encoder")
@@ -109,10 +158,15 @@ def main():
     ap.add_argument("--setups", default=",".join(TORCH_SETUPS), help="torch set-ups to time")
     ap.add_argument("--json", help="write the results here (default bench/results/embed_<date>.json)")
     ap.add_argument("--skip-segmenta", action="store_true", help="reuse DIR from an earlier run")
+    ap.add_argument("--alternate", type=int, default=0, metavar="N",
+                    help="N rounds of segmenta fp32 + int8, then each torch set-up, once each, on the subset "
+                         "(paired timings under a changing load; no peaks, no agreement)")
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_worker:
         return torch_worker(args)
+    if args.alternate:
+        return alternate(args)
     if not args.bench and not args.skip_segmenta:
         ap.error("--bench is required")
 

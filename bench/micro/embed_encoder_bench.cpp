@@ -6,13 +6,17 @@
 //   bench_embed_encoder [--benchmark_filter=...]
 //       Google Benchmark cases: tokenizer, encoder per precision (512 sentences), the
 //       GEMM kernels at the encoder's shape, and raw instruction-throughput peaks.
-//   bench_embed_encoder --compare=DIR [--subset=N] [--full] [--repeats=R]
+//   bench_embed_encoder --compare=DIR [--subset=N] [--full] [--repeats=R] [--no-peaks]
+//                       [--precisions=fp32,bf16,int8]
 //       What bench/compare/embed_torch.py drives: writes DIR/model (the random model),
 //       DIR/ids.txt (token ids of the first N blog sentences, for torch), times each
 //       precision on those N sentences (best of R) and, with --full, once on all 45,211,
 //       saves the normalised vectors (DIR/vectors_<precision>.npy, of the full set when
 //       --full, else of the subset) and writes DIR/segmenta.json with the timings, the
 //       FLOP counts, the measured peaks and the CPU time other processes used meanwhile.
+//   bench_embed_encoder --int8-split=DIR [--every=N] [--plans=iiii,ifff,...] [--no-fp32]
+//       What bench/compare/int8_split.py drives: every N-th blog sentence in fp32 and in
+//       the int8 mode with chosen layers in int8 / bf16 / fp32 (run_split below).
 // Threads: SEGMENTA_THREADS / all cores; BLAS is pinned to one thread.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -313,7 +317,8 @@ double foreign_cores(const CpuSample& a, const CpuSample& b, double wall) {
 // Compare mode
 // ---------------------------------------------------------------------------
 
-int run_compare(const std::string& dir, std::size_t subset, bool full, int repeats) {
+int run_compare(const std::string& dir, std::size_t subset, bool full, int repeats, bool measure_peaks,
+                const std::vector<EmbedPrecision>& precisions) {
   fs::create_directories(dir);
   const std::string model_dir = ensure_model(dir + "/model");
   const SentenceEncoder enc = SentenceEncoder::load(model_dir);
@@ -334,9 +339,10 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
   out["batch_size"] = 32;
   out["subset_sentences"] = subset;
   const int threads = num_threads();
-  std::fprintf(stderr, "measuring peaks (%d threads)...\n", threads);
   nlohmann::ordered_json peaks;
+  if (measure_peaks) std::fprintf(stderr, "measuring peaks (%d threads)...\n", threads);
   for (int t : {1, threads}) {
+    if (!measure_peaks) break;
     const std::string key = std::to_string(t) + (t == 1 ? "_thread" : "_threads");
     peaks["fp32_fma_instruction_" + key] = instruction_peak(0, t) / 1e9;
     peaks["bf16_dpbf16ps_instruction_" + key] = instruction_peak(1, t) / 1e9;
@@ -361,7 +367,7 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
                 {"int8_kernel", std::string(embed_precision_kernel(EmbedPrecision::int8))}};
 
   nlohmann::ordered_json runs;
-  for (EmbedPrecision p : {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8}) {
+  for (EmbedPrecision p : precisions) {
     const std::string name(to_string(p));
     EncodeOptions o;
     o.precision = p;
@@ -372,12 +378,13 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
     double best = 1e30, best_foreign = 0;
     EncodeStats st;
     MatrixF v;
-    std::vector<double> times;
+    std::vector<double> times, cpu_times;
     for (int rep = 0; rep < repeats; ++rep) {
       const CpuSample a = CpuSample::now();
       v = enc.encode(sub, o, &st);
       const CpuSample b = CpuSample::now();
       times.push_back(st.seconds);
+      cpu_times.push_back(b.own - a.own);
       if (st.seconds < best) {
         best = st.seconds;
         best_foreign = foreign_cores(a, b, st.seconds);
@@ -387,6 +394,7 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
                    {"tokens", st.tokens},
                    {"flops", st.flops},
                    {"seconds_all_repeats", times},
+                   {"cpu_seconds_all_repeats", cpu_times},
                    {"seconds", best},
                    {"sentences_per_s", double(st.sentences) / best},
                    {"gflops_per_s", st.flops / best / 1e9},
@@ -414,6 +422,75 @@ int run_compare(const std::string& dir, std::size_t subset, bool full, int repea
   }
   out["runs"] = runs;
   write_file_atomic(dir + "/segmenta.json", out.dump(2) + "\n");
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Error-split mode
+// ---------------------------------------------------------------------------
+
+// Encodes every `every`-th blog sentence in fp32 (unless with_fp32 is false: timings only),
+// then in the int8 mode under each plan
+// (letters per layer Q|K|V, attention output, FFN1, FFN2: i int8, b bf16, f fp32; "bbbb" is
+// the bf16 mode) and saves the normalised vectors as DIR/vectors_<letters>.npy, with the
+// wall and CPU seconds of each encode in DIR/split.json (a plan listed several times is
+// timed each time, for paired timings). bench/compare/int8_split.py reads them.
+int run_split(const std::string& dir, std::size_t every, const std::string& plans, bool with_fp32) {
+  fs::create_directories(dir);
+  const std::string model_dir = ensure_model(dir + "/model");
+  const auto& all = blog_sentences();
+  std::vector<std::string> sub;
+  for (std::size_t i = 0; i < all.size(); i += every) sub.push_back(all[i]);
+  nlohmann::ordered_json out;
+  out["sentences"] = sub.size();
+  out["every"] = every;
+  out["threads"] = num_threads();
+  out["int8_kernel"] = std::string(embed_precision_kernel(EmbedPrecision::int8));
+  out["default_int8_plan"] = embed_detail::plan_name(embed_detail::linear_plan(EmbedPrecision::int8));
+  nlohmann::ordered_json runs;
+  auto encode = [&](const std::string& tag, EmbedPrecision mode) {
+    const SentenceEncoder enc = SentenceEncoder::load(model_dir);  // packs with the plan set now
+    EncodeOptions o;
+    o.precision = mode;
+    o.batch_size = 32;
+    o.progress = false;
+    o.normalize = true;
+    EncodeStats st;
+    const CpuSample a = CpuSample::now();
+    const MatrixF v = enc.encode(sub, o, &st);
+    const CpuSample b = CpuSample::now();
+    write_file_atomic(dir + "/vectors_" + tag + ".npy", matrix_to_npy(v.view()));
+    // A plan named twice or more is timed each time (alternating plans for paired timings).
+    auto& r = runs[tag];
+    if (r.is_null()) r = {{"unique", st.unique}, {"tokens", st.tokens}, {"seconds", nlohmann::json::array()},
+                          {"cpu_seconds", nlohmann::json::array()}, {"foreign_cores", nlohmann::json::array()}};
+    r["seconds"].push_back(st.seconds);
+    r["cpu_seconds"].push_back(b.own - a.own);
+    r["foreign_cores"].push_back(foreign_cores(a, b, st.seconds));
+    std::fprintf(stderr, "%s: %zu sentences (%zu distinct) in %.2f s, %.2f CPU s (other processes: %.2f cores)\n",
+                 tag.c_str(), st.sentences, st.unique, st.seconds, b.own - a.own, foreign_cores(a, b, st.seconds));
+  };
+  if (with_fp32) encode("ffff", EmbedPrecision::fp32);
+  std::size_t at = 0;
+  while (at <= plans.size()) {
+    const std::size_t end = std::min(plans.find(',', at), plans.size());
+    const std::string tag = plans.substr(at, end - at);
+    at = end + 1;
+    if (tag.empty()) continue;
+    if (tag.size() != 4 || tag.find_first_not_of("ibf") != std::string::npos)
+      throw InvalidArgument("--plans: each plan is 4 letters of i, b, f, got '" + tag + "'");
+    if (tag == "bbbb") {
+      encode(tag, EmbedPrecision::bf16);
+      continue;
+    }
+    embed_detail::LinearPlan plan;
+    for (std::size_t j = 0; j < 4; ++j)
+      plan[j] = tag[j] == 'i' ? EmbedPrecision::int8 : tag[j] == 'b' ? EmbedPrecision::bf16 : EmbedPrecision::fp32;
+    embed_detail::set_int8_plan(plan);
+    encode(tag, EmbedPrecision::int8);
+  }
+  out["runs"] = runs;
+  write_file_atomic(dir + "/split.json", out.dump(2) + "\n");
   return 0;
 }
 
@@ -486,8 +563,10 @@ BENCHMARK(BM_InstructionPeak)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1, 2}})->
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string compare;
-  std::size_t subset = 2048;
+  std::string compare, split, plans = "iiii,ifff,fiff,ffif,fffi,biii,ibii,iibi,iiib,bbbb";
+  std::size_t subset = 2048, every = 10;
+  bool peaks = true, split_fp32 = true;
+  std::vector<EmbedPrecision> precisions = {EmbedPrecision::fp32, EmbedPrecision::bf16, EmbedPrecision::int8};
   bool full = false;
   int repeats = 3;
   std::vector<char*> rest;
@@ -497,7 +576,22 @@ int main(int argc, char** argv) {
       compare = a.substr(10);
     else if (a.rfind("--subset=", 0) == 0)
       subset = std::stoul(a.substr(9));
-    else if (a == "--full")
+    else if (a.rfind("--int8-split=", 0) == 0)
+      split = a.substr(13);
+    else if (a.rfind("--every=", 0) == 0)
+      every = std::max<std::size_t>(1, std::stoul(a.substr(8)));
+    else if (a.rfind("--plans=", 0) == 0)
+      plans = a.substr(8);
+    else if (a == "--no-fp32")
+      split_fp32 = false;
+    else if (a == "--no-peaks")
+      peaks = false;
+    else if (a.rfind("--precisions=", 0) == 0) {
+      precisions.clear();
+      std::string list = a.substr(13) + ",";
+      for (std::size_t at = 0, end; (end = list.find(',', at)) != std::string::npos; at = end + 1)
+        if (end > at) precisions.push_back(parse_embed_precision(list.substr(at, end - at), "--precisions"));
+    } else if (a == "--full")
       full = true;
     else if (a.rfind("--repeats=", 0) == 0)
       repeats = std::max(1, std::stoi(a.substr(10)));
@@ -505,7 +599,8 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
   }
   try {
-    if (!compare.empty()) return run_compare(compare, subset, full, repeats);
+    if (!compare.empty()) return run_compare(compare, subset, full, repeats, peaks, precisions);
+    if (!split.empty()) return run_split(split, every, plans, split_fp32);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

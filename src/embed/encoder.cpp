@@ -173,11 +173,15 @@ struct SentenceEncoder::Impl {
     if (p == EmbedPrecision::fp32) return fp32;
     const int slot = p == EmbedPrecision::bf16 ? 0 : 1;
     std::call_once(packed_once[slot], [&] {
+      const embed_detail::LinearPlan plan = embed_detail::linear_plan(p);
       std::vector<std::array<PackedLinear, 4>> out(fp32.size());
       for (std::size_t l = 0; l < fp32.size(); ++l)
         for (int j = 0; j < 4; ++j) {
           const PackedLinear& src = fp32[l][static_cast<std::size_t>(j)];
-          out[l][static_cast<std::size_t>(j)] = embed_detail::pack_linear(p, src.w32.data(), src.bias.data(), src.n, src.k);
+          out[l][static_cast<std::size_t>(j)] =
+              embed_detail::pack_linear(plan[static_cast<std::size_t>(j)], src.w32.data(), src.bias.data(), src.n, src.k);
+          // A bf16 layer of the int8 mode keeps the portable kernel's bits everywhere.
+          if (p == EmbedPrecision::int8) out[l][static_cast<std::size_t>(j)].exact = true;
         }
       packed[slot] = std::move(out);
     });
@@ -784,9 +788,13 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
       throw IoError(fmt::format("embed: cannot create the cache directory {}", options.cache_dir));
     cache = std::make_unique<DiskCache>();
     cache->dim = dim;
-    const auto model_key = embed_detail::hash128(prompt.empty() ? fmt::format("{:016x}|{}", m.fingerprint, to_string(options.precision))
-                                                                : fmt::format("{:016x}|{}|prompt={}", m.fingerprint,
-                                                                              to_string(options.precision), prompt));
+    // The int8 mode's key names its per-layer plan, so that vectors cached under another
+    // plan (before the attention output moved to bf16) are not mixed with new ones.
+    const std::string mode = options.precision == EmbedPrecision::int8
+                                 ? "int8:" + embed_detail::plan_name(embed_detail::linear_plan(EmbedPrecision::int8))
+                                 : std::string(to_string(options.precision));
+    const auto model_key = embed_detail::hash128(prompt.empty() ? fmt::format("{:016x}|{}", m.fingerprint, mode)
+                                                                : fmt::format("{:016x}|{}|prompt={}", m.fingerprint, mode, prompt));
     cache->path = (fs::path(options.cache_dir) / fmt::format("embed-{:016x}{:016x}.bin", model_key.a, model_key.b)).string();
     cache->load(diagnostics);
     keys.resize(first.size());

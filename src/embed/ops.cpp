@@ -1,6 +1,7 @@
 #include "embed/ops.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +73,37 @@ std::size_t attention_scratch_floats(std::size_t T, std::size_t heads, std::size
 // ---------------------------------------------------------------------------
 // Linear layers
 // ---------------------------------------------------------------------------
+
+namespace {
+
+// The plan set_int8_plan installed: -1 for kInt8Plan, else 2 bits per layer.
+std::atomic<int> g_int8_plan_override{-1};
+
+}  // namespace
+
+LinearPlan linear_plan(EmbedPrecision mode) noexcept {
+  if (mode != EmbedPrecision::int8) return {mode, mode, mode, mode};
+  const int code = g_int8_plan_override.load(std::memory_order_acquire);
+  if (code < 0) return kInt8Plan;
+  LinearPlan plan;
+  for (int j = 0; j < 4; ++j) plan[static_cast<std::size_t>(j)] = static_cast<EmbedPrecision>((code >> (2 * j)) & 3);
+  return plan;
+}
+
+void set_int8_plan(const LinearPlan& plan) noexcept {
+  int code = 0;
+  for (int j = 0; j < 4; ++j) code |= static_cast<int>(plan[static_cast<std::size_t>(j)]) << (2 * j);
+  g_int8_plan_override.store(code, std::memory_order_release);
+}
+
+std::string plan_name(const LinearPlan& plan) {
+  std::string s;
+  for (std::size_t j = 0; j < plan.size(); ++j) {
+    if (j) s += '/';
+    s += to_string(plan[j]);
+  }
+  return s;
+}
 
 PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k) {
   PackedLinear p;
@@ -196,6 +228,11 @@ namespace {
 // precondition in one place).
 LinearKernel layer_kernel(const PackedLinear& lin) noexcept {
   const LinearKernel k = linear_kernel(lin.precision);
+  if (k == LinearKernel::amx && lin.exact) {
+    // The bf16 kernels that follow the portable kernel's order.
+    if (cpu_has_avx512_bf16()) return LinearKernel::avx512;
+    return cpu_has_avx2_fma() ? LinearKernel::avx2 : LinearKernel::portable;
+  }
   return k == LinearKernel::amx && !amx_supports(lin) ? LinearKernel::avx512 : k;
 }
 

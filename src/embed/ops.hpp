@@ -3,8 +3,10 @@
 // their inputs.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "embed/internal.hpp"
 #include "segmenta/core.hpp"
@@ -59,9 +61,32 @@ struct PackedLinear {
   AlignedVector<std::uint8_t> wq;    // int8 panels, stored as q + 128: [panel][k_pad/4][48][4]
   AlignedVector<float> wscale;       // int8: per output feature, W ~ wscale * q
   AlignedVector<std::int32_t> wsum;  // int8: per output feature, sum over k of q
+  /// bf16 only: give the portable kernel's bits on every CPU, i.e. skip the AMX tiles, whose
+  /// bf16 unit rounds its partial sums in its own order (the int8 mode's bf16 layers, so that
+  /// int8 vectors stay the same on every kernel).
+  bool exact = false;
 };
 
 constexpr std::size_t kPanel = 48;
+
+/// The precision of each linear layer of a transformer block, in the order Q|K|V, attention
+/// output, FFN1, FFN2, that a precision mode runs. fp32 and bf16: all four in that precision.
+/// int8: kInt8Plan, or the plan set_int8_plan installed.
+using LinearPlan = std::array<EmbedPrecision, 4>;
+/// The attention output projection reads the attention's context rows, which are nearly the
+/// same for every token of a sentence: their int8 rounding errors do not average out over
+/// the tokens as those of the other layers do, and on the MiniLM-shaped benchmark model
+/// that one layer (1/12 of the products) made 47 % of the int8 mode's error that moves
+/// cluster boundaries (docs/PERFORMANCE.md, "int8 accuracy"). It runs in bf16.
+inline constexpr LinearPlan kInt8Plan = {EmbedPrecision::int8, EmbedPrecision::bf16, EmbedPrecision::int8,
+                                         EmbedPrecision::int8};
+LinearPlan linear_plan(EmbedPrecision mode) noexcept;
+/// Replaces the int8 mode's plan for the whole process (measurements of the error split:
+/// bench/micro/embed_encoder_bench.cpp). Call before any encoder packs its int8 layers;
+/// an encoder keeps the plan it packed with.
+void set_int8_plan(const LinearPlan& plan) noexcept;
+/// "int8/int8/int8/bf16"-style name of a plan.
+std::string plan_name(const LinearPlan& plan);
 
 /// Packs W (n, k) row-major and b (n) for `precision`.
 PackedLinear pack_linear(EmbedPrecision precision, const float* w, const float* b, std::size_t n, std::size_t k);

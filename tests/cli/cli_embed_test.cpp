@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "embed/ops.hpp"
 #include "segmenta/embed.hpp"
 #include "segmenta/files.hpp"
 #include "segmenta/io.hpp"
@@ -64,8 +65,10 @@ TEST(CliEmbed, VectorsAreTheEncodersAndTheCacheReplaysThem) {
   }
 }
 
-// int8 codes multiply exactly on every kernel, so the tile, AVX-512, AVX2 and portable
-// paths write the same bytes; the summary names the kernel that ran.
+// int8 codes multiply exactly on every kernel, and the int8 mode's bf16 layer (the
+// attention output) runs on the bf16 kernels that follow the portable order (never the
+// tiles), so the tile, AVX-512, AVX-VNNI, AVX2 and portable paths write the same bytes;
+// the summary names the int8 kernel that ran.
 TEST(CliEmbed, Int8VectorsDoNotDependOnTheKernel) {
   const std::string dir = test::temp_dir("cli_embed_kernels");
   const std::string args = " embed " + test::bank_small() + " --model " + test::small_model_dir() + " --template '" +
@@ -80,13 +83,26 @@ TEST(CliEmbed, Int8VectorsDoNotDependOnTheKernel) {
   const auto portable = test::run_command("SEGMENTA_EMBED_KERNEL=portable " + test::cli() + args + dir + "/portable.npy");
   ASSERT_EQ(portable.exit_code, 0) << portable.err;
   EXPECT_NE(portable.out.find("int8 on portable"), std::string::npos) << portable.out;
-  const MatrixD a = read_npy(dir + "/best.npy"), b = read_npy(dir + "/no_amx.npy"), c = read_npy(dir + "/portable.npy");
+  const auto avx2 = test::run_command("SEGMENTA_EMBED_KERNEL=avx2 " + test::cli() + args + dir + "/avx2.npy");
+  ASSERT_EQ(avx2.exit_code, 0) << avx2.err;
+  if (embed_detail::cpu_has_avx2_fma())
+    EXPECT_NE(avx2.out.find("int8 on avx2"), std::string::npos) << avx2.out;
+  // One thread against the default (all cores): batches are cut independently of the
+  // thread count, so the bytes are the same.
+  const auto one = test::run_command(test::cli() + args + dir + "/one_thread.npy --threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const MatrixD a = read_npy(dir + "/best.npy"), b = read_npy(dir + "/no_amx.npy"), c = read_npy(dir + "/portable.npy"),
+                d = read_npy(dir + "/avx2.npy"), e = read_npy(dir + "/one_thread.npy");
   ASSERT_EQ(a.rows(), 4521u);
   ASSERT_EQ(b.rows(), a.rows());
   ASSERT_EQ(c.rows(), a.rows());
+  ASSERT_EQ(d.rows(), a.rows());
+  ASSERT_EQ(e.rows(), a.rows());
   for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a.data()[i], e.data()[i]) << "one thread, " << i;
     ASSERT_EQ(a.data()[i], b.data()[i]) << i;
     ASSERT_EQ(a.data()[i], c.data()[i]) << i;
+    ASSERT_EQ(a.data()[i], d.data()[i]) << i;
   }
 }
 
