@@ -152,6 +152,13 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
     std::optional<std::size_t> k;
     std::string why;
   };
+  // Why a likelihood criterion has no k: the method has none, or (lca) every k's
+  // BIC and ICL were left out because a class's variance sat at its floor.
+  const auto no_likelihood = [&](std::string_view what) {
+    return choice.likelihood ? fmt::format("every k's {} is left out (a class's variance at its floor: a spike on "
+                                           "repeated values)", what)
+                             : fmt::format("{} exists for the latent-class model (lca) only", what);
+  };
   auto verdict = [&](const std::string& c) -> Verdict {
     if (c == "elbow") {
       if (choice.likelihood) return {std::nullopt, "the elbow is not used for a likelihood (BIC/ICL decide)"};
@@ -181,7 +188,7 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
       return {rec.best_davies_bouldin, "the lowest Davies-Bouldin index"};
     }
     if (c == "bic-plateau") {
-      if (!rec.best_bic) return {std::nullopt, "BIC exists for the latent-class model (lca) only"};
+      if (!rec.best_bic) return {std::nullopt, no_likelihood("BIC")};
       const double lowest = value_at(*rec.best_bic, &SweepPoint::bic);
       double highest = lowest;
       for (const auto& p : points)
@@ -196,8 +203,7 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
     if (c == "bic" || c == "icl") {
       const auto& b = c == "bic" ? rec.best_bic : rec.best_icl;
       if (!b)
-        return {std::nullopt,
-                fmt::format("{} exists for the latent-class model (lca) only", c == "bic" ? "BIC" : "ICL")};
+        return {std::nullopt, no_likelihood(c == "bic" ? "BIC" : "ICL")};
       return {b, c == "bic" ? "the lowest BIC" : "the lowest ICL (BIC plus twice the classification entropy)"};
     }
     return {std::nullopt, fmt::format("unknown criterion '{}'", c)};
