@@ -41,17 +41,7 @@ class Locator {
 
  private:
   std::pair<std::size_t, std::size_t> line_column(std::size_t offset) const {
-    std::size_t line = 1, line_start = 0;
-    for (std::size_t i = 0; i < offset && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-    }
-    std::size_t column = 1;
-    for (std::size_t i = line_start; i < offset && i < text_.size(); ++i)
-      if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
-    return {line_base_ + line, column};
+    return io_detail::line_column(text_, offset, line_base_);
   }
 
   std::string_view text_;
@@ -495,5 +485,50 @@ Table io_detail::parse_csv_slice(std::string_view text, const std::string& name,
     loc.fail(rec.fields[rec.record_start[first_data + row] + selected[column]].begin, message);
   });
 }
+
+namespace io_detail {
+
+std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset, std::size_t line_base) {
+  std::size_t line = 1, line_start = 0;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i)
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  std::size_t column = 1;
+  for (std::size_t i = line_start; i < offset && i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;
+  return {line_base + line, column};
+}
+
+CsvHead read_csv_head(std::string& buffer, const bool& eof, const std::function<void(std::size_t)>& fill,
+                      char delimiter_option, std::size_t first_fill, const std::string& name) {
+  fill(first_fill);
+  while (!eof) {
+    std::size_t records = 0;
+    scan_records(buffer, 0, delimiter_option ? delimiter_option : ',', 22, records);
+    if (records >= 22 || buffer.size() > (std::size_t{64} << 20)) break;
+    fill(buffer.size());
+  }
+  if (looks_utf16(buffer))
+    throw ParseError(name, 1, 1, "the file is UTF-16; save it as UTF-8 (segmenta reads UTF-8 text)");
+  CsvHead head;
+  head.bom = buffer.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  const std::string_view text = std::string_view(buffer).substr(head.bom);
+  if (eof && text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    throw ParseError(name, 1, 1, "the file is empty");
+  head.delimiter = delimiter_option ? delimiter_option : sniff_delimiter(text);
+  // The header: its record must be whole (a quoted name may hold line ends).
+  std::size_t records = 0;
+  while (true) {
+    head.header_end = scan_records(buffer, head.bom, head.delimiter, 1, records);
+    if (records == 1 || eof) break;
+    fill(buffer.size());
+  }
+  if (records == 0) head.header_end = buffer.size();
+  return head;
+}
+
+}  // namespace io_detail
 
 }  // namespace segmenta

@@ -33,51 +33,16 @@ std::size_t block_size(std::size_t asked) {
   return kDefaultBlockBytes;
 }
 
-/// 1-based line and column (in code points) of `offset` in text that starts a line,
-/// `line_base` lines into the input.
-std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset, std::size_t line_base) {
-  std::size_t line = 1, line_start = 0;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i)
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  std::size_t column = 1;
-  for (std::size_t i = line_start; i < offset && i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;
-  return {line_base + line, column};
-}
-
 /// The data records of one CSV input, a block at a time.
 class BlockWalk {
  public:
   BlockWalk(const std::string& path, const CsvOptions& options, std::size_t block)
       : in_(path), options_(options), block_(block) {
     const std::string& name = in_.name();
-    // Enough text to sniff the delimiter as parse_csv does: 20 records after the
-    // header, or all of it.
-    fill(block_);
-    while (!eof_) {
-      std::size_t records = 0;
-      io_detail::scan_records(buffer_, 0, options_.delimiter ? options_.delimiter : ',', 22, records);
-      if (records >= 22 || buffer_.size() > (std::size_t{64} << 20)) break;
-      fill(buffer_.size());
-    }
-    if (io_detail::looks_utf16(buffer_))
-      throw ParseError(name, 1, 1, "the file is UTF-16; save it as UTF-8 (segmenta reads UTF-8 text)");
-    const std::size_t bom = buffer_.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-    const std::string_view head = std::string_view(buffer_).substr(bom);
-    if (eof_ && head.find_first_not_of(" \t\r\n") == std::string_view::npos)
-      throw ParseError(name, 1, 1, "the file is empty");
-    delimiter_ = options_.delimiter ? options_.delimiter : sniff_delimiter(head);
-    // The header: its record must be whole (a quoted name may hold line ends).
-    std::size_t records = 0, end = bom;
-    while (true) {
-      end = io_detail::scan_records(buffer_, bom, delimiter_, 1, records);
-      if (records == 1 || eof_) break;
-      fill(buffer_.size());
-    }
-    if (records == 0) end = buffer_.size();
+    const io_detail::CsvHead head =
+        io_detail::read_csv_head(buffer_, eof_, [this](std::size_t n) { fill(n); }, options_.delimiter, block_, name);
+    const std::size_t bom = head.bom, end = head.header_end;
+    delimiter_ = head.delimiter;
     const std::string_view header_text = std::string_view(buffer_).substr(0, end);
     // Invalid UTF-8 in the header (or first in the file): reported at its place.
     if (const std::size_t bad = io_detail::find_invalid_utf8(header_text.substr(bom)); bad != std::string_view::npos)
@@ -175,7 +140,7 @@ class BlockWalk {
   /// Throws the invalid-UTF-8 error at buffer offset `at` (pos_ starts a line).
   [[noreturn]] void fail_utf8(std::size_t at) const {
     const std::size_t from = at >= pos_ ? pos_ : 0;
-    const auto [line, column] = line_column(std::string_view(buffer_).substr(from), at - from, at >= pos_ ? line_base_ : 0);
+    const auto [line, column] = io_detail::line_column(std::string_view(buffer_).substr(from), at - from, at >= pos_ ? line_base_ : 0);
     throw ParseError(in_.name(), line, column, "invalid UTF-8 byte sequence");
   }
 
@@ -267,7 +232,7 @@ Table io_detail::read_csv_blocks(const std::string& path, const CsvOptions& opti
     slice.found = &found;
     again.walk(slice, [&](std::string_view text, std::size_t line_base) {
       if (found == std::string::npos) return false;
-      at = line_column(text, found, line_base);
+      at = io_detail::line_column(text, found, line_base);
       return true;
     });
     return at;

@@ -17,6 +17,8 @@ inline std::string_view trim(std::string_view s) {
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "segmenta/io.hpp"
@@ -85,5 +87,23 @@ std::vector<std::string> csv_header(std::string_view text, std::size_t start, co
 /// may hold line ends); `start` itself when no record is.
 std::size_t scan_records(std::string_view text, std::size_t start, char delim, std::size_t max_records,
                          std::size_t& records);
+
+/// 1-based line and column (in code points) of `offset` in `text`, which starts a
+/// line `line_base` lines into the input.
+std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset, std::size_t line_base);
+
+/// The start of a CSV input read a block at a time: where its data start after the
+/// byte-order mark, its delimiter, and the end of its header record.
+struct CsvHead {
+  std::size_t bom = 0;
+  char delimiter = ',';
+  std::size_t header_end = 0;
+};
+/// Reads (with `fill(at_least)`, which appends to `buffer` and sets `eof` at the end)
+/// enough of the input to check it and sniff its delimiter as parse_csv does (20
+/// records after the header, or all of it), then the whole header record. Throws
+/// ParseError naming `name` for UTF-16 and for an empty file.
+CsvHead read_csv_head(std::string& buffer, const bool& eof, const std::function<void(std::size_t)>& fill,
+                      char delimiter_option, std::size_t first_fill, const std::string& name);
 
 }  // namespace segmenta::io_detail

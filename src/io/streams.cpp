@@ -283,29 +283,10 @@ bool CsvBlockReader::fill(std::size_t at_least) {
 CsvBlockReader::CsvBlockReader(const std::string& spec, CsvOptions options, std::size_t read_chunk)
     : input_(spec), options_(std::move(options)), read_chunk_(std::max<std::size_t>(read_chunk, 1)) {
   const std::string& name = input_.name();
-  // Enough text for the checks and the sniffing of parse_csv: 20 records (as
-  // sniff_delimiter reads) after the header, or all of it.
-  fill(read_chunk_);
-  while (!eof_) {
-    std::size_t records = 0;
-    io_detail::scan_records(buffer_, 0, options_.delimiter ? options_.delimiter : ',', 22, records);
-    if (records >= 22 || buffer_.size() > (std::size_t{64} << 20)) break;
-    fill(buffer_.size());
-  }
-  if (io_detail::looks_utf16(buffer_))
-    throw ParseError(name, 1, 1, "the file is UTF-16; save it as UTF-8 (segmenta reads UTF-8 text)");
-  std::size_t bom = buffer_.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-  const std::string_view head = std::string_view(buffer_).substr(bom);
-  if (eof_ && head.find_first_not_of(" \t\r\n") == std::string_view::npos) throw ParseError(name, 1, 1, "the file is empty");
-  delimiter_ = options_.delimiter ? options_.delimiter : sniff_delimiter(head);
-  // The header: its record must be whole (a quoted name may hold line ends).
-  std::size_t records = 0, end = bom;
-  while (true) {
-    end = io_detail::scan_records(buffer_, bom, delimiter_, 1, records);
-    if (records == 1 || eof_) break;
-    fill(buffer_.size());
-  }
-  if (records == 0) end = buffer_.size();
+  const io_detail::CsvHead head = io_detail::read_csv_head(
+      buffer_, eof_, [this](std::size_t n) { fill(n); }, options_.delimiter, read_chunk_, name);
+  const std::size_t bom = head.bom, end = head.header_end;
+  delimiter_ = head.delimiter;
   const std::string_view header_text = std::string_view(buffer_).substr(0, end);
   // Invalid UTF-8 in the header: parse_csv reports it at its place.
   if (io_detail::find_invalid_utf8(header_text.substr(bom)) != std::string_view::npos) parse_csv(header_text, name, options_);
