@@ -28,10 +28,7 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
   Matrix<T> sample;
   const MatrixView<T> full = x;
   if (m > 0) {
-    Rng rng = Rng::stream(params.seed, 0x5ee90000u);
-    std::vector<std::size_t> rows = rng.sample_without_replacement(all, m);
-    std::sort(rows.begin(), rows.end());
-    sample = take_rows<T, std::size_t>(x, rows);
+    sample = take_rows<T, std::size_t>(x, sweep_sample_rows(params, all, m));
     x = sample.view();
     ctx.diag.info("k", "sweep_sample",
                   fmt::format("k = {}..{} fitted and scored on a seeded sample of {} of the {} clustered rows; the "

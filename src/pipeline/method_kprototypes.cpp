@@ -133,9 +133,7 @@ MethodResult fit(RunContext& ctx) {
   MatrixD sample_numeric;
   Matrix<std::int32_t> sample_codes;
   if (sweep_m > 0) {
-    Rng rng = Rng::stream(params.seed, 0x5ee90000u);
-    sample_rows = rng.sample_without_replacement(n_all, sweep_m);
-    std::sort(sample_rows.begin(), sample_rows.end());
+    sample_rows = sweep_sample_rows(params, n_all, sweep_m);
     sample_numeric = take_rows<double, std::size_t>(numeric.view(), sample_rows);
     sample_codes = take_rows<std::int32_t, std::size_t>(codes.view(), sample_rows);
     if (!kp.gamma && numeric.cols() > 0) kp.gamma = kprototypes_default_gamma(numeric.view());

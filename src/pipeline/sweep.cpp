@@ -31,6 +31,13 @@ std::size_t sweep_rows(const RunParams& params, std::size_t n, std::size_t k_max
   return m < n ? m : 0;
 }
 
+std::vector<std::size_t> sweep_sample_rows(const RunParams& params, std::size_t n, std::size_t m) {
+  Rng rng = Rng::stream(params.seed, 0x5ee90000u);
+  std::vector<std::size_t> rows = rng.sample_without_replacement(n, m);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
 std::size_t silhouette_rows(const RunParams& params, std::size_t n) {
   if (params.silhouette_sample > 0) return params.silhouette_sample;
   return n <= params.silhouette_exact_max ? 0 : kSilhouetteEstimateRows;

@@ -68,6 +68,9 @@ std::size_t silhouette_rows(const RunParams& params, std::size_t n);
 /// 0 (every row) up to params.sweep_all_max rows, otherwise params.sweep_sample or
 /// max(256 k_max, 50,000), and 0 again when that is not fewer than n.
 std::size_t sweep_rows(const RunParams& params, std::size_t n, std::size_t k_max);
+/// The k sweep's sample: m of the n clustered rows, seeded by params.seed alone (the
+/// same rows for every method), in increasing order.
+std::vector<std::size_t> sweep_sample_rows(const RunParams& params, std::size_t n, std::size_t m);
 
 /// Evaluated sweep: per-k points (objective in SweepPoint::inertia) and silhouette
 /// plot data, plus the recommendation.
