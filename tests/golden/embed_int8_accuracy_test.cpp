@@ -13,22 +13,14 @@
 #include "embed/ops.hpp"
 #include "segmenta/embed.hpp"
 #include "segmenta/io.hpp"
+#include "minilm_shape.hpp"
 #include "support.hpp"
 
 using namespace segmenta;
 
 namespace {
 
-BertConfig minilm_shape() {
-  BertConfig c;
-  c.vocab_size = 30522;
-  c.hidden_size = 384;
-  c.num_hidden_layers = 6;
-  c.num_attention_heads = 12;
-  c.intermediate_size = 1536;
-  c.max_position_embeddings = 512;
-  return c;
-}
+using test::minilm_shape;
 
 // Every 150th row of bank-full.csv in the blog's template: 302 sentences from all parts
 // of the file.

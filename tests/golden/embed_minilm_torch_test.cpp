@@ -10,6 +10,7 @@
 
 #include "segmenta/embed.hpp"
 #include "segmenta/io.hpp"
+#include "minilm_shape.hpp"
 #include "support.hpp"
 
 using namespace segmenta;
@@ -20,16 +21,7 @@ using test::python;
 using test::torch_available;
 using test::cosine;
 
-BertConfig minilm_shape() {
-  BertConfig c;
-  c.vocab_size = 30522;
-  c.hidden_size = 384;
-  c.num_hidden_layers = 6;
-  c.num_attention_heads = 12;
-  c.intermediate_size = 1536;
-  c.max_position_embeddings = 512;
-  return c;
-}
+using test::minilm_shape;
 
 std::vector<std::string> sentences() {
   CsvOptions o;
