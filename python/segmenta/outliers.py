@@ -31,7 +31,8 @@ class ECOD(Estimator):
         self.decision_scores_ = r["decision_scores"]
         self.labels_ = r["labels"].astype(np.int64)
         self.threshold_ = float(r["threshold"])
-        self._sorted_columns = r["sorted_columns"]
+        # The training columns as distinct values with counts (see _core.ecod_fit).
+        self._columns = (r["values"], r["counts"], r["distinct"], int(r["n_train"]))
         self._skew_sign = r["skew_sign"]
         self._contamination = c
         self.n_features_in_ = X.shape[1]
@@ -41,8 +42,7 @@ class ECOD(Estimator):
         check_fitted(self, "decision_scores_")
         X = as_matrix(X)
         check_n_features(self, X)
-        return _core.ecod_score(self._sorted_columns, self._skew_sign, self.threshold_, self._contamination, X,
-                                training)
+        return _core.ecod_score(*self._columns, self._skew_sign, self.threshold_, self._contamination, X, training)
 
     def decision_function(self, X):
         """Outlier scores of new rows (higher = more abnormal) against the training data."""

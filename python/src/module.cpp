@@ -311,16 +311,48 @@ py::dict ecod_fit(const CArray<double>& x, double contamination) {
   d["decision_scores"] = to_numpy(m.decision_scores());
   d["labels"] = to_numpy_u8(m.labels());
   d["threshold"] = m.threshold();
-  d["sorted_columns"] = to_numpy(m.sorted_columns());
+  // The training columns as distinct values with counts, all features end to end:
+  // feature j holds distinct[j] entries.
+  std::vector<double> values;
+  std::vector<std::int64_t> counts, distinct;
+  for (std::size_t j = 0; j < m.n_features(); ++j) {
+    const EcodColumn& c = m.column(j);
+    values.insert(values.end(), c.values.begin(), c.values.end());
+    for (std::size_t k = 0; k < c.values.size(); ++k) counts.push_back(static_cast<std::int64_t>(c.count(k)));
+    distinct.push_back(static_cast<std::int64_t>(c.values.size()));
+  }
+  d["values"] = to_numpy(values);
+  d["counts"] = to_numpy(counts);
+  d["distinct"] = to_numpy(distinct);
+  d["n_train"] = m.n_train();
   std::vector<std::int32_t> signs(m.skew_sign().begin(), m.skew_sign().end());
   d["skew_sign"] = to_numpy(signs);
   return d;
 }
 
-py::array_t<double> ecod_score(const CArray<double>& sorted_columns, const CArray<std::int32_t>& skew_sign,
-                               double threshold, double contamination, const CArray<double>& x, bool training) {
+py::array_t<double> ecod_score(const CArray<double>& values, const CArray<std::int64_t>& counts,
+                               const CArray<std::int64_t>& distinct, std::uint64_t n_train,
+                               const CArray<std::int32_t>& skew_sign, double threshold, double contamination,
+                               const CArray<double>& x, bool training) {
   auto s = span1<std::int32_t>(skew_sign, "skew_sign");
-  EcodModel m = EcodModel::from_parts(from_numpy<double>(sorted_columns, "sorted columns"),
+  auto v = span1<double>(values, "values");
+  auto c = span1<std::int64_t>(counts, "counts");
+  auto d = span1<std::int64_t>(distinct, "distinct");
+  if (c.size() != v.size()) throw InvalidArgument("counts: one count per value expected");
+  std::vector<std::vector<double>> column_values;
+  std::vector<std::vector<std::uint64_t>> column_counts;
+  std::size_t at = 0;
+  for (const std::int64_t len : d) {
+    if (len < 0 || static_cast<std::size_t>(len) > v.size() - at)
+      throw InvalidArgument("distinct: the lengths do not match the values");
+    column_values.emplace_back(v.begin() + at, v.begin() + at + len);
+    std::vector<std::uint64_t>& cc = column_counts.emplace_back();
+    for (std::size_t k = at; k < at + static_cast<std::size_t>(len); ++k)
+      cc.push_back(c[k] < 0 ? 0 : static_cast<std::uint64_t>(c[k]));
+    at += static_cast<std::size_t>(len);
+  }
+  if (at != v.size()) throw InvalidArgument("distinct: the lengths do not match the values");
+  EcodModel m = EcodModel::from_parts(std::move(column_values), std::move(column_counts), n_train,
                                       std::vector<int>(s.begin(), s.end()), threshold, contamination);
   std::vector<double> scores;
   {

@@ -75,7 +75,8 @@ def test_engine_errors_are_exceptions_not_crashes():
     with pytest.raises(ValueError):
         _core.kprototypes_fit(np.zeros((5, 1)), np.zeros((4, 1), dtype=np.int32), 2, 1, 10, "huang", None, 0, False)
     with pytest.raises(ValueError):
-        _core.ecod_score(np.zeros((2, 3)), np.zeros(1, dtype=np.int32), 0.0, 0.1, np.zeros((1, 2)), False)
+        _core.ecod_score(np.zeros(3), np.ones(3, dtype=np.int64), np.array([3]), 3, np.zeros(1, dtype=np.int32), 0.0,
+                         0.1, np.zeros((1, 1)), False)  # values not strictly ascending
     with pytest.raises(ValueError, match="contamination"):
         segmenta.ECOD(contamination=0).fit(np.zeros((5, 2)))
 

@@ -65,27 +65,6 @@ std::vector<double> neg_log_ladder(std::size_t n) {
   return t;
 }
 
-/// The distinct values of a sorted column (values equal under == merged, as the
-/// searches of std::lower_bound/upper_bound see them), each with the number of
-/// values below it and its own count.
-struct DistinctCounts {
-  std::vector<double> values;
-  std::vector<std::size_t> below, count;
-};
-
-DistinctCounts distinct_counts(const double* s, std::size_t n) {
-  DistinctCounts c;
-  for (std::size_t i = 0; i < n;) {
-    std::size_t e = i + 1;
-    while (e < n && s[e] == s[i]) ++e;
-    c.values.push_back(s[i]);
-    c.below.push_back(i);
-    c.count.push_back(e - i);
-    i = e;
-  }
-  return c;
-}
-
 /// Maps a double to an unsigned key with the same order (-0.0 just below +0.0,
 /// which compare equal and end up adjacent).
 inline std::uint64_t order_key(double v) noexcept {
@@ -94,67 +73,82 @@ inline std::uint64_t order_key(double v) noexcept {
   return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
 }
 
-/// Sorts a column's values with their row indices: LSD radix sort on 11-bit digits
-/// of the order-preserving keys, skipping digits that all keys share. O(n) per pass,
-/// at most 6 passes.
-class ColumnSorter {
- public:
-  explicit ColumnSorter(std::size_t n) : key_(n), key_tmp_(n), row_(n), row_tmp_(n) {}
+inline double key_value(std::uint64_t u) noexcept {
+  const std::uint64_t bits = (u >> 63) ? (u & 0x7FFFFFFFFFFFFFFFULL) : ~u;
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
 
-  /// After the call, row(k) is the row of the k-th smallest value of v[0..n).
-  void sort(const double* v) {
-    const std::size_t n = key_.size();
-    constexpr int kBits = 11, kPasses = 6;
-    constexpr std::size_t kRadix = std::size_t{1} << kBits;
-    std::vector<std::uint32_t> count(kPasses * kRadix, 0);
+/// Sorts the order-preserving keys of a column: LSD radix sort on 11-bit digits,
+/// skipping digits that all keys share. O(n) per pass, at most 6 passes; `key` holds
+/// the sorted keys afterwards (`tmp` is scratch of the same size).
+void radix_sort_keys(std::vector<std::uint64_t>& key, std::vector<std::uint64_t>& tmp) {
+  const std::size_t n = key.size();
+  constexpr int kBits = 11, kPasses = 6;
+  constexpr std::size_t kRadix = std::size_t{1} << kBits;
+  std::vector<std::uint32_t> count(kPasses * kRadix, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t k = key[i];
+    for (int d = 0; d < kPasses; ++d) ++count[d * kRadix + ((k >> (d * kBits)) & (kRadix - 1))];
+  }
+  for (int d = 0; d < kPasses; ++d) {
+    std::uint32_t* c = count.data() + d * kRadix;
+    const std::uint64_t first_digit = (key[0] >> (d * kBits)) & (kRadix - 1);
+    if (c[first_digit] == n) continue;  // every key has this digit: the pass changes nothing
+    std::uint32_t offset = 0;
+    for (std::size_t b = 0; b < kRadix; ++b) {
+      const std::uint32_t here = c[b];
+      c[b] = offset;
+      offset += here;
+    }
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t k = order_key(v[i]);
-      key_[i] = k;
-      row_[i] = static_cast<std::uint32_t>(i);
-      for (int d = 0; d < kPasses; ++d) ++count[d * kRadix + ((k >> (d * kBits)) & (kRadix - 1))];
+      const std::uint64_t k = key[i];
+      tmp[c[(k >> (d * kBits)) & (kRadix - 1)]++] = k;
     }
-    for (int d = 0; d < kPasses; ++d) {
-      std::uint32_t* c = count.data() + d * kRadix;
-      const std::uint64_t first_digit = (key_[0] >> (d * kBits)) & (kRadix - 1);
-      if (c[first_digit] == n) continue;  // every key has this digit: the pass changes nothing
-      std::uint32_t offset = 0;
-      for (std::size_t b = 0; b < kRadix; ++b) {
-        const std::uint32_t here = c[b];
-        c[b] = offset;
-        offset += here;
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t k = key_[i];
-        const std::uint32_t dst = c[(k >> (d * kBits)) & (kRadix - 1)]++;
-        key_tmp_[dst] = k;
-        row_tmp_[dst] = row_[i];
-      }
-      key_.swap(key_tmp_);
-      row_.swap(row_tmp_);
-    }
+    key.swap(tmp);
   }
-  std::uint32_t row(std::size_t k) const noexcept { return row_[k]; }
-  /// The k-th smallest value itself, decoded from its key.
-  double value(std::size_t k) const noexcept {
-    const std::uint64_t u = key_[k];
-    const std::uint64_t bits = (u >> 63) ? (u & 0x7FFFFFFFFFFFFFFFULL) : ~u;
-    double v;
-    std::memcpy(&v, &bits, sizeof v);
-    return v;
-  }
+}
 
- private:
-  std::vector<std::uint64_t> key_, key_tmp_;
-  std::vector<std::uint32_t> row_, row_tmp_;
+/// The distinct values of sorted keys (values equal under == merged, as the
+/// searches of std::lower_bound/upper_bound see them: -0.0 and +0.0 are one value,
+/// kept as the first of them) with the cumulative counts.
+EcodColumn column_of_sorted_keys(const std::vector<std::uint64_t>& key) {
+  EcodColumn c;
+  const std::size_t n = key.size();
+  for (std::size_t i = 0; i < n;) {
+    const double v = key_value(key[i]);
+    std::size_t e = i + 1;
+    while (e < n && key_value(key[e]) == v) ++e;
+    c.values.push_back(v);
+    c.upto.push_back(static_cast<std::uint32_t>(e));
+    i = e;
+  }
+  c.values.shrink_to_fit();
+  c.upto.shrink_to_fit();
+  return c;
+}
+
+/// #{train < v} and #{train <= v} of a column, by a search among its distinct values.
+struct Counts {
+  std::size_t below, le;
 };
+inline Counts counts_of(const EcodColumn& c, double v, std::size_t n) noexcept {
+  const std::size_t d = c.values.size();
+  const std::size_t k = static_cast<std::size_t>(std::lower_bound(c.values.begin(), c.values.end(), v) - c.values.begin());
+  const std::size_t below = k == 0 ? 0 : k < d ? c.upto[k - 1] : n;
+  const std::size_t le = k < d && c.values[k] == v ? c.upto[k] : below;
+  return {below, le};
+}
 
-/// Scratch memory of one running task. Tasks borrow a slot from a pool sized by the
-/// thread count, so large buffers are allocated (and page-faulted) once per fit,
+/// Scratch memory of one running task: the tile's columns in row order and one
+/// column's keys with the sort's buffer. Tasks borrow a slot from a pool sized by
+/// the thread count, so the buffers are allocated (and page-faulted) once per fit,
 /// not once per task; which slot a task gets has no effect on its results.
 struct Scratch {
-  Scratch(std::size_t n, std::size_t width) : sorter(n), scores(width * n) {}
-  ColumnSorter sorter;
-  std::vector<double> scores;
+  Scratch(std::size_t n, std::size_t width) : columns(width * n), key(n), tmp(n) {}
+  std::vector<double> columns;
+  std::vector<std::uint64_t> key, tmp;
 };
 
 class ScratchPool {
@@ -249,59 +243,87 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   const std::size_t n = x.rows(), p = x.cols();
   EcodModel m;
   m.contamination_ = params.contamination;
-  m.sorted_ = MatrixD(p, n);
-  m.feature_scores_ = MatrixD(n, p);
+  m.n_train_ = n;
+  m.columns_.resize(p);
   m.skew_sign_.assign(p, 0);
-  const std::vector<double> tail = neg_log_ladder(n);
   const std::size_t tile = column_tile(p);
   const Blocks tiles{p, tile};
 
-  ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tiles.count()), n, tile);
-  parallel_for(tiles.count(), [&](std::size_t t) {
-    const std::size_t j0 = tiles.begin(t), width = tiles.size(t);
-    const std::size_t slot = pool.acquire();
-    Scratch& scratch = pool[slot];
-    // Gather the tile's columns, one pass over the rows, into their rows of sorted_
-    // (sorted in place below).
-    for (std::size_t i = 0; i < n; ++i) {
-      const double* r = x.row(i) + j0;
-      for (std::size_t c = 0; c < width; ++c) m.sorted_(j0 + c, i) = r[c];
-    }
-    ColumnSorter& sorter = scratch.sorter;
-    for (std::size_t c = 0; c < width; ++c) {
-      double* sorted = m.sorted_.row(j0 + c);
-      double* o = scratch.scores.data() + c * n;
-      const int sign = skew_sign_of(sorted, n);
-      m.skew_sign_[j0 + c] = sign;
-      sorter.sort(sorted);
-      for (std::size_t k = 0; k < n; ++k) sorted[k] = sorter.value(k);
-      // A tie group [a, b) of the sorted column has #{<= x} = b and #{>= x} = n - a.
-      for (std::size_t a = 0; a < n;) {
-        std::size_t b = a + 1;
-        while (b < n && sorted[b] == sorted[a]) ++b;
-        const double score = combine(tail[b - 1], tail[n - a - 1], sign);
-        for (std::size_t k = a; k < b; ++k) o[sorter.row(k)] = score;
-        a = b;
+  // Each column in turn: its skewness sign, then its values sorted, kept only as the
+  // distinct values with their cumulative counts.
+  {
+    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tiles.count()), n,
+                     tile);
+    parallel_for(tiles.count(), [&](std::size_t t) {
+      const std::size_t j0 = tiles.begin(t), width = tiles.size(t);
+      const std::size_t slot = pool.acquire();
+      Scratch& scratch = pool[slot];
+      // Gather the tile's columns, one pass over the rows.
+      for (std::size_t i = 0; i < n; ++i) {
+        const double* r = x.row(i) + j0;
+        for (std::size_t c = 0; c < width; ++c) scratch.columns[c * n + i] = r[c];
       }
-    }
-    const double* scores = scratch.scores.data();
-    for (std::size_t i = 0; i < n; ++i) {
-      double* r = m.feature_scores_.row(i) + j0;
-      for (std::size_t c = 0; c < width; ++c) r[c] = scores[c * n + i];
-    }
-    pool.release(slot);
-  });
+      for (std::size_t c = 0; c < width; ++c) {
+        const double* column = scratch.columns.data() + c * n;
+        m.skew_sign_[j0 + c] = skew_sign_of(column, n);
+        for (std::size_t i = 0; i < n; ++i) scratch.key[i] = order_key(column[i]);
+        radix_sort_keys(scratch.key, scratch.tmp);
+        m.columns_[j0 + c] = column_of_sorted_keys(scratch.key);
+      }
+      pool.release(slot);
+    });
+  }
 
-  m.scores_ = row_sums(m.feature_scores_);
+  // Row scores: each row's tail scores looked up among the distinct values, a block
+  // of rows at a time (a tie group [a, b) of a sorted column has #{<= x} = b and
+  // #{>= x} = n - a, the counts the search gives).
+  const std::vector<double> tail = neg_log_ladder(n);
+  m.scores_.resize(n);
+  parallel_blocks(n, 1024, [&](std::size_t begin, std::size_t end, std::size_t) {
+    std::vector<double> o((end - begin) * p);
+    m.training_tail_scores(x, begin, end, tail, o.data());
+    for (std::size_t i = begin; i < end; ++i) m.scores_[i] = kernels::pairwise_sum(o.data() + (i - begin) * p, p);
+  });
   m.threshold_ = percentile_linear(m.scores_, 100 * (1 - params.contamination));
   m.labels_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) m.labels_[i] = m.scores_[i] > m.threshold_ ? 1 : 0;
+  std::vector<std::size_t> flagged;
+  for (std::size_t i = 0; i < n; ++i) {
+    m.labels_[i] = m.scores_[i] > m.threshold_ ? 1 : 0;
+    if (m.labels_[i]) flagged.push_back(i);
+  }
+
+  // The flagged rows' mean tail score per feature, summed in row order.
+  m.outlier_means_.assign(p, 0.0);
+  parallel_for(p, [&](std::size_t j) {
+    const EcodColumn& c = m.columns_[j];
+    const int sign = m.skew_sign_[j];
+    double sum = 0.0;
+    for (std::size_t i : flagged) {
+      const Counts k = counts_of(c, x(i, j), n);
+      sum += combine(tail[k.le - 1], tail[n - k.below - 1], sign);
+    }
+    m.outlier_means_[j] = flagged.empty() ? 0.0 : sum / static_cast<double>(flagged.size());
+  });
   return m;
 }
 
+void EcodModel::training_tail_scores(ViewD x, std::size_t begin, std::size_t end, const std::vector<double>& tail,
+                                     double* o) const {
+  const std::size_t n = n_train_, p = columns_.size();
+  for (std::size_t i = begin; i < end; ++i) {
+    const double* r = x.row(i);
+    double* oi = o + (i - begin) * p;
+    for (std::size_t j = 0; j < p; ++j) {
+      // The row is one of the n: #{<= v} = le >= 1 and #{>= v} = ge >= 1.
+      const Counts k = counts_of(columns_[j], r[j], n);
+      oi[j] = combine(tail[k.le - 1], tail[n - k.below - 1], skew_sign_[j]);
+    }
+  }
+}
+
 std::vector<double> EcodModel::score(ViewD x, MatrixD* per_feature) const {
-  if (sorted_.empty()) throw NotFitted("the outlier model is not fitted");
-  const std::size_t n = sorted_.cols(), p = sorted_.rows(), m = x.rows();
+  if (columns_.empty()) throw NotFitted("the outlier model is not fitted");
+  const std::size_t n = n_train_, p = columns_.size(), m = x.rows();
   if (x.cols() != p)
     throw InvalidArgument(fmt::format("x: {} features, the outlier model was fitted on {}", x.cols(), p));
   check_finite(x);
@@ -310,27 +332,15 @@ std::vector<double> EcodModel::score(ViewD x, MatrixD* per_feature) const {
   const Ladder ladder(n + 1);
   const std::vector<double> tail = 2 * m * p > n + 1 ? neg_log_ladder(n + 1) : std::vector<double>();
   auto neg_log = [&](std::size_t k) { return tail.empty() ? -std::log(ladder(k)) : tail[k]; };
-  // Each column's distinct training values with the counts below and up to each:
-  // the counts a row needs come from a search among the distinct values, far fewer
-  // than n for ordinal codes and indicators (and the same counts as searching the
-  // n sorted values).
-  std::vector<DistinctCounts> columns(p);
-  for (std::size_t j = 0; j < p; ++j) columns[j] = distinct_counts(sorted_.row(j), n);
   MatrixD o(m, p);
   parallel_blocks(m, 256, [&](std::size_t begin, std::size_t end, std::size_t) {
     for (std::size_t i = begin; i < end; ++i) {
       const double* r = x.row(i);
       double* oi = o.row(i);
       for (std::size_t j = 0; j < p; ++j) {
-        const DistinctCounts& c = columns[j];
-        const double v = r[j];
-        const std::size_t d = c.values.size();
-        const std::size_t k = static_cast<std::size_t>(std::lower_bound(c.values.begin(), c.values.end(), v) - c.values.begin());
-        const std::size_t below = k < d ? c.below[k] : n;  // #{train < v}
         // With the row appended, #{<= v} = le + 1 and #{>= v} = ge + 1.
-        const std::size_t le = k < d && c.values[k] == v ? c.below[k] + c.count[k] : below;
-        const std::size_t ge = n - below;
-        oi[j] = combine(neg_log(le), neg_log(ge), skew_sign_[j]);
+        const Counts k = counts_of(columns_[j], r[j], n);
+        oi[j] = combine(neg_log(k.le), neg_log(n - k.below), skew_sign_[j]);
       }
     }
   });
@@ -340,36 +350,32 @@ std::vector<double> EcodModel::score(ViewD x, MatrixD* per_feature) const {
 }
 
 bool EcodModel::is_training_set(ViewD x) const {
-  const std::size_t n = sorted_.cols(), p = sorted_.rows();
-  if (sorted_.empty() || x.rows() != n || x.cols() != p) return false;
-  std::vector<double> column(n);
+  const std::size_t n = n_train_, p = columns_.size();
+  if (columns_.empty() || x.rows() != n || x.cols() != p) return false;
+  std::vector<std::uint64_t> seen;
   for (std::size_t j = 0; j < p; ++j) {
-    for (std::size_t i = 0; i < n; ++i) column[i] = x(i, j);
-    if (!std::all_of(column.begin(), column.end(), [](double v) { return std::isfinite(v); })) return false;
-    std::sort(column.begin(), column.end());
-    if (!std::equal(column.begin(), column.end(), sorted_.row(j))) return false;
+    const EcodColumn& c = columns_[j];
+    seen.assign(c.values.size(), 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = x(i, j);
+      const auto it = std::lower_bound(c.values.begin(), c.values.end(), v);
+      if (it == c.values.end() || !(*it == v)) return false;  // (NaN never equals)
+      ++seen[static_cast<std::size_t>(it - c.values.begin())];
+    }
+    for (std::size_t k = 0; k < seen.size(); ++k)
+      if (seen[k] != c.count(k)) return false;
   }
   return true;
 }
 
 std::vector<double> EcodModel::score_training(ViewD x, MatrixD* per_feature) const {
-  if (sorted_.empty()) throw NotFitted("ECOD: the model is not fitted");
+  if (columns_.empty()) throw NotFitted("ECOD: the model is not fitted");
   if (!is_training_set(x)) throw InvalidArgument("ECOD: in-sample scoring needs exactly the training rows");
-  const std::size_t n = sorted_.cols(), p = sorted_.rows();
+  const std::size_t n = n_train_, p = columns_.size();
   const std::vector<double> tail = neg_log_ladder(n);
   MatrixD o(n, p);
   parallel_blocks(n, 256, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const double* r = x.row(i);
-      double* oi = o.row(i);
-      for (std::size_t j = 0; j < p; ++j) {
-        const double* s = sorted_.row(j);
-        // The row is one of the n: #{<= v} = le >= 1 and #{>= v} = ge >= 1, as in fit_ecod's tie groups.
-        const std::size_t le = static_cast<std::size_t>(std::upper_bound(s, s + n, r[j]) - s);
-        const std::size_t ge = n - static_cast<std::size_t>(std::lower_bound(s, s + n, r[j]) - s);
-        oi[j] = combine(tail[le - 1], tail[ge - 1], skew_sign_[j]);
-      }
-    }
+    training_tail_scores(x, begin, end, tail, o.row(begin));
   });
   std::vector<double> scores = row_sums(o);
   if (per_feature) *per_feature = std::move(o);
@@ -384,33 +390,89 @@ std::vector<std::uint8_t> EcodModel::predict(ViewD x) const {
 }
 
 std::vector<double> EcodModel::outlier_feature_means() const {
-  if (feature_scores_.empty())
+  if (outlier_means_.empty())
     throw NotFitted("the outlier model keeps no training scores to average (it was not fitted here)");
-  const std::size_t p = feature_scores_.cols();
-  std::vector<double> sum(p, 0.0);
-  std::size_t flagged = 0;
-  for (std::size_t i = 0; i < labels_.size(); ++i) {
-    if (!labels_[i]) continue;
-    ++flagged;
-    const double* r = feature_scores_.row(i);
-    for (std::size_t j = 0; j < p; ++j) sum[j] += r[j];
-  }
-  if (flagged > 0)
-    for (double& s : sum) s /= static_cast<double>(flagged);
-  return sum;
+  return outlier_means_;
 }
 
-EcodModel EcodModel::from_parts(MatrixD sorted_columns, std::vector<int> skew_sign, double threshold,
-                                double contamination) {
-  const std::size_t p = sorted_columns.rows(), n = sorted_columns.cols();
-  if (p == 0 || n < 2)
-    throw ModelFormatError(
-        fmt::format("ECOD model: sorted columns must be (features >= 1, rows >= 2), got ({}, {})", p, n));
+std::vector<double> EcodModel::sorted_column(std::size_t j) const {
+  const EcodColumn& c = columns_.at(j);
+  std::vector<double> out;
+  out.reserve(n_train_);
+  for (std::size_t k = 0; k < c.values.size(); ++k) out.insert(out.end(), c.count(k), c.values[k]);
+  return out;
+}
+
+namespace {
+
+void check_common(std::size_t p, const std::vector<int>& skew_sign, double threshold, double contamination) {
   if (skew_sign.size() != p)
     throw ModelFormatError(fmt::format("ECOD model: {} skewness signs for {} features", skew_sign.size(), p));
-  for (std::size_t j = 0; j < p; ++j) {
+  for (std::size_t j = 0; j < p; ++j)
     if (skew_sign[j] < -1 || skew_sign[j] > 1)
       throw ModelFormatError(fmt::format("ECOD model: skewness sign of feature {} is {}, not -1, 0 or 1", j, skew_sign[j]));
+  if (!std::isfinite(threshold)) throw ModelFormatError("ECOD model: the threshold is not finite");
+  if (!(contamination > 0.0 && contamination <= 0.5))
+    throw ModelFormatError(
+        fmt::format("ECOD model: contamination must be in (0, 0.5], got {}", format_double(contamination)));
+}
+
+}  // namespace
+
+EcodModel EcodModel::from_parts(std::vector<std::vector<double>> values,
+                                std::vector<std::vector<std::uint64_t>> counts, std::uint64_t n_train,
+                                std::vector<int> skew_sign, double threshold, double contamination) {
+  const std::size_t p = values.size();
+  if (p == 0) throw ModelFormatError("ECOD model: no feature column");
+  if (n_train < 2 || n_train > UINT32_MAX)
+    throw ModelFormatError(fmt::format("ECOD model: {} training rows, expected 2 to {}", n_train, UINT32_MAX));
+  if (counts.size() != p)
+    throw ModelFormatError(fmt::format("ECOD model: {} count lists for {} features", counts.size(), p));
+  check_common(p, skew_sign, threshold, contamination);
+  EcodModel m;
+  m.columns_.resize(p);
+  for (std::size_t j = 0; j < p; ++j) {
+    const std::vector<double>& v = values[j];
+    const std::vector<std::uint64_t>& c = counts[j];
+    if (v.empty()) throw ModelFormatError(fmt::format("ECOD model: feature {} has no training value", j));
+    if (c.size() != v.size())
+      throw ModelFormatError(fmt::format("ECOD model: feature {} has {} counts for {} values", j, c.size(), v.size()));
+    EcodColumn& col = m.columns_[j];
+    col.upto.resize(v.size());
+    std::uint64_t total = 0;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      if (!std::isfinite(v[k])) throw ModelFormatError(fmt::format("ECOD model: non-finite training value in feature {}", j));
+      if (k > 0 && !(v[k] > v[k - 1]))
+        throw ModelFormatError(fmt::format("ECOD model: the values of feature {} are not strictly ascending", j));
+      if (c[k] == 0) throw ModelFormatError(fmt::format("ECOD model: a count of 0 in feature {}", j));
+      if (c[k] > n_train - total)
+        throw ModelFormatError(fmt::format("ECOD model: the counts of feature {} add up to more than {} rows", j, n_train));
+      total += c[k];
+      col.upto[k] = static_cast<std::uint32_t>(total);
+    }
+    if (total != n_train)
+      throw ModelFormatError(
+          fmt::format("ECOD model: the counts of feature {} add up to {} rows, not {}", j, total, n_train));
+    col.values = std::move(values[j]);
+    std::vector<std::uint64_t>().swap(counts[j]);
+  }
+  m.n_train_ = n_train;
+  m.skew_sign_ = std::move(skew_sign);
+  m.threshold_ = threshold;
+  m.contamination_ = contamination;
+  return m;
+}
+
+EcodModel EcodModel::from_sorted_columns(ViewD sorted_columns, std::vector<int> skew_sign, double threshold,
+                                         double contamination) {
+  const std::size_t p = sorted_columns.rows(), n = sorted_columns.cols();
+  if (p == 0 || n < 2 || n > UINT32_MAX)
+    throw ModelFormatError(
+        fmt::format("ECOD model: sorted columns must be (features >= 1, rows >= 2), got ({}, {})", p, n));
+  check_common(p, skew_sign, threshold, contamination);
+  EcodModel m;
+  m.columns_.resize(p);
+  for (std::size_t j = 0; j < p; ++j) {
     const double* s = sorted_columns.row(j);
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isfinite(s[i]))
@@ -418,13 +480,17 @@ EcodModel EcodModel::from_parts(MatrixD sorted_columns, std::vector<int> skew_si
       if (i > 0 && s[i] < s[i - 1])
         throw ModelFormatError(fmt::format("ECOD model: training column {} is not sorted", j));
     }
+    // Tie groups under ==, as the searches of the sorted values saw them.
+    EcodColumn& c = m.columns_[j];
+    for (std::size_t i = 0; i < n;) {
+      std::size_t e = i + 1;
+      while (e < n && s[e] == s[i]) ++e;
+      c.values.push_back(s[i]);
+      c.upto.push_back(static_cast<std::uint32_t>(e));
+      i = e;
+    }
   }
-  if (!std::isfinite(threshold)) throw ModelFormatError("ECOD model: the threshold is not finite");
-  if (!(contamination > 0.0 && contamination <= 0.5))
-    throw ModelFormatError(
-        fmt::format("ECOD model: contamination must be in (0, 0.5], got {}", format_double(contamination)));
-  EcodModel m;
-  m.sorted_ = std::move(sorted_columns);
+  m.n_train_ = n;
   m.skew_sign_ = std::move(skew_sign);
   m.threshold_ = threshold;
   m.contamination_ = contamination;

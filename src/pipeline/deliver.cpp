@@ -284,7 +284,7 @@ json metrics_json(const SegmentationResult& r, const MapColumns* maps) {
 
 json model_json(const SegmentationResult& r) {
   json model{{"format", "segmenta-model"},
-             {"version", 1},
+             {"version", detail::kModelVersion},
              {"segmenta", std::string(version())},
              {"method", r.methods.front().name},
              {"columns", json::array()},

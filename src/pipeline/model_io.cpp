@@ -275,18 +275,42 @@ PrepModel prep_from_json(const json& j) {
 }
 
 json ecod_to_json(const EcodModel& m) {
+  json columns = json::array();
+  for (std::size_t j = 0; j < m.n_features(); ++j) {
+    const EcodColumn& c = m.column(j);
+    std::vector<std::uint64_t> counts(c.values.size());
+    for (std::size_t k = 0; k < counts.size(); ++k) counts[k] = c.count(k);
+    columns.push_back({{"values", doubles_to_json(c.values.data(), c.values.size())}, {"counts", std::move(counts)}});
+  }
   return json{{"contamination", m.contamination()},
               {"threshold", m.threshold()},
               {"skew_sign", m.skew_sign()},
-              {"sorted_columns", matrix_to_json(m.sorted_columns())}};
+              {"n_train", m.n_train()},
+              {"columns", std::move(columns)}};
 }
 
-EcodModel ecod_from_json(const json& j) {
-  MatrixD sorted = matrix_from_json(field(j, "sorted_columns", "outliers"), "outliers.sorted_columns");
+EcodModel ecod_from_json(const json& j, int version) {
   auto skew = get<std::vector<int>>(j, "skew_sign", "outliers");
-  if (skew.size() != sorted.rows()) throw ModelFormatError("model file: outliers.skew_sign does not match the features");
-  return EcodModel::from_parts(std::move(sorted), std::move(skew), get<double>(j, "threshold", "outliers"),
-                               get<double>(j, "contamination", "outliers"));
+  const auto threshold = get<double>(j, "threshold", "outliers");
+  const auto contamination = get<double>(j, "contamination", "outliers");
+  if (version < 2) {
+    // Files of version 1 hold every training column sorted.
+    MatrixD sorted = matrix_from_json(field(j, "sorted_columns", "outliers"), "outliers.sorted_columns");
+    if (skew.size() != sorted.rows()) throw ModelFormatError("model file: outliers.skew_sign does not match the features");
+    return EcodModel::from_sorted_columns(sorted.view(), std::move(skew), threshold, contamination);
+  }
+  const auto n_train = get<std::uint64_t>(j, "n_train", "outliers");
+  const json& columns = field(j, "columns", "outliers");
+  if (!columns.is_array()) throw ModelFormatError("model file: outliers.columns has the wrong type");
+  if (columns.size() != skew.size()) throw ModelFormatError("model file: outliers.skew_sign does not match the features");
+  std::vector<std::vector<double>> values;
+  std::vector<std::vector<std::uint64_t>> counts;
+  for (const json& c : columns) {
+    values.push_back(doubles_from_json(field(c, "values", "outliers.columns[]"), "outliers.columns[].values"));
+    counts.push_back(get<std::vector<std::uint64_t>>(c, "counts", "outliers.columns[]"));
+  }
+  return EcodModel::from_parts(std::move(values), std::move(counts), n_train, std::move(skew), threshold,
+                               contamination);
 }
 
 std::vector<std::int32_t> predict_nearest_center(ViewD centers, ViewD x, const std::string& origin) {

@@ -27,8 +27,14 @@ MatrixD matrix_from_json(const json& j, std::string_view what);
 json prep_to_json(const PrepModel& m);
 PrepModel prep_from_json(const json& j);
 
+/// The model file version written: 2 keeps ECOD's training columns as distinct
+/// values with counts; version 1 (sorted columns) still loads.
+inline constexpr int kModelVersion = 2;
+
 json ecod_to_json(const EcodModel& m);
-EcodModel ecod_from_json(const json& j);
+/// The outlier model of a model file of `version` (1: sorted columns, 2: distinct
+/// values with counts).
+EcodModel ecod_from_json(const json& j, int version);
 
 }  // namespace segmenta::detail
 

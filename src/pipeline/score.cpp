@@ -107,7 +107,8 @@ const Method& model_method(const nlohmann::json& model, const std::string& reque
                            std::string_view what = "method") {
   if (!model.is_object() || model.value("format", "") != "segmenta-model")
     throw ModelFormatError(fmt::format("{}: not a segmenta model file", origin));
-  if (model.value("version", 0) != 1)
+  const json& version = model.contains("version") ? model.at("version") : json();
+  if (!version.is_number_integer() || version.get<std::int64_t>() < 1 || version.get<std::int64_t>() > kModelVersion)
     throw ModelFormatError(fmt::format("{}: unsupported model version {}", origin, model.value("version", 0)));
   if (!model.contains("methods") || !model["methods"].is_object() || model["methods"].empty())
     throw ModelFormatError(fmt::format("{}: the model has no fitted method", origin));
@@ -173,14 +174,14 @@ class ModelScorer {
     if (fitted_->needs_embeddings() || ecod_on_vectors_)
       embedder_.emplace(model.at("methods").at("embed").at("encoder"), origin);
     dropped_ = model.value("outlier_policy", "drop") == "drop";
-    if (model.contains("outliers")) ecod_ = detail::ecod_from_json(model.at("outliers"));
+    if (model.contains("outliers")) ecod_ = detail::ecod_from_json(model.at("outliers"), model.at("version").get<int>());
   }
 
   /// Whether rows are embedded (the encoder batches sentences by length across all
   /// of them, so its results depend on the whole input, not row by row).
   bool embeds() const { return embedder_.has_value(); }
   /// The number of training rows of the outlier model (0: none).
-  std::size_t training_rows() const { return ecod_ ? ecod_->sorted_columns().cols() : 0; }
+  std::size_t training_rows() const { return ecod_ ? ecod_->n_train() : 0; }
   const EcodModel& ecod() const { return *ecod_; }
 
   /// Scores the rows as new ones (the outlier scores out of sample); `outlier_space`,

@@ -35,8 +35,8 @@ void detect_outliers(RunContext& ctx, OutlierResult& out, ViewD space, std::vect
     EcodParams ep;
     ep.contamination = ctx.params.contamination;
     out.model = fit_ecod(space, ep);
-    out.flagged = out.model->labels();
-    out.score = out.model->decision_scores();
+    out.flagged = out.model->take_labels();  // (moved: one copy of the scores and flags per run)
+    out.score = out.model->take_decision_scores();
   }
   ctx.rows.clear();
   for (std::size_t i = 0; i < n; ++i)

@@ -130,6 +130,16 @@ def _nan_centre(m):
     raw[0:8] = b"\xff" * 8
     _first_method(m)["centers"]["base64"] = base64.b64encode(bytes(raw)).decode()
 
+def _ecod_column(m, j=0):
+    return m["outliers"]["columns"][j]
+
+def _reverse_values(m):
+    # The distinct training values are base64 float64, strictly ascending.
+    import base64
+    raw = base64.b64decode(_ecod_column(m)["values"]["base64"])
+    items = [raw[i:i + 8] for i in range(0, len(raw), 8)]
+    _ecod_column(m)["values"]["base64"] = base64.b64encode(b"".join(reversed(items))).decode()
+
 def _drop(key):
     return _model_edit(lambda m: m.pop(key))
 
@@ -138,12 +148,12 @@ MODEL_INPUTS = {
     "model_empty.json": lambda model: b"",
     "model_array.json": lambda model: b"[1, 2, 3]",
     "model_other_format.json": _model_edit(lambda m: m.update(format="something-else")),
-    "model_version.json": _model_edit(lambda m: m.update(version=2)),
+    "model_version.json": _model_edit(lambda m: m.update(version=3)),
     "model_no_methods.json": _drop("methods"),
     "model_no_prep.json": _drop("prep"),
     "model_no_columns.json": _drop("columns"),
     "model_unknown_type.json": _model_edit(lambda m: m["columns"][0].update(type="wavelet")),
-    "model_huge_number.json": lambda model: model.replace(b'"version":1', b'"version":1e999', 1),
+    "model_huge_number.json": lambda model: model.replace(b'"version":2', b'"version":1e999', 1),
     "model_truncated.json": lambda model: model[: len(model) // 2],
     "model_nan_centre.json": _model_edit(_nan_centre),
     # Sizes that wrap around in 64 bits, or are not integers: each once reached an
@@ -154,6 +164,13 @@ MODEL_INPUTS = {
     "model_count_float.json": _model_edit(lambda m: _first_method(m)["centers"].update(n=1e300)),
     "model_rows_negative.json": _model_edit(lambda m: _first_method(m)["centers"].update(rows=-3)),
     "model_skew_float.json": _model_edit(lambda m: m["outliers"]["skew_sign"].__setitem__(0, 1e300)),
+    # The outlier model's columns: distinct values with their counts (model version 2).
+    "model_ecod_unsorted.json": _model_edit(_reverse_values),
+    "model_ecod_count_zero.json": _model_edit(lambda m: _ecod_column(m)["counts"].__setitem__(0, 0)),
+    "model_ecod_count_float.json": _model_edit(lambda m: _ecod_column(m)["counts"].__setitem__(0, 1e300)),
+    "model_ecod_count_sum.json": _model_edit(lambda m: m["outliers"].update(n_train=m["outliers"]["n_train"] + 1)),
+    "model_ecod_counts_short.json": _model_edit(lambda m: _ecod_column(m)["counts"].pop()),
+    "model_ecod_no_columns.json": _model_edit(lambda m: m["outliers"].pop("columns")),
 }
 
 # Model folders: the shared tokenizer files with one thing wrong.

@@ -28,7 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const segmenta::PrepModel prep = segmenta::detail::prep_from_json(model.at("prep"));
       (void)prep.transform(table);
     }
-    if (model.contains("outliers")) (void)segmenta::detail::ecod_from_json(model.at("outliers"));
+    if (model.contains("outliers")) {
+      // Both forms of the outlier model: version 1 (sorted columns) and the current one.
+      const bool v1 = model.contains("version") && model["version"].is_number_integer() && model["version"] == 1;
+      (void)segmenta::detail::ecod_from_json(model.at("outliers"), v1 ? 1 : segmenta::detail::kModelVersion);
+    }
     if (model.contains("methods") && model["methods"].is_object())
       for (segmenta::Method m : segmenta::clustering_methods()) {
         const std::string name(segmenta::to_string(m));

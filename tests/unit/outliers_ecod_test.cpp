@@ -85,6 +85,38 @@ MatrixD tied_data(std::uint64_t seed, std::size_t n, std::size_t p, std::size_t 
 
 double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-300); }
 
+/// The training rows' per-feature tail scores O (n, p), recomputed from the model.
+MatrixD tail_scores(const EcodModel& m, const MatrixD& x) {
+  MatrixD o;
+  m.score_training(x, &o);
+  return o;
+}
+
+/// The model's training columns expanded back to sorted values, (p, n).
+MatrixD sorted_columns(const EcodModel& m) {
+  MatrixD s(m.n_features(), m.n_train());
+  for (std::size_t j = 0; j < m.n_features(); ++j) {
+    const std::vector<double> c = m.sorted_column(j);
+    std::copy(c.begin(), c.end(), s.row(j));
+  }
+  return s;
+}
+
+/// The model's columns as model files hold them: distinct values and counts.
+std::vector<std::vector<double>> column_values(const EcodModel& m) {
+  std::vector<std::vector<double>> v;
+  for (std::size_t j = 0; j < m.n_features(); ++j) v.push_back(m.column(j).values);
+  return v;
+}
+std::vector<std::vector<std::uint64_t>> column_counts(const EcodModel& m) {
+  std::vector<std::vector<std::uint64_t>> c;
+  for (std::size_t j = 0; j < m.n_features(); ++j) {
+    c.emplace_back();
+    for (std::size_t k = 0; k < m.column(j).values.size(); ++k) c.back().push_back(m.column(j).count(k));
+  }
+  return c;
+}
+
 }  // namespace
 
 TEST(Ecod, MatchesNaivePyodDefinitionWithTies) {
@@ -95,8 +127,9 @@ TEST(Ecod, MatchesNaivePyodDefinitionWithTies) {
   ASSERT_EQ(m.n_features(), 6u);
   EXPECT_EQ(m.skew_sign(), want.signs);
   EXPECT_EQ(m.skew_sign()[3], 0);
+  const MatrixD o = tail_scores(m, x);
   for (std::size_t i = 0; i < 80; ++i) {
-    for (std::size_t j = 0; j < 6; ++j) EXPECT_EQ(m.feature_scores()(i, j), want.o(i, j)) << i << " " << j;
+    for (std::size_t j = 0; j < 6; ++j) EXPECT_EQ(o(i, j), want.o(i, j)) << i << " " << j;
     EXPECT_LE(rel(m.decision_scores()[i], want.scores[i]), 1e-13) << i;
   }
   // Threshold: numpy.percentile(scores, 90), labels strictly above it.
@@ -109,12 +142,19 @@ TEST(Ecod, MatchesNaivePyodDefinitionWithTies) {
       t >= 0.5 ? sorted[lo + 1] - (sorted[lo + 1] - sorted[lo]) * (1 - t) : sorted[lo] + (sorted[lo + 1] - sorted[lo]) * t;
   EXPECT_LE(rel(m.threshold(), want_threshold), 1e-13);
   for (std::size_t i = 0; i < 80; ++i) EXPECT_EQ(m.labels()[i], m.decision_scores()[i] > m.threshold() ? 1 : 0);
-  // Sorted training columns are kept for scoring.
+  // The training columns are kept for scoring as their distinct values, each with
+  // the number of training values up to it.
   for (std::size_t j = 0; j < 6; ++j) {
     std::vector<double> col(80);
     for (std::size_t i = 0; i < 80; ++i) col[i] = x(i, j);
     std::sort(col.begin(), col.end());
-    for (std::size_t i = 0; i < 80; ++i) EXPECT_EQ(m.sorted_columns()(j, i), col[i]);
+    EXPECT_EQ(m.sorted_column(j), col) << j;
+    std::vector<double> distinct = col;
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    const EcodColumn& c = m.column(j);
+    ASSERT_EQ(c.values, distinct) << j;
+    for (std::size_t k = 0; k < distinct.size(); ++k)
+      EXPECT_EQ(c.upto[k], static_cast<std::size_t>(std::upper_bound(col.begin(), col.end(), distinct[k]) - col.begin()));
   }
 }
 
@@ -129,15 +169,16 @@ TEST(Ecod, ZeroSkewColumnsAddBothTails) {
   }
   const EcodModel m = fit_ecod(x);
   EXPECT_EQ(m.skew_sign(), (std::vector<int>{0, 0}));
+  const MatrixD o = tail_scores(m, x);
   for (std::size_t i = 0; i < 9; ++i) {
-    EXPECT_EQ(m.feature_scores()(i, 0), 0.0);
+    EXPECT_EQ(o(i, 0), 0.0);
     std::size_t le = 0, ge = 0;
     for (double v : sym) {
       le += v <= sym[i];
       ge += v >= sym[i];
     }
-    EXPECT_EQ(m.feature_scores()(i, 1), -std::log(ladder(9, le - 1)) + -std::log(ladder(9, ge - 1))) << i;
-    EXPECT_EQ(m.decision_scores()[i], m.feature_scores()(i, 1));
+    EXPECT_EQ(o(i, 1), -std::log(ladder(9, le - 1)) + -std::log(ladder(9, ge - 1))) << i;
+    EXPECT_EQ(m.decision_scores()[i], o(i, 1));
   }
 }
 
@@ -151,16 +192,17 @@ TEST(Ecod, WideMatrixMatchesNaiveAndIsThreadIndependent) {
   EXPECT_EQ(one.decision_scores(), two.decision_scores());
   EXPECT_EQ(one.labels(), two.labels());
   EXPECT_EQ(one.threshold(), two.threshold());
-  EXPECT_EQ(std::memcmp(one.feature_scores().data(), two.feature_scores().data(), 40 * 70 * sizeof(double)), 0);
+  EXPECT_EQ(one.outlier_feature_means(), two.outlier_feature_means());
+  const MatrixD o1 = tail_scores(one, x);
   const Naive want = naive_ecod(x);
   EXPECT_EQ(one.skew_sign(), want.signs);
   for (std::size_t i = 0; i < 40; ++i) {
-    for (std::size_t j = 0; j < 70; ++j) ASSERT_EQ(one.feature_scores()(i, j), want.o(i, j)) << i << " " << j;
+    for (std::size_t j = 0; j < 70; ++j) ASSERT_EQ(o1(i, j), want.o(i, j)) << i << " " << j;
     EXPECT_LE(rel(one.decision_scores()[i], want.scores[i]), 1e-13) << i;
   }
   // Row sums follow numpy's pairwise order.
   for (std::size_t i = 0; i < 40; ++i) {
-    const double* o = one.feature_scores().row(i);
+    const double* o = o1.row(i);
     double r[8];
     for (int k = 0; k < 8; ++k) r[k] = o[k];
     std::size_t j = 8;
@@ -218,37 +260,105 @@ TEST(Ecod, OutlierFeatureMeansAndFromParts) {
   const MatrixD x = tied_data(11, 70, 3, 99);
   const EcodModel m = fit_ecod(x, {0.2});
   EXPECT_EQ(m.contamination(), 0.2);
+  // The naive mean: every row's tail scores kept, the flagged ones summed in row order.
+  const Naive naive = naive_ecod(x);
   std::vector<double> want(3, 0.0);
   std::size_t flagged = 0;
   for (std::size_t i = 0; i < 70; ++i)
     if (m.labels()[i]) {
       ++flagged;
-      for (std::size_t j = 0; j < 3; ++j) want[j] += m.feature_scores()(i, j);
+      for (std::size_t j = 0; j < 3; ++j) want[j] += naive.o(i, j);
     }
   ASSERT_GT(flagged, 0u);
   const auto got = m.outlier_feature_means();
-  for (std::size_t j = 0; j < 3; ++j) EXPECT_NEAR(got[j], want[j] / flagged, 1e-12 * want[j]);
+  for (std::size_t j = 0; j < 3; ++j) EXPECT_EQ(got[j], want[j] / static_cast<double>(flagged));
 
-  const EcodModel r = EcodModel::from_parts(m.sorted_columns(), m.skew_sign(), m.threshold(), m.contamination());
   MatrixD probe(3, 3);
   for (std::size_t j = 0; j < 3; ++j) {
     probe(0, j) = x(5, j);
     probe(1, j) = -1e6;
     probe(2, j) = 0.5;
   }
-  EXPECT_EQ(r.score(probe), m.score(probe));
-  EXPECT_EQ(r.predict(probe), m.predict(probe));
-  EXPECT_TRUE(r.decision_scores().empty());
-  EXPECT_THROW(r.outlier_feature_means(), NotFitted);
+  const EcodModel r = EcodModel::from_parts(column_values(m), column_counts(m), m.n_train(), m.skew_sign(),
+                                            m.threshold(), m.contamination());
+  const MatrixD sorted = sorted_columns(m);
+  const EcodModel old = EcodModel::from_sorted_columns(sorted, m.skew_sign(), m.threshold(), m.contamination());
+  for (const EcodModel* loaded : {&r, &old}) {
+    EXPECT_EQ(loaded->score(probe), m.score(probe));
+    EXPECT_EQ(loaded->predict(probe), m.predict(probe));
+    EXPECT_EQ(loaded->score_training(x), m.decision_scores());
+    EXPECT_TRUE(loaded->decision_scores().empty());
+    EXPECT_THROW(loaded->outlier_feature_means(), NotFitted);
+    for (std::size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(loaded->column(j).values, m.column(j).values);
+      EXPECT_EQ(loaded->column(j).upto, m.column(j).upto);
+    }
+  }
 
-  MatrixD unsorted = m.sorted_columns();
+  // Sorted columns (model version 1).
+  MatrixD unsorted = sorted;
   std::swap(unsorted(0, 0), unsorted(0, 69));
-  EXPECT_THROW(EcodModel::from_parts(unsorted, m.skew_sign(), 1.0, 0.1), ModelFormatError);
-  EXPECT_THROW(EcodModel::from_parts(m.sorted_columns(), {1, 0}, 1.0, 0.1), ModelFormatError);
-  EXPECT_THROW(EcodModel::from_parts(m.sorted_columns(), {1, 0, 2}, 1.0, 0.1), ModelFormatError);
-  EXPECT_THROW(EcodModel::from_parts(m.sorted_columns(), m.skew_sign(), kNaN, 0.1), ModelFormatError);
-  EXPECT_THROW(EcodModel::from_parts(m.sorted_columns(), m.skew_sign(), 1.0, 0.7), ModelFormatError);
-  EXPECT_THROW(EcodModel::from_parts(MatrixD(3, 1), m.skew_sign(), 1.0, 0.1), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_sorted_columns(unsorted, m.skew_sign(), 1.0, 0.1), ModelFormatError);
+  MatrixD infinite = sorted;
+  infinite(1, 69) = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(EcodModel::from_sorted_columns(infinite, m.skew_sign(), 1.0, 0.1), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_sorted_columns(sorted, {1, 0}, 1.0, 0.1), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_sorted_columns(sorted, {1, 0, 2}, 1.0, 0.1), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_sorted_columns(sorted, m.skew_sign(), kNaN, 0.1), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_sorted_columns(sorted, m.skew_sign(), 1.0, 0.7), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_sorted_columns(MatrixD(3, 1), m.skew_sign(), 1.0, 0.1), ModelFormatError);
+
+  // Distinct values with counts: every inconsistency is a model-format error.
+  const auto values = column_values(m);
+  const auto counts = column_counts(m);
+  const std::uint64_t n = m.n_train();
+  auto load = [&](std::vector<std::vector<double>> v, std::vector<std::vector<std::uint64_t>> c, std::uint64_t rows,
+                  std::vector<int> signs) {
+    return EcodModel::from_parts(std::move(v), std::move(c), rows, std::move(signs), 1.0, 0.1);
+  };
+  EXPECT_NO_THROW(load(values, counts, n, m.skew_sign()));
+  ASSERT_GE(values[0].size(), 2u);
+  auto swapped = values;
+  std::swap(swapped[0][0], swapped[0][1]);
+  EXPECT_THROW(load(swapped, counts, n, m.skew_sign()), ModelFormatError);  // not ascending
+  auto repeated = values;
+  repeated[0][1] = repeated[0][0];
+  EXPECT_THROW(load(repeated, counts, n, m.skew_sign()), ModelFormatError);  // not strictly ascending
+  auto signed_zeros = values;
+  signed_zeros[0] = {-0.0, 0.0};
+  auto two_counts = counts;
+  two_counts[0] = {1, n - 1};
+  EXPECT_THROW(load(signed_zeros, two_counts, n, m.skew_sign()), ModelFormatError);  // -0 == +0
+  auto nan_value = values;
+  nan_value[1].back() = kNaN;
+  EXPECT_THROW(load(nan_value, counts, n, m.skew_sign()), ModelFormatError);
+  auto zero = counts;
+  zero[2][0] = 0;
+  zero[2][1] += counts[2][0];
+  EXPECT_THROW(load(values, zero, n, m.skew_sign()), ModelFormatError);
+  auto short_sum = counts;
+  short_sum[2].back() -= 1;
+  EXPECT_THROW(load(values, short_sum, n, m.skew_sign()), ModelFormatError);
+  auto wrapping = counts;
+  wrapping[1][0] = ~std::uint64_t{0};
+  EXPECT_THROW(load(values, wrapping, n, m.skew_sign()), ModelFormatError);  // would wrap the sum to n
+  auto fewer = counts;
+  fewer[0].pop_back();
+  EXPECT_THROW(load(values, fewer, n, m.skew_sign()), ModelFormatError);
+  auto empty = values;
+  empty[2].clear();
+  auto empty_counts = counts;
+  empty_counts[2].clear();
+  EXPECT_THROW(load(empty, empty_counts, n, m.skew_sign()), ModelFormatError);
+  EXPECT_THROW(load(values, {counts[0], counts[1]}, n, m.skew_sign()), ModelFormatError);
+  EXPECT_THROW(load(values, counts, n + 1, m.skew_sign()), ModelFormatError);
+  EXPECT_THROW(load({{1.0}}, {{1}}, 1, {0}), ModelFormatError);  // one training row
+  EXPECT_THROW(load({{1.0}}, {{std::uint64_t{1} << 33}}, std::uint64_t{1} << 33, {0}), ModelFormatError);
+  EXPECT_THROW(load({}, {}, n, {}), ModelFormatError);
+  EXPECT_THROW(load(values, counts, n, {1, 0}), ModelFormatError);
+  EXPECT_THROW(load(values, counts, n, {1, 0, 2}), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_parts(values, counts, n, m.skew_sign(), kNaN, 0.1), ModelFormatError);
+  EXPECT_THROW(EcodModel::from_parts(values, counts, n, m.skew_sign(), 1.0, 0.7), ModelFormatError);
 }
 
 TEST(Ecod, BadInputsThrow) {

@@ -46,9 +46,30 @@ TEST(ModelIo, PrepAndEcodSurviveTheRoundTrip) {
     for (std::size_t i = 0; i < again.size(); ++i) ASSERT_EQ(again.data()[i], fit.features.data()[i]) << i;
 
     const EcodModel ecod = fit_ecod(fit.features);
-    const EcodModel ecod_back = detail::ecod_from_json(nlohmann::json::parse(detail::ecod_to_json(ecod).dump()));
+    const nlohmann::json written = nlohmann::json::parse(detail::ecod_to_json(ecod).dump());
+    const EcodModel ecod_back = detail::ecod_from_json(written, detail::kModelVersion);
     EXPECT_EQ(ecod_back.threshold(), ecod.threshold());
     EXPECT_EQ(ecod_back.score(fit.features), ecod.score(fit.features));
+    EXPECT_EQ(ecod_back.score_training(fit.features), ecod.decision_scores());
+    // The same model in the form of version 1 (every training column sorted) loads to
+    // the same columns.
+    MatrixD sorted(ecod.n_features(), ecod.n_train());
+    for (std::size_t j = 0; j < ecod.n_features(); ++j) {
+      const std::vector<double> c = ecod.sorted_column(j);
+      std::copy(c.begin(), c.end(), sorted.row(j));
+    }
+    nlohmann::json v1 = written;
+    v1.erase("columns");
+    v1.erase("n_train");
+    v1["sorted_columns"] = detail::matrix_to_json(sorted);
+    const EcodModel ecod_v1 = detail::ecod_from_json(nlohmann::json::parse(v1.dump()), 1);
+    EXPECT_EQ(ecod_v1.score(fit.features), ecod.score(fit.features));
+    for (std::size_t j = 0; j < ecod.n_features(); ++j) {
+      EXPECT_EQ(ecod_v1.column(j).values, ecod.column(j).values);
+      EXPECT_EQ(ecod_v1.column(j).upto, ecod.column(j).upto);
+    }
+    EXPECT_THROW(detail::ecod_from_json(written, 1), ModelFormatError);  // version 1 has no 'columns'
+    EXPECT_THROW(detail::ecod_from_json(v1, detail::kModelVersion), ModelFormatError);
   }
 }
 
