@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <iomanip>
 #include <numeric>
+#include <ostream>
+#include <streambuf>
 
 #include <fmt/format.h>
 
@@ -87,7 +90,53 @@ std::optional<std::size_t> id_column(const Table& t) {
   return std::nullopt;
 }
 
-std::string segments_csv(const SegmentationResult& r) {
+/// Rows of a CSV are handed to the stream in pieces of about this many bytes.
+constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
+
+/// An ostream that hands what it is given to an OutputStream in pieces, for the JSON
+/// files: nlohmann's `os << j` writes the same bytes as j.dump() (`os << setw(2) << j`
+/// as j.dump(2)) without making the whole text. An error of the stream (IoError)
+/// comes out of the serialiser as it is (badbit is in the exceptions mask).
+class PieceBuffer final : public std::streambuf {
+ public:
+  explicit PieceBuffer(detail::OutputStream& out) : out_(out) {}
+  void flush_piece() {
+    if (!buf_.empty()) out_.write(buf_);
+    buf_.clear();
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      buf_.push_back(traits_type::to_char_type(c));
+      if (buf_.size() >= kPieceBytes) flush_piece();
+    }
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    buf_.append(s, static_cast<std::size_t>(n));
+    if (buf_.size() >= kPieceBytes) flush_piece();
+    return n;
+  }
+
+ private:
+  detail::OutputStream& out_;
+  std::string buf_;
+};
+
+/// Writes `j` as the file `name`: dump(indent) and a newline.
+void stream_json(detail::OutputStream& out, const std::string& name, const json& j, int indent) {
+  out.begin(name);
+  PieceBuffer buf(out);
+  std::ostream os(&buf);
+  os.exceptions(std::ios::badbit | std::ios::failbit);
+  if (indent >= 0) os << std::setw(indent);
+  os << j << '\n';
+  buf.flush_piece();
+  out.end();
+}
+
+void segments_csv(const SegmentationResult& r, detail::OutputStream& out) {
   const Table& t = r.table;
   const bool single = r.methods.size() == 1;
   const std::optional<std::size_t> id_col = id_column(t);
@@ -112,8 +161,12 @@ std::string segments_csv(const SegmentationResult& r) {
     s += r.outliers.flagged[i] ? ",1," : ",0,";
     if (!std::isnan(r.outliers.score[i])) s += format_double(r.outliers.score[i]);
     s += "\n";
+    if (s.size() >= kPieceBytes) {
+      out.write(s);
+      s.clear();
+    }
   }
-  return s;
+  out.write(s);
 }
 
 Column numeric_column(std::string name, std::vector<double> values, bool integral) {
@@ -191,7 +244,7 @@ MapColumns map_columns(const SegmentationResult& r) {
   return out;
 }
 
-std::string maps_csv(const SegmentationResult& r, const MapColumns& mc) {
+void maps_csv(const SegmentationResult& r, const MapColumns& mc, detail::OutputStream& out) {
   std::string s = "row";
   for (const auto& h : mc.header) s += "," + h;
   s += "\n";
@@ -202,8 +255,12 @@ std::string maps_csv(const SegmentationResult& r, const MapColumns& mc) {
       if (!std::isnan((*col)[i])) s += format_double((*col)[i]);
     }
     s += "\n";
+    if (s.size() >= kPieceBytes) {
+      out.write(s);
+      s.clear();
+    }
   }
-  return s;
+  out.write(s);
 }
 
 Table maps_table(const SegmentationResult& r, const MapColumns& mc) {
@@ -319,69 +376,116 @@ json input_json(const Provenance& in) {
 
 }  // namespace
 
-OutputFiles render_outputs(const SegmentationResult& r) {
+namespace detail {
+
+std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& r, OutputStream& out) {
   if (r.methods.empty()) throw InvalidArgument("result: no method to write");
   Stopwatch clock;
-  OutputFiles out;
-  out.timings = r.timings;
+  std::vector<std::pair<std::string, double>> timings = r.timings;
   Progress progress("outputs (segments, profiles, metrics, model)");
   progress.note(fmt::format("{} rows", r.table.rows()));
   const bool single = r.methods.size() == 1;
   std::vector<std::string> names;
-  auto add = [&](std::string name, std::string content) {
+  auto add = [&](const std::string& name, std::string_view content) {
     names.push_back(name);
-    out.files.emplace_back(std::move(name), std::move(content));
+    out.begin(name);
+    out.write(content);
+    out.end();
   };
-  add("segments.csv", segments_csv(r));
+  names.push_back("segments.csv");
+  out.begin("segments.csv");
+  segments_csv(r, out);
+  out.end();
   for (const auto& m : r.methods)
     add(single ? "profiles.csv" : "profiles_" + m.name + ".csv", profiles_to_csv(m.profiles));
   const bool any_maps = std::any_of(r.methods.begin(), r.methods.end(), [](const auto& m) { return m.maps.has_value(); });
   std::optional<MapColumns> maps;
   if (any_maps) {
     maps = map_columns(r);
-    add("maps.csv", maps_csv(r, *maps));
+    names.push_back("maps.csv");
+    out.begin("maps.csv");
+    maps_csv(r, *maps, out);
+    out.end();
   }
   json metrics = metrics_json(r, maps ? &*maps : nullptr);
-  metrics["timings"] = timings_json(out.timings);
-  add("metrics.json", metrics.dump(2) + "\n");
-  add("model.json", model_json(r).dump() + "\n");
+  metrics["timings"] = timings_json(timings);
+  names.push_back("metrics.json");
+  stream_json(out, "metrics.json", metrics, 2);
+  names.push_back("model.json");
+  stream_json(out, "model.json", model_json(r), -1);
   progress.finish();
-  out.timings.emplace_back("write", clock.seconds());
+  timings.emplace_back("write", clock.seconds());
 
   json manifest{{"segmenta", std::string(version())},
                 {"started", utc_now_iso8601()},
                 {"command_line", r.params.command_line},
                 {"parameters", run_params_json(r.params)},
                 {"input", input_json(r.input)},
-                {"timings", timings_json(out.timings)},
+                {"timings", timings_json(timings)},
                 {"files", names}};
   if (r.params.report) {
     // The report is made from the same result, not from the files just rendered.
     Stopwatch report_clock;
     Progress report_progress("report");
-    ReportInput in;
-    in.metrics = metrics;
-    in.manifest = manifest;
-    in.segments = segments_table(r);
-    if (maps) in.maps = maps_table(r, *maps);
-    in.data = &r.table;
-    in.options.seed = r.params.seed;
-    add("report.html", render_report(in));
+    std::string report;
+    {
+      ReportInput in;
+      in.metrics = metrics;
+      in.manifest = manifest;
+      in.segments = segments_table(r);
+      if (maps) in.maps = maps_table(r, *maps);
+      in.data = &r.table;
+      in.options.seed = r.params.seed;
+      report = render_report(in);
+    }
+    add("report.html", report);
     report_progress.finish();
-    out.timings.emplace_back("report", report_clock.seconds());
+    timings.emplace_back("report", report_clock.seconds());
     manifest["files"] = names;
   }
-  add("run.json", manifest.dump(2) + "\n");
+  names.push_back("run.json");
+  stream_json(out, "run.json", manifest, 2);
+  return timings;
+}
+
+}  // namespace detail
+
+namespace {
+
+/// Collects the streamed files whole, for render_outputs(result).
+class StringOutputs final : public detail::OutputStream {
+ public:
+  explicit StringOutputs(OutputFiles& files) : files_(files) {}
+  void begin(const std::string& name) override { files_.files.emplace_back(name, std::string()); }
+  void write(std::string_view piece) override { files_.files.back().second.append(piece); }
+  void end() override {}
+
+ private:
+  OutputFiles& files_;
+};
+
+}  // namespace
+
+OutputFiles render_outputs(const SegmentationResult& r) {
+  OutputFiles out;
+  StringOutputs strings(out);
+  out.timings = detail::render_outputs(r, strings);
   return out;
 }
 
 namespace {
 
-class DirectorySink final : public Sink {
+class DirectorySink final : public Sink, public detail::StreamingSink {
  public:
   explicit DirectorySink(const std::string& dir) : out_(dir) {}
   std::vector<std::string> write(const SegmentationResult&, const OutputFiles& files) override {
     for (const auto& [name, content] : files.files) out_.add(name, content);
+    out_.commit();
+    return out_.names();
+  }
+  std::vector<std::string> write_streamed(const SegmentationResult& result,
+                                          std::vector<std::pair<std::string, double>>& timings) override {
+    timings = detail::render_outputs(result, out_);
     out_.commit();
     return out_.names();
   }
@@ -398,8 +502,9 @@ std::unique_ptr<Sink> open_directory_sink(const std::string& dir) { return std::
 std::unique_ptr<Sink> open_sink(const std::string& destination) { return open_directory_sink(destination); }
 
 std::vector<std::string> write_outputs(const SegmentationResult& result, const std::string& dir) {
-  const std::unique_ptr<Sink> sink = open_directory_sink(dir);
-  return sink->write(result, render_outputs(result));
+  DirectorySink sink(dir);
+  std::vector<std::pair<std::string, double>> timings;
+  return sink.write_streamed(result, timings);
 }
 
 }  // namespace segmenta

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -137,18 +138,22 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
       info.update(variance_json(mc.eigenvalues, mc.percentage_of_variance, mc.cumulative_percentage_of_variance));
       m.info.push_back(std::move(info));
     });
+    if (ctx.params.tsne_sample > 0)
+      guarded("t-SNE", [&] { tsne_map<double>(m, r.map_d.view(), ctx.params, r.map_space, diag); });
   } else if (!r.map_f.empty()) {
     guarded("PCA", [&] { pca_map<float>(m, r.map_f.view(), r.map_space, false, diag); });
+    if (ctx.params.tsne_sample > 0)
+      guarded("t-SNE", [&] { tsne_map<float>(m, r.map_f.view(), ctx.params, r.map_space, diag); });
   } else {
+    // The common feature matrix's clustered rows are put in place for the maps only.
+    std::optional<ClusteredCommon> common;
+    if (r.map_common) common.emplace(ctx);
+    const ViewD x = common ? common->view() : r.map_d.view();
     // The blog mapped its prepared inliers with prince's PCA, which standardises the
     // columns first (48.37 % of the variance in three components on bank-full).
-    guarded("PCA", [&] { pca_map<double>(m, r.map_d.view(), r.map_space, ctx.blog, diag); });
-  }
-  if (ctx.params.tsne_sample > 0) {
-    if (!r.map_f.empty())
-      guarded("t-SNE", [&] { tsne_map<float>(m, r.map_f.view(), ctx.params, r.map_space, diag); });
-    else
-      guarded("t-SNE", [&] { tsne_map<double>(m, r.map_d.view(), ctx.params, r.map_space, diag); });
+    guarded("PCA", [&] { pca_map<double>(m, x, r.map_space, ctx.blog, diag); });
+    if (ctx.params.tsne_sample > 0)
+      guarded("t-SNE", [&] { tsne_map<double>(m, x, ctx.params, r.map_space, diag); });
   }
   return m;
 }

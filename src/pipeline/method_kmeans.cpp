@@ -124,9 +124,12 @@ MethodResult fit(RunContext& ctx) {
   r.name = "kmeans";
   r.objective = "inertia";
   r.space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
-  MatrixD x = ctx.common_clustered();
-  const std::vector<KMeansModel<double>> models =
-      sweep_kmeans<double>(ctx, x.view(), effective_n_init(ctx.params, Method::kmeans), r);
+  std::vector<KMeansModel<double>> models;
+  {
+    // The clustered rows in place in the common feature matrix, not a copy (353 bytes a row).
+    const ClusteredCommon x(ctx);
+    models = sweep_kmeans<double>(ctx, x.view(), effective_n_init(ctx.params, Method::kmeans), r);
+  }
   const KMeansModel<double>& chosen = models[r.k - ctx.k_range().lo];
   r.labels = chosen.labels;
   MatrixD centers = chosen.centers;
@@ -134,7 +137,7 @@ MethodResult fit(RunContext& ctx) {
   r.fitted = std::make_shared<FittedKMeans>(centers, "the fitted model");
   r.rep_common = true;  // ctx.prep.features, not a copy of it
   r.rep_centers = std::move(centers);
-  r.map_d = std::move(x);
+  r.map_common = true;  // the maps take the clustered rows of ctx.prep.features in place
   r.map_space = r.space;
   return r;
 }

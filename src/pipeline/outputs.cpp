@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -27,17 +28,6 @@ std::string strip_trailing_separators(std::string s) {
 bool is_real_directory(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-void write_whole(const std::string& path, std::string_view content, const std::string& shown) {
-  std::FILE* f = std::fopen(path.c_str(), "wbx");
-  if (!f) throw IoError(fmt::format("{}: cannot create: {}", shown, std::strerror(errno)));
-  bool ok = content.empty() || std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  const int saved = errno;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok) throw IoError(fmt::format("{}: write failed: {}", shown, std::strerror(saved)));
 }
 
 void sync_directory(const std::string& path) noexcept {
@@ -92,6 +82,10 @@ OutputSet::OutputSet(std::string dir) : dir_(std::move(dir)) {
 OutputSet::~OutputSet() { remove_stage(); }
 
 void OutputSet::remove_stage() noexcept {
+  if (file_) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
   if (stage_exists_) {
     for (const auto& n : names_) ::unlink((stage_ + "/" + n).c_str());
     std::error_code ec;
@@ -105,16 +99,45 @@ void OutputSet::remove_stage() noexcept {
 }
 
 void OutputSet::add(const std::string& name, std::string_view content) {
+  begin(name);
+  write(content);
+  end();
+}
+
+void OutputSet::begin(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
     throw InvalidArgument(fmt::format("output file name '{}' is not a plain file name", name));
+  if (file_) throw IoError(fmt::format("{}: {} begun before {} ended", dir_, name, shown_));
   const std::string path = stage_ + "/" + name;
   slots_.push_back(register_temporary(path));
   names_.push_back(name);
-  write_whole(path, content, (fs::path(dir_) / name).string());
+  shown_ = (fs::path(dir_) / name).string();
+  file_ = std::fopen(path.c_str(), "wbx");
+  if (!file_) throw IoError(fmt::format("{}: cannot create: {}", shown_, std::strerror(errno)));
+}
+
+void OutputSet::write(std::string_view piece) {
+  if (!file_) throw IoError(fmt::format("{}: output written outside begin() .. end()", dir_));
+  if (piece.empty() || std::fwrite(piece.data(), 1, piece.size(), file_) == piece.size()) return;
+  const int saved = errno;
+  std::fclose(file_);
+  file_ = nullptr;
+  throw IoError(fmt::format("{}: write failed: {}", shown_, std::strerror(saved)));
+}
+
+void OutputSet::end() {
+  if (!file_) throw IoError(fmt::format("{}: output ended outside begin() .. end()", dir_));
+  std::FILE* f = std::exchange(file_, nullptr);
+  bool ok = std::fflush(f) == 0;
+  ok = ::fsync(::fileno(f)) == 0 && ok;
+  const int saved = errno;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) throw IoError(fmt::format("{}: write failed: {}", shown_, std::strerror(saved)));
 }
 
 void OutputSet::commit() {
   if (!stage_exists_) throw IoError(fmt::format("{}: outputs already committed", dir_));
+  if (file_) throw IoError(fmt::format("{}: committed before {} ended", dir_, shown_));
   sync_directory(stage_);
   // Check every target before anything moves, so that a predictable failure (a
   // directory or a special file in the way) changes nothing.

@@ -14,15 +14,45 @@
 // staging directory.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "segmenta/io.hpp"
+#include "segmenta/pipeline.hpp"
 
 namespace segmenta::detail {
 
-class OutputSet {
+/// Receives output files one after the other, each in pieces: begin(name), then
+/// write(piece) any number of times, then end().
+class OutputStream {
+ public:
+  virtual ~OutputStream() = default;
+  virtual void begin(const std::string& name) = 0;
+  virtual void write(std::string_view piece) = 0;
+  virtual void end() = 0;
+};
+
+/// render_outputs() into a stream: the same files with the same bytes, but no file is
+/// held whole (segments.csv and maps.csv are written a block of rows at a time, the
+/// JSON files as they are serialised). Returns the timings that render_outputs() puts
+/// in OutputFiles::timings.
+std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& result, OutputStream& out);
+
+/// A sink that can take the outputs as a stream instead of rendered whole.
+class StreamingSink {
+ public:
+  virtual ~StreamingSink() = default;
+  /// Renders the outputs straight into the destination and commits them, as
+  /// Sink::write does with rendered files; sets `timings` as render_outputs() does.
+  virtual std::vector<std::string> write_streamed(const SegmentationResult& result,
+                                                  std::vector<std::pair<std::string, double>>& timings) = 0;
+};
+
+class OutputSet final : public OutputStream {
  public:
   /// Creates the parent directories if needed and the staging directory; throws
   /// IoError when DIR is not a directory or cannot be written.
@@ -32,6 +62,11 @@ class OutputSet {
   OutputSet& operator=(const OutputSet&) = delete;
   /// Writes `name` (a plain file name) into the staging directory.
   void add(const std::string& name, std::string_view content);
+  /// The same in pieces: begin(name), write(piece)..., end() (fsync'ed and closed).
+  /// Throws IoError naming the file when it cannot be created or written.
+  void begin(const std::string& name) override;
+  void write(std::string_view piece) override;
+  void end() override;
   /// Makes the staged set DIR's outputs (see above).
   void commit();
   const std::string& dir() const noexcept { return dir_; }
@@ -46,6 +81,8 @@ class OutputSet {
   bool stage_exists_ = false;
   std::vector<std::string> names_;
   std::vector<int> slots_;
+  std::FILE* file_ = nullptr;  // the file being written (begin .. end)
+  std::string shown_;          // its name as messages show it
 };
 
 /// Whether `name` is a file a run writes (and so may replace or remove).

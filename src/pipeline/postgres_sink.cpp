@@ -62,12 +62,20 @@ std::string redact_argument(const std::string& arg) {
   return arg;
 }
 
-class RunSink final : public Sink {
+class RunSink final : public Sink, public StreamingSink {
  public:
   explicit RunSink(const RunParams& p) : out_(p.out_dir), table_(p.to, p.to_table, p.if_exists) {}
   std::vector<std::string> write(const SegmentationResult& result, const OutputFiles& files) override {
     table_.stage(run_rows(result));
     for (const auto& [name, content] : files.files) out_.add(name, content);
+    table_.commit();
+    out_.commit();
+    return out_.names();
+  }
+  std::vector<std::string> write_streamed(const SegmentationResult& result,
+                                          std::vector<std::pair<std::string, double>>& timings) override {
+    table_.stage(run_rows(result));
+    timings = render_outputs(result, out_);
     table_.commit();
     out_.commit();
     return out_.names();

@@ -81,10 +81,16 @@ RunSummary run(const RunParams& params) {
     return summary;
   }
 
-  const OutputFiles files = render_outputs(*result);
-  detail::trace_memory("render outputs");
+  // A sink of files takes the outputs as a stream, none of them held whole.
+  OutputFiles files;
   RunSummary summary;
-  summary.files = sink->write(*result, files);
+  if (auto* streaming = dynamic_cast<detail::StreamingSink*>(sink.get())) {
+    summary.files = streaming->write_streamed(*result, files.timings);
+  } else {
+    files = render_outputs(*result);
+    detail::trace_memory("render outputs");
+    summary.files = sink->write(*result, files);
+  }
   detail::trace_memory("write outputs");
   summary.out_dir = params.out_dir;
   summary.rows = result->table.rows();

@@ -231,13 +231,17 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
   // ---- comparison of methods in the common space
   if (results.size() > 1) {
     Progress progress("comparison of methods", results.size(), "methods");
-    const MatrixD common = ctx.common_clustered();
     MethodComparison c;
     c.common_space = fmt::format("encoded features ({} columns)", ctx.prep.features.cols());
-    for (const auto& r : results) {
-      c.methods.push_back({r.name, r.k,
-                           detail::score_labels<double>(common.view(), r.labels, detail::silhouette_rows(params, common.rows()), params.seed)});
-      progress.advance();
+    {
+      // The clustered rows in place in the common feature matrix, not a copy of them.
+      const detail::ClusteredCommon common(ctx);
+      for (const auto& r : results) {
+        c.methods.push_back({r.name, r.k,
+                             detail::score_labels<double>(common.view(), r.labels,
+                                                          detail::silhouette_rows(params, common.view().rows()), params.seed)});
+        progress.advance();
+      }
     }
     for (const auto& a : results) {
       std::vector<double> row;
