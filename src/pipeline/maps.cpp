@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -57,9 +58,10 @@ void pca_map(MethodMaps& m, MatrixView<T> x, const std::string& space, bool stan
   m.info.push_back(std::move(info));
 }
 
-template <class T>
-void tsne_map(MethodMaps& m, MatrixView<T> x, const RunParams& p, const std::string& space, Diagnostics& diag) {
-  const std::size_t n = x.rows();
+// take(pick): the picked rows of the n mapped rows as a matrix.
+template <class T, class Take>
+void tsne_map(MethodMaps& m, std::size_t n, const Take& take, const RunParams& p, const std::string& space,
+              Diagnostics& diag) {
   const std::size_t s = std::min(p.tsne_sample, n);
   if (s < 4) return;
   std::vector<std::size_t> pick;
@@ -71,7 +73,7 @@ void tsne_map(MethodMaps& m, MatrixView<T> x, const RunParams& p, const std::str
     pick = rng.sample_without_replacement(n, s);
     std::sort(pick.begin(), pick.end());
   }
-  const Matrix<T> sample = take_rows<T, std::size_t>(x, pick);
+  const Matrix<T> sample = take(pick);
   TsneParams tp;
   tp.n_components = p.tsne_dims;
   // scikit-learn requires perplexity < n; small samples get the largest sound value.
@@ -110,11 +112,16 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
       diag.warn("maps", "map_failed", fmt::format("{} map of {}: {}", what, r.name, e.what()));
     }
   };
-  if (r.map_codes.size() > 0) {
-    if (r.map_numeric.cols() > 0) guarded("FAMD", [&] {  // k-modes has no numeric part: MCA alone
+  // A method of mixed data hands over its clustered rows' plan transform (r.mixed)
+  // and makes its space's rows from it when they are needed.
+  const bool mixed = r.mixed != nullptr;
+  const ViewD famd_numeric = mixed && r.mixed_famd ? r.mixed->numeric().view() : r.map_numeric.view();
+  const MatrixView<std::int32_t> famd_codes = mixed && r.mixed_famd ? r.mixed->codes().view() : r.map_codes.view();
+  if (famd_codes.rows() * famd_codes.cols() > 0) {
+    if (famd_numeric.cols() > 0) guarded("FAMD", [&] {  // k-modes has no numeric part: MCA alone
       FamdParams fp;
-      fp.n_components = std::min<std::size_t>(3, r.map_numeric.rows() - 1);
-      const FamdModel f = fit_famd(r.map_numeric.view(), r.map_codes.view(), fp, &diag);
+      fp.n_components = std::min<std::size_t>(3, famd_numeric.rows() - 1);
+      const FamdModel f = fit_famd(famd_numeric, famd_codes, fp, &diag);
       add_columns(m, "famd", f.row_coordinates.view());
       nlohmann::json info{{"name", "famd"},
                           {"columns", names("famd", f.n_components())},
@@ -127,7 +134,7 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
     guarded("MCA", [&] {
       McaParams mp;
       mp.n_components = 3;
-      const McaModel mc = fit_mca(r.map_codes.view(), mp, &diag);
+      const McaModel mc = fit_mca(famd_codes, mp, &diag);
       add_columns(m, "mca", mc.row_coordinates.view());
       nlohmann::json info{{"name", "mca"},
                           {"columns", names("mca", mc.n_components())},
@@ -142,13 +149,25 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
   } else {
     // The blog mapped its prepared inliers with prince's PCA, which standardises the
     // columns first (48.37 % of the variance in three components on bank-full).
-    guarded("PCA", [&] { pca_map<double>(m, r.map_d.view(), r.map_space, ctx.blog, diag); });
+    guarded("PCA", [&] {
+      const MatrixD whole = mixed ? r.mixed->all() : MatrixD();
+      pca_map<double>(m, mixed ? whole.view() : r.map_d.view(), r.map_space, ctx.blog, diag);
+    });
   }
   if (ctx.params.tsne_sample > 0) {
+    auto rows_of = [](auto x) {
+      using T = std::remove_const_t<std::remove_reference_t<decltype(*x.data())>>;
+      return [x](const std::vector<std::size_t>& pick) { return take_rows<T, std::size_t>(x, pick); };
+    };
     if (!r.map_f.empty())
-      guarded("t-SNE", [&] { tsne_map<float>(m, r.map_f.view(), ctx.params, r.map_space, diag); });
+      guarded("t-SNE", [&] { tsne_map<float>(m, r.map_f.rows(), rows_of(r.map_f.view()), ctx.params, r.map_space, diag); });
+    else if (mixed)
+      guarded("t-SNE", [&] {
+        tsne_map<double>(m, r.mixed->rows(), [&](const std::vector<std::size_t>& pick) { return r.mixed->take(pick); },
+                         ctx.params, r.map_space, diag);
+      });
     else
-      guarded("t-SNE", [&] { tsne_map<double>(m, r.map_d.view(), ctx.params, r.map_space, diag); });
+      guarded("t-SNE", [&] { tsne_map<double>(m, r.map_d.rows(), rows_of(r.map_d.view()), ctx.params, r.map_space, diag); });
   }
   return m;
 }
