@@ -12,6 +12,8 @@
 
 namespace segmenta::detail {
 
+// The materialised space: the methods make its rows on demand (MixedRows below); this
+// form is their tests' reference.
 MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma) {
   const std::size_t n = d.numeric.rows(), p = d.numeric.cols();
   std::vector<std::size_t> offset;
