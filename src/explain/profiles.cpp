@@ -155,8 +155,23 @@ void validate_centres(ViewD x, std::span<const std::int32_t> labels, ViewD cente
       throw InvalidArgument(fmt::format("centers: {} rows do not cover segment {}", centers.rows(), l));
 }
 
-std::vector<std::vector<std::size_t>> nearest_rows(const detail::RowSource<double>& x, const Groups& g,
-                                                   std::size_t count, ViewD centers) {
+// The rows of a feature matrix: a view, or rows written on demand.
+struct FeatureRows {
+  ViewD view;
+  const detail::FeatureRow* fill = nullptr;
+  std::size_t q = 0;
+  explicit FeatureRows(ViewD v) : view(v), q(v.cols()) {}
+  FeatureRows(std::size_t cols, const detail::FeatureRow& f) : fill(&f), q(cols) {}
+  std::size_t cols() const noexcept { return q; }
+  const double* row(std::size_t i, double* scratch) const {
+    if (!fill) return view.row(i);
+    (*fill)(i, scratch);
+    return scratch;
+  }
+};
+
+std::vector<std::vector<std::size_t>> nearest_rows(const FeatureRows& x, const Groups& g, std::size_t count,
+                                                   ViewD centers) {
   const std::size_t q = x.cols();
   std::vector<std::vector<std::size_t>> out(g.segments.size());
   parallel_for(g.segments.size(), [&](std::size_t s) {
@@ -219,17 +234,15 @@ std::vector<std::vector<std::size_t>> representative_rows(ViewD x, std::span<con
                                                           std::size_t count, ViewD centers) {
   validate_centres(x, labels, centers, "x");
   const Groups g = make_groups(labels);
-  return nearest_rows(detail::RowSource<double>(x), g, count, centers);
+  return nearest_rows(FeatureRows(x), g, count, centers);
 }
 
 namespace detail {
 
-std::vector<std::vector<std::size_t>> representative_rows_of(const RowSource<double>& x,
+std::vector<std::vector<std::size_t>> representative_rows_of(std::size_t q, const FeatureRow& row,
                                                              std::span<const std::int32_t> labels, std::size_t count) {
-  if (x.rows() != labels.size())
-    throw InvalidArgument(fmt::format("x: {} rows for {} labels", x.rows(), labels.size()));
   const Groups g = make_groups(labels);
-  return nearest_rows(x, g, count, {});
+  return nearest_rows(FeatureRows(q, row), g, count, {});
 }
 
 }  // namespace detail
@@ -346,7 +359,7 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
   }
 
   if (!features.empty() && params.representatives > 0) {
-    const auto reps = nearest_rows(detail::RowSource<double>(features), g, params.representatives, centers);
+    const auto reps = nearest_rows(FeatureRows(features), g, params.representatives, centers);
     for (std::size_t s = 0; s < k; ++s) out.segments[s].representatives = reps[s];
   }
   return out;

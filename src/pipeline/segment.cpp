@@ -202,10 +202,10 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
       Profiles p = profile_segments(ctx.table, labels);
       const detail::MixedRows& z = *results[m].mixed;
       const std::vector<std::size_t>& rows = ctx.rows;
-      const detail::RowSource<double> space(labels.size(), z.width(), [&](std::size_t row, double* dst) {
+      const detail::FeatureRow space = [&](std::size_t row, double* dst) {
         z.fill(static_cast<std::size_t>(std::lower_bound(rows.begin(), rows.end(), row) - rows.begin()), dst);
-      });
-      auto reps = detail::representative_rows_of(space, labels, ProfileParams{}.representatives);
+      };
+      auto reps = detail::representative_rows_of(z.width(), space, labels, ProfileParams{}.representatives);
       for (std::size_t s = 0; s < p.segments.size(); ++s) p.segments[s].representatives = std::move(reps[s]);
       result.methods[m].profiles = std::move(p);
     } else {

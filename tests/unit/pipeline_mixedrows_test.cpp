@@ -160,10 +160,10 @@ TEST(MixedRows, RepresentativesEqualThoseOfTheMaterialisedSpace) {
   }
   const auto expected = representative_rows(every.view(), labels, 5);
   const MixedRows& z = *s.mixed;
-  const RowSource<double> source(t.rows(), z.width(), [&](std::size_t row, double* dst) {
+  const FeatureRow source = [&](std::size_t row, double* dst) {
     z.fill(static_cast<std::size_t>(std::lower_bound(s.rows.begin(), s.rows.end(), row) - s.rows.begin()), dst);
-  });
-  const auto got = representative_rows_of(source, labels, 5);
+  };
+  const auto got = representative_rows_of(z.width(), source, labels, 5);
   EXPECT_EQ(got, expected);
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got[0].size(), 5u);
