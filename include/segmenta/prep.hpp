@@ -242,6 +242,9 @@ struct MixedPlan {
   /// had none, gets -1 (it matches no mode). Throws InvalidArgument naming a column
   /// the table lacks.
   Data transform(const Table& table) const;
+  /// The same for the given rows of the table only, in that order: bit for bit the
+  /// rows of transform(table).
+  Data transform(const Table& table, std::span<const std::size_t> rows) const;
   /// Categories per categorical column, the missing level included.
   std::vector<std::int32_t> n_categories() const;
 };

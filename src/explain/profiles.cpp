@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "explain/representatives.hpp"
 #include "segmenta/explain.hpp"
 #include "segmenta/kernels.hpp"
 
@@ -154,23 +155,41 @@ void validate_centres(ViewD x, std::span<const std::int32_t> labels, ViewD cente
       throw InvalidArgument(fmt::format("centers: {} rows do not cover segment {}", centers.rows(), l));
 }
 
-std::vector<std::vector<std::size_t>> nearest_rows(ViewD x, const Groups& g, std::size_t count, ViewD centers) {
+// The rows of a feature matrix: a view, or rows written on demand.
+struct FeatureRows {
+  ViewD view;
+  const detail::FeatureRow* fill = nullptr;
+  std::size_t q = 0;
+  explicit FeatureRows(ViewD v) : view(v), q(v.cols()) {}
+  FeatureRows(std::size_t cols, const detail::FeatureRow& f) : fill(&f), q(cols) {}
+  std::size_t cols() const noexcept { return q; }
+  const double* row(std::size_t i, double* scratch) const {
+    if (!fill) return view.row(i);
+    (*fill)(i, scratch);
+    return scratch;
+  }
+};
+
+std::vector<std::vector<std::size_t>> nearest_rows(const FeatureRows& x, const Groups& g, std::size_t count,
+                                                   ViewD centers) {
   const std::size_t q = x.cols();
   std::vector<std::vector<std::size_t>> out(g.segments.size());
   parallel_for(g.segments.size(), [&](std::size_t s) {
     const auto& rows = g.members[1 + s];
-    std::vector<double> centre(q, 0.0);
+    std::vector<double> centre(q, 0.0), scratch(q);
     if (!centers.empty()) {
       const double* c = centers.row(static_cast<std::size_t>(g.segments[s]));
       centre.assign(c, c + q);
     } else {
-      for (const std::size_t r : rows)
-        for (std::size_t j = 0; j < q; ++j) centre[j] += x(r, j);
+      for (const std::size_t r : rows) {
+        const double* xr = x.row(r, scratch.data());
+        for (std::size_t j = 0; j < q; ++j) centre[j] += xr[j];
+      }
       for (double& v : centre) v /= static_cast<double>(rows.size());
     }
     std::vector<std::pair<double, std::size_t>> d;
     d.reserve(rows.size());
-    for (const std::size_t r : rows) d.emplace_back(kernels::sq_dist(x.row(r), centre.data(), q), r);
+    for (const std::size_t r : rows) d.emplace_back(kernels::sq_dist(x.row(r, scratch.data()), centre.data(), q), r);
     const std::size_t k = std::min(count, d.size());
     std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(k), d.end());
     for (std::size_t i = 0; i < k; ++i) out[s].push_back(d[i].second);
@@ -215,8 +234,18 @@ std::vector<std::vector<std::size_t>> representative_rows(ViewD x, std::span<con
                                                           std::size_t count, ViewD centers) {
   validate_centres(x, labels, centers, "x");
   const Groups g = make_groups(labels);
-  return nearest_rows(x, g, count, centers);
+  return nearest_rows(FeatureRows(x), g, count, centers);
 }
+
+namespace detail {
+
+std::vector<std::vector<std::size_t>> representative_rows_of(std::size_t q, const FeatureRow& row,
+                                                             std::span<const std::int32_t> labels, std::size_t count) {
+  const Groups g = make_groups(labels);
+  return nearest_rows(FeatureRows(q, row), g, count, {});
+}
+
+}  // namespace detail
 
 Profiles profile_segments(const Table& table, std::span<const std::int32_t> labels, const ProfileParams& params,
                           ViewD features, ViewD centers) {
@@ -330,7 +359,7 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
   }
 
   if (!features.empty() && params.representatives > 0) {
-    const auto reps = nearest_rows(features, g, params.representatives, centers);
+    const auto reps = nearest_rows(FeatureRows(features), g, params.representatives, centers);
     for (std::size_t s = 0; s < k; ++s) out.segments[s].representatives = reps[s];
   }
   return out;

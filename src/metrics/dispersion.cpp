@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "metrics/labels.hpp"
+#include "metrics/row_source.hpp"
 #include "metrics/validate.hpp"
 #include "segmenta/metrics.hpp"
 
@@ -14,12 +16,13 @@ namespace {
 // Per-cluster means (k, p) in double, accumulated in row order like numpy's
 // X[labels == k].mean(axis=0).
 template <class T>
-std::vector<double> cluster_means(MatrixView<T> x, const detail::EncodedLabels& enc) {
+std::vector<double> cluster_means(const detail::RowSource<T>& x, const detail::EncodedLabels& enc) {
   const std::size_t p = x.cols(), k = enc.k();
   std::vector<double> means(k * p, 0.0);
+  std::vector<T> scratch(p);
   for (std::size_t i = 0; i < x.rows(); ++i) {
     double* m = means.data() + static_cast<std::size_t>(enc.codes[i]) * p;
-    const T* r = x.row(i);
+    const T* r = x.row(i, scratch.data());
     for (std::size_t j = 0; j < p; ++j) m[j] += static_cast<double>(r[j]);
   }
   for (std::size_t c = 0; c < k; ++c)
@@ -40,13 +43,14 @@ double sq_dist_to(const T* r, const double* c, std::size_t p) {
 // Per-cluster sums of f(squared distance to the cluster mean), added per cluster and
 // then over clusters in label order (the order scikit-learn and yellowbrick use).
 template <class T, class F>
-double per_cluster_sum(MatrixView<T> x, const detail::EncodedLabels& enc, const std::vector<double>& means, F f,
-                       std::vector<double>* per_cluster = nullptr) {
+double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabels& enc,
+                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
   const std::size_t p = x.cols();
   std::vector<double> sums(enc.k(), 0.0);
+  std::vector<T> scratch(p);
   for (std::size_t i = 0; i < x.rows(); ++i) {
     const auto c = static_cast<std::size_t>(enc.codes[i]);
-    sums[c] += f(sq_dist_to(x.row(i), means.data() + c * p, p));
+    sums[c] += f(sq_dist_to(x.row(i, scratch.data()), means.data() + c * p, p));
   }
   double total = 0.0;
   for (double s : sums) total += s;
@@ -54,17 +58,15 @@ double per_cluster_sum(MatrixView<T> x, const detail::EncodedLabels& enc, const 
   return total;
 }
 
-}  // namespace
-
 template <class T>
-double calinski_harabasz_score(MatrixView<T> x, Labels labels) {
-  detail::check_data(x, labels, "calinski_harabasz_score");
+double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels) {
   const detail::EncodedLabels enc = detail::encode_labels(labels);
   detail::check_number_of_labels(enc, "labels");
   const std::size_t n = x.rows(), p = x.cols(), k = enc.k();
   std::vector<double> mean(p, 0.0);
+  std::vector<T> scratch(p);
   for (std::size_t i = 0; i < n; ++i) {
-    const T* r = x.row(i);
+    const T* r = x.row(i, scratch.data());
     for (std::size_t j = 0; j < p; ++j) mean[j] += static_cast<double>(r[j]);
   }
   for (double& v : mean) v /= static_cast<double>(n);
@@ -84,8 +86,7 @@ double calinski_harabasz_score(MatrixView<T> x, Labels labels) {
 }
 
 template <class T>
-double davies_bouldin_score(MatrixView<T> x, Labels labels) {
-  detail::check_data(x, labels, "davies_bouldin_score");
+double davies_bouldin_of(const detail::RowSource<T>& x, Labels labels) {
   const detail::EncodedLabels enc = detail::encode_labels(labels);
   detail::check_number_of_labels(enc, "labels");
   const std::size_t p = x.cols(), k = enc.k();
@@ -121,12 +122,27 @@ double davies_bouldin_score(MatrixView<T> x, Labels labels) {
   return total / static_cast<double>(k);
 }
 
+}  // namespace
+
+template <class T>
+double calinski_harabasz_score(MatrixView<T> x, Labels labels) {
+  detail::check_data(x, labels, "calinski_harabasz_score");
+  return calinski_harabasz_of(detail::RowSource<T>(x), labels);
+}
+
+template <class T>
+double davies_bouldin_score(MatrixView<T> x, Labels labels) {
+  detail::check_data(x, labels, "davies_bouldin_score");
+  return davies_bouldin_of(detail::RowSource<T>(x), labels);
+}
+
 template <class T>
 double distortion_score(MatrixView<T> x, Labels labels) {
   detail::check_data(x, labels, "distortion_score");
   const detail::EncodedLabels enc = detail::encode_labels(labels);
-  const std::vector<double> means = cluster_means(x, enc);
-  return per_cluster_sum(x, enc, means, [](double d2) { return d2; });
+  const detail::RowSource<T> rows(x);
+  const std::vector<double> means = cluster_means(rows, enc);
+  return per_cluster_sum(rows, enc, means, [](double d2) { return d2; });
 }
 
 template double calinski_harabasz_score<double>(MatrixView<double>, Labels);
@@ -135,5 +151,45 @@ template double davies_bouldin_score<double>(MatrixView<double>, Labels);
 template double davies_bouldin_score<float>(MatrixView<float>, Labels);
 template double distortion_score<double>(MatrixView<double>, Labels);
 template double distortion_score<float>(MatrixView<float>, Labels);
+
+namespace detail {
+
+template <class T>
+void check_rows(const RowSource<T>& x, Labels labels) {
+  if (x.rows() != labels.size())
+    throw InvalidArgument("labels: " + std::to_string(labels.size()) + " entries for the " + std::to_string(x.rows()) +
+                          " rows of x");
+  if (x.rows() == 0) throw InvalidArgument("x: no rows");
+  if (x.cols() == 0) throw InvalidArgument("x: no columns");
+  std::vector<T> scratch(x.cols());
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    const T* r = x.row(i, scratch.data());
+    for (std::size_t j = 0; j < x.cols(); ++j)
+      if (!std::isfinite(r[j]))
+        throw InvalidArgument("x: the value at row " + std::to_string(i) + ", column " + std::to_string(j) +
+                              " is not finite");
+  }
+}
+
+template <class T>
+double calinski_harabasz_rows(const RowSource<T>& x, Labels labels) {
+  check_rows(x, labels);
+  return calinski_harabasz_of(x, labels);
+}
+
+template <class T>
+double davies_bouldin_rows(const RowSource<T>& x, Labels labels) {
+  check_rows(x, labels);
+  return davies_bouldin_of(x, labels);
+}
+
+template void check_rows<double>(const RowSource<double>&, Labels);
+template void check_rows<float>(const RowSource<float>&, Labels);
+template double calinski_harabasz_rows<double>(const RowSource<double>&, Labels);
+template double calinski_harabasz_rows<float>(const RowSource<float>&, Labels);
+template double davies_bouldin_rows<double>(const RowSource<double>&, Labels);
+template double davies_bouldin_rows<float>(const RowSource<float>&, Labels);
+
+}  // namespace detail
 
 }  // namespace segmenta

@@ -16,6 +16,7 @@
 
 #include "kernels/dispatch.hpp"
 #include "metrics/labels.hpp"
+#include "metrics/row_source.hpp"
 #include "metrics/silhouette_engine.hpp"
 #include "metrics/validate.hpp"
 #include "segmenta/kernels.hpp"
@@ -32,14 +33,16 @@ constexpr double kNear = std::is_same_v<T, float> ? 0x1p-5 : 0x1p-13;
 constexpr std::size_t kQueryBlock = 64;   // sampled rows per task (a multiple of 8)
 constexpr std::size_t kPanelRows = 2048;  // units per column chunk (a multiple of 8)
 
+// Label units held at a time besides the sampled rows (a multiple of kPanelRows):
+// 32768 rows of 51 doubles are 13 MB, where a copy of every row of a 10 M-row table
+// would take 4 GB.
+constexpr std::size_t kEstimatePanelUnits = 16 * kPanelRows;
+
 std::size_t round8(std::size_t v) { return (v + 7) / 8 * 8; }
 
-}  // namespace
-
 template <class T>
-SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size_t sample_rows,
-                                       std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out) {
-  detail::check_data(x, labels, "silhouette_estimate");
+SilhouetteEstimate estimate(const detail::RowSource<T>& x, Labels labels, std::size_t sample_rows,
+                            std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out) {
   if (sample_rows < 2) throw InvalidArgument("sample_rows: must be at least 2");
   const detail::EncodedLabels enc = detail::encode_labels(labels);
   detail::check_number_of_labels(enc, "labels");
@@ -59,53 +62,78 @@ SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size
     seg_end[c] = units + round8(enc.counts[c]);
     units = seg_end[c];
   }
-  std::vector<std::size_t> unit_of(n);
-  {
-    std::vector<std::size_t> next(seg_begin);
-    for (std::size_t i = 0; i < n; ++i) unit_of[i] = next[static_cast<std::size_t>(enc.codes[i])]++;
-  }
   std::vector<std::size_t> row_of_unit(units, n);  // n: padding
   for (std::size_t i = 0; i < m; ++i) row_of_unit[i] = sample[i];
-  for (std::size_t i = 0; i < n; ++i) row_of_unit[unit_of[i]] = i;
-  AlignedVector<double> w(units, 0.0);
-  for (std::size_t u = 0; u < units; ++u) w[u] = row_of_unit[u] < n ? 1.0 : 0.0;
+  {
+    std::vector<std::size_t> next(seg_begin);
+    for (std::size_t i = 0; i < n; ++i) row_of_unit[next[static_cast<std::size_t>(enc.codes[i])]++] = i;
+  }
 
   const bool gemm = p > detail::direct_max_features;
   constexpr std::size_t lanes = 8;
-  AlignedVector<double> drows, panel, norms;
+  // Centred rows for the GEMM: the identity's rounding error scales with |x|^2 + |y|^2.
+  std::vector<double> mean(gemm ? p : 0, 0.0);
+  if (gemm) {
+    std::vector<T> scratch(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      const T* r = x.row(i, scratch.data());
+      for (std::size_t f = 0; f < p; ++f) mean[f] += static_cast<double>(r[f]);
+    }
+    for (double& v : mean) v /= static_cast<double>(n);
+  }
+  // The kernels index units from one origin: local unit u < mq is sampled unit u, and
+  // local unit mq + j is unit `first + j` of the panel of label units being measured.
+  // Only the sampled units and one panel of at most kEstimatePanelUnits units are held.
+  const std::size_t panel_units = std::min(units - mq, kEstimatePanelUnits);
+  const std::size_t local = mq + panel_units;
+  AlignedVector<double> w(local, 0.0), drows, panel, norms;
   AlignedVector<T> trows;
   if (gemm) {
-    // Centred rows: the identity's rounding error scales with |x|^2 + |y|^2.
-    std::vector<double> mean(p, 0.0);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t f = 0; f < p; ++f) mean[f] += static_cast<double>(x(i, f));
-    for (double& v : mean) v /= static_cast<double>(n);
-    trows.assign(units * p, T(0));
-    norms.assign(units, 0.0);
-    for (std::size_t u = 0; u < units; ++u) {
-      if (row_of_unit[u] == n) continue;
-      const T* src = x.row(row_of_unit[u]);
-      T* dst = trows.data() + u * p;
+    trows.assign(local * p, T(0));
+    norms.assign(local, 0.0);
+  } else {
+    drows.assign(mq * p, 0.0);  // the kernels read whole rows of the sampled units only
+    panel.assign(local * p, 0.0);
+  }
+  // Writes unit u (a table row or padding) into local unit l.
+  auto put = [&](std::size_t u, std::size_t l, T* scratch) {
+    const std::size_t row = row_of_unit[u];
+    w[l] = row < n ? 1.0 : 0.0;
+    if (gemm) {
+      T* dst = trows.data() + l * p;
+      if (row == n) {
+        std::fill(dst, dst + p, T(0));
+        norms[l] = 0.0;
+        return;
+      }
+      const T* src = x.row(row, scratch);
       double sq = 0.0;
       for (std::size_t f = 0; f < p; ++f) {
         dst[f] = static_cast<T>(static_cast<double>(src[f]) - mean[f]);
         sq += static_cast<double>(dst[f]) * static_cast<double>(dst[f]);
       }
-      norms[u] = sq;
-    }
-  } else {
-    drows.assign(mq * p, 0.0);  // the kernels read whole rows of the sampled units only
-    panel.assign(units * p, 0.0);
-    for (std::size_t u = 0; u < units; ++u) {
-      if (row_of_unit[u] == n) continue;
-      const T* src = x.row(row_of_unit[u]);
-      double* blk = panel.data() + (u / lanes) * p * lanes + u % lanes;
+      norms[l] = sq;
+    } else {
+      double* blk = panel.data() + (l / lanes) * p * lanes + l % lanes;
+      if (row == n) {
+        for (std::size_t f = 0; f < p; ++f) blk[f * lanes] = 0.0;
+        return;
+      }
+      const T* src = x.row(row, scratch);
       for (std::size_t f = 0; f < p; ++f) {
-        if (u < mq) drows[u * p + f] = static_cast<double>(src[f]);
+        if (l < mq) drows[l * p + f] = static_cast<double>(src[f]);
         blk[f * lanes] = static_cast<double>(src[f]);
       }
     }
-  }
+  };
+  auto put_range = [&](std::size_t u0, std::size_t u1, std::size_t l0) {
+    parallel_blocks(u1 - u0, 4096, [&](std::size_t b, std::size_t e, std::size_t) {
+      std::vector<T> scratch(p);
+      for (std::size_t j = b; j < e; ++j) put(u0 + j, l0 + j, scratch.data());
+    });
+  };
+  put_range(0, mq, 0);
+
   // Column chunks: each label's units cut into pieces of at most kPanelRows units.
   struct Chunk {
     std::size_t begin, end, cluster;
@@ -119,48 +147,61 @@ SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size
   auto* kernel = !gemm ? kt.silhouette_direct
                  : std::is_same_v<T, float> ? kt.silhouette_gemm_f
                                             : kt.silhouette_gemm_d;
-  std::vector<double> value(m, 0.0);
+  // Each sampled row's label sums, added chunk by chunk in chunk order (panel after
+  // panel), so the result does not depend on the thread count or the panel size.
+  std::vector<double> sums(mq * k, 0.0);
   const Blocks qb{mq, kQueryBlock};
-  parallel_for(qb.count(), [&](std::size_t b) {
-    const std::size_t q0 = qb.begin(b), q1 = qb.end(b), nq = q1 - q0;
-    std::vector<double> sums(nq * k, 0.0), out(nq);
-    std::vector<T> g(gemm ? nq * kPanelRows : 0);
-    std::vector<double> cacc(kPanelRows);  // column sums: not asked for
-    kernels::SilhouetteSegment seg{};
-    kernels::SilhouetteTile t;
-    t.p = p;
-    t.w = w.data();
-    t.drows = drows.data();
-    t.panel = panel.data();
-    t.trows = trows.data();
-    t.norms = norms.data();
-    t.near_fraction = kNear<T>;
-    t.gtile = g.data();
-    t.ld = kPanelRows;
-    t.r0 = q0;
-    t.segs = &seg;
-    t.nsegs = 1;
-    t.cacc = cacc.data();
-    for (const Chunk& ch : chunks) {
-      seg = {ch.begin, ch.end, static_cast<std::uint32_t>(ch.cluster)};
-      t.c0 = ch.begin;
-      if (gemm)
-        kernels::gemm_nt(nq, ch.end - ch.begin, p, T(1), trows.data() + q0 * p, p, trows.data() + ch.begin * p, p,
-                         T(0), g.data(), kPanelRows);
-      kernel(t, q0, q1, false, out.data());
-      for (std::size_t r = 0; r < nq; ++r) sums[r * k + ch.cluster] += out[r];
-    }
-    for (std::size_t r = 0; r < nq && q0 + r < m; ++r) {
-      const std::size_t own = static_cast<std::size_t>(enc.codes[sample[q0 + r]]);
-      if (enc.counts[own] < 2) continue;  // a singleton's silhouette is 0 (scikit-learn)
-      const double a = sums[r * k + own] / static_cast<double>(enc.counts[own] - 1);
-      double bmin = std::numeric_limits<double>::infinity();
-      for (std::size_t c = 0; c < k; ++c)
-        if (c != own) bmin = std::min(bmin, sums[r * k + c] / static_cast<double>(enc.counts[c]));
-      const double den = std::max(a, bmin);
-      value[q0 + r] = den > 0 ? (bmin - a) / den : 0.0;
-    }
-  });
+  for (std::size_t c0 = 0; c0 < chunks.size();) {
+    // The panel: consecutive chunks (consecutive units) up to kEstimatePanelUnits.
+    const std::size_t first = chunks[c0].begin;
+    std::size_t c1 = c0;
+    while (c1 < chunks.size() && chunks[c1].end - first <= panel_units) ++c1;
+    put_range(first, chunks[c1 - 1].end, mq);
+    parallel_for(qb.count(), [&](std::size_t b) {
+      const std::size_t q0 = qb.begin(b), q1 = qb.end(b), nq = q1 - q0;
+      std::vector<double> out(nq);
+      std::vector<T> g(gemm ? nq * kPanelRows : 0);
+      std::vector<double> cacc(kPanelRows);  // column sums: not asked for
+      kernels::SilhouetteSegment seg{};
+      kernels::SilhouetteTile t;
+      t.p = p;
+      t.w = w.data();
+      t.drows = drows.data();
+      t.panel = panel.data();
+      t.trows = trows.data();
+      t.norms = norms.data();
+      t.near_fraction = kNear<T>;
+      t.gtile = g.data();
+      t.ld = kPanelRows;
+      t.r0 = q0;
+      t.segs = &seg;
+      t.nsegs = 1;
+      t.cacc = cacc.data();
+      for (std::size_t ci = c0; ci < c1; ++ci) {
+        const Chunk& ch = chunks[ci];
+        const std::size_t lb = mq + (ch.begin - first), le = mq + (ch.end - first);
+        seg = {lb, le, static_cast<std::uint32_t>(ch.cluster)};
+        t.c0 = lb;
+        if (gemm)
+          kernels::gemm_nt(nq, le - lb, p, T(1), trows.data() + q0 * p, p, trows.data() + lb * p, p, T(0), g.data(),
+                           kPanelRows);
+        kernel(t, q0, q1, false, out.data());
+        for (std::size_t r = 0; r < nq; ++r) sums[(q0 + r) * k + ch.cluster] += out[r];
+      }
+    });
+    c0 = c1;
+  }
+  std::vector<double> value(m, 0.0);
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::size_t own = static_cast<std::size_t>(enc.codes[sample[i]]);
+    if (enc.counts[own] < 2) continue;  // a singleton's silhouette is 0 (scikit-learn)
+    const double a = sums[i * k + own] / static_cast<double>(enc.counts[own] - 1);
+    double bmin = std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < k; ++c)
+      if (c != own) bmin = std::min(bmin, sums[i * k + c] / static_cast<double>(enc.counts[c]));
+    const double den = std::max(a, bmin);
+    value[i] = den > 0 ? (bmin - a) / den : 0.0;
+  }
   std::vector<std::int32_t> cluster_of(m);
   for (std::size_t i = 0; i < m; ++i) cluster_of[i] = enc.codes[sample[i]];
 
@@ -208,6 +249,28 @@ SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size
   }
   return e;
 }
+
+}  // namespace
+
+template <class T>
+SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size_t sample_rows,
+                                       std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out) {
+  detail::check_data(x, labels, "silhouette_estimate");
+  return estimate(detail::RowSource<T>(x), labels, sample_rows, random_state, rows_out);
+}
+
+namespace detail {
+template <class T>
+SilhouetteEstimate silhouette_estimate_rows(const RowSource<T>& x, Labels labels, std::size_t sample_rows,
+                                            std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out) {
+  check_rows(x, labels);
+  return estimate(x, labels, sample_rows, random_state, rows_out);
+}
+template SilhouetteEstimate silhouette_estimate_rows<double>(const RowSource<double>&, Labels, std::size_t,
+                                                             std::uint64_t, std::vector<SilhouetteSampleRow>*);
+template SilhouetteEstimate silhouette_estimate_rows<float>(const RowSource<float>&, Labels, std::size_t,
+                                                            std::uint64_t, std::vector<SilhouetteSampleRow>*);
+}  // namespace detail
 
 template SilhouetteEstimate silhouette_estimate<double>(MatrixView<double>, Labels, std::size_t, std::uint64_t,
                                                         std::vector<SilhouetteSampleRow>*);

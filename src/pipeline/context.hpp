@@ -131,6 +131,33 @@ class ClusteredCommon {
   MatrixD aside_;
 };
 
+/// The k-prototypes space (mixed_space) of the clustered rows, made row by row on
+/// demand from its compact form (the plan's numeric part and codes, 96 bytes a row
+/// for bank-full where the space takes 408), with the same bits as mixed_space.
+class MixedRows {
+ public:
+  /// d: the plan's transform of the clustered rows; gamma may be set later.
+  MixedRows(const MixedPlan& plan, MixedPlan::Data d, double gamma = 1.0);
+  void set_gamma(double gamma);
+  std::size_t rows() const noexcept { return n_; }
+  std::size_t width() const noexcept { return width_; }
+  const MatrixD& numeric() const noexcept { return d_.numeric; }
+  const Matrix<std::int32_t>& codes() const noexcept { return d_.codes; }
+  /// Row i of the space into dst (width() values).
+  void fill(std::size_t i, double* dst) const;
+  /// The given rows (or every row) as a matrix.
+  MatrixD take(std::span<const std::size_t> rows) const;
+  MatrixD all() const;
+  /// The rows as a source for the criteria (refers to this object).
+  RowSource<double> source() const;
+
+ private:
+  MixedPlan::Data d_;
+  std::size_t n_ = 0, width_ = 0;
+  std::vector<std::size_t> offset_;
+  double w_ = 0;
+};
+
 /// What one method produced.
 struct MethodResult {
   Method id = Method::kmeans;
@@ -159,6 +186,12 @@ struct MethodResult {
   MatrixD map_numeric;
   Matrix<std::int32_t> map_codes;
   std::string map_space;
+  // A method of mixed data (lca, kprototypes): its space of the clustered rows, made
+  // on demand in place of rep_space (representatives of the clustered rows) and
+  // map_d; with mixed_famd its numeric part and codes stand for map_numeric and
+  // map_codes too.
+  std::shared_ptr<const MixedRows> mixed;
+  bool mixed_famd = false;
 };
 
 /// The k-means sweep of the kmeans and embed methods on x (clustered rows, q): one fit

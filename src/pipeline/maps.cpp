@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -58,9 +59,10 @@ void pca_map(MethodMaps& m, MatrixView<T> x, const std::string& space, bool stan
   m.info.push_back(std::move(info));
 }
 
-template <class T>
-void tsne_map(MethodMaps& m, MatrixView<T> x, const RunParams& p, const std::string& space, Diagnostics& diag) {
-  const std::size_t n = x.rows();
+// take(pick): the picked rows of the n mapped rows as a matrix.
+template <class T, class Take>
+void tsne_map(MethodMaps& m, std::size_t n, const Take& take, const RunParams& p, const std::string& space,
+              Diagnostics& diag) {
   const std::size_t s = std::min(p.tsne_sample, n);
   if (s < 4) return;
   std::vector<std::size_t> pick;
@@ -72,7 +74,7 @@ void tsne_map(MethodMaps& m, MatrixView<T> x, const RunParams& p, const std::str
     pick = rng.sample_without_replacement(n, s);
     std::sort(pick.begin(), pick.end());
   }
-  const Matrix<T> sample = take_rows<T, std::size_t>(x, pick);
+  const Matrix<T> sample = take(pick);
   TsneParams tp;
   tp.n_components = p.tsne_dims;
   // scikit-learn requires perplexity < n; small samples get the largest sound value.
@@ -111,11 +113,19 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
       diag.warn("maps", "map_failed", fmt::format("{} map of {}: {}", what, r.name, e.what()));
     }
   };
-  if (r.map_codes.size() > 0) {
-    if (r.map_numeric.cols() > 0) guarded("FAMD", [&] {  // k-modes has no numeric part: MCA alone
+  // A method of mixed data hands over its clustered rows' plan transform (r.mixed)
+  // and makes its space's rows from it when they are needed.
+  const bool mixed = r.mixed != nullptr;
+  // For a method clustering the common feature matrix (kmeans), its clustered rows are
+  // put in place for the maps only (PCA and t-SNE), and back when the maps are done.
+  std::optional<ClusteredCommon> common;
+  const ViewD famd_numeric = mixed && r.mixed_famd ? r.mixed->numeric().view() : r.map_numeric.view();
+  const MatrixView<std::int32_t> famd_codes = mixed && r.mixed_famd ? r.mixed->codes().view() : r.map_codes.view();
+  if (famd_codes.rows() * famd_codes.cols() > 0) {
+    if (famd_numeric.cols() > 0) guarded("FAMD", [&] {  // k-modes has no numeric part: MCA alone
       FamdParams fp;
-      fp.n_components = std::min<std::size_t>(3, r.map_numeric.rows() - 1);
-      const FamdModel f = fit_famd(r.map_numeric.view(), r.map_codes.view(), fp, &diag);
+      fp.n_components = std::min<std::size_t>(3, famd_numeric.rows() - 1);
+      const FamdModel f = fit_famd(famd_numeric, famd_codes, fp, &diag);
       add_columns(m, "famd", f.row_coordinates.view());
       nlohmann::json info{{"name", "famd"},
                           {"columns", names("famd", f.n_components())},
@@ -128,7 +138,7 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
     guarded("MCA", [&] {
       McaParams mp;
       mp.n_components = 3;
-      const McaModel mc = fit_mca(r.map_codes.view(), mp, &diag);
+      const McaModel mc = fit_mca(famd_codes, mp, &diag);
       add_columns(m, "mca", mc.row_coordinates.view());
       nlohmann::json info{{"name", "mca"},
                           {"columns", names("mca", mc.n_components())},
@@ -138,22 +148,34 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
       info.update(variance_json(mc.eigenvalues, mc.percentage_of_variance, mc.cumulative_percentage_of_variance));
       m.info.push_back(std::move(info));
     });
-    if (ctx.params.tsne_sample > 0)
-      guarded("t-SNE", [&] { tsne_map<double>(m, r.map_d.view(), ctx.params, r.map_space, diag); });
   } else if (!r.map_f.empty()) {
     guarded("PCA", [&] { pca_map<float>(m, r.map_f.view(), r.map_space, false, diag); });
-    if (ctx.params.tsne_sample > 0)
-      guarded("t-SNE", [&] { tsne_map<float>(m, r.map_f.view(), ctx.params, r.map_space, diag); });
   } else {
-    // The common feature matrix's clustered rows are put in place for the maps only.
-    std::optional<ClusteredCommon> common;
     if (r.map_common) common.emplace(ctx);
     const ViewD x = common ? common->view() : r.map_d.view();
     // The blog mapped its prepared inliers with prince's PCA, which standardises the
     // columns first (48.37 % of the variance in three components on bank-full).
-    guarded("PCA", [&] { pca_map<double>(m, x, r.map_space, ctx.blog, diag); });
-    if (ctx.params.tsne_sample > 0)
-      guarded("t-SNE", [&] { tsne_map<double>(m, x, ctx.params, r.map_space, diag); });
+    guarded("PCA", [&] {
+      const MatrixD whole = mixed ? r.mixed->all() : MatrixD();
+      pca_map<double>(m, mixed ? whole.view() : x, r.map_space, ctx.blog, diag);
+    });
+  }
+  if (ctx.params.tsne_sample > 0) {
+    auto rows_of = [](auto x) {
+      using T = std::remove_const_t<std::remove_reference_t<decltype(*x.data())>>;
+      return [x](const std::vector<std::size_t>& pick) { return take_rows<T, std::size_t>(x, pick); };
+    };
+    if (!r.map_f.empty())
+      guarded("t-SNE", [&] { tsne_map<float>(m, r.map_f.rows(), rows_of(r.map_f.view()), ctx.params, r.map_space, diag); });
+    else if (mixed)
+      guarded("t-SNE", [&] {
+        tsne_map<double>(m, r.mixed->rows(), [&](const std::vector<std::size_t>& pick) { return r.mixed->take(pick); },
+                         ctx.params, r.map_space, diag);
+      });
+    else {
+      const ViewD x = common ? common->view() : r.map_d.view();
+      guarded("t-SNE", [&] { tsne_map<double>(m, x.rows(), rows_of(x), ctx.params, r.map_space, diag); });
+    }
   }
   return m;
 }

@@ -12,6 +12,8 @@
 
 namespace segmenta::detail {
 
+// The materialised space: the methods make its rows on demand (MixedRows below); this
+// form is their tests' reference.
 MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamma) {
   const std::size_t n = d.numeric.rows(), p = d.numeric.cols();
   std::vector<std::size_t> offset;
@@ -30,6 +32,44 @@ MatrixD mixed_space(const MixedPlan& plan, const MixedPlan::Data& d, double gamm
     }
   }
   return z;
+}
+
+MixedRows::MixedRows(const MixedPlan& plan, MixedPlan::Data d, double gamma)
+    : d_(std::move(d)), n_(d_.codes.rows()), width_(d_.numeric.cols()) {
+  if (d_.numeric.cols() > 0) n_ = d_.numeric.rows();
+  for (std::size_t c = 0; c < plan.levels.size(); ++c) {
+    offset_.push_back(width_);
+    width_ += plan.levels[c].size() + (plan.missing_level[c] ? 1 : 0);
+  }
+  set_gamma(gamma);
+}
+
+void MixedRows::set_gamma(double gamma) { w_ = std::sqrt(gamma / 2.0); }
+
+void MixedRows::fill(std::size_t i, double* dst) const {
+  const std::size_t p = d_.numeric.cols();
+  std::fill(dst, dst + width_, 0.0);
+  if (p) std::copy(d_.numeric.row(i), d_.numeric.row(i) + p, dst);
+  for (std::size_t c = 0; c < offset_.size(); ++c) {
+    const std::int32_t code = d_.codes(i, c);
+    if (code >= 0) dst[offset_[c] + static_cast<std::size_t>(code)] = w_;
+  }
+}
+
+MatrixD MixedRows::take(std::span<const std::size_t> rows) const {
+  MatrixD z(rows.size(), width_);
+  for (std::size_t r = 0; r < rows.size(); ++r) fill(rows[r], z.row(r));
+  return z;
+}
+
+MatrixD MixedRows::all() const {
+  MatrixD z(n_, width_);
+  for (std::size_t i = 0; i < n_; ++i) fill(i, z.row(i));
+  return z;
+}
+
+RowSource<double> MixedRows::source() const {
+  return RowSource<double>(n_, width_, [this](std::size_t i, double* dst) { fill(i, dst); });
 }
 
 namespace {
@@ -112,9 +152,12 @@ MethodResult fit(RunContext& ctx) {
     if (plan.missing_level[c])
       ctx.diag.info("kprototypes", "missing_category",
                     fmt::format("column '{}': missing values form a category of their own", plan.categorical_names[c]));
-  const MixedPlan::Data d = plan.transform(t);
-  const MatrixD numeric = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
-  const Matrix<std::int32_t> codes = take_rows<std::int32_t, std::size_t>(d.codes.view(), ctx.rows);
+  // The plan's transform of the clustered rows, kept once: the fits read it, and the
+  // k-prototypes space of the criteria, the representatives and the maps is made from
+  // it row by row (never for every row at once).
+  auto mixed = std::make_shared<MixedRows>(plan, plan.transform(t, ctx.rows));
+  const MatrixD& numeric = mixed->numeric();
+  const Matrix<std::int32_t>& codes = mixed->codes();
   const KSpec ks = ctx.k_range();
 
   KPrototypesParams kp;
@@ -174,11 +217,11 @@ MethodResult fit(RunContext& ctx) {
       "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
       "(Euclidean distance there = sqrt of the k-prototypes dissimilarity)",
       gamma);
-  MatrixD z_all = mixed_space(plan, d, gamma);
-  MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
-  MatrixD z_sample;
-  if (sweep_m > 0) z_sample = take_rows<double, std::size_t>(z.view(), sample_rows);
-  const ViewD sweep_space = sweep_m > 0 ? z_sample.view() : z.view();
+  mixed->set_gamma(gamma);
+  // The sweep's space: the sample's rows, or every row when the sweep runs on all
+  // (at most --sweep-all-max rows); freed after the sweep.
+  MatrixD sweep_z = sweep_m > 0 ? mixed->take(sample_rows) : mixed->all();
+  const ViewD sweep_space = sweep_z.view();
   // Stability: k-prototypes with fewer restarts on subsamples of the same rows, at the
   // gamma of the full fit.
   const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
@@ -197,6 +240,7 @@ MethodResult fit(RunContext& ctx) {
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
   if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
+  sweep_z = MatrixD();
 
   r.k = r.eval.recommendation.k;
   std::size_t chosen = 0;
@@ -237,7 +281,7 @@ MethodResult fit(RunContext& ctx) {
     ctx.timings.add("kprototypes_all_rows", all_clock.seconds());
     all_clock.reset();
     Progress scoring(fmt::format("criteria of k = {} on all rows", r.k));
-    SweepPoint p = score_labels<double>(z.view(), sampled.labels, silhouette_rows(params, n_all), params.seed);
+    SweepPoint p = score_labels_rows(mixed->source(), sampled.labels, silhouette_rows(params, n_all), params.seed);
     scoring.finish();
     p.inertia = sampled.cost;
     p.n_iter = sampled.n_iter;
@@ -284,11 +328,9 @@ MethodResult fit(RunContext& ctx) {
   for (std::size_t i = 0; i < modes_d.size(); ++i)
     fitted.modes.data()[i] = static_cast<std::int32_t>(modes_d.data()[i]);
   r.fitted = std::make_shared<FittedKPrototypes>(plan, std::move(fitted));
-  r.rep_space = std::move(z_all);
-  r.map_d = std::move(z);
   r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
-  r.map_numeric = numeric;
-  r.map_codes = codes;
+  r.mixed = std::move(mixed);
+  r.mixed_famd = true;
   return r;
 }
 

@@ -20,27 +20,51 @@ namespace {
 
 /// The model's view of a table: numbers after the plan with NaN where the table's
 /// cell is missing; codes with -1 for a missing value, the plan's missing level or
-/// an unseen level; the level count of each categorical column.
+/// an unseen level; the level count of each categorical column. The views refer to
+/// the plan's transform itself where it needs no change (no missing cell), to a copy
+/// otherwise.
 struct LcaData {
-  MatrixD numeric;
-  Matrix<std::int32_t> codes;
+  MatrixD numeric_copy;
+  Matrix<std::int32_t> codes_copy;
+  ViewD numeric;
+  MatrixView<std::int32_t> codes;
   std::vector<std::int32_t> levels;
 };
 
-LcaData lca_data(const MixedPlan& plan, const MixedPlan::Data& d, const Table& t) {
+/// numeric, codes: the plan's transform of `rows` of t (every row when rows is empty).
+LcaData lca_data(const MixedPlan& plan, ViewD numeric, MatrixView<std::int32_t> codes, const Table& t,
+                 std::span<const std::size_t> rows = {}) {
   LcaData out;
-  out.numeric = d.numeric;
+  const std::size_t n = codes.rows();
+  auto row = [&](std::size_t i) { return rows.empty() ? i : rows[i]; };
+  out.numeric = numeric;
   for (std::size_t c = 0; c < plan.numeric_names.size(); ++c) {
     const Column& col = t.column(t.index_of(plan.numeric_names[c]));
-    for (std::size_t i = 0; i < t.rows(); ++i)
-      if (std::isnan(col.numbers[i])) out.numeric(i, c) = std::nan("");
+    for (std::size_t i = 0; i < n; ++i)
+      if (std::isnan(col.numbers[row(i)])) {
+        if (out.numeric_copy.empty()) {
+          out.numeric_copy = MatrixD(numeric.rows(), numeric.cols());
+          for (std::size_t r = 0; r < numeric.rows(); ++r)
+            std::copy(numeric.row(r), numeric.row(r) + numeric.cols(), out.numeric_copy.row(r));
+          out.numeric = out.numeric_copy.view();
+        }
+        out.numeric_copy(i, c) = std::nan("");
+      }
   }
-  out.codes = d.codes;
+  out.codes = codes;
   for (std::size_t c = 0; c < plan.levels.size(); ++c) {
     const auto n_levels = static_cast<std::int32_t>(plan.levels[c].size());
     out.levels.push_back(n_levels);
-    for (std::size_t i = 0; i < t.rows(); ++i)
-      if (out.codes(i, c) >= n_levels) out.codes(i, c) = -1;
+    for (std::size_t i = 0; i < n; ++i)
+      if (codes(i, c) >= n_levels) {
+        if (out.codes_copy.empty()) {
+          out.codes_copy = Matrix<std::int32_t>(codes.rows(), codes.cols());
+          for (std::size_t r = 0; r < codes.rows(); ++r)
+            std::copy(codes.row(r), codes.row(r) + codes.cols(), out.codes_copy.row(r));
+          out.codes = out.codes_copy.view();
+        }
+        out.codes_copy(i, c) = -1;
+      }
   }
   return out;
 }
@@ -63,12 +87,14 @@ class FittedLca final : public FittedMethod {
     return j;
   }
   std::vector<std::int32_t> predict(const ScoringInput& in) const override {
-    const LcaData d = lca_data(plan_, plan_.transform(in.table), in.table);
-    return model_.predict(d.numeric.view(), d.codes.view());
+    const MixedPlan::Data t = plan_.transform(in.table);
+    const LcaData d = lca_data(plan_, t.numeric.view(), t.codes.view(), in.table);
+    return model_.predict(d.numeric, d.codes);
   }
   std::vector<double> probability(const ScoringInput& in) const override {
-    const LcaData d = lca_data(plan_, plan_.transform(in.table), in.table);
-    const MatrixD post = model_.predict_proba(d.numeric.view(), d.codes.view());
+    const MixedPlan::Data t = plan_.transform(in.table);
+    const LcaData d = lca_data(plan_, t.numeric.view(), t.codes.view(), in.table);
+    const MatrixD post = model_.predict_proba(d.numeric, d.codes);
     std::vector<double> p(post.rows());
     for (std::size_t i = 0; i < post.rows(); ++i) p[i] = *std::max_element(post.row(i), post.row(i) + post.cols());
     return p;
@@ -104,22 +130,30 @@ std::shared_ptr<const FittedMethod> load(const nlohmann::json& part, const std::
   return std::make_shared<FittedLca>(std::move(plan), std::move(m));
 }
 
-/// The model with its classes renumbered old -> rename[old].
-LcaModel renumbered(const LcaModel& m, const std::vector<std::int32_t>& rename) {
-  LcaModel r = m;
+/// Renumbers the model's classes old -> rename[old] in place (the posterior row by
+/// row, without a second n x k copy).
+void renumber(LcaModel& m, const std::vector<std::int32_t>& rename) {
+  LcaModel was;
+  was.weights = m.weights;
+  was.means = m.means;
+  was.variances = m.variances;
+  was.probabilities = m.probabilities;
   const std::size_t k = m.n_components();
   for (std::size_t old = 0; old < k; ++old) {
     const auto j = static_cast<std::size_t>(rename[old]);
-    r.weights[j] = m.weights[old];
-    std::copy(m.means.row(old), m.means.row(old) + m.means.cols(), r.means.row(j));
-    std::copy(m.variances.row(old), m.variances.row(old) + m.variances.cols(), r.variances.row(j));
+    m.weights[j] = was.weights[old];
+    std::copy(was.means.row(old), was.means.row(old) + was.means.cols(), m.means.row(j));
+    std::copy(was.variances.row(old), was.variances.row(old) + was.variances.cols(), m.variances.row(j));
     for (std::size_t c = 0; c < m.probabilities.size(); ++c)
-      std::copy(m.probabilities[c].row(old), m.probabilities[c].row(old) + m.probabilities[c].cols(),
-                r.probabilities[c].row(j));
-    for (std::size_t i = 0; i < m.posterior.rows(); ++i) r.posterior(i, j) = m.posterior(i, old);
+      std::copy(was.probabilities[c].row(old), was.probabilities[c].row(old) + was.probabilities[c].cols(),
+                m.probabilities[c].row(j));
   }
-  for (auto& l : r.labels) l = rename[static_cast<std::size_t>(l)];
-  return r;
+  std::vector<double> row(k);
+  for (std::size_t i = 0; i < m.posterior.rows(); ++i) {
+    for (std::size_t old = 0; old < k; ++old) row[static_cast<std::size_t>(rename[old])] = m.posterior(i, old);
+    std::copy(row.begin(), row.end(), m.posterior.row(i));
+  }
+  for (auto& l : m.labels) l = rename[static_cast<std::size_t>(l)];
 }
 
 /// Per class: its weight; per numeric column the model's mean, variance and standard
@@ -186,10 +220,13 @@ MethodResult fit(RunContext& ctx) {
   const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric);
   if (plan.numeric_names.empty() && plan.categorical_names.empty())
     throw ParameterError("method", fmt::format("lca needs a numeric, categorical or binary column; {} has none", t.source()));
-  const MixedPlan::Data d = plan.transform(t);
-  const LcaData all = lca_data(plan, d, t);
-  const MatrixD numeric = take_rows<double, std::size_t>(all.numeric.view(), ctx.rows);
-  const Matrix<std::int32_t> codes = take_rows<std::int32_t, std::size_t>(all.codes.view(), ctx.rows);
+  // The plan's transform of the clustered rows, kept once: the model's view of it,
+  // the k-prototypes space of the criteria, the representatives and the maps are made
+  // from it (the space row by row, never for every row at once).
+  auto mixed = std::make_shared<MixedRows>(plan, plan.transform(t, ctx.rows));
+  LcaData data = lca_data(plan, mixed->numeric().view(), mixed->codes().view(), t, ctx.rows);
+  const ViewD numeric = data.numeric;
+  const MatrixView<std::int32_t> codes = data.codes;
   const KSpec ks = ctx.k_range();
 
   LcaParams lp;
@@ -205,16 +242,16 @@ MethodResult fit(RunContext& ctx) {
   Matrix<std::int32_t> sample_codes;
   if (sweep_m > 0) {
     sample_rows = sweep_sample_rows(params, n_all, sweep_m);
-    sample_numeric = take_rows<double, std::size_t>(numeric.view(), sample_rows);
-    sample_codes = take_rows<std::int32_t, std::size_t>(codes.view(), sample_rows);
+    sample_numeric = take_rows<double, std::size_t>(numeric, sample_rows);
+    sample_codes = take_rows<std::int32_t, std::size_t>(codes, sample_rows);
     ctx.diag.info("k", "sweep_sample",
                   fmt::format("k = {}..{} fitted (EM) and scored (BIC, ICL, silhouette, stability) on a seeded sample "
                               "of {} of the {} clustered rows; the chosen k is then refitted on all rows from the "
                               "sample's class parameters (--sweep-all-max, --sweep-sample)",
                               ks.lo, ks.hi, sweep_m, n_all));
   }
-  const ViewD fit_numeric = sweep_m > 0 ? sample_numeric.view() : numeric.view();
-  const MatrixView<std::int32_t> fit_codes = sweep_m > 0 ? sample_codes.view() : codes.view();
+  const ViewD fit_numeric = sweep_m > 0 ? sample_numeric.view() : numeric;
+  const MatrixView<std::int32_t> fit_codes = sweep_m > 0 ? sample_codes.view() : codes;
 
   std::vector<LcaModel> models;
   std::vector<KFit> fits;
@@ -223,7 +260,7 @@ MethodResult fit(RunContext& ctx) {
   auto fit_one_k = [&](std::size_t k, std::vector<KFit>& out) {
     Stopwatch one;
     lp.n_components = k;
-    LcaModel m = fit_lca(fit_numeric, fit_codes, all.levels, lp, &ctx.diag);
+    LcaModel m = fit_lca(fit_numeric, fit_codes, data.levels, lp, &ctx.diag);
     // A class whose variance in some numeric column sits at the floor is a spike on
     // repeated values (integer ages or balances), a spurious maximum of the
     // likelihood: its BIC and ICL are unbounded in the floor, so that k is left out
@@ -266,17 +303,16 @@ MethodResult fit(RunContext& ctx) {
     fit_seconds += clock.seconds();
   };
 
-  MatrixD numeric_imputed = take_rows<double, std::size_t>(d.numeric.view(), ctx.rows);
-  const double gamma = numeric_imputed.cols() > 0 ? kprototypes_default_gamma(numeric_imputed.view()) : 1.0;
+  const double gamma = mixed->numeric().cols() > 0 ? kprototypes_default_gamma(mixed->numeric().view()) : 1.0;
+  mixed->set_gamma(gamma);
   r.space = fmt::format(
       "numeric columns + categorical indicators scaled by sqrt(gamma/2), gamma = {:.6g} "
       "(the k-prototypes space)",
       gamma);
-  MatrixD z_all = mixed_space(plan, d, gamma);
-  MatrixD z = take_rows<double, std::size_t>(z_all.view(), ctx.rows);
-  MatrixD z_sample;
-  if (sweep_m > 0) z_sample = take_rows<double, std::size_t>(z.view(), sample_rows);
-  const ViewD sweep_space = sweep_m > 0 ? z_sample.view() : z.view();
+  // The sweep's space: the sample's rows, or every row when the sweep runs on all
+  // (at most --sweep-all-max rows); freed after the sweep.
+  MatrixD sweep_z = sweep_m > 0 ? mixed->take(sample_rows) : mixed->all();
+  const ViewD sweep_space = sweep_z.view();
   // Stability: the same model with fewer starts on subsamples of the same rows.
   const SubsetFit subset_fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
     const MatrixD sn = take_rows<double, std::size_t>(fit_numeric, rows);
@@ -285,7 +321,7 @@ MethodResult fit(RunContext& ctx) {
     sp.n_components = k;
     sp.n_init = std::min(lp.n_init, kStabilityRestarts);
     sp.random_state = seed;
-    return fit_lca(sn.view(), sc.view(), all.levels, sp).labels;
+    return fit_lca(sn.view(), sc.view(), data.levels, sp).labels;
   };
   // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.
   r.eval = sweep_k<double>(sweep_space, ks, fit_ks, fits, silhouette_rows(params, sweep_space.rows()), params.seed,
@@ -294,6 +330,7 @@ MethodResult fit(RunContext& ctx) {
   ctx.timings.add("silhouette", r.eval.silhouette_seconds);
   ctx.timings.add("metrics", r.eval.metrics_seconds);
   if (r.eval.stability_seconds > 0) ctx.timings.add("stability", r.eval.stability_seconds);
+  sweep_z = MatrixD();
 
   const KRecommendation& rec = r.eval.recommendation;
   std::size_t chosen = 0, best_icl = 0;
@@ -310,8 +347,11 @@ MethodResult fit(RunContext& ctx) {
     fp.n_components = models[chosen].n_components();
     Progress progress(fmt::format("final fit lca k = {}", fp.n_components));
     progress.note(fmt::format("EM on {} rows", n_all));
-    const MatrixD start = models[chosen].predict_proba(numeric.view(), codes.view());
-    LcaModel full = fit_lca_from(numeric.view(), codes.view(), all.levels, start.view(), fp);
+    LcaModel full;
+    {
+      const MatrixD start = models[chosen].predict_proba(numeric, codes);
+      full = fit_lca_from(numeric, codes, data.levels, start.view(), fp);
+    }
     progress.finish();
     if (!full.converged)
       ctx.diag.info("lca", "not_converged",
@@ -321,7 +361,8 @@ MethodResult fit(RunContext& ctx) {
     ctx.timings.add("lca_all_rows", all_clock.seconds());
     all_clock.reset();
     Progress scoring(fmt::format("criteria of k = {} on all rows", fp.n_components));
-    SweepPoint p = score_labels<double>(z.view(), models[chosen].labels, silhouette_rows(params, n_all), params.seed);
+    SweepPoint p =
+        score_labels_rows(mixed->source(), models[chosen].labels, silhouette_rows(params, n_all), params.seed);
     scoring.finish();
     p.inertia = models[chosen].bic;
     p.n_iter = models[chosen].n_iter;
@@ -332,10 +373,14 @@ MethodResult fit(RunContext& ctx) {
     r.eval.all_rows = n_all;
     ctx.timings.add("metrics_all_rows", all_clock.seconds());
   }
+  // The model's view of the rows is not needed any more (the space is made from
+  // `mixed`).
+  data = LcaData();
   r.labels = models[chosen].labels;
   const std::vector<std::int32_t> rename = number_by_size(r, nullptr);
-  const LcaModel model = renumbered(models[chosen], rename);
+  LcaModel model = std::move(models[chosen]);
   models.clear();
+  renumber(model, rename);
 
   r.probability.resize(model.posterior.rows());
   for (std::size_t i = 0; i < model.posterior.rows(); ++i)
@@ -363,6 +408,7 @@ MethodResult fit(RunContext& ctx) {
                {"classes", classes_json(plan, model, t, ctx.rows)}};
   for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
     r.details["variance_floor"]["absolute"][plan.numeric_names[c]] = model.variance_floors[c];
+  model.posterior = MatrixD();  // the outputs need only r.probability from it
 
   LcaModel frozen;
   frozen.weights = model.weights;
@@ -370,13 +416,9 @@ MethodResult fit(RunContext& ctx) {
   frozen.variances = model.variances;
   frozen.probabilities = model.probabilities;
   r.fitted = std::make_shared<FittedLca>(plan, std::move(frozen));
-  r.rep_space = std::move(z_all);
-  r.map_d = std::move(z);
   r.map_space = "k-prototypes space (numeric columns + scaled categorical indicators)";
-  if (!plan.numeric_names.empty() && !plan.categorical_names.empty()) {
-    r.map_numeric = std::move(numeric_imputed);
-    r.map_codes = take_rows<std::int32_t, std::size_t>(d.codes.view(), ctx.rows);
-  }
+  r.mixed_famd = !plan.numeric_names.empty() && !plan.categorical_names.empty();
+  r.mixed = std::move(mixed);
   return r;
 }
 

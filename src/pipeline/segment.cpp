@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "explain/representatives.hpp"
 #include "method.hpp"
 #include "segmenta/embed.hpp"
 #include "segmenta/metrics.hpp"
@@ -194,10 +195,25 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
 
   // ---- profiles on the original columns; representatives in each method's space
   Progress profiles_progress("profiles", results.size(), "methods");
-  for (std::size_t m = 0; m < results.size(); ++m, profiles_progress.advance())
-    result.methods[m].profiles = profile_segments(ctx.table, result.methods[m].segment_of_row, {},
-                                                  results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
-                                                  results[m].rep_centers.view());
+  for (std::size_t m = 0; m < results.size(); ++m, profiles_progress.advance()) {
+    const std::vector<std::int32_t>& labels = result.methods[m].segment_of_row;
+    if (results[m].mixed) {
+      // The space of the clustered rows, made row by row (table row -> clustered row).
+      Profiles p = profile_segments(ctx.table, labels);
+      const detail::MixedRows& z = *results[m].mixed;
+      const std::vector<std::size_t>& rows = ctx.rows;
+      const detail::FeatureRow space = [&](std::size_t row, double* dst) {
+        z.fill(static_cast<std::size_t>(std::lower_bound(rows.begin(), rows.end(), row) - rows.begin()), dst);
+      };
+      auto reps = detail::representative_rows_of(z.width(), space, labels, ProfileParams{}.representatives);
+      for (std::size_t s = 0; s < p.segments.size(); ++s) p.segments[s].representatives = std::move(reps[s]);
+      result.methods[m].profiles = std::move(p);
+    } else {
+      result.methods[m].profiles = profile_segments(
+          ctx.table, labels, {}, results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
+          results[m].rep_centers.view());
+    }
+  }
   profiles_progress.finish();
   ctx.timings.lap("profiles");
 
@@ -224,9 +240,11 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
       // The spaces are not needed any more; give their memory back.
       results[m].map_d = MatrixD();
       results[m].map_f = MatrixF();
+      results[m].mixed.reset();
     }
     ctx.timings.lap("maps");
   }
+  for (auto& r : results) r.mixed.reset();
 
   // ---- comparison of methods in the common space
   if (results.size() > 1) {

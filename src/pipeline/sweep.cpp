@@ -299,6 +299,38 @@ SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> label
   return p;
 }
 
+SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std::int32_t> labels,
+                             std::size_t silhouette_sample, std::uint64_t seed) {
+  SweepPoint p;
+  std::int32_t kmax = 0;
+  for (auto l : labels) kmax = std::max(kmax, l);
+  const std::size_t k = static_cast<std::size_t>(kmax) + 1, d = distinct(labels, k);
+  p.k = k;
+  p.sizes.assign(k, 0);
+  for (auto l : labels) ++p.sizes[static_cast<std::size_t>(l)];
+  if (d < 2 || d >= labels.size()) {
+    p.silhouette = p.calinski_harabasz = p.davies_bouldin = kNaN;
+    return p;
+  }
+  if (silhouette_sample) {
+    const SilhouetteEstimate e = silhouette_estimate_rows<double>(space, labels, silhouette_sample,
+                                                                  silhouette_seed(seed, k));
+    p.silhouette = e.mean;
+    p.silhouette_se = e.standard_error;
+    p.silhouette_rows = e.rows;
+  } else {
+    MatrixD full(space.rows(), space.cols());
+    for (std::size_t i = 0; i < full.rows(); ++i) {
+      const double* r = space.row(i, full.row(i));
+      if (r != full.row(i)) std::copy(r, r + full.cols(), full.row(i));
+    }
+    p.silhouette = silhouette_score<double>(full.view(), labels);
+  }
+  p.calinski_harabasz = calinski_harabasz_rows<double>(space, labels);
+  p.davies_bouldin = davies_bouldin_rows<double>(space, labels);
+  return p;
+}
+
 namespace {
 
 /// Per-k points, silhouette plot data and timings of fits, without a recommendation.

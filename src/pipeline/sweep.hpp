@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/row_source.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/pipeline.hpp"
 
@@ -113,6 +114,12 @@ Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::
 template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
                         std::uint64_t seed);
+
+/// score_labels of a space read row by row (a space made on demand from a compact
+/// form): the same bits as score_labels of its materialised matrix, holding no copy
+/// of it (the exact silhouette, silhouette_sample = 0, materialises it).
+SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std::int32_t> labels,
+                             std::size_t silhouette_sample, std::uint64_t seed);
 
 /// The BIC plateau of the latent-class model's default k: the smallest k whose BIC is
 /// within this share of the sweep's BIC range (highest - lowest) of the lowest BIC.

@@ -68,32 +68,50 @@ std::vector<std::int32_t> MixedPlan::n_categories() const {
   return n;
 }
 
-MixedPlan::Data MixedPlan::transform(const Table& t) const {
-  const std::size_t n = t.rows(), p = numeric_names.size();
-  Data d;
+namespace {
+
+// The plan applied to `rows` of t (all rows when `every`): the numeric cells one by
+// one (Yeo-Johnson and the scaler are elementwise), so a row's values do not depend
+// on which other rows are transformed with it.
+MixedPlan::Data transform_rows(const MixedPlan& plan, const Table& t, std::span<const std::size_t> rows,
+                               bool every) {
+  const std::size_t n = every ? t.rows() : rows.size(), p = plan.numeric_names.size();
+  auto row = [&](std::size_t i) { return every ? i : rows[i]; };
+  MixedPlan::Data d;
   MatrixD raw(n, p);
   for (std::size_t c = 0; c < p; ++c) {
-    const Column& col = t.column(t.index_of(numeric_names[c]));
-    for (std::size_t i = 0; i < n; ++i) raw(i, c) = std::isnan(col.numbers[i]) ? impute[c] : col.numbers[i];
+    const Column& col = t.column(t.index_of(plan.numeric_names[c]));
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = col.numbers[row(i)];
+      raw(i, c) = std::isnan(v) ? plan.impute[c] : v;
+    }
   }
-  d.numeric = p ? power.transform(raw.view()) : MatrixD(n, 0);
-  d.codes.resize(n, categorical_names.size());
-  for (std::size_t c = 0; c < categorical_names.size(); ++c) {
-    const Column& col = t.column(t.index_of(categorical_names[c]));
-    const std::vector<std::string>& sorted = levels[c];
+  d.numeric = p ? plan.power.transform(raw.view()) : MatrixD(n, 0);
+  d.codes.resize(n, plan.categorical_names.size());
+  for (std::size_t c = 0; c < plan.categorical_names.size(); ++c) {
+    const Column& col = t.column(t.index_of(plan.categorical_names[c]));
+    const std::vector<std::string>& sorted = plan.levels[c];
     // Code of each of the column's own levels in the plan's sorted levels (-1: unseen).
     std::vector<std::int32_t> code_of(col.levels.size(), -1);
     for (std::size_t l = 0; l < col.levels.size(); ++l) {
       const auto it = std::lower_bound(sorted.begin(), sorted.end(), col.levels[l]);
       if (it != sorted.end() && *it == col.levels[l]) code_of[l] = static_cast<std::int32_t>(it - sorted.begin());
     }
-    const std::int32_t missing_code = missing_level[c] ? static_cast<std::int32_t>(sorted.size()) : -1;
+    const std::int32_t missing_code = plan.missing_level[c] ? static_cast<std::int32_t>(sorted.size()) : -1;
     for (std::size_t i = 0; i < n; ++i) {
-      const std::int32_t raw_code = col.codes[i];
+      const std::int32_t raw_code = col.codes[row(i)];
       d.codes(i, c) = raw_code < 0 ? missing_code : code_of[static_cast<std::size_t>(raw_code)];
     }
   }
   return d;
+}
+
+}  // namespace
+
+MixedPlan::Data MixedPlan::transform(const Table& t) const { return transform_rows(*this, t, {}, true); }
+
+MixedPlan::Data MixedPlan::transform(const Table& t, std::span<const std::size_t> rows) const {
+  return transform_rows(*this, t, rows, false);
 }
 
 }  // namespace segmenta
