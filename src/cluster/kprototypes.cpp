@@ -217,16 +217,16 @@ KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size
   std::vector<kproto::RunResult> best(nk);
   std::vector<std::size_t> best_r(nk, n_init);
   std::mutex mutex;
-  Progress progress(nk == 1 ? fmt::format("kprototypes k = {}", ks[0])
-                            : fmt::format("k sweep kprototypes k = {}..{}", ks.front(), ks.back()),
-                    tasks.size(), "restarts");
-  progress.note(fmt::format("{} rows", d.n));
   // With several ranks the tasks are dealt out in turn (task t to rank t mod size).
   const Communicator* comm = params.comm != nullptr && params.comm->size() > 1 ? params.comm : nullptr;
   const std::size_t ranks = comm ? static_cast<std::size_t>(comm->size()) : 1;
   const std::size_t rank = comm ? static_cast<std::size_t>(comm->rank()) : 0;
   std::vector<std::size_t> mine;
   for (std::size_t t = rank; t < tasks.size(); t += ranks) mine.push_back(t);
+  Progress progress(nk == 1 ? fmt::format("kprototypes k = {}", ks[0])
+                            : fmt::format("k sweep kprototypes k = {}..{}", ks.front(), ks.back()),
+                    mine.size(), "restarts");  // this rank's (rank 0's on the terminal)
+  progress.note(fmt::format("{} rows", d.n));
   parallel_for(mine.size(), [&](std::size_t u) {
     const auto [ki, r] = tasks[mine[u]];
     kproto::RunResult res = kproto::run_restart(d, ks[ki], gamma, params, r, &cao);
