@@ -239,6 +239,12 @@ struct KPrototypesParams {
   std::optional<double> gamma;                  // default: kprototypes_default_gamma(numeric)
   std::uint64_t random_state = 0;
   KPrototypesAlgorithm algorithm = KPrototypesAlgorithm::online;
+  /// Ranks to share the restarts with (null or one rank: this process alone). Every
+  /// rank calls with the same data and parameters; the restarts (of every k) are dealt
+  /// out in turn, each rank runs its own, the restarts' costs are gathered and each
+  /// k's winner (lowest cost, lowest restart on ties) comes from the rank that ran it:
+  /// every rank returns, bit for bit, the model one process would.
+  const Communicator* comm = nullptr;
 };
 
 /// A fitted k-prototypes model.
@@ -383,6 +389,12 @@ struct LcaParams {
   double variance_floor = 1e-6;  // times each numeric column's overall variance
   double smoothing = 0.01;       // Dirichlet pseudo-count per category level
   std::uint64_t random_state = 0;
+  /// Ranks to share the EM with (null or one rank: this process alone). Every rank
+  /// calls with the same data and parameters; each runs the E-step and the M-step's
+  /// sums over the row blocks of its share (rank_blocks), the blocks' sums are
+  /// gathered and added in block order, and the posterior of the returned model is
+  /// gathered: every rank returns, bit for bit, the model one process would.
+  const Communicator* comm = nullptr;
 };
 
 /// A fitted latent-class model and the fit of its training rows.

@@ -1,7 +1,9 @@
 // k-prototypes: public entry points (validation, restarts in parallel, k sweeps,
 // prediction). The algorithm itself is in kprototypes_run.cpp.
 #include <cmath>
+#include <cstring>
 #include <mutex>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -138,6 +140,56 @@ struct TaskSummary {
   bool failed = false;
 };
 
+// One restart's outcome as bytes (for the rank that ran a winner to give it to the
+// others) and back; k, p, q and n are known to both sides.
+template <class T>
+void put(std::string& out, const T* v, std::size_t count) {
+  out.append(reinterpret_cast<const char*>(v), count * sizeof(T));
+}
+template <class T>
+void take(std::string_view& in, T* v, std::size_t count) {
+  if (in.size() < count * sizeof(T)) throw Error("kprototypes: a restart's result arrived truncated");
+  if (count) std::memcpy(v, in.data(), count * sizeof(T));
+  in.remove_prefix(count * sizeof(T));
+}
+
+std::string encode_run(const kproto::RunResult& r) {
+  std::string out;
+  put(out, r.centroids.data(), r.centroids.rows() * r.centroids.cols());
+  put(out, r.modes.data(), r.modes.rows() * r.modes.cols());
+  put(out, r.labels.data(), r.labels.size());
+  const std::uint64_t counts[] = {r.n_iter, r.epoch_costs.size(), r.init_tries, r.reseeds,
+                                  static_cast<std::uint64_t>(r.converged) | static_cast<std::uint64_t>(r.failed) << 1 |
+                                      static_cast<std::uint64_t>(r.random_fallback) << 2};
+  put(out, counts, std::size(counts));
+  put(out, &r.cost, 1);
+  put(out, r.epoch_costs.data(), r.epoch_costs.size());
+  return out;
+}
+
+kproto::RunResult decode_run(std::string_view in, std::size_t k, std::size_t p, std::size_t q, std::size_t n) {
+  kproto::RunResult r;
+  r.centroids = MatrixD(k, p);
+  r.modes = Matrix<std::int32_t>(k, q);
+  r.labels.resize(n);
+  take(in, r.centroids.data(), k * p);
+  take(in, r.modes.data(), k * q);
+  take(in, r.labels.data(), n);
+  std::uint64_t counts[5];
+  take(in, counts, 5);
+  r.n_iter = counts[0];
+  r.epoch_costs.resize(counts[1]);
+  r.init_tries = counts[2];
+  r.reseeds = counts[3];
+  r.converged = counts[4] & 1;
+  r.failed = counts[4] & 2;
+  r.random_fallback = counts[4] & 4;
+  take(in, &r.cost, 1);
+  take(in, r.epoch_costs.data(), r.epoch_costs.size());
+  if (!in.empty()) throw Error("kprototypes: a restart's result arrived with extra bytes");
+  return r;
+}
+
 KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size_t> ks, const KPrototypesParams& params,
                                 double gamma, Diagnostics* diag) {
   const std::size_t nk = ks.size(), n_init = params.n_init;
@@ -165,12 +217,18 @@ KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size
   std::vector<kproto::RunResult> best(nk);
   std::vector<std::size_t> best_r(nk, n_init);
   std::mutex mutex;
+  // With several ranks the tasks are dealt out in turn (task t to rank t mod size).
+  const Communicator* comm = params.comm != nullptr && params.comm->size() > 1 ? params.comm : nullptr;
+  const std::size_t ranks = comm ? static_cast<std::size_t>(comm->size()) : 1;
+  const std::size_t rank = comm ? static_cast<std::size_t>(comm->rank()) : 0;
+  std::vector<std::size_t> mine;
+  for (std::size_t t = rank; t < tasks.size(); t += ranks) mine.push_back(t);
   Progress progress(nk == 1 ? fmt::format("kprototypes k = {}", ks[0])
                             : fmt::format("k sweep kprototypes k = {}..{}", ks.front(), ks.back()),
-                    tasks.size(), "restarts");
+                    mine.size(), "restarts");  // this rank's (rank 0's on the terminal)
   progress.note(fmt::format("{} rows", d.n));
-  parallel_for(tasks.size(), [&](std::size_t t) {
-    const auto [ki, r] = tasks[t];
+  parallel_for(mine.size(), [&](std::size_t u) {
+    const auto [ki, r] = tasks[mine[u]];
     kproto::RunResult res = kproto::run_restart(d, ks[ki], gamma, params, r, &cao);
     progress.advance();
     std::lock_guard<std::mutex> lock(mutex);
@@ -181,6 +239,42 @@ KPrototypesSweep sweep_prepared(const kproto::Data& d, std::span<const std::size
       best_r[ki] = r;
     }
   });
+  if (comm) {
+    // Every task's summary on every rank, then each k's winner (the same rule: lowest
+    // cost, lowest restart on ties) from the rank that ran it.
+    std::vector<double> packed;
+    for (std::size_t t : mine) {
+      const auto [ki, r] = tasks[t];
+      const TaskSummary& s = summary[ki][r];
+      packed.insert(packed.end(), {static_cast<double>(t), s.cost, static_cast<double>(s.init_tries),
+                                   static_cast<double>(s.random_fallback) + 2.0 * static_cast<double>(s.failed)});
+    }
+    const std::vector<double> all = comm->allgather(packed);
+    if (all.size() != 4 * tasks.size()) throw Error("kprototypes: the ranks' restart counts differ");
+    std::vector<std::size_t> task_of(nk * n_init, 0);
+    for (std::size_t t = 0; t < tasks.size(); ++t) task_of[tasks[t].first * n_init + tasks[t].second] = t;
+    for (std::size_t at = 0; at < all.size(); at += 4) {
+      const auto [ki, r] = tasks[static_cast<std::size_t>(all[at])];
+      const int flags = static_cast<int>(all[at + 3]);
+      summary[ki][r] = TaskSummary{all[at + 1], static_cast<std::size_t>(all[at + 2]), (flags & 1) != 0, (flags & 2) != 0};
+    }
+    for (std::size_t ki = 0; ki < nk; ++ki) {
+      if (ks[ki] >= d.n_distinct) continue;
+      std::size_t win = n_init;
+      for (std::size_t r = 0; r < n_init; ++r)
+        if (!summary[ki][r].failed && (win == n_init || summary[ki][r].cost < summary[ki][win].cost)) win = r;
+      if (win == n_init) continue;  // no restart initialised: the error below, on every rank
+      const int owner = static_cast<int>(task_of[ki * n_init + win] % ranks);
+      std::string bytes;
+      if (owner == comm->rank()) {
+        if (best_r[ki] != win) throw Error("kprototypes: a rank's winning restart differs from the ranks' choice");
+        bytes = encode_run(best[ki]);
+      }
+      comm->broadcast(bytes, owner);
+      if (owner != comm->rank()) best[ki] = decode_run(bytes, ks[ki], d.p, d.q, d.n);
+      best_r[ki] = win;
+    }
+  }
 
   for (std::size_t ki = 0; ki < nk; ++ki) {
     const std::size_t k = ks[ki];

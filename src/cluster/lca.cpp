@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cluster/lca_isa.hpp"
+#include "cluster/rank_share.hpp"
 #include "kernels/variant.hpp"
 #include "segmenta/cluster.hpp"
 
@@ -43,6 +44,8 @@ struct Problem {
   std::vector<std::int32_t> flat;
   std::vector<double> mean, var, floor;  // overall, per numeric column (present cells)
   std::size_t n = 0, p = 0, q = 0;
+  // The row blocks (of kBlock rows) this rank computes; every block for one process.
+  cluster_detail::RankShare share;
 
   void flatten() {
     flat.assign(n * q, -1);
@@ -99,7 +102,37 @@ struct Stats {
     ll += o.ll;
     entropy += o.entropy;
   }
+  /// The values in one flat array (width() doubles) and back, for the exchange.
+  std::size_t width() const noexcept { return nk.size() + 3 * s0.size() + counts.size() + 2; }
+  void pack(double* out) const {
+    for (const std::vector<double>* v : {&nk, &s0, &s1, &s2, &counts}) out = std::copy(v->begin(), v->end(), out);
+    out[0] = ll;
+    out[1] = entropy;
+  }
+  void unpack(const double* in) {
+    for (std::vector<double>* v : {&nk, &s0, &s1, &s2, &counts}) {
+      std::copy(in, in + v->size(), v->begin());
+      in += v->size();
+    }
+    ll = in[0];
+    entropy = in[1];
+  }
 };
+
+/// Adds the blocks' statistics in block order into out, after the blocks of the
+/// other ranks (their shares) have arrived; every part is already reset to the shape.
+void combine_blocks(const Problem& pr, std::vector<Stats>& part, std::size_t k, Stats& out) {
+  out.reset(k, pr.p, pr.total_levels);
+  if (pr.share.distributed()) {
+    for (Stats& s : part)
+      if (s.nk.size() != k) s.reset(k, pr.p, pr.total_levels);
+    const std::size_t width = out.width();
+    cluster_detail::exchange_block_values(
+        pr.share, part.size(), width, "lca", [&](std::size_t b, double* o) { part[b].pack(o); },
+        [&](std::size_t b, const double* in) { part[b].unpack(in); });
+  }
+  for (const Stats& s : part) out.add(s);
+}
 
 Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
                      double variance_floor) {
@@ -165,13 +198,12 @@ void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k_r
 void accumulate(const Problem& pr, ViewD r, std::size_t k, const std::vector<double>& centre, Stats& out) {
   const Blocks blocks{pr.n, kBlock};
   std::vector<Stats> part(blocks.count());
-  parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t bi) {
+  cluster_detail::share_parallel_blocks(pr.n, kBlock, pr.share, [&](std::size_t b, std::size_t e, std::size_t bi) {
     Stats& s = part[bi];
     s.reset(k, pr.p, pr.total_levels);
     for (std::size_t i = b; i < e; ++i) add_row<>(pr, i, r.row(i), k, centre, s);
   });
-  out.reset(k, pr.p, pr.total_levels);
-  for (const Stats& s : part) out.add(s);
+  combine_blocks(pr, part, k, out);
 }
 
 /// The M-step: parameters from statistics whose numeric sums are centred on `centre`.
@@ -305,13 +337,12 @@ void e_step(const Problem& pr, const Params& th, MatrixD& r, Stats& out) {
   static constexpr Block by_k[] = {e_block<0>, e_block<1>, e_block<2>, e_block<3>,  e_block<4>,  e_block<5>, e_block<6>,
                                    e_block<7>, e_block<8>, e_block<9>, e_block<10>, e_block<11>, e_block<12>};
   const Block block = k < std::size(by_k) ? by_k[k] : e_block<0>;
-  parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t bi) {
+  cluster_detail::share_parallel_blocks(pr.n, kBlock, pr.share, [&](std::size_t b, std::size_t e, std::size_t bi) {
     Stats& s = part[bi];
     s.reset(k, pr.p, pr.total_levels);
     block(pr, th, b, e, r, s);
   });
-  out.reset(k, pr.p, pr.total_levels);
-  for (const Stats& s : part) out.add(s);
+  combine_blocks(pr, part, k, out);
 }
 
 double log_prior(const Params& th, double smoothing) {
@@ -385,11 +416,6 @@ LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& p
   }
   m.variance_floors = pr.floor;
   m.smoothing = params.smoothing;
-  m.labels.resize(pr.n);
-  for (std::size_t i = 0; i < pr.n; ++i) {
-    const double* ri = m.posterior.row(i);
-    m.labels[i] = static_cast<std::int32_t>(std::max_element(ri, ri + k) - ri);
-  }
   std::size_t free_categories = 0;
   for (std::size_t L : pr.levels) free_categories += L > 0 ? L - 1 : 0;
   m.n_parameters = (k - 1) + 2 * k * pr.p + k * free_categories;
@@ -399,6 +425,19 @@ LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& p
   m.icl = m.bic + 2.0 * m.entropy;
   m.entropy_r2 = k > 1 ? 1.0 - m.entropy / (n * std::log(static_cast<double>(k))) : 1.0;
   return m;
+}
+
+/// The returned model's rows: with several ranks each holds the posterior of its own
+/// blocks' rows after run_em, gathered here (k doubles a row) for the model that is
+/// returned only; then every row's label.
+void finish_rows(const Problem& pr, LcaModel& m) {
+  const std::size_t k = m.posterior.cols();
+  cluster_detail::exchange_block_rows(pr.share, Blocks{pr.n, kBlock}, k, m.posterior.data(), "lca");
+  m.labels.resize(pr.n);
+  for (std::size_t i = 0; i < pr.n; ++i) {
+    const double* ri = m.posterior.row(i);
+    m.labels[i] = static_cast<std::int32_t>(std::max_element(ri, ri + k) - ri);
+  }
 }
 
 }  // namespace
@@ -467,10 +506,13 @@ LcaModel fit_lca_from(ViewD numeric, MatrixView<std::int32_t> codes, std::span<c
                       ViewD init, const LcaParams& params) {
   const std::size_t k = init.cols();
   check_inputs(numeric, codes, n_categories, k, params);
-  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
+  Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
   if (init.rows() != pr.n)
     throw InvalidArgument(fmt::format("lca: initial responsibilities have {} rows, data {}", init.rows(), pr.n));
-  return run_em(pr, init, k, params);
+  pr.share = cluster_detail::RankShare::of(params.comm, Blocks{pr.n, kBlock}.count());
+  LcaModel m = run_em(pr, init, k, params);
+  finish_rows(pr, m);
+  return m;
 }
 
 LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
@@ -478,7 +520,8 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
   const std::size_t k = params.n_components;
   check_inputs(numeric, codes, n_categories, k, params);
   if (params.n_init == 0) throw InvalidArgument("lca: n_init must be >= 1");
-  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
+  Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
+  pr.share = cluster_detail::RankShare::of(params.comm, Blocks{pr.n, kBlock}.count());
   // Several starts: each runs at most short_iter iterations, the best of them goes on
   // to convergence (EM restarted from a posterior is the same EM continued).
   LcaParams first = params;
@@ -504,6 +547,7 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
     m.objective_trace.insert(m.objective_trace.begin(), best.objective_trace.begin(), best.objective_trace.end());
     best = std::move(m);
   }
+  finish_rows(pr, best);
   if (diag) {
     std::size_t empty = 0;
     for (double w : best.weights) empty += w == 0 ? 1 : 0;

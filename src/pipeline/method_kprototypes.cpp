@@ -167,6 +167,8 @@ MethodResult fit(RunContext& ctx) {
   kp.gamma = params.gamma;
   kp.init = effective_kproto_init(params);
   kp.algorithm = params.kproto_batch ? KPrototypesAlgorithm::batch : KPrototypesAlgorithm::online;
+  // Under mpirun the ranks share the restarts of the sweep (docs/USAGE.md "Many machines").
+  if (world().size() > 1) kp.comm = &world();
 
   // A large table: the sweep runs on a seeded uniform sample of the clustered rows, at
   // the gamma of all rows (the space of the final fit), and the chosen k is then fitted
@@ -232,6 +234,7 @@ MethodResult fit(RunContext& ctx) {
     sp.n_init = std::min(kp.n_init, kStabilityRestarts);
     sp.random_state = seed;
     sp.gamma = gamma;
+    sp.comm = nullptr;  // small fits, computed whole on every rank
     return fit_kprototypes(sn.view(), sc.view(), sp).labels;
   };
   r.eval = sweep_k<double>(sweep_space, ks, fit_ks, fits, silhouette_rows(params, sweep_space.rows()), params.seed,

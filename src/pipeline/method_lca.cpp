@@ -232,6 +232,8 @@ MethodResult fit(RunContext& ctx) {
   LcaParams lp;
   lp.n_init = effective_n_init(params, Method::lca);
   lp.random_state = params.seed;
+  // Under mpirun each rank runs EM over its share of the row blocks (docs/USAGE.md "Many machines").
+  if (world().size() > 1) lp.comm = &world();
 
   // A large table: EM of every k and the criteria on a seeded uniform sample of the
   // clustered rows; the chosen k is then refitted on all rows from the sample's class
@@ -321,6 +323,7 @@ MethodResult fit(RunContext& ctx) {
     sp.n_components = k;
     sp.n_init = std::min(lp.n_init, kStabilityRestarts);
     sp.random_state = seed;
+    sp.comm = nullptr;  // small fits, computed whole on every rank
     return fit_lca(sn.view(), sc.view(), data.levels, sp).labels;
   };
   // The knee of the BIC curve means nothing: BIC (its plateau by default) or ICL decide.

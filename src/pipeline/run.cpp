@@ -1,5 +1,6 @@
 // run(): read the source, segment() it, write the outputs, summarise.
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -66,15 +67,25 @@ RunSummary run(const RunParams& params) {
     run_params.quiet = true;
   }
   const std::uint64_t gathered_before = comm.bytes_gathered();
+  const std::clock_t cpu_before = std::clock();
   auto result = std::make_shared<SegmentationResult>(segment(std::move(data.table), run_params, std::move(data.provenance)));
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
   load_diagnostics.append(result->diagnostics);
   result->diagnostics = std::move(load_diagnostics);
-  if (several)
+  if (several) {
+    // Every rank's CPU time (its process's, MPI's polling included) and bytes received
+    // while segmenting, for the measurements in docs/PERFORMANCE.md.
+    const double mine[] = {static_cast<double>(std::clock() - cpu_before) / CLOCKS_PER_SEC,
+                           static_cast<double>(comm.bytes_gathered() - gathered_before)};
+    const std::vector<double> all = comm.allgather(mine);
+    std::string per_rank;
+    for (std::size_t r = 0; r + 1 < all.size(); r += 2)
+      per_rank += fmt::format("{}rank {}: {:.2f} s CPU, {:.0f} bytes received", r ? "; " : "", r / 2, all[r], all[r + 1]);
     result->diagnostics.info("mpi", "ranks",
-                             fmt::format("{} ranks shared the k-means row blocks; rank 0 received {} bytes from the "
-                                         "others while segmenting",
-                                         comm.size(), comm.bytes_gathered() - gathered_before));
+                             fmt::format("{} ranks shared the row blocks of k-means and of the latent-class model's "
+                                         "EM, and the k-prototypes restarts; while segmenting, {}",
+                                         comm.size(), per_rank));
+  }
   if (!root) {
     RunSummary summary;
     summary.out_dir = params.out_dir;

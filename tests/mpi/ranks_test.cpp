@@ -7,7 +7,10 @@
 //  * fit_kmeans with the world communicator returns bit for bit what one process
 //    computes alone (the oracle is the same function without a communicator: its own
 //    tests compare it with a naive Lloyd), on both kernels, float and double, with
-//    restarts, random and k-means++ seeding, and empty clusters relocated.
+//    restarts, random and k-means++ seeding, and empty clusters relocated;
+//  * fit_lca / fit_lca_from (EM's row blocks on the ranks) and fit_kprototypes /
+//    sweep_kprototypes (the restarts on the ranks) likewise, bit for bit against the
+//    same functions without a communicator, on one and on two threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -171,6 +174,149 @@ TEST(KMeansOnRanks, EmptyClustersRelocated) {
   bool relocated = false;
   for (const auto& item : d1.items()) relocated |= item.code == "empty_cluster_relocated";
   EXPECT_TRUE(relocated) << "the data should make k-means relocate an empty cluster";
+}
+
+/// Mixed data for the latent-class model and k-prototypes: p numeric columns in
+/// `groups` blobs, with a few missing cells (NaN) when `missing`, and q categorical
+/// columns whose levels follow the blob with noise (a few codes missing: -1).
+struct Mixed {
+  MatrixD x;
+  Matrix<std::int32_t> codes;
+  std::vector<std::int32_t> levels;
+};
+Mixed mixed(std::size_t n, std::size_t p, std::size_t q, std::size_t groups, bool missing, std::uint64_t seed) {
+  Mixed m;
+  m.x = blobs<double>(n, p, groups, seed);
+  m.codes = Matrix<std::int32_t>(n, q);
+  Rng rng(seed + 1);
+  for (std::size_t c = 0; c < q; ++c) m.levels.push_back(static_cast<std::int32_t>(3 + c));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t g = i % groups;
+    for (std::size_t c = 0; c < q; ++c) {
+      const std::int32_t L = m.levels[c];
+      std::int32_t v = static_cast<std::int32_t>((g + c) % static_cast<std::size_t>(L));
+      if (rng.uniform() < 0.3) v = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(L)));
+      if (missing && rng.uniform() < 0.02) v = -1;
+      m.codes(i, c) = v;
+    }
+    if (missing && p > 0 && rng.uniform() < 0.02) m.x(i, i % p) = std::nan("");
+  }
+  return m;
+}
+
+bool same_bits(const MatrixD& a, const MatrixD& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), a.rows() * a.cols() * sizeof(double)) == 0;
+}
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
+
+void expect_same_lca(const LcaModel& a, const LcaModel& b) {
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_TRUE(same_bits(a.posterior, b.posterior)) << "posterior";
+  EXPECT_TRUE(same_bits(a.means, b.means)) << "means";
+  EXPECT_TRUE(same_bits(a.variances, b.variances)) << "variances";
+  ASSERT_EQ(a.probabilities.size(), b.probabilities.size());
+  for (std::size_t c = 0; c < a.probabilities.size(); ++c)
+    EXPECT_TRUE(same_bits(a.probabilities[c], b.probabilities[c])) << "probabilities of column " << c;
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_TRUE(same_bits(a.log_likelihood, b.log_likelihood)) << a.log_likelihood << " vs " << b.log_likelihood;
+  EXPECT_TRUE(same_bits(a.bic, b.bic));
+  EXPECT_TRUE(same_bits(a.icl, b.icl));
+  EXPECT_TRUE(same_bits(a.entropy, b.entropy));
+  EXPECT_EQ(a.n_iter, b.n_iter);
+  EXPECT_EQ(a.best_start, b.best_start);
+  EXPECT_EQ(a.converged, b.converged);
+  EXPECT_EQ(a.objective_trace, b.objective_trace);
+}
+
+/// Runs check once per thread count (1 and 2), restoring the default.
+template <class Check>
+void on_thread_counts(Check&& check) {
+  const int before = num_threads();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(::testing::Message() << threads << " thread(s)");
+    set_num_threads(threads);
+    check();
+  }
+  set_num_threads(before);
+}
+
+void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::size_t n_init, bool missing) {
+  SCOPED_TRACE(::testing::Message() << "lca n " << n << " p " << p << " q " << q << " k " << k);
+  const Mixed d = mixed(n, p, q, 3, missing, 5 + n);
+  LcaParams params;
+  params.n_components = k;
+  params.n_init = n_init;
+  params.short_iter = 5;
+  params.max_iter = 40;
+  params.random_state = 9;
+  on_thread_counts([&] {
+    params.comm = nullptr;
+    const LcaModel alone = fit_lca(d.x.view(), d.codes.view(), d.levels, params);
+    params.comm = &world();
+    const LcaModel shared = fit_lca(d.x.view(), d.codes.view(), d.levels, params);
+    expect_same_lca(alone, shared);
+    EXPECT_GE(alone.n_iter, 2u);  // the M-step ran on the E-step's exchanged sums
+    // From given responsibilities (the final fit of a sampled sweep).
+    LcaParams from = params;
+    from.comm = nullptr;
+    const LcaModel a2 = fit_lca_from(d.x.view(), d.codes.view(), d.levels, alone.posterior.view(), from);
+    from.comm = &world();
+    const LcaModel s2 = fit_lca_from(d.x.view(), d.codes.view(), d.levels, alone.posterior.view(), from);
+    expect_same_lca(a2, s2);
+  });
+}
+
+TEST(LcaOnRanks, MixedColumnsMatchOneProcess) {
+  check_lca(10000, 3, 3, 4, 3, true);  // 10 blocks of 1024 rows
+  check_lca(7000, 2, 0, 3, 2, false);  // numeric only
+  check_lca(5000, 0, 4, 3, 2, true);   // categorical only
+  check_lca(1500, 2, 2, 2, 2, false);  // two blocks: with three ranks one has no rows
+}
+
+void expect_same_kproto(const KPrototypesModel& a, const KPrototypesModel& b) {
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_TRUE(same_bits(a.centroids, b.centroids)) << "centroids";
+  EXPECT_EQ(std::vector<std::int32_t>(a.modes.data(), a.modes.data() + a.modes.rows() * a.modes.cols()),
+            std::vector<std::int32_t>(b.modes.data(), b.modes.data() + b.modes.rows() * b.modes.cols()));
+  EXPECT_TRUE(same_bits(a.cost, b.cost)) << a.cost << " vs " << b.cost;
+  EXPECT_EQ(a.n_iter, b.n_iter);
+  EXPECT_EQ(a.epoch_costs, b.epoch_costs);
+  EXPECT_EQ(a.best_init, b.best_init);
+  EXPECT_EQ(a.init_costs, b.init_costs);
+  EXPECT_EQ(a.converged, b.converged);
+  EXPECT_EQ(a.empty_reseeds, b.empty_reseeds);
+}
+
+TEST(KPrototypesOnRanks, RestartsMatchOneProcess) {
+  const Mixed d = mixed(6000, 3, 3, 4, false, 21);
+  for (KPrototypesAlgorithm algorithm : {KPrototypesAlgorithm::online, KPrototypesAlgorithm::batch})
+    for (KPrototypesInit init : {KPrototypesInit::cao, KPrototypesInit::huang}) {
+      SCOPED_TRACE(::testing::Message() << (algorithm == KPrototypesAlgorithm::batch ? "batch " : "online ")
+                                        << to_string(init));
+      KPrototypesParams params;
+      params.n_clusters = 4;
+      params.n_init = 5;  // not a multiple of 3: the ranks run different numbers of restarts
+      params.random_state = 4;
+      params.algorithm = algorithm;
+      params.init = init;
+      on_thread_counts([&] {
+        params.comm = nullptr;
+        const KPrototypesModel alone = fit_kprototypes(d.x.view(), d.codes.view(), params);
+        params.comm = &world();
+        const KPrototypesModel shared = fit_kprototypes(d.x.view(), d.codes.view(), params);
+        expect_same_kproto(alone, shared);
+        const std::vector<std::size_t> ks{2, 3, 5, 6};
+        params.comm = nullptr;
+        const KPrototypesSweep sa = sweep_kprototypes(d.x.view(), d.codes.view(), ks, params);
+        params.comm = &world();
+        const KPrototypesSweep ss = sweep_kprototypes(d.x.view(), d.codes.view(), ks, params);
+        ASSERT_EQ(sa.models.size(), ss.models.size());
+        for (std::size_t i = 0; i < sa.models.size(); ++i) expect_same_kproto(sa.models[i], ss.models[i]);
+        EXPECT_EQ(sa.cost, ss.cost);
+        EXPECT_EQ(sa.elbow_k, ss.elbow_k);
+      });
+    }
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 #  1. the blog's run (bank-full, --preset blog --method kmeans --k 5): segments.csv and
 #     model.json byte for byte;
 #  2. a k sweep on bank.csv (k = 2..10 chosen by the criteria): the same;
-#  3. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
+#  3. on bank.csv, a default run (the latent-class model, its EM on the ranks' row
+#     blocks, explanation and maps included) and a --method kprototypes run (the
+#     restarts on the ranks): the same;
+#  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
 #     launcher exits 3, segmenta prints the single-process message once, and no output
 #     directory is left.
 # Usage: run_test.sh SEGMENTA MPIRUN SHARED_DIR OUTPUT_DIR
@@ -42,6 +45,18 @@ small="$shared/data/bank.csv"
 "${mpi[@]}" "$seg" run "$small" --method kmeans --out "$out/sweep_three" --quiet --no-explain --no-maps --threads 1
 same segments.csv "$out/sweep_one" "$out/sweep_three"
 same model.json "$out/sweep_one" "$out/sweep_three"
+
+echo "== bank.csv, default run (lca, k swept)"
+"$seg" run "$small" --out "$out/lca_one" --quiet
+"${mpi[@]}" "$seg" run "$small" --out "$out/lca_three" --quiet --threads 1
+same segments.csv "$out/lca_one" "$out/lca_three"
+same model.json "$out/lca_one" "$out/lca_three"
+
+echo "== bank.csv, kprototypes, k swept"
+"$seg" run "$small" --method kprototypes --out "$out/kp_one" --quiet --no-explain --no-maps
+"${mpi[@]}" "$seg" run "$small" --method kprototypes --out "$out/kp_three" --quiet --no-explain --no-maps --threads 1
+same segments.csv "$out/kp_one" "$out/kp_three"
+same model.json "$out/kp_one" "$out/kp_three"
 
 echo "== an invalid byte in the last rank's part"
 bad="$out/bad.csv"
