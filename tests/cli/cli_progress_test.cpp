@@ -89,3 +89,28 @@ TEST(Progress, ScoringShowsTheRowsScored) {
   EXPECT_NE(terminal.find("scoring"), std::string::npos) << terminal;
   EXPECT_NE(terminal.find("4521 rows"), std::string::npos) << terminal;  // the rows scored, counted
 }
+
+TEST(Progress, QuietScoringShowsNothingAndWritesTheSameScores) {
+  const std::string dir = segmenta::test::temp_dir("progress_score_quiet");
+  const auto fit = segmenta::test::run_command(segmenta::test::cli() + " " + kRun + " --no-maps --no-explain --no-report --quiet --out " + dir + "/model");
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  const std::string score = segmenta::test::cli() + " score " + dir + "/model/model.json " + segmenta::test::bank_small();
+  const auto loud = segmenta::test::run_command(score + " --out " + dir + "/loud.csv");
+  ASSERT_EQ(loud.exit_code, 0) << loud.err;
+  EXPECT_NE(loud.out.find("scored 4521 rows"), std::string::npos) << loud.out;
+  const std::string seen = dir + "/terminal.txt";
+  const auto r = segmenta::test::run_command("SEGMENTA_PROGRESS_AFTER=0 " + segmenta::test::python() + " " +
+                                             SEGMENTA_SOURCE_DIR "/tests/cli/pty_run.py " + seen + " " + score +
+                                             " --quiet --out " + dir + "/quiet.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string terminal = read_file(seen);
+  EXPECT_EQ(terminal.find("scoring"), std::string::npos) << terminal;
+  EXPECT_EQ(terminal.find('\r'), std::string::npos) << terminal;
+  EXPECT_TRUE(r.out.empty()) << r.out;  // no summary line either
+  EXPECT_EQ(read_file(dir + "/quiet.csv"), read_file(dir + "/loud.csv"));
+  // With --out - the CSV alone reaches standard output, and nothing else is said.
+  const auto piped = segmenta::test::run_command(score + " -q --out -");
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, read_file(dir + "/loud.csv"));
+  EXPECT_TRUE(piped.err.empty()) << piped.err;
+}
