@@ -114,3 +114,31 @@ TEST(Progress, QuietScoringShowsNothingAndWritesTheSameScores) {
   EXPECT_EQ(piped.out, read_file(dir + "/loud.csv"));
   EXPECT_TRUE(piped.err.empty()) << piped.err;
 }
+
+// The final fit on all rows after a sampled sweep counts its iterations: its line ends
+// with the last iteration, the number metrics.json gives for the final model.
+TEST(Progress, TheFinalFitShowsItsIterations) {
+  const struct {
+    const char* method;
+    int max_iter;
+  } cases[] = {{"kmeans", 300}, {"kprototypes", 100}, {"lca", 1000}};
+  for (const auto& c : cases) {
+    const std::string name = std::string("progress_iterations_") + c.method;
+    const auto [r, terminal] =
+        run_on_terminal("run " + segmenta::test::bank_small() + " --method " + c.method +
+                            " --k 2..4 --n-init 2 --sweep-all-max 2000 --sweep-sample 2500 --no-maps --no-explain --no-report",
+                        name);
+    ASSERT_EQ(r.exit_code, 0) << r.err << terminal;
+    // The stage's last paint (the final line) is the last text before its newline.
+    const std::string stage = std::string("final fit ") + c.method + " k = ";
+    const std::size_t at = terminal.rfind(stage);
+    ASSERT_NE(at, std::string::npos) << terminal;
+    const std::string line = terminal.substr(at, terminal.find('\n', at) - at);
+    const std::size_t it = line.find("iteration ");
+    ASSERT_NE(it, std::string::npos) << line;
+    const int shown = std::stoi(line.substr(it + 10));
+    EXPECT_NE(line.find(" (at most " + std::to_string(c.max_iter) + ")"), std::string::npos) << line;
+    const nlohmann::json metrics = nlohmann::json::parse(read_file(std::string(SEGMENTA_TEST_OUTPUT_DIR) + "/" + name + "/out/metrics.json"));
+    EXPECT_EQ(shown, metrics.at("methods").at(c.method).at("final").at("n_iter").get<int>()) << c.method << ": " << line;
+  }
+}
