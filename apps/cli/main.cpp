@@ -244,6 +244,7 @@ int command(int argc, char** argv) {
   score_cmd->add_option("--query", score_params.query, "with a postgresql:// DATA: the query whose rows to score");
   score_cmd->add_option("--to", score_params.to, "also write the scores to this PostgreSQL database (postgresql://...)");
   score_cmd->add_option("--to-table", score_params.to_table, "the table --to writes");
+  score_cmd->add_flag("--quiet,-q", score_params.quiet, "no progress line or summary");
   score_cmd->add_option("--if-exists", score_params.if_exists, "when the --to-table exists: fail | replace | append")
       ->capture_default_str();
 
@@ -353,12 +354,13 @@ int command(int argc, char** argv) {
         if (!score_params.to.empty())
           where += fmt::format("{}table {} of {}", where.empty() ? "" : " and ", score_params.to_table,
                                redact_postgres_uri(score_params.to));
-        std::printf("scored %zu rows -> %s\n", rows, where.c_str());
+        if (!score_params.quiet) std::printf("scored %zu rows -> %s\n", rows, where.c_str());
         return 0;
       }
       const std::size_t rows = score(score_params);
       // With --out - the scores are standard output: the summary goes to standard error.
-      std::fprintf(score_params.out == "-" ? stderr : stdout, "scored %zu row%s -> %s\n", rows, rows == 1 ? "" : "s",
+      if (!score_params.quiet)
+        std::fprintf(score_params.out == "-" ? stderr : stdout, "scored %zu row%s -> %s\n", rows, rows == 1 ? "" : "s",
                    score_params.out == "-" ? "<stdout>" : score_params.out.c_str());
       return 0;
     }

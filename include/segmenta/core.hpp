@@ -346,6 +346,15 @@ class Progress {
   void advance(std::size_t units = 1);
   /// Text shown after the figures, e.g. the k being fitted.
   void note(std::string text);
+  /// Makes this stage show the iterations of the fit that the calling thread runs
+  /// inside it (at most `max_iter`): after each of its iterations a fit's loop calls
+  /// Progress::iteration() on the thread that runs the loop.
+  void count_iterations(std::size_t max_iter);
+  /// Called by an iterative fit after iteration `done`, with what it tracks (e.g.
+  /// "log-likelihood change 3.2e-05"). Shows on the stage of the calling thread that
+  /// asked for iterations; does nothing anywhere else (the fits of a sweep, fits on
+  /// worker threads), so a loop may call it unconditionally.
+  static void iteration(std::size_t done, std::string_view detail = {});
   void finish();
 
   /// Global switch (the CLI's --quiet turns it off). Default: on.

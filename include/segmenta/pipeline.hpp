@@ -458,6 +458,7 @@ struct ScoreParams {
   std::string out;    // output CSV path
   std::string method; // which of the model's segmentations ("" = the model's first)
   int threads = 0;
+  bool quiet = false;  // no progress line (the CLI also leaves out its summary)
   // A postgresql:// data argument's table or query; a database table to write the
   // scores to (--to, --to-table, --if-exists), with or without the CSV of `out`.
   std::string table, query;

@@ -970,6 +970,7 @@ class LloydGroup {
     std::swap(r.c, r.c_new);
     update_norms(r);
     ++r.n_iter;
+    Progress::iteration(r.n_iter, fmt::format("{} rows moved, centre shift {:.2g} (tol {:.2g})", changed, shift, tol_));
 
     if (changed == 0) {
       r.strict = r.converged = true;

@@ -12,6 +12,8 @@
 #include <immintrin.h>
 #endif
 
+#include <fmt/format.h>
+
 #include "cluster/kprototypes_internal.hpp"
 #include "kernels/dispatch.hpp"
 
@@ -327,6 +329,7 @@ class Online {
       const double ncost = labels_cost(L);
       res.converged = moves == 0 || ncost >= cost;
       res.epoch_costs.push_back(ncost);
+      Progress::iteration(res.n_iter, fmt::format("{} rows moved, cost {:.8g}", moves, ncost));
       cost = ncost;
     }
     res.cost = cost;
@@ -461,6 +464,7 @@ class Batch {
       update(M, res.reseeds, /*relocate=*/true);
       cost = assign(L);
       res.epoch_costs.push_back(cost);
+      Progress::iteration(res.n_iter, fmt::format("cost {:.8g}", cost));
     }
     res.converged = res.converged || L == M;
     res.cost = cost;

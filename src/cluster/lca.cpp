@@ -391,6 +391,9 @@ LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& p
     m.log_likelihood = s.ll;
     m.objective = objective;
     m.entropy = s.entropy;
+    Progress::iteration(m.n_iter, previous == kNegInf ? std::string()
+                                                      : fmt::format("objective change {:.2g} of its size (tol {:.2g})",
+                                                                    (objective - previous) / std::abs(objective), params.tol));
     if (previous != kNegInf && objective - previous <= params.tol * std::abs(objective)) {
       m.converged = true;
       break;

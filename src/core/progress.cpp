@@ -56,6 +56,8 @@ struct Progress::State {
   bool shown = false;  // a line was painted
   double last_paint = -1.0;
   std::string note;
+  std::size_t iterations = 0, max_iterations = 0;  // of the fit running in the stage
+  std::string iteration_detail;
   std::thread painter;
   Progress::Sink sink;
   bool stop = false;
@@ -82,6 +84,10 @@ struct Progress::State {
       s += "  " + duration(t);
     }
     if (!note.empty()) s += "  " + note;
+    if (max_iterations > 0 && iterations > 0) {
+      s += fmt::format("  iteration {} (at most {})", iterations, max_iterations);
+      if (!iteration_detail.empty()) s += ", " + iteration_detail;
+    }
     return s;
   }
 };
@@ -95,6 +101,8 @@ std::vector<Progress::State*> g_stack;
 // The sink of the thread that made a stage (the Python package sets it around a call
 // that released the GIL); a stage keeps the sink it was made with.
 thread_local Progress::Sink t_sink;
+// The stage that shows the iterations of the fit this thread runs, if any.
+thread_local Progress::State* t_iterations = nullptr;
 
 /// The line to paint now for `s` (g_mutex held), if any: when it is the innermost
 /// stage and has run long enough; the final line of a stage that showed. A terminal
@@ -173,9 +181,27 @@ void Progress::note(std::string text) {
   state_->note = std::move(text);
 }
 
+void Progress::count_iterations(std::size_t max_iter) {
+  if (!state_ || !state_->active || max_iter == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    state_->max_iterations = max_iter;
+  }
+  t_iterations = state_.get();
+}
+
+void Progress::iteration(std::size_t done, std::string_view detail) {
+  State* s = t_iterations;
+  if (!s) return;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  s->iterations = done;
+  s->iteration_detail.assign(detail);
+}
+
 void Progress::finish() {
   if (!state_ || !state_->active) return;
   State& s = *state_;
+  if (t_iterations == &s) t_iterations = nullptr;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     s.stop = true;

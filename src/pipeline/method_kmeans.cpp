@@ -78,6 +78,7 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     {
       Progress progress(fmt::format("final fit {} k = {}", r.name, r.k));
       progress.note(fmt::format("{} rows", all));
+      progress.count_iterations(fp.max_iter);
       chosen = fit_kmeans_from<T>(full, init.view(), fp, &ctx.diag);
     }
     ctx.timings.add("kmeans_all_rows", all_clock.seconds());

@@ -259,6 +259,7 @@ MethodResult fit(RunContext& ctx) {
     KPrototypesModel full;
     Progress progress(fmt::format("final fit kprototypes k = {}", r.k));
     progress.note(fmt::format("{} rows", n_all));
+    progress.count_iterations(fp.max_iter);
     bool from_sample = numeric.cols() > 0;
     if (from_sample) {
       try {

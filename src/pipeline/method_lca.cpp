@@ -350,6 +350,7 @@ MethodResult fit(RunContext& ctx) {
     fp.n_components = models[chosen].n_components();
     Progress progress(fmt::format("final fit lca k = {}", fp.n_components));
     progress.note(fmt::format("EM on {} rows", n_all));
+    progress.count_iterations(fp.max_iter);
     LcaModel full;
     {
       const MatrixD start = models[chosen].predict_proba(numeric, codes);

@@ -81,6 +81,7 @@ std::size_t score_with_model(const ScoreParams& params, const nlohmann::json& mo
 
 std::size_t score(const ScoreParams& params) {
   set_num_threads(params.threads);
+  Progress::set_enabled(!params.quiet);
   // The output is checked (and its temporary created) before any work.
   if (params.out.empty()) throw ParameterError("out", "no output file given");
   OutputStream out_file(params.out);

@@ -70,6 +70,7 @@ detail::SinkRows score_rows(const TableScores& s, const Provenance& input, const
 
 std::size_t score_to_database(const ScoreParams& params) {
   set_num_threads(params.threads);
+  Progress::set_enabled(!params.quiet);
   detail::check_database_target(params.to, params.to_table, params.if_exists);
   if (params.out.empty() && params.to.empty()) throw ParameterError("out", "give an output CSV (--out), a database (--to), or both");
   // Both destinations are checked before any work.
