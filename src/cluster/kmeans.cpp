@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
-#include <limits>
 #include <numeric>
 #include <string>
 #include <type_traits>
