@@ -65,6 +65,29 @@ void BM_BlogFixedInit(benchmark::State& state) {
   report(state, m, cpu0);
 }
 
+/// One fit from given centres on n x p rows (8 overlapping groups, unit noise: tens of iterations,
+/// offset from the origin), k = 8: with the centred copy (copy = 1) or with each row
+/// block centred in every pass (copy = 0; KMeansParams::copy_max_rows). Same results.
+void BM_FromCentresCopyOrBlocks(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0)), p = static_cast<std::size_t>(state.range(1));
+  const bool copy = state.range(2) != 0;
+  Rng rng(5);
+  MatrixD x(n, p);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t f = 0; f < p; ++f)
+      x(i, f) = 3.0 + (f == (i % 8) % p ? 0.5 * static_cast<double>(i % 8) : 0.0) + rng.normal();
+  std::vector<std::size_t> rows;
+  for (std::size_t j = 0; j < 8; ++j) rows.push_back(j * 101 + 3);
+  const MatrixD init = take_rows<double, std::size_t>(x.view(), rows);
+  KMeansParams kp;
+  kp.n_clusters = 8;
+  kp.copy_max_rows = copy ? n : 0;
+  KMeansModel<double> m;
+  const double cpu0 = process_cpu_seconds();
+  for (auto _ : state) m = fit_kmeans_from(x.view(), init.view(), kp);
+  report(state, m, cpu0);
+}
+
 void BM_VectorsKMeans(benchmark::State& state) {
   const MatrixF& all = unit_vectors();
   const std::size_t rows = static_cast<std::size_t>(state.range(0));
@@ -94,6 +117,10 @@ void BM_VectorsPlusPlus(benchmark::State& state) {
 
 BENCHMARK(BM_BlogKMeans)->Arg(42)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_BlogFixedInit)->Unit(benchmark::kMillisecond)->MinTime(0.5);
+BENCHMARK(BM_FromCentresCopyOrBlocks)
+    ->ArgsProduct({{45211, 400000}, {8, 49}, {1, 0}})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_VectorsKMeans)->Args({45211, 1})->Args({40690, 10})->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_VectorsPlusPlus)->Unit(benchmark::kMillisecond)->Iterations(5);
 

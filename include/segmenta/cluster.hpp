@@ -67,6 +67,12 @@ struct KMeansParams {
   /// (rank_blocks) and the blocks' partial sums are gathered and added in block
   /// order, so every rank returns, bit for bit, the model one process would.
   const Communicator* comm = nullptr;
+  /// Rows up to which fit_kmeans_from centres a copy of x once, laid out for the
+  /// distance kernels (scikit-learn centres x before Lloyd). Above, each pass centres
+  /// every row block into a buffer of its thread instead, so the fit needs no memory
+  /// of the order of x (the copy and its kernel layout took up to 49 doubles a row);
+  /// the values, and so the results, are the same bit for bit.
+  std::size_t copy_max_rows = 131072;
 };
 
 /// A fitted k-means model; T is double (tabular) or float (embeddings).

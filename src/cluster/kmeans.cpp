@@ -8,10 +8,13 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 
 #include "segmenta/cluster.hpp"
 #include "kernels/dispatch.hpp"
@@ -425,17 +428,28 @@ void check_params(const KMeansParams& params, std::size_t n, bool need_n_init) {
 }
 
 /// The rows as the algorithm sees them: centred by the column means (scikit-learn
-/// subtracts them in place before seeding), with squared norms in double.
+/// subtracts them in place before seeding), with squared norms in double. Either a
+/// centred copy (xc, and panels for the panel kernel), or, `blockwise`, none: the
+/// rows are centred block by block when a pass reads them (RowSource).
 template <class T>
 struct Prepared {
-  Matrix<T> xc;              // (n, p)
+  MatrixView<T> x;           // (n, p) the rows as given
+  Matrix<T> xc;              // (n, p) centred copy; empty when blockwise
   std::vector<double> mean;  // (p)
-  std::vector<double> xn;    // (n) squared norms of the rows of xc
+  std::vector<double> xn;    // (n, zero-padded to a multiple of 8 when blockwise) squared norms of the centred rows
   double tol_eff = 0.0;      // tol * mean column variance
   std::size_t block_rows = 0;
-  PanelData panels;          // panel layout of xc when the panel kernel serves it
+  bool blockwise = false;
+  bool panel_kernel = false; // the panel kernel serves these rows
+  PanelData panels;          // panel layout of xc when the panel kernel serves it (not blockwise)
 
   const PanelData* panel_data() const { return panels.panels.empty() ? nullptr : &panels; }
+
+  /// Row i of x centred, into out (p): the values of xc.
+  void centre_row(std::size_t i, T* out) const noexcept {
+    const T* r = x.row(i);
+    for (std::size_t j = 0; j < x.cols(); ++j) out[j] = static_cast<T>(static_cast<double>(r[j]) - mean[j]);
+  }
 };
 
 /// Squared row norms in double (eight interleaved accumulators, a fixed tree).
@@ -451,11 +465,14 @@ std::vector<double> row_norms_double(MatrixView<T> x, std::size_t block_rows) {
   return xn;
 }
 
+/// copy: keep a centred copy of x (and its panel layout); else centre block-wise.
 template <class T>
-Prepared<T> prepare(MatrixView<T> x, double tol) {
+Prepared<T> prepare(MatrixView<T> x, double tol, bool copy = true) {
   const std::size_t n = x.rows(), p = x.cols();
   Prepared<T> d;
+  d.x = x;
   d.block_rows = reduction_block_rows(n);
+  d.panel_kernel = use_panels<T>(p);
   // numpy's mean and var along axis 0 add the rows one after the other; doing the
   // same keeps the centring (and so every later rounding) as close as possible.
   d.mean.assign(p, 0.0);
@@ -476,18 +493,130 @@ Prepared<T> prepare(MatrixView<T> x, double tol) {
     for (double& v : var) v /= static_cast<double>(n);
     d.tol_eff = kernels::pairwise_sum(var.data(), p) / static_cast<double>(p) * tol;
   }
+  if (!copy) {
+    // The norms of the centred rows, each row centred into a buffer as row_norms_double
+    // would read it from xc; padded for the panel kernel's whole-panel loads.
+    d.blockwise = true;
+    d.xn.assign(round_up(n, kPanel), 0.0);
+    const std::vector<T> zero(p, T(0));
+    blocks_for(n, d.block_rows, static_cast<double>(n) * static_cast<double>(p),
+               [&](std::size_t b0, std::size_t b1, std::size_t) {
+                 std::vector<T> row(p);
+                 for (std::size_t i = b0; i < b1; ++i) {
+                   d.centre_row(i, row.data());
+                   d.xn[i] = sq_dist_direct(row.data(), zero.data(), p);
+                 }
+               });
+    return d;
+  }
   d.xc.resize(n, p);
   parallel_blocks(n, d.block_rows, [&](std::size_t b0, std::size_t b1, std::size_t) {
-    for (std::size_t i = b0; i < b1; ++i) {
-      const T* r = x.row(i);
-      T* o = d.xc.row(i);
-      for (std::size_t j = 0; j < p; ++j) o[j] = static_cast<T>(static_cast<double>(r[j]) - d.mean[j]);
-    }
+    for (std::size_t i = b0; i < b1; ++i) d.centre_row(i, d.xc.row(i));
   });
   d.xn = row_norms_double(d.xc.view(), d.block_rows);
-  if (use_panels<T>(p)) d.panels = make_panels(d.xc.view(), d.xn);
+  if (d.panel_kernel) d.panels = make_panels(d.xc.view(), d.xn);
   return d;
 }
+
+/// The centred rows of one row block [b0, b1), indexed from b0, as the kernels read
+/// them.
+template <class T>
+struct BlockRows {
+  MatrixView<T> x;              // (b1 - b0, p) centred rows
+  const double* xn = nullptr;   // (b1 - b0, padded to whole panels) their squared norms
+  kernels::PanelRows panels;    // their panel layout (panel kernel only)
+};
+
+/// Hands out the centred rows of a block: views into the copy, or, block-wise, the
+/// block centred into a buffer (one per thread at a time, kept for the next block)
+/// with the same values, layout and panel boundaries (blocks start at multiples of 8).
+template <class T>
+class RowSource {
+ public:
+  explicit RowSource(const Prepared<T>& d) : d_(d) {}
+
+  std::size_t rows() const noexcept { return d_.x.rows(); }
+  std::size_t cols() const noexcept { return d_.x.cols(); }
+  bool panel_kernel() const noexcept { return d_.panel_kernel; }
+
+  /// fn(const BlockRows<T>&) on rows [b0, b1) (b0 a multiple of 8).
+  template <class Fn>
+  void with_block(std::size_t b0, std::size_t b1, Fn&& fn) const {
+    BlockRows<T> br;
+    if (!d_.blockwise) {
+      br.x = d_.xc.view().rows_view(b0, b1 - b0);
+      br.xn = d_.xn.data() + b0;
+      if (const PanelData* pd = d_.panel_data())
+        br.panels = {pd->panels.data() + (b0 / kPanel) * pd->p * kPanel, pd->rows.data() + b0 * pd->pp,
+                     pd->xn.data() + b0, pd->p, pd->pp};
+      fn(std::as_const(br));
+      return;
+    }
+    Lease lease(*this);
+    fill(*lease.buf, b0, b1, br);
+    fn(std::as_const(br));
+  }
+
+  /// Row i centred, into out (p).
+  void centred_row(std::size_t i, T* out) const noexcept { d_.centre_row(i, out); }
+
+ private:
+  struct Buffer {
+    AlignedVector<T> xc;                       // (m, p) dot-tile kernel
+    AlignedVector<double> panels, rows;        // panel kernel: as PanelData
+  };
+  struct Lease {
+    const RowSource& src;
+    std::unique_ptr<Buffer> buf;
+    explicit Lease(const RowSource& s) : src(s) {
+      std::lock_guard<std::mutex> lock(src.mu_);
+      if (src.free_.empty()) {
+        buf = std::make_unique<Buffer>();
+      } else {
+        buf = std::move(src.free_.back());
+        src.free_.pop_back();
+      }
+    }
+    ~Lease() {
+      std::lock_guard<std::mutex> lock(src.mu_);
+      src.free_.push_back(std::move(buf));
+    }
+  };
+
+  void fill(Buffer& b, std::size_t b0, std::size_t b1, BlockRows<T>& br) const {
+    const std::size_t m = b1 - b0, p = cols();
+    br.xn = d_.xn.data() + b0;
+    if constexpr (std::is_same_v<T, double>) {
+      if (d_.panel_kernel) {
+        // make_panels on the centred block: the same values in the same places.
+        const std::size_t pp = round_up(p, kPanel), np = (m + kPanel - 1) / kPanel;
+        b.panels.resize(np * p * kPanel);
+        b.rows.resize(m * pp);
+        for (std::size_t i = 0; i < m; ++i) {
+          double* o = b.rows.data() + i * pp;
+          d_.centre_row(b0 + i, o);
+          for (std::size_t f = p; f < pp; ++f) o[f] = 0.0;
+          double* panel = b.panels.data() + (i / kPanel) * p * kPanel + i % kPanel;
+          for (std::size_t f = 0; f < p; ++f) panel[f * kPanel] = o[f];
+        }
+        for (std::size_t i = m; i < np * kPanel; ++i) {
+          double* panel = b.panels.data() + (i / kPanel) * p * kPanel + i % kPanel;
+          for (std::size_t f = 0; f < p; ++f) panel[f * kPanel] = 0.0;
+        }
+        br.x = MatrixView<T>(b.rows.data(), m, p, pp);
+        br.panels = {b.panels.data(), b.rows.data(), br.xn, p, pp};
+        return;
+      }
+    }
+    b.xc.resize(m * p);
+    for (std::size_t i = 0; i < m; ++i) d_.centre_row(b0 + i, b.xc.data() + i * p);
+    br.x = MatrixView<T>(b.xc.data(), m, p);
+  }
+
+  const Prepared<T>& d_;
+  mutable std::mutex mu_;
+  mutable std::vector<std::unique_ptr<Buffer>> free_;
+};
 
 /// Number of distinct rows of x, counting no further than `limit`.
 template <class T>
@@ -713,12 +842,12 @@ struct Run {
 template <class T>
 class LloydGroup {
  public:
-  /// panels: the panel layout of x, or null for the dot-tile kernel.
-  /// share: the row blocks of this rank (all of them for one process).
-  LloydGroup(MatrixView<T> x, const std::vector<double>& xn, const PanelData* panels, std::size_t k,
-             std::size_t block_rows, std::size_t max_iter, double tol_eff, const Share& share = Share{})
-      : x_(x), xn_(xn), pd_(panels), k_(k), p_(x.cols()), blocks_{x.rows(), block_rows}, max_iter_(max_iter),
-        tol_(tol_eff), share_(share) {}
+  /// src: the centred rows (the panel kernel when src.panel_kernel(), else the
+  /// dot-tile kernel). share: the row blocks of this rank (all of them for one process).
+  LloydGroup(const RowSource<T>& src, std::size_t k, std::size_t block_rows, std::size_t max_iter, double tol_eff,
+             const Share& share = Share{})
+      : src_(src), k_(k), p_(src.cols()), blocks_{src.rows(), block_rows}, max_iter_(max_iter), tol_(tol_eff),
+        share_(share) {}
 
   /// Every row's labels of `r` (with several ranks each holds those of its blocks).
   void complete_labels(Run<T>& r) const { exchange_labels(share_, blocks_, r.labels); }
@@ -732,7 +861,7 @@ class LloydGroup {
     r.c_new.resize(k_, p_);
     r.cn.resize(k_);
     update_norms(r);
-    r.labels.assign(x_.rows(), -1);
+    r.labels.assign(src_.rows(), -1);
     r.psum.assign(nb * k_ * p_, 0.0);
     r.pcount.assign(nb * k_, 0.0);
     r.pscalar.assign(nb, 0.0);
@@ -772,7 +901,7 @@ class LloydGroup {
 
   void pass(const std::vector<Run<T>*>& active) {
     if constexpr (std::is_same_v<T, double>) {
-      if (pd_) {
+      if (src_.panel_kernel()) {
         pass_panels(active);
         return;
       }
@@ -789,30 +918,36 @@ class LloydGroup {
       if (r->phase == Phase::lloyd || r->phase == Phase::final_estep)
         centres.put(r->slot, r->c.data(), k_, p_);
 
+    // for_each_subblock's dot-tile path, on the rows of each block as src_ gives them.
     const std::size_t q_all = centres.q;
-    for_each_subblock(
-        x_, nullptr, blocks_.block, centres,
-        [&](std::size_t bi) {
-          for (Run<T>* r : active) {
-            r->pscalar[bi] = 0.0;
-            r->pchanged[bi] = 0;
-            if (r->phase == Phase::lloyd) {
-              std::fill_n(r->psum.data() + bi * k_ * p_, k_ * p_, 0.0);
-              std::fill_n(r->pcount.data() + bi * k_, k_, 0.0);
-            }
+    const double work = static_cast<double>(src_.rows()) * static_cast<double>(p_) * static_cast<double>(q_all + 1);
+    share_blocks_for(src_.rows(), blocks_.block, work, share_, [&](std::size_t b0, std::size_t b1, std::size_t bi) {
+      src_.with_block(b0, b1, [&](const BlockRows<T>& br) {
+        AlignedVector<T> out(kSubRows * std::max<std::size_t>(q_all, 1));
+        for (Run<T>* r : active) {
+          r->pscalar[bi] = 0.0;
+          r->pchanged[bi] = 0;
+          if (r->phase == Phase::lloyd) {
+            std::fill_n(r->psum.data() + bi * k_ * p_, k_ * p_, 0.0);
+            std::fill_n(r->pcount.data() + bi * k_, k_, 0.0);
           }
-        },
-        [&](std::size_t bi, std::size_t s, std::size_t e, const T* out) {
+        }
+        for (std::size_t s = b0; s < b1; s += kSubRows) {
+          const std::size_t e = std::min(b1, s + kSubRows);
+          if (q_all > 0)
+            dot_distances(br.x.row(s - b0), e - s, br.x.stride(), p_, centres.c.data(), centres.ldc,
+                          centres.cn.data(), q_all, out.data());
           for (Run<T>* r : active) {
             switch (r->phase) {
-              case Phase::lloyd: lloyd_rows(*r, bi, s, e, out + r->slot, q_all); break;
-              case Phase::final_estep: final_rows(*r, bi, s, e, out + r->slot, q_all); break;
-              case Phase::inertia: inertia_rows(*r, bi, s, e); break;
+              case Phase::lloyd: lloyd_rows(*r, bi, br, b0, s, e, out.data() + r->slot, q_all); break;
+              case Phase::final_estep: final_rows(*r, bi, br, b0, s, e, out.data() + r->slot, q_all); break;
+              case Phase::inertia: inertia_rows(*r, bi, br, b0, s, e); break;
               case Phase::done: break;
             }
           }
-        },
-        [](std::size_t) {}, share_);
+        }
+      });
+    });
   }
 
   /// With several ranks: the per-block results of the pass of every rank's blocks,
@@ -848,22 +983,25 @@ class LloydGroup {
   }
 
   void pass_panels(const std::vector<Run<T>*>& active) {
-    const std::size_t n = x_.rows(), pp = pd_->pp;
+    const std::size_t n = src_.rows(), pp = round_up(p_, kPanel);
     const double work = static_cast<double>(n) * static_cast<double>(p_ * k_ * active.size());
     share_blocks_for(n, blocks_.block, work, share_, [&](std::size_t b0, std::size_t b1, std::size_t bi) {
+     src_.with_block(b0, b1, [&](const BlockRows<T>& br) {
+      // The kernels see the block's rows from 0 (b0 is a multiple of 8: the same panels).
       std::vector<double, AlignedAllocator<double>> sets(kPanel * k_ * pp);
       std::vector<std::size_t> counts(kPanel * k_);
       const kernels::KernelTable& kt = kernels::table();
-      const kernels::PanelRows rows = pd_->view();
+      const kernels::PanelRows& rows = br.panels;
+      const std::size_t m = b1 - b0;
       for (Run<T>* r : active) {
         const double* c = r->c.data();
         const double* cn = r->cn.data();
-        std::int32_t* labels = r->labels.data();
+        std::int32_t* labels = r->labels.data() + b0;
         if (r->phase == Phase::lloyd) {
           std::fill(sets.begin(), sets.end(), 0.0);
           std::fill(counts.begin(), counts.end(), 0);
           const kernels::LloydTotals out =
-              kt.lloyd_panel_block(rows, k_, c, cn, b0, b1, labels, sets.data(), counts.data());
+              kt.lloyd_panel_block(rows, k_, c, cn, 0, m, labels, sets.data(), counts.data());
           double* sums = r->psum.data() + bi * k_ * p_;
           const std::size_t stride = k_ * pp;
           for (std::size_t j = 0; j < k_; ++j)
@@ -880,20 +1018,23 @@ class LloydGroup {
           r->pscalar[bi] = out.objective;
           r->pchanged[bi] = out.changed;
         } else if (r->phase == Phase::final_estep) {
-          kt.panel_nearest(rows, k_, c, cn, b0, b1, labels);
+          kt.panel_nearest(rows, k_, c, cn, 0, m, labels);
           double inertia = 0.0;
-          for (std::size_t i = b0; i < b1; ++i)
-            inertia += sq_dist_direct(x_.row(i), r->c.row(static_cast<std::size_t>(labels[i])), p_);
+          for (std::size_t i = 0; i < m; ++i)
+            inertia += sq_dist_direct(br.x.row(i), r->c.row(static_cast<std::size_t>(labels[i])), p_);
           r->pscalar[bi] = inertia;
         } else if (r->phase == Phase::inertia) {
           r->pscalar[bi] = 0.0;
-          inertia_rows(*r, bi, b0, b1);
+          inertia_rows(*r, bi, br, b0, b0, b1);
         }
       }
+     });
     });
   }
 
-  void lloyd_rows(Run<T>& r, std::size_t bi, std::size_t s, std::size_t e, const T* d, std::size_t ld) const {
+  /// Rows [s, e) of the block br that starts at row b0.
+  void lloyd_rows(Run<T>& r, std::size_t bi, const BlockRows<T>& br, std::size_t b0, std::size_t s, std::size_t e,
+                  const T* d, std::size_t ld) const {
     double* counts = r.pcount.data() + bi * k_;
     double objective = r.pscalar[bi];
     std::size_t changed = r.pchanged[bi];
@@ -902,28 +1043,30 @@ class LloydGroup {
       const std::int32_t j = argmin_strict(d, k_);
       changed += labels[i] != j;
       labels[i] = j;
-      objective += xn_[i] + static_cast<double>(d[j]);
+      objective += br.xn[i - b0] + static_cast<double>(d[j]);
       counts[j] += 1.0;
     }
-    add_rows_by_label(x_, s, e, labels, k_, p_, r.psum.data() + bi * k_ * p_);
+    add_rows_by_label(br.x, s - b0, e - b0, labels + b0, k_, p_, r.psum.data() + bi * k_ * p_);
     r.pscalar[bi] = objective;
     r.pchanged[bi] = changed;
   }
 
-  void final_rows(Run<T>& r, std::size_t bi, std::size_t s, std::size_t e, const T* d, std::size_t ld) const {
+  void final_rows(Run<T>& r, std::size_t bi, const BlockRows<T>& br, std::size_t b0, std::size_t s, std::size_t e,
+                  const T* d, std::size_t ld) const {
     double inertia = r.pscalar[bi];
     for (std::size_t i = s; i < e; ++i, d += ld) {
       const std::int32_t j = argmin_strict(d, k_);
       r.labels[i] = j;
-      inertia += sq_dist_direct(x_.row(i), r.c.row(static_cast<std::size_t>(j)), p_);
+      inertia += sq_dist_direct(br.x.row(i - b0), r.c.row(static_cast<std::size_t>(j)), p_);
     }
     r.pscalar[bi] = inertia;
   }
 
-  void inertia_rows(Run<T>& r, std::size_t bi, std::size_t s, std::size_t e) const {
+  void inertia_rows(Run<T>& r, std::size_t bi, const BlockRows<T>& br, std::size_t b0, std::size_t s,
+                    std::size_t e) const {
     double inertia = r.pscalar[bi];
     for (std::size_t i = s; i < e; ++i)
-      inertia += sq_dist_direct(x_.row(i), r.c.row(static_cast<std::size_t>(r.labels[i])), p_);
+      inertia += sq_dist_direct(br.x.row(i - b0), r.c.row(static_cast<std::size_t>(r.labels[i])), p_);
     r.pscalar[bi] = inertia;
   }
 
@@ -994,11 +1137,13 @@ class LloydGroup {
       if (counts[j] == 0.0) empty.push_back(j);
     if (empty.empty()) return;
     complete_labels(r);  // the farthest rows are searched among all rows
-    const std::size_t n = x_.rows();
+    const std::size_t n = src_.rows();
     std::vector<double> dist(n);
     parallel_blocks(n, blocks_.block, [&](std::size_t b0, std::size_t b1, std::size_t) {
-      for (std::size_t i = b0; i < b1; ++i)
-        dist[i] = sq_dist_direct(x_.row(i), r.c.row(static_cast<std::size_t>(r.labels[i])), p_);
+      src_.with_block(b0, b1, [&](const BlockRows<T>& br) {
+        for (std::size_t i = b0; i < b1; ++i)
+          dist[i] = sq_dist_direct(br.x.row(i - b0), r.c.row(static_cast<std::size_t>(r.labels[i])), p_);
+      });
     });
     if (*std::max_element(dist.begin(), dist.end()) == 0.0) return;
     std::vector<std::size_t> order(n);
@@ -1006,10 +1151,11 @@ class LloydGroup {
     const std::size_t m = std::min(empty.size(), n);
     std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(m), order.end(),
                       [&](std::size_t a, std::size_t b) { return dist[a] > dist[b] || (dist[a] == dist[b] && a < b); });
+    std::vector<T> xf(p_);
     for (std::size_t t = 0; t < m; ++t) {
       const std::size_t to = empty[t], far = order[t];
       const std::size_t from = static_cast<std::size_t>(r.labels[far]);
-      const T* xf = x_.row(far);
+      src_.centred_row(far, xf.data());
       for (std::size_t f = 0; f < p_; ++f) {
         sums[from * p_ + f] -= static_cast<double>(xf[f]);
         sums[to * p_ + f] = static_cast<double>(xf[f]);
@@ -1020,9 +1166,7 @@ class LloydGroup {
     r.relocated += m;
   }
 
-  MatrixView<T> x_;
-  const std::vector<double>& xn_;
-  const PanelData* pd_;
+  const RowSource<T>& src_;
   std::size_t k_, p_;
   Blocks blocks_;
   std::size_t max_iter_;
@@ -1055,7 +1199,7 @@ std::size_t group_size(std::size_t n_init, std::size_t k, std::size_t n) {
 template <class T>
 KMeansModel<T> finish_model(const Prepared<T>& data, std::vector<Run<T>>& runs, std::size_t k,
                             const KMeansParams& params, Diagnostics* diag, const LloydGroup<T>& lloyd) {
-  const std::size_t p = data.xc.cols();
+  const std::size_t p = data.mean.size();
   // With several ranks a restart's labels are gathered only when a comparison needs
   // them (every rank makes the same comparisons, from the same inertias).
   std::vector<char> complete(runs.size(), 0);
@@ -1171,8 +1315,8 @@ KMeansModel<T> fit_kmeans(MatrixView<T> x, const KMeansParams& params, Diagnosti
   const Prepared<T> data = prepare(x, params.tol);
   const Share share = Share::of(params.comm, Blocks{n, data.block_rows}.count());
 
-  LloydGroup<T> lloyd(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, params.max_iter, data.tol_eff,
-                      share);
+  const RowSource<T> src(data);
+  LloydGroup<T> lloyd(src, k, data.block_rows, params.max_iter, data.tol_eff, share);
   auto seed_rows = [&](std::vector<Rng>& rngs) {
     if (params.init == KMeansInit::random) {
       std::vector<std::vector<std::size_t>> seeds;
@@ -1236,13 +1380,13 @@ KMeansModel<T> fit_kmeans_from(MatrixView<T> x, MatrixView<T> init, const KMeans
         fmt::format("init: must be ({}, {}) = (n_clusters, columns of x), got ({}, {})", k, p, init.rows(), init.cols()));
   check_finite(init, "init");
   warn_distinct(x, k, diag);
-  const Prepared<T> data = prepare(x, params.tol);
+  const Prepared<T> data = prepare(x, params.tol, x.rows() <= params.copy_max_rows);
   Matrix<T> start(k, p);
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t f = 0; f < p; ++f) start(j, f) = static_cast<T>(static_cast<double>(init(j, f)) - data.mean[f]);
   const Share share = Share::of(params.comm, Blocks{x.rows(), data.block_rows}.count());
-  LloydGroup<T> lloyd(data.xc.view(), data.xn, data.panel_data(), k, data.block_rows, params.max_iter, data.tol_eff,
-                      share);
+  const RowSource<T> src(data);
+  LloydGroup<T> lloyd(src, k, data.block_rows, params.max_iter, data.tol_eff, share);
   std::vector<Run<T>> runs;
   runs.push_back(lloyd.make_run(start.data()));
   lloyd.run(runs);

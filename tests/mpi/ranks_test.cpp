@@ -138,6 +138,11 @@ void check_ranks_match_one_process(std::size_t n, std::size_t p, std::size_t k, 
   from.comm = &world();
   const KMeansModel<T> s2 = fit_kmeans_from<T>(x.view(), alone.centers.view(), from);
   expect_same_model(a2, s2);
+  // Rows centred block by block in each pass instead of one centred copy (the path of
+  // fits on many rows): still the model of one process with the copy.
+  from.copy_max_rows = 0;
+  const KMeansModel<T> s3 = fit_kmeans_from<T>(x.view(), alone.centers.view(), from);
+  expect_same_model(a2, s3);
 }
 
 TEST(KMeansOnRanks, PanelKernelDouble) {

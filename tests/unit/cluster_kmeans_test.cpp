@@ -290,6 +290,64 @@ TEST(KMeans, MatchesNaiveLloydOnWideData) {
   EXPECT_NEAR(got.inertia, want.inertia, 1e-12 * want.inertia);
 }
 
+template <class T>
+void expect_same_fit(const KMeansModel<T>& a, const KMeansModel<T>& b) {
+  EXPECT_EQ(a.labels, b.labels);
+  ASSERT_EQ(a.centers.size(), b.centers.size());
+  for (std::size_t i = 0; i < a.centers.size(); ++i) EXPECT_EQ(a.centers.data()[i], b.centers.data()[i]) << i;
+  EXPECT_EQ(a.inertia, b.inertia);
+  EXPECT_EQ(a.n_iter, b.n_iter);
+  EXPECT_EQ(a.converged, b.converged);
+  EXPECT_EQ(a.inertia_history, b.inertia_history);
+}
+
+template <class T>
+void check_blockwise_matches_copy(std::size_t n, std::size_t p, std::size_t k, bool far_centre) {
+  // Shifted blobs (a non-zero mean, so the centring rounds) and starting centres
+  // taken from rows; with far_centre one of them attracts no row and is relocated.
+  Matrix<T> x = blobs<T>(n, p, k, 100 + n + p);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t f = 0; f < p; ++f) x(i, f) = static_cast<T>(static_cast<double>(x(i, f)) + 3.7 + 0.1 * f);
+  Matrix<T> init(k, p);
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t f = 0; f < p; ++f) init(j, f) = x((j * 37 + 5) % n, f);
+  if (far_centre)
+    for (std::size_t f = 0; f < p; ++f) init(k - 1, f) = static_cast<T>(1e4);
+  KMeansParams params;
+  params.n_clusters = k;
+  params.max_iter = 40;
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << "n " << n << " p " << p << " k " << k << " threads " << threads
+                                    << " kernels " << kernels::isa_name(kernels::active_isa()));
+    set_num_threads(threads);
+    params.copy_max_rows = n;  // at the threshold: one centred copy
+    Diagnostics d_copy, d_blocks;
+    const auto copied = fit_kmeans_from(x.view(), init.view(), params, &d_copy);
+    params.copy_max_rows = n - 1;  // above it: every block centred in each pass
+    const auto blockwise = fit_kmeans_from(x.view(), init.view(), params, &d_blocks);
+    expect_same_fit(copied, blockwise);
+    EXPECT_EQ(has_code(d_copy, "empty_cluster_relocated"), far_centre);
+    EXPECT_EQ(has_code(d_blocks, "empty_cluster_relocated"), far_centre);
+  }
+  set_num_threads(0);
+}
+
+TEST(KMeans, BlockwiseCentringMatchesTheCentredCopy) {
+  // n not a multiple of the 1024-row block nor of the 8-row panel; p below, between
+  // and above the SIMD widths: the panel kernel (p <= 32, double) with p < 8 and
+  // p = 13 (padded to 16), the dot-tile kernel with 40 doubles and 37 floats.
+  // (ctest runs this binary again with SEGMENTA_KERNEL=portable and avx2.)
+  check_blockwise_matches_copy<double>(3001, 3, 4, false);
+  check_blockwise_matches_copy<double>(2053, 13, 5, false);
+  check_blockwise_matches_copy<double>(2053, 13, 5, true);
+  check_blockwise_matches_copy<double>(4099, 40, 6, false);
+  check_blockwise_matches_copy<double>(1500, 40, 3, true);
+  check_blockwise_matches_copy<float>(2571, 37, 5, false);
+  check_blockwise_matches_copy<float>(1031, 37, 4, true);
+  // One block of fewer rows than a panel.
+  check_blockwise_matches_copy<double>(7, 5, 2, false);
+}
+
 TEST(KMeans, EmptyClusterIsRelocatedToFarthestRow) {
   // The third initial centre attracts no row; the row farthest from its centre
   // (99, assigned to the centre at 2) takes it over. 8 rows with sum 120: exact.
