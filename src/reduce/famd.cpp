@@ -53,11 +53,11 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   m.scaling = params.scaling;
   const double dn = static_cast<double>(n);
 
-  // Standardised numeric columns, stored column by column (StandardScaler: ddof 0,
-  // scale 1 for a constant column).
+  // StandardScaler (ddof 0, scale 1 for a constant column). The standardised value
+  // of a cell, std_at(i, c), is recomputed where it is needed (the same expression,
+  // so the same double): the dense path keeps no per-row copy of the data.
   m.numeric_mean.assign(p, 0.0);
   m.numeric_scale.assign(p, 1.0);
-  std::vector<double> xs(p * n);
   std::size_t constant = 0;
   for (std::size_t c = 0; c < p; ++c) {
     double s = 0.0;
@@ -73,10 +73,13 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
       ++constant;
       if (diag) diag->info(kStage, "constant_numeric", fmt::format("numeric column {} is constant; it adds no inertia", c));
     }
-    for (std::size_t i = 0; i < n; ++i) xs[c * n + i] = (numeric(i, c) - mean) / m.numeric_scale[c];
   }
+  const std::vector<double>& mean = m.numeric_mean;
+  const std::vector<double>& scale = m.numeric_scale;
+  const auto std_at = [&](std::size_t i, std::size_t c) { return (numeric(i, c) - mean[c]) / scale[c]; };
 
-  const Indicators ind = mca_detail::build_indicators(categorical);
+  // The per-row structure (cell, col_rows) only for the Lanczos path.
+  Indicators ind = mca_detail::build_indicators(categorical, false);
   const std::size_t J = ind.J, P = p + J;
   if (diag)
     for (std::size_t a = 0; a < K; ++a) {
@@ -107,27 +110,49 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
 
   std::vector<double> col_total(p, 0.0);
   for (std::size_t c = 0; c < p; ++c)
-    for (std::size_t i = 0; i < n; ++i) col_total[c] += xs[c * n + i];
+    for (std::size_t i = 0; i < n; ++i) col_total[c] += std_at(i, c);
 
   const bool dense = params.solver == EigenSolver::dense || (params.solver == EigenSolver::automatic && P <= kDenseMax);
   mca_detail::TopEigen eig;
   if (dense) {
+    // XsᵀXs and the sums S_cj of each column over the rows of each category, over
+    // blocks of rows: every sum still adds its terms in ascending row order, as a
+    // sum over a whole standardised column (or over a category's rows) would.
+    std::vector<double> gram(p * p, 0.0), cross(p * J, 0.0);
+    std::vector<double> xb(p * kRowBlock);
+    std::vector<std::int32_t> cb(K * kRowBlock);
+    for (std::size_t b = 0; b < n; b += kRowBlock) {
+      const std::size_t e = std::min(n, b + kRowBlock), len = e - b;
+      for (std::size_t c = 0; c < p; ++c)
+        for (std::size_t r = 0; r < len; ++r) xb[c * kRowBlock + r] = std_at(b + r, c);
+      for (std::size_t r = 0; r < len; ++r)
+        for (std::size_t a = 0; a < K; ++a)
+          cb[r * K + a] = ind.column_of[a][static_cast<std::size_t>(categorical(b + r, a))];
+      for (std::size_t c = 0; c < p; ++c)
+        for (std::size_t d = c; d < p; ++d) {
+          double s = gram[c * p + d];
+          const double* xc = xb.data() + c * kRowBlock;
+          const double* xd = xb.data() + d * kRowBlock;
+          for (std::size_t r = 0; r < len; ++r) s += xc[r] * xd[r];
+          gram[c * p + d] = s;
+        }
+      for (std::size_t c = 0; c < p; ++c) {
+        double* sc = cross.data() + c * J;
+        const double* xc = xb.data() + c * kRowBlock;
+        for (std::size_t r = 0; r < len; ++r)
+          for (std::size_t a = 0; a < K; ++a) sc[static_cast<std::size_t>(cb[r * K + a])] += xc[r];
+      }
+    }
     Eigen::MatrixXd g(static_cast<Eigen::Index>(P), static_cast<Eigen::Index>(P));
     for (std::size_t c = 0; c < p; ++c)
-      for (std::size_t d = c; d < p; ++d) {
-        double s = 0.0;
-        for (std::size_t i = 0; i < n; ++i) s += xs[c * n + i] * xs[d * n + i];
-        g(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(d)) = g(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(c)) = s / dn;
-      }
+      for (std::size_t d = c; d < p; ++d)
+        g(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(d)) = g(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(c)) = gram[c * p + d] / dn;
     for (std::size_t c = 0; c < p; ++c)
       for (std::size_t j = 0; j < J; ++j) {
-        double s = 0.0;
-        for (std::size_t r = ind.col_start[j]; r < ind.col_start[j + 1]; ++r)
-          s += xs[c * n + static_cast<std::size_t>(ind.col_rows[r])];
-        const double v = (s - prop[j] * col_total[c]) / dn * inv_sqrt_w[j];
+        const double v = (cross[c * J + j] - prop[j] * col_total[c]) / dn * inv_sqrt_w[j];
         g(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(p + j)) = g(static_cast<Eigen::Index>(p + j), static_cast<Eigen::Index>(c)) = v;
       }
-    const Eigen::MatrixXd b = mca_detail::burt_matrix(ind);
+    const Eigen::MatrixXd b = mca_detail::burt_matrix(ind, categorical);
     for (std::size_t j = 0; j < J; ++j)
       for (std::size_t l = 0; l < J; ++l)
         g(static_cast<Eigen::Index>(p + j), static_cast<Eigen::Index>(p + l)) =
@@ -135,6 +160,12 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
             inv_sqrt_w[l];
     eig = mca_detail::top_eigen_dense(g, k);
   } else {
+    // The Lanczos path reads the standardised columns and the indicator structure
+    // once per product: they are formed here, and freed after.
+    std::vector<double> xs(p * n);
+    for (std::size_t c = 0; c < p; ++c)
+      for (std::size_t i = 0; i < n; ++i) xs[c * n + i] = std_at(i, c);
+    mca_detail::index_rows(ind, categorical);
     std::vector<double> vc(J), y(n);
     // O(n (p + K)) per product, on the calling thread (see mca.cpp).
     const mca_detail::Operator op = [&](const double* v, double* out) {
@@ -169,6 +200,8 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
       diag->warn(kStage, "lanczos_not_converged",
                  fmt::format("the Lanczos iteration stopped after {} products before reaching tol {}", eig.matvecs,
                              params.tol));
+    std::vector<std::int32_t>().swap(ind.cell);
+    std::vector<std::int32_t>().swap(ind.col_rows);
   }
   m.solver_matvecs = eig.matvecs;
   for (double v : eig.values) m.eigenvalues.push_back(std::max(v, 0.0));
@@ -186,7 +219,7 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   for (std::size_t c = 0; c < p; ++c)
     if (m.numeric_scale[c] == 1.0 && col_total[c] == 0.0) {
       bool zero = true;
-      for (std::size_t i = 0; i < n && zero; ++i) zero = xs[c * n + i] == 0.0;
+      for (std::size_t i = 0; i < n && zero; ++i) zero = std_at(i, c) == 0.0;
       if (zero)
         for (std::size_t t = 0; t < k; ++t) m.loadings(c, t) = 0.0;
     }
@@ -197,6 +230,17 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   for (std::size_t c = 0; c < p; ++c)
     for (std::size_t t = 0; t < k; ++t) m.numeric_correlations(c, t) = std::sqrt(m.eigenvalues[t]) * m.loadings(c, t);
   // Category barycentres and the correlation ratios η² of the categorical variables.
+  // The sums of the row coordinates over each category's rows, in ascending row
+  // order as before, in one pass over the codes.
+  std::vector<double> cat_sum(J * k, 0.0);
+  {
+    std::vector<std::int32_t> c(K);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(categorical(i, a))];
+      for (std::size_t a = 0; a < K; ++a)
+        for (std::size_t t = 0; t < k; ++t) cat_sum[static_cast<std::size_t>(c[a]) * k + t] += m.row_coordinates(i, t);
+    }
+  }
   m.category_coordinates = MatrixD(J, k);
   m.variable_coordinates = MatrixD(p + K, k);
   for (std::size_t t = 0; t < k; ++t) {
@@ -206,10 +250,7 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
     for (std::size_t i = 0; i < n; ++i) total += (m.row_coordinates(i, t) - mean) * (m.row_coordinates(i, t) - mean);
     std::vector<double> between(K, 0.0);
     for (std::size_t j = 0; j < J; ++j) {
-      double s = 0.0;
-      for (std::size_t r = ind.col_start[j]; r < ind.col_start[j + 1]; ++r)
-        s += m.row_coordinates(static_cast<std::size_t>(ind.col_rows[r]), t);
-      const double g = s / static_cast<double>(ind.count[j]);
+      const double g = cat_sum[j * k + t] / static_cast<double>(ind.count[j]);
       m.category_coordinates(j, t) = g;
       between[static_cast<std::size_t>(ind.var[j])] += static_cast<double>(ind.count[j]) * (g - mean) * (g - mean);
     }

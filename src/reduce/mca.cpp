@@ -45,7 +45,8 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
   if (!(params.tol > 0.0)) throw InvalidArgument("tol: must be > 0");
   check_codes(codes, "codes");
 
-  const Indicators ind = mca_detail::build_indicators(codes);
+  // The per-row structure (cell, col_rows: 2 n K codes) only for the Lanczos path.
+  Indicators ind = mca_detail::build_indicators(codes, false);
   const std::size_t J = ind.J;
   if (J == K) throw InvalidArgument("codes: every variable has a single category, there is no inertia to decompose");
   if (diag)
@@ -73,7 +74,7 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
   const bool dense = params.solver == EigenSolver::dense || (params.solver == EigenSolver::automatic && J <= kDenseMax);
   mca_detail::TopEigen eig;
   if (dense) {
-    Eigen::MatrixXd a = mca_detail::burt_matrix(ind);
+    Eigen::MatrixXd a = mca_detail::burt_matrix(ind, codes);
     for (std::size_t j = 0; j < J; ++j)
       for (std::size_t l = 0; l < J; ++l) {
         const double cc = sqrt_mass[j] * sqrt_mass[l];
@@ -82,6 +83,7 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
       }
     eig = mca_detail::top_eigen_dense(a, k);
   } else {
+    mca_detail::index_rows(ind, codes);
     std::vector<double> wv(J), y(n);
     // One product is O(n K) memory-bound work of about a millisecond; it runs on the
     // calling thread (a parallel region per product costs more than it saves on a
@@ -108,6 +110,8 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
       diag->warn(kStage, "lanczos_not_converged",
                  fmt::format("the Lanczos iteration stopped after {} products before reaching tol {}", eig.matvecs,
                              params.tol));
+    std::vector<std::int32_t>().swap(ind.cell);
+    std::vector<std::int32_t>().swap(ind.col_rows);
   }
 
   McaModel m;
@@ -134,8 +138,9 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
     for (std::size_t t = 0; t < k; ++t) offset[t] += mass[j] * m.column_standard_coordinates(j, t);
   m.row_coordinates = MatrixD(n, k);
   parallel_blocks(n, kRowBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+    std::vector<std::int32_t> c(K);
     for (std::size_t i = b; i < e; ++i) {
-      const std::int32_t* c = ind.cell.data() + i * K;
+      for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
       for (std::size_t t = 0; t < k; ++t) {
         double s = 0.0;
         for (std::size_t a = 0; a < K; ++a) s += m.column_standard_coordinates(static_cast<std::size_t>(c[a]), t);

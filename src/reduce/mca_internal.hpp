@@ -33,10 +33,17 @@ struct Indicators {
 };
 
 /// Builds the structure; codes must be in 0..2^24-1 (validated by the caller).
-Indicators build_indicators(MatrixView<std::int32_t> codes);
+/// Without rows, cell and col_rows stay empty: the columns, their counts and
+/// column_of only, O(levels) memory (the dense paths read the codes row by row).
+Indicators build_indicators(MatrixView<std::int32_t> codes, bool rows = true);
 
-/// Co-occurrence counts B = ZᵀZ (J, J) as doubles (dense; small J only).
-Eigen::MatrixXd burt_matrix(const Indicators& ind);
+/// Adds cell and col_rows to a structure built without rows (O(n K) memory: the
+/// Lanczos paths read them once per product).
+void index_rows(Indicators& ind, MatrixView<std::int32_t> codes);
+
+/// Co-occurrence counts B = ZᵀZ (J, J) as doubles (dense; small J only), counted
+/// from the codes row by row (exact: integer counts).
+Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> codes);
 
 /// The k largest eigenpairs of a symmetric operator, eigenvalues descending.
 struct TopEigen {

@@ -6,7 +6,7 @@
 
 namespace segmenta::mca_detail {
 
-Indicators build_indicators(MatrixView<std::int32_t> codes) {
+Indicators build_indicators(MatrixView<std::int32_t> codes, bool rows) {
   Indicators ind;
   ind.n = codes.rows();
   ind.K = codes.cols();
@@ -29,23 +29,29 @@ Indicators build_indicators(MatrixView<std::int32_t> codes) {
       ind.count.push_back(per_code[a][v]);
     }
   }
+  ind.col_start.assign(ind.J + 1, 0);
+  for (std::size_t j = 0; j < ind.J; ++j) ind.col_start[j + 1] = ind.col_start[j] + ind.count[j];
+  if (rows) index_rows(ind, codes);
+  return ind;
+}
+
+void index_rows(Indicators& ind, MatrixView<std::int32_t> codes) {
+  const std::size_t n = ind.n, K = ind.K;
   ind.cell.resize(n * K);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t a = 0; a < K; ++a) ind.cell[i * K + a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
-  ind.col_start.assign(ind.J + 1, 0);
-  for (std::size_t j = 0; j < ind.J; ++j) ind.col_start[j + 1] = ind.col_start[j] + ind.count[j];
   ind.col_rows.resize(n * K);
   std::vector<std::size_t> fill(ind.col_start.begin(), ind.col_start.end() - 1);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t a = 0; a < K; ++a)
       ind.col_rows[fill[static_cast<std::size_t>(ind.cell[i * K + a])]++] = static_cast<std::int32_t>(i);
-  return ind;
 }
 
-Eigen::MatrixXd burt_matrix(const Indicators& ind) {
+Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> codes) {
   Eigen::MatrixXd b = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(ind.J), static_cast<Eigen::Index>(ind.J));
+  std::vector<std::int32_t> c(ind.K);
   for (std::size_t i = 0; i < ind.n; ++i) {
-    const std::int32_t* c = ind.cell.data() + i * ind.K;
+    for (std::size_t a = 0; a < ind.K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
     for (std::size_t a = 0; a < ind.K; ++a)
       for (std::size_t e = 0; e < ind.K; ++e) b(c[a], c[e]) += 1.0;
   }
