@@ -649,7 +649,11 @@ void announce_type(const Column& col, const std::optional<DatePass>& dates, Diag
     if (values.size() < kFewCodesMin) return;
     std::sort(values.begin(), values.end());
     std::string shown;
-    for (double v : values) shown += fmt::format("{}{}", shown.empty() ? "" : ", ", static_cast<long long>(v));
+    // Whole numbers beyond 2^53 are not all integers a long long holds (1e300 is
+    // integral too): those are shown as the number they are.
+    for (double v : values)
+      shown += fmt::format("{}{}", shown.empty() ? "" : ", ",
+                           std::abs(v) < 0x1p53 ? fmt::format("{}", static_cast<long long>(v)) : format_double(v));
     diag.warn("load", "integer_codes",
               fmt::format("column '{}' has only {} distinct integers ({}) in {} rows: it is used as a number; if they "
                           "are codes rather than amounts, pass --types {}=categorical",

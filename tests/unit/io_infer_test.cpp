@@ -446,6 +446,25 @@ TEST(Infer, DatesAreDaysSinceTheEarliestDateInTheOrderTheValuesShow) {
   EXPECT_FALSE(parse_date_type("dates"));
 }
 
+// A column of a few whole numbers too large for a 64-bit integer (found by the CSV
+// fuzzer: converting a 93-digit integer to long long is undefined) is announced with
+// the numbers as they are.
+TEST(Infer, IntegerCodesBeyondALongLongAreShownAsNumbers) {
+  Cells c{{"code", {}}};
+  const std::string values[] = {"6" + std::string(92, '0'), "-1" + std::string(300, '0'), "3", "9007199254740993",
+                                "1" + std::string(19, '0')};
+  for (int i = 0; i < 60; ++i) c[0].second.push_back(values[i % 5]);
+  Diagnostics diag;
+  InferOptions o;
+  o.diagnostics = &diag;
+  const Table t = infer_types(strings_of(c), o);
+  EXPECT_EQ(t.column(0).type, ColumnType::numeric);
+  ASSERT_EQ(count_code(diag, "integer_codes"), 1u);
+  for (const auto& item : diag.items())
+    if (item.code == "integer_codes")
+      EXPECT_NE(item.message.find("(-1e+300, 3, 9007199254740992.0, 1e+19, 6e+92)"), std::string::npos) << item.message;
+}
+
 TEST(Infer, CodesIdentifiersAndFreeTextAreAnnouncedOnceAndKeepTheirTypeWhenDeclared) {
   Cells c{{"region", {}}, {"amount", {}}, {"name", {}}, {"mostly_unique", {}}, {"comment", {}},
           {"job", {}},    {"customer_id", {}}, {"flag", {}}};
