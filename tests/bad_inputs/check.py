@@ -49,8 +49,12 @@ def read_cases(path):
 
 
 def fitted_model(segmenta, work):
-    """model.json of a quick k-means run on the good table (made once per work folder)."""
+    """model.json of a quick k-means run on the good table (made once per work folder,
+    and again when the binary is newer than it: a model file of an older build may
+    have another format)."""
     path = os.path.join(work, "fit", "model.json")
+    if os.path.exists(path) and os.path.getmtime(path) < os.path.getmtime(segmenta):
+        shutil.rmtree(os.path.join(work, "fit"))
     if not os.path.exists(path):
         os.makedirs(work, exist_ok=True)
         good = os.path.join(work, "fit_good.csv")
