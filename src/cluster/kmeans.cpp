@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "cluster/rank_share.hpp"
 #include "segmenta/cluster.hpp"
 #include "kernels/dispatch.hpp"
 #include "segmenta/kernels.hpp"
@@ -188,21 +189,7 @@ void blocks_for(std::size_t n, std::size_t block, double work,
 
 /// The row blocks this process computes: all of them alone; with several ranks its
 /// share (rank_blocks), the other blocks' results arriving by exchange.
-struct Share {
-  const Communicator* comm = nullptr;
-  std::size_t first = 0, last = std::numeric_limits<std::size_t>::max();
-
-  static Share of(const Communicator* comm, std::size_t block_count) {
-    Share s;
-    if (comm == nullptr || comm->size() <= 1) return s;
-    const RankBlocks rb = rank_blocks(block_count, comm->rank(), comm->size());
-    s.comm = comm;
-    s.first = rb.first;
-    s.last = rb.last;
-    return s;
-  }
-  bool distributed() const noexcept { return comm != nullptr; }
-};
+using Share = cluster_detail::RankShare;
 
 /// blocks_for over the blocks of `share` only (all of them for one process).
 void share_blocks_for(std::size_t n, std::size_t block, double work, const Share& share,
@@ -212,7 +199,7 @@ void share_blocks_for(std::size_t n, std::size_t block, double work, const Share
     return;
   }
   const Blocks b{n, block};
-  const std::size_t first = std::min(share.first, b.count()), last = std::min(share.last, b.count());
+  const std::size_t first = share.begin_block(b.count()), last = share.end_block(b.count());
   if (work * static_cast<double>(last - first) >= kParallelWork * static_cast<double>(std::max<std::size_t>(b.count(), 1))) {
     parallel_for(last - first, [&](std::size_t t) { fn(b.begin(first + t), b.end(first + t), first + t); });
     return;
@@ -220,39 +207,15 @@ void share_blocks_for(std::size_t n, std::size_t block, double work, const Share
   for (std::size_t i = first; i < last; ++i) fn(b.begin(i), b.end(i), i);
 }
 
-/// Completes per-block values across ranks: each rank packs `width` doubles for
-/// each block of its share (pack(block, out)); the ranks' shares, gathered in rank
-/// order, are the blocks in order, and unpack(block, in) stores every block's
-/// values on every rank. Nothing is summed here: callers add the blocks in block
-/// order, as one process does.
+/// Per-block values completed across ranks (callers add the blocks in block order,
+/// as one process does), and every row's label from the rank that computed it.
 template <class Pack, class Unpack>
 void exchange_blocks(const Share& share, std::size_t block_count, std::size_t width, Pack&& pack, Unpack&& unpack) {
-  if (!share.distributed() || width == 0) return;
-  const std::size_t first = std::min(share.first, block_count), last = std::min(share.last, block_count);
-  std::vector<double> mine((last - first) * width);
-  for (std::size_t b = first; b < last; ++b) pack(b, mine.data() + (b - first) * width);
-  const std::vector<double> all = share.comm->allgather(mine);
-  if (all.size() != block_count * width) throw Error("k-means: the ranks' block counts differ");
-  for (std::size_t b = 0; b < block_count; ++b)
-    if (b < first || b >= last) unpack(b, all.data() + b * width);
+  cluster_detail::exchange_block_values(share, block_count, width, "k-means", std::forward<Pack>(pack),
+                                        std::forward<Unpack>(unpack));
 }
-
-/// Every row's label from the ranks that computed them (the shares' rows, gathered in
-/// rank order, are the rows in order), 4 bytes a row.
 void exchange_labels(const Share& share, const Blocks& blocks, std::vector<std::int32_t>& labels) {
-  if (!share.distributed()) return;
-  const std::size_t first = std::min(share.first, blocks.count()), last = std::min(share.last, blocks.count());
-  const std::size_t r0 = first < last ? blocks.begin(first) : 0, r1 = first < last ? blocks.end(last - 1) : 0;
-  const std::string_view mine(reinterpret_cast<const char*>(labels.data() + r0), (r1 - r0) * sizeof(std::int32_t));
-  const std::vector<std::string> parts = share.comm->allgather_bytes(mine);
-  std::size_t at = 0;
-  for (const std::string& part : parts) {
-    if (part.size() % sizeof(std::int32_t) != 0 || at + part.size() / sizeof(std::int32_t) > labels.size())
-      throw Error("k-means: the ranks' row counts differ");
-    std::memcpy(labels.data() + at, part.data(), part.size());
-    at += part.size() / sizeof(std::int32_t);
-  }
-  if (at != labels.size()) throw Error("k-means: the ranks' row counts differ");
+  cluster_detail::exchange_block_rows<std::int32_t>(share, blocks, 1, labels.data(), "k-means");
 }
 
 /// Centres for the kernels: rows zero-padded to ldc, norms in the summation order

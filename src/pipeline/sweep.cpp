@@ -272,20 +272,30 @@ KRecommendation recommend_k(const std::vector<SweepPoint>& points, Diagnostics& 
   return rec;
 }
 
-template <class T>
-SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
-                        std::uint64_t seed) {
+namespace {
+
+/// k and the segment sizes of `labels`; the criteria NaN when there are fewer than two
+/// segments or as many as rows (none of them is defined), else left for the caller.
+SweepPoint sized_point(std::span<const std::int32_t> labels) {
   SweepPoint p;
   std::int32_t kmax = 0;
   for (auto l : labels) kmax = std::max(kmax, l);
-  const std::size_t k = static_cast<std::size_t>(kmax) + 1, d = distinct(labels, k);
-  p.k = k;
-  p.sizes.assign(k, 0);
+  p.k = static_cast<std::size_t>(kmax) + 1;
+  p.sizes.assign(p.k, 0);
   for (auto l : labels) ++p.sizes[static_cast<std::size_t>(l)];
-  if (d < 2 || d >= labels.size()) {
-    p.silhouette = p.calinski_harabasz = p.davies_bouldin = kNaN;
-    return p;
-  }
+  const std::size_t d = distinct(labels, p.k);
+  if (d < 2 || d >= labels.size()) p.silhouette = p.calinski_harabasz = p.davies_bouldin = kNaN;
+  return p;
+}
+
+}  // namespace
+
+template <class T>
+SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
+                        std::uint64_t seed) {
+  SweepPoint p = sized_point(labels);
+  const std::size_t k = p.k;
+  if (std::isnan(p.silhouette)) return p;
   if (silhouette_sample) {
     const SilhouetteEstimate e = silhouette_estimate<T>(space, labels, silhouette_sample, silhouette_seed(seed, k));
     p.silhouette = e.mean;
@@ -301,17 +311,9 @@ SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> label
 
 SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std::int32_t> labels,
                              std::size_t silhouette_sample, std::uint64_t seed) {
-  SweepPoint p;
-  std::int32_t kmax = 0;
-  for (auto l : labels) kmax = std::max(kmax, l);
-  const std::size_t k = static_cast<std::size_t>(kmax) + 1, d = distinct(labels, k);
-  p.k = k;
-  p.sizes.assign(k, 0);
-  for (auto l : labels) ++p.sizes[static_cast<std::size_t>(l)];
-  if (d < 2 || d >= labels.size()) {
-    p.silhouette = p.calinski_harabasz = p.davies_bouldin = kNaN;
-    return p;
-  }
+  SweepPoint p = sized_point(labels);
+  const std::size_t k = p.k;
+  if (std::isnan(p.silhouette)) return p;
   if (silhouette_sample) {
     const SilhouetteEstimate e = silhouette_estimate_rows<double>(space, labels, silhouette_sample,
                                                                   silhouette_seed(seed, k));
