@@ -671,7 +671,9 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
   std::vector<double> before(R, 0.0);
   cluster_detail::fold_blocks(
       share, nb, pot,
-      [&](std::size_t b, std::span<double> running) { for (std::size_t r = 0; r < R; ++r) running[r] += block_pot[r][b]; },
+      [&](std::size_t b, std::span<double> running) {
+        for (std::size_t r = 0; r < R; ++r) running[r] += block_pot[r][b];
+      },
       &before);
   std::vector<std::int64_t> picks(R * trials);
   std::vector<std::vector<double>> cand_dist(R * trials, std::vector<double>(n));

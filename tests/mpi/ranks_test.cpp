@@ -407,7 +407,8 @@ TEST(TrafficOnRanks, PerIterationDoesNotGrowWithRows) {
         ASSERT_EQ(alone.n_iter, lp.max_iter) << "EM converged early: the comparison needs whole iterations";
         lp.comm = &comm;
         LcaModel shared;
-        lca_bytes[run] = received_during([&] { shared = fit_lca_from(d.x.view(), d.codes.view(), d.levels, init.view(), lp); });
+        lca_bytes[run] =
+            received_during([&] { shared = fit_lca_from(d.x.view(), d.codes.view(), d.levels, init.view(), lp); });
         expect_same_lca(alone, shared);
       }
       lca_per_iter.push_back(static_cast<double>(lca_bytes[1] - lca_bytes[0]) / 3.0);
