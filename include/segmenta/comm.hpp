@@ -5,12 +5,14 @@
 // same order (collectives), and every collective returns the same bytes on every
 // rank. The single-process communicator is one rank whose collectives return its own
 // contribution; the MPI one (built with SEGMENTA_MPI) is the only code that includes
-// mpi.h. Sums across ranks are never left to MPI's reduction order: the parts are
-// gathered and added in a fixed order (block order) on every rank, so a result does
-// not depend on the number of ranks.
+// mpi.h. Sums across ranks are never left to MPI's reduction order: they are added
+// in a fixed order (block order), either by gathering the parts and adding them on
+// every rank or by an ordered fold along the ranks (fold_in_rank_order), so a result
+// does not depend on the number of ranks.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -42,6 +44,31 @@ class Communicator {
   std::vector<std::int64_t> allreduce_sum(std::span<const std::int64_t> mine) const;
   /// The largest of every rank's value.
   std::int64_t allreduce_max(std::int64_t mine) const;
+
+  // ---- Ordered fold along the ranks -------------------------------------------
+  // Point to point between neighbouring ranks and a broadcast of doubles, and the
+  // fold built on them. Each call of send is matched by one receive of the same
+  // count on the other rank; one process never calls them.
+  /// Sends `values` to rank `to`.
+  virtual void send(std::span<const double> values, int to) const = 0;
+  /// Receives exactly values.size() doubles from rank `from` into `values`.
+  virtual void receive(std::span<double> values, int from) const = 0;
+  /// Root's `values` on every rank (every rank gives the same count).
+  virtual void broadcast_values(std::span<double> values, int root) const = 0;
+
+  /// A sum in block order when rank r holds the contiguous blocks [first_r, last_r)
+  /// (rank_blocks): `running` holds the accumulator one process starts from (the same
+  /// on every rank); rank 0 applies add_mine(running) (its blocks, in order) and passes
+  /// the running values to rank 1, which applies its add_mine, and so on; the last
+  /// rank's values, the total, are returned in `running` on every rank. The operations
+  /// on each value are those of one process adding every block in order, so the total
+  /// is bit for bit that of one process. `arrived` (if given) receives the values as
+  /// they reached this rank (the initial ones on rank 0): the sum of the blocks before
+  /// this rank's. Each rank receives 2 * running.size() doubles at most, whatever the
+  /// number of blocks.
+  void fold_in_rank_order(std::span<double> running, const std::function<void(std::span<double>)>& add_mine,
+                          std::vector<double>* arrived = nullptr) const;
+  // ---- end of the ordered fold ------------------------------------------------
 };
 
 /// One process: rank 0 of 1.

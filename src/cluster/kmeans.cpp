@@ -207,13 +207,7 @@ void share_blocks_for(std::size_t n, std::size_t block, double work, const Share
   for (std::size_t i = first; i < last; ++i) fn(b.begin(i), b.end(i), i);
 }
 
-/// Per-block values completed across ranks (callers add the blocks in block order,
-/// as one process does), and every row's label from the rank that computed it.
-template <class Pack, class Unpack>
-void exchange_blocks(const Share& share, std::size_t block_count, std::size_t width, Pack&& pack, Unpack&& unpack) {
-  cluster_detail::exchange_block_values(share, block_count, width, "k-means", std::forward<Pack>(pack),
-                                        std::forward<Unpack>(unpack));
-}
+/// Every row's label from the rank that computed it.
 void exchange_labels(const Share& share, const Blocks& blocks, std::vector<std::int32_t>& labels) {
   cluster_detail::exchange_block_rows<std::int32_t>(share, blocks, 1, labels.data(), "k-means");
 }
@@ -623,9 +617,10 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
                                                       const PanelData* panels, std::size_t k,
                                                       std::size_t block_rows, const std::vector<Rng*>& rngs,
                                                       const Share& share = Share{}) {
-  // With several ranks each computes the rows of its blocks (closest and the
-  // candidates' distances are valid there only); the block potentials are
-  // exchanged, and a draw that lands in a block is resolved by its rank.
+  // With several ranks each computes the rows of its blocks (closest, the
+  // candidates' distances and the block potentials are valid there only); the
+  // potentials are folded along the ranks, and a draw that lands in a block is
+  // resolved by its rank.
   const std::size_t n = x.rows(), p = x.cols(), R = rngs.size();
   const Blocks blocks{n, block_rows};
   const std::size_t nb = blocks.count();
@@ -635,6 +630,7 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
   std::vector<std::vector<double>> closest(R, std::vector<double>(n));
   std::vector<std::vector<double>> block_pot(R, std::vector<double>(nb));
   std::vector<double> pot(R, 0.0);
+  constexpr std::size_t kNoPick = std::numeric_limits<std::size_t>::max();
 
   // Distances from every row to `cand` (R * t candidate rows, position r * t + j):
   // d = max(0, (||c||^2 - 2 x.c) + ||x||^2), scikit-learn's order of terms.
@@ -667,18 +663,19 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
         }
       },
       [](std::size_t) {}, share);
-  exchange_blocks(
-      share, nb, R, [&](std::size_t b, double* out) { for (std::size_t r = 0; r < R; ++r) out[r] = block_pot[r][b]; },
-      [&](std::size_t b, const double* in) { for (std::size_t r = 0; r < R; ++r) block_pot[r][b] = in[r]; });
+  // pot: every stream's potential, the block potentials added in block order from
+  // zero (folded along the ranks); before: the sum of the blocks before this rank's
+  // share (0 for one process), where its search for a draw starts.
   const std::size_t mine_first = share.distributed() ? std::min(share.first, nb) : 0;
   const std::size_t mine_last = share.distributed() ? std::min(share.last, nb) : nb;
+  std::vector<double> before(R, 0.0);
+  cluster_detail::fold_blocks(
+      share, nb, pot,
+      [&](std::size_t b, std::span<double> running) {
+        for (std::size_t r = 0; r < R; ++r) running[r] += block_pot[r][b];
+      },
+      &before);
   std::vector<std::int64_t> picks(R * trials);
-  for (std::size_t r = 0; r < R; ++r) {
-    double s = 0.0;
-    for (std::size_t b = 0; b < nb; ++b) s += block_pot[r][b];
-    pot[r] = s;
-  }
-
   std::vector<std::vector<double>> cand_dist(R * trials, std::vector<double>(n));
   std::vector<double> cand_block_pot(R * trials * nb);
   std::vector<std::size_t> cand(R * trials);
@@ -687,15 +684,13 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
       for (std::size_t t = 0; t < trials; ++t) {
         const double target = rngs[r]->uniform() * pot[r];
         // First row whose cumulative potential reaches target (numpy searchsorted,
-        // side='left'), clipped to the last row.
-        std::size_t pick = n - 1;
-        double prefix = 0.0;
-        for (std::size_t b = 0; b < nb; ++b) {
+        // side='left'), clipped to the last row. With several ranks each searches its
+        // own blocks from the sum of the blocks before them, and the lowest rank that
+        // finds the block wins: the first such block overall.
+        std::size_t pick = kNoPick;
+        double prefix = before[r];
+        for (std::size_t b = mine_first; b < mine_last; ++b) {
           const double end = prefix + block_pot[r][b];
-          if (end >= target && (b < mine_first || b >= mine_last)) {
-            pick = std::numeric_limits<std::size_t>::max();  // another rank's block: it picks
-            break;
-          }
           if (end >= target) {
             // The running sum repeats the block's own sum, so it reaches `end`
             // at the block's last row at the latest.
@@ -716,16 +711,21 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
       }
     }
     if (share.distributed()) {
-      // Exactly one rank knows each pick (or all of them, for the last row).
+      // Each rank's pick or -1 (R * trials values a rank).
       for (std::size_t q = 0; q < R * trials; ++q)
-        picks[q] = cand[q] == std::numeric_limits<std::size_t>::max() ? -1 : static_cast<std::int64_t>(cand[q]);
+        picks[q] = cand[q] == kNoPick ? -1 : static_cast<std::int64_t>(cand[q]);
       const std::vector<std::int64_t> all = share.comm->allgather(picks);
       for (std::size_t q = 0; q < R * trials; ++q) {
-        std::int64_t v = -1;
-        for (std::size_t rank = 0; rank * R * trials < all.size(); ++rank) v = std::max(v, all[rank * R * trials + q]);
-        cand[q] = static_cast<std::size_t>(v);
+        cand[q] = kNoPick;
+        for (std::size_t rank = 0; rank * R * trials < all.size(); ++rank)
+          if (all[rank * R * trials + q] >= 0) {
+            cand[q] = static_cast<std::size_t>(all[rank * R * trials + q]);
+            break;
+          }
       }
     }
+    for (std::size_t& q : cand)
+      if (q == kNoPick) q = n - 1;  // no block reaches the target
     load_candidates(cand);
     for_each_subblock(
         x, panels, block_rows, centres,
@@ -747,17 +747,20 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
           }
         },
         [](std::size_t) {}, share);
-    exchange_blocks(
-        share, nb, R * trials,
-        [&](std::size_t b, double* out) { for (std::size_t q = 0; q < R * trials; ++q) out[q] = cand_block_pot[q * nb + b]; },
-        [&](std::size_t b, const double* in) { for (std::size_t q = 0; q < R * trials; ++q) cand_block_pot[q * nb + b] = in[q]; });
+    // Every candidate's potential, folded as pot above; cand_before: the sum of the
+    // blocks before this rank's share, for each candidate.
+    std::vector<double> cand_pot(R * trials, 0.0), cand_before;
+    cluster_detail::fold_blocks(
+        share, nb, cand_pot,
+        [&](std::size_t b, std::span<double> running) {
+          for (std::size_t q = 0; q < R * trials; ++q) running[q] += cand_block_pot[q * nb + b];
+        },
+        &cand_before);
     for (std::size_t r = 0; r < R; ++r) {
       std::size_t best = 0;
       double best_pot = 0.0;
       for (std::size_t t = 0; t < trials; ++t) {
-        const std::size_t q = r * trials + t;
-        double s = 0.0;
-        for (std::size_t b = 0; b < nb; ++b) s += cand_block_pot[q * nb + b];
+        const double s = cand_pot[r * trials + t];
         if (t == 0 || s < best_pot) {
           best_pot = s;
           best = t;
@@ -765,8 +768,9 @@ std::vector<std::vector<std::size_t>> kmeans_pp_group(MatrixView<T> x, const std
       }
       const std::size_t q = r * trials + best;
       pot[r] = best_pot;
+      before[r] = cand_before[q];
       std::swap(closest[r], cand_dist[q]);
-      for (std::size_t b = 0; b < nb; ++b) block_pot[r][b] = cand_block_pot[q * nb + b];
+      for (std::size_t b = mine_first; b < mine_last; ++b) block_pot[r][b] = cand_block_pot[q * nb + b];
       chosen[r].push_back(cand[q]);
     }
   }
@@ -815,6 +819,42 @@ class LloydGroup {
   /// Every row's labels of `r` (with several ranks each holds those of its blocks).
   void complete_labels(Run<T>& r) const { exchange_labels(share_, blocks_, r.labels); }
 
+  /// scikit-learn's _is_same_clustering: the labels of b are a relabelling of those
+  /// of a. With several ranks each checks the rows of its blocks and the ranks agree
+  /// on the relabelling (k + 1 values a rank), so no labels travel.
+  bool same_clustering(const Run<T>& a, const Run<T>& b) const {
+    std::size_t r0 = 0, r1 = a.labels.size();
+    if (share_.distributed()) {
+      const std::size_t first = share_.begin_block(blocks_.count()), last = share_.end_block(blocks_.count());
+      r0 = first < last ? blocks_.begin(first) : 0;
+      r1 = first < last ? blocks_.end(last - 1) : 0;
+    }
+    std::vector<std::int64_t> map(k_ + 1, -1);  // map[k_]: 0 when this rank's rows contradict
+    map[k_] = 1;
+    for (std::size_t i = r0; i < r1 && map[k_] == 1; ++i) {
+      std::int64_t& m = map[static_cast<std::size_t>(a.labels[i])];
+      if (m == -1)
+        m = b.labels[i];
+      else if (m != b.labels[i])
+        map[k_] = 0;
+    }
+    if (!share_.distributed()) return map[k_] == 1;
+    const std::vector<std::int64_t> all = share_.comm->allgather(map);
+    std::vector<std::int64_t> agreed(k_, -1);
+    for (std::size_t at = 0; at + k_ < all.size(); at += k_ + 1) {
+      if (all[at + k_] != 1) return false;
+      for (std::size_t j = 0; j < k_; ++j) {
+        const std::int64_t v = all[at + j];
+        if (v == -1) continue;
+        if (agreed[j] == -1)
+          agreed[j] = v;
+        else if (agreed[j] != v)
+          return false;
+      }
+    }
+    return true;
+  }
+
   /// A run starting from centres init (k, p) in the working coordinates.
   Run<T> make_run(const T* init) const {
     Run<T> r;
@@ -841,8 +881,8 @@ class LloydGroup {
         if (r.phase != Phase::done) active.push_back(&r);
       if (active.empty()) return;
       pass(active);
-      exchange(active);
-      for (Run<T>* r : active) finish_pass(*r);
+      std::vector<Totals> totals = sum_blocks(active);
+      for (std::size_t a = 0; a < active.size(); ++a) finish_pass(*active[a], totals[a]);
     }
   }
 
@@ -852,8 +892,8 @@ class LloydGroup {
     const std::vector<Run<T>*> active{&r};
     while (r.phase != Phase::done) {
       pass(active);
-      exchange(active);
-      finish_pass(r);
+      std::vector<Totals> totals = sum_blocks(active);
+      finish_pass(r, totals[0]);
     }
   }
 
@@ -913,36 +953,72 @@ class LloydGroup {
     });
   }
 
-  /// With several ranks: the per-block results of the pass of every rank's blocks,
-  /// on every rank (E-step objective or inertia, labels changed, and in a Lloyd pass
-  /// the centre sums and counts), so that finish_pass adds all blocks in order.
-  void exchange(const std::vector<Run<T>*>& active) {
-    if (!share_.distributed()) return;
-    const std::size_t kp = k_ * p_;
+  /// A pass's per-block results added over the blocks in block order: the E-step
+  /// objective or inertia, and in a Lloyd pass the labels changed and the centre
+  /// sums and counts.
+  struct Totals {
+    double scalar = 0.0;
+    std::size_t changed = 0;
+    std::vector<double> sums, counts;  // (k, p), (k): Lloyd passes only
+  };
+
+  /// The totals of the pass of every active run. One process adds all blocks; several
+  /// ranks fold their blocks' values along the ranks (from the same zeros, the same
+  /// additions in block order: the totals of one process), so only the running totals
+  /// travel: 1 value per run, 2 + k + k p per run in a Lloyd pass, whatever n.
+  std::vector<Totals> sum_blocks(const std::vector<Run<T>*>& active) const {
+    const std::size_t nb = blocks_.count(), kp = k_ * p_;
+    std::vector<Totals> totals(active.size());
+    for (std::size_t a = 0; a < active.size(); ++a)
+      if (active[a]->phase == Phase::lloyd) {
+        totals[a].sums.assign(kp, 0.0);
+        totals[a].counts.assign(k_, 0.0);
+      }
+    if (!share_.distributed()) {
+      for (std::size_t a = 0; a < active.size(); ++a) {
+        const Run<T>& r = *active[a];
+        Totals& t = totals[a];
+        for (std::size_t b = 0; b < nb; ++b) t.scalar += r.pscalar[b];
+        if (r.phase != Phase::lloyd) continue;
+        for (std::size_t b = 0; b < nb; ++b) t.changed += r.pchanged[b];
+        for (std::size_t b = 0; b < nb; ++b) {
+          const double* ps = r.psum.data() + b * kp;
+          for (std::size_t i = 0; i < kp; ++i) t.sums[i] += ps[i];
+          const double* pc = r.pcount.data() + b * k_;
+          for (std::size_t j = 0; j < k_; ++j) t.counts[j] += pc[j];
+        }
+      }
+      return totals;
+    }
+    // One flat array: per run the scalar, then in a Lloyd pass the labels changed (a
+    // count below 2^53: exact as a double), the counts and the sums.
     std::size_t width = 0;
     for (const Run<T>* r : active) width += r->phase == Phase::lloyd ? 2 + k_ + kp : 1;
-    exchange_blocks(
-        share_, blocks_.count(), width,
-        [&](std::size_t b, double* out) {
-          for (const Run<T>* r : active) {
-            *out++ = r->pscalar[b];
-            if (r->phase != Phase::lloyd) continue;
-            *out++ = static_cast<double>(r->pchanged[b]);
-            out = std::copy_n(r->pcount.data() + b * k_, k_, out);
-            out = std::copy_n(r->psum.data() + b * kp, kp, out);
-          }
-        },
-        [&](std::size_t b, const double* in) {
-          for (Run<T>* r : active) {
-            r->pscalar[b] = *in++;
-            if (r->phase != Phase::lloyd) continue;
-            r->pchanged[b] = static_cast<std::size_t>(*in++);
-            std::copy_n(in, k_, r->pcount.data() + b * k_);
-            in += k_;
-            std::copy_n(in, kp, r->psum.data() + b * kp);
-            in += kp;
-          }
-        });
+    std::vector<double> flat(width, 0.0);
+    cluster_detail::fold_blocks(share_, nb, flat, [&](std::size_t b, std::span<double> running) {
+      double* out = running.data();
+      for (const Run<T>* r : active) {
+        *out++ += r->pscalar[b];
+        if (r->phase != Phase::lloyd) continue;
+        *out++ += static_cast<double>(r->pchanged[b]);
+        const double* pc = r->pcount.data() + b * k_;
+        for (std::size_t j = 0; j < k_; ++j) *out++ += pc[j];
+        const double* ps = r->psum.data() + b * kp;
+        for (std::size_t i = 0; i < kp; ++i) *out++ += ps[i];
+      }
+    });
+    const double* in = flat.data();
+    for (std::size_t a = 0; a < active.size(); ++a) {
+      Totals& t = totals[a];
+      t.scalar = *in++;
+      if (active[a]->phase != Phase::lloyd) continue;
+      t.changed = static_cast<std::size_t>(*in++);
+      std::copy_n(in, k_, t.counts.begin());
+      in += k_;
+      std::copy_n(in, kp, t.sums.begin());
+      in += kp;
+    }
+    return totals;
   }
 
   void pass_panels(const std::vector<Run<T>*>& active) {
@@ -1033,26 +1109,17 @@ class LloydGroup {
     r.pscalar[bi] = inertia;
   }
 
-  void finish_pass(Run<T>& r) {
-    const std::size_t nb = blocks_.count();
-    double scalar = 0.0;
-    for (std::size_t b = 0; b < nb; ++b) scalar += r.pscalar[b];
+  void finish_pass(Run<T>& r, Totals& totals) {
+    const double scalar = totals.scalar;
     if (r.phase != Phase::lloyd) {
       r.inertia = scalar;
       r.phase = Phase::done;
       return;
     }
     r.history.push_back(scalar);
-    std::size_t changed = 0;
-    for (std::size_t b = 0; b < nb; ++b) changed += r.pchanged[b];
-
-    std::vector<double> sums(k_ * p_, 0.0), counts(k_, 0.0);
-    for (std::size_t b = 0; b < nb; ++b) {
-      const double* ps = r.psum.data() + b * k_ * p_;
-      for (std::size_t t = 0; t < k_ * p_; ++t) sums[t] += ps[t];
-      const double* pc = r.pcount.data() + b * k_;
-      for (std::size_t j = 0; j < k_; ++j) counts[j] += pc[j];
-    }
+    const std::size_t changed = totals.changed;
+    std::vector<double>& sums = totals.sums;
+    std::vector<double>& counts = totals.counts;
     relocate_empty(r, sums, counts);
 
     // scikit-learn's _average_centers: multiply by the reciprocal of the weight.
@@ -1137,19 +1204,6 @@ class LloydGroup {
   Share share_;
 };
 
-/// scikit-learn's _is_same_clustering: labels b is a relabelling of labels a.
-bool same_clustering(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b, std::size_t k) {
-  std::vector<std::int32_t> map(k, -1);
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto& m = map[static_cast<std::size_t>(a[i])];
-    if (m == -1)
-      m = b[i];
-    else if (m != b[i])
-      return false;
-  }
-  return true;
-}
-
 /// Restarts that advance together: bounded so the lanes stay in cache and the
 /// k-means++ candidate distances (restarts * trials * n doubles) stay moderate.
 std::size_t group_size(std::size_t n_init, std::size_t k, std::size_t n) {
@@ -1163,18 +1217,12 @@ template <class T>
 KMeansModel<T> finish_model(const Prepared<T>& data, std::vector<Run<T>>& runs, std::size_t k,
                             const KMeansParams& params, Diagnostics* diag, const LloydGroup<T>& lloyd) {
   const std::size_t p = data.mean.size();
-  // With several ranks a restart's labels are gathered only when a comparison needs
-  // them (every rank makes the same comparisons, from the same inertias).
-  std::vector<char> complete(runs.size(), 0);
-  const auto labels_of = [&](std::size_t r) -> const std::vector<std::int32_t>& {
-    if (!complete[r]) lloyd.complete_labels(runs[r]);
-    complete[r] = 1;
-    return runs[r].labels;
-  };
+  // Every rank makes the same comparisons, from the same inertias; with several ranks
+  // the winner's labels alone are gathered.
   std::size_t best = 0;
   for (std::size_t r = 1; r < runs.size(); ++r)
-    if (runs[r].inertia < runs[best].inertia && !same_clustering(labels_of(r), labels_of(best), k)) best = r;
-  labels_of(best);
+    if (runs[r].inertia < runs[best].inertia && !lloyd.same_clustering(runs[r], runs[best])) best = r;
+  lloyd.complete_labels(runs[best]);
 
   KMeansModel<T> model;
   Run<T>& w = runs[best];

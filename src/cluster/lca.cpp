@@ -102,12 +102,15 @@ struct Stats {
     ll += o.ll;
     entropy += o.entropy;
   }
-  /// The values in one flat array (width() doubles) and back, for the exchange.
+  /// The values in one flat array of width() doubles (nk, s0, s1, s2, counts, ll,
+  /// entropy), for the fold along the ranks.
   std::size_t width() const noexcept { return nk.size() + 3 * s0.size() + counts.size() + 2; }
-  void pack(double* out) const {
-    for (const std::vector<double>* v : {&nk, &s0, &s1, &s2, &counts}) out = std::copy(v->begin(), v->end(), out);
-    out[0] = ll;
-    out[1] = entropy;
+  /// Adds these statistics to a flat array, each value as add() adds it.
+  void add_to(double* out) const {
+    for (const std::vector<double>* v : {&nk, &s0, &s1, &s2, &counts})
+      for (double x : *v) *out++ += x;
+    out[0] += ll;
+    out[1] += entropy;
   }
   void unpack(const double* in) {
     for (std::vector<double>* v : {&nk, &s0, &s1, &s2, &counts}) {
@@ -119,19 +122,20 @@ struct Stats {
   }
 };
 
-/// Adds the blocks' statistics in block order into out, after the blocks of the
-/// other ranks (their shares) have arrived; every part is already reset to the shape.
-void combine_blocks(const Problem& pr, std::vector<Stats>& part, std::size_t k, Stats& out) {
+/// Adds the blocks' statistics in block order into out. With several ranks each
+/// holds its share's blocks: the sums, from zero as one process starts, are folded
+/// along the ranks (every value takes the same additions in the same order as in
+/// add()), so no block's statistics travel, only the running totals.
+void combine_blocks(const Problem& pr, const std::vector<Stats>& part, std::size_t k, Stats& out) {
   out.reset(k, pr.p, pr.total_levels);
-  if (pr.share.distributed()) {
-    for (Stats& s : part)
-      if (s.nk.size() != k) s.reset(k, pr.p, pr.total_levels);
-    const std::size_t width = out.width();
-    cluster_detail::exchange_block_values(
-        pr.share, part.size(), width, "lca", [&](std::size_t b, double* o) { part[b].pack(o); },
-        [&](std::size_t b, const double* in) { part[b].unpack(in); });
+  if (!pr.share.distributed()) {
+    for (const Stats& s : part) out.add(s);
+    return;
   }
-  for (const Stats& s : part) out.add(s);
+  std::vector<double> total(out.width(), 0.0);
+  cluster_detail::fold_blocks(pr.share, part.size(), total,
+                              [&](std::size_t b, std::span<double> running) { part[b].add_to(running.data()); });
+  out.unpack(total.data());
 }
 
 Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,

@@ -1,10 +1,12 @@
 // The row blocks one rank computes in a fit shared across ranks, and the exchanges
-// that complete per-block results (the latent-class model's EM, k-prototypes).
+// that combine per-block results (k-means, the latent-class model's EM).
 //
 // A fit's reduction blocks depend only on n. Rank r computes blocks
-// [first, last) (rank_blocks); every block's partial results are then gathered and
-// every rank adds all blocks in block order, exactly as one process adds them, so
-// the result does not depend on the number of ranks.
+// [first, last) (rank_blocks). Sums over the blocks are folded along the ranks in
+// block order (fold_blocks): rank 0 adds its blocks to the accumulator one process
+// starts from, passes the running sums to rank 1, and so on, so the total is bit for
+// bit that of one process and a rank receives O(width) values, whatever n. Values
+// that are needed per row (labels, posteriors) are gathered (exchange_block_rows).
 #pragma once
 
 #include <algorithm>
@@ -51,21 +53,23 @@ inline void share_parallel_blocks(std::size_t n, std::size_t block, const RankSh
   parallel_for(last - first, [&](std::size_t t) { fn(b.begin(first + t), b.end(first + t), first + t); });
 }
 
-/// Completes per-block values across ranks: each rank packs `width` doubles for
-/// each block of its share (pack(block, out)); the shares, gathered in rank order,
-/// are the blocks in order, and unpack(block, in) stores every other rank's block.
-/// Nothing is summed here: callers add all blocks in block order.
-template <class Pack, class Unpack>
-void exchange_block_values(const RankShare& share, std::size_t block_count, std::size_t width, const char* what,
-                           Pack&& pack, Unpack&& unpack) {
-  if (!share.distributed() || width == 0) return;
+/// Adds the blocks' values in block order into `total`, which holds the accumulator
+/// one process starts from (the same on every rank); add(b, total) adds block b's
+/// values. One process adds every block; with several ranks each adds its share and
+/// the running values travel along the ranks (Communicator::fold_in_rank_order), and
+/// every rank returns the total. `arrived` (if given) receives the sum of the blocks
+/// before this rank's share (the start values alone: for one process, or on rank 0).
+template <class Add>
+void fold_blocks(const RankShare& share, std::size_t block_count, std::span<double> total, Add&& add,
+                 std::vector<double>* arrived = nullptr) {
+  if (!share.distributed()) {
+    if (arrived) arrived->assign(total.begin(), total.end());
+    for (std::size_t b = 0; b < block_count; ++b) add(b, total);
+    return;
+  }
   const std::size_t first = share.begin_block(block_count), last = share.end_block(block_count);
-  std::vector<double> mine((last - first) * width);
-  for (std::size_t b = first; b < last; ++b) pack(b, mine.data() + (b - first) * width);
-  const std::vector<double> all = share.comm->allgather(mine);
-  if (all.size() != block_count * width) throw Error(std::string(what) + ": the ranks' block counts differ");
-  for (std::size_t b = 0; b < block_count; ++b)
-    if (b < first || b >= last) unpack(b, all.data() + b * width);
+  share.comm->fold_in_rank_order(
+      total, [&](std::span<double> running) { for (std::size_t b = first; b < last; ++b) add(b, running); }, arrived);
 }
 
 /// Every row of `rows` (row-major, `width` values of T a row) from the rank whose

@@ -24,6 +24,10 @@ class SingleProcess final : public Communicator {
   }
   std::vector<std::string> allgather_bytes(std::string_view mine) const override { return {std::string(mine)}; }
   void broadcast(std::string&, int) const override {}
+  // One rank has no neighbour: fold_in_rank_order never sends or receives here.
+  void send(std::span<const double>, int) const override { throw Error("send: one process has no other rank"); }
+  void receive(std::span<double>, int) const override { throw Error("receive: one process has no other rank"); }
+  void broadcast_values(std::span<double>, int) const override {}
 };
 
 std::unique_ptr<Communicator>& world_slot() {
@@ -70,6 +74,17 @@ std::vector<std::int64_t> Communicator::allreduce_sum(std::span<const std::int64
 std::int64_t Communicator::allreduce_max(std::int64_t mine) const {
   const std::vector<std::int64_t> all = allgather(std::span<const std::int64_t>(&mine, 1));
   return *std::max_element(all.begin(), all.end());
+}
+
+void Communicator::fold_in_rank_order(std::span<double> running,
+                                      const std::function<void(std::span<double>)>& add_mine,
+                                      std::vector<double>* arrived) const {
+  const int r = rank(), n = size();
+  if (r > 0) receive(running, r - 1);
+  if (arrived) arrived->assign(running.begin(), running.end());
+  add_mine(running);
+  if (r + 1 < n) send(running, r + 1);
+  if (n > 1) broadcast_values(running, n - 1);
 }
 
 const Communicator& single_process_communicator() noexcept {

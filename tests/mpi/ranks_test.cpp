@@ -10,11 +10,17 @@
 //    restarts, random and k-means++ seeding, and empty clusters relocated;
 //  * fit_lca / fit_lca_from (EM's row blocks on the ranks) and fit_kprototypes /
 //    sweep_kprototypes (the restarts on the ranks) likewise, bit for bit against the
-//    same functions without a communicator, on one and on two threads.
+//    same functions without a communicator, on one and on two threads;
+//  * fold_in_rank_order adds the ranks' parts in rank order from the given start, and
+//    the fits' traffic per iteration does not grow with n: k-means and the latent-class
+//    model fitted on n and 8n rows receive the same bytes per iteration on every rank
+//    (at most two running totals of the fit's width), and stay bit for bit the fits
+//    of one process.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <span>
 
 #include "segmenta/cluster.hpp"
 #include "segmenta/comm.hpp"
@@ -52,6 +58,46 @@ TEST(Communicator, SumsInRankOrder) {
   std::string b = rank == 0 ? "from rank 0" : "";
   comm.broadcast(b, 0);
   EXPECT_EQ(b, "from rank 0");
+}
+
+TEST(Communicator, FoldsInRankOrder) {
+  const Communicator& comm = world();
+  const int size = comm.size(), rank = comm.rank();
+  // Rank r adds {1.0 (r > 0) or 1e16 (r == 0), r + 0.25} to a start of {0, 0.5}: in
+  // rank order the ones are lost after 1e16; `arrived` is the sum of the ranks before.
+  std::vector<double> running{0.0, 0.5}, arrived;
+  const std::uint64_t bytes0 = comm.bytes_gathered();
+  comm.fold_in_rank_order(
+      running,
+      [&](std::span<double> v) {
+        v[0] += rank == 0 ? 1e16 : 1.0;
+        v[1] += rank + 0.25;
+      },
+      &arrived);
+  const std::uint64_t received = comm.bytes_gathered() - bytes0;
+  double total0 = 0.0, total1 = 0.5, before0 = 0.0, before1 = 0.5;
+  for (int r = 0; r < size; ++r) {
+    if (r == rank) {
+      before0 = total0;
+      before1 = total1;
+    }
+    total0 += r == 0 ? 1e16 : 1.0;
+    total1 += r + 0.25;
+  }
+  EXPECT_TRUE(std::memcmp(&running[0], &total0, sizeof(double)) == 0) << running[0] << " vs " << total0;
+  EXPECT_EQ(running[1], total1);
+  ASSERT_EQ(arrived.size(), 2u);
+  EXPECT_EQ(arrived[0], before0);
+  EXPECT_EQ(arrived[1], before1);
+  // From the rank before and the last rank's broadcast: two values at most.
+  if (size > 1) {
+    EXPECT_GT(received, 0u);
+    EXPECT_LE(received, 2 * 2 * sizeof(double));
+  }
+  // Nothing to add: the start values everywhere.
+  std::vector<double> none{3.0};
+  comm.fold_in_rank_order(none, [](std::span<double>) {});
+  EXPECT_EQ(none[0], 3.0);
 }
 
 TEST(Communicator, RankBlocksPartitionInOrder) {
@@ -322,6 +368,99 @@ TEST(KPrototypesOnRanks, RestartsMatchOneProcess) {
         EXPECT_EQ(sa.elbow_k, ss.elbow_k);
       });
     }
+}
+
+/// Bytes this rank receives from the other ranks during `fit`.
+template <class Fit>
+std::uint64_t received_during(Fit&& fit) {
+  const std::uint64_t before = world().bytes_gathered();
+  fit();
+  return world().bytes_gathered() - before;
+}
+
+// Traffic per iteration independent of n. Each fit runs twice on the same rows, with
+// max_iter a and a + 3 (tol 0, data on which neither converges that soon): the
+// difference is three iterations' traffic, without what a fit exchanges once (every
+// row's label or posterior for the returned model, 4 or 8 k bytes a row). It must be
+// the same at n and 8n rows, and at most the two running totals of the fold a rank
+// receives per iteration; and each fit is that of one process.
+TEST(TrafficOnRanks, PerIterationDoesNotGrowWithRows) {
+  const Communicator& comm = world();
+  const std::size_t k = 5;
+  on_thread_counts([&] {
+    std::vector<double> lca_per_iter, kmeans_per_iter;
+    for (std::size_t n : {10000u, 80000u}) {
+      SCOPED_TRACE(::testing::Message() << "n " << n);
+      // The latent-class model (1,024-row blocks: 10 and 79 of them).
+      const Mixed d = mixed(n, 3, 2, 3, true, 40 + n);
+      std::size_t total_levels = 0;
+      for (std::int32_t l : d.levels) total_levels += static_cast<std::size_t>(l);
+      const MatrixD init = lca_initial_responsibilities(d.x.view(), d.codes.view(), d.levels, k, 7, 0);
+      LcaParams lp;
+      lp.n_components = k;
+      lp.tol = 0;
+      std::uint64_t lca_bytes[2] = {0, 0};
+      for (std::size_t run = 0; run < 2; ++run) {
+        lp.max_iter = 4 + 3 * run;
+        lp.comm = nullptr;
+        const LcaModel alone = fit_lca_from(d.x.view(), d.codes.view(), d.levels, init.view(), lp);
+        ASSERT_EQ(alone.n_iter, lp.max_iter) << "EM converged early: the comparison needs whole iterations";
+        lp.comm = &comm;
+        LcaModel shared;
+        lca_bytes[run] =
+            received_during([&] { shared = fit_lca_from(d.x.view(), d.codes.view(), d.levels, init.view(), lp); });
+        expect_same_lca(alone, shared);
+      }
+      lca_per_iter.push_back(static_cast<double>(lca_bytes[1] - lca_bytes[0]) / 3.0);
+      const std::size_t lca_width = k + 3 * k * 3 + k * total_levels + 2;
+      EXPECT_LE(lca_per_iter.back(), 2.0 * 8.0 * static_cast<double>(lca_width));
+
+      // k-means from given centres on rows without clusters (Lloyd moves the centres
+      // for many iterations); one restart, so one run's sums per pass.
+      const std::size_t p = 4;
+      Matrix<double> x(n, p);
+      Rng rng(60 + n);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t f = 0; f < p; ++f) x(i, f) = rng.uniform();
+      Matrix<double> start(k, p);
+      for (std::size_t j = 0; j < k; ++j)
+        for (std::size_t f = 0; f < p; ++f) start(j, f) = x(j * 7, f);
+      KMeansParams kp;
+      kp.n_clusters = k;
+      kp.tol = 0;
+      std::uint64_t km_bytes[2] = {0, 0};
+      for (std::size_t run = 0; run < 2; ++run) {
+        kp.max_iter = 4 + 3 * run;
+        kp.comm = nullptr;
+        const KMeansModel<double> alone = fit_kmeans_from<double>(x.view(), start.view(), kp);
+        ASSERT_EQ(alone.n_iter, kp.max_iter) << "k-means converged early: the comparison needs whole iterations";
+        kp.comm = &comm;
+        KMeansModel<double> shared;
+        km_bytes[run] = received_during([&] { shared = fit_kmeans_from<double>(x.view(), start.view(), kp); });
+        expect_same_model(alone, shared);
+      }
+      kmeans_per_iter.push_back(static_cast<double>(km_bytes[1] - km_bytes[0]) / 3.0);
+      EXPECT_LE(kmeans_per_iter.back(), 2.0 * 8.0 * static_cast<double>(2 + k + k * p));
+
+      // Seeded with k-means++ and restarts (its potentials are folded too): still the
+      // fit of one process.
+      KMeansParams pp;
+      pp.n_clusters = k;
+      pp.n_init = 3;
+      pp.random_state = 5;
+      const KMeansModel<double> a = fit_kmeans<double>(x.view(), pp);
+      pp.comm = &comm;
+      const KMeansModel<double> s = fit_kmeans<double>(x.view(), pp);
+      expect_same_model(a, s);
+    }
+    if (comm.size() > 1) {
+      EXPECT_GT(lca_per_iter[0], 0.0);
+      EXPECT_GT(kmeans_per_iter[0], 0.0);
+    }
+    // Eight times the rows, the same traffic per iteration.
+    EXPECT_EQ(lca_per_iter[1], lca_per_iter[0]);
+    EXPECT_EQ(kmeans_per_iter[1], kmeans_per_iter[0]);
+  });
 }
 
 }  // namespace

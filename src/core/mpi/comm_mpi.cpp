@@ -16,6 +16,8 @@ namespace segmenta {
 namespace {
 
 bool g_started = false;
+// The tag of the ordered fold's messages between neighbouring ranks.
+constexpr int kFoldTag = 17;
 
 void check(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
@@ -56,6 +58,24 @@ class MpiWorld final : public Communicator {
     return out;
   }
   std::uint64_t bytes_gathered() const noexcept override { return received_; }
+  void send(std::span<const double> values, int to) const override {
+    check(MPI_Send(values.data(), as_count(values.size()), MPI_DOUBLE, to, kFoldTag, MPI_COMM_WORLD), "Send");
+  }
+  void receive(std::span<double> values, int from) const override {
+    MPI_Status status;
+    check(MPI_Recv(values.data(), as_count(values.size()), MPI_DOUBLE, from, kFoldTag, MPI_COMM_WORLD, &status),
+          "Recv");
+    int got = 0;
+    check(MPI_Get_count(&status, MPI_DOUBLE, &got), "Get_count");
+    if (static_cast<std::size_t>(got) != values.size())
+      throw Error(fmt::format("MPI Recv: {} values from rank {}, {} expected", got, from, values.size()));
+    received_ += values.size() * sizeof(double);
+  }
+  void broadcast_values(std::span<double> values, int root) const override {
+    if (values.empty()) return;
+    check(MPI_Bcast(values.data(), as_count(values.size()), MPI_DOUBLE, root, MPI_COMM_WORLD), "Bcast");
+    if (root != rank_) received_ += values.size() * sizeof(double);
+  }
   void broadcast(std::string& bytes, int root) const override {
     std::int64_t n = static_cast<std::int64_t>(bytes.size());
     check(MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "Bcast");
