@@ -35,6 +35,8 @@
 
 namespace segmenta {
 
+class Communicator;  // segmenta/comm.hpp
+
 // ---------------------------------------------------------------------------
 // safetensors
 // ---------------------------------------------------------------------------
@@ -385,6 +387,13 @@ struct EncodeOptions {
   /// Name of a prompt of the model (config_sentence_transformers.json) put before every
   /// sentence; unset = the model's default prompt, if it names one; "" = no prompt.
   std::optional<std::string> prompt;
+  /// The ranks of an MPI run (null or one rank: this process alone). Every rank calls
+  /// encode with the same sentences and options; each runs only its share of the
+  /// batches (whole batches of the one-process order, cut by rank_blocks) and the
+  /// vectors are gathered so that every rank returns the one-process result, bit for
+  /// bit. Every rank reads the cache and they check that they read the same file; rank
+  /// 0 alone writes it. An error on any rank is every rank's (agree_on_failure).
+  const Communicator* comm = nullptr;
 };
 
 /// What an encode call did.
@@ -401,6 +410,12 @@ struct EncodeStats {
   /// computed once and shared by every token with that pair; 0 when the batch had too few
   /// repeats for it to pay. The vectors are the same either way.
   std::size_t layer0_pairs = 0;
+  /// With several ranks (EncodeOptions::comm): the distinct texts each rank ran through
+  /// the encoder (they add up to `encoded`), the seconds each spent on its batches, and
+  /// the bytes this rank received with the other ranks' vectors. Empty / 0 otherwise.
+  std::vector<std::size_t> encoded_by_rank;
+  std::vector<double> seconds_by_rank;
+  std::uint64_t bytes_received = 0;
 };
 
 /// A loaded sentence-transformers model. Cheap to copy (shared immutable state);

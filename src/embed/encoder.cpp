@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
@@ -10,6 +11,7 @@
 
 #include "embed/internal.hpp"
 #include "embed/ops.hpp"
+#include "segmenta/comm.hpp"
 #include "segmenta/embed.hpp"
 
 namespace segmenta {
@@ -580,6 +582,7 @@ struct DiskCache {
   std::unordered_map<std::uint64_t, std::vector<std::pair<embed_detail::Hash128, std::size_t>>> index;
   std::vector<embed_detail::Hash128> keys;
   std::vector<float> values;
+  std::uint64_t digest = 0;  // of the file's bytes as read (0: no file)
 
   static constexpr char kMagic[8] = {'S', 'G', 'M', 'T', 'E', 'M', 'B', '1'};
 
@@ -600,6 +603,7 @@ struct DiskCache {
     std::error_code ec;
     if (!fs::exists(path, ec)) return;
     const std::string bytes = read_file(path);
+    digest = embed_detail::hash128(bytes).a | 1;
     auto bad = [&] {
       if (diag) diag->warn("embed", "cache_unreadable", fmt::format("ignoring the unreadable embedding cache {}", path));
     };
@@ -646,37 +650,121 @@ struct DiskCache {
 // attention reads it.
 std::size_t group_rows(EmbedPrecision p) { return p == EmbedPrecision::fp32 ? std::size_t{1} << 30 : 128; }
 
+// What the ranks of an MPI run did in run_batches (EncodeStats' per-rank fields).
+struct RankRun {
+  std::vector<std::size_t> encoded;
+  std::vector<double> seconds;
+  std::uint64_t bytes = 0;
+};
+
+// Rows per rank and per exchange when gathering vectors: every exchange stays below 1 GiB
+// in all (MPI counts are ints), whatever the rank count.
+std::size_t gather_rows_per_round(std::size_t dim, int ranks) {
+  const std::size_t budget = std::size_t{1} << 30;
+  return std::max<std::size_t>(1, budget / (static_cast<std::size_t>(ranks) * dim * sizeof(float)));
+}
+
 // Encodes token sequences (already validated) into `out` rows (pooled, not normalised),
 // in length-sorted batches of batch_size, one batch per task.
+// With several ranks (o.comm), each runs the batches rank_blocks gives it, in the
+// order one process runs them (the batches, and the layer-0 table built over every
+// sequence, are the one-process ones, so every vector has its one-process bits; an fp32
+// vector could otherwise change with its batch's rows), and the vectors are gathered in
+// that order into every rank's `out`.
 // Returns the number of layer-0 pairs shared (0: no table).
 std::size_t run_batches(const SentenceEncoder::Impl& m, const std::vector<const std::vector<std::int32_t>*>& seqs,
-                        const std::vector<float*>& out, const EncodeOptions& o) {
+                        const std::vector<float*>& out, const EncodeOptions& o, RankRun* ranks = nullptr) {
   std::vector<std::size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return seqs[a]->size() > seqs[b]->size(); });
-  m.linears(o.precision);  // pack the weights once, before the threads start
+  const Communicator* comm = o.comm != nullptr && o.comm->size() > 1 ? o.comm : nullptr;
   const Blocks blocks{order.size(), o.batch_size};
-  std::unique_ptr<Progress> progress;
-  if (o.progress) progress = std::make_unique<Progress>(o.progress_label, order.size(), "sentences");
-  const std::unique_ptr<Layer0Table> table = m.layer0_table(o.precision, seqs);
-  WorkspacePool pool;
-  parallel_for(blocks.count(), [&](std::size_t b) {
-    std::vector<const std::vector<std::int32_t>*> batch;
-    std::vector<float*> dst;
-    std::vector<const std::uint32_t*> pairs;
-    for (std::size_t i = blocks.begin(b); i < blocks.end(b); ++i) {
-      batch.push_back(seqs[order[i]]);
-      dst.push_back(out[order[i]]);
-      if (table) pairs.push_back(table->index.data() + table->start[order[i]]);
+  // Batches [share.first, share.last) are this rank's; sentences [row(first), row(last)) of `order`.
+  const auto share_of = [&](int rank) {
+    return comm ? rank_blocks(blocks.count(), rank, comm->size()) : RankBlocks{0, blocks.count()};
+  };
+  const auto row = [&](std::size_t b) { return std::min(order.size(), blocks.begin(b)); };
+  const RankBlocks share = share_of(comm ? comm->rank() : 0);
+  std::size_t pairs = 0;
+  std::atomic<std::size_t> encoded_here{0};  // sentences this process ran through the encoder
+  Stopwatch clock;
+  const auto work = [&] {
+    m.linears(o.precision);  // pack the weights once, before the threads start
+    std::unique_ptr<Progress> progress;
+    if (o.progress) progress = std::make_unique<Progress>(o.progress_label, row(share.last) - row(share.first), "sentences");
+    const std::unique_ptr<Layer0Table> table = m.layer0_table(o.precision, seqs);
+    pairs = table ? table->pairs : 0;
+    WorkspacePool pool;
+    parallel_for(share.last - share.first, [&](std::size_t j) {
+      const std::size_t b = share.first + j;
+      std::vector<const std::vector<std::int32_t>*> batch;
+      std::vector<float*> dst;
+      std::vector<const std::uint32_t*> pairs_of;
+      for (std::size_t i = blocks.begin(b); i < blocks.end(b); ++i) {
+        batch.push_back(seqs[order[i]]);
+        dst.push_back(out[order[i]]);
+        if (table) pairs_of.push_back(table->index.data() + table->start[order[i]]);
+      }
+      auto ws = pool.take();
+      m.forward(o.precision, batch, *ws, dst, group_rows(o.precision), table.get(), pairs_of);
+      pool.give(std::move(ws));
+      encoded_here += batch.size();
+      if (progress) progress->advance(batch.size());
+    });
+    if (progress) progress->finish();
+  };
+  if (!comm) {
+    work();
+    return pairs;
+  }
+
+  // Every rank learns of any rank's failure before the exchange (else the others wait).
+  agree_on_failure(*comm, work);
+  const double seconds = clock.seconds();
+  const std::size_t dim = m.info.dimension(), row_bytes = dim * sizeof(float);
+  const int size = comm->size();
+  const std::uint64_t received_before = comm->bytes_gathered();
+  std::vector<std::size_t> begin(static_cast<std::size_t>(size)), count(static_cast<std::size_t>(size));
+  std::size_t most = 0;
+  for (int r = 0; r < size; ++r) {
+    const RankBlocks s = share_of(r);
+    begin[static_cast<std::size_t>(r)] = row(s.first);
+    count[static_cast<std::size_t>(r)] = row(s.last) - row(s.first);
+    most = std::max(most, count[static_cast<std::size_t>(r)]);
+  }
+  // In rounds of at most `step` rows from each rank; every rank knows every share, so
+  // all run the same rounds.
+  const std::size_t step = gather_rows_per_round(dim, size), me = static_cast<std::size_t>(comm->rank());
+  for (std::size_t done = 0; done < most; done += step) {
+    const std::size_t mine = std::min(step, count[me] - std::min(done, count[me]));
+    std::string bytes(mine * row_bytes, '\0');
+    for (std::size_t i = 0; i < mine; ++i)
+      std::memcpy(bytes.data() + i * row_bytes, out[order[begin[me] + done + i]], row_bytes);
+    const std::vector<std::string> all = comm->allgather_bytes(bytes);
+    for (std::size_t r = 0; r < all.size(); ++r) {
+      const std::size_t theirs = std::min(step, count[r] - std::min(done, count[r]));
+      if (all[r].size() != theirs * row_bytes)
+        throw Error(fmt::format("embed: rank {} sent {} bytes of vectors, not {}", r, all[r].size(), theirs * row_bytes));
+      if (r == me) continue;
+      for (std::size_t i = 0; i < theirs; ++i)
+        std::memcpy(out[order[begin[r] + done + i]], all[r].data() + i * row_bytes, row_bytes);
     }
-    auto ws = pool.take();
-    m.forward(o.precision, batch, *ws, dst, group_rows(o.precision), table.get(), pairs);
-    pool.give(std::move(ws));
-    if (progress) progress->advance(batch.size());
-  });
-  if (progress) progress->finish();
-  return table ? table->pairs : 0;
+  }
+  // What each rank did (counted as it ran, not derived from the shares).
+  const std::uint64_t bytes = comm->bytes_gathered() - received_before;
+  const double did[] = {seconds, static_cast<double>(encoded_here.load())};
+  const std::vector<double> all = comm->allgather(did);
+  if (ranks) {
+    ranks->encoded.clear();
+    ranks->seconds.clear();
+    for (std::size_t r = 0; r + 1 < all.size(); r += 2) {
+      ranks->seconds.push_back(all[r]);
+      ranks->encoded.push_back(static_cast<std::size_t>(all[r + 1]));
+    }
+    ranks->bytes = bytes;
+  }
+  return pairs;
 }
 
 // Distinct keys in order of first appearance: first[u] is the first index of key u,
@@ -742,7 +830,8 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
     seqs.push_back(&ids[first[u]]);
     dst.push_back(uniq.row(u));
   }
-  const std::size_t pairs = run_batches(m, seqs, dst, options);
+  RankRun ranks;
+  const std::size_t pairs = run_batches(m, seqs, dst, options, &ranks);
   MatrixF out = expand_rows(uniq, slot, options.normalize.value_or(m.info.normalize));
   if (stats) {
     *stats = EncodeStats{};
@@ -754,6 +843,9 @@ MatrixF SentenceEncoder::encode_ids(const std::vector<std::vector<std::int32_t>>
     }
     stats->seconds = clock.seconds();
     stats->layer0_pairs = pairs;
+    stats->encoded_by_rank = std::move(ranks.encoded);
+    stats->seconds_by_rank = std::move(ranks.seconds);
+    stats->bytes_received = ranks.bytes;
   }
   return out;
 }
@@ -778,25 +870,42 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
   st.unique = first.size();
   Matrix<float> uniq(first.size(), dim);
 
+  // With several ranks, a failure on any rank is every rank's (the others would wait).
+  const Communicator* comm = options.comm != nullptr && options.comm->size() > 1 ? options.comm : nullptr;
+  const auto on_every_rank = [&](const auto& step) {
+    if (comm)
+      agree_on_failure(*comm, step);
+    else
+      step();
+  };
   std::unique_ptr<DiskCache> cache;
   std::vector<embed_detail::Hash128> keys;
   std::vector<std::size_t> todo;
   if (!options.cache_dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(options.cache_dir, ec);
-    if (!fs::is_directory(options.cache_dir))
-      throw IoError(fmt::format("embed: cannot create the cache directory {}", options.cache_dir));
-    cache = std::make_unique<DiskCache>();
-    cache->dim = dim;
-    // The int8 mode's key names its per-layer plan, so that vectors cached under another
-    // plan (before the attention output moved to bf16) are not mixed with new ones.
-    const std::string mode = options.precision == EmbedPrecision::int8
-                                 ? "int8:" + embed_detail::plan_name(embed_detail::linear_plan(EmbedPrecision::int8))
-                                 : std::string(to_string(options.precision));
-    const auto model_key = embed_detail::hash128(prompt.empty() ? fmt::format("{:016x}|{}", m.fingerprint, mode)
-                                                                : fmt::format("{:016x}|{}|prompt={}", m.fingerprint, mode, prompt));
-    cache->path = (fs::path(options.cache_dir) / fmt::format("embed-{:016x}{:016x}.bin", model_key.a, model_key.b)).string();
-    cache->load(diagnostics);
+    on_every_rank([&] {
+      std::error_code ec;
+      fs::create_directories(options.cache_dir, ec);
+      if (!fs::is_directory(options.cache_dir))
+        throw IoError(fmt::format("embed: cannot create the cache directory {}", options.cache_dir));
+      cache = std::make_unique<DiskCache>();
+      cache->dim = dim;
+      // The int8 mode's key names its per-layer plan, so that vectors cached under another
+      // plan (before the attention output moved to bf16) are not mixed with new ones.
+      const std::string mode = options.precision == EmbedPrecision::int8
+                                   ? "int8:" + embed_detail::plan_name(embed_detail::linear_plan(EmbedPrecision::int8))
+                                   : std::string(to_string(options.precision));
+      const auto model_key = embed_detail::hash128(prompt.empty() ? fmt::format("{:016x}|{}", m.fingerprint, mode)
+                                                                  : fmt::format("{:016x}|{}|prompt={}", m.fingerprint, mode, prompt));
+      cache->path = (fs::path(options.cache_dir) / fmt::format("embed-{:016x}{:016x}.bin", model_key.a, model_key.b)).string();
+      cache->load(diagnostics);
+    });
+    if (comm) {
+      // Every rank read the file; the ranks run the same batches only if they read the same bytes.
+      const std::int64_t mine = static_cast<std::int64_t>(cache->digest);
+      for (std::int64_t d : comm->allgather(std::span<const std::int64_t>(&mine, 1)))
+        if (d != mine)
+          throw IoError(fmt::format("embed: the embedding cache {} changed while the ranks read it; run again", cache->path));
+    }
     keys.resize(first.size());
     for (std::size_t u = 0; u < first.size(); ++u) {
       keys[u] = embed_detail::hash128(sentences[first[u]]);
@@ -830,16 +939,22 @@ MatrixF SentenceEncoder::encode(const std::vector<std::string>& sentences, const
     st.flops += bert_forward_flops(m.info.bert, ids[i].size());
   }
   st.encoded = todo.size();
-  st.layer0_pairs = run_batches(m, seqs, dst, options);
+  RankRun ranks;
+  st.layer0_pairs = run_batches(m, seqs, dst, options, &ranks);
+  st.encoded_by_rank = std::move(ranks.encoded);
+  st.seconds_by_rank = std::move(ranks.seconds);
+  st.bytes_received = ranks.bytes;
   if (diagnostics && st.truncated)
     diagnostics->warn("embed", "truncated",
                       fmt::format("{} of {} sentences were longer than the model's max_seq_length of {} tokens and were "
                                   "truncated (their ends do not count in the vectors)",
                                   st.truncated, st.encoded, m.info.max_seq_length));
-  if (cache && !todo.empty()) {
-    for (std::size_t u : todo) cache->add(keys[u], uniq.row(u));
-    cache->save();
-  }
+  if (cache && !todo.empty())
+    on_every_rank([&] {
+      if (comm && comm->rank() != 0) return;  // one writer: every rank holds the same vectors
+      for (std::size_t u : todo) cache->add(keys[u], uniq.row(u));
+      cache->save();
+    });
 
   MatrixF out = expand_rows(uniq, slot, options.normalize.value_or(m.info.normalize));
   st.seconds = clock.seconds();

@@ -9,6 +9,7 @@
 #include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
+#include "segmenta/comm.hpp"
 #include "segmenta/embed.hpp"
 
 namespace segmenta {
@@ -86,8 +87,19 @@ void embed_rows(RunContext& ctx) {
   const std::string prompt_name = p.prompt.empty() ? encoder.info().default_prompt_name : p.prompt;
   (void)encoder.info().prompt_text(p.prompt);  // an unknown name stops here, before any work
   eo.prompt = prompt_name;
+  // Under mpirun each rank encodes its share of the batches; every rank gets every vector.
+  if (world().size() > 1) eo.comm = &world();
   EncodeStats st;
   ctx.vectors = encoder.encode(sentences, eo, &st, &ctx.diag);
+  if (!st.encoded_by_rank.empty()) {
+    std::string per_rank;
+    for (std::size_t r = 0; r < st.encoded_by_rank.size(); ++r)
+      per_rank += fmt::format("{}rank {}: {} in {:.2f} s", r ? "; " : "", r, st.encoded_by_rank[r], st.seconds_by_rank[r]);
+    ctx.diag.info("embed", "ranks",
+                  fmt::format("the encoder ran on {} ranks, each on its share of the batches, and the vectors were "
+                              "gathered (rank 0 received {} bytes of them); sentences encoded: {}",
+                              st.encoded_by_rank.size(), st.bytes_received, per_rank));
+  }
   const double seconds = clock.seconds();
   // A model from the Hugging Face cache is recorded by id and commit (another machine
   // or directory finds it the same way); a folder by its absolute path.
@@ -117,6 +129,13 @@ void embed_rows(RunContext& ctx) {
                    {"encoder_seconds", st.seconds},
                    {"sentences_per_second", st.seconds > 0 ? static_cast<double>(st.encoded) / st.seconds : 0.0},
                    {"seconds", seconds}};
+  if (!st.encoded_by_rank.empty()) {
+    // Only a run on several ranks has this (metrics.json; model.json is the same either way).
+    nlohmann::json ranks = nlohmann::json::array();
+    for (std::size_t r = 0; r < st.encoded_by_rank.size(); ++r)
+      ranks.push_back({{"rank", r}, {"encoded", st.encoded_by_rank[r]}, {"encoder_seconds", st.seconds_by_rank[r]}});
+    ctx.embedding["ranks"] = std::move(ranks);
+  }
   ctx.timings.add("embed", seconds);
 }
 

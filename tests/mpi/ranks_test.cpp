@@ -16,14 +16,21 @@
 //    model fitted on n and 8n rows receive the same bytes per iteration on every rank
 //    (at most two running totals of the fit's width), and stay bit for bit the fits
 //    of one process.
+//  * SentenceEncoder::encode / encode_ids with the world communicator (each rank runs
+//    its share of the batches, the vectors gathered) return the one-process bits, in
+//    fp32 and int8, for batch sizes that leave ranks without a batch; the ranks' counts
+//    add up to the sentences encoded; a cache written on the ranks is read back whole.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <span>
 
 #include "segmenta/cluster.hpp"
 #include "segmenta/comm.hpp"
+#include "segmenta/embed.hpp"
+#include "support.hpp"
 
 using namespace segmenta;
 
@@ -461,6 +468,112 @@ TEST(TrafficOnRanks, PerIterationDoesNotGrowWithRows) {
     EXPECT_EQ(lca_per_iter[1], lca_per_iter[0]);
     EXPECT_EQ(kmeans_per_iter[1], kmeans_per_iter[0]);
   });
+}
+
+/// Sentences of varied lengths, some repeated.
+std::vector<std::string> encoder_sentences(std::size_t n) {
+  static const char* jobs[] = {"technician", "blue-collar worker", "retired", "management", "student"};
+  std::vector<std::string> s;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string t = std::string("A customer aged ") + std::to_string(20 + i % 50) + " works as a " + jobs[i % 5];
+    for (std::size_t w = 0; w < i % 7; ++w) t += ", holds " + std::to_string((i * 37 + w) % 1000) + " euros";
+    s.push_back(i % 9 == 8 ? s[i / 2] : t);  // every ninth a repeat
+  }
+  return s;
+}
+
+void expect_same_bits(const MatrixF& a, const MatrixF& b) {
+  ASSERT_EQ(a.rows(), b.rows());
+  ASSERT_EQ(a.cols(), b.cols());
+  for (std::size_t i = 0; i < a.rows(); ++i)
+    ASSERT_EQ(std::memcmp(a.row(i), b.row(i), a.cols() * sizeof(float)), 0) << "row " << i;
+}
+
+void expect_shares(const EncodeStats& st, std::size_t batch) {
+  const Communicator& comm = world();
+  if (comm.size() == 1) {
+    EXPECT_TRUE(st.encoded_by_rank.empty());
+    return;
+  }
+  ASSERT_EQ(st.encoded_by_rank.size(), static_cast<std::size_t>(comm.size()));
+  ASSERT_EQ(st.seconds_by_rank.size(), static_cast<std::size_t>(comm.size()));
+  const Blocks blocks{st.encoded, batch};
+  std::size_t sum = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    // Whole batches, in order: rank r ran batches rank_blocks(...) of the sorted sentences.
+    const RankBlocks rb = rank_blocks(blocks.count(), r, comm.size());
+    const std::size_t expected = std::min(st.encoded, rb.last * batch) - std::min(st.encoded, rb.first * batch);
+    EXPECT_EQ(st.encoded_by_rank[static_cast<std::size_t>(r)], expected) << "rank " << r;
+    sum += st.encoded_by_rank[static_cast<std::size_t>(r)];
+  }
+  EXPECT_EQ(sum, st.encoded);
+  const std::size_t others = st.encoded - st.encoded_by_rank[static_cast<std::size_t>(comm.rank())];
+  EXPECT_EQ(st.bytes_received, others * 32 * sizeof(float));
+}
+
+TEST(EncoderOnRanks, SameBitsAsOneProcess) {
+  const Communicator& comm = world();
+  // Each rank writes its own copy of the same model (seeded), hidden size 32.
+  const std::string dir = test::temp_dir("mpi_encoder_" + std::to_string(comm.size()) + "_" + std::to_string(comm.rank()));
+  BertConfig c;
+  c.hidden_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 64;
+  c.max_position_embeddings = 128;
+  write_random_model(dir, c, 7, test::shared_path("models/paraphrase-MiniLM-L6-v2"), 64, {}, true);
+  const SentenceEncoder encoder = SentenceEncoder::load(dir);
+  const std::vector<std::string> sentences = encoder_sentences(150);
+  for (EmbedPrecision precision : {EmbedPrecision::fp32, EmbedPrecision::int8})
+    for (std::size_t batch : {1, 7, 16, 100, 500}) {  // 100 and 500: fewer batches than 3 ranks
+      SCOPED_TRACE(::testing::Message() << to_string(precision) << ", batch " << batch);
+      EncodeOptions o;
+      o.precision = precision;
+      o.batch_size = batch;
+      o.progress = false;
+      const MatrixF alone = encoder.encode(sentences, o);
+      o.comm = &comm;
+      EncodeStats st;
+      const MatrixF shared = encoder.encode(sentences, o, &st);
+      expect_same_bits(alone, shared);
+      EXPECT_EQ(st.encoded, st.unique);
+      expect_shares(st, batch);
+      // encode_ids goes through the same batches.
+      std::vector<std::vector<std::int32_t>> ids;
+      for (const auto& t : sentences) ids.push_back(encoder.tokenizer().encode(t, 64));
+      o.comm = nullptr;
+      const MatrixF ids_alone = encoder.encode_ids(ids, o);
+      o.comm = &comm;
+      const MatrixF ids_shared = encoder.encode_ids(ids, o, &st);
+      expect_same_bits(ids_alone, ids_shared);
+      expect_shares(st, batch);
+    }
+
+  // The cache: rank 0 makes the directory, every rank reads it, rank 0 writes it.
+  std::string cache = comm.rank() == 0 ? test::temp_dir("mpi_encoder_cache_" + std::to_string(comm.size())) : "";
+  comm.broadcast(cache, 0);
+  EncodeOptions o;
+  o.batch_size = 16;
+  o.progress = false;
+  o.cache_dir = cache;
+  o.comm = &comm;
+  const MatrixF alone = [&] {
+    EncodeOptions plain = o;
+    plain.cache_dir.clear();
+    plain.comm = nullptr;
+    return encoder.encode(sentences, plain);
+  }();
+  EncodeStats first, second;
+  const MatrixF written = encoder.encode(sentences, o, &first);
+  const MatrixF read = encoder.encode(sentences, o, &second);
+  expect_same_bits(alone, written);
+  expect_same_bits(alone, read);
+  EXPECT_EQ(first.cached, 0u);
+  EXPECT_EQ(second.cached, second.unique);
+  EXPECT_EQ(second.encoded, 0u);
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cache)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
 }
 
 }  // namespace
