@@ -307,8 +307,9 @@ int command(int argc, char** argv) {
   }
 
   try {
-    if (world().size() > 1 && !*run_cmd)
-      throw InvalidArgument("only `segmenta run` runs on several ranks (mpirun -np N); run the others as one process");
+    if (world().size() > 1 && !*run_cmd && !*embed_cmd)
+      throw InvalidArgument(
+          "only `segmenta run` and `segmenta embed` run on several ranks (mpirun -np N); run the others as one process");
     if (*run_cmd) return run_and_report(run_flags.params(data, args));
     if (*report_cmd) {
       const std::string out =
@@ -341,7 +342,7 @@ int command(int argc, char** argv) {
       embed_params.precision = parse_embed_precision(embed_flags.precision, "--precision");
       embed_params.batch = embed_flags.batch;
       embed_params.cache = embed_flags.cache_dir();
-      const std::string text = embed_command(embed_params);
+      const std::string text = embed_command(embed_params);  // "" on the ranks after 0
       if (!embed_params.quiet) std::fputs(text.c_str(), stdout);
       return 0;
     }

@@ -7,6 +7,8 @@
 #include <fmt/ranges.h>
 
 #include "context.hpp"
+#include "segmenta/comm.hpp"
+#include "segmenta/io.hpp"
 #include "segmenta/outliers.hpp"
 #include "segmenta/pipeline.hpp"
 #include "segmenta/prep.hpp"
@@ -21,13 +23,14 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void check_out(const std::string& out, std::string_view what) {
+/// `probe`: also try the destination (false on the ranks that do not write it).
+void check_out(const std::string& out, std::string_view what, bool probe = true) {
   if (out.empty()) throw ParameterError(std::string(what), "no output file given");
   if (!ends_with(out, ".csv") && !ends_with(out, ".npy"))
     throw ParameterError(std::string(what), fmt::format("the output must end in .csv or .npy, got '{}'", out));
   // Before any work: the output must be a regular file (or nothing) in a writable
   // directory. The probe's temporary is removed again at once.
-  AtomicFile probe(out);
+  if (probe) AtomicFile try_it(out);
 }
 
 Table load_table(const std::string& data, CsvOptions csv, bool blog) {
@@ -244,39 +247,63 @@ MapMethod parse_map_method(std::string_view text, std::string_view what) {
 }
 
 std::string embed_command(const EmbedParams& p) {
+  // Under mpirun (docs/USAGE.md "Many machines") every rank reads the file as `run`
+  // does and encodes its share of the batches; rank 0 alone checks and writes the
+  // output and prints. A step that may fail on one rank only is agreed on by all.
+  const Communicator& comm = world();
+  const bool root = comm.rank() == 0, several = comm.size() > 1;
   if (p.data.empty()) throw ParameterError("data", "no input file given");
-  check_out(p.out, "out");
+  if (several && p.data == "-")
+    throw ParameterError("data", "standard input cannot be read by several ranks (mpirun); give a file");
+  agree_on_failure(comm, [&] { check_out(p.out, "out", root); });
   const EmbedPrecision precision = p.precision;
   if (p.batch < 1) throw ParameterError("batch_size", "must be at least 1");
   set_num_threads(p.threads);
-  Progress::set_enabled(!p.quiet);
-  const ModelLocation loc = locate_model(p.model, p.revision);
+  Progress::set_enabled(!p.quiet && root);
+  ModelLocation loc;
+  agree_on_failure(comm, [&] { loc = locate_model(p.model, p.revision); });
   const std::string& dir = loc.dir;
   // An id is named with its commit; a folder by its path.
   const std::string model_name = loc.id.empty() ? dir : fmt::format("{} at {}", loc.id, loc.revision);
   Stopwatch clock;
   const bool blog = p.preset == PrepPreset::blog;
-  const Table t = load_table(p.data, p.csv, blog);
+  Table t;
+  if (several) {
+    CsvOptions csv = p.csv;
+    if (blog && csv.columns.empty()) csv.columns = "0:8";  // as load_table
+    t = std::move(read_csv_on_ranks(p.data, csv, comm).table);
+  } else {
+    t = load_table(p.data, p.csv, blog);
+  }
   Diagnostics diag;
-  const RowTemplate tpl = RowTemplate::resolve(detail::row_template_spec(p.row_template, blog, t, diag));
-  tpl.check(t);
-  const std::vector<std::string> sentences = tpl.render(t);
-  const SentenceEncoder encoder = SentenceEncoder::load(dir);
+  std::vector<std::string> sentences;
+  SentenceEncoder encoder;
+  agree_on_failure(comm, [&] {
+    const RowTemplate tpl = RowTemplate::resolve(detail::row_template_spec(p.row_template, blog, t, diag));
+    tpl.check(t);
+    sentences = tpl.render(t);
+    encoder = SentenceEncoder::load(dir);
+  });
   EncodeOptions eo;
   eo.precision = precision;
   eo.batch_size = p.batch;
   eo.normalize = true;
   eo.cache_dir = p.cache;
   if (!p.prompt.empty()) eo.prompt = p.prompt;
+  if (several) eo.comm = &comm;  // each rank its share of the batches; every rank gets every vector
   EncodeStats st;
   const MatrixF v = encoder.encode(sentences, eo, &st, &diag);
-  if (ends_with(p.out, ".npy")) {
-    write_file_atomic(p.out, matrix_to_npy(v.view()));
-  } else {
-    std::vector<std::string> names;
-    for (std::size_t j = 0; j < v.cols(); ++j) names.push_back(fmt::format("dim{}", j));
-    write_file_atomic(p.out, matrix_to_csv(v.view(), names));
-  }
+  agree_on_failure(comm, [&] {
+    if (!root) return;
+    if (ends_with(p.out, ".npy")) {
+      write_file_atomic(p.out, matrix_to_npy(v.view()));
+    } else {
+      std::vector<std::string> names;
+      for (std::size_t j = 0; j < v.cols(); ++j) names.push_back(fmt::format("dim{}", j));
+      write_file_atomic(p.out, matrix_to_csv(v.view(), names));
+    }
+  });
+  if (!root) return {};
   std::string text = fmt::format(
       "embedded  {} rows of {} with {} ({} dimensions, {} on {}): {} distinct sentences, {} from the cache, {} encoded, "
       "{} tokens, {} truncated\n",
@@ -284,6 +311,13 @@ std::string embed_command(const EmbedParams& p) {
   if (st.layer0_pairs)
     text += fmt::format("          layer 0 computed once per distinct (token, position) pair: {} pairs for {} tokens\n",
                         st.layer0_pairs, st.tokens);
+  if (!st.encoded_by_rank.empty()) {
+    std::string per_rank;
+    for (std::size_t r = 0; r < st.encoded_by_rank.size(); ++r)
+      per_rank += fmt::format("{}{} in {:.1f}s", r ? ", " : "", st.encoded_by_rank[r], st.seconds_by_rank[r]);
+    text += fmt::format("ranks     {} ranks encoded their shares of the batches: {}; rank 0 received {} bytes of vectors\n",
+                        st.encoded_by_rank.size(), per_rank, st.bytes_received);
+  }
   text += fmt::format("speed     {:.1f}s encoding: {:.1f} sentences/s, {:.1f} GFLOP/s\n", st.seconds,
                       st.seconds > 0 ? static_cast<double>(st.encoded) / st.seconds : 0.0,
                       st.seconds > 0 ? st.flops / st.seconds / 1e9 : 0.0);

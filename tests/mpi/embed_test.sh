@@ -10,7 +10,13 @@
 #     process writes), a second 3-rank run reads every vector from it and encodes none,
 #     with the same outputs;
 #  3. a cache directory that cannot be made: every rank fails, the launcher exits 4,
-#     segmenta prints the single-process message once, and no output is left.
+#     segmenta prints the single-process message once, and no output is left;
+#  4. `segmenta embed` on 3 ranks against one process: the .npy (fp32, int8) and .csv
+#     (int8) files byte for byte, the summary printed once, the shares of the batches named in
+#     it, and the cache of part 2 read by every rank (nothing encoded);
+#  5. `segmenta embed` given bad input (a missing file, a template naming a column the
+#     file lacks, standard input) on 3 ranks: one process's message, once, and its exit
+#     code, and no output file; the other commands are still refused on 3 ranks (exit 2).
 # Usage: embed_test.sh SEGMENTA MPIRUN EMBED_TOOL SHARED_DIR OUTPUT_DIR
 set -euo pipefail
 seg=$1
@@ -86,4 +92,70 @@ for d in bad-one bad-three; do
     exit 1
   fi
 done
+echo "== segmenta embed: one process, then 3 ranks"
+eflags=(--preset blog --model "$model" --batch-size "$batch")
+for precision in fp32 int8; do
+  "$seg" embed "$data" "${eflags[@]}" --precision "$precision" --no-cache --quiet --out "$out/embed-$precision-one.npy"
+  "${mpi[@]}" "$seg" embed "$data" "${eflags[@]}" --precision "$precision" --no-cache --threads 1 \
+    --out "$out/embed-$precision-three.npy" > "$out/embed-$precision-three.txt"
+  cat "$out/embed-$precision-three.txt"
+  cmp "$out/embed-$precision-one.npy" "$out/embed-$precision-three.npy" ||
+    { echo "FAIL: embed $precision: the 3 ranks' vectors differ from one process's" >&2; exit 1; }
+  # 360 rows of 384 float32 after the .npy header.
+  size=$(stat -c %s "$out/embed-$precision-three.npy")
+  (( size > 360 * 384 * 4 && size <= 360 * 384 * 4 + 256 )) || { echo "FAIL: embed $precision: $size bytes" >&2; exit 1; }
+  lines=$(grep -c '^embedded ' "$out/embed-$precision-three.txt" || true)
+  [[ $lines -eq 1 ]] || { echo "FAIL: embed $precision: $lines summaries under mpirun, not 1" >&2; exit 1; }
+  grep -q '^ranks     3 ranks encoded their shares of the batches: [1-9][0-9]* in ' "$out/embed-$precision-three.txt" ||
+    { echo "FAIL: embed $precision: no per-rank shares in the summary" >&2; exit 1; }
+done
+"$seg" embed "$data" "${eflags[@]}" --precision int8 --no-cache --quiet --out "$out/embed-one.csv"
+"${mpi[@]}" "$seg" embed "$data" "${eflags[@]}" --precision int8 --no-cache --quiet --threads 1 --out "$out/embed-three.csv"
+cmp "$out/embed-one.csv" "$out/embed-three.csv" || { echo "FAIL: embed .csv differs on 3 ranks" >&2; exit 1; }
+"${mpi[@]}" "$seg" embed "$data" "${eflags[@]}" --cache "$out/cache" --threads 1 --out "$out/embed-cached.npy" \
+  > "$out/embed-cached.txt"
+grep -q ' 0 encoded,' "$out/embed-cached.txt" || { echo "FAIL: embed on 3 ranks encoded despite the cache" >&2; exit 1; }
+cmp "$out/embed-fp32-one.npy" "$out/embed-cached.npy" || { echo "FAIL: embed from the cache differs" >&2; exit 1; }
+
+echo "== segmenta embed given bad input, one process and 3 ranks"
+expect_same_failure() {  # NAME RC MESSAGE_PATTERN ARGS...: one process and 3 ranks fail alike
+  local name=$1 rc=$2 pattern=$3
+  shift 3
+  set +e
+  "$seg" embed "$@" --out "$out/$name-one.npy" 2> "$out/$name-one.err"
+  local one_rc=$?
+  "${mpi[@]}" "$seg" embed "$@" --threads 1 --out "$out/$name-one.npy" 2> "$out/$name-three.err"
+  local three_rc=$?
+  set -e
+  cat "$out/$name-three.err"
+  [[ $one_rc -eq $rc ]] || { echo "FAIL: $name: one process exited $one_rc, not $rc" >&2; exit 1; }
+  [[ $three_rc -eq $rc ]] || { echo "FAIL: $name: mpirun exited $three_rc, not $rc" >&2; exit 1; }
+  local expected
+  expected=$(cat "$out/$name-one.err")
+  [[ "$expected" == segmenta:\ error:\ $pattern ]] || { echo "FAIL: $name: unexpected message: $expected" >&2; exit 1; }
+  local n
+  n=$(grep -c '^segmenta:' "$out/$name-three.err" || true)
+  [[ $n -eq 1 ]] || { echo "FAIL: $name: $n lines from segmenta under mpirun, not 1" >&2; exit 1; }
+  grep -qxF "$expected" "$out/$name-three.err" || { echo "FAIL: $name: the 3-rank message differs" >&2; exit 1; }
+  if [[ -e "$out/$name-one.npy" ]] || compgen -G "$out/$name-one.npy.tmp-*" > /dev/null; then
+    echo "FAIL: $name left output behind" >&2
+    exit 1
+  fi
+}
+expect_same_failure missing 4 "$out/missing.csv: cannot open: No such file or directory" \
+  "$out/missing.csv" "${eflags[@]}" --no-cache
+expect_same_failure template 2 "*nosuchcolumn*" "$data" "${eflags[@]}" --no-cache --template 'Age {nosuchcolumn}'
+set +e
+"${mpi[@]}" "$seg" embed - "${eflags[@]}" --no-cache --out "$out/stdin.npy" < "$data" 2> "$out/stdin.err"
+rc=$?
+"${mpi[@]}" "$seg" map "$data" --out "$out/map.csv" 2> "$out/map.err"
+map_rc=$?
+set -e
+cat "$out/stdin.err" "$out/map.err"
+[[ $rc -eq 2 && ! -e "$out/stdin.npy" ]] || { echo "FAIL: standard input on 3 ranks: exit $rc, not 2" >&2; exit 1; }
+grep -qxF 'segmenta: error: DATA: standard input cannot be read by several ranks (mpirun); give a file' "$out/stdin.err" ||
+  { echo "FAIL: standard input on 3 ranks: unexpected message" >&2; exit 1; }
+[[ $map_rc -eq 2 && ! -e "$out/map.csv" ]] || { echo "FAIL: map on 3 ranks: exit $map_rc, not 2" >&2; exit 1; }
+grep -q 'only `segmenta run` and `segmenta embed` run on several ranks' "$out/map.err" ||
+  { echo "FAIL: map on 3 ranks: unexpected message" >&2; exit 1; }
 echo "OK"
