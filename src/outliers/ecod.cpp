@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/rank_share.hpp"
 #include "segmenta/kernels.hpp"
 #include "segmenta/outliers.hpp"
 
@@ -277,13 +278,22 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   // Row scores: each row's tail scores looked up among the distinct values, a block
   // of rows at a time (a tie group [a, b) of a sorted column has #{<= x} = b and
   // #{>= x} = n - a, the counts the search gives).
+  // On several ranks each rank scores the blocks of its share; the scores are
+  // gathered in row order (a row's score depends on the row and the columns only).
   const std::vector<double> tail = neg_log_ladder(n);
   m.scores_.resize(n);
-  parallel_blocks(n, 1024, [&](std::size_t begin, std::size_t end, std::size_t) {
+  const Blocks row_blocks{n, 1024};
+  const cluster_detail::RankShare share = cluster_detail::RankShare::of(params.comm, row_blocks.count());
+  cluster_detail::share_parallel_blocks(n, 1024, share, [&](std::size_t begin, std::size_t end, std::size_t) {
     std::vector<double> o((end - begin) * p);
     m.training_tail_scores(x, begin, end, tail, o.data());
     for (std::size_t i = begin; i < end; ++i) m.scores_[i] = kernels::pairwise_sum(o.data() + (i - begin) * p, p);
   });
+  if (params.scored_rows) {
+    const std::size_t first = share.begin_block(row_blocks.count()), last = share.end_block(row_blocks.count());
+    *params.scored_rows += first < last ? row_blocks.end(last - 1) - row_blocks.begin(first) : 0;
+  }
+  cluster_detail::exchange_block_rows(share, row_blocks, 1, m.scores_.data(), "outlier scores");
   m.threshold_ = percentile_linear(m.scores_, 100 * (1 - params.contamination));
   m.labels_.resize(n);
   std::vector<std::size_t> flagged;

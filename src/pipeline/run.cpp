@@ -83,7 +83,8 @@ RunSummary run(const RunParams& params) {
       per_rank += fmt::format("{}rank {}: {:.2f} s CPU, {:.0f} bytes received", r ? "; " : "", r / 2, all[r], all[r + 1]);
     result->diagnostics.info("mpi", "ranks",
                              fmt::format("{} ranks shared the row blocks of k-means and of the latent-class model's "
-                                         "EM, and the k-prototypes restarts; while segmenting, {}",
+                                         "EM, the k-prototypes restarts, the outlier scores, the silhouette's "
+                                         "rows and the stability fits; while segmenting, {}",
                                          comm.size(), per_rank));
   }
   if (!root) {
