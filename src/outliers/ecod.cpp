@@ -251,11 +251,16 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   const Blocks tiles{p, tile};
 
   // Each column in turn: its skewness sign, then its values sorted, kept only as the
-  // distinct values with their cumulative counts.
+  // distinct values with their cumulative counts. On several ranks the column tiles
+  // are shared out in order (rank_blocks) and each column's result is gathered
+  // whole: a column's sort does not depend on the other columns.
+  const cluster_detail::RankShare tile_share = cluster_detail::RankShare::of(params.comm, tiles.count());
+  const std::size_t tfirst = tile_share.begin_block(tiles.count()), tlast = tile_share.end_block(tiles.count());
   {
-    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tiles.count()), n,
-                     tile);
-    parallel_for(tiles.count(), [&](std::size_t t) {
+    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tlast - tfirst),
+                     n, tile);
+    parallel_for(tlast - tfirst, [&](std::size_t task) {
+      const std::size_t t = tfirst + task;
       const std::size_t j0 = tiles.begin(t), width = tiles.size(t);
       const std::size_t slot = pool.acquire();
       Scratch& scratch = pool[slot];
@@ -273,6 +278,42 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
       }
       pool.release(slot);
     });
+  }
+  if (tile_share.distributed()) {
+    // This rank's columns as bytes: per column its sign, its count of distinct values,
+    // the values and the cumulative counts; the ranks' parts follow in column order.
+    std::string mine;
+    const std::size_t j_begin = tfirst < tlast ? tiles.begin(tfirst) : 0, j_end = tfirst < tlast ? tiles.end(tlast - 1) : 0;
+    auto put = [&](const void* data, std::size_t bytes) { mine.append(static_cast<const char*>(data), bytes); };
+    for (std::size_t j = j_begin; j < j_end; ++j) {
+      const std::int64_t head[2] = {m.skew_sign_[j], static_cast<std::int64_t>(m.columns_[j].values.size())};
+      put(head, sizeof head);
+      put(m.columns_[j].values.data(), m.columns_[j].values.size() * sizeof(double));
+      put(m.columns_[j].upto.data(), m.columns_[j].upto.size() * sizeof(std::uint32_t));
+    }
+    const std::vector<std::string> parts = params.comm->allgather_bytes(mine);
+    std::size_t j = 0;
+    for (const std::string& part : parts) {
+      std::size_t at = 0;
+      auto take = [&](void* data, std::size_t bytes) {
+        if (at + bytes > part.size()) throw Error("outlier model: the ranks' columns differ");
+        std::memcpy(data, part.data() + at, bytes);
+        at += bytes;
+      };
+      while (at < part.size()) {
+        if (j >= p) throw Error("outlier model: the ranks' columns differ");
+        std::int64_t head[2];
+        take(head, sizeof head);
+        m.skew_sign_[j] = static_cast<int>(head[0]);
+        EcodColumn& c = m.columns_[j];
+        c.values.resize(static_cast<std::size_t>(head[1]));
+        c.upto.resize(static_cast<std::size_t>(head[1]));
+        take(c.values.data(), c.values.size() * sizeof(double));
+        take(c.upto.data(), c.upto.size() * sizeof(std::uint32_t));
+        ++j;
+      }
+    }
+    if (j != p) throw Error("outlier model: the ranks' columns differ");
   }
 
   // Row scores: each row's tail scores looked up among the distinct values, a block

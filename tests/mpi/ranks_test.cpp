@@ -488,7 +488,11 @@ TEST(StagesOnRanks, StabilityFitsMatchOneProcess) {
 }
 
 TEST(StagesOnRanks, EcodScoresMatchOneProcess) {
-  const std::size_t n = 10000, p = 6;
+  // 6 columns (one a tile) and 70 (tiles of 8): the columns are sorted on the ranks
+  // that own their tiles and gathered.
+  for (const std::size_t p : {std::size_t{6}, std::size_t{70}}) {
+  SCOPED_TRACE(::testing::Message() << "p " << p);
+  const std::size_t n = p > 10 ? 3000 : 10000;
   MatrixD x = blobs<double>(n, p, 3, 55);
   for (std::size_t i = 0; i < n; i += 97) x(i, i % p) += 25.0;  // a few far rows
   for (std::size_t i = 0; i < n; i += 5) x(i, 1) = 1.0;           // ties in a column
@@ -506,8 +510,11 @@ TEST(StagesOnRanks, EcodScoresMatchOneProcess) {
     EXPECT_TRUE(same_bits(alone.outlier_feature_means(), shared.outlier_feature_means()));
     // The gathered scores are the ones the model recomputes in-sample on any rank.
     EXPECT_TRUE(same_bits(shared.score_training(x.view()), shared.decision_scores()));
+    EXPECT_EQ(alone.skew_sign(), shared.skew_sign());
+    for (std::size_t j = 0; j < p; ++j) EXPECT_TRUE(same_bits(alone.sorted_column(j), shared.sorted_column(j)));
     expect_share(scored, n, 1024, "scored rows");
   });
+  }
 }
 
 }  // namespace
