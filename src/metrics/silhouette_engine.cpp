@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "cluster/rank_share.hpp"
+#include "core/block_share.hpp"
 #include "kernels/dispatch.hpp"
 #include "segmenta/kernels.hpp"
 
@@ -423,12 +423,12 @@ std::vector<std::vector<std::pair<std::size_t, std::size_t>>> round_robin(std::s
 // between an owned and another superblock is run by both owners (each keeps its own
 // rows' sums), so two ranks each run 3/8 of the pairs instead of 1/2.
 template <class K, class T>
-void symmetric_sums(const Ctx<T>& c, const AccSink& sink, const cluster_detail::RankShare& share) {
+void symmetric_sums(const Ctx<T>& c, const AccSink& sink, const BlockShare& share) {
   const Layout& L = *c.L;
   const Plan plan = make_plan(L.units, K::gemm);
   const Blocks sb{L.units, plan.superblock};
   const std::size_t nsb = sb.count();
-  const std::size_t own0 = share.begin_block(nsb), own1 = share.end_block(nsb);
+  const std::size_t own0 = share.begin_block(sb), own1 = share.end_block(sb);
   auto owned = [&](std::size_t u) { return u >= own0 && u < own1; };
   std::vector<std::pair<std::size_t, std::size_t>> tasks;
   for (const auto& round : round_robin(nsb))
@@ -505,12 +505,6 @@ std::size_t real_units(const Layout& L, std::size_t u0, std::size_t u1) {
   return count;
 }
 
-/// Units [first, last) of the blocks a rank owns (all units for one process).
-std::pair<std::size_t, std::size_t> owned_units(const cluster_detail::RankShare& share, const Blocks& blocks) {
-  const std::size_t first = share.begin_block(blocks.count()), last = share.end_block(blocks.count());
-  if (first >= last) return {0, 0};
-  return {blocks.begin(first), blocks.end(last - 1)};
-}
 
 template <class K, class T>
 void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector<double>& out,
@@ -518,11 +512,11 @@ void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector
   const Layout& L = *c.L;
   const std::size_t tile = K::gemm ? gemm_tile : direct_tile;
   const Blocks tiles{L.units, tile};
-  const cluster_detail::RankShare share = cluster_detail::RankShare::of(o.comm, tiles.count());
+  const BlockShare share = BlockShare::of(o.comm, tiles.count());
   std::vector<double> unit_s(L.units, 0.0);
   // Each row tile sweeps every column on its own: the tiles of a rank are independent
   // of the others', and their silhouettes are gathered below.
-  cluster_detail::share_parallel_blocks(L.units, tile, share, [&](std::size_t r0, std::size_t r1, std::size_t) {
+  parallel_own_blocks(tiles, share, [&](std::size_t r0, std::size_t r1, std::size_t) {
     std::vector<StreamSink::State> states(r1 - r0);
     const StreamSink sink{states.data(), r0, &L, lab.counts.data()};
     Scratch<T> s(tile, K::gemm);
@@ -538,11 +532,8 @@ void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector
       unit_s[i] = silhouette_value(st.own, lab.counts[own], st.best);
     }
   });
-  if (o.computed_units) {
-    const auto [u0, u1] = share.distributed() ? owned_units(share, tiles) : std::pair<std::size_t, std::size_t>{0, L.units};
-    *o.computed_units += real_units(L, u0, u1);
-  }
-  cluster_detail::exchange_block_rows(share, tiles, 1, unit_s.data(), "silhouette");
+  if (o.computed_units) *o.computed_units += real_units(L, share.begin_row(tiles), share.end_row(tiles));
+  gather_block_rows(share, tiles, 1, unit_s.data(), "silhouette");
   out.resize(L.n);
   for (std::size_t r = 0; r < L.n; ++r) out[r] = unit_s[L.row_unit[r]];
 }
@@ -562,12 +553,12 @@ void symmetric_silhouette(const Ctx<T>& c, const std::vector<const EncodedLabels
           static_cast<std::uint32_t>(offset[l] + static_cast<std::size_t>(L.cell_code[cell * m + l]));
   std::vector<double> acc(L.units * slots, 0.0);
   const Blocks sb{L.units, make_plan(L.units, K::gemm).superblock};
-  const cluster_detail::RankShare share = cluster_detail::RankShare::of(o.comm, sb.count());
+  const BlockShare share = BlockShare::of(o.comm, sb.count());
   symmetric_sums<K>(c, AccSink{acc.data(), slots, cell_slot.data(), m}, share);
 
   // The silhouettes of this rank's units (every unit for one process), m a unit; the
   // units of a cell share its labels (own = the cell's label in each labeling).
-  const auto [u0, u1] = owned_units(share, sb);
+  const std::size_t u0 = share.begin_row(sb), u1 = share.end_row(sb);
   std::vector<double> unit_s(L.units * m, 0.0);
   parallel_blocks(u1 - u0, 4096, [&](std::size_t b, std::size_t e, std::size_t) {
     for (std::size_t u = u0 + b; u < u0 + e; ++u) {
@@ -585,7 +576,7 @@ void symmetric_silhouette(const Ctx<T>& c, const std::vector<const EncodedLabels
     }
   });
   if (o.computed_units) *o.computed_units += real_units(L, u0, u1);
-  cluster_detail::exchange_block_rows(share, sb, m, unit_s.data(), "silhouette");
+  gather_block_rows(share, sb, m, unit_s.data(), "silhouette");
 
   for (std::size_t l = 0; l < m; ++l) outs[l]->assign(L.n, 0.0);
   parallel_blocks(L.n, 4096, [&](std::size_t b, std::size_t e, std::size_t) {

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "cluster/rank_share.hpp"
+#include "core/block_share.hpp"
 #include "kernels/dispatch.hpp"
 #include "metrics/labels.hpp"
 #include "metrics/row_source.hpp"
@@ -155,8 +155,8 @@ SilhouetteEstimate estimate(const detail::RowSource<T>& x, Labels labels, std::s
   // panel), so the result does not depend on the thread count or the panel size.
   std::vector<double> sums(mq * k, 0.0);
   const Blocks qb{mq, kQueryBlock};
-  const cluster_detail::RankShare share = cluster_detail::RankShare::of(comm, qb.count());
-  const std::size_t qfirst = share.begin_block(qb.count()), qlast = share.end_block(qb.count());
+  const detail::BlockShare share = detail::BlockShare::of(comm, qb.count());
+  const std::size_t qfirst = share.begin_block(qb), qlast = share.end_block(qb);
   if (computed_rows)
     for (std::size_t b = qfirst; b < qlast; ++b)
       for (std::size_t i = qb.begin(b); i < qb.end(b); ++i) *computed_rows += i < m;
@@ -201,7 +201,7 @@ SilhouetteEstimate estimate(const detail::RowSource<T>& x, Labels labels, std::s
     });
     c0 = c1;
   }
-  cluster_detail::exchange_block_rows(share, qb, k, sums.data(), "silhouette estimate");
+  detail::gather_block_rows(share, qb, k, sums.data(), "silhouette estimate");
   std::vector<double> value(m, 0.0);
   for (std::size_t i = 0; i < m; ++i) {
     const std::size_t own = static_cast<std::size_t>(enc.codes[sample[i]]);

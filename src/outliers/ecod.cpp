@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "cluster/rank_share.hpp"
+#include "core/block_share.hpp"
 #include "segmenta/kernels.hpp"
 #include "segmenta/outliers.hpp"
 
@@ -254,8 +254,8 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   // distinct values with their cumulative counts. On several ranks the column tiles
   // are shared out in order (rank_blocks) and each column's result is gathered
   // whole: a column's sort does not depend on the other columns.
-  const cluster_detail::RankShare tile_share = cluster_detail::RankShare::of(params.comm, tiles.count());
-  const std::size_t tfirst = tile_share.begin_block(tiles.count()), tlast = tile_share.end_block(tiles.count());
+  const detail::BlockShare tile_share = detail::BlockShare::of(params.comm, tiles.count());
+  const std::size_t tfirst = tile_share.begin_block(tiles), tlast = tile_share.end_block(tiles);
   {
     ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tlast - tfirst),
                      n, tile);
@@ -283,7 +283,7 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
     // This rank's columns as bytes: per column its sign, its count of distinct values,
     // the values and the cumulative counts; the ranks' parts follow in column order.
     std::string mine;
-    const std::size_t j_begin = tfirst < tlast ? tiles.begin(tfirst) : 0, j_end = tfirst < tlast ? tiles.end(tlast - 1) : 0;
+    const std::size_t j_begin = tile_share.begin_row(tiles), j_end = tile_share.end_row(tiles);
     auto put = [&](const void* data, std::size_t bytes) { mine.append(static_cast<const char*>(data), bytes); };
     for (std::size_t j = j_begin; j < j_end; ++j) {
       const std::int64_t head[2] = {m.skew_sign_[j], static_cast<std::int64_t>(m.columns_[j].values.size())};
@@ -324,17 +324,14 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   const std::vector<double> tail = neg_log_ladder(n);
   m.scores_.resize(n);
   const Blocks row_blocks{n, 1024};
-  const cluster_detail::RankShare share = cluster_detail::RankShare::of(params.comm, row_blocks.count());
-  cluster_detail::share_parallel_blocks(n, 1024, share, [&](std::size_t begin, std::size_t end, std::size_t) {
+  const detail::BlockShare share = detail::BlockShare::of(params.comm, row_blocks.count());
+  detail::parallel_own_blocks(row_blocks, share, [&](std::size_t begin, std::size_t end, std::size_t) {
     std::vector<double> o((end - begin) * p);
     m.training_tail_scores(x, begin, end, tail, o.data());
     for (std::size_t i = begin; i < end; ++i) m.scores_[i] = kernels::pairwise_sum(o.data() + (i - begin) * p, p);
   });
-  if (params.scored_rows) {
-    const std::size_t first = share.begin_block(row_blocks.count()), last = share.end_block(row_blocks.count());
-    *params.scored_rows += first < last ? row_blocks.end(last - 1) - row_blocks.begin(first) : 0;
-  }
-  cluster_detail::exchange_block_rows(share, row_blocks, 1, m.scores_.data(), "outlier scores");
+  if (params.scored_rows) *params.scored_rows += share.end_row(row_blocks) - share.begin_row(row_blocks);
+  detail::gather_block_rows(share, row_blocks, 1, m.scores_.data(), "outlier scores");
   m.threshold_ = percentile_linear(m.scores_, 100 * (1 - params.contamination));
   m.labels_.resize(n);
   std::vector<std::size_t> flagged;
