@@ -36,7 +36,9 @@ struct BlockShare {
   }
   bool distributed() const noexcept { return comm != nullptr; }
   /// This rank's blocks of `blocks`, [begin_block, end_block).
-  std::size_t begin_block(const Blocks& blocks) const noexcept { return first < blocks.count() ? first : blocks.count(); }
+  std::size_t begin_block(const Blocks& blocks) const noexcept {
+    return first < blocks.count() ? first : blocks.count();
+  }
   std::size_t end_block(const Blocks& blocks) const noexcept { return last < blocks.count() ? last : blocks.count(); }
   /// The rows [begin, end) of this rank's blocks (empty when it has none).
   std::size_t begin_row(const Blocks& blocks) const noexcept {

@@ -53,9 +53,14 @@ SilhouetteEstimate silhouette_estimate_rows(const RowSource<T>& x, Labels labels
                                             std::uint64_t random_state,
                                             std::vector<SilhouetteSampleRow>* rows_out = nullptr,
                                             const Communicator* comm = nullptr, std::size_t* computed_rows = nullptr);
+/// Calinski-Harabasz and Davies-Bouldin: with `comm` (several ranks, the same
+/// arguments on every rank) the rows' distances to their cluster mean are computed on
+/// the ranks' shares of the row blocks and gathered, then added in row order on every
+/// rank (the means, sums over the rows in row order, stay whole on every rank): the
+/// same bits as one process.
 template <class T>
-double calinski_harabasz_rows(const RowSource<T>& x, Labels labels);
+double calinski_harabasz_rows(const RowSource<T>& x, Labels labels, const Communicator* comm = nullptr);
 template <class T>
-double davies_bouldin_rows(const RowSource<T>& x, Labels labels);
+double davies_bouldin_rows(const RowSource<T>& x, Labels labels, const Communicator* comm = nullptr);
 
 }  // namespace segmenta::detail

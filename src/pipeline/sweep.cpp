@@ -89,51 +89,51 @@ std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_
   std::vector<double> outcome(2 * tasks, 0.0);
   Progress progress("stability", 2 * ((tasks + ranks - 1 - rank) / ranks), "fits");
   auto run_pairs = [&] {
-  for (std::size_t b = 0; b < choice.pairs; ++b) {
-    Rng rng = Rng::stream(choice.seed, 0x57ab0000u + b);
-    const std::vector<std::size_t> base = rng.sample_without_replacement(n, core);
-    auto draw = [&] {
-      std::vector<std::size_t> rows;
-      for (std::size_t i : rng.sample_without_replacement(core, m)) rows.push_back(base[i]);
-      std::sort(rows.begin(), rows.end());
-      return rows;
-    };
-    const std::vector<std::size_t> a = draw(), c = draw();
-    const std::uint64_t seed_a = rng.next_u64(), seed_c = rng.next_u64();
-    // Positions of the common rows in a and in c (both sorted).
-    std::vector<std::size_t> pa, pc;
-    for (std::size_t i = 0, j = 0; i < a.size() && j < c.size();) {
-      if (a[i] < c[j]) {
-        ++i;
-      } else if (c[j] < a[i]) {
-        ++j;
-      } else {
-        pa.push_back(i++);
-        pc.push_back(j++);
+    for (std::size_t b = 0; b < choice.pairs; ++b) {
+      Rng rng = Rng::stream(choice.seed, 0x57ab0000u + b);
+      const std::vector<std::size_t> base = rng.sample_without_replacement(n, core);
+      auto draw = [&] {
+        std::vector<std::size_t> rows;
+        for (std::size_t i : rng.sample_without_replacement(core, m)) rows.push_back(base[i]);
+        std::sort(rows.begin(), rows.end());
+        return rows;
+      };
+      const std::vector<std::size_t> a = draw(), c = draw();
+      const std::uint64_t seed_a = rng.next_u64(), seed_c = rng.next_u64();
+      // Positions of the common rows in a and in c (both sorted).
+      std::vector<std::size_t> pa, pc;
+      for (std::size_t i = 0, j = 0; i < a.size() && j < c.size();) {
+        if (a[i] < c[j]) {
+          ++i;
+        } else if (c[j] < a[i]) {
+          ++j;
+        } else {
+          pa.push_back(i++);
+          pc.push_back(j++);
+        }
+      }
+      for (std::size_t t = 0; t < ks.size(); ++t) {
+        const std::size_t task = b * ks.size() + t;
+        if (task % ranks != rank) continue;
+        progress.note(fmt::format("pair {}/{}, k = {}", b + 1, choice.pairs, ks[t]));
+        progress.advance(2);
+        if (ks[t] > m) continue;
+        std::vector<std::int32_t> la, lc;
+        try {
+          la = choice.fit(a, ks[t], seed_a);
+          lc = choice.fit(c, ks[t], seed_c);
+        } catch (const InvalidArgument&) {
+          continue;  // a subsample the method cannot fit at this k: the pair does not count
+        }
+        std::vector<std::int32_t> x, y;
+        for (std::size_t i = 0; i < pa.size(); ++i) {
+          x.push_back(la[pa[i]]);
+          y.push_back(lc[pc[i]]);
+        }
+        outcome[2 * task] = 1.0;
+        outcome[2 * task + 1] = adjusted_rand_score(x, y);
       }
     }
-    for (std::size_t t = 0; t < ks.size(); ++t) {
-      const std::size_t task = b * ks.size() + t;
-      if (task % ranks != rank) continue;
-      progress.note(fmt::format("pair {}/{}, k = {}", b + 1, choice.pairs, ks[t]));
-      progress.advance(2);
-      if (ks[t] > m) continue;
-      std::vector<std::int32_t> la, lc;
-      try {
-        la = choice.fit(a, ks[t], seed_a);
-        lc = choice.fit(c, ks[t], seed_c);
-      } catch (const InvalidArgument&) {
-        continue;  // a subsample the method cannot fit at this k: the pair does not count
-      }
-      std::vector<std::int32_t> x, y;
-      for (std::size_t i = 0; i < pa.size(); ++i) {
-        x.push_back(la[pa[i]]);
-        y.push_back(lc[pc[i]]);
-      }
-      outcome[2 * task] = 1.0;
-      outcome[2 * task + 1] = adjusted_rand_score(x, y);
-    }
-  }
   };
   if (comm == nullptr) {
     run_pairs();
@@ -141,7 +141,8 @@ std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_
     // A fit's other errors are every rank's (the ranks wait for each other below).
     agree_on_failure(*comm, run_pairs);
     std::vector<double> mine;
-    for (std::size_t task = rank; task < tasks; task += ranks) mine.insert(mine.end(), {outcome[2 * task], outcome[2 * task + 1]});
+    for (std::size_t task = rank; task < tasks; task += ranks)
+      mine.insert(mine.end(), {outcome[2 * task], outcome[2 * task + 1]});
     const std::vector<double> all = comm->allgather(mine);
     if (all.size() != 2 * tasks) throw Error("stability: the ranks' task counts differ");
     // Rank r's tasks r, r + N, ... follow each other in the gathered values.
@@ -364,8 +365,13 @@ SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> label
   } else {
     p.silhouette = silhouette_score<T>(space, labels);
   }
-  p.calinski_harabasz = calinski_harabasz_score<T>(space, labels);
-  p.davies_bouldin = davies_bouldin_score<T>(space, labels);
+  if (comm != nullptr) {
+    p.calinski_harabasz = calinski_harabasz_rows<T>(RowSource<T>(space), labels, comm);
+    p.davies_bouldin = davies_bouldin_rows<T>(RowSource<T>(space), labels, comm);
+  } else {
+    p.calinski_harabasz = calinski_harabasz_score<T>(space, labels);
+    p.davies_bouldin = davies_bouldin_score<T>(space, labels);
+  }
   return p;
 }
 
@@ -393,8 +399,8 @@ SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std
       p.silhouette = silhouette_score<double>(full.view(), labels);
     }
   }
-  p.calinski_harabasz = calinski_harabasz_rows<double>(space, labels);
-  p.davies_bouldin = davies_bouldin_rows<double>(space, labels);
+  p.calinski_harabasz = calinski_harabasz_rows<double>(space, labels, comm);
+  p.davies_bouldin = davies_bouldin_rows<double>(space, labels, comm);
   return p;
 }
 

@@ -122,8 +122,9 @@ Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::
 /// Silhouette, Calinski-Harabasz and Davies-Bouldin of one labeling in `space`
 /// (the estimate on silhouette_sample rows when > 0); NaN where undefined (one cluster).
 /// With `comm` (every rank calling with the same arguments), the silhouette's rows are
-/// shared out across its ranks and gathered (the same bits); Calinski-Harabasz and
-/// Davies-Bouldin, sums over the rows in row order, are computed whole on every rank.
+/// shared out across its ranks and gathered (the same bits); so are the distances of
+/// Calinski-Harabasz and Davies-Bouldin to the cluster means (added in row order on
+/// every rank; the means themselves, sums in row order, are computed whole).
 template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
                         std::uint64_t seed, const Communicator* comm = nullptr);

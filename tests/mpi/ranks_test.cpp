@@ -430,9 +430,8 @@ TEST(StagesOnRanks, CriteriaOfOneLabelingMatchOneProcess) {
   const std::size_t n = 5000, p = 7;
   const MatrixD x = blobs<double>(n, p, 3, 99);
   const std::vector<std::int32_t> labels = some_labels(n, 3, 10);
-  const detail::RowSource<double> rows(n, p, [&](std::size_t i, double* dst) {
-    std::memcpy(dst, x.row(i), p * sizeof(double));
-  });
+  const detail::RowSource<double> rows(
+      n, p, [&](std::size_t i, double* dst) { std::memcpy(dst, x.row(i), p * sizeof(double)); });
   on_thread_counts([&] {
     for (const std::size_t sample : {std::size_t{0}, std::size_t{600}}) {
       SCOPED_TRACE(::testing::Message() << "silhouette sample " << sample);
@@ -491,29 +490,29 @@ TEST(StagesOnRanks, EcodScoresMatchOneProcess) {
   // 6 columns (one a tile) and 70 (tiles of 8): the columns are sorted on the ranks
   // that own their tiles and gathered.
   for (const std::size_t p : {std::size_t{6}, std::size_t{70}}) {
-  SCOPED_TRACE(::testing::Message() << "p " << p);
-  const std::size_t n = p > 10 ? 3000 : 10000;
-  MatrixD x = blobs<double>(n, p, 3, 55);
-  for (std::size_t i = 0; i < n; i += 97) x(i, i % p) += 25.0;  // a few far rows
-  for (std::size_t i = 0; i < n; i += 5) x(i, 1) = 1.0;           // ties in a column
-  on_thread_counts([&] {
-    EcodParams ep;
-    ep.contamination = 0.05;
-    const EcodModel alone = fit_ecod(x.view(), ep);
-    std::size_t scored = 0;
-    ep.comm = &world();
-    ep.scored_rows = &scored;
-    const EcodModel shared = fit_ecod(x.view(), ep);
-    EXPECT_TRUE(same_bits(alone.decision_scores(), shared.decision_scores()));
-    EXPECT_EQ(alone.labels(), shared.labels());
-    EXPECT_TRUE(same_bits(alone.threshold(), shared.threshold()));
-    EXPECT_TRUE(same_bits(alone.outlier_feature_means(), shared.outlier_feature_means()));
-    // The gathered scores are the ones the model recomputes in-sample on any rank.
-    EXPECT_TRUE(same_bits(shared.score_training(x.view()), shared.decision_scores()));
-    EXPECT_EQ(alone.skew_sign(), shared.skew_sign());
-    for (std::size_t j = 0; j < p; ++j) EXPECT_TRUE(same_bits(alone.sorted_column(j), shared.sorted_column(j)));
-    expect_share(scored, n, 1024, "scored rows");
-  });
+    SCOPED_TRACE(::testing::Message() << "p " << p);
+    const std::size_t n = p > 10 ? 3000 : 10000;
+    MatrixD x = blobs<double>(n, p, 3, 55);
+    for (std::size_t i = 0; i < n; i += 97) x(i, i % p) += 25.0;  // a few far rows
+    for (std::size_t i = 0; i < n; i += 5) x(i, 1) = 1.0;         // ties in a column
+    on_thread_counts([&] {
+      EcodParams ep;
+      ep.contamination = 0.05;
+      const EcodModel alone = fit_ecod(x.view(), ep);
+      std::size_t scored = 0;
+      ep.comm = &world();
+      ep.scored_rows = &scored;
+      const EcodModel shared = fit_ecod(x.view(), ep);
+      EXPECT_TRUE(same_bits(alone.decision_scores(), shared.decision_scores()));
+      EXPECT_EQ(alone.labels(), shared.labels());
+      EXPECT_TRUE(same_bits(alone.threshold(), shared.threshold()));
+      EXPECT_TRUE(same_bits(alone.outlier_feature_means(), shared.outlier_feature_means()));
+      // The gathered scores are the ones the model recomputes in-sample on any rank.
+      EXPECT_TRUE(same_bits(shared.score_training(x.view()), shared.decision_scores()));
+      EXPECT_EQ(alone.skew_sign(), shared.skew_sign());
+      for (std::size_t j = 0; j < p; ++j) EXPECT_TRUE(same_bits(alone.sorted_column(j), shared.sorted_column(j)));
+      expect_share(scored, n, 1024, "scored rows");
+    });
   }
 }
 
