@@ -6,7 +6,7 @@
 // rank r computes the r-th share of them in order (rank_blocks). Whatever a block
 // computes depends on that block only, so gathering the blocks' rows in block order
 // gives every rank the one process's bits whatever the number of ranks. (The fits
-// have their own helpers, src/cluster/rank_share.hpp, which also complete per-block
+// have their own share and exchanges, src/cluster/rank_share.hpp, which also complete per-block
 // partial sums.)
 #pragma once
 
