@@ -32,12 +32,21 @@
 #include <utility>
 #include <vector>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 
 namespace segmenta {
 
 struct EcodParams {
   double contamination = 0.1;  // share of rows flagged, in (0, 0.5]
+  /// Ranks to share the work with (null or one rank: this process alone). Every rank
+  /// calls fit_ecod with the same x; each sorts the columns of its share of the
+  /// column tiles and scores the row blocks of its share (rank_blocks over blocks of
+  /// 1,024 rows); the columns and the scores are gathered in order, so every rank
+  /// returns, bit for bit, the model one process would.
+  const Communicator* comm = nullptr;
+  /// When set, increased by the rows this rank scored (a test's measure of the share).
+  std::size_t* scored_rows = nullptr;
 };
 
 /// One feature's training column, kept as its distinct values with cumulative

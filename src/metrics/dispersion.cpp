@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/block_share.hpp"
 #include "metrics/labels.hpp"
 #include "metrics/row_source.hpp"
 #include "metrics/validate.hpp"
@@ -42,11 +43,33 @@ double sq_dist_to(const T* r, const double* c, std::size_t p) {
 
 // Per-cluster sums of f(squared distance to the cluster mean), added per cluster and
 // then over clusters in label order (the order scikit-learn and yellowbrick use).
+// With `comm` (several ranks) each rank computes the terms f(d²) of its share of the
+// rows' blocks, the terms are gathered in row order and every rank adds them in row
+// order, as one process does: the same bits.
 template <class T, class F>
 double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabels& enc,
-                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
+                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr,
+                       const Communicator* comm = nullptr) {
   const std::size_t p = x.cols();
   std::vector<double> sums(enc.k(), 0.0);
+  if (comm != nullptr && comm->size() > 1) {
+    const Blocks blocks{x.rows(), 4096};
+    const detail::BlockShare share = detail::BlockShare::of(comm, blocks.count());
+    std::vector<double> term(x.rows(), 0.0);
+    detail::parallel_own_blocks(blocks, share, [&](std::size_t b, std::size_t e, std::size_t) {
+      std::vector<T> scratch(p);
+      for (std::size_t i = b; i < e; ++i) {
+        const auto c = static_cast<std::size_t>(enc.codes[i]);
+        term[i] = f(sq_dist_to(x.row(i, scratch.data()), means.data() + c * p, p));
+      }
+    });
+    detail::gather_block_rows(share, blocks, 1, term.data(), "dispersion");
+    for (std::size_t i = 0; i < x.rows(); ++i) sums[static_cast<std::size_t>(enc.codes[i])] += term[i];
+    double total = 0.0;
+    for (double v : sums) total += v;
+    if (per_cluster) *per_cluster = std::move(sums);
+    return total;
+  }
   std::vector<T> scratch(p);
   for (std::size_t i = 0; i < x.rows(); ++i) {
     const auto c = static_cast<std::size_t>(enc.codes[i]);
@@ -59,7 +82,7 @@ double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabel
 }
 
 template <class T>
-double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels) {
+double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels, const Communicator* comm = nullptr) {
   const detail::EncodedLabels enc = detail::encode_labels(labels);
   detail::check_number_of_labels(enc, "labels");
   const std::size_t n = x.rows(), p = x.cols(), k = enc.k();
@@ -80,20 +103,20 @@ double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels) {
     }
     extra += static_cast<double>(enc.counts[c]) * s;
   }
-  const double intra = per_cluster_sum(x, enc, means, [](double d2) { return d2; });
+  const double intra = per_cluster_sum(x, enc, means, [](double d2) { return d2; }, nullptr, comm);
   if (intra == 0.0) return 1.0;
   return extra * static_cast<double>(n - k) / (intra * (static_cast<double>(k) - 1.0));
 }
 
 template <class T>
-double davies_bouldin_of(const detail::RowSource<T>& x, Labels labels) {
+double davies_bouldin_of(const detail::RowSource<T>& x, Labels labels, const Communicator* comm = nullptr) {
   const detail::EncodedLabels enc = detail::encode_labels(labels);
   detail::check_number_of_labels(enc, "labels");
   const std::size_t p = x.cols(), k = enc.k();
   const std::vector<double> means = cluster_means(x, enc);
   std::vector<double> intra;
   per_cluster_sum(
-      x, enc, means, [](double d2) { return std::sqrt(d2); }, &intra);
+      x, enc, means, [](double d2) { return std::sqrt(d2); }, &intra, comm);
   for (std::size_t c = 0; c < k; ++c) intra[c] /= static_cast<double>(enc.counts[c]);
 
   // scikit-learn returns 0 when all intra distances or all centroid distances are
@@ -172,23 +195,23 @@ void check_rows(const RowSource<T>& x, Labels labels) {
 }
 
 template <class T>
-double calinski_harabasz_rows(const RowSource<T>& x, Labels labels) {
+double calinski_harabasz_rows(const RowSource<T>& x, Labels labels, const Communicator* comm) {
   check_rows(x, labels);
-  return calinski_harabasz_of(x, labels);
+  return calinski_harabasz_of(x, labels, comm);
 }
 
 template <class T>
-double davies_bouldin_rows(const RowSource<T>& x, Labels labels) {
+double davies_bouldin_rows(const RowSource<T>& x, Labels labels, const Communicator* comm) {
   check_rows(x, labels);
-  return davies_bouldin_of(x, labels);
+  return davies_bouldin_of(x, labels, comm);
 }
 
 template void check_rows<double>(const RowSource<double>&, Labels);
 template void check_rows<float>(const RowSource<float>&, Labels);
-template double calinski_harabasz_rows<double>(const RowSource<double>&, Labels);
-template double calinski_harabasz_rows<float>(const RowSource<float>&, Labels);
-template double davies_bouldin_rows<double>(const RowSource<double>&, Labels);
-template double davies_bouldin_rows<float>(const RowSource<float>&, Labels);
+template double calinski_harabasz_rows<double>(const RowSource<double>&, Labels, const Communicator*);
+template double calinski_harabasz_rows<float>(const RowSource<float>&, Labels, const Communicator*);
+template double davies_bouldin_rows<double>(const RowSource<double>&, Labels, const Communicator*);
+template double davies_bouldin_rows<float>(const RowSource<float>&, Labels, const Communicator*);
 
 }  // namespace detail
 

@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 #include "segmenta/metrics.hpp"
 
@@ -42,14 +43,24 @@ void check_rows(const RowSource<T>& x, Labels labels);
 /// silhouette_estimate, calinski_harabasz_score and davies_bouldin_score of a row
 /// source: bit for bit the public functions' results on the materialised matrix.
 /// The estimate holds the sampled rows and at most a panel of kEstimatePanelUnits
-/// other rows at a time, never a copy of every row.
+/// other rows at a time, never a copy of every row. With `comm` (several ranks, all
+/// calling with the same arguments) each rank computes the distance sums of its share
+/// of the sampled rows' blocks and the sums are gathered: the same bits as one
+/// process. `computed_rows`, when set, is increased by the sampled rows this rank
+/// computed.
 template <class T>
 SilhouetteEstimate silhouette_estimate_rows(const RowSource<T>& x, Labels labels, std::size_t sample_rows,
                                             std::uint64_t random_state,
-                                            std::vector<SilhouetteSampleRow>* rows_out = nullptr);
+                                            std::vector<SilhouetteSampleRow>* rows_out = nullptr,
+                                            const Communicator* comm = nullptr, std::size_t* computed_rows = nullptr);
+/// Calinski-Harabasz and Davies-Bouldin: with `comm` (several ranks, the same
+/// arguments on every rank) the rows' distances to their cluster mean are computed on
+/// the ranks' shares of the row blocks and gathered, then added in row order on every
+/// rank (the means, sums over the rows in row order, stay whole on every rank): the
+/// same bits as one process.
 template <class T>
-double calinski_harabasz_rows(const RowSource<T>& x, Labels labels);
+double calinski_harabasz_rows(const RowSource<T>& x, Labels labels, const Communicator* comm = nullptr);
 template <class T>
-double davies_bouldin_rows(const RowSource<T>& x, Labels labels);
+double davies_bouldin_rows(const RowSource<T>& x, Labels labels, const Communicator* comm = nullptr);
 
 }  // namespace segmenta::detail

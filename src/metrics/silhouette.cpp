@@ -9,11 +9,11 @@
 
 namespace segmenta {
 
-namespace {
+namespace detail {
 
 // Blocked summation: the rounding error grows with ~(n / 1024 + 1024) terms rather
 // than n, close to numpy's pairwise mean (scikit-learn's np.mean of the samples).
-double mean_of(const std::vector<double>& v) {
+double silhouette_mean(const std::vector<double>& v) {
   constexpr std::size_t block = 1024;
   double total = 0.0;
   for (std::size_t b = 0; b < v.size(); b += block) {
@@ -25,6 +25,10 @@ double mean_of(const std::vector<double>& v) {
   return total / static_cast<double>(v.size());
 }
 
+}  // namespace detail
+
+namespace {
+using detail::silhouette_mean;
 }  // namespace
 
 template <class T>
@@ -38,7 +42,7 @@ std::vector<double> silhouette_samples(MatrixView<T> x, Labels labels) {
 
 template <class T>
 double silhouette_score(MatrixView<T> x, Labels labels) {
-  return mean_of(silhouette_samples(x, labels));
+  return silhouette_mean(silhouette_samples(x, labels));
 }
 
 template <class T>
@@ -70,7 +74,7 @@ double silhouette_score_sampled(MatrixView<T> x, Labels labels, std::size_t samp
   const detail::EncodedLabels enc = detail::encode_labels(ls);
   detail::check_number_of_labels(enc, "labels (in the sample of sample_size rows)");
   auto out = detail::silhouette_engine(xs.view(), {&enc}, {});
-  return mean_of(out[0]);
+  return silhouette_mean(out[0]);
 }
 
 template std::vector<double> silhouette_samples<double>(MatrixView<double>, Labels);

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/block_share.hpp"
 #include "kernels/dispatch.hpp"
 #include "segmenta/kernels.hpp"
 
@@ -415,14 +416,24 @@ std::vector<std::vector<std::pair<std::size_t, std::size_t>>> round_robin(std::s
 // count. A task may start as soon as the previous tasks of both its superblocks are
 // done (no barrier between rounds, so a slow or preempted thread does not stall the
 // others); a single thread simply runs them in list order.
+//
+// On several ranks (`share`: the superblocks this rank owns), a rank runs only the
+// tasks that touch one of its superblocks, in the same order: every row of its
+// superblocks receives the contributions of one process in the same order. A task
+// between an owned and another superblock is run by both owners (each keeps its own
+// rows' sums), so two ranks each run 3/8 of the pairs instead of 1/2.
 template <class K, class T>
-void symmetric_sums(const Ctx<T>& c, const AccSink& sink) {
+void symmetric_sums(const Ctx<T>& c, const AccSink& sink, const BlockShare& share) {
   const Layout& L = *c.L;
   const Plan plan = make_plan(L.units, K::gemm);
   const Blocks sb{L.units, plan.superblock};
   const std::size_t nsb = sb.count();
+  const std::size_t own0 = share.begin_block(sb), own1 = share.end_block(sb);
+  auto owned = [&](std::size_t u) { return u >= own0 && u < own1; };
   std::vector<std::pair<std::size_t, std::size_t>> tasks;
-  for (const auto& round : round_robin(nsb)) tasks.insert(tasks.end(), round.begin(), round.end());
+  for (const auto& round : round_robin(nsb))
+    for (const auto& task : round)
+      if (owned(task.first) || owned(task.second)) tasks.push_back(task);
   const std::size_t nt = tasks.size();
   // Position of each task in the sequence of each of its superblocks.
   std::vector<std::size_t> seq_a(nt), seq_b(nt), count(nsb, 0);
@@ -487,12 +498,25 @@ double silhouette_value(double a_sum, std::size_t own_count, double b) {
   return std::isnan(s) ? 0.0 : s;
 }
 
+/// Real units (not padding) in units [u0, u1).
+std::size_t real_units(const Layout& L, std::size_t u0, std::size_t u1) {
+  std::size_t count = 0;
+  for (std::size_t u = u0; u < u1; ++u) count += L.unit_row[u] != no_index;
+  return count;
+}
+
+
 template <class K, class T>
-void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector<double>& out) {
+void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector<double>& out,
+                          const SilhouetteEngineOptions& o) {
   const Layout& L = *c.L;
   const std::size_t tile = K::gemm ? gemm_tile : direct_tile;
+  const Blocks tiles{L.units, tile};
+  const BlockShare share = BlockShare::of(o.comm, tiles.count());
   std::vector<double> unit_s(L.units, 0.0);
-  parallel_blocks(L.units, tile, [&](std::size_t r0, std::size_t r1, std::size_t) {
+  // Each row tile sweeps every column on its own: the tiles of a rank are independent
+  // of the others', and their silhouettes are gathered below.
+  parallel_own_blocks(tiles, share, [&](std::size_t r0, std::size_t r1, std::size_t) {
     std::vector<StreamSink::State> states(r1 - r0);
     const StreamSink sink{states.data(), r0, &L, lab.counts.data()};
     Scratch<T> s(tile, K::gemm);
@@ -508,13 +532,15 @@ void streaming_silhouette(const Ctx<T>& c, const EncodedLabels& lab, std::vector
       unit_s[i] = silhouette_value(st.own, lab.counts[own], st.best);
     }
   });
+  if (o.computed_units) *o.computed_units += real_units(L, share.begin_row(tiles), share.end_row(tiles));
+  gather_block_rows(share, tiles, 1, unit_s.data(), "silhouette");
   out.resize(L.n);
   for (std::size_t r = 0; r < L.n; ++r) out[r] = unit_s[L.row_unit[r]];
 }
 
 template <class K, class T>
 void symmetric_silhouette(const Ctx<T>& c, const std::vector<const EncodedLabels*>& labs,
-                          const std::vector<std::vector<double>*>& outs) {
+                          const std::vector<std::vector<double>*>& outs, const SilhouetteEngineOptions& o) {
   const Layout& L = *c.L;
   const std::size_t m = labs.size();
   std::vector<std::size_t> offset(m + 1, 0);
@@ -526,21 +552,37 @@ void symmetric_silhouette(const Ctx<T>& c, const std::vector<const EncodedLabels
       cell_slot[cell * m + l] =
           static_cast<std::uint32_t>(offset[l] + static_cast<std::size_t>(L.cell_code[cell * m + l]));
   std::vector<double> acc(L.units * slots, 0.0);
-  symmetric_sums<K>(c, AccSink{acc.data(), slots, cell_slot.data(), m});
+  const Blocks sb{L.units, make_plan(L.units, K::gemm).superblock};
+  const BlockShare share = BlockShare::of(o.comm, sb.count());
+  symmetric_sums<K>(c, AccSink{acc.data(), slots, cell_slot.data(), m}, share);
+
+  // The silhouettes of this rank's units (every unit for one process), m a unit; the
+  // units of a cell share its labels (own = the cell's label in each labeling).
+  const std::size_t u0 = share.begin_row(sb), u1 = share.end_row(sb);
+  std::vector<double> unit_s(L.units * m, 0.0);
+  parallel_blocks(u1 - u0, 4096, [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t u = u0 + b; u < u0 + e; ++u) {
+      if (L.unit_row[u] == no_index) continue;
+      const double* a = acc.data() + u * slots;
+      const std::size_t cell = L.cell_of_unit[u];
+      for (std::size_t l = 0; l < m; ++l) {
+        const EncodedLabels& lab = *labs[l];
+        const auto own = static_cast<std::size_t>(L.cell_code[cell * m + l]);
+        double best = std::numeric_limits<double>::infinity();
+        for (std::size_t k = 0; k < lab.k(); ++k)
+          if (k != own) best = std::min(best, a[offset[l] + k] / static_cast<double>(lab.counts[k]));
+        unit_s[u * m + l] = silhouette_value(a[offset[l] + own], lab.counts[own], best);
+      }
+    }
+  });
+  if (o.computed_units) *o.computed_units += real_units(L, u0, u1);
+  gather_block_rows(share, sb, m, unit_s.data(), "silhouette");
 
   for (std::size_t l = 0; l < m; ++l) outs[l]->assign(L.n, 0.0);
   parallel_blocks(L.n, 4096, [&](std::size_t b, std::size_t e, std::size_t) {
     for (std::size_t r = b; r < e; ++r) {
-      const std::uint32_t unit = L.row_unit[r];
-      const double* a = acc.data() + static_cast<std::size_t>(unit) * slots;
-      for (std::size_t l = 0; l < m; ++l) {
-        const EncodedLabels& lab = *labs[l];
-        const auto own = static_cast<std::size_t>(lab.codes[r]);
-        double best = std::numeric_limits<double>::infinity();
-        for (std::size_t k = 0; k < lab.k(); ++k)
-          if (k != own) best = std::min(best, a[offset[l] + k] / static_cast<double>(lab.counts[k]));
-        (*outs[l])[r] = silhouette_value(a[offset[l] + own], lab.counts[own], best);
-      }
+      const std::size_t unit = L.row_unit[r];
+      for (std::size_t l = 0; l < m; ++l) (*outs[l])[r] = unit_s[unit * m + l];
     }
   });
 }
@@ -609,9 +651,9 @@ void evaluate_group(Ctx<T>& c, const std::vector<const EncodedLabels*>& labs,
   progress.note(fmt::format("{} rows", L.n));
   c.progress = &progress;
   if (streaming)
-    streaming_silhouette<K>(c, *labs[0], *outs[0]);
+    streaming_silhouette<K>(c, *labs[0], *outs[0], o);
   else
-    symmetric_silhouette<K>(c, labs, outs);
+    symmetric_silhouette<K>(c, labs, outs, o);
   c.progress = nullptr;
 }
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "metrics/labels.hpp"
+#include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 
 namespace segmenta::detail {
@@ -46,6 +47,17 @@ struct SilhouetteEngineOptions {
   bool merge_duplicates = true;
   /// Upper bound in bytes for the per-unit cluster sums of the symmetric evaluation.
   std::size_t accumulator_budget = std::size_t{256} << 20;
+  /// Ranks sharing the evaluation (null or one rank: this process computes every row).
+  /// The units are cut into the same superblocks (streaming: row tiles) as in one
+  /// process; rank r owns the r-th share of them in order (rank_blocks). Symmetric:
+  /// it runs, in the one-process order, every task that touches one of its
+  /// superblocks, so its rows receive the same contributions in the same order;
+  /// streaming: it sweeps its own row tiles. The silhouettes of every rank's units
+  /// are then gathered in rank order: the bits of one process for any rank count.
+  const Communicator* comm = nullptr;
+  /// When set, receives the number of real units (rows, duplicates merged) whose
+  /// silhouette this rank computed (a test's measure of the share).
+  std::size_t* computed_units = nullptr;
 };
 
 /// Largest p for which the automatic choice uses direct differences rather than GEMM.
@@ -56,5 +68,8 @@ inline constexpr std::size_t direct_max_features = 32;
 template <class T>
 std::vector<std::vector<double>> silhouette_engine(MatrixView<T> x, const std::vector<const EncodedLabels*>& labelings,
                                                    const SilhouetteEngineOptions& options);
+
+/// silhouette_score's mean of the per-row values (blocked summation).
+double silhouette_mean(const std::vector<double>& values);
 
 }  // namespace segmenta::detail

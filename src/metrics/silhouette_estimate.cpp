@@ -6,7 +6,9 @@
 // (direct differences for few columns, a GEMM tile with near pairs recomputed for
 // many) sum the distances from a block of sampled rows to a chunk of one label's rows.
 // Each sampled row's sums are accumulated by one task in a fixed order of chunks, so
-// the result does not depend on the thread count.
+// the result does not depend on the thread count. On several ranks each rank computes
+// the sums of its share of the blocks of sampled rows (every chunk, in the same
+// order) and the sums are gathered in block order: the same bits for any rank count.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -14,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "core/block_share.hpp"
 #include "kernels/dispatch.hpp"
 #include "metrics/labels.hpp"
 #include "metrics/row_source.hpp"
@@ -42,7 +45,8 @@ std::size_t round8(std::size_t v) { return (v + 7) / 8 * 8; }
 
 template <class T>
 SilhouetteEstimate estimate(const detail::RowSource<T>& x, Labels labels, std::size_t sample_rows,
-                            std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out) {
+                            std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out,
+                            const Communicator* comm = nullptr, std::size_t* computed_rows = nullptr) {
   if (sample_rows < 2) throw InvalidArgument("sample_rows: must be at least 2");
   const detail::EncodedLabels enc = detail::encode_labels(labels);
   detail::check_number_of_labels(enc, "labels");
@@ -151,13 +155,19 @@ SilhouetteEstimate estimate(const detail::RowSource<T>& x, Labels labels, std::s
   // panel), so the result does not depend on the thread count or the panel size.
   std::vector<double> sums(mq * k, 0.0);
   const Blocks qb{mq, kQueryBlock};
-  for (std::size_t c0 = 0; c0 < chunks.size();) {
+  const detail::BlockShare share = detail::BlockShare::of(comm, qb.count());
+  const std::size_t qfirst = share.begin_block(qb), qlast = share.end_block(qb);
+  if (computed_rows)
+    for (std::size_t b = qfirst; b < qlast; ++b)
+      for (std::size_t i = qb.begin(b); i < qb.end(b); ++i) *computed_rows += i < m;
+  for (std::size_t c0 = 0; c0 < chunks.size() && qfirst < qlast;) {
     // The panel: consecutive chunks (consecutive units) up to kEstimatePanelUnits.
     const std::size_t first = chunks[c0].begin;
     std::size_t c1 = c0;
     while (c1 < chunks.size() && chunks[c1].end - first <= panel_units) ++c1;
     put_range(first, chunks[c1 - 1].end, mq);
-    parallel_for(qb.count(), [&](std::size_t b) {
+    parallel_for(qlast - qfirst, [&](std::size_t task) {
+      const std::size_t b = qfirst + task;
       const std::size_t q0 = qb.begin(b), q1 = qb.end(b), nq = q1 - q0;
       std::vector<double> out(nq);
       std::vector<T> g(gemm ? nq * kPanelRows : 0);
@@ -191,6 +201,7 @@ SilhouetteEstimate estimate(const detail::RowSource<T>& x, Labels labels, std::s
     });
     c0 = c1;
   }
+  detail::gather_block_rows(share, qb, k, sums.data(), "silhouette estimate");
   std::vector<double> value(m, 0.0);
   for (std::size_t i = 0; i < m; ++i) {
     const std::size_t own = static_cast<std::size_t>(enc.codes[sample[i]]);
@@ -262,14 +273,17 @@ SilhouetteEstimate silhouette_estimate(MatrixView<T> x, Labels labels, std::size
 namespace detail {
 template <class T>
 SilhouetteEstimate silhouette_estimate_rows(const RowSource<T>& x, Labels labels, std::size_t sample_rows,
-                                            std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out) {
+                                            std::uint64_t random_state, std::vector<SilhouetteSampleRow>* rows_out,
+                                            const Communicator* comm, std::size_t* computed_rows) {
   check_rows(x, labels);
-  return estimate(x, labels, sample_rows, random_state, rows_out);
+  return estimate(x, labels, sample_rows, random_state, rows_out, comm, computed_rows);
 }
 template SilhouetteEstimate silhouette_estimate_rows<double>(const RowSource<double>&, Labels, std::size_t,
-                                                             std::uint64_t, std::vector<SilhouetteSampleRow>*);
+                                                             std::uint64_t, std::vector<SilhouetteSampleRow>*,
+                                                             const Communicator*, std::size_t*);
 template SilhouetteEstimate silhouette_estimate_rows<float>(const RowSource<float>&, Labels, std::size_t,
-                                                            std::uint64_t, std::vector<SilhouetteSampleRow>*);
+                                                            std::uint64_t, std::vector<SilhouetteSampleRow>*,
+                                                            const Communicator*, std::size_t*);
 }  // namespace detail
 
 template SilhouetteEstimate silhouette_estimate<double>(MatrixView<double>, Labels, std::size_t, std::uint64_t,

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/block_share.hpp"
 #include "segmenta/kernels.hpp"
 #include "segmenta/outliers.hpp"
 
@@ -250,11 +251,16 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   const Blocks tiles{p, tile};
 
   // Each column in turn: its skewness sign, then its values sorted, kept only as the
-  // distinct values with their cumulative counts.
+  // distinct values with their cumulative counts. On several ranks the column tiles
+  // are shared out in order (rank_blocks) and each column's result is gathered
+  // whole: a column's sort does not depend on the other columns.
+  const detail::BlockShare tile_share = detail::BlockShare::of(params.comm, tiles.count());
+  const std::size_t tfirst = tile_share.begin_block(tiles), tlast = tile_share.end_block(tiles);
   {
-    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tiles.count()), n,
-                     tile);
-    parallel_for(tiles.count(), [&](std::size_t t) {
+    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tlast - tfirst),
+                     n, tile);
+    parallel_for(tlast - tfirst, [&](std::size_t task) {
+      const std::size_t t = tfirst + task;
       const std::size_t j0 = tiles.begin(t), width = tiles.size(t);
       const std::size_t slot = pool.acquire();
       Scratch& scratch = pool[slot];
@@ -273,17 +279,59 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
       pool.release(slot);
     });
   }
+  if (tile_share.distributed()) {
+    // This rank's columns as bytes: per column its sign, its count of distinct values,
+    // the values and the cumulative counts; the ranks' parts follow in column order.
+    std::string mine;
+    const std::size_t j_begin = tile_share.begin_row(tiles), j_end = tile_share.end_row(tiles);
+    auto put = [&](const void* data, std::size_t bytes) { mine.append(static_cast<const char*>(data), bytes); };
+    for (std::size_t j = j_begin; j < j_end; ++j) {
+      const std::int64_t head[2] = {m.skew_sign_[j], static_cast<std::int64_t>(m.columns_[j].values.size())};
+      put(head, sizeof head);
+      put(m.columns_[j].values.data(), m.columns_[j].values.size() * sizeof(double));
+      put(m.columns_[j].upto.data(), m.columns_[j].upto.size() * sizeof(std::uint32_t));
+    }
+    const std::vector<std::string> parts = params.comm->allgather_bytes(mine);
+    std::size_t j = 0;
+    for (const std::string& part : parts) {
+      std::size_t at = 0;
+      auto take = [&](void* data, std::size_t bytes) {
+        if (at + bytes > part.size()) throw Error("outlier model: the ranks' columns differ");
+        std::memcpy(data, part.data() + at, bytes);
+        at += bytes;
+      };
+      while (at < part.size()) {
+        if (j >= p) throw Error("outlier model: the ranks' columns differ");
+        std::int64_t head[2];
+        take(head, sizeof head);
+        m.skew_sign_[j] = static_cast<int>(head[0]);
+        EcodColumn& c = m.columns_[j];
+        c.values.resize(static_cast<std::size_t>(head[1]));
+        c.upto.resize(static_cast<std::size_t>(head[1]));
+        take(c.values.data(), c.values.size() * sizeof(double));
+        take(c.upto.data(), c.upto.size() * sizeof(std::uint32_t));
+        ++j;
+      }
+    }
+    if (j != p) throw Error("outlier model: the ranks' columns differ");
+  }
 
   // Row scores: each row's tail scores looked up among the distinct values, a block
   // of rows at a time (a tie group [a, b) of a sorted column has #{<= x} = b and
   // #{>= x} = n - a, the counts the search gives).
+  // On several ranks each rank scores the blocks of its share; the scores are
+  // gathered in row order (a row's score depends on the row and the columns only).
   const std::vector<double> tail = neg_log_ladder(n);
   m.scores_.resize(n);
-  parallel_blocks(n, 1024, [&](std::size_t begin, std::size_t end, std::size_t) {
+  const Blocks row_blocks{n, 1024};
+  const detail::BlockShare share = detail::BlockShare::of(params.comm, row_blocks.count());
+  detail::parallel_own_blocks(row_blocks, share, [&](std::size_t begin, std::size_t end, std::size_t) {
     std::vector<double> o((end - begin) * p);
     m.training_tail_scores(x, begin, end, tail, o.data());
     for (std::size_t i = begin; i < end; ++i) m.scores_[i] = kernels::pairwise_sum(o.data() + (i - begin) * p, p);
   });
+  if (params.scored_rows) *params.scored_rows += share.end_row(row_blocks) - share.begin_row(row_blocks);
+  detail::gather_block_rows(share, row_blocks, 1, m.scores_.data(), "outlier scores");
   m.threshold_ = percentile_linear(m.scores_, 100 * (1 - params.contamination));
   m.labels_.resize(n);
   std::vector<std::size_t> flagged;

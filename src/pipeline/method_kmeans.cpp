@@ -84,7 +84,7 @@ std::vector<KMeansModel<T>> sweep_kmeans(RunContext& ctx, MatrixView<T> x, std::
     ctx.timings.add("kmeans_all_rows", all_clock.seconds());
     all_clock.reset();
     Progress progress(fmt::format("criteria of k = {} on all rows", r.k));
-    SweepPoint p = score_labels<T>(full, chosen.labels, silhouette_rows(params, all), params.seed);
+    SweepPoint p = score_labels<T>(full, chosen.labels, silhouette_rows(params, all), params.seed, &world());
     progress.finish();
     p.inertia = chosen.inertia;
     p.n_iter = chosen.n_iter;

@@ -285,7 +285,8 @@ MethodResult fit(RunContext& ctx) {
     ctx.timings.add("kprototypes_all_rows", all_clock.seconds());
     all_clock.reset();
     Progress scoring(fmt::format("criteria of k = {} on all rows", r.k));
-    SweepPoint p = score_labels_rows(mixed->source(), sampled.labels, silhouette_rows(params, n_all), params.seed);
+    SweepPoint p = score_labels_rows(mixed->source(), sampled.labels, silhouette_rows(params, n_all), params.seed,
+                                   &world());
     scoring.finish();
     p.inertia = sampled.cost;
     p.n_iter = sampled.n_iter;

@@ -366,7 +366,8 @@ MethodResult fit(RunContext& ctx) {
     all_clock.reset();
     Progress scoring(fmt::format("criteria of k = {} on all rows", fp.n_components));
     SweepPoint p =
-        score_labels_rows(mixed->source(), models[chosen].labels, silhouette_rows(params, n_all), params.seed);
+        score_labels_rows(mixed->source(), models[chosen].labels, silhouette_rows(params, n_all), params.seed,
+                          &world());
     scoring.finish();
     p.inertia = models[chosen].bic;
     p.n_iter = models[chosen].n_iter;

@@ -35,6 +35,7 @@ void detect_outliers(RunContext& ctx, OutlierResult& out, ViewD space, std::vect
   if (ctx.params.outliers != OutlierPolicy::none) {
     EcodParams ep;
     ep.contamination = ctx.params.contamination;
+    ep.comm = &world();  // every rank runs this stage on the same rows
     out.model = fit_ecod(space, ep);
     out.flagged = out.model->take_labels();  // (moved: one copy of the scores and flags per run)
     out.score = out.model->take_decision_scores();

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "metrics/silhouette_engine.hpp"
 #include "segmenta/metrics.hpp"
 
 namespace segmenta::detail {
@@ -22,6 +23,24 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The seed of k's silhouette sample: a stream of the run's seed per k.
 std::uint64_t silhouette_seed(std::uint64_t seed, std::size_t k) { return Rng::stream(seed, 0x5117000u + k).next_u64(); }
+
+// `comm` when it has several ranks, else null (this process computes everything).
+const Communicator* shared_by(const Communicator* comm) { return comm != nullptr && comm->size() > 1 ? comm : nullptr; }
+
+// silhouette_samples_many on the ranks of `comm` (exact; labelings already checked).
+template <class T>
+std::vector<std::vector<double>> exact_silhouettes(MatrixView<T> x, const std::vector<Labels>& labelings,
+                                                   const Communicator* comm) {
+  if (shared_by(comm) == nullptr) return silhouette_samples_many<T>(x, labelings);
+  std::vector<EncodedLabels> enc;
+  enc.reserve(labelings.size());
+  for (const Labels& l : labelings) enc.push_back(encode_labels(l));
+  std::vector<const EncodedLabels*> ptrs;
+  for (const auto& e : enc) ptrs.push_back(&e);
+  SilhouetteEngineOptions o;
+  o.comm = comm;
+  return silhouette_engine(x, ptrs, o);
+}
 
 }  // namespace
 
@@ -50,6 +69,7 @@ KChoice k_choice(const RunParams& params, bool likelihood, SubsetFit fit) {
   c.pairs = effective_stability_pairs(params);
   c.fit = std::move(fit);
   c.seed = params.seed;
+  c.comm = &world();
   return c;
 }
 
@@ -60,50 +80,87 @@ std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_
   const std::size_t m = std::max<std::size_t>(2, core * 4 / 5);
   std::vector<double> sum(ks.size(), 0.0);
   std::vector<std::size_t> count(ks.size(), 0);
-  Progress progress("stability", 2 * choice.pairs * ks.size(), "fits");
-  for (std::size_t b = 0; b < choice.pairs; ++b) {
-    Rng rng = Rng::stream(choice.seed, 0x57ab0000u + b);
-    const std::vector<std::size_t> base = rng.sample_without_replacement(n, core);
-    auto draw = [&] {
-      std::vector<std::size_t> rows;
-      for (std::size_t i : rng.sample_without_replacement(core, m)) rows.push_back(base[i]);
-      std::sort(rows.begin(), rows.end());
-      return rows;
-    };
-    const std::vector<std::size_t> a = draw(), c = draw();
-    const std::uint64_t seed_a = rng.next_u64(), seed_c = rng.next_u64();
-    // Positions of the common rows in a and in c (both sorted).
-    std::vector<std::size_t> pa, pc;
-    for (std::size_t i = 0, j = 0; i < a.size() && j < c.size();) {
-      if (a[i] < c[j]) {
-        ++i;
-      } else if (c[j] < a[i]) {
-        ++j;
-      } else {
-        pa.push_back(i++);
-        pc.push_back(j++);
+  // Task t = b * ks.size() + j (pair b, k = ks[j]) is this rank's when t mod N is its
+  // rank; each task's outcome is (1, ARI) or (0, 0) when the pair does not count.
+  const Communicator* comm = shared_by(choice.comm);
+  const std::size_t ranks = comm ? static_cast<std::size_t>(comm->size()) : 1;
+  const std::size_t rank = comm ? static_cast<std::size_t>(comm->rank()) : 0;
+  const std::size_t tasks = choice.pairs * ks.size();
+  std::vector<double> outcome(2 * tasks, 0.0);
+  Progress progress("stability", 2 * ((tasks + ranks - 1 - rank) / ranks), "fits");
+  auto run_pairs = [&] {
+    for (std::size_t b = 0; b < choice.pairs; ++b) {
+      Rng rng = Rng::stream(choice.seed, 0x57ab0000u + b);
+      const std::vector<std::size_t> base = rng.sample_without_replacement(n, core);
+      auto draw = [&] {
+        std::vector<std::size_t> rows;
+        for (std::size_t i : rng.sample_without_replacement(core, m)) rows.push_back(base[i]);
+        std::sort(rows.begin(), rows.end());
+        return rows;
+      };
+      const std::vector<std::size_t> a = draw(), c = draw();
+      const std::uint64_t seed_a = rng.next_u64(), seed_c = rng.next_u64();
+      // Positions of the common rows in a and in c (both sorted).
+      std::vector<std::size_t> pa, pc;
+      for (std::size_t i = 0, j = 0; i < a.size() && j < c.size();) {
+        if (a[i] < c[j]) {
+          ++i;
+        } else if (c[j] < a[i]) {
+          ++j;
+        } else {
+          pa.push_back(i++);
+          pc.push_back(j++);
+        }
+      }
+      for (std::size_t t = 0; t < ks.size(); ++t) {
+        const std::size_t task = b * ks.size() + t;
+        if (task % ranks != rank) continue;
+        progress.note(fmt::format("pair {}/{}, k = {}", b + 1, choice.pairs, ks[t]));
+        progress.advance(2);
+        if (ks[t] > m) continue;
+        std::vector<std::int32_t> la, lc;
+        try {
+          la = choice.fit(a, ks[t], seed_a);
+          lc = choice.fit(c, ks[t], seed_c);
+        } catch (const InvalidArgument&) {
+          continue;  // a subsample the method cannot fit at this k: the pair does not count
+        }
+        std::vector<std::int32_t> x, y;
+        for (std::size_t i = 0; i < pa.size(); ++i) {
+          x.push_back(la[pa[i]]);
+          y.push_back(lc[pc[i]]);
+        }
+        outcome[2 * task] = 1.0;
+        outcome[2 * task + 1] = adjusted_rand_score(x, y);
       }
     }
+  };
+  if (comm == nullptr) {
+    run_pairs();
+  } else {
+    // A fit's other errors are every rank's (the ranks wait for each other below).
+    agree_on_failure(*comm, run_pairs);
+    std::vector<double> mine;
+    for (std::size_t task = rank; task < tasks; task += ranks)
+      mine.insert(mine.end(), {outcome[2 * task], outcome[2 * task + 1]});
+    const std::vector<double> all = comm->allgather(mine);
+    if (all.size() != 2 * tasks) throw Error("stability: the ranks' task counts differ");
+    // Rank r's tasks r, r + N, ... follow each other in the gathered values.
+    std::size_t at = 0;
+    for (std::size_t r = 0; r < ranks; ++r)
+      for (std::size_t task = r; task < tasks; task += ranks, at += 2) {
+        outcome[2 * task] = all[at];
+        outcome[2 * task + 1] = all[at + 1];
+      }
+  }
+  // The ARIs added in the one-process order: pair after pair.
+  for (std::size_t b = 0; b < choice.pairs; ++b)
     for (std::size_t t = 0; t < ks.size(); ++t) {
-      progress.note(fmt::format("pair {}/{}, k = {}", b + 1, choice.pairs, ks[t]));
-      progress.advance(2);
-      if (ks[t] > m) continue;
-      std::vector<std::int32_t> la, lc;
-      try {
-        la = choice.fit(a, ks[t], seed_a);
-        lc = choice.fit(c, ks[t], seed_c);
-      } catch (const InvalidArgument&) {
-        continue;  // a subsample the method cannot fit at this k: the pair does not count
-      }
-      std::vector<std::int32_t> x, y;
-      for (std::size_t i = 0; i < pa.size(); ++i) {
-        x.push_back(la[pa[i]]);
-        y.push_back(lc[pc[i]]);
-      }
-      sum[t] += adjusted_rand_score(x, y);
+      const std::size_t task = b * ks.size() + t;
+      if (outcome[2 * task] == 0.0) continue;
+      sum[t] += outcome[2 * task + 1];
       ++count[t];
     }
-  }
   for (std::size_t t = 0; t < ks.size(); ++t)
     if (count[t] > 0) out[t] = sum[t] / static_cast<double>(count[t]);
   return out;
@@ -292,31 +349,41 @@ SweepPoint sized_point(std::span<const std::int32_t> labels) {
 
 template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
-                        std::uint64_t seed) {
+                        std::uint64_t seed, const Communicator* comm) {
   SweepPoint p = sized_point(labels);
   const std::size_t k = p.k;
   if (std::isnan(p.silhouette)) return p;
+  comm = shared_by(comm);
   if (silhouette_sample) {
-    const SilhouetteEstimate e = silhouette_estimate<T>(space, labels, silhouette_sample, silhouette_seed(seed, k));
+    const SilhouetteEstimate e = silhouette_estimate_rows<T>(RowSource<T>(space), labels, silhouette_sample,
+                                                             silhouette_seed(seed, k), nullptr, comm);
     p.silhouette = e.mean;
     p.silhouette_se = e.standard_error;
     p.silhouette_rows = e.rows;
+  } else if (comm != nullptr) {
+    p.silhouette = silhouette_mean(exact_silhouettes<T>(space, {Labels(labels)}, comm).front());
   } else {
     p.silhouette = silhouette_score<T>(space, labels);
   }
-  p.calinski_harabasz = calinski_harabasz_score<T>(space, labels);
-  p.davies_bouldin = davies_bouldin_score<T>(space, labels);
+  if (comm != nullptr) {
+    p.calinski_harabasz = calinski_harabasz_rows<T>(RowSource<T>(space), labels, comm);
+    p.davies_bouldin = davies_bouldin_rows<T>(RowSource<T>(space), labels, comm);
+  } else {
+    p.calinski_harabasz = calinski_harabasz_score<T>(space, labels);
+    p.davies_bouldin = davies_bouldin_score<T>(space, labels);
+  }
   return p;
 }
 
 SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std::int32_t> labels,
-                             std::size_t silhouette_sample, std::uint64_t seed) {
+                             std::size_t silhouette_sample, std::uint64_t seed, const Communicator* comm) {
   SweepPoint p = sized_point(labels);
   const std::size_t k = p.k;
   if (std::isnan(p.silhouette)) return p;
+  comm = shared_by(comm);
   if (silhouette_sample) {
     const SilhouetteEstimate e = silhouette_estimate_rows<double>(space, labels, silhouette_sample,
-                                                                  silhouette_seed(seed, k));
+                                                                  silhouette_seed(seed, k), nullptr, comm);
     p.silhouette = e.mean;
     p.silhouette_se = e.standard_error;
     p.silhouette_rows = e.rows;
@@ -326,10 +393,14 @@ SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std
       const double* r = space.row(i, full.row(i));
       if (r != full.row(i)) std::copy(r, r + full.cols(), full.row(i));
     }
-    p.silhouette = silhouette_score<double>(full.view(), labels);
+    if (comm != nullptr) {
+      p.silhouette = silhouette_mean(exact_silhouettes<double>(full.view(), {Labels(labels)}, comm).front());
+    } else {
+      p.silhouette = silhouette_score<double>(full.view(), labels);
+    }
   }
-  p.calinski_harabasz = calinski_harabasz_rows<double>(space, labels);
-  p.davies_bouldin = davies_bouldin_rows<double>(space, labels);
+  p.calinski_harabasz = calinski_harabasz_rows<double>(space, labels, comm);
+  p.davies_bouldin = davies_bouldin_rows<double>(space, labels, comm);
   return p;
 }
 
@@ -368,7 +439,7 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
   }
   Stopwatch clock;
   if (silhouette_sample == 0) {
-    auto values = silhouette_samples_many<T>(space, labelings);
+    auto values = exact_silhouettes<T>(space, labelings, choice.comm);
     for (std::size_t w = 0; w < which.size(); ++w) {
       const std::size_t i = which[w];
       e.points[i].silhouette =
@@ -382,7 +453,8 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
       progress.note(fmt::format("k = {}: {} sampled rows against {} rows", fits[i].k, silhouette_sample, space.rows()));
       std::vector<SilhouetteSampleRow> sampled;
       const SilhouetteEstimate est =
-          silhouette_estimate<T>(space, labelings[w], silhouette_sample, silhouette_seed(seed, fits[i].k), &sampled);
+          silhouette_estimate_rows<T>(RowSource<T>(space), labelings[w], silhouette_sample,
+                                      silhouette_seed(seed, fits[i].k), &sampled, shared_by(choice.comm));
       e.points[i].silhouette = est.mean;
       e.points[i].silhouette_se = est.standard_error;
       e.points[i].silhouette_rows = est.rows;
@@ -504,8 +576,10 @@ template Evaluation sweep_k<double>(ViewD, const KSpec&, const FitKs&, std::vect
                                     Diagnostics&, const KChoice&);
 template Evaluation sweep_k<float>(ViewF, const KSpec&, const FitKs&, std::vector<KFit>&, std::size_t, std::uint64_t,
                                    Diagnostics&, const KChoice&);
-template SweepPoint score_labels<double>(ViewD, std::span<const std::int32_t>, std::size_t, std::uint64_t);
-template SweepPoint score_labels<float>(ViewF, std::span<const std::int32_t>, std::size_t, std::uint64_t);
+template SweepPoint score_labels<double>(ViewD, std::span<const std::int32_t>, std::size_t, std::uint64_t,
+                                        const Communicator*);
+template SweepPoint score_labels<float>(ViewF, std::span<const std::int32_t>, std::size_t, std::uint64_t,
+                                       const Communicator*);
 
 nlohmann::json silhouette_profile(const std::vector<double>& values, std::span<const std::int32_t> labels,
                                   std::size_t k, std::size_t points) {

@@ -17,6 +17,7 @@
 
 #include "metrics/row_source.hpp"
 #include "segmenta/cluster.hpp"
+#include "segmenta/comm.hpp"
 #include "segmenta/pipeline.hpp"
 
 namespace segmenta::detail {
@@ -45,9 +46,15 @@ struct KChoice {
   std::size_t pairs = 0;
   SubsetFit fit;
   std::uint64_t seed = 0;
+  /// Ranks sharing the evaluation of the sweep (null: this process alone). Every rank
+  /// evaluates the same fits with the same arguments; the exact silhouette's and the
+  /// estimate's rows and the stability's fits are shared out and their results
+  /// gathered, so every rank ends with the one process's bits.
+  const Communicator* comm = nullptr;
 };
 
-/// The run's choice for a method whose subset fits are `fit`.
+/// The run's choice for a method whose subset fits are `fit`; its evaluation is shared
+/// by the ranks of world().
 KChoice k_choice(const RunParams& params, bool likelihood, SubsetFit fit);
 
 /// Restarts of each stability fit: fewer than the full sweep's, enough to avoid
@@ -57,6 +64,9 @@ inline constexpr std::size_t kStabilityRestarts = 2;
 /// Stability of each k of `ks` (mean ARI over the pairs; NaN where k exceeds the
 /// subsample): pair b draws a core of min(n, 2500) rows and two subsamples of 80 % of
 /// it (Rng stream of `seed`), fits both and compares the labels of their common rows.
+/// With choice.comm, the (pair, k) tasks in their one-process order are dealt out in
+/// turn (task t to rank t mod N), each rank fits its own, their ARIs are gathered
+/// and every rank adds them in the one-process order.
 std::vector<double> stability_scores(std::size_t n, const std::vector<std::size_t>& ks, const KChoice& choice);
 
 /// The rows of the silhouette estimate for n clustered rows under `params`: 0 (the
@@ -111,15 +121,19 @@ Evaluation sweep_k(MatrixView<T> space, const KSpec& ks, const FitKs& fit, std::
 
 /// Silhouette, Calinski-Harabasz and Davies-Bouldin of one labeling in `space`
 /// (the estimate on silhouette_sample rows when > 0); NaN where undefined (one cluster).
+/// With `comm` (every rank calling with the same arguments), the silhouette's rows are
+/// shared out across its ranks and gathered (the same bits); so are the distances of
+/// Calinski-Harabasz and Davies-Bouldin to the cluster means (added in row order on
+/// every rank; the means themselves, sums in row order, are computed whole).
 template <class T>
 SweepPoint score_labels(MatrixView<T> space, std::span<const std::int32_t> labels, std::size_t silhouette_sample,
-                        std::uint64_t seed);
+                        std::uint64_t seed, const Communicator* comm = nullptr);
 
 /// score_labels of a space read row by row (a space made on demand from a compact
 /// form): the same bits as score_labels of its materialised matrix, holding no copy
 /// of it (the exact silhouette, silhouette_sample = 0, materialises it).
 SweepPoint score_labels_rows(const RowSource<double>& space, std::span<const std::int32_t> labels,
-                             std::size_t silhouette_sample, std::uint64_t seed);
+                             std::size_t silhouette_sample, std::uint64_t seed, const Communicator* comm = nullptr);
 
 /// The BIC plateau of the latent-class model's default k: the smallest k whose BIC is
 /// within this share of the sweep's BIC range (highest - lowest) of the lowest BIC.

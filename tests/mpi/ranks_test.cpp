@@ -20,6 +20,11 @@
 //    its share of the batches, the vectors gathered) return the one-process bits, in
 //    fp32 and int8, for batch sizes that leave ranks without a batch; the ranks' counts
 //    add up to the sentences encoded; a cache written on the ranks is read back whole.
+//  * the stages after the fits: the exact silhouette engine (symmetric and
+//    streaming), the silhouette estimate, the criteria of one labeling
+//    (score_labels, score_labels_rows), the stability fits and ECOD's row scores, bit
+//    for bit against one process, and each rank's share of the rows (or fits) is
+//    about 1/N of them: a rank that computed everything would fail.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,9 +32,14 @@
 #include <filesystem>
 #include <span>
 
+#include "metrics/row_source.hpp"
+#include "metrics/silhouette_engine.hpp"
+#include "pipeline/sweep.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/comm.hpp"
 #include "segmenta/embed.hpp"
+#include "segmenta/metrics.hpp"
+#include "segmenta/outliers.hpp"
 #include "support.hpp"
 
 using namespace segmenta;
@@ -574,6 +584,188 @@ TEST(EncoderOnRanks, SameBitsAsOneProcess) {
   std::size_t files = 0;
   for (const auto& e : std::filesystem::directory_iterator(cache)) files += e.is_regular_file();
   EXPECT_EQ(files, 1u);
+}
+
+// ---------------------------------------------------------------------------
+// The stages after the fits
+// ---------------------------------------------------------------------------
+
+/// Labels of n rows in k groups, every group present (row i mod k, with a seeded
+/// share of rows moved to another group so the silhouettes are not trivial).
+std::vector<std::int32_t> some_labels(std::size_t n, std::size_t k, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::int32_t> l(n);
+  for (std::size_t i = 0; i < n; ++i)
+    l[i] = static_cast<std::int32_t>(rng.uniform() < 0.2 ? rng.below(k) : (i * 7 / 3) % k);
+  return l;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+/// Sum over the ranks of one count per rank.
+std::int64_t summed(std::size_t mine) {
+  return world().allreduce_sum(std::vector<std::int64_t>{static_cast<std::int64_t>(mine)})[0];
+}
+
+/// A rank's share of `total` items dealt in blocks of `block`: at most its 1/N plus
+/// one block, and all of them only when alone.
+void expect_share(std::size_t mine, std::size_t total, std::size_t block, const char* what) {
+  const auto size = static_cast<std::size_t>(world().size());
+  EXPECT_EQ(summed(mine), static_cast<std::int64_t>(total)) << what << ": the ranks' shares do not add up";
+  EXPECT_LE(mine, total / size + block) << what << ": this rank computed more than its share";
+  if (size > 1) {
+    EXPECT_LT(mine, total) << what << ": one rank computed everything";
+  }
+}
+
+void check_engine(std::size_t n, std::size_t p, bool streaming) {
+  SCOPED_TRACE(::testing::Message() << "engine n " << n << " p " << p << (streaming ? " streaming" : " symmetric"));
+  const MatrixD x = blobs<double>(n, p, 4, 31 + p);
+  const std::vector<std::int32_t> l3 = some_labels(n, 3, 5), l5 = some_labels(n, 5, 6);
+  const detail::EncodedLabels e3 = detail::encode_labels(l3), e5 = detail::encode_labels(l5);
+  std::vector<const detail::EncodedLabels*> labs{&e3};
+  if (!streaming) labs.push_back(&e5);  // two labelings evaluated together
+  on_thread_counts([&] {
+    detail::SilhouetteEngineOptions o;
+    o.streaming = streaming;
+    const auto alone = detail::silhouette_engine<double>(x.view(), labs, o);
+    std::size_t units = 0;
+    o.comm = &world();
+    o.computed_units = &units;
+    const auto shared = detail::silhouette_engine<double>(x.view(), labs, o);
+    ASSERT_EQ(alone.size(), shared.size());
+    for (std::size_t l = 0; l < alone.size(); ++l) EXPECT_TRUE(same_bits(alone[l], shared[l])) << "labeling " << l;
+    // The rows have no duplicates, so units are rows; superblocks or row tiles of at
+    // most 2,048 units.
+    expect_share(units, n, 2048, "silhouette rows");
+  });
+}
+
+TEST(StagesOnRanks, ExactSilhouetteMatchesOneProcess) {
+  check_engine(9000, 5, false);   // direct differences, 35 superblocks of 256 units
+  check_engine(6000, 40, false);  // GEMM tiles
+  check_engine(5000, 5, true);    // streaming: row tiles
+}
+
+TEST(StagesOnRanks, SilhouetteEstimateMatchesOneProcess) {
+  for (const std::size_t p : {std::size_t{6}, std::size_t{40}}) {
+    SCOPED_TRACE(::testing::Message() << "p " << p);
+    const std::size_t n = 8000, m = 900;
+    const MatrixD x = blobs<double>(n, p, 4, 77 + p);
+    const std::vector<std::int32_t> labels = some_labels(n, 4, 8);
+    on_thread_counts([&] {
+      std::vector<SilhouetteSampleRow> ra, rs;
+      const SilhouetteEstimate alone =
+          detail::silhouette_estimate_rows<double>(detail::RowSource<double>(x.view()), labels, m, 3, &ra);
+      std::size_t computed = 0;
+      const SilhouetteEstimate shared = detail::silhouette_estimate_rows<double>(
+          detail::RowSource<double>(x.view()), labels, m, 3, &rs, &world(), &computed);
+      EXPECT_TRUE(same_bits(alone.mean, shared.mean)) << alone.mean << " vs " << shared.mean;
+      EXPECT_TRUE(same_bits(alone.standard_error, shared.standard_error));
+      EXPECT_EQ(alone.rows, shared.rows);
+      ASSERT_EQ(ra.size(), rs.size());
+      for (std::size_t i = 0; i < ra.size(); ++i) {
+        EXPECT_EQ(ra[i].row, rs[i].row);
+        EXPECT_TRUE(same_bits(ra[i].value, rs[i].value)) << "sampled row " << i;
+      }
+      expect_share(computed, alone.rows, 64, "sampled rows");
+      // The public function is the oracle of the one-process path.
+      const SilhouetteEstimate pub = silhouette_estimate<double>(x.view(), labels, m, 3);
+      EXPECT_TRUE(same_bits(pub.mean, alone.mean));
+    });
+  }
+}
+
+TEST(StagesOnRanks, CriteriaOfOneLabelingMatchOneProcess) {
+  const std::size_t n = 5000, p = 7;
+  const MatrixD x = blobs<double>(n, p, 3, 99);
+  const std::vector<std::int32_t> labels = some_labels(n, 3, 10);
+  const detail::RowSource<double> rows(
+      n, p, [&](std::size_t i, double* dst) { std::memcpy(dst, x.row(i), p * sizeof(double)); });
+  on_thread_counts([&] {
+    for (const std::size_t sample : {std::size_t{0}, std::size_t{600}}) {
+      SCOPED_TRACE(::testing::Message() << "silhouette sample " << sample);
+      const SweepPoint a = detail::score_labels<double>(x.view(), labels, sample, 12);
+      const SweepPoint s = detail::score_labels<double>(x.view(), labels, sample, 12, &world());
+      const SweepPoint r = detail::score_labels_rows(rows, labels, sample, 12, &world());
+      for (const SweepPoint* q : {&s, &r}) {
+        EXPECT_TRUE(same_bits(a.silhouette, q->silhouette)) << a.silhouette << " vs " << q->silhouette;
+        EXPECT_TRUE(same_bits(a.silhouette_se, q->silhouette_se));
+        EXPECT_TRUE(same_bits(a.calinski_harabasz, q->calinski_harabasz));
+        EXPECT_TRUE(same_bits(a.davies_bouldin, q->davies_bouldin));
+        EXPECT_EQ(a.sizes, q->sizes);
+      }
+      // The exact mean is scikit-learn's (silhouette_score), the oracle of one process.
+      if (sample == 0) EXPECT_TRUE(same_bits(a.silhouette, silhouette_score<double>(x.view(), labels)));
+    }
+  });
+}
+
+TEST(StagesOnRanks, StabilityFitsMatchOneProcess) {
+  const std::size_t n = 3000, p = 4;
+  const MatrixD x = blobs<double>(n, p, 3, 123);
+  const std::vector<std::size_t> ks{2, 3, 4, 5, 7};
+  std::size_t fits = 0;
+  detail::KChoice choice;
+  choice.pairs = 4;
+  choice.seed = 9;
+  choice.fit = [&](std::span<const std::size_t> rows, std::size_t k, std::uint64_t seed) {
+    ++fits;
+    const MatrixD sub = take_rows<double, std::size_t>(x.view(), rows);
+    KMeansParams kp;
+    kp.n_clusters = k;
+    kp.n_init = 2;
+    kp.random_state = seed;
+    return fit_kmeans<double>(sub.view(), kp).labels;
+  };
+  on_thread_counts([&] {
+    choice.comm = nullptr;
+    fits = 0;
+    const std::vector<double> alone = detail::stability_scores(n, ks, choice);
+    EXPECT_EQ(fits, 2 * choice.pairs * ks.size());
+    choice.comm = &world();
+    fits = 0;
+    const std::vector<double> shared = detail::stability_scores(n, ks, choice);
+    EXPECT_TRUE(same_bits(alone, shared));
+    for (double v : alone) EXPECT_TRUE(v > 0.0 && v <= 1.0) << v;  // mean ARIs of real fits
+    // Tasks dealt in turn: at most ceil(tasks / N) of the 20 (pair, k) tasks here.
+    const auto size = static_cast<std::size_t>(world().size());
+    const std::size_t tasks = choice.pairs * ks.size();
+    EXPECT_EQ(summed(fits), static_cast<std::int64_t>(2 * tasks));
+    EXPECT_LE(fits, 2 * ((tasks + size - 1) / size));
+  });
+}
+
+TEST(StagesOnRanks, EcodScoresMatchOneProcess) {
+  // 6 columns (one a tile) and 70 (tiles of 8): the columns are sorted on the ranks
+  // that own their tiles and gathered.
+  for (const std::size_t p : {std::size_t{6}, std::size_t{70}}) {
+    SCOPED_TRACE(::testing::Message() << "p " << p);
+    const std::size_t n = p > 10 ? 3000 : 10000;
+    MatrixD x = blobs<double>(n, p, 3, 55);
+    for (std::size_t i = 0; i < n; i += 97) x(i, i % p) += 25.0;  // a few far rows
+    for (std::size_t i = 0; i < n; i += 5) x(i, 1) = 1.0;         // ties in a column
+    on_thread_counts([&] {
+      EcodParams ep;
+      ep.contamination = 0.05;
+      const EcodModel alone = fit_ecod(x.view(), ep);
+      std::size_t scored = 0;
+      ep.comm = &world();
+      ep.scored_rows = &scored;
+      const EcodModel shared = fit_ecod(x.view(), ep);
+      EXPECT_TRUE(same_bits(alone.decision_scores(), shared.decision_scores()));
+      EXPECT_EQ(alone.labels(), shared.labels());
+      EXPECT_TRUE(same_bits(alone.threshold(), shared.threshold()));
+      EXPECT_TRUE(same_bits(alone.outlier_feature_means(), shared.outlier_feature_means()));
+      // The gathered scores are the ones the model recomputes in-sample on any rank.
+      EXPECT_TRUE(same_bits(shared.score_training(x.view()), shared.decision_scores()));
+      EXPECT_EQ(alone.skew_sign(), shared.skew_sign());
+      for (std::size_t j = 0; j < p; ++j) EXPECT_TRUE(same_bits(alone.sorted_column(j), shared.sorted_column(j)));
+      expect_share(scored, n, 1024, "scored rows");
+    });
+  }
 }
 
 }  // namespace

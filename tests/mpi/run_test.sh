@@ -6,6 +6,11 @@
 #  3. on bank.csv, a default run (the latent-class model, its EM on the ranks' row
 #     blocks, explanation and maps included) and a --method kprototypes run (the
 #     restarts on the ranks): the same;
+#     The default run's maps.csv, profiles.csv and metrics.json (its timings and the
+#     mpi diagnostic left out) too: the outlier scores, the silhouettes and the
+#     stability fits are shared by the ranks since;
+#  3b. bank.csv with a sampled sweep and estimated silhouettes (--sweep-all-max 2000
+#     --silhouette-exact-max 1000): every output, on 3 ranks of 1 and of 2 threads;
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
 #     launcher exits 3, segmenta prints the single-process message once, and no output
 #     directory is left.
@@ -46,11 +51,47 @@ small="$shared/data/bank.csv"
 same segments.csv "$out/sweep_one" "$out/sweep_three"
 same model.json "$out/sweep_one" "$out/sweep_three"
 
+# metrics.json without what may differ between runs: timings (every "seconds" and
+# the timings object) and the mpi diagnostic (the ranks' CPU and traffic).
+same_metrics() {  # same_metrics DIR_A DIR_B
+  python3 - "$1/metrics.json" "$2/metrics.json" <<'PY'
+import json, sys
+def stable(path):
+    m = json.load(open(path))
+    def walk(x):
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items() if k != "timings" and "seconds" not in k}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+    m = walk(m)
+    m["diagnostics"] = [d for d in m.get("diagnostics", []) if d.get("stage") != "mpi"]
+    return m
+a, b = stable(sys.argv[1]), stable(sys.argv[2])
+if a != b:
+    for k in a:
+        if a.get(k) != b.get(k):
+            print("FAIL: metrics.json differs in", k, file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
 echo "== bank.csv, default run (lca, k swept)"
 "$seg" run "$small" --out "$out/lca_one" --quiet
 "${mpi[@]}" "$seg" run "$small" --out "$out/lca_three" --quiet --threads 1
-same segments.csv "$out/lca_one" "$out/lca_three"
-same model.json "$out/lca_one" "$out/lca_three"
+for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/lca_one" "$out/lca_three"; done
+same_metrics "$out/lca_one" "$out/lca_three"
+
+echo "== bank.csv, lca, sampled sweep, estimated silhouettes, 1 and 2 threads a rank"
+sampled=(--sweep-all-max 2000 --silhouette-exact-max 1000 --quiet)
+"$seg" run "$small" --out "$out/est_one" "${sampled[@]}"
+grep -q silhouette_estimated "$out/est_one/metrics.json" ||
+  { echo "FAIL: the sampled run did not estimate the silhouette" >&2; exit 1; }
+for t in 1 2; do
+  "${mpi[@]}" "$seg" run "$small" --out "$out/est_three_$t" "${sampled[@]}" --threads $t
+  for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/est_one" "$out/est_three_$t"; done
+  same_metrics "$out/est_one" "$out/est_three_$t"
+done
 
 echo "== bank.csv, kprototypes, k swept"
 "$seg" run "$small" --method kprototypes --out "$out/kp_one" --quiet --no-explain --no-maps
