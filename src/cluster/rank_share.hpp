@@ -10,36 +10,18 @@
 #pragma once
 
 #include <algorithm>
-#include <cstring>
 #include <functional>
-#include <limits>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "core/block_share.hpp"
 #include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 
 namespace segmenta::cluster_detail {
 
-struct RankShare {
-  const Communicator* comm = nullptr;  // null: this process computes every block
-  std::size_t first = 0, last = std::numeric_limits<std::size_t>::max();
-
-  static RankShare of(const Communicator* comm, std::size_t block_count) {
-    RankShare s;
-    if (comm == nullptr || comm->size() <= 1) return s;
-    const RankBlocks rb = rank_blocks(block_count, comm->rank(), comm->size());
-    s.comm = comm;
-    s.first = rb.first;
-    s.last = rb.last;
-    return s;
-  }
-  bool distributed() const noexcept { return comm != nullptr; }
-  std::size_t begin_block(std::size_t count) const noexcept { return std::min(first, count); }
-  std::size_t end_block(std::size_t count) const noexcept { return std::min(last, count); }
-};
+using RankShare = detail::BlockShare;
 
 /// parallel_blocks over this rank's blocks only (all of them for one process).
 inline void share_parallel_blocks(std::size_t n, std::size_t block, const RankShare& share,
@@ -76,21 +58,7 @@ void fold_blocks(const RankShare& share, std::size_t block_count, std::span<doub
 /// blocks hold it: each rank's rows, gathered in rank order, are the rows in order.
 template <class T>
 void exchange_block_rows(const RankShare& share, const Blocks& blocks, std::size_t width, T* rows, const char* what) {
-  if (!share.distributed()) return;
-  const std::size_t first = share.begin_block(blocks.count()), last = share.end_block(blocks.count());
-  const std::size_t r0 = first < last ? blocks.begin(first) : 0, r1 = first < last ? blocks.end(last - 1) : 0;
-  const std::size_t row_bytes = width * sizeof(T);
-  const std::string_view mine(reinterpret_cast<const char*>(rows + r0 * width), (r1 - r0) * row_bytes);
-  const std::vector<std::string> parts = share.comm->allgather_bytes(mine);
-  std::size_t at = 0;
-  for (const std::string& part : parts) {
-    if (row_bytes == 0) break;
-    if (part.size() % row_bytes != 0 || at + part.size() / row_bytes > blocks.n)
-      throw Error(std::string(what) + ": the ranks' row counts differ");
-    if (!part.empty()) std::memcpy(rows + at * width, part.data(), part.size());
-    at += part.size() / row_bytes;
-  }
-  if (row_bytes != 0 && at != blocks.n) throw Error(std::string(what) + ": the ranks' row counts differ");
+  detail::gather_block_rows(share, blocks, width, rows, what);
 }
 
 }  // namespace segmenta::cluster_detail

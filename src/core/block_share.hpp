@@ -6,7 +6,7 @@
 // rank r computes the r-th share of them in order (rank_blocks). Whatever a block
 // computes depends on that block only, so gathering the blocks' rows in block order
 // gives every rank the one process's bits whatever the number of ranks. (The fits
-// have their own share and exchanges, src/cluster/rank_share.hpp, which also complete per-block
+// use the same share, and src/cluster/rank_share.hpp adds the fold of per-block
 // partial sums.)
 #pragma once
 
@@ -35,11 +35,12 @@ struct BlockShare {
     return s;
   }
   bool distributed() const noexcept { return comm != nullptr; }
+  /// This rank's blocks of `count` blocks, [begin_block, end_block).
+  std::size_t begin_block(std::size_t count) const noexcept { return first < count ? first : count; }
+  std::size_t end_block(std::size_t count) const noexcept { return last < count ? last : count; }
   /// This rank's blocks of `blocks`, [begin_block, end_block).
-  std::size_t begin_block(const Blocks& blocks) const noexcept {
-    return first < blocks.count() ? first : blocks.count();
-  }
-  std::size_t end_block(const Blocks& blocks) const noexcept { return last < blocks.count() ? last : blocks.count(); }
+  std::size_t begin_block(const Blocks& blocks) const noexcept { return begin_block(blocks.count()); }
+  std::size_t end_block(const Blocks& blocks) const noexcept { return end_block(blocks.count()); }
   /// The rows [begin, end) of this rank's blocks (empty when it has none).
   std::size_t begin_row(const Blocks& blocks) const noexcept {
     return begin_block(blocks) < end_block(blocks) ? blocks.begin(begin_block(blocks)) : 0;
