@@ -23,8 +23,11 @@ echo "== one process (no mpirun): $seg run $data $*"
 /usr/bin/time -f "rank -: $fmt" "$seg" run "$data" --out "$out/one" "$@" 2>&1 | grep -E '^(rank|time|segments)'
 for n in 1 2 3; do
   echo "== mpirun --oversubscribe -np $n"
-  mpirun --oversubscribe -np "$n" bash -c 'exec /usr/bin/time -f "rank $OMPI_COMM_WORLD_RANK: '"$fmt"'" "$@"' _ \
-    "$seg" run "$data" --out "$out/np$n" "$@" 2>&1 | grep -E '^(rank|time|segments)' | sort
+  # Each rank's time goes to its own file: lines written by several ranks at once
+  # to one pipe can interleave.
+  mpirun --oversubscribe -np "$n" bash -c 'exec /usr/bin/time -o "$0.$OMPI_COMM_WORLD_RANK" -f "rank $OMPI_COMM_WORLD_RANK: '"$fmt"'" "$@"' \
+    "$out/time$n" "$seg" run "$data" --out "$out/np$n" "$@" 2>&1 | grep -E '^(time|segments)' || true
+  cat "$out/time$n".*
   python3 - "$out/np$n/metrics.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
