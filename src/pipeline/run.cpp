@@ -16,18 +16,26 @@ RunSummary run(const RunParams& params) {
   validate_run_params(params);
   Stopwatch total_clock;
   Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
-  // Fail before reading anything when the encoder's weights are not there.
-  const std::vector<Method> methods = params.method == Method::all ? clustering_methods() : std::vector<Method>{params.method};
-  for (Method m : methods)
-    if (detail::method_spec(m).needs_embeddings) {
-      resolve_model_dir(params.model, params.revision);
-      break;
-    }
-
   // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
   // share of the rows' blocks; rank 0 alone opens the destination, explains, maps,
   // writes and prints, and every rank fails alike when reading fails on any.
   const Communicator& comm = world();
+  // Fail before reading anything when the encoder's weights are not there. Rank 0
+  // looks first (downloading a model named by its Hugging Face id), then the other
+  // ranks, which find it in the cache on a machine that shares it; a failure on any
+  // rank is every rank's, so no rank waits in a later exchange for one that stopped.
+  const std::vector<Method> methods = params.method == Method::all ? clustering_methods() : std::vector<Method>{params.method};
+  for (Method m : methods)
+    if (detail::method_spec(m).needs_embeddings) {
+      agree_on_failure(comm, [&] {
+        if (comm.rank() == 0) resolve_model_dir(params.model, params.revision);
+      });
+      agree_on_failure(comm, [&] {
+        if (comm.rank() != 0) resolve_model_dir(params.model, params.revision);
+      });
+      break;
+    }
+
   const bool root = comm.rank() == 0, several = comm.size() > 1;
   if (several && params.data == "-")
     throw ParameterError("data", "standard input cannot be read by several ranks (mpirun); give a file");

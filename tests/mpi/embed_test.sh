@@ -16,7 +16,11 @@
 #     it, and the cache of part 2 read by every rank (nothing encoded);
 #  5. `segmenta embed` given bad input (a missing file, a template naming a column the
 #     file lacks, standard input) on 3 ranks: one process's message, once, and its exit
-#     code, and no output file; the other commands are still refused on 3 ranks (exit 2).
+#     code, and no output file; the other commands are still refused on 3 ranks (exit 2);
+#  6. a model named by its hub id (tests/cli/hub_server.py, an empty hub cache) on 3
+#     ranks: the weights are downloaded once (rank 0 looks first, and the cache's lock
+#     would also keep ranks looking at once from downloading twice), and the vectors
+#     are those of the same model read from its folder.
 # Usage: embed_test.sh SEGMENTA MPIRUN EMBED_TOOL SHARED_DIR OUTPUT_DIR
 set -euo pipefail
 seg=$1
@@ -158,4 +162,22 @@ grep -qxF 'segmenta: error: DATA: standard input cannot be read by several ranks
 [[ $map_rc -eq 2 && ! -e "$out/map.csv" ]] || { echo "FAIL: map on 3 ranks: exit $map_rc, not 2" >&2; exit 1; }
 grep -q 'only `segmenta run` and `segmenta embed` run on several ranks' "$out/map.err" ||
   { echo "FAIL: map on 3 ranks: unexpected message" >&2; exit 1; }
+
+echo "== a model named by its hub id: rank 0 downloads it once, the others read the cache"
+hub_log="$out/hub.log"
+: > "$hub_log"
+python3 "$(dirname "$0")/../cli/hub_server.py" "$model" org/minilm-random 0123456789abcdef0123456789abcdef01234567 \
+  --log "$hub_log" > "$out/hub.port" &
+hub_pid=$!
+trap 'kill $hub_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [[ -s "$out/hub.port" ]] && break; sleep 0.1; done
+port=$(head -n 1 "$out/hub.port")
+[[ -n "$port" ]] || { echo "FAIL: the hub server did not start" >&2; exit 1; }
+HF_HUB_OFFLINE= HF_TOKEN= HF_ENDPOINT="http://127.0.0.1:$port" HF_HUB_CACHE="$out/hub-cache" \
+  "${mpi[@]}" "$seg" embed "$data" --preset blog --model org/minilm-random --precision int8 --batch-size "$batch" \
+  --no-cache --quiet --threads 1 --out "$out/hub.npy"
+kill $hub_pid 2>/dev/null || true
+weights=$(grep -c '^GET /cdn/' "$hub_log" || true)
+[[ $weights -eq 1 ]] || { echo "FAIL: the weights were downloaded $weights times by 3 ranks, not once" >&2; cat "$hub_log" >&2; exit 1; }
+cmp "$out/hub.npy" "$out/embed-int8-one.npy" || { echo "FAIL: the model from the hub gave other vectors" >&2; exit 1; }
 echo "OK"
