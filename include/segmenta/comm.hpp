@@ -110,6 +110,19 @@ void agree_on_failure_encoded(const Communicator& comm, const std::string& failu
 /// The exception being handled as bytes agree_on_failure_encoded can rethrow anywhere.
 std::string encode_current_error();
 
+/// Runs `step` on rank 0, then on the other ranks, each time agreeing on its outcome
+/// (agree_on_failure): for a step whose first run fills a cache the others read (a
+/// model download), so it is done once on a machine the ranks share.
+template <class Step>
+void root_first(const Communicator& comm, Step&& step) {
+  agree_on_failure(comm, [&] {
+    if (comm.rank() == 0) step();
+  });
+  agree_on_failure(comm, [&] {
+    if (comm.rank() != 0) step();
+  });
+}
+
 template <class Step>
 void agree_on_failure(const Communicator& comm, Step&& step) {
   std::string failure;

@@ -263,12 +263,7 @@ std::string embed_command(const EmbedParams& p) {
   ModelLocation loc;
   // Rank 0 first (downloading a model named by its Hugging Face id), then the other
   // ranks, which find it in the cache on a machine that shares it.
-  agree_on_failure(comm, [&] {
-    if (comm.rank() == 0) loc = locate_model(p.model, p.revision);
-  });
-  agree_on_failure(comm, [&] {
-    if (comm.rank() != 0) loc = locate_model(p.model, p.revision);
-  });
+  root_first(comm, [&] { loc = locate_model(p.model, p.revision); });
   const std::string& dir = loc.dir;
   // An id is named with its commit; a folder by its path.
   const std::string model_name = loc.id.empty() ? dir : fmt::format("{} at {}", loc.id, loc.revision);

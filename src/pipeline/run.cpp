@@ -27,12 +27,7 @@ RunSummary run(const RunParams& params) {
   const std::vector<Method> methods = params.method == Method::all ? clustering_methods() : std::vector<Method>{params.method};
   for (Method m : methods)
     if (detail::method_spec(m).needs_embeddings) {
-      agree_on_failure(comm, [&] {
-        if (comm.rank() == 0) resolve_model_dir(params.model, params.revision);
-      });
-      agree_on_failure(comm, [&] {
-        if (comm.rank() != 0) resolve_model_dir(params.model, params.revision);
-      });
+      root_first(comm, [&] { resolve_model_dir(params.model, params.revision); });
       break;
     }
 

@@ -28,19 +28,7 @@ mpirun=$2
 tool=$3
 shared=$4
 out=$5
-rm -rf "$out"
-mkdir -p "$out"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-mpi=("$mpirun" --oversubscribe -np 3)
-
-same() {  # same FILE DIR_A DIR_B
-  if ! cmp "$2/$1" "$3/$1"; then
-    echo "FAIL: $1 differs between $2 and $3" >&2
-    diff <(head -c 2000 "$2/$1") <(head -c 2000 "$3/$1") >&2 || true
-    exit 1
-  fi
-}
+source "$(dirname "$0")/common.sh"
 
 model="$out/model"
 "$tool" model "$model" "$shared/models/paraphrase-MiniLM-L6-v2"

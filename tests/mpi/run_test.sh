@@ -20,21 +20,7 @@ seg=$1
 mpirun=$2
 shared=$3
 out=$4
-rm -rf "$out"
-mkdir -p "$out"
-# The CI runs as root, which Open MPI refuses unless told; shared memory without
-# cross-memory attach (not allowed in containers).
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-mpi=("$mpirun" --oversubscribe -np 3)
-
-same() {  # same FILE DIR_A DIR_B
-  if ! cmp "$2/$1" "$3/$1"; then
-    echo "FAIL: $1 differs between one process and 3 ranks" >&2
-    diff <(head -c 2000 "$2/$1") <(head -c 2000 "$3/$1") >&2 || true
-    exit 1
-  fi
-}
+source "$(dirname "$0")/common.sh"
 
 echo "== bank-full, blog preset, kmeans, k = 5"
 full="$shared/data/bank-full.csv"
