@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 #include "segmenta/table.hpp"
 
@@ -234,6 +235,10 @@ std::vector<std::size_t> stratified_training_sample(std::span<const std::int32_t
 struct ProfileParams {
   std::size_t top_features = 5;     // distinguishing features kept per segment
   std::size_t representatives = 5;  // representative rows per segment (needs features)
+  /// The ranks that share the work (every rank calls with the same arguments and
+  /// returns the whole result, bit for bit what one process computes); null or one
+  /// rank: this process computes everything.
+  const Communicator* comm = nullptr;
 };
 
 /// Numeric column summary over the non-missing values of a group.
@@ -324,8 +329,10 @@ struct Profiles {
 /// without centres each segment's centre is the mean of its rows in `features`.
 /// Throws InvalidArgument when sizes disagree, a label is < -1, no row is
 /// clustered, or centres do not cover every label.
-/// Cost: O(n log n) per numeric column (sorting per segment), O(n) per categorical
-/// column, O(n q) for the representatives.
+/// Cost: O(n) per column (the quartiles by selection, not a full sort), O(n q) for
+/// the representatives; the columns and groups run on the threads. With
+/// params.comm, sums, counts and the representatives' search are divided among the
+/// ranks by row blocks, the numeric columns' order statistics by (column, group).
 Profiles profile_segments(const Table& table, std::span<const std::int32_t> labels, const ProfileParams& params = {},
                           ViewD features = {}, ViewD centers = {});
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <numeric>
 
+#include "core/block_share.hpp"
+
 #include "explain/representatives.hpp"
 #include "segmenta/explain.hpp"
 #include "segmenta/kernels.hpp"
@@ -21,6 +23,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct Groups {
   std::vector<std::int32_t> segments;             // labels, ascending
   std::vector<std::vector<std::size_t>> members;  // rows per group, ascending
+  std::vector<std::uint32_t> group_of_row;         // 1 + segment index, or unassigned()
   std::size_t unassigned() const noexcept { return segments.size() + 1; }
 };
 
@@ -35,50 +38,114 @@ Groups make_groups(std::span<const std::int32_t> labels) {
   g.segments.erase(std::unique(g.segments.begin(), g.segments.end()), g.segments.end());
   if (g.segments.empty()) throw InvalidArgument("labels: no row belongs to a segment");
   g.members.resize(g.segments.size() + 2);
+  g.group_of_row.resize(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0) {
       g.members[g.unassigned()].push_back(i);
+      g.group_of_row[i] = static_cast<std::uint32_t>(g.unassigned());
       continue;
     }
     const auto s = std::lower_bound(g.segments.begin(), g.segments.end(), labels[i]) - g.segments.begin();
     g.members[0].push_back(i);
     g.members[1 + static_cast<std::size_t>(s)].push_back(i);
+    g.group_of_row[i] = static_cast<std::uint32_t>(1 + s);
   }
   return g;
 }
 
-NumericSummary summarize_numeric(const Column& c, const std::vector<std::size_t>& rows) {
-  NumericSummary s;
-  std::vector<double> v;
-  v.reserve(rows.size());
-  for (const std::size_t r : rows) {
-    const double x = c.numbers[r];
-    if (std::isnan(x))
-      ++s.missing;
+// ---- The ranks' shares ------------------------------------------------------
+// Row blocks of the one process (a function of n alone); rank r takes the r-th
+// share in order (rank_blocks). Sums travel along the ranks by the ordered fold, so
+// each is added in row order as one process adds it; integer counts are exact in any
+// order. Order statistics need a group's whole column: they are tasks (column,
+// group) dealt to the ranks, each computed whole by one rank.
+constexpr std::size_t kRowBlock = 4096;
+
+struct RowShare {
+  detail::BlockShare share;
+  std::size_t begin = 0, end = 0;  // this rank's rows
+  RowShare(const Communicator* comm, std::size_t n) {
+    const Blocks blocks{n, kRowBlock};
+    share = detail::BlockShare::of(comm, blocks.count());
+    begin = share.distributed() ? share.begin_row(blocks) : 0;
+    end = share.distributed() ? share.end_row(blocks) : n;
+  }
+  /// add_mine(total) adds this rank's rows, in row order, to sums that hold the rows
+  /// before them; every rank returns the total.
+  void fold(std::span<double> total, const std::function<void(std::span<double>)>& add_mine) const {
+    if (share.distributed())
+      share.comm->fold_in_rank_order(total, add_mine);
     else
-      v.push_back(x);
+      add_mine(total);
   }
-  s.count = v.size();
-  if (v.empty()) {
-    s.mean = s.std = s.min = s.q1 = s.median = s.q3 = s.max = kNaN;
-    return s;
+  void add_counts(std::vector<std::int64_t>& counts) const {
+    if (share.distributed()) counts = share.comm->allreduce_sum(counts);
   }
-  double sum = 0.0;
-  for (const double x : v) sum += x;
-  s.mean = sum / static_cast<double>(v.size());
-  if (v.size() > 1) {
-    double ss = 0.0;
-    for (const double x : v) ss += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  } else {
-    s.std = kNaN;
-  }
-  std::sort(v.begin(), v.end());
+};
+
+/// The rows of `rows` (ascending) within [begin, end).
+std::span<const std::size_t> rows_within(const std::vector<std::size_t>& rows, std::size_t begin, std::size_t end) {
+  const auto lo = std::lower_bound(rows.begin(), rows.end(), begin);
+  const auto hi = std::lower_bound(lo, rows.end(), end);
+  return {rows.data() + (lo - rows.begin()), static_cast<std::size_t>(hi - lo)};
+}
+
+// numpy's "linear" quantile of n sorted values, value_at(i) the i-th smallest.
+template <class At>
+double quantile_at(std::size_t n, double q, At&& value_at) {
+  if (n == 0) return kNaN;
+  // numpy's virtual index for the linear method: (n - 1) q. (The equivalent
+  // n q + (1 - q) - 1 differs from it in the last bit for about one q in ten; it
+  // matched numpy here only while the compiler fused its first multiply-add.)
+  const double h = static_cast<double>(n - 1) * q;
+  if (h >= static_cast<double>(n - 1)) return value_at(n - 1);
+  if (h < 0.0) return value_at(0);
+  const double lower = std::floor(h);
+  const auto lo = static_cast<std::size_t>(lower);
+  const double t = h - lower;
+  const double a = value_at(lo), b = value_at(lo + 1);
+  const double diff = b - a;
+  // numpy's _lerp: from the upper value when t >= 0.5 (monotone and exact at t = 1).
+  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+/// Puts the value of sorted rank p at v[p] for each p of `at` (ascending, distinct):
+/// a selection per position instead of a sort.
+void select_positions(std::vector<double>& v, std::size_t first, std::size_t last, const std::size_t* at_begin,
+                      const std::size_t* at_end) {
+  if (at_begin == at_end) return;
+  const std::size_t* mid = at_begin + (at_end - at_begin) / 2;
+  std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(first), v.begin() + static_cast<std::ptrdiff_t>(*mid),
+                   v.begin() + static_cast<std::ptrdiff_t>(last));
+  select_positions(v, first, *mid, at_begin, mid);
+  select_positions(v, *mid + 1, last, mid + 1, at_end);
+}
+
+struct OrderStats {
+  double min = kNaN, q1 = kNaN, median = kNaN, q3 = kNaN, max = kNaN;
+};
+
+/// The order statistics of the values (no NaN; reordered). The values at the ranks
+/// used are those of the sorted values, so the statistics are those of a sort.
+OrderStats order_stats(std::vector<double>& v) {
+  OrderStats s;
+  const std::size_t m = v.size();
+  if (m == 0) return s;
+  std::vector<std::size_t> at{0, m - 1, (m - 1) / 2, m / 2};
+  auto record = [&](std::size_t i) {
+    at.push_back(i);
+    return 0.0;
+  };
+  quantile_at(m, 0.25, record);
+  quantile_at(m, 0.75, record);
+  std::sort(at.begin(), at.end());
+  at.erase(std::unique(at.begin(), at.end()), at.end());
+  select_positions(v, 0, m, at.data(), at.data() + at.size());
+  auto value = [&](std::size_t i) { return v[i]; };
   s.min = v.front();
   s.max = v.back();
-  s.q1 = quantile_linear(v, 0.25);
-  s.q3 = quantile_linear(v, 0.75);
-  const std::size_t m = v.size();
+  s.q1 = quantile_at(m, 0.25, value);
+  s.q3 = quantile_at(m, 0.75, value);
   s.median = m % 2 == 1 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2.0;
   return s;
 }
@@ -93,27 +160,21 @@ std::vector<std::size_t> sorted_position(const Column& c) {
   return pos;
 }
 
-CategoricalSummary summarize_categorical(const Column& c, const std::vector<std::size_t>& rows,
+/// A categorical summary from the group's level counts (sorted level order) and
+/// missing count.
+CategoricalSummary summarize_categorical(const std::int64_t* counts, std::int64_t missing, std::size_t rows,
                                          const std::vector<std::string>& sorted_levels,
-                                         const std::vector<std::size_t>& position,
                                          const CategoricalSummary* population) {
   CategoricalSummary s;
-  std::vector<std::size_t> counts(sorted_levels.size(), 0);
-  for (const std::size_t r : rows) {
-    const std::int32_t code = c.codes[r];
-    if (code < 0)
-      ++s.missing;
-    else
-      ++counts[position[static_cast<std::size_t>(code)]];
-  }
-  s.count = rows.size() - s.missing;
+  s.missing = static_cast<std::size_t>(missing);
+  s.count = rows - s.missing;
   s.levels.resize(sorted_levels.size());
   std::size_t best = 0;
   for (std::size_t l = 0; l < sorted_levels.size(); ++l) {
     LevelShare& ls = s.levels[l];
     ls.level = sorted_levels[l];
-    ls.count = counts[l];
-    ls.share = s.count > 0 ? static_cast<double>(counts[l]) / static_cast<double>(s.count) : kNaN;
+    ls.count = static_cast<std::size_t>(counts[l]);
+    ls.share = s.count > 0 ? static_cast<double>(ls.count) / static_cast<double>(s.count) : kNaN;
     const double base = population ? population->levels[l].share : ls.share;
     ls.lift = base > 0.0 ? ls.share / base : kNaN;
     if (counts[l] > counts[best]) best = l;  // strict: ties keep the level that sorts first
@@ -127,21 +188,174 @@ CategoricalSummary summarize_categorical(const Column& c, const std::vector<std:
   return s;
 }
 
-// Population mean and sd (ddof 0) of a numeric column over its non-missing values.
-std::pair<double, double> population_moments(const Column& c, const std::vector<std::size_t>& rows) {
-  double sum = 0.0;
-  std::size_t n = 0;
-  for (const std::size_t r : rows)
-    if (!std::isnan(c.numbers[r])) {
-      sum += c.numbers[r];
-      ++n;
+/// Numeric summaries of every (numeric column, group): counts and sums by row blocks
+/// on the ranks (ordered folds), order statistics by (column, group) tasks dealt to
+/// the ranks. Summary [u * G + g] for the u-th numeric column of `columns`, and each
+/// column's population sd (ddof 0).
+struct NumericColumns {
+  std::vector<NumericSummary> summary;
+  std::vector<double> sigma;
+};
+
+NumericColumns numeric_summaries(const Table& table, const std::vector<std::size_t>& columns,
+                                              const Groups& g, const std::vector<std::uint32_t>& group_of_row,
+                                              const RowShare& rs, detail::ProfileWork* work) {
+  const std::size_t U = columns.size(), G = g.members.size(), unassigned = g.unassigned();
+  NumericColumns result;
+  std::vector<NumericSummary>& out = result.summary;
+  out.resize(U * G);
+  if (U == 0) return result;
+  // Sums, non-missing and missing counts, each added in row order.
+  std::vector<double> acc(U * G * 3, 0.0);
+  rs.fold(acc, [&](std::span<double> running) {
+    parallel_for(U, [&](std::size_t u) {
+      const double* x = table.column(columns[u]).numbers.data();
+      double* a = running.data() + u * G * 3;
+      for (std::size_t i = rs.begin; i < rs.end; ++i) {
+        const std::size_t gi = group_of_row[i];
+        const double v = x[i];
+        if (std::isnan(v)) {
+          a[gi * 3 + 2] += 1.0;
+          if (gi != unassigned) a[2] += 1.0;
+        } else {
+          a[gi * 3] += v;
+          a[gi * 3 + 1] += 1.0;
+          if (gi != unassigned) {
+            a[0] += v;
+            a[1] += 1.0;
+          }
+        }
+      }
+    });
+  });
+  if (work) work->summed_rows += rs.end - rs.begin;
+  for (std::size_t t = 0; t < U * G; ++t) {
+    NumericSummary& s = out[t];
+    s.count = static_cast<std::size_t>(acc[t * 3 + 1]);
+    s.missing = static_cast<std::size_t>(acc[t * 3 + 2]);
+    s.mean = s.count > 0 ? acc[t * 3] / static_cast<double>(s.count) : kNaN;
+  }
+  // Squared deviations from the means, in row order.
+  std::vector<double> ss(U * G, 0.0);
+  rs.fold(ss, [&](std::span<double> running) {
+    parallel_for(U, [&](std::size_t u) {
+      const double* x = table.column(columns[u]).numbers.data();
+      double* a = running.data() + u * G;
+      const NumericSummary* s = out.data() + u * G;
+      for (std::size_t i = rs.begin; i < rs.end; ++i) {
+        const double v = x[i];
+        if (std::isnan(v)) continue;
+        const std::size_t gi = group_of_row[i];
+        const double d = v - s[gi].mean;
+        a[gi] += d * d;
+        if (gi != unassigned) {
+          const double d0 = v - s[0].mean;
+          a[0] += d0 * d0;
+        }
+      }
+    });
+  });
+  for (std::size_t t = 0; t < U * G; ++t) {
+    NumericSummary& s = out[t];
+    s.std = s.count > 1 ? std::sqrt(ss[t] / static_cast<double>(s.count - 1)) : kNaN;
+  }
+  for (std::size_t u = 0; u < U; ++u) {
+    const std::size_t n = out[u * G].count;
+    result.sigma.push_back(n > 0 ? std::sqrt(ss[u * G] / static_cast<double>(n)) : kNaN);
+  }
+  // Order statistics: task t = (u, g), costs its value count; dealt largest first to
+  // the least loaded rank (ties: the lower task, the lower rank), the same deal on
+  // every rank.
+  const int ranks = rs.share.distributed() ? rs.share.comm->size() : 1;
+  const int me = rs.share.distributed() ? rs.share.comm->rank() : 0;
+  std::vector<int> owner(U * G, 0);
+  if (ranks > 1) {
+    std::vector<std::size_t> order(U * G);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return out[a].count > out[b].count; });
+    std::vector<std::size_t> load(static_cast<std::size_t>(ranks), 0);
+    for (const std::size_t t : order) {
+      const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      owner[t] = static_cast<int>(r);
+      load[r] += out[t].count;
     }
-  if (n == 0) return {kNaN, kNaN};
-  const double mean = sum / static_cast<double>(n);
-  double ss = 0.0;
-  for (const std::size_t r : rows)
-    if (!std::isnan(c.numbers[r])) ss += (c.numbers[r] - mean) * (c.numbers[r] - mean);
-  return {mean, std::sqrt(ss / static_cast<double>(n))};
+  }
+  std::vector<std::size_t> mine;
+  for (std::size_t t = 0; t < U * G; ++t)
+    if (owner[t] == me) mine.push_back(t);
+  std::vector<double> stats(mine.size() * 5);
+  parallel_for(mine.size(), [&](std::size_t i) {
+    const std::size_t t = mine[i], u = t / G, gi = t % G;
+    const double* x = table.column(columns[u]).numbers.data();
+    std::vector<double> v;
+    v.reserve(out[t].count);
+    for (const std::size_t r : g.members[gi])
+      if (!std::isnan(x[r])) v.push_back(x[r]);
+    const OrderStats o = order_stats(v);
+    double* dst = stats.data() + i * 5;
+    dst[0] = o.min;
+    dst[1] = o.q1;
+    dst[2] = o.median;
+    dst[3] = o.q3;
+    dst[4] = o.max;
+  });
+  if (work)
+    for (const std::size_t t : mine) work->ordered_values += out[t].count;
+  if (ranks > 1) stats = rs.share.comm->allgather(stats);
+  // The ranks' tasks in rank order, each rank's in task order.
+  std::size_t at = 0;
+  for (int r = 0; r < ranks; ++r)
+    for (std::size_t t = 0; t < U * G; ++t) {
+      if (owner[t] != r) continue;
+      if (at + 5 > stats.size()) throw Error("profiles: the ranks' order statistics differ in number");
+      NumericSummary& s = out[t];
+      s.min = stats[at];
+      s.q1 = stats[at + 1];
+      s.median = stats[at + 2];
+      s.q3 = stats[at + 3];
+      s.max = stats[at + 4];
+      at += 5;
+    }
+  if (at != stats.size()) throw Error("profiles: the ranks' order statistics differ in number");
+  return result;
+}
+
+/// Level counts of every (categorical column, group), by row blocks on the ranks:
+/// per column G * (levels + 1) counts, the last of each group its missing values,
+/// levels in sorted order.
+std::vector<std::vector<std::int64_t>> level_counts(const Table& table, const std::vector<std::size_t>& columns,
+                                                    const std::vector<std::vector<std::size_t>>& positions,
+                                                    const Groups& g, const std::vector<std::uint32_t>& group_of_row,
+                                                    const RowShare& rs) {
+  const std::size_t G = g.members.size(), unassigned = g.unassigned();
+  std::vector<std::vector<std::int64_t>> out(columns.size());
+  parallel_for(columns.size(), [&](std::size_t u) {
+    const Column& c = table.column(columns[u]);
+    const std::vector<std::size_t>& position = positions[u];
+    const std::size_t w = position.size() + 1;
+    std::vector<std::int64_t>& counts = out[u];
+    counts.assign(G * w, 0);
+    for (std::size_t i = rs.begin; i < rs.end; ++i) {
+      const std::size_t gi = group_of_row[i];
+      const std::int32_t code = c.codes[i];
+      const std::size_t l = code < 0 ? w - 1 : position[static_cast<std::size_t>(code)];
+      ++counts[gi * w + l];
+      if (gi != unassigned) ++counts[l];
+    }
+  });
+  if (rs.share.distributed()) {
+    std::vector<std::int64_t> all;
+    for (const auto& c : out) all.insert(all.end(), c.begin(), c.end());
+    rs.add_counts(all);
+    std::size_t at = 0;
+    for (auto& c : out) {
+      std::copy(all.begin() + static_cast<std::ptrdiff_t>(at), all.begin() + static_cast<std::ptrdiff_t>(at + c.size()),
+                c.begin());
+      at += c.size();
+    }
+  }
+  return out;
 }
 
 void validate_centres(ViewD x, std::span<const std::int32_t> labels, ViewD centers, const char* what) {
@@ -170,30 +384,75 @@ struct FeatureRows {
   }
 };
 
+// The `count` rows of each segment nearest its centre, nearest first, ties to the
+// lower row (the order of (distance, row) pairs). Centres summed by an ordered fold
+// over the row blocks; each rank keeps its rows' nearest per segment, and the nearest
+// of the ranks' candidates are those of all rows.
 std::vector<std::vector<std::size_t>> nearest_rows(const FeatureRows& x, const Groups& g, std::size_t count,
-                                                   ViewD centers) {
-  const std::size_t q = x.cols();
-  std::vector<std::vector<std::size_t>> out(g.segments.size());
-  parallel_for(g.segments.size(), [&](std::size_t s) {
-    const auto& rows = g.members[1 + s];
-    std::vector<double> centre(q, 0.0), scratch(q);
-    if (!centers.empty()) {
+                                                   ViewD centers, const Communicator* comm,
+                                                   detail::ProfileWork* work) {
+  const std::size_t q = x.cols(), k = g.segments.size();
+  const RowShare rs(comm, g.group_of_row.size());
+  std::vector<double> centre(k * q, 0.0);
+  if (!centers.empty()) {
+    for (std::size_t s = 0; s < k; ++s) {
       const double* c = centers.row(static_cast<std::size_t>(g.segments[s]));
-      centre.assign(c, c + q);
-    } else {
-      for (const std::size_t r : rows) {
-        const double* xr = x.row(r, scratch.data());
-        for (std::size_t j = 0; j < q; ++j) centre[j] += xr[j];
-      }
-      for (double& v : centre) v /= static_cast<double>(rows.size());
+      std::copy(c, c + q, centre.begin() + static_cast<std::ptrdiff_t>(s * q));
     }
-    std::vector<std::pair<double, std::size_t>> d;
+  } else {
+    rs.fold(centre, [&](std::span<double> running) {
+      parallel_for(k, [&](std::size_t s) {
+        std::vector<double> scratch(q);
+        double* c = running.data() + s * q;
+        for (const std::size_t r : rows_within(g.members[1 + s], rs.begin, rs.end)) {
+          const double* xr = x.row(r, scratch.data());
+          for (std::size_t j = 0; j < q; ++j) c[j] += xr[j];
+        }
+      });
+    });
+    for (std::size_t s = 0; s < k; ++s)
+      for (std::size_t j = 0; j < q; ++j) centre[s * q + j] /= static_cast<double>(g.members[1 + s].size());
+  }
+  using Candidate = std::pair<double, std::size_t>;
+  std::vector<std::vector<Candidate>> best(k);
+  parallel_for(k, [&](std::size_t s) {
+    const auto rows = rows_within(g.members[1 + s], rs.begin, rs.end);
+    std::vector<double> scratch(q);
+    std::vector<Candidate>& d = best[s];
     d.reserve(rows.size());
-    for (const std::size_t r : rows) d.emplace_back(kernels::sq_dist(x.row(r, scratch.data()), centre.data(), q), r);
-    const std::size_t k = std::min(count, d.size());
-    std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(k), d.end());
-    for (std::size_t i = 0; i < k; ++i) out[s].push_back(d[i].second);
+    for (const std::size_t r : rows) d.emplace_back(kernels::sq_dist(x.row(r, scratch.data()), centre.data() + s * q, q), r);
+    const std::size_t keep = std::min(count, d.size());
+    std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(keep), d.end());
+    d.resize(keep);
   });
+  if (work)
+    for (std::size_t s = 0; s < k; ++s) work->searched_rows += rows_within(g.members[1 + s], rs.begin, rs.end).size();
+  if (rs.share.distributed()) {
+    // Each rank's candidates as (segment, distance, row) triples; rows are below 2^53.
+    std::vector<double> mine;
+    for (std::size_t s = 0; s < k; ++s)
+      for (const Candidate& c : best[s]) {
+        mine.push_back(static_cast<double>(s));
+        mine.push_back(c.first);
+        mine.push_back(static_cast<double>(c.second));
+      }
+    const std::vector<double> all = rs.share.comm->allgather(mine);
+    if (all.size() % 3 != 0) throw Error("profiles: the ranks' representatives are malformed");
+    for (auto& b : best) b.clear();
+    for (std::size_t i = 0; i < all.size(); i += 3) {
+      const auto s = static_cast<std::size_t>(all[i]);
+      if (s >= k) throw Error("profiles: the ranks' representatives are malformed");
+      best[s].emplace_back(all[i + 1], static_cast<std::size_t>(all[i + 2]));
+    }
+    for (auto& d : best) {
+      const std::size_t keep = std::min(count, d.size());
+      std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(keep), d.end());
+      d.resize(keep);
+    }
+  }
+  std::vector<std::vector<std::size_t>> out(k);
+  for (std::size_t s = 0; s < k; ++s)
+    for (const Candidate& c : best[s]) out[s].push_back(c.second);
   return out;
 }
 
@@ -213,42 +472,31 @@ std::string csv_field(std::string_view s) {
 }  // namespace
 
 double quantile_linear(std::span<const double> sorted, double q) noexcept {
-  const std::size_t n = sorted.size();
-  if (n == 0) return kNaN;
-  // numpy's virtual index for the linear method: (n - 1) q. (The equivalent
-  // n q + (1 - q) - 1 differs from it in the last bit for about one q in ten; it
-  // matched numpy here only while the compiler fused its first multiply-add.)
-  const double h = static_cast<double>(n - 1) * q;
-  if (h >= static_cast<double>(n - 1)) return sorted[n - 1];
-  if (h < 0.0) return sorted[0];
-  const double lower = std::floor(h);
-  const auto lo = static_cast<std::size_t>(lower);
-  const double t = h - lower;
-  const double a = sorted[lo], b = sorted[lo + 1];
-  const double diff = b - a;
-  // numpy's _lerp: from the upper value when t >= 0.5 (monotone and exact at t = 1).
-  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+  return quantile_at(sorted.size(), q, [&](std::size_t i) { return sorted[i]; });
 }
 
 std::vector<std::vector<std::size_t>> representative_rows(ViewD x, std::span<const std::int32_t> labels,
                                                           std::size_t count, ViewD centers) {
   validate_centres(x, labels, centers, "x");
   const Groups g = make_groups(labels);
-  return nearest_rows(FeatureRows(x), g, count, centers);
+  return nearest_rows(FeatureRows(x), g, count, centers, nullptr, nullptr);
 }
 
 namespace detail {
 
 std::vector<std::vector<std::size_t>> representative_rows_of(std::size_t q, const FeatureRow& row,
-                                                             std::span<const std::int32_t> labels, std::size_t count) {
+                                                             std::span<const std::int32_t> labels, std::size_t count,
+                                                             const Communicator* comm, ProfileWork* work) {
   const Groups g = make_groups(labels);
-  return nearest_rows(FeatureRows(q, row), g, count, {});
+  return nearest_rows(FeatureRows(q, row), g, count, {}, comm, work);
 }
 
 }  // namespace detail
 
-Profiles profile_segments(const Table& table, std::span<const std::int32_t> labels, const ProfileParams& params,
-                          ViewD features, ViewD centers) {
+namespace detail {
+
+Profiles profile_segments_counted(const Table& table, std::span<const std::int32_t> labels,
+                                  const ProfileParams& params, ViewD features, ViewD centers, ProfileWork* work) {
   if (labels.size() != table.rows())
     throw InvalidArgument(fmt::format("labels: {} labels for {} table rows", labels.size(), table.rows()));
   const Groups g = make_groups(labels);
@@ -278,17 +526,42 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
   for (auto& sp : out.segments) profiles.push_back(&sp);
   if (has_unassigned) profiles.push_back(&*out.unassigned);
 
+  // The columns' counts and statistics (shared by the ranks), then the profiles
+  // assembled from them in table order.
+  const RowShare rs(params.comm, table.rows());
+  std::vector<std::size_t> numeric, categorical, slot(table.cols());
+  std::vector<std::vector<std::size_t>> positions;
   for (std::size_t j = 0; j < table.cols(); ++j) {
     const Column& c = table.column(j);
     if (c.type == ColumnType::id || c.type == ColumnType::text) continue;
     if (c.is_numeric()) {
-      const auto [mu, sigma] = population_moments(c, g.members[0]);
+      slot[j] = numeric.size();
+      numeric.push_back(j);
+    } else {
+      slot[j] = categorical.size();
+      categorical.push_back(j);
+      positions.push_back(sorted_position(c));
+    }
+  }
+  const std::size_t G = g.members.size();
+  const NumericColumns summaries = numeric_summaries(table, numeric, g, g.group_of_row, rs, work);
+  const std::vector<std::vector<std::int64_t>> counts =
+      level_counts(table, categorical, positions, g, g.group_of_row, rs);
+  if (work && numeric.empty() && !categorical.empty()) work->summed_rows += rs.end - rs.begin;
+
+  for (std::size_t j = 0; j < table.cols(); ++j) {
+    const Column& c = table.column(j);
+    if (c.type == ColumnType::id || c.type == ColumnType::text) continue;
+    if (c.is_numeric()) {
+      const NumericSummary* column = summaries.summary.data() + slot[j] * G;
+      const double mu = column[0].mean;
+      const double sigma = summaries.sigma[slot[j]];
       for (std::size_t gi = 0; gi < profiles.size(); ++gi) {
         ColumnProfile cp;
         cp.column = j;
         cp.name = c.name;
         cp.type = c.type;
-        cp.numeric = summarize_numeric(c, g.members[gi]);
+        cp.numeric = column[gi];
         if (gi > 0 && sigma > 0.0 && cp.numeric.count > 0) {
           DistinguishingFeature f;
           f.column = j;
@@ -303,12 +576,13 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
     } else {
       auto levels = c.sorted_levels();
       for (auto& l : levels) l = shown_text(l);  // one 10 MB value is not repeated in every row
-      const auto position = sorted_position(c);
+      const std::vector<std::int64_t>& cc = counts[slot[j]];
+      const std::size_t w = levels.size() + 1;
       ColumnProfile pop;
       pop.column = j;
       pop.name = c.name;
       pop.type = c.type;
-      pop.categorical = summarize_categorical(c, g.members[0], levels, position, nullptr);
+      pop.categorical = summarize_categorical(cc.data(), cc[w - 1], g.members[0].size(), levels, nullptr);
       const CategoricalSummary& base = pop.categorical;
       profiles[0]->columns.push_back(pop);
       for (std::size_t gi = 1; gi < profiles.size(); ++gi) {
@@ -316,7 +590,7 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
         cp.column = j;
         cp.name = c.name;
         cp.type = c.type;
-        cp.categorical = summarize_categorical(c, g.members[gi], levels, position, &base);
+        cp.categorical = summarize_categorical(cc.data() + gi * w, cc[gi * w + w - 1], g.members[gi].size(), levels, &base);
         if (cp.categorical.count > 0) {
           // Standardised difference of each level's indicator; the largest in magnitude wins.
           bool found = false;
@@ -359,10 +633,17 @@ Profiles profile_segments(const Table& table, std::span<const std::int32_t> labe
   }
 
   if (!features.empty() && params.representatives > 0) {
-    const auto reps = nearest_rows(FeatureRows(features), g, params.representatives, centers);
+    const auto reps = nearest_rows(FeatureRows(features), g, params.representatives, centers, params.comm, work);
     for (std::size_t s = 0; s < k; ++s) out.segments[s].representatives = reps[s];
   }
   return out;
+}
+
+}  // namespace detail
+
+Profiles profile_segments(const Table& table, std::span<const std::int32_t> labels, const ProfileParams& params,
+                          ViewD features, ViewD centers) {
+  return detail::profile_segments_counted(table, labels, params, features, centers, nullptr);
 }
 
 std::string profiles_to_csv(const Profiles& profiles) {

@@ -196,22 +196,23 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
 
   // ---- profiles on the original columns; representatives in each method's space
   Progress profiles_progress("profiles", results.size(), "methods");
+  ProfileParams profile_params;
+  profile_params.comm = &world();  // every rank profiles the same rows and gets the whole result
   for (std::size_t m = 0; m < results.size(); ++m, profiles_progress.advance()) {
     const std::vector<std::int32_t>& labels = result.methods[m].segment_of_row;
     if (results[m].mixed) {
       // The space of the clustered rows, made row by row (table row -> clustered row).
-      Profiles p = profile_segments(ctx.table, labels);
+      Profiles p = profile_segments(ctx.table, labels, profile_params);
       const detail::MixedRows& z = *results[m].mixed;
-      const std::vector<std::size_t>& rows = ctx.rows;
-      const detail::FeatureRow space = [&](std::size_t row, double* dst) {
-        z.fill(static_cast<std::size_t>(std::lower_bound(rows.begin(), rows.end(), row) - rows.begin()), dst);
-      };
-      auto reps = detail::representative_rows_of(z.width(), space, labels, ProfileParams{}.representatives);
+      std::vector<std::size_t> clustered(n, 0);  // table row -> clustered row
+      for (std::size_t i = 0; i < ctx.rows.size(); ++i) clustered[ctx.rows[i]] = i;
+      const detail::FeatureRow space = [&](std::size_t row, double* dst) { z.fill(clustered[row], dst); };
+      auto reps = detail::representative_rows_of(z.width(), space, labels, profile_params.representatives, profile_params.comm);
       for (std::size_t s = 0; s < p.segments.size(); ++s) p.segments[s].representatives = std::move(reps[s]);
       result.methods[m].profiles = std::move(p);
     } else {
       result.methods[m].profiles = profile_segments(
-          ctx.table, labels, {}, results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
+          ctx.table, labels, profile_params, results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
           results[m].rep_centers.view());
     }
   }
