@@ -25,6 +25,11 @@
 //    (score_labels, score_labels_rows), the stability fits and ECOD's row scores, bit
 //    for bit against one process, and each rank's share of the rows (or fits) is
 //    about 1/N of them: a rank that computed everything would fail.
+//  * the profiles (profile_segments, the representatives in a stored space and in
+//    rows written on demand) with the world communicator: every field bit for bit
+//    that of one process, on a table with numeric, categorical, binary and missing
+//    values and rows outside the segments; each rank summed and searched about 1/N
+//    of the rows and selected the quartiles among about 1/N of the values.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -32,12 +37,14 @@
 #include <filesystem>
 #include <span>
 
+#include "explain/representatives.hpp"
 #include "metrics/row_source.hpp"
 #include "metrics/silhouette_engine.hpp"
 #include "pipeline/sweep.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/comm.hpp"
 #include "segmenta/embed.hpp"
+#include "segmenta/explain.hpp"
 #include "segmenta/metrics.hpp"
 #include "segmenta/outliers.hpp"
 #include "support.hpp"
@@ -768,6 +775,138 @@ TEST(StagesOnRanks, EcodScoresMatchOneProcess) {
   }
 }
 
+
+// ---------------------------------------------------------------------------
+// The profiles
+// ---------------------------------------------------------------------------
+
+void expect_same_profile(const SegmentProfile& a, const SegmentProfile& b) {
+  EXPECT_EQ(a.segment, b.segment);
+  EXPECT_EQ(a.size, b.size);
+  EXPECT_TRUE(same_bits(a.share, b.share));
+  ASSERT_EQ(a.columns.size(), b.columns.size());
+  for (std::size_t c = 0; c < a.columns.size(); ++c) {
+    const ColumnProfile &x = a.columns[c], &y = b.columns[c];
+    SCOPED_TRACE(::testing::Message() << "segment " << a.segment << " column " << x.name);
+    EXPECT_EQ(x.column, y.column);
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.type, y.type);
+    const NumericSummary &u = x.numeric, &v = y.numeric;
+    EXPECT_EQ(u.count, v.count);
+    EXPECT_EQ(u.missing, v.missing);
+    for (const auto m : {&NumericSummary::mean, &NumericSummary::std, &NumericSummary::min, &NumericSummary::q1,
+                         &NumericSummary::median, &NumericSummary::q3, &NumericSummary::max})
+      EXPECT_TRUE(same_bits(u.*m, v.*m)) << u.*m << " vs " << v.*m;
+    const CategoricalSummary &p = x.categorical, &q = y.categorical;
+    EXPECT_EQ(p.count, q.count);
+    EXPECT_EQ(p.missing, q.missing);
+    EXPECT_EQ(p.mode, q.mode);
+    EXPECT_TRUE(same_bits(p.mode_share, q.mode_share));
+    ASSERT_EQ(p.levels.size(), q.levels.size());
+    for (std::size_t l = 0; l < p.levels.size(); ++l) {
+      EXPECT_EQ(p.levels[l].level, q.levels[l].level);
+      EXPECT_EQ(p.levels[l].count, q.levels[l].count);
+      EXPECT_TRUE(same_bits(p.levels[l].share, q.levels[l].share));
+      EXPECT_TRUE(same_bits(p.levels[l].lift, q.levels[l].lift));
+    }
+  }
+  ASSERT_EQ(a.distinguishing.size(), b.distinguishing.size());
+  for (std::size_t f = 0; f < a.distinguishing.size(); ++f) {
+    const DistinguishingFeature &x = a.distinguishing[f], &y = b.distinguishing[f];
+    EXPECT_EQ(x.column, y.column);
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.level, y.level);
+    EXPECT_TRUE(same_bits(x.score, y.score));
+    EXPECT_TRUE(same_bits(x.segment_value, y.segment_value));
+    EXPECT_TRUE(same_bits(x.population_value, y.population_value));
+  }
+  EXPECT_EQ(a.representatives, b.representatives);
+}
+
+void expect_same_profiles(const Profiles& a, const Profiles& b) {
+  expect_same_profile(a.population, b.population);
+  ASSERT_EQ(a.segments.size(), b.segments.size());
+  for (std::size_t s = 0; s < a.segments.size(); ++s) expect_same_profile(a.segments[s], b.segments[s]);
+  ASSERT_EQ(a.unassigned.has_value(), b.unassigned.has_value());
+  if (a.unassigned) expect_same_profile(*a.unassigned, *b.unassigned);
+  EXPECT_TRUE(profiles_to_csv(a) == profiles_to_csv(b)) << "profiles.csv differs";
+}
+
+/// n rows: numeric columns with missing values, ties and magnitudes whose sum
+/// depends on the order of additions (1e16 beside ones), a column missing in every
+/// row of one segment, categorical and binary columns with missing values, an id.
+Table profile_table(std::size_t n, const std::vector<std::int32_t>& labels) {
+  Rng rng(41);
+  std::vector<double> a(n), b(n), c(n), d(n);
+  std::vector<std::string> job(n), flag(n), id(n);
+  const char* jobs[] = {"admin", "blue", "retired", "student", "tech"};
+  for (std::size_t i = 0; i < n; ++i) {
+    a[i] = rng.uniform() < 0.03 ? std::nan("") : 40.0 + 10.0 * rng.normal() + labels[i % labels.size()];
+    b[i] = static_cast<double>(rng.below(7));  // ties
+    c[i] = i % 211 == 0 ? 1e16 : 1.0 + 0.1 * rng.uniform();
+    d[i] = labels[i] == 2 ? std::nan("") : rng.normal();
+    job[i] = rng.uniform() < 0.05 ? "" : jobs[(rng.below(5) + static_cast<std::size_t>(labels[i] + 1)) % 5];
+    flag[i] = rng.uniform() < 0.01 ? "" : (rng.uniform() < 0.3 + 0.1 * labels[i] ? "yes" : "no");
+    id[i] = "r" + std::to_string(i);
+  }
+  std::vector<Column> cols;
+  cols.push_back(test::numeric("age", std::move(a)));
+  cols.push_back(test::categorical("job", job));
+  cols.push_back(test::numeric("visits", std::move(b)));
+  cols.push_back(test::categorical("id", id, ColumnType::id));
+  cols.push_back(test::numeric("balance", std::move(c)));
+  cols.push_back(test::categorical("flag", flag, ColumnType::binary));
+  cols.push_back(test::numeric("score", std::move(d)));
+  return Table("profiles", std::move(cols));
+}
+
+TEST(ProfilesOnRanks, MatchOneProcess) {
+  const std::size_t n = 30000, q = 5, k = 4;
+  std::vector<std::int32_t> labels = some_labels(n, k, 12);
+  for (std::size_t i = 0; i < n; i += 13) labels[i] = -1;  // rows left out of the segments
+  const Table table = profile_table(n, labels);
+  MatrixD x = blobs<double>(n, q, k, 64);
+  for (std::size_t i = 100; i < n; i += 1000) std::memcpy(x.row(i), x.row(i - 100), q * sizeof(double));  // tied rows
+  MatrixD centres(k, q);
+  for (std::size_t s = 0; s < k; ++s)
+    for (std::size_t j = 0; j < q; ++j) centres(s, j) = 3.0 * static_cast<double>((s * 7 + j * 3) % 5);
+  const detail::FeatureRow row = [&](std::size_t i, double* dst) { std::memcpy(dst, x.row(i), q * sizeof(double)); };
+  std::size_t clustered = 0, values = 0, largest = 0;
+  for (const std::int32_t l : labels) clustered += l >= 0;
+  on_thread_counts([&] {
+    for (const bool given_centres : {false, true}) {
+      SCOPED_TRACE(given_centres ? "given centres" : "centres the segments' means");
+      const ViewD centers = given_centres ? centres.view() : ViewD{};
+      ProfileParams pp;
+      pp.representatives = 7;
+      const Profiles alone = profile_segments(table, labels, pp, x.view(), centers);
+      detail::ProfileWork work;
+      pp.comm = &world();
+      const Profiles shared = detail::profile_segments_counted(table, labels, pp, x.view(), centers, &work);
+      expect_same_profiles(alone, shared);
+      // The oracle of the representatives: the public search on one process.
+      const auto reps = representative_rows(x.view(), labels, 7, centers);
+      for (std::size_t s = 0; s < k; ++s) EXPECT_EQ(alone.segments[s].representatives, reps[s]);
+      // Each rank's share: rows by blocks of 4,096, order statistics by (column, group).
+      expect_share(work.summed_rows, n, 4096, "summed rows");
+      expect_share(work.searched_rows, clustered, 4096, "searched rows");
+      values = largest = 0;
+      for (const SegmentProfile* sp : {&alone.population, &*alone.unassigned})
+        for (const ColumnProfile& cp : sp->columns) values += cp.numeric.count;
+      for (const SegmentProfile& sp : alone.segments)
+        for (const ColumnProfile& cp : sp.columns) values += cp.numeric.count;
+      for (const ColumnProfile& cp : alone.population.columns) largest = std::max(largest, cp.numeric.count);
+      expect_share(work.ordered_values, values, largest, "ordered values");
+    }
+    // The mixed methods' path: rows written on demand.
+    detail::ProfileWork work;
+    const auto alone = detail::representative_rows_of(q, row, labels, 6);
+    const auto shared = detail::representative_rows_of(q, row, labels, 6, &world(), &work);
+    EXPECT_EQ(alone, shared);
+    EXPECT_EQ(alone, representative_rows(x.view(), labels, 6));
+    expect_share(work.searched_rows, clustered, 4096, "searched rows (rows on demand)");
+  });
+}
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "segmenta/explain.hpp"
@@ -348,4 +349,77 @@ TEST(Profiles, LongLevelsAreShortenedForDisplay) {
   EXPECT_NE(csv.find(std::string(200, 'x') + "..."), std::string::npos);
   EXPECT_NE(csv.find(std::string(199, 'a') + "..."), std::string::npos);  // never half a character
   EXPECT_NE(csv.find("short"), std::string::npos);
+}
+
+// The quartiles come from selecting the values at the ranks they need, not from a
+// sort: compared with a naive summary (sort, numpy's rule on the sorted values, sums
+// in row order) on every group size from 1 to 60 and a few large ones, with ties,
+// missing values and rows outside the segments.
+TEST(Profiles, NumericSummariesMatchSortingEveryValue) {
+  std::mt19937_64 rng(8);
+  std::uniform_real_distribution<double> u(-5.0, 5.0);
+  std::vector<std::size_t> sizes;
+  for (std::size_t m = 1; m <= 60; ++m) sizes.push_back(m);
+  for (const std::size_t m : {257, 1000, 4099}) sizes.push_back(m);
+  for (const std::size_t m : sizes) {
+    SCOPED_TRACE(::testing::Message() << "segment 0 of " << m << " rows");
+    // Segment 0 has m rows, segment 1 about m / 2 + 1; every 7th row is unassigned.
+    const std::size_t n = std::max<std::size_t>(8, m + m / 2 + 1 + (m + m / 2 + 1) / 6 + 1);
+    std::vector<std::int32_t> labels(n);
+    std::vector<double> x(n);
+    std::size_t in0 = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      labels[i] = i % 7 == 6 ? -1 : (in0 < m && i % 3 != 2 ? 0 : 1);
+      if (labels[i] == 0) ++in0;
+      const double r = u(rng);
+      x[i] = i % 11 == 5 ? kNaN : (i % 4 == 0 ? std::round(r) : r);  // ties among the rounded
+    }
+    std::vector<Column> cols;
+    cols.push_back(numeric("v", x));
+    const Table t("t", std::move(cols));
+    const Profiles pr = profile_segments(t, labels);
+    auto naive = [&](auto keep) {
+      std::vector<double> v;
+      double sum = 0.0;
+      std::size_t missing = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!keep(labels[i])) continue;
+        if (std::isnan(x[i])) {
+          ++missing;
+          continue;
+        }
+        v.push_back(x[i]);
+        sum += x[i];
+      }
+      NumericSummary s;
+      s.count = v.size();
+      s.missing = missing;
+      if (v.empty()) return s;
+      s.mean = sum / static_cast<double>(v.size());
+      double ss = 0.0;
+      for (const double a : v) ss += (a - s.mean) * (a - s.mean);
+      s.std = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : kNaN;
+      std::sort(v.begin(), v.end());
+      s.min = v.front();
+      s.max = v.back();
+      s.q1 = quantile_linear(v, 0.25);
+      s.q3 = quantile_linear(v, 0.75);
+      const std::size_t k = v.size();
+      s.median = k % 2 == 1 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2.0;
+      return s;
+    };
+    auto same = [](const NumericSummary& a, const NumericSummary& b) {
+      EXPECT_EQ(a.count, b.count);
+      EXPECT_EQ(a.missing, b.missing);
+      if (a.count == 0) return;
+      for (const auto f : {&NumericSummary::mean, &NumericSummary::min, &NumericSummary::q1, &NumericSummary::median,
+                           &NumericSummary::q3, &NumericSummary::max})
+        EXPECT_EQ(a.*f, b.*f);
+      if (a.count > 1) EXPECT_EQ(a.std, b.std);
+    };
+    same(column(pr.population, "v").numeric, naive([](std::int32_t l) { return l >= 0; }));
+    same(column(pr.segments[0], "v").numeric, naive([](std::int32_t l) { return l == 0; }));
+    same(column(pr.segments[1], "v").numeric, naive([](std::int32_t l) { return l == 1; }));
+    same(column(*pr.unassigned, "v").numeric, naive([](std::int32_t l) { return l == -1; }));
+  }
 }
