@@ -23,7 +23,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct Groups {
   std::vector<std::int32_t> segments;             // labels, ascending
   std::vector<std::vector<std::size_t>> members;  // rows per group, ascending
-  std::vector<std::uint32_t> group_of_row;         // 1 + segment index, or unassigned()
+  std::vector<std::uint32_t> group_of_row;        // 1 + segment index, or unassigned()
   std::size_t unassigned() const noexcept { return segments.size() + 1; }
 };
 
@@ -197,9 +197,9 @@ struct NumericColumns {
   std::vector<double> sigma;
 };
 
-NumericColumns numeric_summaries(const Table& table, const std::vector<std::size_t>& columns,
-                                              const Groups& g, const std::vector<std::uint32_t>& group_of_row,
-                                              const RowShare& rs, detail::ProfileWork* work) {
+NumericColumns numeric_summaries(const Table& table, const std::vector<std::size_t>& columns, const Groups& g,
+                                 const std::vector<std::uint32_t>& group_of_row, const RowShare& rs,
+                                 detail::ProfileWork* work) {
   const std::size_t U = columns.size(), G = g.members.size(), unassigned = g.unassigned();
   NumericColumns result;
   std::vector<NumericSummary>& out = result.summary;
@@ -389,8 +389,7 @@ struct FeatureRows {
 // over the row blocks; each rank keeps its rows' nearest per segment, and the nearest
 // of the ranks' candidates are those of all rows.
 std::vector<std::vector<std::size_t>> nearest_rows(const FeatureRows& x, const Groups& g, std::size_t count,
-                                                   ViewD centers, const Communicator* comm,
-                                                   detail::ProfileWork* work) {
+                                                   ViewD centers, const Communicator* comm, detail::ProfileWork* work) {
   const std::size_t q = x.cols(), k = g.segments.size();
   const RowShare rs(comm, g.group_of_row.size());
   std::vector<double> centre(k * q, 0.0);
@@ -420,7 +419,8 @@ std::vector<std::vector<std::size_t>> nearest_rows(const FeatureRows& x, const G
     std::vector<double> scratch(q);
     std::vector<Candidate>& d = best[s];
     d.reserve(rows.size());
-    for (const std::size_t r : rows) d.emplace_back(kernels::sq_dist(x.row(r, scratch.data()), centre.data() + s * q, q), r);
+    for (const std::size_t r : rows)
+      d.emplace_back(kernels::sq_dist(x.row(r, scratch.data()), centre.data() + s * q, q), r);
     const std::size_t keep = std::min(count, d.size());
     std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(keep), d.end());
     d.resize(keep);
@@ -495,8 +495,8 @@ std::vector<std::vector<std::size_t>> representative_rows_of(std::size_t q, cons
 
 namespace detail {
 
-Profiles profile_segments_counted(const Table& table, std::span<const std::int32_t> labels,
-                                  const ProfileParams& params, ViewD features, ViewD centers, ProfileWork* work) {
+Profiles profile_segments_counted(const Table& table, std::span<const std::int32_t> labels, const ProfileParams& params,
+                                  ViewD features, ViewD centers, ProfileWork* work) {
   if (labels.size() != table.rows())
     throw InvalidArgument(fmt::format("labels: {} labels for {} table rows", labels.size(), table.rows()));
   const Groups g = make_groups(labels);
@@ -590,7 +590,8 @@ Profiles profile_segments_counted(const Table& table, std::span<const std::int32
         cp.column = j;
         cp.name = c.name;
         cp.type = c.type;
-        cp.categorical = summarize_categorical(cc.data() + gi * w, cc[gi * w + w - 1], g.members[gi].size(), levels, &base);
+        cp.categorical =
+            summarize_categorical(cc.data() + gi * w, cc[gi * w + w - 1], g.members[gi].size(), levels, &base);
         if (cp.categorical.count > 0) {
           // Standardised difference of each level's indicator; the largest in magnitude wins.
           bool found = false;

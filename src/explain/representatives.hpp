@@ -19,9 +19,9 @@ using FeatureRow = std::function<void(std::size_t row, double* dst)>;
 /// What this rank computed of profile_segments / representative_rows_of (for tests
 /// of the ranks' shares; one process computes all of it).
 struct ProfileWork {
-  std::size_t summed_rows = 0;    // rows whose values this rank added (sums, counts)
+  std::size_t summed_rows = 0;     // rows whose values this rank added (sums, counts)
   std::size_t ordered_values = 0;  // numeric values this rank selected quartiles among
-  std::size_t searched_rows = 0;  // rows this rank measured for the representatives
+  std::size_t searched_rows = 0;   // rows this rank measured for the representatives
 };
 
 /// representative_rows of the (labels.size(), q) matrix whose rows `row` writes (only
@@ -34,7 +34,7 @@ std::vector<std::vector<std::size_t>> representative_rows_of(std::size_t q, cons
                                                              ProfileWork* work = nullptr);
 
 /// profile_segments, also telling what this rank computed.
-Profiles profile_segments_counted(const Table& table, std::span<const std::int32_t> labels,
-                                  const ProfileParams& params, ViewD features, ViewD centers, ProfileWork* work);
+Profiles profile_segments_counted(const Table& table, std::span<const std::int32_t> labels, const ProfileParams& params,
+                                  ViewD features, ViewD centers, ProfileWork* work);
 
 }  // namespace segmenta::detail

@@ -207,13 +207,15 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
       std::vector<std::size_t> clustered(n, 0);  // table row -> clustered row
       for (std::size_t i = 0; i < ctx.rows.size(); ++i) clustered[ctx.rows[i]] = i;
       const detail::FeatureRow space = [&](std::size_t row, double* dst) { z.fill(clustered[row], dst); };
-      auto reps = detail::representative_rows_of(z.width(), space, labels, profile_params.representatives, profile_params.comm);
+      auto reps =
+          detail::representative_rows_of(z.width(), space, labels, profile_params.representatives, profile_params.comm);
       for (std::size_t s = 0; s < p.segments.size(); ++s) p.segments[s].representatives = std::move(reps[s]);
       result.methods[m].profiles = std::move(p);
     } else {
-      result.methods[m].profiles = profile_segments(
-          ctx.table, labels, profile_params, results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
-          results[m].rep_centers.view());
+      result.methods[m].profiles =
+          profile_segments(ctx.table, labels, profile_params,
+                           results[m].rep_common ? ctx.prep.features.view() : results[m].rep_space.view(),
+                           results[m].rep_centers.view());
     }
   }
   profiles_progress.finish();
