@@ -32,8 +32,16 @@ class Communicator {
   virtual std::vector<std::int64_t> allgather(std::span<const std::int64_t> mine) const = 0;
   /// Every rank's bytes, one string per rank, in rank order.
   virtual std::vector<std::string> allgather_bytes(std::string_view mine) const = 0;
+  /// Every rank's bytes on `root` alone, one string per rank in rank order (root's own
+  /// included); the other ranks get an empty vector. Parts of any size (beyond 2 GiB
+  /// they travel in pieces); root counts what it receives in bytes_gathered.
+  virtual std::vector<std::string> gather_bytes(std::string_view mine, int root) const = 0;
   /// Root's bytes, on every rank (`bytes` is read on root and replaced elsewhere).
   virtual void broadcast(std::string& bytes, int root) const = 0;
+  /// The same, for a rank that may wait long for root (root finishing its outputs):
+  /// a waiting rank sleeps between checks instead of polling, leaving its core to the
+  /// others on a shared machine.
+  virtual void broadcast_after_wait(std::string& bytes, int root) const { broadcast(bytes, root); }
   /// Bytes this rank has received from the other ranks so far (for measurements).
   virtual std::uint64_t bytes_gathered() const noexcept { return 0; }
 
@@ -104,6 +112,14 @@ RankBlocks rank_blocks(std::size_t block_count, int rank, int size) noexcept;
 /// between ranks (each reads its own part of a file).
 template <class Step>
 void agree_on_failure(const Communicator& comm, Step&& step);
+/// Runs `step` on `root` alone while the other ranks wait (broadcast_after_wait), and
+/// agrees on its outcome: a segmenta::Error on root is thrown on every rank (same type
+/// and message). For a long step of root's whose failure must stop every rank (the
+/// outputs written and committed by rank 0).
+template <class Step>
+void agree_on_root_outcome(const Communicator& comm, int root, Step&& step);
+/// Throws the error that `failure` encodes (encode_current_error); nothing when empty.
+void rethrow_encoded_error(const std::string& failure);
 /// Non-template part of agree_on_failure: `failure` is "" on success, else an encoded
 /// error (encode_error); rethrows the lowest rank's.
 void agree_on_failure_encoded(const Communicator& comm, const std::string& failure);
@@ -121,6 +137,20 @@ void root_first(const Communicator& comm, Step&& step) {
   agree_on_failure(comm, [&] {
     if (comm.rank() != 0) step();
   });
+}
+
+template <class Step>
+void agree_on_root_outcome(const Communicator& comm, int root, Step&& step) {
+  std::string failure;
+  if (comm.rank() == root) {
+    try {
+      step();
+    } catch (...) {
+      failure = encode_current_error();
+    }
+  }
+  if (comm.size() > 1) comm.broadcast_after_wait(failure, root);
+  rethrow_encoded_error(failure);
 }
 
 template <class Step>

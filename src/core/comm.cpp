@@ -23,6 +23,7 @@ class SingleProcess final : public Communicator {
     return {mine.begin(), mine.end()};
   }
   std::vector<std::string> allgather_bytes(std::string_view mine) const override { return {std::string(mine)}; }
+  std::vector<std::string> gather_bytes(std::string_view mine, int) const override { return {std::string(mine)}; }
   void broadcast(std::string&, int) const override {}
   // One rank has no neighbour: fold_in_rank_order never sends or receives here.
   void send(std::span<const double>, int) const override { throw Error("send: one process has no other rank"); }
@@ -161,7 +162,12 @@ void agree_on_failure_encoded(const Communicator& comm, const std::string& failu
   if (comm.allreduce_max(failed) == 0) return;
   const std::vector<std::string> all = comm.allgather_bytes(failure);
   const auto first = std::find_if(all.begin(), all.end(), [](const std::string& s) { return !s.empty(); });
-  const std::vector<std::string> f = split_fields(*first);
+  rethrow_encoded_error(*first);
+}
+
+void rethrow_encoded_error(const std::string& failure) {
+  if (failure.empty()) return;
+  const std::vector<std::string> f = split_fields(failure);
   const std::string& kind = f[0];
   if (kind == "parse" && f.size() == 5)
     throw ParseError(f[1], std::stoull(f[2]), std::stoull(f[3]), f[4]);

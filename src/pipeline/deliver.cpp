@@ -90,7 +90,7 @@ std::optional<std::size_t> id_column(const Table& t) {
   return std::nullopt;
 }
 
-/// Rows of a CSV are handed to the stream in pieces of about this many bytes.
+/// The JSON files are handed to the stream in pieces of about this many bytes.
 constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
 
 /// An ostream that hands what it is given to an OutputStream in pieces, for the JSON
@@ -136,20 +136,36 @@ void stream_json(detail::OutputStream& out, const std::string& name, const json&
   out.end();
 }
 
-void segments_csv(const SegmentationResult& r, detail::OutputStream& out) {
+/// segments.csv's header line.
+std::string segments_header(const SegmentationResult& r) {
   const Table& t = r.table;
   const bool single = r.methods.size() == 1;
-  const std::optional<std::size_t> id_col = id_column(t);
   std::string s = "row";
-  if (id_col) s += "," + csv_escape(t.column(*id_col).name);
+  if (const std::optional<std::size_t> id_col = id_column(t)) {
+    s += ',';
+    s += csv_escape(t.column(*id_col).name);
+  }
   for (const auto& m : r.methods) {
-    s += single ? ",segment" : ",segment_" + m.name;
-    if (!m.probability.empty()) s += single ? ",probability" : ",probability_" + m.name;
+    s += ",segment";
+    if (!single) s.append("_").append(m.name);
+    if (m.probability.empty()) continue;
+    s += ",probability";
+    if (!single) s.append("_").append(m.name);
   }
   s += ",outlier,outlier_score\n";
-  for (std::size_t i = 0; i < t.rows(); ++i) {
+  return s;
+}
+
+/// segments.csv's rows [begin, end), appended to `s`.
+void segments_rows(const SegmentationResult& r, std::size_t begin, std::size_t end, std::string& s) {
+  const Table& t = r.table;
+  const std::optional<std::size_t> id_col = id_column(t);
+  for (std::size_t i = begin; i < end; ++i) {
     s += std::to_string(i);
-    if (id_col) s += "," + csv_escape(t.column(*id_col).text(i));
+    if (id_col) {
+      s += ',';
+      s += csv_escape(t.column(*id_col).text(i));
+    }
     for (const auto& m : r.methods) {
       s += ",";
       if (m.segment_of_row[i] >= 0) s += std::to_string(m.segment_of_row[i]);
@@ -161,12 +177,7 @@ void segments_csv(const SegmentationResult& r, detail::OutputStream& out) {
     s += r.outliers.flagged[i] ? ",1," : ",0,";
     if (!std::isnan(r.outliers.score[i])) s += format_double(r.outliers.score[i]);
     s += "\n";
-    if (s.size() >= kPieceBytes) {
-      out.write(s);
-      s.clear();
-    }
   }
-  out.write(s);
 }
 
 Column numeric_column(std::string name, std::vector<double> values, bool integral) {
@@ -244,23 +255,24 @@ MapColumns map_columns(const SegmentationResult& r) {
   return out;
 }
 
-void maps_csv(const SegmentationResult& r, const MapColumns& mc, detail::OutputStream& out) {
+/// maps.csv's header line.
+std::string maps_header(const MapColumns& mc) {
   std::string s = "row";
   for (const auto& h : mc.header) s += "," + h;
   s += "\n";
-  for (std::size_t i = 0; i < r.rows.size(); ++i) {
+  return s;
+}
+
+/// maps.csv's rows [begin, end) (of the clustered rows), appended to `s`.
+void maps_rows(const SegmentationResult& r, const MapColumns& mc, std::size_t begin, std::size_t end, std::string& s) {
+  for (std::size_t i = begin; i < end; ++i) {
     s += std::to_string(r.rows[i]);
     for (const auto* col : mc.values) {
       s += ",";
       if (!std::isnan((*col)[i])) s += format_double((*col)[i]);
     }
     s += "\n";
-    if (s.size() >= kPieceBytes) {
-      out.write(s);
-      s.clear();
-    }
   }
-  out.write(s);
 }
 
 Table maps_table(const SegmentationResult& r, const MapColumns& mc) {
@@ -378,8 +390,67 @@ json input_json(const Provenance& in) {
 
 namespace detail {
 
-std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& r, OutputStream& out) {
+void write_rows(const Communicator* comm, std::size_t rows, const RowFormatter& format, OutputStream* out,
+                RowWriteCounts* counts, std::size_t blocks_per_rank) {
+  const bool several = comm != nullptr && comm->size() > 1;
+  const int rank = several ? comm->rank() : 0, size = several ? comm->size() : 1;
+  const Blocks blocks{rows, kRowFileBlock};
+  // Enough blocks a round for every thread; the text does not depend on the split.
+  const std::size_t per_round =
+      std::max<std::size_t>({blocks_per_rank, static_cast<std::size_t>(num_threads()), 1}) * static_cast<std::size_t>(size);
+  std::vector<std::string> texts;
+  for (std::size_t round_first = 0; round_first < blocks.count(); round_first += per_round) {
+    const std::size_t round_blocks = std::min(per_round, blocks.count() - round_first);
+    const RankBlocks mine = rank_blocks(round_blocks, rank, size);
+    std::string failure, text;
+    try {
+      // This rank's blocks of the round, each formatted by one thread, in order.
+      texts.assign(mine.last - mine.first, std::string());
+      parallel_for(texts.size(), [&](std::size_t t) {
+        const std::size_t b = round_first + mine.first + t;
+        texts[t].reserve(blocks.size(b) * 48);
+        format(blocks.begin(b), blocks.end(b), texts[t]);
+      });
+      if (counts && !texts.empty())
+        counts->rows_formatted += blocks.end(round_first + mine.last - 1) - blocks.begin(round_first + mine.first);
+      if (several) {
+        std::size_t bytes = 0;
+        for (const auto& piece : texts) bytes += piece.size();
+        text.reserve(bytes);
+        for (auto& piece : texts) {
+          text += piece;
+          std::string().swap(piece);
+        }
+      } else {
+        for (const auto& piece : texts) out->write(piece);
+      }
+    } catch (...) {
+      if (!several) throw;
+      failure = encode_current_error();
+      text.clear();
+    }
+    if (!several) continue;
+    const std::uint64_t received_before = comm->bytes_gathered();
+    const std::vector<std::string> parts = comm->gather_bytes(text, 0);
+    if (counts) counts->bytes_received += comm->bytes_gathered() - received_before;
+    std::string().swap(text);
+    if (rank == 0 && failure.empty()) {
+      try {
+        for (const auto& part : parts) out->write(part);
+      } catch (...) {
+        failure = encode_current_error();
+      }
+    }
+    if (counts) ++counts->rounds;
+    agree_on_failure_encoded(*comm, failure);
+  }
+}
+
+std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& r, OutputStream* out,
+                                                           RowShare* share) {
   if (r.methods.empty()) throw InvalidArgument("result: no method to write");
+  const Communicator* comm = share != nullptr && share->comm != nullptr && share->comm->size() > 1 ? share->comm : nullptr;
+  const bool root = comm == nullptr || comm->rank() == 0;
   Stopwatch clock;
   std::vector<std::pair<std::string, double>> timings = r.timings;
   Progress progress("outputs (segments, profiles, metrics, model)");
@@ -388,31 +459,83 @@ std::vector<std::pair<std::string, double>> render_outputs(const SegmentationRes
   std::vector<std::string> names;
   auto add = [&](const std::string& name, std::string_view content) {
     names.push_back(name);
-    out.begin(name);
-    out.write(content);
-    out.end();
+    out->begin(name);
+    out->write(content);
+    out->end();
   };
-  names.push_back("segments.csv");
-  out.begin("segments.csv");
-  segments_csv(r, out);
-  out.end();
-  for (const auto& m : r.methods)
-    add(single ? "profiles.csv" : "profiles_" + m.name + ".csv", profiles_to_csv(m.profiles));
+  // Rank 0's own work while files shared with the other ranks are still to come: its
+  // outcome is agreed, so the others never wait for a rank 0 that stopped.
+  auto root_step = [&](const std::function<void()>& step) {
+    if (comm == nullptr)
+      step();
+    else
+      agree_on_failure(*comm, [&] {
+        if (root) step();
+      });
+  };
+  RowWriteCounts counts;
+  // A per-row file: header by rank 0, rows formatted by every rank of the share.
+  auto row_file = [&](const std::string& name, const std::string& header, std::size_t rows, const RowFormatter& format,
+                      bool shared) {
+    if (!shared) {
+      if (!root) return;
+      names.push_back(name);
+      out->begin(name);
+      out->write(header);
+      write_rows(nullptr, rows, format, out);
+      out->end();
+      return;
+    }
+    root_step([&] {
+      names.push_back(name);
+      out->begin(name);
+      out->write(header);
+    });
+    write_rows(comm, rows, format, root ? out : nullptr, &counts);
+    root_step([&] { out->end(); });
+  };
+
   const bool any_maps = std::any_of(r.methods.begin(), r.methods.end(), [](const auto& m) { return m.maps.has_value(); });
+  const bool share_maps = comm != nullptr && share->maps && any_maps;
+  row_file("segments.csv", segments_header(r), r.table.rows(),
+           [&](std::size_t b, std::size_t e, std::string& text) { segments_rows(r, b, e, text); }, comm != nullptr);
+  if (share_maps) {
+    root_step([&] {
+      for (const auto& m : r.methods)
+        add(single ? "profiles.csv" : "profiles_" + m.name + ".csv", profiles_to_csv(m.profiles));
+    });
+  } else if (root) {
+    for (const auto& m : r.methods)
+      add(single ? "profiles.csv" : "profiles_" + m.name + ".csv", profiles_to_csv(m.profiles));
+  }
   std::optional<MapColumns> maps;
-  if (any_maps) {
+  if (any_maps && (root || share_maps)) {
     maps = map_columns(r);
-    names.push_back("maps.csv");
-    out.begin("maps.csv");
-    maps_csv(r, *maps, out);
-    out.end();
+    row_file("maps.csv", maps_header(*maps), r.rows.size(),
+             [&](std::size_t b, std::size_t e, std::string& text) { maps_rows(r, *maps, b, e, text); }, share_maps);
+  }
+  // The shared files are written: the other ranks are done, rank 0 writes the rest alone.
+  if (!root) return {};
+  if (comm != nullptr) {
+    share->rows_done = true;
+    share->bytes_received = counts.bytes_received;
+    share->rounds = counts.rounds;
   }
   json metrics = metrics_json(r, maps ? &*maps : nullptr);
+  if (comm != nullptr)
+    metrics["diagnostics"].push_back(
+        {{"level", "info"},
+         {"stage", "mpi"},
+         {"code", "write"},
+         {"message", fmt::format("{} ranks formatted the rows of {}; rank 0 received {} bytes of them in {} "
+                                 "round{} and wrote them in row order",
+                                 comm->size(), share_maps ? "segments.csv and maps.csv" : "segments.csv",
+                                 counts.bytes_received, counts.rounds, counts.rounds == 1 ? "" : "s")}});
   metrics["timings"] = timings_json(timings);
   names.push_back("metrics.json");
-  stream_json(out, "metrics.json", metrics, 2);
+  stream_json(*out, "metrics.json", metrics, 2);
   names.push_back("model.json");
-  stream_json(out, "model.json", model_json(r), -1);
+  stream_json(*out, "model.json", model_json(r), -1);
   progress.finish();
   timings.emplace_back("write", clock.seconds());
 
@@ -444,7 +567,7 @@ std::vector<std::pair<std::string, double>> render_outputs(const SegmentationRes
     manifest["files"] = names;
   }
   names.push_back("run.json");
-  stream_json(out, "run.json", manifest, 2);
+  stream_json(*out, "run.json", manifest, 2);
   return timings;
 }
 
@@ -484,8 +607,9 @@ class DirectorySink final : public Sink, public detail::StreamingSink {
     return out_.names();
   }
   std::vector<std::string> write_streamed(const SegmentationResult& result,
-                                          std::vector<std::pair<std::string, double>>& timings) override {
-    timings = detail::render_outputs(result, out_);
+                                          std::vector<std::pair<std::string, double>>& timings,
+                                          detail::RowShare* share = nullptr) override {
+    timings = detail::render_outputs(result, &out_, share);
     out_.commit();
     return out_.names();
   }

@@ -14,13 +14,16 @@
 // staging directory.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/pipeline.hpp"
 
@@ -36,11 +39,60 @@ class OutputStream {
   virtual void end() = 0;
 };
 
+/// The ranks of a run formatting the rows of the per-row files together
+/// (docs/ARCHITECTURE.md, "Several processes"): segments.csv always, maps.csv when
+/// every rank holds the maps. Every rank calls render_outputs with the same share (rank
+/// 0 with its stream, the others with none); the others return after the last shared
+/// file, rank 0 writes the rest.
+struct RowShare {
+  const Communicator* comm = nullptr;
+  /// maps.csv's rows are formatted by the ranks too (every rank holds the maps).
+  bool maps = false;
+  /// Set on rank 0 when it leaves the shared files: a failure after this point is
+  /// rank 0's alone (the others must be told), before it every rank had it.
+  bool rows_done = false;
+  /// What rank 0 received while the rows were shared (for the mpi diagnostic).
+  std::uint64_t bytes_received = 0;
+  std::size_t rounds = 0;
+};
+
+/// Formats rows [begin, end) of a per-row file, appending them to `out`.
+using RowFormatter = std::function<void(std::size_t begin, std::size_t end, std::string& out)>;
+
+/// Rows per block of a per-row file: the ranks and the threads format whole blocks.
+inline constexpr std::size_t kRowFileBlock = 4096;
+
+/// Counts of write_rows' work on this rank (for tests and measurements).
+struct RowWriteCounts {
+  std::size_t rows_formatted = 0;   // rows this rank formatted
+  std::size_t rounds = 0;           // gathers to rank 0
+  std::uint64_t bytes_received = 0; // the rows' text rank 0 received from the others
+};
+
+/// Writes the rows [0, rows) of a file to `out` (rank 0's stream; null on the others)
+/// in rounds: a round is a run of consecutive blocks of kRowFileBlock rows, at most
+/// `blocks_per_rank` blocks per rank (at least the thread count); rank r formats the
+/// r-th share of the round's blocks in order (rank_blocks), on its threads, and rank 0
+/// receives the ranks' text in rank order (gather_bytes) and writes it, so the file
+/// is the one process's whatever the number of ranks, and rank 0 holds one round's
+/// text at a time. A failure on any rank (formatting, or rank 0's write) is every
+/// rank's at the end of its round (agree_on_failure). A null or one-rank
+/// communicator formats every block here.
+void write_rows(const Communicator* comm, std::size_t rows, const RowFormatter& format, OutputStream* out,
+                RowWriteCounts* counts = nullptr, std::size_t blocks_per_rank = 16);
+
 /// render_outputs() into a stream: the same files with the same bytes, but no file is
 /// held whole (segments.csv and maps.csv are written a block of rows at a time, the
 /// JSON files as they are serialised). Returns the timings that render_outputs() puts
-/// in OutputFiles::timings.
-std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& result, OutputStream& out);
+/// in OutputFiles::timings. With a share of several ranks, every rank calls it: `out`
+/// is rank 0's, null elsewhere; the other ranks return (no timings) after the shared
+/// files.
+std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& result, OutputStream* out,
+                                                           RowShare* share = nullptr);
+inline std::vector<std::pair<std::string, double>> render_outputs(const SegmentationResult& result,
+                                                                  OutputStream& out) {
+  return render_outputs(result, &out, nullptr);
+}
 
 /// A sink that can take the outputs as a stream instead of rendered whole.
 class StreamingSink {
@@ -48,8 +100,10 @@ class StreamingSink {
   virtual ~StreamingSink() = default;
   /// Renders the outputs straight into the destination and commits them, as
   /// Sink::write does with rendered files; sets `timings` as render_outputs() does.
+  /// With `share`, the other ranks take part in the per-row files (render_outputs).
   virtual std::vector<std::string> write_streamed(const SegmentationResult& result,
-                                                  std::vector<std::pair<std::string, double>>& timings) = 0;
+                                                  std::vector<std::pair<std::string, double>>& timings,
+                                                  RowShare* share = nullptr) = 0;
 };
 
 class OutputSet final : public OutputStream {

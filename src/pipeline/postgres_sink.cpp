@@ -73,9 +73,13 @@ class RunSink final : public Sink, public StreamingSink {
     return out_.names();
   }
   std::vector<std::string> write_streamed(const SegmentationResult& result,
-                                          std::vector<std::pair<std::string, double>>& timings) override {
+                                          std::vector<std::pair<std::string, double>>& timings,
+                                          RowShare* share = nullptr) override {
+    // The files first: their per-row files may be shared with the other ranks, which
+    // wait in render_outputs until rank 0 is done with them; the database's rows are
+    // rank 0's alone.
+    timings = render_outputs(result, &out_, share);
     table_.stage(run_rows(result));
-    timings = render_outputs(result, out_);
     table_.commit();
     out_.commit();
     return out_.names();

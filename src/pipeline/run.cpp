@@ -18,7 +18,8 @@ RunSummary run(const RunParams& params) {
   Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
   // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
   // share of the rows' blocks; rank 0 alone opens the destination, explains, maps,
-  // writes and prints, and every rank fails alike when reading fails on any.
+  // writes (the other ranks format their share of segments.csv's rows) and prints,
+  // and every rank fails alike when reading or writing fails on any.
   const Communicator& comm = world();
   // Fail before reading anything when the encoder's weights are not there. Rank 0
   // looks first (downloading a model named by its Hugging Face id), then the other
@@ -92,21 +93,49 @@ RunSummary run(const RunParams& params) {
                     "stability fits and the profiles); while segmenting, {}",
                     comm.size(), per_rank));
   }
+  // Writing. Under mpirun, every rank formats its share of the per-row files' rows
+  // (segments.csv; maps.csv once every rank holds the maps) and rank 0 writes them
+  // in row order with the rest (detail::render_outputs); the ranks agree on the
+  // outcome, rank 0's failure after the shared rows included, so every rank exits
+  // alike and none waits for a rank that stopped.
+  detail::RowShare share;
+  share.comm = &comm;
+  // The maps are computed by rank 0 alone today (run_params.maps above): when every
+  // rank computes them, set this and their rows are shared as segments.csv's are.
+  constexpr bool kMapsOnEveryRank = false;
+  share.maps = kMapsOnEveryRank;
+  OutputFiles files;
+  RunSummary summary;
+  auto* streaming = root ? dynamic_cast<detail::StreamingSink*>(sink.get()) : nullptr;
+  const bool shared_rows = several && comm.allreduce_max(streaming != nullptr ? 1 : 0) == 1;
   if (!root) {
-    RunSummary summary;
+    if (shared_rows) detail::render_outputs(*result, nullptr, &share);  // fails with rank 0 in the shared part
+    agree_on_root_outcome(comm, 0, [] {});                              // rank 0's outcome of the rest
     summary.out_dir = params.out_dir;
     return summary;
   }
-
-  // A sink of files takes the outputs as a stream, none of them held whole.
-  OutputFiles files;
-  RunSummary summary;
-  if (auto* streaming = dynamic_cast<detail::StreamingSink*>(sink.get())) {
-    summary.files = streaming->write_streamed(*result, files.timings);
+  auto write = [&] {
+    // A sink of files takes the outputs as a stream, none of them held whole.
+    if (streaming) {
+      summary.files = streaming->write_streamed(*result, files.timings, shared_rows ? &share : nullptr);
+    } else {
+      files = render_outputs(*result);
+      detail::trace_memory("render outputs");
+      summary.files = sink->write(*result, files);
+    }
+  };
+  if (!several) {
+    write();
   } else {
-    files = render_outputs(*result);
-    detail::trace_memory("render outputs");
-    summary.files = sink->write(*result, files);
+    std::string failure;
+    try {
+      write();
+    } catch (...) {
+      // A failure in the shared part was every rank's already.
+      if (shared_rows && !share.rows_done) throw;
+      failure = encode_current_error();
+    }
+    agree_on_root_outcome(comm, 0, [&] { rethrow_encoded_error(failure); });
   }
   detail::trace_memory("write outputs");
   summary.out_dir = params.out_dir;

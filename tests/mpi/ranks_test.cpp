@@ -32,6 +32,8 @@
 //    of the rows and selected the quartiles among about 1/N of the values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -40,6 +42,7 @@
 #include "explain/representatives.hpp"
 #include "metrics/row_source.hpp"
 #include "metrics/silhouette_engine.hpp"
+#include "pipeline/outputs.hpp"
 #include "pipeline/sweep.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/comm.hpp"
@@ -906,6 +909,201 @@ TEST(ProfilesOnRanks, MatchOneProcess) {
     expect_share(work.searched_rows, clustered, 4096, "searched rows (rows on demand)");
   });
 }
+
+// ---- Writing the per-row files on the ranks (gather_bytes, write_rows) ----------
+// Rank 0 receives every rank's bytes in rank order (gather_bytes); write_rows has
+// each rank format its share of every round's row blocks and rank 0 write the text
+// in row order: the file is compared with a naive loop over the rows, on 1 and 2
+// threads and with rounds of one and of 16 blocks a rank, and each rank formatted
+// about 1/N of the rows. A failure while formatting on the last rank, or while writing
+// on rank 0, is every rank's (no rank left waiting). render_outputs with the world's
+// share gives the one process's segments.csv and maps.csv (maps.csv's rows shared
+// too, as they are once every rank holds the maps).
+
+/// The files of a stream, whole, by name.
+class TextFiles final : public detail::OutputStream {
+ public:
+  void begin(const std::string& name) override { files_.emplace_back(name, std::string()); }
+  void write(std::string_view piece) override {
+    if (fail_after_ != 0 && files_.back().second.size() + piece.size() > fail_after_)
+      throw IoError("out.csv: write failed: No space left on device");
+    files_.back().second.append(piece);
+  }
+  void end() override {}
+  const std::string& file(const std::string& name) const {
+    for (const auto& [n, text] : files_)
+      if (n == name) return text;
+    throw std::runtime_error("no file " + name);
+  }
+  std::size_t fail_after_ = 0;  // a write past this many bytes of a file fails (0: never)
+
+ private:
+  std::vector<std::pair<std::string, std::string>> files_;
+};
+
+/// Where two texts first differ (npos when they are equal): for a failure that says
+/// where, without gtest's line diff of two files of megabytes.
+std::size_t first_difference(const std::string& a, const std::string& b) {
+  const auto m = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  return m.first == a.end() && m.second == b.end() ? std::string::npos : static_cast<std::size_t>(m.first - a.begin());
+}
+
+/// A row's text whose length varies with the row, a formatted double in it.
+void test_row(std::size_t i, std::string& out) {
+  out += std::to_string(i);
+  out += ',';
+  out += format_double(std::sin(static_cast<double>(i)) * 1e3);
+  out.append(i % 7, 'x');
+  out += '\n';
+}
+
+TEST(WriteOnRanks, GatherBytesReachOneRankInRankOrder) {
+  const Communicator& comm = world();
+  const int size = comm.size(), rank = comm.rank();
+  for (const int root : {0, size - 1}) {
+    SCOPED_TRACE(::testing::Message() << "root " << root);
+    const std::uint64_t before = comm.bytes_gathered();
+    const std::string mine(static_cast<std::size_t>(3 * rank + 1), static_cast<char>('a' + rank));
+    const std::vector<std::string> parts = comm.gather_bytes(mine, root);
+    if (rank != root) {
+      EXPECT_TRUE(parts.empty());
+      continue;
+    }
+    ASSERT_EQ(parts.size(), static_cast<std::size_t>(size));
+    std::uint64_t others = 0;
+    for (int r = 0; r < size; ++r) {
+      EXPECT_EQ(parts[static_cast<std::size_t>(r)],
+                std::string(static_cast<std::size_t>(3 * r + 1), static_cast<char>('a' + r)));
+      if (r != root) others += static_cast<std::uint64_t>(3 * r + 1);
+    }
+    EXPECT_EQ(comm.bytes_gathered() - before, others);
+  }
+  // Empty parts: root gets N empty strings.
+  const std::vector<std::string> none = comm.gather_bytes({}, 0);
+  if (rank == 0) {
+    ASSERT_EQ(none.size(), static_cast<std::size_t>(size));
+    for (const auto& part : none) EXPECT_TRUE(part.empty());
+  }
+}
+
+TEST(WriteOnRanks, RowsAreTheOneProcessFile) {
+  const Communicator& comm = world();
+  const std::size_t size = static_cast<std::size_t>(comm.size());
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, detail::kRowFileBlock, std::size_t{200'003}}) {
+    std::string naive;
+    for (std::size_t i = 0; i < n; ++i) test_row(i, naive);
+    on_thread_counts([&] {
+      for (const std::size_t per_rank : {std::size_t{1}, std::size_t{16}}) {
+        SCOPED_TRACE(::testing::Message() << "n " << n << ", " << per_rank << " block(s) a rank a round");
+        std::atomic<std::size_t> formatted{0}, own_bytes{0};
+        const detail::RowFormatter format = [&](std::size_t b, std::size_t e, std::string& out) {
+          formatted += e - b;
+          const std::size_t before = out.size();
+          for (std::size_t i = b; i < e; ++i) test_row(i, out);
+          own_bytes += out.size() - before;
+        };
+        TextFiles alone, shared;
+        alone.begin("rows.csv");
+        detail::write_rows(nullptr, n, format, &alone, nullptr, per_rank);
+        EXPECT_EQ(formatted.exchange(0), n);
+        own_bytes = 0;
+        EXPECT_EQ(first_difference(alone.file("rows.csv"), naive), std::string::npos);
+
+        shared.begin("rows.csv");
+        detail::RowWriteCounts counts;
+        detail::write_rows(&comm, n, format, comm.rank() == 0 ? &shared : nullptr, &counts, per_rank);
+        if (comm.rank() == 0) {
+          EXPECT_EQ(first_difference(shared.file("rows.csv"), naive), std::string::npos);
+        }
+        EXPECT_EQ(counts.rows_formatted, formatted.load());
+        EXPECT_EQ(summed(counts.rows_formatted), static_cast<std::int64_t>(n));
+        // Each rank's share of a round is within a block of 1/N of it.
+        EXPECT_LE(counts.rows_formatted, n / size + counts.rounds * detail::kRowFileBlock);
+        const std::size_t blocks = (n + detail::kRowFileBlock - 1) / detail::kRowFileBlock;
+        if (size > 1) {
+          const std::size_t per_round = std::max<std::size_t>(per_rank, static_cast<std::size_t>(num_threads())) * size;
+          EXPECT_EQ(counts.rounds, (blocks + per_round - 1) / per_round);
+          if (n > 100'000) {
+            EXPECT_LT(counts.rows_formatted, n / size + n / 10) << "this rank formatted more than about 1/N";
+          }
+          // Rank 0 received the others' text and no more.
+          if (comm.rank() == 0) {
+            EXPECT_EQ(counts.bytes_received, naive.size() - own_bytes.load());
+          }
+        }
+      }
+    });
+  }
+}
+
+TEST(WriteOnRanks, FailureOnAnyRankIsEveryRanks) {
+  const Communicator& comm = world();
+  const int last = comm.size() - 1;
+  const std::size_t n = 100'000;
+  const detail::RowFormatter format = [&](std::size_t b, std::size_t e, std::string& out) {
+    if (comm.rank() == last && b >= 5 * detail::kRowFileBlock)
+      throw DataError("rows.csv: cannot format a row");
+    for (std::size_t i = b; i < e; ++i) test_row(i, out);
+  };
+  TextFiles out;
+  out.begin("rows.csv");
+  try {
+    detail::write_rows(&comm, n, format, comm.rank() == 0 ? &out : nullptr, nullptr, 1);
+    FAIL() << "no error";
+  } catch (const DataError& e) {
+    EXPECT_EQ(std::string(e.what()), "rows.csv: cannot format a row");
+  }
+  // Rank 0's write fails past 300 kB: every rank stops with its error.
+  TextFiles small;
+  small.fail_after_ = 300'000;
+  small.begin("rows.csv");
+  const detail::RowFormatter fine = [](std::size_t b, std::size_t e, std::string& text) {
+    for (std::size_t i = b; i < e; ++i) test_row(i, text);
+  };
+  try {
+    detail::write_rows(&comm, n, fine, comm.rank() == 0 ? &small : nullptr, nullptr, 1);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()), "out.csv: write failed: No space left on device");
+  }
+  // And afterwards the ranks still exchange alike.
+  EXPECT_NO_THROW(agree_on_failure(comm, [] {}));
+}
+
+TEST(WriteOnRanks, SegmentsAndMapsAreTheOneProcessFiles) {
+  const Communicator& comm = world();
+  RunParams p;
+  p.method = Method::kmeans;
+  p.k = KSpec::parse("3");
+  p.quiet = true;
+  p.explain = false;
+  p.report = false;
+  p.maps = true;  // on every rank: maps.csv's rows can be shared too
+  const SegmentationResult r = segment(read_csv(test::bank_small()), p);
+  ASSERT_TRUE(r.methods.front().maps.has_value());
+  TextFiles alone;
+  detail::render_outputs(r, &alone, nullptr);
+  for (const bool maps : {false, true}) {
+    SCOPED_TRACE(maps ? "maps.csv shared" : "maps.csv by rank 0");
+    detail::RowShare share;
+    share.comm = &comm;
+    share.maps = maps;
+    TextFiles shared;
+    detail::render_outputs(r, comm.rank() == 0 ? &shared : nullptr, &share);
+    if (comm.rank() != 0) continue;
+    for (const char* name : {"segments.csv", "maps.csv", "profiles.csv", "model.json"})
+      EXPECT_EQ(first_difference(shared.file(name), alone.file(name)), std::string::npos) << name;
+    EXPECT_EQ(shared.file("segments.csv").rfind("row,segment,outlier,outlier_score\n0,", 0), 0u);
+    if (comm.size() > 1) {
+      EXPECT_TRUE(share.rows_done);
+      EXPECT_GE(share.rounds, maps ? 2u : 1u);
+      // Rank 0 received the others' rows of segments.csv (and of maps.csv).
+      EXPECT_GT(share.bytes_received, 0u);
+      EXPECT_LT(share.bytes_received, shared.file("segments.csv").size() + (maps ? shared.file("maps.csv").size() : 0));
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -14,6 +14,11 @@
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
 #     launcher exits 3, segmenta prints the single-process message once, and no output
 #     directory is left.
+#  5. writing fails on rank 0 while the ranks share segments.csv's rows (a file-size
+#     limit on rank 0 alone), and after them (a directory named segments.csv in the
+#     output directory, found at the commit): every rank exits 4 (no rank waits for
+#     another), segmenta prints one line, the one process's, and the output
+#     directory is as it was (no staging directory left).
 # Usage: run_test.sh SEGMENTA MPIRUN SHARED_DIR OUTPUT_DIR
 set -euo pipefail
 seg=$1
@@ -106,6 +111,41 @@ lines=$(grep -c '^segmenta:' "$out/bad_three.err" || true)
 grep -qxF "$expected" "$out/bad_three.err" || { echo "FAIL: the 3-rank message differs from one process's" >&2; exit 1; }
 for d in bad_one bad_three; do
   if [[ -e "$out/$d" ]] || compgen -G "$out/$d.tmp-*" > /dev/null; then
+    echo "FAIL: $d left output behind" >&2
+    exit 1
+  fi
+done
+echo "== writing fails on rank 0"
+# Each rank runs under a wrapper that records its exit status; `limit` (KiB) limits
+# the size of the files rank 0 writes (a write past it fails: SIGXFSZ is ignored).
+ranks_exit() {  # ranks_exit NAME LIMIT ARGS...: runs 3 ranks, every rank's status in $out/NAME.rc.RANK
+  local name=$1 limit=$2
+  shift 2
+  local wrap='r=$OMPI_COMM_WORLD_RANK; if [[ $r == 0 && $1 != - ]]; then ulimit -f "$1"; trap "" XFSZ; fi
+    "${@:3}"; echo $? > "$2.rc.$r"'
+  timeout 300 "${mpi[@]}" bash -c "$wrap" _ "$limit" "$out/$name" "$@" 2> "$out/$name.err" ||
+    { echo "FAIL: $name: mpirun failed or timed out ($?)" >&2; cat "$out/$name.err" >&2; exit 1; }
+  for r in 0 1 2; do
+    [[ $(cat "$out/$name.rc.$r") == 4 ]] || { echo "FAIL: $name: rank $r exited $(cat "$out/$name.rc.$r"), not 4" >&2; exit 1; }
+  done
+  [[ $(grep -c '^segmenta:' "$out/$name.err") -eq 1 ]] || { echo "FAIL: $name: not one line from segmenta" >&2; exit 1; }
+}
+blog=(--preset blog --method kmeans --k 5 --quiet --threads 1)
+set +e
+(ulimit -f 200; trap "" XFSZ; "$seg" run "$full" "${blog[@]}" --out "$out/limit_one" 2> "$out/limit_one.err")
+one_rc=$?
+set -e
+[[ $one_rc -eq 4 ]] || { echo "FAIL: one process with a file-size limit exited $one_rc, not 4" >&2; exit 1; }
+ranks_exit limit_three 200 "$seg" run "$full" "${blog[@]}" --out "$out/limit_three"
+grep -qx "segmenta: error: $out/limit_three/segments.csv: write failed: File too large" "$out/limit_three.err" ||
+  { echo "FAIL: the 3-rank message is not the one process's" >&2; cat "$out/limit_one.err" "$out/limit_three.err" >&2; exit 1; }
+mkdir -p "$out/in_the_way/segments.csv"
+ranks_exit in_the_way - "$seg" run "$full" "${blog[@]}" --out "$out/in_the_way"
+grep -qx "segmenta: error: $out/in_the_way/segments.csv: cannot replace a directory with an output file" \
+  "$out/in_the_way.err" || { echo "FAIL: unexpected message for a directory in the way" >&2; exit 1; }
+[[ $(find "$out/in_the_way" | wc -l) -eq 2 ]] || { echo "FAIL: the output directory changed" >&2; exit 1; }
+for d in limit_one limit_three in_the_way; do
+  if compgen -G "$out/$d.tmp-*" > /dev/null || { [[ $d != in_the_way ]] && [[ -e "$out/$d" ]]; }; then
     echo "FAIL: $d left output behind" >&2
     exit 1
   fi

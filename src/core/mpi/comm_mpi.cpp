@@ -3,6 +3,7 @@
 // a rank still run on its OpenMP threads.
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -18,6 +19,10 @@ namespace {
 bool g_started = false;
 // The tag of the ordered fold's messages between neighbouring ranks.
 constexpr int kFoldTag = 17;
+// The tag of gather_bytes' pieces when a part is too large for one MPI_Gatherv.
+constexpr int kGatherTag = 18;
+// The largest piece sent at once by gather_bytes' point-to-point path.
+constexpr std::size_t kGatherPiece = std::size_t{1} << 30;
 
 void check(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
@@ -25,6 +30,19 @@ void check(int rc, const char* what) {
   int len = 0;
   MPI_Error_string(rc, text, &len);
   throw Error(fmt::format("MPI {} failed: {}", what, std::string(text, static_cast<std::size_t>(len))));
+}
+
+/// Waits for `request` by testing it every 2 ms: a rank that may wait long for
+/// another leaves its core to it (MPI's own wait polls without pause).
+void wait_sleeping(MPI_Request& request, const char* what) {
+  int done = 0;
+  for (;;) {
+    const int rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) check(rc, what);
+    if (done) return;
+    const timespec pause{0, 2'000'000};
+    nanosleep(&pause, nullptr);
+  }
 }
 
 int as_count(std::size_t n) {
@@ -57,6 +75,58 @@ class MpiWorld final : public Communicator {
                                               static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]));
     return out;
   }
+  std::vector<std::string> gather_bytes(std::string_view mine, int root) const override {
+    // The sizes first; then one MPI_Gatherv when every count and the total fit its
+    // int counts, else each rank's part sent to root in pieces of 1 GiB.
+    const std::int64_t n = static_cast<std::int64_t>(mine.size());
+    std::vector<std::int64_t> sizes(rank_ == root ? static_cast<std::size_t>(size_) : 0);
+    check(MPI_Gather(&n, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, root, MPI_COMM_WORLD), "Gather");
+    // Every rank must take the same path: root says which.
+    std::int64_t total = 0;
+    for (std::int64_t s : sizes) total += s;
+    std::int64_t small = total <= INT_MAX ? 1 : 0;
+    check(MPI_Bcast(&small, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "Bcast");
+    std::vector<std::string> out;
+    if (small) {
+      std::vector<int> counts(sizes.size()), displs(sizes.size());
+      for (std::size_t r = 0, at = 0; r < sizes.size(); ++r) {
+        counts[r] = static_cast<int>(sizes[r]);
+        displs[r] = static_cast<int>(at);
+        at += static_cast<std::size_t>(sizes[r]);
+      }
+      std::vector<char> all(static_cast<std::size_t>(total));
+      check(MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_CHAR, all.data(), counts.data(), displs.data(),
+                        MPI_CHAR, root, MPI_COMM_WORLD),
+            "Gatherv");
+      if (rank_ != root) return out;
+      out.resize(sizes.size());
+      for (std::size_t r = 0; r < sizes.size(); ++r)
+        out[r].assign(all.data() + displs[r], static_cast<std::size_t>(counts[r]));
+    } else if (rank_ != root) {
+      for (std::size_t at = 0; at < mine.size(); at += kGatherPiece) {
+        const std::size_t len = std::min(kGatherPiece, mine.size() - at);
+        check(MPI_Send(mine.data() + at, static_cast<int>(len), MPI_CHAR, root, kGatherTag, MPI_COMM_WORLD), "Send");
+      }
+      return out;
+    } else {
+      out.resize(sizes.size());
+      for (std::size_t r = 0; r < sizes.size(); ++r) {
+        if (static_cast<int>(r) == root) {
+          out[r].assign(mine);
+          continue;
+        }
+        out[r].resize(static_cast<std::size_t>(sizes[r]));
+        for (std::size_t at = 0; at < out[r].size(); at += kGatherPiece) {
+          const std::size_t len = std::min(kGatherPiece, out[r].size() - at);
+          check(MPI_Recv(out[r].data() + at, static_cast<int>(len), MPI_CHAR, static_cast<int>(r), kGatherTag,
+                         MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                "Recv");
+        }
+      }
+    }
+    received_ += static_cast<std::uint64_t>(total - n);
+    return out;
+  }
   std::uint64_t bytes_gathered() const noexcept override { return received_; }
   void send(std::span<const double> values, int to) const override {
     check(MPI_Send(values.data(), as_count(values.size()), MPI_DOUBLE, to, kFoldTag, MPI_COMM_WORLD), "Send");
@@ -75,6 +145,17 @@ class MpiWorld final : public Communicator {
     if (values.empty()) return;
     check(MPI_Bcast(values.data(), as_count(values.size()), MPI_DOUBLE, root, MPI_COMM_WORLD), "Bcast");
     if (root != rank_) received_ += values.size() * sizeof(double);
+  }
+  void broadcast_after_wait(std::string& bytes, int root) const override {
+    // The size travels by a non-blocking broadcast waited for with pauses; the bytes
+    // (once root has arrived) by the ordinary one.
+    std::int64_t n = static_cast<std::int64_t>(bytes.size());
+    MPI_Request request;
+    check(MPI_Ibcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD, &request), "Ibcast");
+    wait_sleeping(request, "Ibcast");
+    bytes.resize(static_cast<std::size_t>(n));
+    if (root != rank_) received_ += static_cast<std::uint64_t>(n);
+    if (n > 0) check(MPI_Bcast(bytes.data(), as_count(bytes.size()), MPI_CHAR, root, MPI_COMM_WORLD), "Bcast");
   }
   void broadcast(std::string& bytes, int root) const override {
     std::int64_t n = static_cast<std::int64_t>(bytes.size());
