@@ -17,8 +17,8 @@ RunSummary run(const RunParams& params) {
   Stopwatch total_clock;
   Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
   // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
-  // share of the rows' blocks; rank 0 alone opens the destination, explains, maps,
-  // writes and prints, and every rank fails alike when reading fails on any.
+  // share of the rows' blocks; rank 0 alone opens the destination, explains, writes
+  // and prints, and every rank fails alike when reading fails on any.
   const Communicator& comm = world();
   // Fail before reading anything when the encoder's weights are not there. Rank 0
   // looks first (downloading a model named by its Hugging Face id), then the other
@@ -63,10 +63,9 @@ RunSummary run(const RunParams& params) {
 
   RunParams run_params = detail::redacted_params(params);
   if (!root) {
-    // The other ranks stop after the methods: profiles are cheap, the explanation and
-    // the maps are rank 0's alone, and so is the terminal.
+    // The other ranks share the maps' row passes with rank 0; profiles are cheap, the
+    // explanation is rank 0's alone, and so is the terminal.
     run_params.explain = false;
-    run_params.maps = false;
     run_params.quiet = true;
   }
   const std::uint64_t gathered_before = comm.bytes_gathered();
@@ -87,8 +86,8 @@ RunSummary run(const RunParams& params) {
     result->diagnostics.info("mpi", "ranks",
                              fmt::format("{} ranks shared the divided stages that ran (the row blocks of k-means and of "
                                          "the latent-class model's EM, the k-prototypes restarts, the sentence "
-                                         "encoder's batches, the outlier scores, the silhouette's rows and the "
-                                         "stability fits); while segmenting, {}",
+                                         "encoder's batches, the outlier scores, the silhouette's rows, the "
+                                         "stability fits and the maps' passes over the rows); while segmenting, {}",
                                          comm.size(), per_rank));
   }
   if (!root) {
