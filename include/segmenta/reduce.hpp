@@ -268,13 +268,12 @@ struct FamdParams {
   EigenSolver solver = EigenSolver::automatic;
   double tol = 1e-12;
   // Several processes (mpirun): with a communicator of several ranks, rank r reads
-  // the r-th share of the fixed 4,096-row blocks in the passes over the rows (the
-  // checks, the column statistics, the dense solver's cross-products, the
-  // projection, the category barycentres); the running sums travel along the ranks
-  // and take the one process's additions in row order, the coordinates are
-  // gathered in block order, so every rank returns the one process's model, bit for
-  // bit. The Lanczos solver runs whole on every rank. Null (or one rank): this
-  // process reads every row.
+  // the r-th share of the fixed 4,096-row blocks in the checks, the category counts,
+  // the dense solver's Burt matrix (exact counts) and the projection (the
+  // coordinates gathered in block order), so every rank returns the one process's
+  // model, bit for bit. The running sums over the rows (column statistics,
+  // cross-products, barycentres) and the Lanczos solver run whole on every rank.
+  // Null (or one rank): this process reads every row.
   const Communicator* comm = nullptr;
   std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
 };

@@ -1,6 +1,7 @@
 // MCA / FAMD: indicator structure and symmetric eigensolvers.
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "reduce/mca_internal.hpp"
 
@@ -68,18 +69,21 @@ Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> code
   Eigen::MatrixXd b = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(ind.J), static_cast<Eigen::Index>(ind.J));
   std::vector<std::int32_t> c(ind.K);
   const Blocks blocks{ind.n, kRowBlock};
-  const detail::BlockShare whole;
-  detail::fold_own_blocks(share ? *share : whole, blocks.count(), std::span<double>(b.data(), ind.J * ind.J),
-                          [&](std::size_t blk, std::span<double> run) {
-                            Eigen::Map<Eigen::MatrixXd> m(run.data(), static_cast<Eigen::Index>(ind.J),
-                                                          static_cast<Eigen::Index>(ind.J));
-                            for (std::size_t i = blocks.begin(blk); i < blocks.end(blk); ++i) {
-                              for (std::size_t a = 0; a < ind.K; ++a)
-                                c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
-                              for (std::size_t a = 0; a < ind.K; ++a)
-                                for (std::size_t e = 0; e < ind.K; ++e) m(c[a], c[e]) += 1.0;
-                            }
-                          });
+  const bool shared = share != nullptr && share->distributed();
+  const std::size_t r0 = shared ? share->begin_row(blocks) : 0, r1 = shared ? share->end_row(blocks) : ind.n;
+  for (std::size_t i = r0; i < r1; ++i) {
+    for (std::size_t a = 0; a < ind.K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
+    for (std::size_t a = 0; a < ind.K; ++a)
+      for (std::size_t e = 0; e < ind.K; ++e) b(c[a], c[e]) += 1.0;
+  }
+  if (shared) {  // the ranks' counts added (whole numbers below 2^53: exact in any order)
+    const std::size_t JJ = ind.J * ind.J;
+    std::vector<double> total(JJ, 0.0);
+    share->comm->fold_in_rank_order(total, [&](std::span<double> run) {
+      for (std::size_t t = 0; t < JJ; ++t) run[t] += b.data()[t];
+    });
+    std::copy(total.begin(), total.end(), b.data());
+  }
   return b;
 }
 
