@@ -12,6 +12,8 @@
 
 namespace segmenta {
 
+class Communicator;  // segmenta/comm.hpp
+
 // === PCA and t-SNE ===
 //
 // PCA follows prince 0.12.1 and scikit-learn 1.2 (../shared/ANCHORS.md §1.8): the
@@ -41,6 +43,15 @@ struct PcaParams {
   std::size_t n_components = 2;  // 1 <= n_components <= min(n, p)
   bool center = true;            // subtract the column means (prince rescale_with_mean)
   bool standardize = false;      // divide by the ddof-0 column standard deviation
+  // Several processes (mpirun): with a communicator of several ranks, rank r reads
+  // the r-th share of the fixed row blocks in the passes over the rows (the column
+  // sums over 4,096-row blocks, the covariance matrix of up to 1,024 columns over
+  // 8,192-row chunks, the projection); the block sums are added in the one-process
+  // order along the ranks and the coordinates gathered, so every rank returns the
+  // one process's model, bit for bit. Null (or one rank): this process reads every
+  // row. Wider data and p > n are computed whole on every rank.
+  const Communicator* comm = nullptr;
+  std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
 };
 
 /// A fitted PCA. k = n_components, p = number of input columns, n = training rows.
@@ -204,6 +215,14 @@ struct McaParams {
   std::size_t n_components = 2;  // prince's default; reduced to min(n, J) - 1 at most
   EigenSolver solver = EigenSolver::automatic;
   double tol = 1e-12;  // Lanczos: stop when every ||S^T S v - λ v|| <= tol · λ_1
+  // Several processes (mpirun): with a communicator of several ranks, rank r reads
+  // the r-th share of the fixed 4,096-row blocks in the passes over the rows (the
+  // checks, the category counts, the dense solver's Burt matrix, the projection);
+  // counts are exact, the coordinates gathered in block order, so every rank returns
+  // the one process's model, bit for bit. The Lanczos solver runs whole on every
+  // rank. Null (or one rank): this process reads every row.
+  const Communicator* comm = nullptr;
+  std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
 };
 
 /// A fitted MCA. n rows, K variables, J indicator columns, k components.
@@ -248,6 +267,15 @@ struct FamdParams {
   FamdScaling scaling = FamdScaling::factominer;
   EigenSolver solver = EigenSolver::automatic;
   double tol = 1e-12;
+  // Several processes (mpirun): with a communicator of several ranks, rank r reads
+  // the r-th share of the fixed 4,096-row blocks in the checks, the category counts,
+  // the dense solver's Burt matrix (exact counts) and the projection (the
+  // coordinates gathered in block order), so every rank returns the one process's
+  // model, bit for bit. The running sums over the rows (column statistics,
+  // cross-products, barycentres) and the Lanczos solver run whole on every rank.
+  // Null (or one rank): this process reads every row.
+  const Communicator* comm = nullptr;
+  std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
 };
 
 /// A fitted FAMD. p numeric columns, K categorical variables, J indicators.

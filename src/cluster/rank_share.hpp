@@ -13,6 +13,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/block_share.hpp"
@@ -44,14 +45,7 @@ inline void share_parallel_blocks(std::size_t n, std::size_t block, const RankSh
 template <class Add>
 void fold_blocks(const RankShare& share, std::size_t block_count, std::span<double> total, Add&& add,
                  std::vector<double>* arrived = nullptr) {
-  if (!share.distributed()) {
-    if (arrived) arrived->assign(total.begin(), total.end());
-    for (std::size_t b = 0; b < block_count; ++b) add(b, total);
-    return;
-  }
-  const std::size_t first = share.begin_block(block_count), last = share.end_block(block_count);
-  share.comm->fold_in_rank_order(
-      total, [&](std::span<double> running) { for (std::size_t b = first; b < last; ++b) add(b, running); }, arrived);
+  detail::fold_own_blocks(share, block_count, total, std::forward<Add>(add), arrived);
 }
 
 /// Every row of `rows` (row-major, `width` values of T a row) from the rank whose

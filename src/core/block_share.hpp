@@ -12,7 +12,9 @@
 
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "segmenta/comm.hpp"
@@ -55,6 +57,36 @@ template <class Fn>
 void parallel_own_blocks(const Blocks& blocks, const BlockShare& share, Fn&& fn) {
   const std::size_t first = share.begin_block(blocks), last = share.end_block(blocks);
   parallel_for(last - first, [&](std::size_t t) { fn(blocks.begin(first + t), blocks.end(first + t), first + t); });
+}
+
+/// Sums over blocks in block order: `total` holds the accumulator one process starts
+/// from (the same on every rank) and add(b, total) adds block b's part to it. One
+/// process adds every block; with several ranks each adds its own blocks to the
+/// running values that reach it along the ranks (Communicator::fold_in_rank_order),
+/// so every value takes exactly the additions of one process, and every rank returns
+/// the total. `arrived` (if given) receives the sum of the blocks before this rank's.
+template <class Add>
+void fold_own_blocks(const BlockShare& share, std::size_t block_count, std::span<double> total, Add&& add,
+                     std::vector<double>* arrived = nullptr) {
+  if (!share.distributed()) {
+    if (arrived) arrived->assign(total.begin(), total.end());
+    for (std::size_t b = 0; b < block_count; ++b) add(b, total);
+    return;
+  }
+  const std::size_t first = share.begin_block(block_count), last = share.end_block(block_count);
+  share.comm->fold_in_rank_order(
+      total, [&](std::span<double> running) { for (std::size_t b = first; b < last; ++b) add(b, running); }, arrived);
+}
+
+/// Runs `step` (this rank's part of a check) and, with several ranks, agrees on its
+/// outcome: every rank throws the error of the lowest rank that failed, which for
+/// checks over rows in order is the one process's first error.
+template <class Step>
+void agree_on_share(const BlockShare& share, Step&& step) {
+  if (share.distributed())
+    agree_on_failure(*share.comm, std::forward<Step>(step));
+  else
+    step();
 }
 
 /// Completes `rows` (row-major, `width` values of T a row, blocks.n rows) on every

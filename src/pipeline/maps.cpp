@@ -1,5 +1,11 @@
 // Maps of a method's clustered rows for the report: linear projections of every row
 // (PCA; FAMD and MCA for kprototypes) and a t-SNE of a seeded sample.
+//
+// Under mpirun every rank computes the maps: the projections' passes over the rows
+// are shared (each rank reads its share of the row blocks, the sums are added in the
+// one-process order and the coordinates gathered: the comm of their parameters), so
+// every rank holds rank 0's maps; the t-SNE of its 3,000-row sample is computed whole
+// on every rank.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "context.hpp"
+#include "segmenta/comm.hpp"
 #include "segmenta/reduce.hpp"
 
 namespace segmenta::detail {
@@ -47,6 +54,7 @@ void pca_map(MethodMaps& m, MatrixView<T> x, const std::string& space, bool stan
   PcaParams pp;
   pp.n_components = std::min<std::size_t>({3, x.rows(), x.cols()});
   pp.standardize = standardize;
+  pp.comm = &world();  // the rows' passes shared by the ranks (one process: all of them)
   const PcaModel model = fit_pca<T>(x, pp, &diag);
   add_columns(m, "pca", model.row_coordinates.view());
   nlohmann::json info{{"name", "pca"},
@@ -125,6 +133,7 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
     if (famd_numeric.cols() > 0) guarded("FAMD", [&] {  // k-modes has no numeric part: MCA alone
       FamdParams fp;
       fp.n_components = std::min<std::size_t>(3, famd_numeric.rows() - 1);
+      fp.comm = &world();
       const FamdModel f = fit_famd(famd_numeric, famd_codes, fp, &diag);
       add_columns(m, "famd", f.row_coordinates.view());
       nlohmann::json info{{"name", "famd"},
@@ -138,6 +147,7 @@ MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
     guarded("MCA", [&] {
       McaParams mp;
       mp.n_components = 3;
+      mp.comm = &world();
       const McaModel mc = fit_mca(famd_codes, mp, &diag);
       add_columns(m, "mca", mc.row_coordinates.view());
       nlohmann::json info{{"name", "mca"},

@@ -17,9 +17,9 @@ RunSummary run(const RunParams& params) {
   Stopwatch total_clock;
   Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
   // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
-  // share of the rows' blocks; rank 0 alone opens the destination, explains, maps,
-  // writes (the other ranks format their share of segments.csv's rows) and prints,
-  // and every rank fails alike when reading or writing fails on any.
+  // share of the rows' blocks; rank 0 alone opens the destination, explains, writes
+  // (the other ranks format their share of segments.csv's and maps.csv's rows) and
+  // prints, and every rank fails alike when reading or writing fails on any.
   const Communicator& comm = world();
   // Fail before reading anything when the encoder's weights are not there. Rank 0
   // looks first (downloading a model named by its Hugging Face id), then the other
@@ -64,10 +64,9 @@ RunSummary run(const RunParams& params) {
 
   RunParams run_params = detail::redacted_params(params);
   if (!root) {
-    // The other ranks stop after the profiles (which they share): the explanation and
-    // the maps are rank 0's alone, and so is the terminal.
+    // The other ranks share the profiles and the maps' row passes with rank 0; the
+    // explanation is rank 0's alone, and so is the terminal.
     run_params.explain = false;
-    run_params.maps = false;
     run_params.quiet = true;
   }
   const std::uint64_t gathered_before = comm.bytes_gathered();
@@ -90,20 +89,17 @@ RunSummary run(const RunParams& params) {
         fmt::format("{} ranks shared the divided stages that ran (the row blocks of k-means and of "
                     "the latent-class model's EM, the k-prototypes restarts, the sentence "
                     "encoder's batches, the outlier scores, the silhouette's rows, the "
-                    "stability fits and the profiles); while segmenting, {}",
+                    "stability fits, the profiles and the maps' passes over the rows); while segmenting, {}",
                     comm.size(), per_rank));
   }
   // Writing. Under mpirun, every rank formats its share of the per-row files' rows
-  // (segments.csv; maps.csv once every rank holds the maps) and rank 0 writes them
+  // (segments.csv, and maps.csv: every rank computed the maps) and rank 0 writes them
   // in row order with the rest (detail::render_outputs); the ranks agree on the
   // outcome, rank 0's failure after the shared rows included, so every rank exits
   // alike and none waits for a rank that stopped.
   detail::RowShare share;
   share.comm = &comm;
-  // The maps are computed by rank 0 alone today (run_params.maps above): when every
-  // rank computes them, set this and their rows are shared as segments.csv's are.
-  constexpr bool kMapsOnEveryRank = false;
-  share.maps = kMapsOnEveryRank;
+  share.maps = true;  // every rank holds the maps (run_params.maps is every rank's)
   OutputFiles files;
   RunSummary summary;
   auto* streaming = root ? dynamic_cast<detail::StreamingSink*>(sink.get()) : nullptr;

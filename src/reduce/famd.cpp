@@ -6,21 +6,69 @@
 // with S_cj the sum of column c over the rows of category j, T_c its total (0 up to
 // rounding) and B the Burt matrix; the Lanczos path applies it as Xᵀ (X v) / n
 // without forming X.
+//
+// With a communicator of several ranks (FamdParams::comm), rank r reads the r-th
+// share of the 4,096-row blocks in the checks, the category counts, the Burt matrix
+// (exact counts) and the projection (the row coordinates gathered in block order).
+// The other sums over the rows (column means and variances, the cross-products, the
+// barycentres) are running sums in row order: every rank computes them whole.
 #include <cmath>
+#include <span>
 
 #include <fmt/format.h>
 
+#include "core/block_share.hpp"
 #include "reduce/mca_internal.hpp"
+#include "segmenta/comm.hpp"
 
 namespace segmenta {
 namespace {
 
+using detail::BlockShare;
 using mca_detail::Indicators;
 
 constexpr const char* kStage = "famd";
 constexpr std::int32_t kMaxCode = (1 << 24) - 1;
 constexpr std::size_t kDenseMax = 400;
-constexpr std::size_t kRowBlock = 4096;
+using mca_detail::kRowBlock;
+
+// The row coordinates of rows [.., ..) of the share's 4,096-row blocks into out (m, k).
+void project_rows(const FamdModel& model, ViewD numeric, MatrixView<std::int32_t> categorical,
+                  const BlockShare& share, MatrixD& out) {
+  const std::size_t m = numeric.rows(), p = model.n_numeric, K = model.n_categorical,
+                    J = model.indicator_code.size(), k = model.loadings.cols();
+  std::vector<std::vector<std::int32_t>> column_of(K);
+  for (std::size_t j = 0; j < J; ++j) {
+    auto& v = column_of[static_cast<std::size_t>(model.indicator_variable[j])];
+    const std::size_t c = static_cast<std::size_t>(model.indicator_code[j]);
+    if (v.size() <= c) v.resize(c + 1, -1);
+    v[c] = static_cast<std::int32_t>(j);
+  }
+  // Loadings of the indicators divided by sqrt(w_j), and the centring term.
+  MatrixD lc(J, k);
+  std::vector<double> s0(k, 0.0);
+  for (std::size_t j = 0; j < J; ++j)
+    for (std::size_t t = 0; t < k; ++t) {
+      lc(j, t) = model.loadings(p + j, t) / std::sqrt(model.indicator_weights[j]);
+      s0[t] += model.indicator_proportions[j] * lc(j, t);
+    }
+  const MatrixD& loadings = model.loadings;
+  const std::vector<double>&numeric_mean = model.numeric_mean, &numeric_scale = model.numeric_scale;
+  detail::parallel_own_blocks(Blocks{m, kRowBlock}, share, [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t i = b; i < e; ++i)
+      for (std::size_t t = 0; t < k; ++t) {
+        double s = 0.0;
+        for (std::size_t c = 0; c < p; ++c) s += (numeric(i, c) - numeric_mean[c]) / numeric_scale[c] * loadings(c, t);
+        for (std::size_t a = 0; a < K; ++a) {
+          const std::int32_t v = categorical(i, a);
+          if (v < 0 || static_cast<std::size_t>(v) >= column_of[a].size() || column_of[a][static_cast<std::size_t>(v)] < 0)
+            continue;
+          s += lc(static_cast<std::size_t>(column_of[a][static_cast<std::size_t>(v)]), t);
+        }
+        out(i, t) = s - s0[t];
+      }
+  });
+}
 
 }  // namespace
 
@@ -33,18 +81,33 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   if (n < 2) throw InvalidArgument("numeric: FAMD needs at least 2 rows");
   if (params.n_components < 1) throw InvalidArgument("n_components: must be >= 1");
   if (!(params.tol > 0.0)) throw InvalidArgument("tol: must be > 0");
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t c = 0; c < p; ++c)
-      if (!std::isfinite(numeric(i, c)))
-        throw InvalidArgument(fmt::format("numeric: value at row {}, column {} is not finite", i, c));
-    for (std::size_t a = 0; a < K; ++a) {
-      const std::int32_t v = categorical(i, a);
-      if (v < 0 || v > kMaxCode)
-        throw InvalidArgument(fmt::format(
-            "categorical: code {} at row {}, column {} (codes are 0..{}; encode missing values as a category)", v, i,
-            a, kMaxCode));
+  const Blocks blocks{n, kRowBlock};
+  const BlockShare share = BlockShare::of(params.comm, blocks.count());
+  const std::size_t first_row = share.begin_row(blocks), end_row = share.end_row(blocks);
+  // Running sums over the rows in row order, on every rank over every row: cut into
+  // the ranks' blocks they would run one rank after the other (an ordered fold of
+  // running sums), which measured slower than each rank adding all rows, and block
+  // partials would change the one process's bits.
+  const detail::BlockShare whole;
+  const auto fold_rows = [&](std::span<double> total, auto&& add_rows) {
+    detail::fold_own_blocks(whole, blocks.count(), total,
+                            [&](std::size_t b, std::span<double> run) { add_rows(blocks.begin(b), blocks.end(b), run); });
+  };
+  // Each rank checks its rows; the lowest rank's error (the first in row order) is every rank's.
+  detail::agree_on_share(share, [&] {
+    for (std::size_t i = first_row; i < end_row; ++i) {
+      for (std::size_t c = 0; c < p; ++c)
+        if (!std::isfinite(numeric(i, c)))
+          throw InvalidArgument(fmt::format("numeric: value at row {}, column {} is not finite", i, c));
+      for (std::size_t a = 0; a < K; ++a) {
+        const std::int32_t v = categorical(i, a);
+        if (v < 0 || v > kMaxCode)
+          throw InvalidArgument(fmt::format(
+              "categorical: code {} at row {}, column {} (codes are 0..{}; encode missing values as a category)", v,
+              i, a, kMaxCode));
+      }
     }
-  }
+  });
 
   FamdModel m;
   m.n_rows = n;
@@ -59,14 +122,25 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   m.numeric_mean.assign(p, 0.0);
   m.numeric_scale.assign(p, 1.0);
   std::size_t constant = 0;
+  std::vector<double> column_sum(p, 0.0), column_ss(p, 0.0);
+  fold_rows(column_sum, [&](std::size_t b, std::size_t e, std::span<double> run) {
+    for (std::size_t c = 0; c < p; ++c) {
+      double s = run[c];
+      for (std::size_t i = b; i < e; ++i) s += numeric(i, c);
+      run[c] = s;
+    }
+  });
+  for (std::size_t c = 0; c < p; ++c) m.numeric_mean[c] = column_sum[c] / dn;
+  fold_rows(column_ss, [&](std::size_t b, std::size_t e, std::span<double> run) {
+    for (std::size_t c = 0; c < p; ++c) {
+      const double mean = m.numeric_mean[c];
+      double v = run[c];
+      for (std::size_t i = b; i < e; ++i) v += (numeric(i, c) - mean) * (numeric(i, c) - mean);
+      run[c] = v;
+    }
+  });
   for (std::size_t c = 0; c < p; ++c) {
-    double s = 0.0;
-    for (std::size_t i = 0; i < n; ++i) s += numeric(i, c);
-    const double mean = s / dn;
-    double v = 0.0;
-    for (std::size_t i = 0; i < n; ++i) v += (numeric(i, c) - mean) * (numeric(i, c) - mean);
-    const double sd = std::sqrt(v / dn);
-    m.numeric_mean[c] = mean;
+    const double sd = std::sqrt(column_ss[c] / dn);
     if (sd > 0.0) {
       m.numeric_scale[c] = sd;
     } else {
@@ -79,7 +153,7 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   const auto std_at = [&](std::size_t i, std::size_t c) { return (numeric(i, c) - mean[c]) / scale[c]; };
 
   // The per-row structure (cell, col_rows) only for the Lanczos path.
-  Indicators ind = mca_detail::build_indicators(categorical, false);
+  Indicators ind = mca_detail::build_indicators(categorical, false, &share);
   const std::size_t J = ind.J, P = p + J;
   if (diag)
     for (std::size_t a = 0; a < K; ++a) {
@@ -109,8 +183,10 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
                fmt::format("n_components reduced from {} to {}, the rank bound of the data", params.n_components, k));
 
   std::vector<double> col_total(p, 0.0);
-  for (std::size_t c = 0; c < p; ++c)
-    for (std::size_t i = 0; i < n; ++i) col_total[c] += std_at(i, c);
+  fold_rows(col_total, [&](std::size_t b, std::size_t e, std::span<double> run) {
+    for (std::size_t c = 0; c < p; ++c)
+      for (std::size_t i = b; i < e; ++i) run[c] += std_at(i, c);
+  });
 
   const bool dense = params.solver == EigenSolver::dense || (params.solver == EigenSolver::automatic && P <= kDenseMax);
   mca_detail::TopEigen eig;
@@ -118,11 +194,13 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
     // XsᵀXs and the sums S_cj of each column over the rows of each category, over
     // blocks of rows: every sum still adds its terms in ascending row order, as a
     // sum over a whole standardised column (or over a category's rows) would.
-    std::vector<double> gram(p * p, 0.0), cross(p * J, 0.0);
+    std::vector<double> sums(p * p + p * J, 0.0);
     std::vector<double> xb(p * kRowBlock);
     std::vector<std::int32_t> cb(K * kRowBlock);
-    for (std::size_t b = 0; b < n; b += kRowBlock) {
-      const std::size_t e = std::min(n, b + kRowBlock), len = e - b;
+    fold_rows(sums, [&](std::size_t b, std::size_t e, std::span<double> run) {
+      double* gram = run.data();
+      double* cross = run.data() + p * p;
+      const std::size_t len = e - b;
       for (std::size_t c = 0; c < p; ++c)
         for (std::size_t r = 0; r < len; ++r) xb[c * kRowBlock + r] = std_at(b + r, c);
       for (std::size_t r = 0; r < len; ++r)
@@ -137,12 +215,14 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
           gram[c * p + d] = s;
         }
       for (std::size_t c = 0; c < p; ++c) {
-        double* sc = cross.data() + c * J;
+        double* sc = cross + c * J;
         const double* xc = xb.data() + c * kRowBlock;
         for (std::size_t r = 0; r < len; ++r)
           for (std::size_t a = 0; a < K; ++a) sc[static_cast<std::size_t>(cb[r * K + a])] += xc[r];
       }
-    }
+    });
+    const double* gram = sums.data();
+    const double* cross = sums.data() + p * p;
     Eigen::MatrixXd g(static_cast<Eigen::Index>(P), static_cast<Eigen::Index>(P));
     for (std::size_t c = 0; c < p; ++c)
       for (std::size_t d = c; d < p; ++d)
@@ -152,7 +232,7 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
         const double v = (cross[c * J + j] - prop[j] * col_total[c]) / dn * inv_sqrt_w[j];
         g(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(p + j)) = g(static_cast<Eigen::Index>(p + j), static_cast<Eigen::Index>(c)) = v;
       }
-    const Eigen::MatrixXd b = mca_detail::burt_matrix(ind, categorical);
+    const Eigen::MatrixXd b = mca_detail::burt_matrix(ind, categorical, &share);
     for (std::size_t j = 0; j < J; ++j)
       for (std::size_t l = 0; l < J; ++l)
         g(static_cast<Eigen::Index>(p + j), static_cast<Eigen::Index>(p + l)) =
@@ -218,12 +298,18 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   // leaves rounding noise there).
   for (std::size_t c = 0; c < p; ++c)
     if (m.numeric_scale[c] == 1.0 && col_total[c] == 0.0) {
-      bool zero = true;
-      for (std::size_t i = 0; i < n && zero; ++i) zero = std_at(i, c) == 0.0;
-      if (zero)
+      std::int64_t nonzero = 0;
+      for (std::size_t i = first_row; i < end_row && !nonzero; ++i) nonzero = std_at(i, c) != 0.0;
+      if (share.distributed()) nonzero = share.comm->allreduce_max(nonzero);
+      if (!nonzero)
         for (std::size_t t = 0; t < k; ++t) m.loadings(c, t) = 0.0;
     }
-  m.row_coordinates = m.transform(numeric, categorical);
+  // The rows were checked above: the projection of the transform, without its checks,
+  // on this rank's blocks, and the rows gathered.
+  m.row_coordinates = MatrixD(n, k);
+  project_rows(m, numeric, categorical, share, m.row_coordinates);
+  detail::gather_block_rows(share, blocks, k, m.row_coordinates.data(), "FAMD row coordinates");
+  if (params.projected_rows) *params.projected_rows = end_row - first_row;
   mca_detail::flip_signs(m.row_coordinates, {&m.loadings});
 
   m.numeric_correlations = MatrixD(p, k);
@@ -232,22 +318,33 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
   // Category barycentres and the correlation ratios η² of the categorical variables.
   // The sums of the row coordinates over each category's rows, in ascending row
   // order as before, in one pass over the codes.
-  std::vector<double> cat_sum(J * k, 0.0);
+  // Then the coordinates' means and their sums of squares about them.
+  std::vector<double> row_sums(J * k + k, 0.0), row_ss(k, 0.0);
   {
     std::vector<std::int32_t> c(K);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(categorical(i, a))];
-      for (std::size_t a = 0; a < K; ++a)
-        for (std::size_t t = 0; t < k; ++t) cat_sum[static_cast<std::size_t>(c[a]) * k + t] += m.row_coordinates(i, t);
-    }
+    fold_rows(row_sums, [&](std::size_t b, std::size_t e, std::span<double> run) {
+      double* cat_sum = run.data();
+      for (std::size_t i = b; i < e; ++i) {
+        for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(categorical(i, a))];
+        for (std::size_t a = 0; a < K; ++a)
+          for (std::size_t t = 0; t < k; ++t) cat_sum[static_cast<std::size_t>(c[a]) * k + t] += m.row_coordinates(i, t);
+      }
+      for (std::size_t t = 0; t < k; ++t)
+        for (std::size_t i = b; i < e; ++i) run[J * k + t] += m.row_coordinates(i, t);
+    });
   }
+  const double* cat_sum = row_sums.data();
+  std::vector<double> means(k);
+  for (std::size_t t = 0; t < k; ++t) means[t] = row_sums[J * k + t] / dn;
+  fold_rows(row_ss, [&](std::size_t b, std::size_t e, std::span<double> run) {
+    for (std::size_t t = 0; t < k; ++t)
+      for (std::size_t i = b; i < e; ++i)
+        run[t] += (m.row_coordinates(i, t) - means[t]) * (m.row_coordinates(i, t) - means[t]);
+  });
   m.category_coordinates = MatrixD(J, k);
   m.variable_coordinates = MatrixD(p + K, k);
   for (std::size_t t = 0; t < k; ++t) {
-    double mean = 0.0, total = 0.0;
-    for (std::size_t i = 0; i < n; ++i) mean += m.row_coordinates(i, t);
-    mean /= dn;
-    for (std::size_t i = 0; i < n; ++i) total += (m.row_coordinates(i, t) - mean) * (m.row_coordinates(i, t) - mean);
+    const double mean = means[t], total = row_ss[t];
     std::vector<double> between(K, 0.0);
     for (std::size_t j = 0; j < J; ++j) {
       const double g = cat_sum[j * k + t] / static_cast<double>(ind.count[j]);
@@ -263,7 +360,7 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
 
 MatrixD FamdModel::transform(ViewD numeric, MatrixView<std::int32_t> categorical) const {
   if (loadings.rows() == 0) throw NotFitted("FAMD model: not fitted");
-  const std::size_t m = numeric.rows(), p = n_numeric, K = n_categorical, J = indicator_code.size();
+  const std::size_t m = numeric.rows(), p = n_numeric, K = n_categorical;
   if (categorical.rows() != m)
     throw InvalidArgument(fmt::format("categorical: {} rows, but numeric has {}", categorical.rows(), m));
   if (numeric.cols() != p) throw InvalidArgument(fmt::format("numeric: {} columns, the model has {}", numeric.cols(), p));
@@ -273,37 +370,8 @@ MatrixD FamdModel::transform(ViewD numeric, MatrixView<std::int32_t> categorical
     for (std::size_t c = 0; c < p; ++c)
       if (!std::isfinite(numeric(i, c)))
         throw InvalidArgument(fmt::format("numeric: value at row {}, column {} is not finite", i, c));
-  const std::size_t k = loadings.cols();
-  std::vector<std::vector<std::int32_t>> column_of(K);
-  for (std::size_t j = 0; j < J; ++j) {
-    auto& v = column_of[static_cast<std::size_t>(indicator_variable[j])];
-    const std::size_t c = static_cast<std::size_t>(indicator_code[j]);
-    if (v.size() <= c) v.resize(c + 1, -1);
-    v[c] = static_cast<std::int32_t>(j);
-  }
-  // Loadings of the indicators divided by sqrt(w_j), and the centring term.
-  MatrixD lc(J, k);
-  std::vector<double> s0(k, 0.0);
-  for (std::size_t j = 0; j < J; ++j)
-    for (std::size_t t = 0; t < k; ++t) {
-      lc(j, t) = loadings(p + j, t) / std::sqrt(indicator_weights[j]);
-      s0[t] += indicator_proportions[j] * lc(j, t);
-    }
-  MatrixD out(m, k);
-  parallel_blocks(m, kRowBlock, [&](std::size_t b, std::size_t e, std::size_t) {
-    for (std::size_t i = b; i < e; ++i)
-      for (std::size_t t = 0; t < k; ++t) {
-        double s = 0.0;
-        for (std::size_t c = 0; c < p; ++c) s += (numeric(i, c) - numeric_mean[c]) / numeric_scale[c] * loadings(c, t);
-        for (std::size_t a = 0; a < K; ++a) {
-          const std::int32_t v = categorical(i, a);
-          if (v < 0 || static_cast<std::size_t>(v) >= column_of[a].size() || column_of[a][static_cast<std::size_t>(v)] < 0)
-            continue;
-          s += lc(static_cast<std::size_t>(column_of[a][static_cast<std::size_t>(v)]), t);
-        }
-        out(i, t) = s - s0[t];
-      }
-  });
+  MatrixD out(m, loadings.cols());
+  project_rows(*this, numeric, categorical, BlockShare{}, out);
   return out;
 }
 

@@ -6,11 +6,17 @@
 // whose eigenpairs are (σ², V). The dense path builds it from co-occurrence counts;
 // the Lanczos path applies v -> D_c^-1/2 (Zᵀ (Z (D_c^-1/2 v))) / (n K²) - √c (√cᵀ v)
 // with Z read from the codes, O(n K) per product.
+//
+// With a communicator of several ranks (McaParams::comm), rank r reads the r-th
+// share of the 4,096-row blocks in the passes over the rows: the checks, the
+// category counts and the Burt matrix (exact counts), the projection (the rows
+// gathered in block order).
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "reduce/mca_internal.hpp"
+#include "segmenta/comm.hpp"
 
 namespace segmenta {
 namespace {
@@ -20,10 +26,11 @@ using mca_detail::Indicators;
 constexpr const char* kStage = "mca";
 constexpr std::int32_t kMaxCode = (1 << 24) - 1;
 constexpr std::size_t kDenseMax = 400;
-constexpr std::size_t kRowBlock = 4096;
+using mca_detail::kRowBlock;
 
-void check_codes(MatrixView<std::int32_t> codes, const char* what) {
-  for (std::size_t i = 0; i < codes.rows(); ++i)
+// Rows [r0, r1) of the codes.
+void check_codes(MatrixView<std::int32_t> codes, const char* what, std::size_t r0, std::size_t r1) {
+  for (std::size_t i = r0; i < r1; ++i)
     for (std::size_t a = 0; a < codes.cols(); ++a) {
       const std::int32_t v = codes(i, a);
       if (v < 0)
@@ -43,10 +50,13 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
   if (n < 2) throw InvalidArgument("codes: MCA needs at least 2 rows");
   if (params.n_components < 1) throw InvalidArgument("n_components: must be >= 1");
   if (!(params.tol > 0.0)) throw InvalidArgument("tol: must be > 0");
-  check_codes(codes, "codes");
+  const Blocks blocks{n, kRowBlock};
+  const detail::BlockShare share = detail::BlockShare::of(params.comm, blocks.count());
+  // Each rank checks its rows; the lowest rank's error (the first in row order) is every rank's.
+  detail::agree_on_share(share, [&] { check_codes(codes, "codes", share.begin_row(blocks), share.end_row(blocks)); });
 
   // The per-row structure (cell, col_rows: 2 n K codes) only for the Lanczos path.
-  Indicators ind = mca_detail::build_indicators(codes, false);
+  Indicators ind = mca_detail::build_indicators(codes, false, &share);
   const std::size_t J = ind.J;
   if (J == K) throw InvalidArgument("codes: every variable has a single category, there is no inertia to decompose");
   if (diag)
@@ -74,7 +84,7 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
   const bool dense = params.solver == EigenSolver::dense || (params.solver == EigenSolver::automatic && J <= kDenseMax);
   mca_detail::TopEigen eig;
   if (dense) {
-    Eigen::MatrixXd a = mca_detail::burt_matrix(ind, codes);
+    Eigen::MatrixXd a = mca_detail::burt_matrix(ind, codes, &share);
     for (std::size_t j = 0; j < J; ++j)
       for (std::size_t l = 0; l < J; ++l) {
         const double cc = sqrt_mass[j] * sqrt_mass[l];
@@ -137,7 +147,7 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
   for (std::size_t j = 0; j < J; ++j)
     for (std::size_t t = 0; t < k; ++t) offset[t] += mass[j] * m.column_standard_coordinates(j, t);
   m.row_coordinates = MatrixD(n, k);
-  parallel_blocks(n, kRowBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+  detail::parallel_own_blocks(blocks, share, [&](std::size_t b, std::size_t e, std::size_t) {
     std::vector<std::int32_t> c(K);
     for (std::size_t i = b; i < e; ++i) {
       for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
@@ -148,6 +158,8 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
       }
     }
   });
+  detail::gather_block_rows(share, blocks, k, m.row_coordinates.data(), "MCA row coordinates");
+  if (params.projected_rows) *params.projected_rows = share.end_row(blocks) - share.begin_row(blocks);
   mca_detail::flip_signs(m.row_coordinates, {&m.column_standard_coordinates});
   m.column_coordinates = MatrixD(J, k);
   for (std::size_t j = 0; j < J; ++j)

@@ -15,6 +15,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/block_share.hpp"
 #include "segmenta/reduce.hpp"
 
 namespace segmenta::mca_detail {
@@ -35,15 +36,23 @@ struct Indicators {
 /// Builds the structure; codes must be in 0..2^24-1 (validated by the caller).
 /// Without rows, cell and col_rows stay empty: the columns, their counts and
 /// column_of only, O(levels) memory (the dense paths read the codes row by row).
-Indicators build_indicators(MatrixView<std::int32_t> codes, bool rows = true);
+/// With a share of several ranks (rows = false only), each rank counts the codes of
+/// its 4,096-row blocks and the counts are added (exact).
+Indicators build_indicators(MatrixView<std::int32_t> codes, bool rows = true,
+                            const detail::BlockShare* share = nullptr);
 
 /// Adds cell and col_rows to a structure built without rows (O(n K) memory: the
 /// Lanczos paths read them once per product).
 void index_rows(Indicators& ind, MatrixView<std::int32_t> codes);
 
 /// Co-occurrence counts B = ZᵀZ (J, J) as doubles (dense; small J only), counted
-/// from the codes row by row (exact: integer counts).
-Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> codes);
+/// from the codes row by row (exact: integer counts); with a share of several ranks,
+/// each counts the rows of its 4,096-row blocks into the running counts.
+Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> codes,
+                            const detail::BlockShare* share = nullptr);
+
+/// The 4,096-row blocks of the row passes of MCA and FAMD (their rank shares).
+inline constexpr std::size_t kRowBlock = 4096;
 
 /// The k largest eigenpairs of a symmetric operator, eigenvalues descending.
 struct TopEigen {

@@ -1,22 +1,40 @@
 // MCA / FAMD: indicator structure and symmetric eigensolvers.
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "reduce/mca_internal.hpp"
 
 namespace segmenta::mca_detail {
 
-Indicators build_indicators(MatrixView<std::int32_t> codes, bool rows) {
+Indicators build_indicators(MatrixView<std::int32_t> codes, bool rows, const detail::BlockShare* share) {
   Indicators ind;
   ind.n = codes.rows();
   ind.K = codes.cols();
   const std::size_t n = ind.n, K = ind.K;
+  const Blocks blocks{n, kRowBlock};
+  const bool shared = share != nullptr && share->distributed() && !rows;
+  const std::size_t r0 = shared ? share->begin_row(blocks) : 0, r1 = shared ? share->end_row(blocks) : n;
+  std::vector<std::int64_t> top(K, 0);
+  for (std::size_t a = 0; a < K; ++a)
+    for (std::size_t i = r0; i < r1; ++i) top[a] = std::max<std::int64_t>(top[a], codes(i, a));
+  if (shared) {
+    const std::vector<std::int64_t> all = share->comm->allgather(top);
+    for (std::size_t at = K; at < all.size(); at += K)
+      for (std::size_t a = 0; a < K; ++a) top[a] = std::max(top[a], all[at + a]);
+  }
   std::vector<std::vector<std::size_t>> per_code(K);
   for (std::size_t a = 0; a < K; ++a) {
-    std::int32_t top = 0;
-    for (std::size_t i = 0; i < n; ++i) top = std::max(top, codes(i, a));
-    per_code[a].assign(static_cast<std::size_t>(top) + 1, 0);
-    for (std::size_t i = 0; i < n; ++i) ++per_code[a][static_cast<std::size_t>(codes(i, a))];
+    per_code[a].assign(static_cast<std::size_t>(top[a]) + 1, 0);
+    for (std::size_t i = r0; i < r1; ++i) ++per_code[a][static_cast<std::size_t>(codes(i, a))];
+  }
+  if (shared) {  // the ranks' counts added (integers: any order)
+    std::vector<std::int64_t> mine;
+    for (const auto& v : per_code) mine.insert(mine.end(), v.begin(), v.end());
+    const std::vector<std::int64_t> total = share->comm->allreduce_sum(mine);
+    std::size_t at = 0;
+    for (auto& v : per_code)
+      for (std::size_t& c : v) c = static_cast<std::size_t>(total[at++]);
   }
   ind.column_of.resize(K);
   for (std::size_t a = 0; a < K; ++a) {
@@ -47,13 +65,24 @@ void index_rows(Indicators& ind, MatrixView<std::int32_t> codes) {
       ind.col_rows[fill[static_cast<std::size_t>(ind.cell[i * K + a])]++] = static_cast<std::int32_t>(i);
 }
 
-Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> codes) {
+Eigen::MatrixXd burt_matrix(const Indicators& ind, MatrixView<std::int32_t> codes, const detail::BlockShare* share) {
   Eigen::MatrixXd b = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(ind.J), static_cast<Eigen::Index>(ind.J));
   std::vector<std::int32_t> c(ind.K);
-  for (std::size_t i = 0; i < ind.n; ++i) {
+  const Blocks blocks{ind.n, kRowBlock};
+  const bool shared = share != nullptr && share->distributed();
+  const std::size_t r0 = shared ? share->begin_row(blocks) : 0, r1 = shared ? share->end_row(blocks) : ind.n;
+  for (std::size_t i = r0; i < r1; ++i) {
     for (std::size_t a = 0; a < ind.K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
     for (std::size_t a = 0; a < ind.K; ++a)
       for (std::size_t e = 0; e < ind.K; ++e) b(c[a], c[e]) += 1.0;
+  }
+  if (shared) {  // the ranks' counts added (whole numbers below 2^53: exact in any order)
+    const std::size_t JJ = ind.J * ind.J;
+    std::vector<double> total(JJ, 0.0);
+    share->comm->fold_in_rank_order(total, [&](std::span<double> run) {
+      for (std::size_t t = 0; t < JJ; ++t) run[t] += b.data()[t];
+    });
+    std::copy(total.begin(), total.end(), b.data());
   }
   return b;
 }

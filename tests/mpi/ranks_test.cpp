@@ -30,6 +30,11 @@
 //    that of one process, on a table with numeric, categorical, binary and missing
 //    values and rows outside the segments; each rank summed and searched about 1/N
 //    of the rows and selected the quartiles among about 1/N of the values.
+//  * the maps' projections (fit_pca, fit_famd, fit_mca with a communicator: the ranks
+//    share the passes over the row blocks) return every field of the one-process
+//    model bit for bit, on numeric and mixed data, and each rank projects about 1/N
+//    of the rows; a bad value in one rank's rows is every rank's error, worded as one
+//    process words it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,6 +55,7 @@
 #include "segmenta/explain.hpp"
 #include "segmenta/metrics.hpp"
 #include "segmenta/outliers.hpp"
+#include "segmenta/reduce.hpp"
 #include "support.hpp"
 
 using namespace segmenta;
@@ -918,7 +924,7 @@ TEST(ProfilesOnRanks, MatchOneProcess) {
 // about 1/N of the rows. A failure while formatting on the last rank, or while writing
 // on rank 0, is every rank's (no rank left waiting). render_outputs with the world's
 // share gives the one process's segments.csv and maps.csv (maps.csv's rows shared
-// too, as they are once every rank holds the maps).
+// too, as in a run, where every rank holds the maps).
 
 /// The files of a stream, whole, by name.
 class TextFiles final : public detail::OutputStream {
@@ -1102,6 +1108,138 @@ TEST(WriteOnRanks, SegmentsAndMapsAreTheOneProcessFiles) {
       EXPECT_LT(share.bytes_received, shared.file("segments.csv").size() + (maps ? shared.file("maps.csv").size() : 0));
     }
   }
+// The maps' projections
+// ---------------------------------------------------------------------------
+
+bool same_bits(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) { return a == b; }
+
+void expect_same_pca(const PcaModel& a, const PcaModel& b) {
+  EXPECT_TRUE(same_bits(a.mean, b.mean)) << "mean";
+  EXPECT_TRUE(same_bits(a.scale, b.scale)) << "scale";
+  EXPECT_TRUE(same_bits(a.components, b.components)) << "components";
+  EXPECT_TRUE(same_bits(a.singular_values, b.singular_values)) << "singular values";
+  EXPECT_TRUE(same_bits(a.eigenvalues, b.eigenvalues)) << "eigenvalues";
+  EXPECT_TRUE(same_bits(a.explained_variance, b.explained_variance)) << "explained variance";
+  EXPECT_TRUE(same_bits(a.explained_variance_ratio, b.explained_variance_ratio)) << "explained variance ratio";
+  EXPECT_TRUE(same_bits(a.percentage_of_variance, b.percentage_of_variance));
+  EXPECT_TRUE(same_bits(a.cumulative_percentage_of_variance, b.cumulative_percentage_of_variance));
+  EXPECT_TRUE(same_bits(a.total_inertia, b.total_inertia)) << a.total_inertia << " vs " << b.total_inertia;
+  EXPECT_TRUE(same_bits(a.column_correlations, b.column_correlations)) << "column correlations";
+  EXPECT_TRUE(same_bits(a.row_coordinates, b.row_coordinates)) << "row coordinates";
+}
+
+template <class T>
+void check_pca(const Matrix<T>& x, bool standardize) {
+  SCOPED_TRACE(::testing::Message() << "pca p " << x.cols() << (standardize ? " standardised" : "")
+                                    << (sizeof(T) == 4 ? " float" : " double"));
+  on_thread_counts([&] {
+    PcaParams pp;
+    pp.n_components = 3;
+    pp.standardize = standardize;
+    const PcaModel alone = fit_pca<T>(x.view(), pp);
+    std::size_t projected = 0;
+    pp.comm = &world();
+    pp.projected_rows = &projected;
+    const PcaModel shared = fit_pca<T>(x.view(), pp);
+    expect_same_pca(alone, shared);
+    expect_share(projected, x.rows(), 4096, "PCA rows");
+    // The projection of the fit is the model's transform of the same rows.
+    EXPECT_TRUE(same_bits(shared.transform<T>(x.view()), shared.row_coordinates));
+  });
+}
+
+TEST(MapsOnRanks, PcaMatchesOneProcess) {
+  // 5 blocks of 4,096 rows (3 covariance chunks of 8,192), the last one short; 6
+  // columns (plain loops) and 40 (BLAS), one of them constant.
+  const std::size_t n = 4 * 4096 + 1234;
+  for (const std::size_t p : {std::size_t{6}, std::size_t{40}}) {
+    MatrixD x = blobs<double>(n, p, 4, 61 + p);
+    for (std::size_t i = 0; i < n; ++i) x(i, p - 1) = 2.5;
+    check_pca(x, false);
+    check_pca(x, true);
+  }
+  check_pca(blobs<float>(n, 12, 3, 62), true);  // the embed method's float rows
+}
+
+TEST(MapsOnRanks, FamdAndMcaMatchOneProcess) {
+  const std::size_t n = 4 * 4096 + 777;
+  Mixed d = mixed(n, 5, 4, 3, false, 71);
+  for (std::size_t i = 0; i < n; ++i) d.x(i, 4) = 0.0;  // a constant (zero) numeric column
+  for (std::size_t i = 0; i < n; i += 3) d.codes(i, 3) = 9;  // codes 3..8 of column 3 unused
+  on_thread_counts([&] {
+    FamdParams fp;
+    fp.n_components = 3;
+    const FamdModel alone = fit_famd(d.x.view(), d.codes.view(), fp);
+    std::size_t projected = 0;
+    fp.comm = &world();
+    fp.projected_rows = &projected;
+    const FamdModel shared = fit_famd(d.x.view(), d.codes.view(), fp);
+    EXPECT_TRUE(same_bits(alone.numeric_mean, shared.numeric_mean)) << "numeric mean";
+    EXPECT_TRUE(same_bits(alone.numeric_scale, shared.numeric_scale)) << "numeric scale";
+    EXPECT_TRUE(same_bits(alone.indicator_variable, shared.indicator_variable));
+    EXPECT_TRUE(same_bits(alone.indicator_code, shared.indicator_code));
+    EXPECT_TRUE(same_bits(alone.indicator_proportions, shared.indicator_proportions));
+    EXPECT_TRUE(same_bits(alone.eigenvalues, shared.eigenvalues)) << "eigenvalues";
+    EXPECT_TRUE(same_bits(alone.percentage_of_variance, shared.percentage_of_variance)) << "explained variance";
+    EXPECT_TRUE(same_bits(alone.cumulative_percentage_of_variance, shared.cumulative_percentage_of_variance));
+    EXPECT_TRUE(same_bits(alone.total_inertia, shared.total_inertia));
+    EXPECT_TRUE(same_bits(alone.loadings, shared.loadings)) << "loadings";
+    EXPECT_TRUE(same_bits(alone.row_coordinates, shared.row_coordinates)) << "row coordinates";
+    EXPECT_TRUE(same_bits(alone.numeric_correlations, shared.numeric_correlations));
+    EXPECT_TRUE(same_bits(alone.variable_coordinates, shared.variable_coordinates)) << "variable coordinates";
+    EXPECT_TRUE(same_bits(alone.category_coordinates, shared.category_coordinates)) << "category coordinates";
+    expect_share(projected, n, 4096, "FAMD rows");
+    for (std::size_t t = 0; t < shared.n_components(); ++t) EXPECT_EQ(shared.loadings(4, t), 0.0);  // the zero column
+    // The coordinates are the model's transform of the same rows.
+    EXPECT_TRUE(same_bits(shared.transform(d.x.view(), d.codes.view()), shared.row_coordinates));
+
+    McaParams mp;
+    mp.n_components = 3;
+    const McaModel ma = fit_mca(d.codes.view(), mp);
+    projected = 0;
+    mp.comm = &world();
+    mp.projected_rows = &projected;
+    const McaModel ms = fit_mca(d.codes.view(), mp);
+    EXPECT_TRUE(same_bits(ma.column_masses, ms.column_masses)) << "column masses";
+    EXPECT_TRUE(same_bits(ma.eigenvalues, ms.eigenvalues)) << "eigenvalues";
+    EXPECT_TRUE(same_bits(ma.percentage_of_variance, ms.percentage_of_variance)) << "explained variance";
+    EXPECT_TRUE(same_bits(ma.cumulative_percentage_of_variance, ms.cumulative_percentage_of_variance));
+    EXPECT_TRUE(same_bits(ma.total_inertia, ms.total_inertia));
+    EXPECT_TRUE(same_bits(ma.row_coordinates, ms.row_coordinates)) << "row coordinates";
+    EXPECT_TRUE(same_bits(ma.column_coordinates, ms.column_coordinates)) << "column coordinates";
+    EXPECT_TRUE(same_bits(ma.column_standard_coordinates, ms.column_standard_coordinates));
+    expect_share(projected, n, 4096, "MCA rows");
+    EXPECT_TRUE(same_bits(ms.transform(d.codes.view()), ms.row_coordinates));
+  });
+}
+
+TEST(MapsOnRanks, ABadRowOnOneRankIsEveryRanksError) {
+  // The last block's rows are the last rank's: the message is the one process's.
+  const std::size_t n = 3 * 4096;
+  Mixed d = mixed(n, 3, 2, 3, false, 81);
+  d.x(n - 5, 1) = std::nan("");
+  d.codes(n - 3, 0) = -4;
+  auto message = [](auto&& fit) -> std::string {
+    try {
+      fit();
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  FamdParams fp;
+  McaParams mp;
+  PcaParams pp;
+  const std::string famd = message([&] { fit_famd(d.x.view(), d.codes.view(), fp); });
+  const std::string mca = message([&] { fit_mca(d.codes.view(), mp); });
+  const std::string pca = message([&] { fit_pca<double>(d.x.view(), pp); });
+  EXPECT_NE(famd.find("row 12283, column 1 is not finite"), std::string::npos) << famd;
+  EXPECT_NE(mca.find("code -4 at row 12285, column 0"), std::string::npos) << mca;
+  EXPECT_NE(pca.find("NaN or infinite"), std::string::npos) << pca;
+  fp.comm = mp.comm = pp.comm = &world();
+  EXPECT_EQ(message([&] { fit_famd(d.x.view(), d.codes.view(), fp); }), famd);
+  EXPECT_EQ(message([&] { fit_mca(d.codes.view(), mp); }), mca);
+  EXPECT_EQ(message([&] { fit_pca<double>(d.x.view(), pp); }), pca);
 }
 
 }  // namespace

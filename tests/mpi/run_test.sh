@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # `mpirun -np 3 segmenta run` against one process on the same data:
-#  1. the blog's run (bank-full, --preset blog --method kmeans --k 5): segments.csv and
-#     model.json byte for byte;
+#  1. the blog's run (bank-full, --preset blog --method kmeans --k 5): segments.csv,
+#     model.json and maps.csv (PCA, its passes over the rows shared) byte for byte;
 #  2. a k sweep on bank.csv (k = 2..10 chosen by the criteria): the same;
 #  3. on bank.csv, a default run (the latent-class model, its EM on the ranks' row
 #     blocks, explanation and maps included) and a --method kprototypes run (the
 #     restarts on the ranks): the same;
 #     The default run's maps.csv, profiles.csv and metrics.json (its timings and the
-#     mpi diagnostic left out) too: the outlier scores, the silhouettes and the
-#     stability fits are shared by the ranks since;
+#     mpi diagnostic left out) too: the outlier scores, the silhouettes, the
+#     stability fits and the maps' projections (FAMD, MCA) are shared by the ranks;
 #  3b. bank.csv with a sampled sweep and estimated silhouettes (--sweep-all-max 2000
 #     --silhouette-exact-max 1000): every output, on 3 ranks of 1 and of 2 threads;
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
@@ -33,6 +33,7 @@ full="$shared/data/bank-full.csv"
 "${mpi[@]}" "$seg" run "$full" --preset blog --method kmeans --k 5 --out "$out/three" --quiet --threads 1
 same segments.csv "$out/one" "$out/three"
 same model.json "$out/one" "$out/three"
+same maps.csv "$out/one" "$out/three"  # the standardised PCA, its rows' passes on the ranks
 grep -q '"mpi"' "$out/three/metrics.json" || { echo "FAIL: metrics.json of the 3-rank run does not say so" >&2; exit 1; }
 
 echo "== bank.csv, kmeans, k swept"
