@@ -1108,6 +1108,9 @@ TEST(WriteOnRanks, SegmentsAndMapsAreTheOneProcessFiles) {
       EXPECT_LT(share.bytes_received, shared.file("segments.csv").size() + (maps ? shared.file("maps.csv").size() : 0));
     }
   }
+}
+
+// ---------------------------------------------------------------------------
 // The maps' projections
 // ---------------------------------------------------------------------------
 
