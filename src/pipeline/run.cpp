@@ -63,9 +63,8 @@ RunSummary run(const RunParams& params) {
 
   RunParams run_params = detail::redacted_params(params);
   if (!root) {
-    // The other ranks stop after the methods: profiles are cheap, the explanation and
+    // The other ranks share the explanation and stop after it: profiles are cheap,
     // the maps are rank 0's alone, and so is the terminal.
-    run_params.explain = false;
     run_params.maps = false;
     run_params.quiet = true;
   }
@@ -87,8 +86,9 @@ RunSummary run(const RunParams& params) {
     result->diagnostics.info("mpi", "ranks",
                              fmt::format("{} ranks shared the divided stages that ran (the row blocks of k-means and of "
                                          "the latent-class model's EM, the k-prototypes restarts, the sentence "
-                                         "encoder's batches, the outlier scores, the silhouette's rows and the "
-                                         "stability fits); while segmenting, {}",
+                                         "encoder's batches, the outlier scores, the silhouette's rows, the "
+                                         "stability fits and the explanation's predicted rows and SHAP rows); while "
+                                         "segmenting, {}",
                                          comm.size(), per_rank));
   }
   if (!root) {
