@@ -116,7 +116,9 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
       bytes = ex.model.to_bytes();
     });
     comm->broadcast(bytes, 0);
-    if (comm->rank() != 0) ex.model = SurrogateModel::from_bytes(bytes);
+    agree_on_failure(*comm, [&] {
+      if (comm->rank() != 0) ex.model = SurrogateModel::from_bytes(bytes);
+    });
   } else {
     ex.model = fit_surrogate(x, train_labels, params.surrogate, diag);
   }

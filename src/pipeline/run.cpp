@@ -17,8 +17,8 @@ RunSummary run(const RunParams& params) {
   Stopwatch total_clock;
   Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
   // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
-  // share of the rows' blocks; rank 0 alone opens the destination, explains, maps,
-  // writes and prints, and every rank fails alike when reading fails on any.
+  // share of the rows' blocks; rank 0 alone opens the destination, maps, writes and
+  // prints, and every rank fails alike when reading fails on any.
   const Communicator& comm = world();
   // Fail before reading anything when the encoder's weights are not there. Rank 0
   // looks first (downloading a model named by its Hugging Face id), then the other
