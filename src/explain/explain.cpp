@@ -221,7 +221,8 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
                                           weight, p, running.data());
     });
   } else {
-    ex.mean_abs_shap = explain_detail::post_stratified_mean_abs(phi, segment_of_sample, segment_rows, ex.n_clustered, p);
+    ex.mean_abs_shap =
+        explain_detail::post_stratified_mean_abs(phi, segment_of_sample, segment_rows, ex.n_clustered, p);
   }
   for (std::size_t r = 0; r < s1 - s0; ++r)
     for (std::size_t c = 0; c < k; ++c) {

@@ -298,7 +298,8 @@ SurrogateModel SurrogateModel::from_bytes(std::string_view bytes) {
   impl->p = r.uint();
   const std::uint64_t k = r.uint();
   if (k < 2 || k > r.in.size() / 4) throw ModelFormatError("surrogate bytes: bad class count");
-  for (std::uint64_t c = 0; c < k; ++c) impl->classes.push_back(static_cast<std::int32_t>(static_cast<std::uint32_t>(r.uint(4))));
+  for (std::uint64_t c = 0; c < k; ++c)
+    impl->classes.push_back(static_cast<std::int32_t>(static_cast<std::uint32_t>(r.uint(4))));
   impl->binary = k == 2;
   impl->json = r.text();
   impl->ubj = r.text();

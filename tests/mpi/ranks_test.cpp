@@ -774,7 +774,6 @@ TEST(StagesOnRanks, EcodScoresMatchOneProcess) {
   }
 }
 
-
 // The explanation on ranks
 // ---------------------------------------------------------------------------
 
@@ -785,7 +784,8 @@ void expect_same_explanation(const SurrogateExplanation& a, const SurrogateExpla
   // The trees each rank evaluates (parsed from the model it received) give the same margins.
   const std::vector<std::size_t> probe{0, 1, 2, x.rows() / 2, x.rows() - 1};
   const MatrixD px = take_rows<double, std::size_t>(x, probe);
-  const MatrixD ma = a.model.margins(px.view(), ShapEngine::native), mb = b.model.margins(px.view(), ShapEngine::native);
+  const MatrixD ma = a.model.margins(px.view(), ShapEngine::native),
+                mb = b.model.margins(px.view(), ShapEngine::native);
   EXPECT_EQ(std::memcmp(ma.data(), mb.data(), ma.size() * sizeof(double)), 0);
   EXPECT_EQ(a.classes, b.classes);
   EXPECT_EQ(a.n_features, b.n_features);
