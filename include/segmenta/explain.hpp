@@ -50,6 +50,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "segmenta/comm.hpp"
@@ -131,6 +132,13 @@ class SurrogateModel {
   /// The same model as universal binary JSON (XGBoost's "ubj" format).
   std::string to_ubj() const;
 
+  /// The whole model as bytes (its classes, feature count and both serialisations),
+  /// and back: how the ranks of a run (segmenta/comm.hpp) receive the model one of
+  /// them fitted. from_bytes rebuilds the same model, bit for bit (the trees parsed
+  /// from the same JSON); it throws ModelFormatError on bytes it did not write.
+  std::string to_bytes() const;
+  static SurrogateModel from_bytes(std::string_view bytes);
+
   struct Impl;
 
  private:
@@ -174,6 +182,20 @@ struct ExplainParams {
   /// Fraction of each segment held out of training to measure a held-out accuracy
   /// (0 = none, the reference behaviour: train on every clustered row). [0, 0.5].
   double holdout_fraction = 0.0;
+  /// The ranks of a run (segmenta/comm.hpp), each calling with the same x, labels and
+  /// parameters, share the stage: rank 0 fits the surrogate and sends it to the
+  /// others, each rank predicts its share of the row blocks for the accuracies and
+  /// runs TreeSHAP on its share of the sampled rows. Every rank returns the
+  /// one-process result, bit for bit. Null or one rank: this process does it all.
+  const Communicator* comm = nullptr;
+  /// What this process computed (for tests of the share): when given, receives
+  /// whether it fitted the surrogate, the clustered rows it predicted for the
+  /// accuracies and the sampled rows it ran TreeSHAP on.
+  struct Work {
+    bool fitted = false;
+    std::size_t predicted_rows = 0, shap_rows = 0;
+  };
+  Work* work = nullptr;
 };
 
 struct SurrogateExplanation {

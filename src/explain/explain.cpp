@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/block_share.hpp"
 #include "explain/treeshap.hpp"
 #include "segmenta/explain.hpp"
 
@@ -104,19 +105,42 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
 
   const Stopwatch total_clock;
   Stopwatch clock;
-  ex.model = fit_surrogate(x, train_labels, params.surrogate, diag);
+  // On ranks: rank 0 fits (XGBoost's single-threaded fit cannot be divided without
+  // changing its sums) and sends the model; the others rebuild it from its bytes.
+  const Communicator* comm = params.comm != nullptr && params.comm->size() > 1 ? params.comm : nullptr;
+  if (comm) {
+    std::string bytes;
+    agree_on_failure(*comm, [&] {
+      if (comm->rank() != 0) return;
+      ex.model = fit_surrogate(x, train_labels, params.surrogate, diag);
+      bytes = ex.model.to_bytes();
+    });
+    comm->broadcast(bytes, 0);
+    agree_on_failure(*comm, [&] {
+      if (comm->rank() != 0) ex.model = SurrogateModel::from_bytes(bytes);
+    });
+  } else {
+    ex.model = fit_surrogate(x, train_labels, params.surrogate, diag);
+  }
   ex.fit_seconds = clock.seconds();
+  ExplainParams::Work work;
+  work.fitted = comm == nullptr || comm->rank() == 0;
   for (const std::int32_t l : train_labels) ex.n_train += l >= 0;
 
   // Accuracy from the margins of every clustered row, evaluated natively: the
   // parallel double-precision walk costs a fraction of XGBoost's predictor here.
   // A block of rows at a time (each row's margins depend on that row alone), so that
   // neither a copy of the clustered rows nor their margins are held whole.
+  // On ranks, each tallies its share of the blocks and the counts are added (exact).
   constexpr std::size_t kMarginBlock = 65536;
+  const Blocks margin_blocks{ex.n_clustered, kMarginBlock};
+  const detail::BlockShare margin_share = detail::BlockShare::of(comm, margin_blocks.count());
+  const std::size_t own_first = margin_share.begin_row(margin_blocks), own_last = margin_share.end_row(margin_blocks);
   std::vector<std::size_t> clustered;
   clustered.reserve(std::min(labels.size(), kMarginBlock));
-  std::size_t train_hits = 0, held_hits = 0, held_total = 0;
+  std::int64_t train_hits = 0, held_hits = 0, held_total = 0;
   auto tally = [&] {
+    work.predicted_rows += clustered.size();
     const MatrixD bx = take_rows(x, std::span<const std::size_t>(clustered));
     const MatrixD margins = ex.model.margins(bx, ShapEngine::native);
     for (std::size_t r = 0; r < clustered.size(); ++r) {
@@ -133,25 +157,54 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
     }
     clustered.clear();
   };
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (ci.of_row[i] < 0) continue;
-    clustered.push_back(i);
-    if (clustered.size() == kMarginBlock) tally();
+  auto tally_own_blocks = [&] {
+    std::size_t seen = 0;  // clustered rows before row i
+    for (std::size_t i = 0; i < labels.size() && seen < own_last; ++i) {
+      if (ci.of_row[i] < 0) continue;
+      if (seen++ < own_first) continue;
+      clustered.push_back(i);
+      if (clustered.size() == kMarginBlock) tally();
+    }
+    if (!clustered.empty()) tally();
+  };
+  if (comm) {
+    agree_on_failure(*comm, tally_own_blocks);
+    const std::int64_t mine[] = {train_hits, held_hits, held_total};
+    const std::vector<std::int64_t> all = comm->allreduce_sum(mine);
+    train_hits = all[0];
+    held_hits = all[1];
+    held_total = all[2];
+  } else {
+    tally_own_blocks();
   }
-  if (!clustered.empty()) tally();
   ex.train_accuracy = static_cast<double>(train_hits) / static_cast<double>(ex.n_train);
   if (held_total > 0) ex.holdout_accuracy = static_cast<double>(held_hits) / static_cast<double>(held_total);
 
-  // TreeSHAP on the stratified sample.
+  // TreeSHAP on the stratified sample. Each row's values depend on that row alone
+  // (its branch patterns in each tree), so on ranks each takes a contiguous share of
+  // the sampled rows in blocks; the post-stratified sums are added row after row in
+  // sample order by an ordered fold along the ranks, as one process adds them.
   clock.reset();
   ex.shap_rows = stratified_training_sample(labels, params.shap_max_rows, params.surrogate.random_state);
-  const MatrixD sx = take_rows(x, std::span<const std::size_t>(ex.shap_rows));
-  const MatrixD phi = ex.model.contributions(sx, params.engine);
-  ex.shap_seconds = clock.seconds();
-  // Additivity is checked against XGBoost's own margins, independent of both engines' trees.
-  const MatrixD shap_margins = ex.model.margins(sx, ShapEngine::xgboost);
-
   const std::size_t p = x.cols(), width = p + 1, m = ex.shap_rows.size();
+  constexpr std::size_t kShapBlock = 64;
+  const Blocks shap_blocks{m, kShapBlock};
+  const detail::BlockShare shap_share = detail::BlockShare::of(comm, shap_blocks.count());
+  const std::size_t s0 = shap_share.begin_row(shap_blocks), s1 = shap_share.end_row(shap_blocks);
+  const std::span<const std::size_t> own_rows(ex.shap_rows.data() + s0, s1 - s0);
+  MatrixD phi, shap_margins;
+  auto shap_own_rows = [&] {
+    work.shap_rows = own_rows.size();
+    const MatrixD sx = take_rows(x, own_rows);
+    phi = ex.model.contributions(sx, params.engine);
+    ex.shap_seconds = clock.seconds();
+    // Additivity is checked against XGBoost's own margins, independent of both engines' trees.
+    shap_margins = ex.model.margins(sx, ShapEngine::xgboost);
+  };
+  if (comm)
+    agree_on_failure(*comm, shap_own_rows);
+  else
+    shap_own_rows();
   ex.bias = ex.model.bias();
 
   // Post-stratified mean |SHAP| (explain_detail: compiled per instruction set, as TreeSHAP).
@@ -159,14 +212,30 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
   for (std::size_t r = 0; r < m; ++r) segment_of_sample[r] = ci.of_row[ex.shap_rows[r]];
   std::vector<std::size_t> segment_rows(k);
   for (std::size_t c = 0; c < k; ++c) segment_rows[c] = ci.rows[c].size();
-  ex.mean_abs_shap = explain_detail::post_stratified_mean_abs(phi, segment_of_sample, segment_rows, ex.n_clustered, p);
-  for (std::size_t r = 0; r < m; ++r)
+  if (comm) {
+    const std::vector<double> weight =
+        explain_detail::post_stratified_weights(segment_of_sample, segment_rows, ex.n_clustered);
+    ex.mean_abs_shap = MatrixD(k, p, 0.0);
+    comm->fold_in_rank_order(std::span<double>(ex.mean_abs_shap.data(), k * p), [&](std::span<double> running) {
+      explain_detail::add_post_stratified(phi, std::span<const std::int32_t>(segment_of_sample).subspan(s0, s1 - s0),
+                                          weight, p, running.data());
+    });
+  } else {
+    ex.mean_abs_shap =
+        explain_detail::post_stratified_mean_abs(phi, segment_of_sample, segment_rows, ex.n_clustered, p);
+  }
+  for (std::size_t r = 0; r < s1 - s0; ++r)
     for (std::size_t c = 0; c < k; ++c) {
       const double* block = phi.row(r) + c * width;
       double total = block[p];
       for (std::size_t j = 0; j < p; ++j) total += block[j];
       ex.additivity_max_abs_error = std::max(ex.additivity_max_abs_error, std::fabs(total - shap_margins(r, c)));
     }
+  if (comm) {
+    // A maximum does not depend on the order it is taken in (the values are >= 0, never NaN).
+    const std::vector<double> all = comm->allgather(std::span<const double>(&ex.additivity_max_abs_error, 1));
+    for (const double e : all) ex.additivity_max_abs_error = std::max(ex.additivity_max_abs_error, e);
+  }
 
   ex.feature_importance.assign(p, 0.0);
   std::vector<double> class_total(k, 0.0);
@@ -179,6 +248,7 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
   ex.class_order = order_descending(class_total);
 
   ex.total_seconds = total_clock.seconds();
+  if (params.work) *params.work = work;
   if (diag) {
     diag->info("explain", "shap_rows",
                m < ex.n_clustered

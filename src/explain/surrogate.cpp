@@ -142,6 +142,21 @@ struct SurrogateModel::Impl {
     return checked(booster.predict(x, type), x.rows(), type);
   }
 
+  // The trees of `json` in segmenta's layout, for the native engine.
+  void parse_forest() {
+    double base_score = 0.0;
+    try {
+      const auto parsed = nlohmann::json::parse(json);
+      base_score = std::stod(parsed.at("learner").at("learner_model_param").at("base_score").get<std::string>());
+    } catch (const std::exception& e) {
+      throw ModelFormatError(std::string("xgboost model: no base_score: ") + e.what());
+    }
+    const double base_margin = binary ? std::log(base_score / (1.0 - base_score)) : base_score;
+    forest = explain_detail::parse_xgboost_json(json, base_margin);
+    if (forest.n_features != p || forest.n_groups != (binary ? 1u : k()))
+      throw ModelFormatError("xgboost model: unexpected number of features or outputs");
+  }
+
   std::vector<double> checked(std::vector<double> v, std::size_t n, int type) const {
     const std::size_t groups = binary ? 1 : k();
     const std::size_t expected = n * groups * (type == 2 ? p + 1 : 1);
@@ -232,6 +247,67 @@ MatrixD SurrogateModel::contributions(ViewD x, ShapEngine engine) const {
 std::string SurrogateModel::to_json() const { return impl().json; }
 std::string SurrogateModel::to_ubj() const { return impl().ubj; }
 
+namespace {
+
+// The bytes of to_bytes: a tag, p, K, the K class labels, then the JSON and the UBJ
+// models each after its length (integers as 8 little-endian bytes, labels as 4).
+constexpr std::string_view kBytesTag = "segmenta-surrogate-1";
+
+void put_uint(std::string& out, std::uint64_t v) {
+  for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+}
+
+struct ByteReader {
+  std::string_view in;
+  std::uint64_t uint(std::size_t bytes = 8) {
+    if (in.size() < bytes) throw ModelFormatError("surrogate bytes: truncated");
+    std::uint64_t v = 0;
+    for (std::size_t b = 0; b < bytes; ++b) v |= std::uint64_t{static_cast<unsigned char>(in[b])} << (8 * b);
+    in.remove_prefix(bytes);
+    return v;
+  }
+  std::string text() {
+    const std::uint64_t n = uint();
+    if (in.size() < n) throw ModelFormatError("surrogate bytes: truncated");
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+};
+
+}  // namespace
+
+std::string SurrogateModel::to_bytes() const {
+  const Impl& m = impl();
+  std::string out(kBytesTag);
+  put_uint(out, m.p);
+  put_uint(out, m.classes.size());
+  for (const std::int32_t c : m.classes)
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((static_cast<std::uint32_t>(c) >> (8 * b)) & 0xff));
+  put_uint(out, m.json.size());
+  out += m.json;
+  put_uint(out, m.ubj.size());
+  out += m.ubj;
+  return out;
+}
+
+SurrogateModel SurrogateModel::from_bytes(std::string_view bytes) {
+  if (bytes.substr(0, kBytesTag.size()) != kBytesTag) throw ModelFormatError("surrogate bytes: not a surrogate model");
+  ByteReader r{bytes.substr(kBytesTag.size())};
+  auto impl = std::make_shared<Impl>();
+  impl->p = r.uint();
+  const std::uint64_t k = r.uint();
+  if (k < 2 || k > r.in.size() / 4) throw ModelFormatError("surrogate bytes: bad class count");
+  for (std::uint64_t c = 0; c < k; ++c)
+    impl->classes.push_back(static_cast<std::int32_t>(static_cast<std::uint32_t>(r.uint(4))));
+  impl->binary = k == 2;
+  impl->json = r.text();
+  impl->ubj = r.text();
+  if (!r.in.empty()) throw ModelFormatError("surrogate bytes: trailing bytes");
+  impl->parse_forest();
+  return SurrogateModel(impl);
+}
+
 SurrogateModel fit_surrogate(ViewD x, std::span<const std::int32_t> labels, const SurrogateParams& params,
                              Diagnostics* diag) {
   if (labels.size() != x.rows())
@@ -309,13 +385,7 @@ SurrogateModel fit_surrogate(ViewD x, std::span<const std::int32_t> labels, cons
     impl->json = booster.save("json");
     impl->ubj = booster.save("ubj");
 
-    const auto parsed = nlohmann::json::parse(impl->json);
-    const double base_score =
-        std::stod(parsed.at("learner").at("learner_model_param").at("base_score").get<std::string>());
-    const double base_margin = impl->binary ? std::log(base_score / (1.0 - base_score)) : base_score;
-    impl->forest = explain_detail::parse_xgboost_json(impl->json, base_margin);
-    if (impl->forest.n_features != impl->p || impl->forest.n_groups != (impl->binary ? 1u : classes.size()))
-      throw ModelFormatError("xgboost model: unexpected number of features or outputs");
+    impl->parse_forest();
 
     // The parsed trees must reproduce XGBoost's own margins; this guards the native
     // engine against a change of XGBoost's model format.

@@ -146,4 +146,14 @@ MatrixD post_stratified_mean_abs(const MatrixD& phi, std::span<const std::int32_
   return active().post_stratified_mean_abs(phi, segment_of_sample, segment_rows, n_clustered, p);
 }
 
+std::vector<double> post_stratified_weights(std::span<const std::int32_t> segment_of_sample,
+                                            std::span<const std::size_t> segment_rows, std::size_t n_clustered) {
+  return active().post_stratified_weights(segment_of_sample, segment_rows, n_clustered);
+}
+
+void add_post_stratified(const MatrixD& phi, std::span<const std::int32_t> segment_of_rows,
+                         std::span<const double> weight, std::size_t p, double* out) {
+  active().add_post_stratified(phi, segment_of_rows, weight, p, out);
+}
+
 }  // namespace segmenta::explain_detail

@@ -106,6 +106,14 @@ MatrixD contributions(const Forest& forest, ViewD x);
 /// is row r's segment.
 MatrixD post_stratified_mean_abs(const MatrixD& phi, std::span<const std::int32_t> segment_of_sample,
                                  std::span<const std::size_t> segment_rows, std::size_t n_clustered, std::size_t p);
+/// The same in two steps, for sampled rows split among the ranks of a run: each row's
+/// weight by segment (size k: segment c's weight above divided by the total), and the
+/// addition of the rows of phi (segment_of_rows[r] is row r's segment) to out (k, p,
+/// row-major), row after row in order, as post_stratified_mean_abs adds every row.
+std::vector<double> post_stratified_weights(std::span<const std::int32_t> segment_of_sample,
+                                            std::span<const std::size_t> segment_rows, std::size_t n_clustered);
+void add_post_stratified(const MatrixD& phi, std::span<const std::int32_t> segment_of_rows,
+                         std::span<const double> weight, std::size_t p, double* out);
 
 // ---------------------------------------------------------------------------
 // Template implementation

@@ -20,6 +20,10 @@ struct TreeshapFunctions {
   MatrixD (*post_stratified_mean_abs)(const MatrixD& phi, std::span<const std::int32_t> segment_of_sample,
                                       std::span<const std::size_t> segment_rows, std::size_t n_clustered,
                                       std::size_t p);
+  std::vector<double> (*post_stratified_weights)(std::span<const std::int32_t> segment_of_sample,
+                                                 std::span<const std::size_t> segment_rows, std::size_t n_clustered);
+  void (*add_post_stratified)(const MatrixD& phi, std::span<const std::int32_t> segment_of_rows,
+                              std::span<const double> weight, std::size_t p, double* out);
 };
 
 namespace isa_portable {

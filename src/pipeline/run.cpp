@@ -17,9 +17,10 @@ RunSummary run(const RunParams& params) {
   Stopwatch total_clock;
   Progress::set_enabled(!params.quiet && world().rank() == 0);  // a model download shows its bar
   // Under mpirun (docs/USAGE.md "Many machines") every rank runs this function on its
-  // share of the rows' blocks; rank 0 alone opens the destination, explains, writes
-  // (the other ranks format their share of segments.csv's and maps.csv's rows) and
-  // prints, and every rank fails alike when reading or writing fails on any.
+  // share of the rows' blocks; rank 0 alone opens the destination, fits the
+  // explanation's surrogate, writes (the other ranks format their share of
+  // segments.csv's and maps.csv's rows) and prints, and every rank fails alike when
+  // reading or writing fails on any.
   const Communicator& comm = world();
   // Fail before reading anything when the encoder's weights are not there. Rank 0
   // looks first (downloading a model named by its Hugging Face id), then the other
@@ -64,9 +65,8 @@ RunSummary run(const RunParams& params) {
 
   RunParams run_params = detail::redacted_params(params);
   if (!root) {
-    // The other ranks share the profiles and the maps' row passes with rank 0; the
-    // explanation is rank 0's alone, and so is the terminal.
-    run_params.explain = false;
+    // The other ranks share the profiles, the explanation and the maps' row passes
+    // with rank 0; the terminal is rank 0's alone.
     run_params.quiet = true;
   }
   const std::uint64_t gathered_before = comm.bytes_gathered();
@@ -89,7 +89,8 @@ RunSummary run(const RunParams& params) {
         fmt::format("{} ranks shared the divided stages that ran (the row blocks of k-means and of "
                     "the latent-class model's EM, the k-prototypes restarts, the sentence "
                     "encoder's batches, the outlier scores, the silhouette's rows, the "
-                    "stability fits, the profiles and the maps' passes over the rows); while segmenting, {}",
+                    "stability fits, the profiles, the explanation's predicted rows and SHAP rows and the maps' "
+                    "passes over the rows); while segmenting, {}",
                     comm.size(), per_rank));
   }
   // Writing. Under mpirun, every rank formats its share of the per-row files' rows

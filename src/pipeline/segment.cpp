@@ -229,6 +229,7 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
       progress.note(fmt::format("{}: {} rows", results[m].name, ctx.table.rows()));
       ExplainParams ep;
       ep.surrogate.random_state = params.seed;
+      ep.comm = &world();  // every rank runs this stage on the same rows
       result.methods[m].explanation =
           explain_segments(ctx.prep.features.view(), result.methods[m].segment_of_row, ep, &ctx.diag);
     }

@@ -35,6 +35,11 @@
 //    model bit for bit, on numeric and mixed data, and each rank projects about 1/N
 //    of the rows; a bad value in one rank's rows is every rank's error, worded as one
 //    process words it.
+//  * explain_segments with the world communicator (rank 0 fits the surrogate and
+//    sends it, the ranks share the accuracies' row blocks and the SHAP rows): every
+//    field of the explanation and the surrogate's bytes are those of one process, on
+//    one and two threads; one rank fitted, and each predicted and explained about 1/N
+//    of the rows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -1243,6 +1248,95 @@ TEST(MapsOnRanks, ABadRowOnOneRankIsEveryRanksError) {
   EXPECT_EQ(message([&] { fit_famd(d.x.view(), d.codes.view(), fp); }), famd);
   EXPECT_EQ(message([&] { fit_mca(d.codes.view(), mp); }), mca);
   EXPECT_EQ(message([&] { fit_pca<double>(d.x.view(), pp); }), pca);
+}
+
+// The explanation on ranks
+// ---------------------------------------------------------------------------
+
+void expect_same_explanation(const SurrogateExplanation& a, const SurrogateExplanation& b, ViewD x) {
+  EXPECT_EQ(a.model.to_bytes(), b.model.to_bytes()) << "the surrogates differ";
+  EXPECT_EQ(a.model.to_json(), b.model.to_json());
+  EXPECT_EQ(a.model.n_trees(), b.model.n_trees());
+  // The trees each rank evaluates (parsed from the model it received) give the same margins.
+  const std::vector<std::size_t> probe{0, 1, 2, x.rows() / 2, x.rows() - 1};
+  const MatrixD px = take_rows<double, std::size_t>(x, probe);
+  const MatrixD ma = a.model.margins(px.view(), ShapEngine::native),
+                mb = b.model.margins(px.view(), ShapEngine::native);
+  EXPECT_EQ(std::memcmp(ma.data(), mb.data(), ma.size() * sizeof(double)), 0);
+  EXPECT_EQ(a.classes, b.classes);
+  EXPECT_EQ(a.n_features, b.n_features);
+  ASSERT_EQ(a.mean_abs_shap.rows(), b.mean_abs_shap.rows());
+  ASSERT_EQ(a.mean_abs_shap.cols(), b.mean_abs_shap.cols());
+  EXPECT_EQ(std::memcmp(a.mean_abs_shap.data(), b.mean_abs_shap.data(), a.mean_abs_shap.size() * sizeof(double)), 0)
+      << "mean |SHAP| differs";
+  EXPECT_TRUE(same_bits(a.feature_importance, b.feature_importance));
+  EXPECT_EQ(a.feature_order, b.feature_order);
+  EXPECT_EQ(a.class_order, b.class_order);
+  EXPECT_TRUE(same_bits(a.bias, b.bias));
+  EXPECT_TRUE(same_bits(std::vector<double>{a.train_accuracy, a.additivity_max_abs_error},
+                        std::vector<double>{b.train_accuracy, b.additivity_max_abs_error}))
+      << a.train_accuracy << " vs " << b.train_accuracy << ", " << a.additivity_max_abs_error << " vs "
+      << b.additivity_max_abs_error;
+  ASSERT_EQ(a.holdout_accuracy.has_value(), b.holdout_accuracy.has_value());
+  if (a.holdout_accuracy) EXPECT_TRUE(same_bits(std::vector<double>{*a.holdout_accuracy}, {*b.holdout_accuracy}));
+  EXPECT_EQ(a.shap_rows, b.shap_rows);
+  EXPECT_EQ(a.n_clustered, b.n_clustered);
+  EXPECT_EQ(a.n_train, b.n_train);
+}
+
+TEST(ExplanationOnRanks, MatchesOneProcess) {
+  struct Case {
+    const char* name;
+    std::size_t n, p, k, shap_max_rows;
+    double holdout;
+  };
+  // 150,000 rows: three blocks of 65,536 clustered rows for the accuracies; 1,000
+  // sampled SHAP rows in blocks of 64. A binary model (its own sign convention) with
+  // every row explained and a held-out share.
+  for (const Case& c : {Case{"five segments", 150000, 5, 5, 1000, 0.0}, Case{"two segments", 4000, 4, 2, 0, 0.1}}) {
+    SCOPED_TRACE(c.name);
+    MatrixD x = blobs<double>(c.n, c.p, c.k, 41 + c.k);
+    for (std::size_t i = 0; i < c.n; i += 37) x(i, i % c.p) = std::nan("");  // missing values: default children
+    std::vector<std::int32_t> labels = some_labels(c.n, c.k, 14 + c.k);
+    for (std::size_t i = 5; i < c.n; i += 101) labels[i] = -1;  // rows left out (outliers)
+    ExplainParams ep;
+    ep.surrogate.n_estimators = 8;
+    ep.surrogate.random_state = 6;
+    ep.train_max_rows = 3000;  // the sampled training set; the other rows are held out
+    ep.shap_max_rows = c.shap_max_rows;
+    ep.holdout_fraction = c.holdout;
+    on_thread_counts([&] {
+      ep.comm = nullptr;
+      ExplainParams::Work alone_work;
+      ep.work = &alone_work;
+      const SurrogateExplanation alone = explain_segments(x.view(), labels, ep);
+      EXPECT_TRUE(alone_work.fitted);
+      EXPECT_EQ(alone_work.predicted_rows, alone.n_clustered);
+      EXPECT_EQ(alone_work.shap_rows, alone.shap_rows.size());
+      ASSERT_TRUE(alone.holdout_accuracy.has_value());
+      EXPECT_GT(alone.train_accuracy, 0.5);  // a real fit of separable blobs
+      EXPECT_LT(alone.additivity_max_abs_error, 1e-4);
+      // The model's bytes rebuild the same model (what the other ranks receive).
+      const SurrogateModel back = SurrogateModel::from_bytes(alone.model.to_bytes());
+      EXPECT_EQ(back.to_bytes(), alone.model.to_bytes());
+      const std::string bytes = alone.model.to_bytes();
+      EXPECT_THROW(SurrogateModel::from_bytes(std::string_view(bytes).substr(0, bytes.size() - 1)), ModelFormatError);
+      EXPECT_THROW(SurrogateModel::from_bytes("a model"), ModelFormatError);
+
+      ExplainParams::Work work;
+      ep.comm = &world();
+      ep.work = &work;
+      const SurrogateExplanation shared = explain_segments(x.view(), labels, ep);
+      expect_same_explanation(alone, shared, x.view());
+      EXPECT_EQ(summed(work.fitted ? 1 : 0), 1) << "one rank fits the surrogate";
+      EXPECT_EQ(work.fitted, world().rank() == 0);
+      expect_share(work.shap_rows, alone.shap_rows.size(), 64, "SHAP rows");
+      if (alone.n_clustered > 2 * 65536)
+        expect_share(work.predicted_rows, alone.n_clustered, 65536, "predicted rows");
+      else
+        EXPECT_EQ(summed(work.predicted_rows), static_cast<std::int64_t>(alone.n_clustered));
+    });
+  }
 }
 
 }  // namespace

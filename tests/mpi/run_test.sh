@@ -8,7 +8,8 @@
 #     restarts on the ranks): the same;
 #     The default run's maps.csv, profiles.csv and metrics.json (its timings and the
 #     mpi diagnostic left out) too: the outlier scores, the silhouettes, the
-#     stability fits and the maps' projections (FAMD, MCA) are shared by the ranks;
+#     stability fits, the maps' projections (FAMD, MCA) and the explanation (in
+#     metrics.json; the blog run's is compared too) are shared by the ranks;
 #  3b. bank.csv with a sampled sweep and estimated silhouettes (--sweep-all-max 2000
 #     --silhouette-exact-max 1000): every output, on 3 ranks of 1 and of 2 threads;
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
@@ -73,6 +74,12 @@ echo "== bank.csv, default run (lca, k swept)"
 "${mpi[@]}" "$seg" run "$small" --out "$out/lca_three" --quiet --threads 1
 for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/lca_one" "$out/lca_three"; done
 same_metrics "$out/lca_one" "$out/lca_three"
+# The explanation (metrics.json's "explanation": the surrogate's accuracy, mean |SHAP|,
+# importances) is computed on the ranks: the blog's k-means run's too.
+for d in one lca_one; do
+  grep -q '"explanation"' "$out/$d/metrics.json" || { echo "FAIL: $d/metrics.json has no explanation" >&2; exit 1; }
+done
+same_metrics "$out/one" "$out/three"
 
 echo "== bank.csv, lca, sampled sweep, estimated silhouettes, 1 and 2 threads a rank"
 sampled=(--sweep-all-max 2000 --silhouette-exact-max 1000 --quiet)
