@@ -184,7 +184,13 @@ struct PrepParams {
   /// order, and the feature rows are gathered, so every rank returns, bit for bit,
   /// what one process would.
   const Communicator* comm = nullptr;
-  /// When set, increased by the rows this rank encoded and transformed (a test's
+  /// With a communicator: every rank encodes and transforms every row itself (the
+  /// default: the statistics shared, no feature row sent), or, when false, only the
+  /// rows of its share, the others' feature rows then gathered (n x features x 8
+  /// bytes received per rank). The same bits either way; on 2 ranks of one machine at
+  /// 1 M rows transforming every row was the faster (docs/PERFORMANCE.md).
+  bool transform_every_row = true;
+  /// When set, increased by the rows whose statistics this rank computed (a test's
   /// measure of the share).
   std::size_t* prepared_rows = nullptr;
 };

@@ -56,11 +56,15 @@ struct PrepShare {
   std::size_t n = 0;
   std::vector<std::size_t> bounds;     // node k holds rows [bounds[k], bounds[k + 1])
   std::size_t first = 0, last = 0;     // this rank's nodes [first, last)
+  bool every_row = false;              // transform all rows here, gather none
   static PrepShare of(std::size_t n, const Communicator* comm);
   bool distributed() const noexcept { return comm != nullptr; }
   std::size_t nodes() const noexcept { return bounds.size() - 1; }
   std::size_t begin_row() const noexcept { return bounds[first]; }
   std::size_t end_row() const noexcept { return bounds[last]; }
+  /// The rows this rank encodes and transforms: its own, or all with every_row.
+  std::size_t begin_transform() const noexcept { return every_row ? 0 : begin_row(); }
+  std::size_t end_transform() const noexcept { return every_row ? n : end_row(); }
 };
 inline constexpr int kPrepCutDepth = 6;
 
@@ -68,9 +72,10 @@ inline constexpr int kPrepCutDepth = 6;
 /// set (lambda 1 for the others and for constant columns), then the scaler on the
 /// transformed columns. output, when given, receives transform(x) (bit for bit)
 /// without transforming twice; it may be x's own matrix (transformed in place). Inputs are trusted (validated by the callers).
-/// With a distributed share, only the rows of this rank's nodes of x are read, output
-/// must be x's own matrix, and its other rows are filled by the gather of every
-/// rank's transformed rows: each rank returns the one-process model and output.
+/// With a distributed share, only the rows [begin_transform, end_transform) of x are
+/// read, output must be x's own matrix, and (unless every_row) its other rows are
+/// filled by the gather of every rank's transformed rows: each rank returns the
+/// one-process model and output.
 PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_lambda, bool standardize,
                                         Diagnostics* diag, const std::vector<std::string>& names, MatrixD* output,
                                         const PrepShare* share = nullptr);

@@ -208,10 +208,11 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   // The encoded matrix becomes the features in place (one n x p matrix, not two).
   // On ranks each encodes and transforms the rows of its share, and the features'
   // rows are gathered at the end (detail::fit_power_columns).
-  const detail::PrepShare share = detail::PrepShare::of(table.rows(), params.comm);
+  detail::PrepShare share = detail::PrepShare::of(table.rows(), params.comm);
+  share.every_row = share.distributed() && params.transform_every_row;
   result.features = MatrixD(table.rows(), model.feature_names.size());
   const auto encode_mine = [&] {
-    encode_rows(model, table, UnknownPolicy::error, result.features, share.begin_row(), share.end_row());
+    encode_rows(model, table, UnknownPolicy::error, result.features, share.begin_transform(), share.end_transform());
   };
   if (share.distributed())
     agree_on_failure(*share.comm, encode_mine);

@@ -539,7 +539,7 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
   MatrixD fresh;
   if (!in_place) fresh = MatrixD(x.rows(), p);
   MatrixD& y = in_place ? *output : fresh;
-  const std::size_t r0 = share.begin_row(), r1 = share.end_row();
+  const std::size_t r0 = share.begin_transform(), r1 = share.end_transform();
   apply_lambdas_into(x, model.lambdas, y, r0, r1);
   if (standardize) {
     model.scaler = scaler_on_share(y.view(), share);
@@ -554,7 +554,7 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
     // a later transform of the training data agree bit for bit.
     if (output) standardize_in_place(y, model.scaler, r0, r1);
   }
-  if (output && share.distributed()) gather_rows(share, y);
+  if (output && share.distributed() && !share.every_row) gather_rows(share, y);
   if (output && !in_place) *output = std::move(fresh);
   return model;
 }

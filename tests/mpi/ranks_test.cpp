@@ -843,6 +843,7 @@ TEST(PrepOnRanks, FeaturesAndModelMatchOneProcess) {
         std::size_t prepared = 0;
         pp.comm = &world();
         pp.prepared_rows = &prepared;
+        pp.transform_every_row = false;  // each rank transforms its share; rows gathered
         const PrepResult shared = fit_prep(table, pp);
         expect_same_prep(alone, shared);
         // Nodes of the pairwise tree: at most 64, of n / 64 rows and a little more.
@@ -850,6 +851,11 @@ TEST(PrepOnRanks, FeaturesAndModelMatchOneProcess) {
         EXPECT_EQ(summed(prepared), static_cast<std::int64_t>(n));
         // The model transforms the table into the same features on every rank.
         EXPECT_TRUE(same_bits(shared.model.transform(table), shared.features));
+        // Every row transformed on every rank (nothing gathered, the default): the same bits.
+        pp.transform_every_row = true;
+        prepared = 0;
+        expect_same_prep(alone, fit_prep(table, pp));
+        EXPECT_EQ(summed(prepared), static_cast<std::int64_t>(n));
       });
     }
   }
