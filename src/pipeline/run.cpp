@@ -85,10 +85,11 @@ RunSummary run(const RunParams& params) {
     for (std::size_t r = 0; r + 1 < all.size(); r += 2)
       per_rank += fmt::format("{}rank {}: {:.2f} s CPU, {:.0f} bytes received", r ? "; " : "", r / 2, all[r], all[r + 1]);
     result->diagnostics.info("mpi", "ranks",
-                             fmt::format("{} ranks shared the divided stages that ran (the row blocks of k-means and of "
-                                         "the latent-class model's EM, the k-prototypes restarts, the sentence "
-                                         "encoder's batches, the outlier scores, the silhouette's rows and the "
-                                         "stability fits); while segmenting, {}",
+                             fmt::format("{} ranks shared the divided stages that ran (the preparation's "
+                                         "statistics, the row blocks of k-means and of the latent-class model's "
+                                         "EM, the k-prototypes restarts, the sentence encoder's batches, the "
+                                         "outlier scores, the silhouette's rows and the stability fits); while "
+                                         "segmenting, {}",
                                          comm.size(), per_rank));
   }
   if (!root) {

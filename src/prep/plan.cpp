@@ -101,7 +101,8 @@ void encode_rows(const PrepModel& model, const Table& table, UnknownPolicy unkno
     }
   };
   try {
-    parallel_blocks(last - first, 4096, [&](std::size_t begin, std::size_t end, std::size_t) { rows(first + begin, first + end); });
+    parallel_blocks(last - first, 4096,
+                    [&](std::size_t begin, std::size_t end, std::size_t) { rows(first + begin, first + end); });
   } catch (const Error&) {
     rows(first, last);  // column after column, as one thread meets the first failure
     throw;

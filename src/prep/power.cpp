@@ -383,7 +383,8 @@ std::vector<ColumnFacts> merge_facts(const Communicator& comm, std::vector<Colum
       if (std::isnan(m.first)) m.first = first;
       if (m.first_infinite < 0) m.first_infinite = static_cast<std::int64_t>(infinite);
       m.d.present += present;
-      if (at + (fitted[j] ? 2 * k : k) > all.size()) throw Error("the preparation: the ranks' column facts are cut short");
+      if (at + (fitted[j] ? 2 * k : k) > all.size())
+        throw Error("the preparation: the ranks' column facts are cut short");
       for (std::size_t q = 0; q < k; ++q) pairs[j].emplace_back(all[at + q], fitted[j] ? all[at + k + q] : 0.0);
       at += fitted[j] ? 2 * k : k;
     }
