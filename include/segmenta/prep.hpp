@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/core.hpp"
 #include "segmenta/table.hpp"
 
@@ -175,6 +176,23 @@ struct PrepParams {
   /// Categoricals with more levels than this are left out of the features (with a diagnostic).
   std::size_t max_onehot_levels = 50;
   UnknownPolicy unknown = UnknownPolicy::missing;  // for transform() on new data
+  /// Ranks to share the work with (null or one rank: this process alone). Every rank
+  /// calls fit_prep with the same table; each encodes and transforms the rows of its
+  /// share of the row blocks (the nodes of the scaler's pairwise sums), the column
+  /// statistics (the distinct values and counts the Yeo-Johnson lambdas are fitted
+  /// on, the scaler's block sums) are exchanged and combined in the one-process
+  /// order, and the feature rows are gathered, so every rank returns, bit for bit,
+  /// what one process would.
+  const Communicator* comm = nullptr;
+  /// With a communicator: every rank encodes and transforms every row itself (the
+  /// default: the statistics shared, no feature row sent), or, when false, only the
+  /// rows of its share, the others' feature rows then gathered (n x features x 8
+  /// bytes received per rank). The same bits either way; on 2 ranks of one machine at
+  /// 1 M rows transforming every row was the faster (docs/PERFORMANCE.md).
+  bool transform_every_row = true;
+  /// When set, increased by the rows whose statistics this rank computed (a test's
+  /// measure of the share).
+  std::size_t* prepared_rows = nullptr;
 };
 
 /// How one source column becomes features.

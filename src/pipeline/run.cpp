@@ -86,11 +86,11 @@ RunSummary run(const RunParams& params) {
       per_rank += fmt::format("{}rank {}: {:.2f} s CPU, {:.0f} bytes received", r ? "; " : "", r / 2, all[r], all[r + 1]);
     result->diagnostics.info(
         "mpi", "ranks",
-        fmt::format("{} ranks shared the divided stages that ran (the row blocks of k-means and of "
-                    "the latent-class model's EM, the k-prototypes restarts, the sentence "
-                    "encoder's batches, the outlier scores, the silhouette's rows, the "
-                    "stability fits, the profiles, the explanation's predicted rows and SHAP rows and the maps' "
-                    "passes over the rows); while segmenting, {}",
+        fmt::format("{} ranks shared the divided stages that ran (the preparation's statistics, the row "
+                    "blocks of k-means and of the latent-class model's EM, the k-prototypes restarts, the "
+                    "sentence encoder's batches, the outlier scores, the silhouette's rows, the stability "
+                    "fits, the profiles, the explanation's predicted rows and SHAP rows and the maps' passes "
+                    "over the rows); while segmenting, {}",
                     comm.size(), per_rank));
   }
   // Writing. Under mpirun, every rank formats its share of the per-row files' rows

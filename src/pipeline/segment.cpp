@@ -130,6 +130,7 @@ SegmentationResult segment(Table&& table, const RunParams& params, Provenance in
   PrepParams pp;
   pp.preset = ctx.blog ? PrepPreset::blog : PrepPreset::standard;
   pp.numeric = params.numeric;
+  pp.comm = &world();  // every rank prepares its share of the rows; all get every feature row
   {
     Progress progress("prepare");
     progress.note(fmt::format("{} rows, {} columns", ctx.table.rows(), ctx.table.cols()));

@@ -152,14 +152,21 @@ OneHotEncoding fit_onehot(const Column& col) {
 }
 
 void OneHotEncoding::transform(const Column& col, double* out, std::size_t ldo, UnknownPolicy unknown) const {
+  detail::onehot_rows(*this, col, out, ldo, 0, col.size(), unknown);
+}
+
+void detail::onehot_rows(const OneHotEncoding& e, const Column& col, double* out, std::size_t ldo, std::size_t begin,
+                         std::size_t end, UnknownPolicy unknown) {
+  const std::string& column = e.column;
+  const std::vector<std::string>& categories = e.categories;
+  const bool missing_indicator = e.missing_indicator;
   check_column(col, column, false);
-  const std::size_t width = size();
+  const std::size_t width = e.size();
   if (ldo < width)
     throw InvalidArgument(fmt::format("column '{}': a row stride of {} is below its {} indicators", column, ldo, width));
   const std::vector<std::int64_t> idx = level_index(col, categories);
-  const std::int64_t shift = drop_first && !categories.empty() ? 1 : 0;
-  const std::size_t n = col.size();
-  for (std::size_t i = 0; i < n; ++i) {
+  const std::int64_t shift = e.drop_first && !categories.empty() ? 1 : 0;
+  for (std::size_t i = begin; i < end; ++i) {
     double* o = out + i * ldo;
     std::fill(o, o + width, 0.0);
     const std::int32_t c = col.codes[i];

@@ -51,41 +51,67 @@ const Column& block_column(const Table& table, const FeatureBlock& b) {
   return col;
 }
 
-/// The encoded (pre-power-transform) matrix: imputed numbers, ordinal codes, indicators.
-MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown) {
-  const std::size_t n = table.rows(), width = model.feature_names.size();
-  MatrixD e(n, width);
-  for (const FeatureBlock& b : model.blocks) {
+/// Rows [first, last) of the encoded (pre-power-transform) matrix e (n x width):
+/// imputed numbers, ordinal codes, indicators. Blocks of rows in parallel, every
+/// feature of a block's rows before the next block (the matrix is row-major); a
+/// failure is the one of the first column, at its first row, whatever the threads.
+void encode_rows(const PrepModel& model, const Table& table, UnknownPolicy unknown, MatrixD& e, std::size_t first,
+                 std::size_t last) {
+  const std::size_t width = model.feature_names.size();
+  std::vector<const Column*> cols(model.blocks.size(), nullptr);
+  std::vector<std::vector<double>> codes(model.blocks.size());
+  for (std::size_t k = 0; k < model.blocks.size(); ++k) {
+    const FeatureBlock& b = model.blocks[k];
     if (b.kind == FeatureBlock::Kind::excluded) continue;
     const Column& col = block_column(table, b);
-    double* out = e.data() + b.first_feature;
-    switch (b.kind) {
-      case FeatureBlock::Kind::power:
-        for (std::size_t i = 0; i < n; ++i) {
-          const double x = col.numbers[i];
-          out[i * width] = std::isnan(x) ? b.impute : x;
-        }
-        break;
-      case FeatureBlock::Kind::ordinal_power: {
-        if (unknown == UnknownPolicy::error) {
-          std::size_t first = 0;
-          if (count_missing(col, &first) > 0)
-            throw InvalidArgument(fmt::format(
-                "column '{}' has a missing value at row {}; the blog preset treats it as an unseen value "
-                "(use the missing unknown policy to get NaN features, or the standard preset)",
-                b.column, first));
-        }
-        const std::vector<double> codes = b.ordinal.transform(col, unknown);
-        for (std::size_t i = 0; i < n; ++i) out[i * width] = codes[i];
-        break;
-      }
-      case FeatureBlock::Kind::onehot:
-        b.onehot.transform(col, out, width, unknown);
-        break;
-      case FeatureBlock::Kind::excluded:
-        break;
+    cols[k] = &col;
+    if (b.kind != FeatureBlock::Kind::ordinal_power) continue;
+    if (unknown == UnknownPolicy::error) {
+      std::size_t first_missing = 0;
+      if (count_missing(col, &first_missing) > 0)
+        throw InvalidArgument(fmt::format(
+            "column '{}' has a missing value at row {}; the blog preset treats it as an unseen value "
+            "(use the missing unknown policy to get NaN features, or the standard preset)",
+            b.column, first_missing));
     }
+    codes[k] = b.ordinal.transform(col, unknown);
   }
+  const auto rows = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t k = 0; k < model.blocks.size(); ++k) {
+      const FeatureBlock& b = model.blocks[k];
+      double* out = e.data() + b.first_feature;
+      switch (b.kind) {
+        case FeatureBlock::Kind::power: {
+          const std::vector<double>& numbers = cols[k]->numbers;
+          for (std::size_t i = begin; i < end; ++i) {
+            const double x = numbers[i];
+            out[i * width] = std::isnan(x) ? b.impute : x;
+          }
+          break;
+        }
+        case FeatureBlock::Kind::ordinal_power:
+          for (std::size_t i = begin; i < end; ++i) out[i * width] = codes[k][i];
+          break;
+        case FeatureBlock::Kind::onehot:
+          detail::onehot_rows(b.onehot, *cols[k], e.data() + b.first_feature, width, begin, end, unknown);
+          break;
+        case FeatureBlock::Kind::excluded:
+          break;
+      }
+    }
+  };
+  try {
+    parallel_blocks(last - first, 4096,
+                    [&](std::size_t begin, std::size_t end, std::size_t) { rows(first + begin, first + end); });
+  } catch (const Error&) {
+    rows(first, last);  // column after column, as one thread meets the first failure
+    throw;
+  }
+}
+
+MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown) {
+  MatrixD e(table.rows(), model.feature_names.size());
+  encode_rows(model, table, unknown, e, 0, table.rows());
   return e;
 }
 
@@ -181,17 +207,33 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
                                 table.source().empty() ? std::string("the table") : table.source(), table.cols()));
 
   // The encoded matrix becomes the features in place (one n x p matrix, not two).
-  result.features = encode(model, table, UnknownPolicy::error);
+  // On ranks each encodes and transforms the rows of its share, and the features'
+  // rows are gathered at the end (detail::fit_power_columns).
+  detail::PrepShare share = detail::PrepShare::of(table.rows(), params.comm);
+  share.every_row = share.distributed() && params.transform_every_row;
+  result.features = MatrixD(table.rows(), model.feature_names.size());
+  const auto encode_mine = [&] {
+    encode_rows(model, table, UnknownPolicy::error, result.features, share.begin_transform(), share.end_transform());
+  };
+  if (share.distributed())
+    agree_on_failure(*share.comm, encode_mine);
+  else
+    encode_mine();
+  if (params.prepared_rows) *params.prepared_rows += share.end_row() - share.begin_row();
   std::vector<char> fit_lambda(model.feature_names.size(), 0);
   for (const FeatureBlock& b : model.blocks)
     if (b.kind == FeatureBlock::Kind::power || b.kind == FeatureBlock::Kind::ordinal_power)
       fit_lambda[b.first_feature] = params.numeric == NumericTransform::yeo_johnson;
   model.power = detail::fit_power_columns(result.features.view(), fit_lambda, params.numeric != NumericTransform::none,
-                                          &diag, model.feature_names, &result.features);
+                                          &diag, model.feature_names, &result.features, &share);
   // Finite numbers can still be too large to transform and standardise (1e308
-  // squared): say which column, rather than letting a later stage meet a NaN.
+  // squared): say which column, rather than letting a later stage meet a NaN. (One
+  // pass along the rows first; the column order of the message only when one is.)
   const MatrixD& f = result.features;
-  for (std::size_t j = 0; j < f.cols(); ++j)
+  const std::size_t cells = f.rows() * f.cols();
+  bool all_finite = true;
+  for (std::size_t c = 0; c < cells && all_finite; ++c) all_finite = std::isfinite(f.data()[c]);
+  for (std::size_t j = 0; j < f.cols() && !all_finite; ++j)
     for (std::size_t i = 0; i < f.rows(); ++i)
       if (!std::isfinite(f(i, j))) {
         std::string column = model.feature_names[j];

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -107,6 +109,14 @@ class YeoJohnsonLikelihood {
   double log_term_ = 0.0;
 };
 
+/// The fitted lambda of a column given as its distinct values (1 for fewer than two).
+double lambda_of(DistinctValues d) {
+  if (d.value.size() < 2) return 1.0;
+  YeoJohnsonLikelihood nll(std::move(d));
+  const detail::Bracket br = detail::bracket_downhill(nll, -2.0, 2.0);
+  return detail::brent_minimize(nll, br).x;
+}
+
 void check_finite(ViewD x, const char* what) {
   for (std::size_t i = 0; i < x.rows(); ++i) {
     const double* r = x.row(i);
@@ -116,30 +126,14 @@ void check_finite(ViewD x, const char* what) {
   }
 }
 
-/// True when a column holds fewer than two distinct present values.
-bool is_constant_column(const double* values, std::size_t n, std::size_t stride, double* value) {
-  bool seen = false;
-  double first = std::numeric_limits<double>::quiet_NaN();
-  for (std::size_t i = 0; i < n; ++i) {
-    const double x = values[i * stride];
-    if (std::isnan(x)) continue;
-    if (!seen) {
-      first = x;
-      seen = true;
-    } else if (x != first) {
-      return false;
-    }
-  }
-  if (value) *value = first;
-  return true;
-}
-
 /// Yeo-Johnson with per-column lambdas on x (n, p) into out (n, p), row blocks in
 /// parallel. out may be x's own storage: each value is read before it is replaced.
-void apply_lambdas_into(ViewD x, const std::vector<double>& lambdas, MatrixD& out) {
-  const std::size_t n = x.rows(), p = x.cols();
-  parallel_blocks(n, 2048, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t i = begin; i < end; ++i) {
+void apply_lambdas_into(ViewD x, const std::vector<double>& lambdas, MatrixD& out, std::size_t first = 0,
+                        std::size_t last = std::numeric_limits<std::size_t>::max()) {
+  const std::size_t p = x.cols();
+  last = std::min(last, x.rows());
+  parallel_blocks(last - first, 2048, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t i = first + begin; i < first + end; ++i) {
       const double* xr = x.row(i);
       double* o = out.row(i);
       for (std::size_t j = 0; j < p; ++j) o[j] = yeo_johnson(xr[j], lambdas[j]);
@@ -155,10 +149,12 @@ MatrixD apply_lambdas(ViewD x, const std::vector<double>& lambdas) {
 }
 
 /// (y - mean) / scale in place, as scikit-learn's StandardScaler.transform does it.
-void standardize_in_place(MatrixD& y, const StandardScalerModel& scaler) {
+void standardize_in_place(MatrixD& y, const StandardScalerModel& scaler, std::size_t first = 0,
+                          std::size_t last = std::numeric_limits<std::size_t>::max()) {
   const std::size_t p = y.cols();
-  parallel_blocks(y.rows(), 2048, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t i = begin; i < end; ++i) {
+  last = std::min(last, y.rows());
+  parallel_blocks(last - first, 2048, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t i = first + begin; i < first + end; ++i) {
       double* r = y.row(i);
       for (std::size_t j = 0; j < p; ++j) {
         r[j] -= scaler.mean[j];
@@ -212,9 +208,201 @@ void column_pairwise_sums(ViewD x, std::size_t begin, std::size_t n, Term& term,
   for (std::size_t j = 0; j < p; ++j) out[j] += right[j];
 }
 
+/// The nodes of the pairwise tree over rows [begin, begin + n) at depth kPrepCutDepth
+/// (or leaves above it), their first rows in order.
+void cut_bounds(std::size_t begin, std::size_t n, int depth, std::vector<std::size_t>& bounds) {
+  if (n <= 128 || depth == detail::kPrepCutDepth) {
+    bounds.push_back(begin);
+    return;
+  }
+  std::size_t half = n / 2;
+  half -= half % 8;
+  cut_bounds(begin, half, depth + 1, bounds);
+  cut_bounds(begin + half, n - half, depth + 1, bounds);
+}
+
+/// Adds the nodes' column sums (p values each, in node order from `node`) up the
+/// tree over n rows, as column_pairwise_sums adds its halves.
+void combine_nodes(std::size_t n, int depth, const double*& node, std::size_t p, double* out) {
+  if (n <= 128 || depth == detail::kPrepCutDepth) {
+    std::copy(node, node + p, out);
+    node += p;
+    return;
+  }
+  std::size_t half = n / 2;
+  half -= half % 8;
+  combine_nodes(half, depth + 1, node, p, out);
+  std::vector<double> right(p);
+  combine_nodes(n - half, depth + 1, node, p, right.data());
+  for (std::size_t j = 0; j < p; ++j) out[j] += right[j];
+}
+
+/// Per-column pairwise sums of term over all the rows of the share: this rank's
+/// nodes summed (on its threads), every node's sums gathered in node order, then
+/// combined up the tree: column_pairwise_sums over all rows, bit for bit.
 template <class Term>
-void column_pairwise_sums(ViewD x, Term&& term, double* out) {
-  column_pairwise_sums(x, 0, x.rows(), term, out);
+std::vector<double> shared_column_sums(ViewD x, const detail::PrepShare& share, Term term) {
+  const std::size_t p = x.cols(), mine = share.last - share.first;
+  std::vector<double> sums(mine * p);
+  parallel_for(mine, [&](std::size_t t) {
+    const std::size_t k = share.first + t;
+    column_pairwise_sums(x, share.bounds[k], share.bounds[k + 1] - share.bounds[k], term, sums.data() + t * p);
+  });
+  if (share.distributed()) sums = share.comm->allgather(sums);
+  if (sums.size() != share.nodes() * p) throw Error("the preparation: the ranks' column sums differ in size");
+  std::vector<double> out(p);
+  const double* node = sums.data();
+  combine_nodes(share.n, 0, node, p, out.data());
+  return out;
+}
+
+/// StandardScaler's fit on the rows of the share (x holds at least this rank's).
+StandardScalerModel scaler_on_share(ViewD x, const detail::PrepShare& share) {
+  const std::size_t p = x.cols();
+  // Counts are whole numbers: adding them in any order is exact.
+  const std::size_t mine = share.last - share.first;
+  std::vector<std::int64_t> node_present(mine * p, 0), present(p, 0);
+  parallel_for(mine, [&](std::size_t t) {
+    std::int64_t* c = node_present.data() + t * p;
+    for (std::size_t i = share.bounds[share.first + t]; i < share.bounds[share.first + t + 1]; ++i) {
+      const double* r = x.row(i);
+      for (std::size_t j = 0; j < p; ++j) c[j] += std::isnan(r[j]) ? 0 : 1;
+    }
+  });
+  for (std::size_t t = 0; t < mine; ++t)
+    for (std::size_t j = 0; j < p; ++j) present[j] += node_present[t * p + j];
+  if (share.distributed()) present = share.comm->allreduce_sum(present);
+  std::vector<double> count(p), mean(p);
+  for (std::size_t j = 0; j < p; ++j) count[j] = static_cast<double>(present[j]);
+  // numpy.nansum semantics: a missing value is a zero term of the same sum tree.
+  const std::vector<double> sum =
+      shared_column_sums(x, share, [](double v, std::size_t) { return std::isnan(v) ? 0.0 : v; });
+  for (std::size_t j = 0; j < p; ++j) mean[j] = count[j] > 0 ? sum[j] / count[j] : 0.0;
+  const std::vector<double> correction =
+      shared_column_sums(x, share, [&](double v, std::size_t j) { return std::isnan(v) ? 0.0 : v - mean[j]; });
+  const std::vector<double> squares = shared_column_sums(x, share, [&](double v, std::size_t j) {
+    const double d = v - mean[j];
+    return std::isnan(v) ? 0.0 : d * d;
+  });
+  StandardScalerModel m;
+  m.mean = mean;
+  m.scale.assign(p, 1.0);
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  for (std::size_t j = 0; j < p; ++j) {
+    if (count[j] == 0) continue;
+    const double c = count[j];
+    const double var = (squares[j] - correction[j] * correction[j] / c) / c;
+    const double bound = c * eps * var + (c * mean[j] * eps) * (c * mean[j] * eps);
+    if (!(var <= bound)) m.scale[j] = std::sqrt(var);
+  }
+  return m;
+}
+
+/// Every rank's transformed rows (its nodes' rows, contiguous), in rank order: the
+/// rows of y on every rank.
+void gather_rows(const detail::PrepShare& share, MatrixD& y) {
+  const std::size_t row_bytes = y.cols() * sizeof(double), r0 = share.begin_row(), r1 = share.end_row();
+  const std::vector<std::string> parts = share.comm->allgather_bytes(
+      std::string_view(reinterpret_cast<const char*>(y.data() + r0 * y.cols()), (r1 - r0) * row_bytes));
+  if (row_bytes == 0) return;
+  std::size_t at = 0;
+  for (const std::string& part : parts) {
+    if (part.size() % row_bytes != 0 || at + part.size() / row_bytes > y.rows())
+      throw Error("the preparation: the ranks' row counts differ");
+    if (!part.empty()) std::memcpy(y.data() + at * y.cols(), part.data(), part.size());
+    at += part.size() / row_bytes;
+  }
+  if (at != y.rows()) throw Error("the preparation: the ranks' row counts differ");
+}
+
+/// What a rank knows of one column of its rows for the lambda fit and the constant
+/// test: its first present value, its distinct values with counts (a fitted column)
+/// or at most two of them (another column), and its first infinite row.
+struct ColumnFacts {
+  double first = std::numeric_limits<double>::quiet_NaN();
+  DistinctValues d;
+  std::int64_t first_infinite = -1;  // a row of the whole table
+};
+
+ColumnFacts column_facts(ViewD x, std::size_t j, std::size_t begin, std::size_t end, bool fitted) {
+  ColumnFacts f;
+  const double* values = x.data() + begin * x.stride() + j;
+  const std::size_t n = end - begin, stride = x.stride();
+  if (fitted) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (std::isinf(values[i * stride])) {
+        f.first_infinite = static_cast<std::int64_t>(begin + i);
+        break;
+      }
+    f.d = distinct_values(values, n, stride);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = values[i * stride];
+    if (std::isnan(v)) continue;
+    if (std::isnan(f.first)) {
+      f.first = v;
+      if (fitted) break;
+      f.d.value.push_back(v);
+    } else if (v != f.first) {
+      f.d.value.push_back(v);
+      break;
+    }
+  }
+  return f;
+}
+
+/// Every rank's facts of every column (p records each, in rank order) combined into
+/// those of all the rows: distinct values merged with their counts added (whole
+/// numbers, exact), the first present value and first infinite row of the lowest rank
+/// that has one.
+std::vector<ColumnFacts> merge_facts(const Communicator& comm, std::vector<ColumnFacts> mine,
+                                     const std::vector<char>& fitted) {
+  const std::size_t p = mine.size();
+  std::vector<double> out;
+  for (const ColumnFacts& f : mine) {
+    out.push_back(f.first);
+    out.push_back(static_cast<double>(f.first_infinite));
+    out.push_back(f.d.present);
+    out.push_back(static_cast<double>(f.d.value.size()));
+    out.insert(out.end(), f.d.value.begin(), f.d.value.end());
+    if (!f.d.count.empty()) out.insert(out.end(), f.d.count.begin(), f.d.count.end());
+  }
+  const std::vector<double> all = comm.allgather(out);
+  std::vector<ColumnFacts> merged(p);
+  std::vector<std::vector<std::pair<double, double>>> pairs(p);
+  std::size_t at = 0;
+  const auto take = [&] {
+    if (at >= all.size()) throw Error("the preparation: the ranks' column facts are cut short");
+    return all[at++];
+  };
+  for (int r = 0; r < comm.size(); ++r)
+    for (std::size_t j = 0; j < p; ++j) {
+      ColumnFacts& m = merged[j];
+      const double first = take(), infinite = take(), present = take();
+      const auto k = static_cast<std::size_t>(take());
+      if (std::isnan(m.first)) m.first = first;
+      if (m.first_infinite < 0) m.first_infinite = static_cast<std::int64_t>(infinite);
+      m.d.present += present;
+      if (at + (fitted[j] ? 2 * k : k) > all.size())
+        throw Error("the preparation: the ranks' column facts are cut short");
+      for (std::size_t q = 0; q < k; ++q) pairs[j].emplace_back(all[at + q], fitted[j] ? all[at + k + q] : 0.0);
+      at += fitted[j] ? 2 * k : k;
+    }
+  parallel_for(p, [&](std::size_t j) {
+    auto& v = pairs[j];
+    // Equal values (under ==) are one value, as in a sort of all the rows.
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    DistinctValues& d = merged[j].d;
+    for (const auto& [value, count] : v) {
+      if (!d.value.empty() && d.value.back() == value) {
+        if (fitted[j]) d.count.back() += count;
+        continue;
+      }
+      d.value.push_back(value);
+      if (fitted[j]) d.count.push_back(count);
+    }
+  });
+  return merged;
 }
 
 }  // namespace
@@ -236,46 +424,13 @@ double fit_yeo_johnson_lambda(const double* values, std::size_t n, std::size_t s
   for (std::size_t i = 0; i < n; ++i)
     if (std::isinf(values[i * stride]))
       throw InvalidArgument(fmt::format("values: the value at row {} is infinite (only finite values or NaN)", i));
-  DistinctValues d = distinct_values(values, n, stride);
-  if (d.value.size() < 2) return 1.0;
-  YeoJohnsonLikelihood nll(std::move(d));
-  const detail::Bracket br = detail::bracket_downhill(nll, -2.0, 2.0);
-  return detail::brent_minimize(nll, br).x;
+  return lambda_of(distinct_values(values, n, stride));
 }
 
 StandardScalerModel fit_standard_scaler(ViewD x) {
   if (x.rows() == 0 || x.cols() == 0)
     throw InvalidArgument(fmt::format("x: needs at least one row and one column, got shape ({}, {})", x.rows(), x.cols()));
-  const std::size_t n = x.rows(), p = x.cols();
-  std::vector<double> count(p, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double* r = x.row(i);
-    for (std::size_t j = 0; j < p; ++j) count[j] += std::isnan(r[j]) ? 0.0 : 1.0;
-  }
-  // numpy.nansum semantics: a missing value is a zero term of the same sum tree.
-  std::vector<double> sum(p), mean(p), correction(p), squares(p);
-  column_pairwise_sums(x, [](double v, std::size_t) { return std::isnan(v) ? 0.0 : v; }, sum.data());
-  for (std::size_t j = 0; j < p; ++j) mean[j] = count[j] > 0 ? sum[j] / count[j] : 0.0;
-  column_pairwise_sums(x, [&](double v, std::size_t j) { return std::isnan(v) ? 0.0 : v - mean[j]; }, correction.data());
-  column_pairwise_sums(
-      x,
-      [&](double v, std::size_t j) {
-        const double d = v - mean[j];
-        return std::isnan(v) ? 0.0 : d * d;
-      },
-      squares.data());
-  StandardScalerModel m;
-  m.mean = mean;
-  m.scale.assign(p, 1.0);
-  constexpr double eps = std::numeric_limits<double>::epsilon();
-  for (std::size_t j = 0; j < p; ++j) {
-    if (count[j] == 0) continue;
-    const double c = count[j];
-    const double var = (squares[j] - correction[j] * correction[j] / c) / c;
-    const double bound = c * eps * var + (c * mean[j] * eps) * (c * mean[j] * eps);
-    if (!(var <= bound)) m.scale[j] = std::sqrt(var);
-  }
-  return m;
+  return scaler_on_share(x, detail::PrepShare::of(x.rows(), nullptr));
 }
 
 MatrixD StandardScalerModel::transform(ViewD x) const {
@@ -327,55 +482,80 @@ MatrixD PowerTransformerModel::transform(ViewD x) const {
 
 namespace detail {
 
+PrepShare PrepShare::of(std::size_t n, const Communicator* comm) {
+  PrepShare s;
+  s.n = n;
+  cut_bounds(0, n, 0, s.bounds);
+  s.bounds.push_back(n);
+  s.last = s.nodes();
+  if (comm != nullptr && comm->size() > 1) {
+    const RankBlocks rb = rank_blocks(s.nodes(), comm->rank(), comm->size());
+    s.comm = comm;
+    s.first = rb.first;
+    s.last = rb.last;
+  }
+  return s;
+}
+
 PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_lambda, bool standardize,
-                                        Diagnostics* diag, const std::vector<std::string>& names, MatrixD* output) {
+                                        Diagnostics* diag, const std::vector<std::string>& names, MatrixD* output,
+                                        const PrepShare* shared) {
   const std::size_t p = x.cols();
+  const PrepShare share = shared ? *shared : PrepShare::of(x.rows(), nullptr);
+  if (share.n != x.rows()) throw Error("the preparation: its row share is not of this matrix");
+  // output may hold x itself (fit_prep hands its encoded matrix over): the features
+  // then replace it in place, without a second n x p matrix.
+  const bool in_place = output && output->data() == x.data() && output->rows() == x.rows() &&
+                        output->cols() == p && x.stride() == p;
+  if (share.distributed() && !in_place) throw Error("the preparation on ranks transforms its matrix in place");
   PowerTransformerModel model;
   model.standardize = standardize;
   model.lambdas.assign(p, 1.0);
+  // The constant test and the lambdas only depend on each column's distinct values
+  // (and first value): this rank's rows', merged across the ranks.
+  std::vector<ColumnFacts> facts(p);
+  parallel_for(p, [&](std::size_t j) { facts[j] = column_facts(x, j, share.begin_row(), share.end_row(), fit_lambda[j]); });
+  if (share.distributed()) facts = merge_facts(*share.comm, std::move(facts), fit_lambda);
   std::vector<char> constant(p, 0);
-  std::vector<double> constant_value(p, 0.0);
+  for (std::size_t j = 0; j < p; ++j) {
+    constant[j] = facts[j].d.value.size() < 2;
+    if (!constant[j] && fit_lambda[j] && facts[j].first_infinite >= 0)
+      throw InvalidArgument(
+          fmt::format("values: the value at row {} is infinite (only finite values or NaN)", facts[j].first_infinite));
+  }
   parallel_for(p, [&](std::size_t j) {
-    double value = 0.0;
-    if (is_constant_column(x.data() + j, x.rows(), x.stride(), &value)) {
-      constant[j] = 1;
-      constant_value[j] = value;
-      return;
-    }
-    if (fit_lambda[j]) model.lambdas[j] = fit_yeo_johnson_lambda(x.data() + j, x.rows(), x.stride());
+    if (!constant[j] && fit_lambda[j]) model.lambdas[j] = lambda_of(std::move(facts[j].d));
   });
   if (diag)
     for (std::size_t j = 0; j < p; ++j)
       if (constant[j])
         diag->warn("prep", "constant_column",
-                   std::isnan(constant_value[j])
+                   std::isnan(facts[j].first)
                        ? fmt::format("column {} has no value; its feature is set to 0", column_label(names, j))
                        : standardize
                            ? fmt::format("column {} is constant ({}); Yeo-Johnson lambda 1 and its feature is set to 0",
-                                         column_label(names, j), format_double(constant_value[j]))
+                                         column_label(names, j), format_double(facts[j].first))
                            : fmt::format("column {} is constant ({})", column_label(names, j),
-                                         format_double(constant_value[j])));
-  // output may hold x itself (fit_prep hands its encoded matrix over): the features
-  // then replace it in place, without a second n x p matrix.
-  const bool in_place = output && output->data() == x.data() && output->rows() == x.rows() &&
-                        output->cols() == p && x.stride() == p;
+                                         format_double(facts[j].first)));
   MatrixD fresh;
   if (!in_place) fresh = MatrixD(x.rows(), p);
   MatrixD& y = in_place ? *output : fresh;
-  apply_lambdas_into(x, model.lambdas, y);
+  const std::size_t r0 = share.begin_transform(), r1 = share.end_transform();
+  apply_lambdas_into(x, model.lambdas, y, r0, r1);
   if (standardize) {
-    model.scaler = fit_standard_scaler(y);
+    model.scaler = scaler_on_share(y.view(), share);
     // The mean of m copies of a value need not round back to that value; pin it so
     // a constant column comes out as exactly 0.
     for (std::size_t j = 0; j < p; ++j)
       if (constant[j]) {
-        model.scaler.mean[j] = std::isnan(constant_value[j]) ? 0.0 : yeo_johnson(constant_value[j], 1.0);
+        model.scaler.mean[j] = std::isnan(facts[j].first) ? 0.0 : yeo_johnson(facts[j].first, 1.0);
         model.scaler.scale[j] = 1.0;
       }
     // The same two steps as PowerTransformerModel::transform, so the fit output and
     // a later transform of the training data agree bit for bit.
-    if (output) standardize_in_place(y, model.scaler);
+    if (output) standardize_in_place(y, model.scaler, r0, r1);
   }
+  if (output && share.distributed() && !share.every_row) gather_rows(share, y);
   if (output && !in_place) *output = std::move(fresh);
   return model;
 }

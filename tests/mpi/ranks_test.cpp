@@ -40,6 +40,13 @@
 //    field of the explanation and the surrogate's bytes are those of one process, on
 //    one and two threads; one rank fitted, and each predicted and explained about 1/N
 //    of the rows.
+//  * fit_prep with the world communicator (each rank encodes and transforms its nodes
+//    of the scaler's pairwise tree; distinct values, sums and rows exchanged) returns
+//    the one-process features, lambdas, means, scales, medians and diagnostics bit for
+//    bit, on a table with missing values and skewed columns, standard and blog
+//    presets, with rows enough for every rank and so few that some have none; each
+//    rank prepared about 1/N of the rows; an infinite value is the same error on
+//    every rank.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -60,6 +67,7 @@
 #include "segmenta/explain.hpp"
 #include "segmenta/metrics.hpp"
 #include "segmenta/outliers.hpp"
+#include "segmenta/prep.hpp"
 #include "segmenta/reduce.hpp"
 #include "support.hpp"
 
@@ -1337,6 +1345,113 @@ TEST(ExplanationOnRanks, MatchesOneProcess) {
         EXPECT_EQ(summed(work.predicted_rows), static_cast<std::int64_t>(alone.n_clustered));
     });
   }
+}
+
+// ---- the preparation (fit_prep) on ranks ------------------------------------------
+
+/// A customer table of n rows: an id, a skewed amount (log-normal, every 13th
+/// missing: imputed by the median), a signed continuous score (sorted distinct
+/// values, both Yeo-Johnson branches), an integer age, a constant, a binary and a
+/// 4-level categorical with missing values (an indicator). `missing` false: none.
+Table prep_table(std::size_t n, bool missing, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::string> ids, loan, tier;
+  std::vector<double> amount, score, age, flat;
+  const char* tiers[] = {"bronze", "silver", "gold", "platinum"};
+  for (std::size_t i = 0; i < n; ++i) {
+    ids.push_back("c" + std::to_string(i));
+    amount.push_back(missing && i % 13 == 5 ? std::nan("") : std::round(std::exp(2.0 + 1.5 * rng.normal()) * 100) / 100);
+    score.push_back(rng.normal() * 3.0 - 0.5);
+    age.push_back(static_cast<double>(18 + static_cast<int>(rng.uniform() * 60)));
+    flat.push_back(5.0);
+    loan.push_back(rng.uniform() < 0.2 ? "yes" : "no");
+    tier.push_back(missing && i % 17 == 3 ? "" : tiers[static_cast<std::size_t>(rng.uniform() * 4)]);
+  }
+  return Table("prep.csv", {test::categorical("id", ids, ColumnType::id), test::numeric("amount", amount),
+                            test::numeric("score", score), test::numeric("age", age), test::numeric("flat", flat),
+                            test::categorical("loan", loan, ColumnType::binary), test::categorical("tier", tier)});
+}
+
+void expect_same_prep(const PrepResult& a, const PrepResult& b) {
+  EXPECT_TRUE(same_bits(a.features, b.features)) << "features";
+  EXPECT_EQ(a.model.feature_names, b.model.feature_names);
+  EXPECT_TRUE(same_bits(a.model.power.lambdas, b.model.power.lambdas)) << "lambdas";
+  EXPECT_TRUE(same_bits(a.model.power.scaler.mean, b.model.power.scaler.mean)) << "means";
+  EXPECT_TRUE(same_bits(a.model.power.scaler.scale, b.model.power.scaler.scale)) << "scales";
+  ASSERT_EQ(a.model.blocks.size(), b.model.blocks.size());
+  for (std::size_t k = 0; k < a.model.blocks.size(); ++k) EXPECT_TRUE(same_bits(a.model.blocks[k].impute, b.model.blocks[k].impute));
+  ASSERT_EQ(a.diagnostics.size(), b.diagnostics.size());
+  for (std::size_t k = 0; k < a.diagnostics.size(); ++k)
+    EXPECT_EQ(a.diagnostics.items()[k].message, b.diagnostics.items()[k].message);
+}
+
+TEST(PrepOnRanks, FeaturesAndModelMatchOneProcess) {
+  struct Case {
+    PrepPreset preset;
+    NumericTransform numeric;
+    bool missing;
+  };
+  const Case cases[] = {{PrepPreset::standard, NumericTransform::yeo_johnson, true},
+                        {PrepPreset::standard, NumericTransform::standard, true},
+                        {PrepPreset::blog, NumericTransform::yeo_johnson, false}};
+  for (const std::size_t n : {std::size_t{20011}, std::size_t{301}, std::size_t{50}}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(::testing::Message() << "n " << n << " preset " << to_string(c.preset) << " numeric "
+                                        << to_string(c.numeric));
+      const Table table = prep_table(n, c.missing, 40 + n);
+      on_thread_counts([&] {
+        PrepParams pp;
+        pp.preset = c.preset;
+        pp.numeric = c.numeric;
+        const PrepResult alone = fit_prep(table, pp);
+        // The one-process oracle's lambdas are those of the public fit on each column.
+        if (c.numeric == NumericTransform::yeo_johnson && c.preset == PrepPreset::standard) {
+          const std::size_t j = 1;  // "score": no missing value
+          EXPECT_TRUE(same_bits(alone.model.power.lambdas[j],
+                                fit_yeo_johnson_lambda(table.column(2).numbers.data(), n)));
+        }
+        std::size_t prepared = 0;
+        pp.comm = &world();
+        pp.prepared_rows = &prepared;
+        pp.transform_every_row = false;  // each rank transforms its share; rows gathered
+        const PrepResult shared = fit_prep(table, pp);
+        expect_same_prep(alone, shared);
+        // Nodes of the pairwise tree: at most 64, of n / 64 rows and a little more.
+        if (n > 10000) expect_share(prepared, n, n / 64 + 64, "prepared rows");
+        EXPECT_EQ(summed(prepared), static_cast<std::int64_t>(n));
+        // The model transforms the table into the same features on every rank.
+        EXPECT_TRUE(same_bits(shared.model.transform(table), shared.features));
+        // Every row transformed on every rank (nothing gathered, the default): the same bits.
+        pp.transform_every_row = true;
+        prepared = 0;
+        expect_same_prep(alone, fit_prep(table, pp));
+        EXPECT_EQ(summed(prepared), static_cast<std::int64_t>(n));
+      });
+    }
+  }
+}
+
+TEST(PrepOnRanks, AnInfiniteValueIsTheSameErrorOnEveryRank) {
+  // Only a table built in memory can hold one (the CSV reader refuses them).
+  std::vector<double> v(5000);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 97) * 0.5;
+  v[4321] = std::numeric_limits<double>::infinity();
+  const Table table("inf.csv", {test::numeric("x", v), test::numeric("y", std::vector<double>(5000, 2.0))});
+  std::string alone, shared;
+  PrepParams pp;
+  try {
+    fit_prep(table, pp);
+  } catch (const Error& e) {
+    alone = e.what();
+  }
+  pp.comm = &world();
+  try {
+    fit_prep(table, pp);
+  } catch (const Error& e) {
+    shared = e.what();
+  }
+  EXPECT_NE(alone, "");
+  EXPECT_EQ(alone, shared);
 }
 
 }  // namespace
