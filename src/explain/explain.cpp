@@ -109,9 +109,10 @@ SurrogateExplanation explain_segments(ViewD x, std::span<const std::int32_t> lab
   // changing its sums) and sends the model; the others rebuild it from its bytes.
   const Communicator* comm = params.comm != nullptr && params.comm->size() > 1 ? params.comm : nullptr;
   if (comm) {
+    // The other ranks wait sleeping (agree_on_root_outcome), not spinning in MPI's
+    // progress loop: on a machine the ranks share, their cores stay free.
     std::string bytes;
-    agree_on_failure(*comm, [&] {
-      if (comm->rank() != 0) return;
+    agree_on_root_outcome(*comm, 0, [&] {
       ex.model = fit_surrogate(x, train_labels, params.surrogate, diag);
       bytes = ex.model.to_bytes();
     });
