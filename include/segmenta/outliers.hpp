@@ -40,13 +40,16 @@ namespace segmenta {
 struct EcodParams {
   double contamination = 0.1;  // share of rows flagged, in (0, 0.5]
   /// Ranks to share the work with (null or one rank: this process alone). Every rank
-  /// calls fit_ecod with the same x; each sorts the columns of its share of the
-  /// column tiles and scores the row blocks of its share (rank_blocks over blocks of
-  /// 1,024 rows); the columns and the scores are gathered in order, so every rank
-  /// returns, bit for bit, the model one process would.
+  /// calls fit_ecod with the same x and reads only the rows of its share of the
+  /// 1,024-row blocks (rank_blocks): it sorts its values of every column, sums them
+  /// (the skewness, an ordered fold along the ranks) and scores its rows; the ranks'
+  /// distinct values with their counts are merged and the scores gathered in order,
+  /// so every rank returns, bit for bit, the model one process would.
   const Communicator* comm = nullptr;
   /// When set, increased by the rows this rank scored (a test's measure of the share).
   std::size_t* scored_rows = nullptr;
+  /// When set, increased by the values (rows x features) this rank sorted.
+  std::size_t* sorted_values = nullptr;
 };
 
 /// One feature's training column, kept as its distinct values with cumulative

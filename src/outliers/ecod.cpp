@@ -3,17 +3,23 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <span>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "core/block_share.hpp"
+#include "core/order_select.hpp"
 #include "segmenta/kernels.hpp"
 #include "segmenta/outliers.hpp"
 
 namespace segmenta {
 namespace {
+
+using detail::key_value;
+using detail::order_key;
 
 /// numpy.linspace(1/n, 1, n)[k]: k * ((1 - 1/n) / (n - 1)) + 1/n, the last entry
 /// exactly 1. pyod's ECDF reads its probabilities from this ladder, so an ECDF value
@@ -31,26 +37,75 @@ class Ladder {
   double start_, step_;
 };
 
-/// Sign of scipy.stats.skew (bias=True) of a column, with sums in row order as numpy
-/// reduces axis 0 of a C-ordered array. scipy returns NaN where the second moment is
-/// negligible (m2 <= (1e-15 mean)^2, e.g. a constant column) and pyod's scores would
-/// then all be NaN; such a column gets sign 0 here.
-int skew_sign_of(const double* v, std::size_t n) {
-  double sum = 0.0;
-  for (std::size_t i = 0; i < n; ++i) sum += v[i];
-  const double mean = sum / static_cast<double>(n);
-  double s2 = 0.0, s3 = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double d = v[i] - mean;
-    const double d2 = d * d;
-    s2 += d2;
-    s3 += d2 * d;
+/// Runs step(i, begin, end, acc) for the rows i of [r0, r1) in row order, for x's
+/// columns in chunks of 8 on the threads; acc holds the chunk's slice of `running`
+/// (`copies` slices of p values each: acc[c * 8 + k] is running[c * p + j0 + k]),
+/// kept in a local array over the rows and written back at the end.
+template <class Step>
+void over_rows(ViewD x, std::size_t r0, std::size_t r1, std::span<double> running, std::size_t copies, Step&& step) {
+  const std::size_t p = x.cols();
+  const Blocks chunks{p, 8};
+  parallel_for(chunks.count(), [&](std::size_t c) {
+    const std::size_t j0 = chunks.begin(c), w = chunks.size(c);
+    double acc[2 * 8];
+    for (std::size_t s = 0; s < copies; ++s)
+      for (std::size_t k = 0; k < w; ++k) acc[s * 8 + k] = running[s * p + j0 + k];
+    for (std::size_t i = r0; i < r1; ++i) step(x.row(i) + j0, j0, w, acc);
+    for (std::size_t s = 0; s < copies; ++s)
+      for (std::size_t k = 0; k < w; ++k) running[s * p + j0 + k] = acc[s * 8 + k];
+  });
+}
+
+/// Signs of scipy.stats.skew (bias=True) of x's columns, with the sums in row order
+/// as numpy reduces axis 0 of a C-ordered array: each column's sum, then its sums of
+/// squared and cubed deviations from the mean, each a running sum along the rows.
+/// scipy returns NaN where the second moment is negligible (m2 <= (1e-15 mean)^2,
+/// e.g. a constant column) and pyod's scores would then all be NaN; such a column
+/// gets sign 0 here. On several ranks (a distributed share of row blocks) each sum is
+/// an ordered fold (Communicator::fold_in_rank_order): a rank carries the running
+/// sums on over its rows from where the rank before left them, so every sum takes
+/// exactly the additions of one process (p, then 2 p doubles travel).
+std::vector<int> skew_signs(ViewD x, const detail::BlockShare& share, const Blocks& row_blocks) {
+  const std::size_t n = x.rows(), p = x.cols();
+  const std::size_t r0 = share.distributed() ? share.begin_row(row_blocks) : 0;
+  const std::size_t r1 = share.distributed() ? share.end_row(row_blocks) : n;
+  auto fold = [&](std::span<double> running, const std::function<void(std::span<double>)>& add_mine) {
+    if (share.distributed())
+      share.comm->fold_in_rank_order(running, add_mine);
+    else
+      add_mine(running);
+  };
+  std::vector<double> sum(p, 0.0);
+  fold(sum, [&](std::span<double> running) {
+    over_rows(x, r0, r1, running, 1, [](const double* r, std::size_t, std::size_t w, double* acc) {
+      for (std::size_t k = 0; k < w; ++k) acc[k] += r[k];
+    });
+  });
+  std::vector<double> mean(p);
+  for (std::size_t j = 0; j < p; ++j) mean[j] = sum[j] / static_cast<double>(n);
+  std::vector<double> moments(2 * p, 0.0);  // the squared deviations' sums, then the cubed ones'
+  fold(moments, [&](std::span<double> running) {
+    over_rows(x, r0, r1, running, 2, [&](const double* r, std::size_t j0, std::size_t w, double* acc) {
+      for (std::size_t k = 0; k < w; ++k) {
+        const double d = r[k] - mean[j0 + k];
+        const double d2 = d * d;
+        acc[k] += d2;
+        acc[8 + k] += d2 * d;
+      }
+    });
+  });
+  std::vector<int> sign(p);
+  for (std::size_t j = 0; j < p; ++j) {
+    const double m2 = moments[j] / static_cast<double>(n), m3 = moments[p + j] / static_cast<double>(n);
+    const double resolution_mean = 1e-15 * mean[j];
+    if (m2 <= resolution_mean * resolution_mean) {
+      sign[j] = 0;
+      continue;
+    }
+    const double skew = m3 / std::pow(m2, 1.5);
+    sign[j] = (skew > 0) - (skew < 0);
   }
-  const double m2 = s2 / static_cast<double>(n), m3 = s3 / static_cast<double>(n);
-  const double resolution_mean = 1e-15 * mean;
-  if (m2 <= resolution_mean * resolution_mean) return 0;
-  const double skew = m3 / std::pow(m2, 1.5);
-  return (skew > 0) - (skew < 0);
+  return sign;
 }
 
 /// O = max(U_l, U_r, U_skew) for tail scores U_l, U_r >= 0: the skewness-selected
@@ -66,26 +121,12 @@ std::vector<double> neg_log_ladder(std::size_t n) {
   return t;
 }
 
-/// Maps a double to an unsigned key with the same order (-0.0 just below +0.0,
-/// which compare equal and end up adjacent).
-inline std::uint64_t order_key(double v) noexcept {
-  std::uint64_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
-}
-
-inline double key_value(std::uint64_t u) noexcept {
-  const std::uint64_t bits = (u >> 63) ? (u & 0x7FFFFFFFFFFFFFFFULL) : ~u;
-  double v;
-  std::memcpy(&v, &bits, sizeof v);
-  return v;
-}
-
 /// Sorts the order-preserving keys of a column: LSD radix sort on 11-bit digits,
 /// skipping digits that all keys share. O(n) per pass, at most 6 passes; `key` holds
 /// the sorted keys afterwards (`tmp` is scratch of the same size).
 void radix_sort_keys(std::vector<std::uint64_t>& key, std::vector<std::uint64_t>& tmp) {
   const std::size_t n = key.size();
+  if (n == 0) return;
   constexpr int kBits = 11, kPasses = 6;
   constexpr std::size_t kRadix = std::size_t{1} << kBits;
   std::vector<std::uint32_t> count(kPasses * kRadix, 0);
@@ -124,6 +165,70 @@ EcodColumn column_of_sorted_keys(const std::vector<std::uint64_t>& key) {
     c.values.push_back(v);
     c.upto.push_back(static_cast<std::uint32_t>(e));
     i = e;
+  }
+  c.values.shrink_to_fit();
+  c.upto.shrink_to_fit();
+  return c;
+}
+
+/// A rank's part of a column: its values' distinct order keys, ascending (-0.0 and
+/// +0.0 kept apart: their order decides which one a merged column keeps), with how
+/// many of its values have each.
+struct KeyRuns {
+  std::vector<std::uint64_t> keys;
+  std::vector<std::uint32_t> counts;
+};
+
+KeyRuns runs_of_sorted_keys(const std::vector<std::uint64_t>& key) {
+  KeyRuns r;
+  const std::size_t n = key.size();
+  for (std::size_t i = 0; i < n;) {
+    std::size_t e = i + 1;
+    while (e < n && key[e] == key[i]) ++e;
+    r.keys.push_back(key[i]);
+    r.counts.push_back(static_cast<std::uint32_t>(e - i));
+    i = e;
+  }
+  return r;
+}
+
+/// The union of two ranks' runs, the counts of a key present in both added (exact:
+/// whole numbers).
+KeyRuns merge_runs(const KeyRuns& a, const KeyRuns& b) {
+  KeyRuns m;
+  m.keys.reserve(a.keys.size() + b.keys.size());
+  m.counts.reserve(a.keys.size() + b.keys.size());
+  std::size_t i = 0, k = 0;
+  while (i < a.keys.size() || k < b.keys.size()) {
+    if (k == b.keys.size() || (i < a.keys.size() && a.keys[i] < b.keys[k])) {
+      m.keys.push_back(a.keys[i]);
+      m.counts.push_back(a.counts[i++]);
+    } else if (i == a.keys.size() || b.keys[k] < a.keys[i]) {
+      m.keys.push_back(b.keys[k]);
+      m.counts.push_back(b.counts[k++]);
+    } else {
+      m.keys.push_back(a.keys[i]);
+      m.counts.push_back(a.counts[i++] + b.counts[k++]);
+    }
+  }
+  return m;
+}
+
+/// The column of every rank's runs merged: the distinct values under == (-0.0 and
+/// +0.0 one value, kept as the first: what column_of_sorted_keys makes of the sorted
+/// keys of all the values) with the cumulative counts.
+EcodColumn column_of_runs(const KeyRuns& r) {
+  EcodColumn c;
+  std::uint32_t upto = 0;
+  for (std::size_t k = 0; k < r.keys.size(); ++k) {
+    const double v = key_value(r.keys[k]);
+    upto += r.counts[k];
+    if (!c.values.empty() && c.values.back() == v) {
+      c.upto.back() = upto;
+    } else {
+      c.values.push_back(v);
+      c.upto.push_back(upto);
+    }
   }
   c.values.shrink_to_fit();
   c.upto.shrink_to_fit();
@@ -246,74 +351,96 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   m.contamination_ = params.contamination;
   m.n_train_ = n;
   m.columns_.resize(p);
-  m.skew_sign_.assign(p, 0);
   const std::size_t tile = column_tile(p);
   const Blocks tiles{p, tile};
+  // The row blocks of the scores; on several ranks each rank's share of them is also
+  // the rows whose values it sorts and sums.
+  const Blocks row_blocks{n, 1024};
+  const detail::BlockShare share = detail::BlockShare::of(params.comm, row_blocks.count());
+  const std::size_t r0 = share.distributed() ? share.begin_row(row_blocks) : 0;
+  const std::size_t r1 = share.distributed() ? share.end_row(row_blocks) : n, mine = r1 - r0;
 
-  // Each column in turn: its skewness sign, then its values sorted, kept only as the
-  // distinct values with their cumulative counts. On several ranks the column tiles
-  // are shared out in order (rank_blocks) and each column's result is gathered
-  // whole: a column's sort does not depend on the other columns.
-  const detail::BlockShare tile_share = detail::BlockShare::of(params.comm, tiles.count());
-  const std::size_t tfirst = tile_share.begin_block(tiles), tlast = tile_share.end_block(tiles);
-  {
-    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tlast - tfirst),
-                     n, tile);
-    parallel_for(tlast - tfirst, [&](std::size_t task) {
-      const std::size_t t = tfirst + task;
+  m.skew_sign_ = skew_signs(x, share, row_blocks);
+
+  // Each column in turn: this rank's values of it sorted (all of them for one
+  // process). One process keeps them as the distinct values with their cumulative
+  // counts; on several ranks each rank keeps its distinct keys with their counts, the
+  // ranks' lists are gathered and merged (counts added: exact), which gives every
+  // rank the column of all the values, as one process has it.
+  std::vector<KeyRuns> runs(share.distributed() ? p : 0);
+  if (mine > 0) {
+    ScratchPool pool(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, num_threads())), tiles.count()),
+                     mine, tile);
+    parallel_for(tiles.count(), [&](std::size_t t) {
       const std::size_t j0 = tiles.begin(t), width = tiles.size(t);
       const std::size_t slot = pool.acquire();
       Scratch& scratch = pool[slot];
       // Gather the tile's columns, one pass over the rows.
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = r0; i < r1; ++i) {
         const double* r = x.row(i) + j0;
-        for (std::size_t c = 0; c < width; ++c) scratch.columns[c * n + i] = r[c];
+        for (std::size_t c = 0; c < width; ++c) scratch.columns[c * mine + (i - r0)] = r[c];
       }
       for (std::size_t c = 0; c < width; ++c) {
-        const double* column = scratch.columns.data() + c * n;
-        m.skew_sign_[j0 + c] = skew_sign_of(column, n);
-        for (std::size_t i = 0; i < n; ++i) scratch.key[i] = order_key(column[i]);
+        const double* column = scratch.columns.data() + c * mine;
+        for (std::size_t i = 0; i < mine; ++i) scratch.key[i] = order_key(column[i]);
         radix_sort_keys(scratch.key, scratch.tmp);
-        m.columns_[j0 + c] = column_of_sorted_keys(scratch.key);
+        if (share.distributed())
+          runs[j0 + c] = runs_of_sorted_keys(scratch.key);
+        else
+          m.columns_[j0 + c] = column_of_sorted_keys(scratch.key);
       }
       pool.release(slot);
     });
   }
-  if (tile_share.distributed()) {
-    // This rank's columns as bytes: per column its sign, its count of distinct values,
-    // the values and the cumulative counts; the ranks' parts follow in column order.
-    std::string mine;
-    const std::size_t j_begin = tile_share.begin_row(tiles), j_end = tile_share.end_row(tiles);
-    auto put = [&](const void* data, std::size_t bytes) { mine.append(static_cast<const char*>(data), bytes); };
-    for (std::size_t j = j_begin; j < j_end; ++j) {
-      const std::int64_t head[2] = {m.skew_sign_[j], static_cast<std::int64_t>(m.columns_[j].values.size())};
-      put(head, sizeof head);
-      put(m.columns_[j].values.data(), m.columns_[j].values.size() * sizeof(double));
-      put(m.columns_[j].upto.data(), m.columns_[j].upto.size() * sizeof(std::uint32_t));
+  if (params.sorted_values) *params.sorted_values += mine * p;
+  if (share.distributed()) {
+    // This rank's lists as bytes: per column its count of distinct keys, the keys and
+    // the counts (12 bytes a distinct value); every rank receives every rank's.
+    std::string bytes;
+    auto put = [&](const void* data, std::size_t size) { bytes.append(static_cast<const char*>(data), size); };
+    for (std::size_t j = 0; j < p; ++j) {
+      const std::int64_t d = static_cast<std::int64_t>(runs[j].keys.size());
+      put(&d, sizeof d);
+      put(runs[j].keys.data(), runs[j].keys.size() * sizeof(std::uint64_t));
+      put(runs[j].counts.data(), runs[j].counts.size() * sizeof(std::uint32_t));
     }
-    const std::vector<std::string> parts = params.comm->allgather_bytes(mine);
-    std::size_t j = 0;
-    for (const std::string& part : parts) {
-      std::size_t at = 0;
-      auto take = [&](void* data, std::size_t bytes) {
-        if (at + bytes > part.size()) throw Error("outlier model: the ranks' columns differ");
-        std::memcpy(data, part.data() + at, bytes);
-        at += bytes;
-      };
-      while (at < part.size()) {
-        if (j >= p) throw Error("outlier model: the ranks' columns differ");
-        std::int64_t head[2];
-        take(head, sizeof head);
-        m.skew_sign_[j] = static_cast<int>(head[0]);
-        EcodColumn& c = m.columns_[j];
-        c.values.resize(static_cast<std::size_t>(head[1]));
-        c.upto.resize(static_cast<std::size_t>(head[1]));
-        take(c.values.data(), c.values.size() * sizeof(double));
-        take(c.upto.data(), c.upto.size() * sizeof(std::uint32_t));
-        ++j;
+    std::vector<KeyRuns>().swap(runs);
+    const std::vector<std::string> parts = params.comm->allgather_bytes(bytes);
+    std::string().swap(bytes);
+    // Where each rank's list of each column starts in its part.
+    std::vector<std::vector<std::size_t>> at(parts.size(), std::vector<std::size_t>(p));
+    for (std::size_t r = 0; r < parts.size(); ++r) {
+      std::size_t pos = 0;
+      for (std::size_t j = 0; j < p; ++j) {
+        std::int64_t d = 0;
+        if (pos + sizeof d > parts[r].size()) throw Error("outlier model: the ranks' columns differ");
+        std::memcpy(&d, parts[r].data() + pos, sizeof d);
+        at[r][j] = pos;
+        pos += sizeof d + static_cast<std::size_t>(d) * (sizeof(std::uint64_t) + sizeof(std::uint32_t));
+        if (d < 0 || pos > parts[r].size()) throw Error("outlier model: the ranks' columns differ");
       }
+      if (pos != parts[r].size()) throw Error("outlier model: the ranks' columns differ");
     }
-    if (j != p) throw Error("outlier model: the ranks' columns differ");
+    parallel_for(p, [&](std::size_t j) {
+      auto runs_of = [&](std::size_t r) {
+        KeyRuns k;
+        const char* q = parts[r].data() + at[r][j];
+        std::int64_t d;
+        std::memcpy(&d, q, sizeof d);
+        k.keys.resize(static_cast<std::size_t>(d));
+        k.counts.resize(static_cast<std::size_t>(d));
+        std::memcpy(k.keys.data(), q + sizeof d, k.keys.size() * sizeof(std::uint64_t));
+        std::memcpy(k.counts.data(), q + sizeof d + k.keys.size() * sizeof(std::uint64_t),
+                    k.counts.size() * sizeof(std::uint32_t));
+        return k;
+      };
+      KeyRuns merged = runs_of(0);
+      for (std::size_t r = 1; r < parts.size(); ++r) merged = merge_runs(merged, runs_of(r));
+      m.columns_[j] = column_of_runs(merged);
+    });
+    for (std::size_t j = 0; j < p; ++j)
+      if (m.columns_[j].upto.empty() || m.columns_[j].upto.back() != n)
+        throw Error("outlier model: the ranks' columns differ");
   }
 
   // Row scores: each row's tail scores looked up among the distinct values, a block
@@ -323,8 +450,6 @@ EcodModel fit_ecod(ViewD x, const EcodParams& params) {
   // gathered in row order (a row's score depends on the row and the columns only).
   const std::vector<double> tail = neg_log_ladder(n);
   m.scores_.resize(n);
-  const Blocks row_blocks{n, 1024};
-  const detail::BlockShare share = detail::BlockShare::of(params.comm, row_blocks.count());
   detail::parallel_own_blocks(row_blocks, share, [&](std::size_t begin, std::size_t end, std::size_t) {
     std::vector<double> o((end - begin) * p);
     m.training_tail_scores(x, begin, end, tail, o.data());

@@ -2,28 +2,16 @@
 // replayed on new tables by PrepModel::transform.
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include <fmt/format.h>
 
+#include "core/order_select.hpp"
 #include "prep/numeric.hpp"
 #include "segmenta/prep.hpp"
 
 namespace segmenta {
 namespace {
-
-/// numpy.median of the present values (mean of the two middle values for an even count).
-double median_present(const std::vector<double>& values) {
-  std::vector<double> v;
-  v.reserve(values.size());
-  for (double x : values)
-    if (!std::isnan(x)) v.push_back(x);
-  const std::size_t m = v.size(), mid = m / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  const double upper = v[mid];
-  if (m % 2 == 1) return upper;
-  const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
-  return (lower + upper) / 2;
-}
 
 std::size_t count_missing(const Column& col, std::size_t* first) {
   std::size_t count = 0;
@@ -136,6 +124,25 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   model.preset = params.preset;
   model.unknown = params.unknown;
   const bool blog = params.preset == PrepPreset::blog;
+  detail::PrepShare share = detail::PrepShare::of(table.rows(), params.comm);
+
+  // The imputation medians of the numeric columns (numpy.median of the present
+  // values), selected exactly among the values of every rank's rows: each rank reads
+  // only the rows of its share (detail::medians_on_ranks).
+  std::vector<double> medians(table.cols(), 0.0);
+  if (!blog) {
+    std::vector<std::size_t> numeric;
+    std::vector<std::span<const double>> parts;
+    for (std::size_t c = 0; c < table.cols(); ++c) {
+      const Column& col = table.column(c);
+      if (col.type == ColumnType::id || col.type == ColumnType::text || !col.is_numeric()) continue;
+      numeric.push_back(c);
+      parts.emplace_back(col.numbers.data() + share.begin_row(), share.end_row() - share.begin_row());
+    }
+    const std::vector<double> found = detail::medians_on_ranks(share.comm, parts);
+    if (params.median_values) *params.median_values += numeric.size() * (share.end_row() - share.begin_row());
+    for (std::size_t k = 0; k < numeric.size(); ++k) medians[numeric[k]] = found[k];
+  }
 
   for (const Column& col : table.columns()) {
     FeatureBlock b;
@@ -168,7 +175,7 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
         continue;
       }
       b.kind = FeatureBlock::Kind::power;
-      b.impute = median_present(col.numbers);
+      b.impute = medians[static_cast<std::size_t>(&col - table.columns().data())];
       b.n_features = 1;
       if (missing > 0)
         diag.warn("prep", "imputed_missing",
@@ -209,7 +216,6 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   // The encoded matrix becomes the features in place (one n x p matrix, not two).
   // On ranks each encodes and transforms the rows of its share, and the features'
   // rows are gathered at the end (detail::fit_power_columns).
-  detail::PrepShare share = detail::PrepShare::of(table.rows(), params.comm);
   share.every_row = share.distributed() && params.transform_every_row;
   result.features = MatrixD(table.rows(), model.feature_names.size());
   const auto encode_mine = [&] {

@@ -47,6 +47,13 @@
 //    presets, with rows enough for every rank and so few that some have none; each
 //    rank prepared about 1/N of the rows; an infinite value is the same error on
 //    every rank.
+//  * the exact selection of order statistics over the ranks' values
+//    (detail::select_order_statistics, medians_on_ranks) gives a sort's value at every
+//    position asked, on sets with ties, NaN, -0.0 and +0.0, sets smaller than the rank
+//    count; fit_ecod's columns (merged from each rank's sorted rows), skewness signs,
+//    scores, threshold and labels, and fit_prep's medians (selected among each rank's
+//    rows) are the one-process bits, on 1 and 2 threads, and each rank sorted or
+//    selected among about 1/N of the values.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -56,6 +63,7 @@
 #include <filesystem>
 #include <span>
 
+#include "core/order_select.hpp"
 #include "explain/representatives.hpp"
 #include "metrics/row_source.hpp"
 #include "metrics/silhouette_engine.hpp"
@@ -1452,6 +1460,201 @@ TEST(PrepOnRanks, AnInfiniteValueIsTheSameErrorOnEveryRank) {
   }
   EXPECT_NE(alone, "");
   EXPECT_EQ(alone, shared);
+}
+
+// ---- order statistics, ECOD's columns and the medians from each rank's rows ---------
+
+/// This rank's share of `all`: the r-th share of its blocks of `block` values.
+std::span<const double> rank_part(const std::vector<double>& all, std::size_t block) {
+  const Blocks blocks{all.size(), block};
+  const RankBlocks rb = rank_blocks(blocks.count(), world().rank(), world().size());
+  if (rb.first >= rb.last) return {};
+  return std::span<const double>(all).subspan(blocks.begin(rb.first), blocks.end(rb.last - 1) - blocks.begin(rb.first));
+}
+
+TEST(OrderStatisticsOnRanks, SelectionIsTheSortsValue) {
+  // Sets of values spread over the ranks: ties, NaN (left out), -0.0 beside +0.0,
+  // negative and huge magnitudes, subnormals, a set with no value, one of a single
+  // value (the other ranks have none of it) and sets smaller than the rank count.
+  Rng rng(97);
+  std::vector<std::vector<double>> sets(8);
+  for (std::size_t i = 0; i < 5000; ++i) sets[0].push_back(static_cast<double>(rng.below(40)) - 20.0);  // ties
+  for (std::size_t i = 0; i < 4001; ++i) {
+    const double u = rng.uniform();
+    sets[1].push_back(u < 0.1 ? std::nan("") : u < 0.3 ? 0.0 : u < 0.5 ? -0.0 : rng.normal() * 1e300);
+  }
+  for (std::size_t i = 0; i < 3000; ++i) sets[2].push_back(rng.normal() * std::pow(10.0, rng.below(40)) - 1e-310);
+  sets[3] = {std::nan(""), std::nan("")};  // no value
+  sets[4] = {-0.0};
+  sets[5] = {0.0, -0.0};
+  for (std::size_t i = 0; i < 999; ++i) sets[6].push_back(i % 2 ? -0.0 : 0.0);
+  for (std::size_t i = 0; i < 2000; ++i) sets[7].push_back(rng.uniform() < 0.5 ? 1.5 : std::nextafter(1.5, 2.0));
+  std::vector<std::span<const double>> parts;
+  for (const auto& v : sets) parts.push_back(rank_part(v, 7));
+  // The oracle: the set's non-NaN values sorted by order key (by value, -0.0 first).
+  std::vector<std::vector<double>> sorted(sets.size());
+  for (std::size_t s = 0; s < sets.size(); ++s) {
+    std::vector<std::uint64_t> keys;
+    for (double v : sets[s])
+      if (!std::isnan(v)) keys.push_back(detail::order_key(v));
+    std::sort(keys.begin(), keys.end());
+    for (std::uint64_t k : keys) sorted[s].push_back(detail::key_value(k));
+  }
+  // Every position of the small sets, a few spread positions (ties included) of the others.
+  auto positions = [&](std::size_t s, std::uint64_t count) {
+    std::vector<std::uint64_t> at;
+    if (count <= 16) {
+      for (std::uint64_t k = 0; k < count; ++k) at.push_back(k);
+    } else {
+      for (std::uint64_t k : {std::uint64_t{0}, count / 4, count / 2 - 1, count / 2, count / 2 + 1, count - 1,
+                              (count * 7 + s) / 11})
+        at.push_back(k);
+    }
+    return at;
+  };
+  std::vector<std::uint64_t> counts;
+  const auto found = detail::select_order_statistics(&world(), parts, positions, &counts);
+  const auto alone = detail::select_order_statistics(nullptr, std::span<const std::span<const double>>(), positions);
+  EXPECT_TRUE(alone.empty());
+  ASSERT_EQ(found.size(), sets.size());
+  for (std::size_t s = 0; s < sets.size(); ++s) {
+    SCOPED_TRACE(::testing::Message() << "set " << s);
+    ASSERT_EQ(counts[s], sorted[s].size());
+    const std::vector<std::uint64_t> at = positions(s, counts[s]);
+    ASSERT_EQ(found[s].size(), at.size());
+    for (std::size_t t = 0; t < at.size(); ++t) {
+      EXPECT_TRUE(same_bits(found[s][t], sorted[s][at[t]])) << "position " << at[t] << ": " << found[s][t];
+      // std::nth_element by value agrees up to the sign of a zero (its ties are unordered).
+      std::vector<double> v;
+      for (double x : sets[s])
+        if (!std::isnan(x)) v.push_back(x);
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(at[t]), v.end());
+      EXPECT_EQ(found[s][t], v[at[t]]);
+    }
+  }
+  // The medians (numpy's: the mean of the two middle values for an even count).
+  const std::vector<double> medians = detail::medians_on_ranks(&world(), parts);
+  for (std::size_t s = 0; s < sets.size(); ++s) {
+    const std::vector<double>& v = sorted[s];
+    const std::size_t m = v.size();
+    const double expected = m == 0 ? std::nan("") : m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+    EXPECT_TRUE(same_bits(medians[s], expected) || (std::isnan(expected) && std::isnan(medians[s])))
+        << "set " << s << ": " << medians[s] << " vs " << expected;
+  }
+  // A position beyond the values is an error on every rank.
+  EXPECT_THROW(detail::select_order_statistics(&world(), parts, [](std::size_t, std::uint64_t c) {
+    return std::vector<std::uint64_t>{c};
+  }), InvalidArgument);
+}
+
+TEST(EcodOnRanks, ColumnsMergedFromEachRanksRowsMatchOneProcess) {
+  // Each rank sorts only its rows' values; the ranks' distinct values and counts are
+  // merged. Columns with ties shared across the ranks, -0.0 and +0.0 (one value, the
+  // merged column keeping -0.0 wherever it is), a constant column (sign 0), a
+  // symmetric one (skewness exactly 0), negative values, a column whose sums depend on
+  // the order of the additions; n from a block on one rank only to several per rank,
+  // p of one tile per column and of tiles of 8.
+  for (const std::size_t n : {std::size_t{5}, std::size_t{1500}, std::size_t{10000}}) {
+    for (const std::size_t p : {std::size_t{7}, std::size_t{70}}) {
+      if (n == 10000 && p == 70) continue;
+      SCOPED_TRACE(::testing::Message() << "n " << n << " p " << p);
+      MatrixD x = blobs<double>(n, p, 3, 71 + n + p);
+      Rng rng(5 + n);
+      for (std::size_t i = 0; i < n; ++i) {
+        x(i, 0) = static_cast<double>(rng.below(9)) - 4.0;               // ties
+        x(i, 1) = i % 3 == 0 ? 0.0 : i % 3 == 1 ? -0.0 : 2.5;            // both zeros
+        x(i, 2) = 3.25;                                                  // constant
+        x(i, 3) = n % 2 && i == n - 1 ? 0.0 : i % 2 ? 1.0 : -1.0;        // symmetric
+        x(i, 4) = i % 211 == 0 ? 1e16 : 1.0 + 0.1 * rng.uniform();       // order-dependent sums
+        x(i, 5) = i < n / 2 ? -0.0 : 0.0;                                // -0.0 only on the first ranks
+        x(i, 6) = -std::exp(rng.normal());                               // negative, skewed
+      }
+      on_thread_counts([&] {
+        EcodParams ep;
+        ep.contamination = 0.1;
+        const EcodModel alone = fit_ecod(x.view(), ep);
+        std::size_t sorted = 0, scored = 0;
+        ep.comm = &world();
+        ep.sorted_values = &sorted;
+        ep.scored_rows = &scored;
+        const EcodModel shared = fit_ecod(x.view(), ep);
+        EXPECT_EQ(alone.skew_sign(), shared.skew_sign());
+        for (std::size_t j = 0; j < p; ++j) {
+          ASSERT_EQ(alone.column(j).values.size(), shared.column(j).values.size()) << "column " << j;
+          EXPECT_EQ(std::memcmp(alone.column(j).values.data(), shared.column(j).values.data(),
+                                alone.column(j).values.size() * sizeof(double)), 0) << "column " << j;
+          EXPECT_EQ(alone.column(j).upto, shared.column(j).upto) << "column " << j;
+        }
+        EXPECT_TRUE(same_bits(alone.decision_scores(), shared.decision_scores()));
+        EXPECT_TRUE(same_bits(alone.threshold(), shared.threshold()));
+        EXPECT_EQ(alone.labels(), shared.labels());
+        EXPECT_TRUE(same_bits(alone.outlier_feature_means(), shared.outlier_feature_means()));
+        // The oracle's own columns: -0.0 kept for column 1, the counts those of the rows.
+        EXPECT_TRUE(std::signbit(alone.column(1).values[0]) && alone.column(1).values[0] == 0.0);
+        EXPECT_EQ(alone.column(2).values.size(), 1u);
+        EXPECT_EQ(alone.skew_sign()[2], 0);
+        EXPECT_EQ(alone.skew_sign()[3], 0);
+        // Each rank sorted the values of its share of the 1,024-row blocks only (one
+        // block: one rank's alone, the others none).
+        if (n > 3 * 1024) {
+          expect_share(sorted, n * p, 1024 * p, "sorted values");
+          expect_share(scored, n, 1024, "scored rows");
+        } else {
+          EXPECT_EQ(summed(sorted), static_cast<std::int64_t>(n * p));
+          if (n <= 1024) EXPECT_TRUE(sorted == 0 || sorted == n * p) << sorted;  // one rank's block
+        }
+      });
+    }
+  }
+}
+
+/// A table whose numeric columns test the medians: ties across the ranks' rows, an
+/// even and an odd count of present values, missing values (left out), -0.0 and
+/// +0.0 at the middle, negative values, a column missing everywhere but one row.
+Table median_table(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<double> ties(n), even(n), zeros(n), negative(n), lone(n, std::nan(""));
+  for (std::size_t i = 0; i < n; ++i) {
+    ties[i] = i % 7 == 3 ? std::nan("") : static_cast<double>(rng.below(5));
+    even[i] = i == 0 && n % 2 == 1 ? std::nan("") : rng.normal() * 10.0;  // an even count present
+    zeros[i] = i % 4 == 0 ? std::nan("") : i % 3 == 0 ? -0.0 : i % 3 == 1 ? 0.0 : (i % 2 ? 1.0 : -1.0);
+    negative[i] = -std::exp(rng.normal()) - static_cast<double>(i % 3);
+  }
+  lone[n / 2] = 42.5;
+  std::vector<std::string> kind(n);
+  for (std::size_t i = 0; i < n; ++i) kind[i] = i % 3 ? "a" : "b";
+  return Table("medians.csv", {test::numeric("ties", ties), test::numeric("even", even), test::numeric("zeros", zeros),
+                               test::categorical("kind", kind), test::numeric("negative", negative),
+                               test::numeric("lone", lone)});
+}
+
+TEST(PrepOnRanks, MediansSelectedFromEachRanksRowsMatchOneProcess) {
+  for (const std::size_t n : {std::size_t{20011}, std::size_t{1000}, std::size_t{3}}) {
+    SCOPED_TRACE(::testing::Message() << "n " << n);
+    const Table table = median_table(n, 300 + n);
+    on_thread_counts([&] {
+      PrepParams pp;
+      const PrepResult alone = fit_prep(table, pp);
+      std::size_t selected = 0;
+      pp.comm = &world();
+      pp.median_values = &selected;
+      const PrepResult shared = fit_prep(table, pp);
+      expect_same_prep(alone, shared);
+      // The oracle's medians are numpy's: the middle of the sorted present values.
+      for (const FeatureBlock& b : alone.model.blocks) {
+        if (b.kind != FeatureBlock::Kind::power) continue;
+        std::vector<double> v;
+        for (double x : table.column(table.index_of(b.column, "test")).numbers)
+          if (!std::isnan(x)) v.push_back(x);
+        std::sort(v.begin(), v.end());
+        const std::size_t m = v.size();
+        EXPECT_EQ(b.impute, m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) << b.column;
+      }
+      // Each rank selected among its nodes' rows only (5 numeric columns).
+      if (n > 10000) expect_share(selected, 5 * n, 5 * (n / 64 + 64), "median values");
+      EXPECT_EQ(summed(selected), static_cast<std::int64_t>(5 * n));
+    });
+  }
 }
 
 }  // namespace

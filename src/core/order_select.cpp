@@ -1,0 +1,151 @@
+// The exact selection of order statistics over the ranks (order_select.hpp).
+#include "core/order_select.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "segmenta/core.hpp"
+
+namespace segmenta::detail {
+namespace {
+
+constexpr int kDigitBits = 8, kRounds = 64 / kDigitBits;
+constexpr std::size_t kBins = std::size_t{1} << kDigitBits;
+
+/// Whether `key` has the top `round` bytes of `prefix` (the bytes fixed so far).
+inline bool has_prefix(std::uint64_t key, std::uint64_t prefix, int round) noexcept {
+  return round == 0 || (key >> (64 - kDigitBits * round)) == prefix;
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> select_order_statistics(
+    const Communicator* comm, std::span<const std::span<const double>> parts,
+    const std::function<std::vector<std::uint64_t>(std::size_t, std::uint64_t)>& ranks_of,
+    std::vector<std::uint64_t>* counts) {
+  const bool distributed = comm != nullptr && comm->size() > 1;
+  const std::size_t sets = parts.size();
+
+  // Each set's count of values on every rank (exact integer sums).
+  std::vector<std::int64_t> local(sets, 0);
+  parallel_for(sets, [&](std::size_t s) {
+    std::int64_t c = 0;
+    for (double v : parts[s]) c += !std::isnan(v);
+    local[s] = c;
+  });
+  const std::vector<std::int64_t> total = distributed ? comm->allreduce_sum(local) : local;
+  if (counts) counts->assign(total.begin(), total.end());
+
+  // The positions wanted: per target its set, its prefix (the key's bytes fixed so
+  // far) and its position among the keys with that prefix.
+  struct Target {
+    std::size_t set;
+    std::uint64_t prefix = 0, rank;
+  };
+  std::vector<Target> targets;
+  std::vector<std::size_t> first_target(sets + 1, 0);
+  for (std::size_t s = 0; s < sets; ++s) {
+    first_target[s] = targets.size();
+    const std::uint64_t count = static_cast<std::uint64_t>(total[s]);
+    for (const std::uint64_t k : ranks_of(s, count)) {
+      if (k >= count)
+        throw InvalidArgument(fmt::format("order statistics: position {} asked among {} values", k, count));
+      targets.push_back({s, 0, k});
+    }
+  }
+  first_target[sets] = targets.size();
+
+  // This rank's candidates per set: the keys that can still be a target's.
+  std::vector<std::vector<std::uint64_t>> cand(sets);
+  std::vector<std::int64_t> hist;
+  std::vector<std::size_t> group_of(targets.size()), first_group(sets + 1, 0);
+  for (int round = 0; round < kRounds; ++round) {
+    // The targets of a set that share a prefix share one histogram (a group).
+    std::vector<std::uint64_t> group_prefix;
+    for (std::size_t s = 0; s < sets; ++s) {
+      first_group[s] = group_prefix.size();
+      for (std::size_t t = first_target[s]; t < first_target[s + 1]; ++t) {
+        std::size_t g = first_group[s];
+        while (g < group_prefix.size() && group_prefix[g] != targets[t].prefix) ++g;
+        if (g == group_prefix.size()) group_prefix.push_back(targets[t].prefix);
+        group_of[t] = g;
+      }
+    }
+    const std::size_t groups = group_prefix.size();
+    first_group[sets] = groups;
+    hist.assign(groups * kBins, 0);
+    const int shift = 64 - kDigitBits * (round + 1);
+    parallel_for(sets, [&](std::size_t s) {
+      const std::size_t g0 = first_group[s], g1 = first_group[s + 1];
+      if (g0 == g1) return;
+      auto count_key = [&](std::uint64_t key) {
+        for (std::size_t g = g0; g < g1; ++g)
+          if (has_prefix(key, group_prefix[g], round)) {
+            ++hist[g * kBins + ((key >> shift) & (kBins - 1))];
+            break;
+          }
+      };
+      if (round == 0) {
+        for (double v : parts[s])
+          if (!std::isnan(v)) count_key(order_key(v));
+      } else {
+        for (std::uint64_t key : cand[s]) count_key(key);
+      }
+    });
+    if (distributed) hist = comm->allreduce_sum(hist);
+    // Each target's byte: the bin where its position falls.
+    for (Target& t : targets) {
+      const std::int64_t* h = hist.data() + group_of[&t - targets.data()] * kBins;
+      std::uint64_t below = 0;
+      std::size_t b = 0;
+      while (b + 1 < kBins && below + static_cast<std::uint64_t>(h[b]) <= t.rank) below += static_cast<std::uint64_t>(h[b++]);
+      t.rank -= below;
+      t.prefix = (t.prefix << kDigitBits) | b;
+    }
+    if (round + 1 == kRounds) break;
+    // Keep the candidates that still share a target's prefix.
+    parallel_for(sets, [&](std::size_t s) {
+      const std::size_t t0 = first_target[s], t1 = first_target[s + 1];
+      std::vector<std::uint64_t>& c = cand[s];
+      auto keep = [&](std::uint64_t key) {
+        for (std::size_t t = t0; t < t1; ++t)
+          if (has_prefix(key, targets[t].prefix, round + 1)) return true;
+        return false;
+      };
+      if (t0 == t1) {
+        std::vector<std::uint64_t>().swap(c);
+      } else if (round == 0) {
+        for (double v : parts[s])
+          if (!std::isnan(v) && keep(order_key(v))) c.push_back(order_key(v));
+      } else {
+        std::size_t w = 0;
+        for (std::uint64_t key : c)
+          if (keep(key)) c[w++] = key;
+        c.resize(w);
+      }
+    });
+  }
+
+  std::vector<std::vector<double>> out(sets);
+  for (std::size_t s = 0; s < sets; ++s)
+    for (std::size_t t = first_target[s]; t < first_target[s + 1]; ++t) out[s].push_back(key_value(targets[t].prefix));
+  return out;
+}
+
+std::vector<double> medians_on_ranks(const Communicator* comm, std::span<const std::span<const double>> parts) {
+  const std::vector<std::vector<double>> middle =
+      select_order_statistics(comm, parts, [](std::size_t, std::uint64_t count) -> std::vector<std::uint64_t> {
+        if (count == 0) return {};
+        if (count % 2 == 1) return {count / 2};
+        return {count / 2 - 1, count / 2};
+      });
+  std::vector<double> medians(parts.size());
+  for (std::size_t s = 0; s < parts.size(); ++s) {
+    const std::vector<double>& m = middle[s];
+    medians[s] = m.empty() ? std::nan("") : m.size() == 1 ? m[0] : (m[0] + m[1]) / 2;
+  }
+  return medians;
+}
+
+}  // namespace segmenta::detail
