@@ -555,16 +555,39 @@ SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Comm
       col.missing = static_cast<std::size_t>(
           std::count_if(col.numbers.begin(), col.numbers.end(), [](double v) { return std::isnan(v); }));
     } else {
-      const std::vector<std::string> parts = comm.allgather_bytes(std::string_view(
-          reinterpret_cast<const char*>(mine.codes.data()), mine.codes.size() * sizeof(std::int32_t)));
+      // The codes travel in the fewest bytes their levels need (1, 2 or 4; -1 is missing).
+      const std::size_t width = col.levels.size() < 128 ? 1 : col.levels.size() < 32768 ? 2 : 4;
+      std::string packed(mine.codes.size() * width, '\0');
+      for (std::size_t i = 0; i < mine.codes.size(); ++i) {
+        if (width == 1) packed[i] = static_cast<char>(static_cast<std::int8_t>(mine.codes[i]));
+        else if (width == 2) {
+          const auto v = static_cast<std::int16_t>(mine.codes[i]);
+          std::memcpy(packed.data() + 2 * i, &v, 2);
+        } else {
+          std::memcpy(packed.data() + 4 * i, &mine.codes[i], 4);
+        }
+      }
       std::vector<std::int32_t>().swap(mine.codes);
+      const std::vector<std::string> parts = comm.allgather_bytes(packed);
+      std::string().swap(packed);
       std::size_t total = 0;
-      for (const auto& p : parts) total += p.size() / sizeof(std::int32_t);
+      for (const auto& p : parts) total += p.size() / width;
       col.codes.resize(total);
       std::size_t at = 0;
       for (const auto& p : parts) {
-        std::memcpy(col.codes.data() + at, p.data(), p.size());
-        at += p.size() / sizeof(std::int32_t);
+        const std::size_t count = p.size() / width;
+        for (std::size_t i = 0; i < count; ++i) {
+          if (width == 1) {
+            col.codes[at + i] = static_cast<std::int8_t>(p[i]);
+          } else if (width == 2) {
+            std::int16_t v;
+            std::memcpy(&v, p.data() + 2 * i, 2);
+            col.codes[at + i] = v;
+          } else {
+            std::memcpy(&col.codes[at + i], p.data() + 4 * i, 4);
+          }
+        }
+        at += count;
       }
       col.missing = static_cast<std::size_t>(std::count(col.codes.begin(), col.codes.end(), -1));
     }
