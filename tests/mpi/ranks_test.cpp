@@ -1590,6 +1590,15 @@ TEST(ReadOnRanks, BankIsTypedOnTheRanksLikeOneProcess) {
   CsvOptions bad_columns;
   bad_columns.columns = "age,nope";
   expect_read_like_one_process(bank, bad_columns);
+  CsvOptions semicolon;  // the delimiter given rather than sniffed
+  semicolon.delimiter = ';';
+  EXPECT_TRUE(expect_read_like_one_process(bank, semicolon));
+  CsvOptions no_header;  // the header line read as a row: its names are stray cells of the numeric columns
+  no_header.header = false;
+  expect_read_like_one_process(bank, no_header);
+  CsvOptions markers;  // other missing-value markers: "unknown" is missing
+  markers.na_values = {"", "unknown"};
+  EXPECT_TRUE(expect_read_like_one_process(bank, markers));
   CsvOptions typed_columns;
   typed_columns.types = {{"day", ColumnType::categorical}};
   expect_read_like_one_process(bank, typed_columns);
