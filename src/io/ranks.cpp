@@ -307,6 +307,8 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   std::vector<bool> is_number(n_cols);
   std::vector<bool> integral(n_cols);
   std::vector<std::size_t> other_formats;
+  std::vector<std::size_t> id_check;    // numeric columns named like identifiers, without missing cells
+  std::vector<bool> is_id(n_cols);      // ... whose numbers are all distinct: identifiers, coded as text
   for (std::size_t c = 0; c < n_cols; ++c) {
     std::size_t missing = 0, strays = 0;
     bool complete = true, all_integral = true, infinite = false, any_comma = false;
@@ -330,11 +332,22 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
       // Stray cells read as missing (a warning naming the first ones), an infinite
       // value (an error at its place), an identifier named so (distinct numbers): whole.
       if (strays > 0 || infinite) return false;
-      if (missing == 0 && named_like_identifier(strings.columns[c].name())) return false;
+      if (missing == 0 && named_like_identifier(strings.columns[c].name())) id_check.push_back(c);
       is_number[c] = true;
       integral[c] = all_integral && missing < n_rows;
     } else if (first_present == 1) {
       return false;  // possibly dates: their order and reference need every cell
+    }
+  }
+
+  // A numeric column named like an identifier is one when its numbers are distinct
+  // over all the rows: every rank checks the gathered numbers as one process does.
+  for (std::size_t c : id_check) {
+    std::vector<double> sorted = comm.allgather(std::span<const double>(numeric[c].numbers));
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) {
+      is_number[c] = false;
+      is_id[c] = true;
     }
   }
 
@@ -364,7 +377,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
     }
   }
 
-  // Text columns: each rank codes its cells into its levels; the levels are merged in
+  // Text columns (and identifiers): each rank codes its cells into its levels; the levels are merged in
   // rank order (the one-process order of first appearance) and the codes remapped.
   std::vector<io_detail::TextPart> texts(n_cols);
   std::string text_bytes;
@@ -415,11 +428,14 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
           if (r == rank) remap.push_back(it->second);
         }
       }
-      col.type = classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length, blanks, longest);
+      col.type = is_id[c] ? ColumnType::id
+                          : classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length, blanks,
+                                                 longest);
       col.codes = std::move(texts[c].codes);
       for (std::int32_t& code : col.codes)
         if (code >= 0) code = remap[static_cast<std::size_t>(code)];
       col.missing = texts[c].missing;
+      col.integral = is_id[c] && integral[c];  // one process keeps the numeric pass's flag on an identifier
     }
     columns.push_back(std::move(col));
     numeric[c] = {};
