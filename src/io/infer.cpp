@@ -131,7 +131,7 @@ constexpr std::size_t kFewCodesMin = 3, kFewCodesMax = 10;
 // A column stays numeric with a few non-numbers (read as missing, with a warning):
 // at most 5 % of its non-missing cells and at most this many.
 using io_detail::kMaxStrayCells;
-constexpr std::size_t kStrayShown = 3;
+using io_detail::kStrayShown;
 
 /// The stray cells of a numeric column: how many, and the first few rows.
 struct Strays {
@@ -839,18 +839,12 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
                                               format_name(format), first_with_comma(cells)));
     }
     if (strays.count > 0 && options.diagnostics) {
-      std::string shown;
-      for (std::size_t r : strays.rows) {
-        std::string v(trim(cells.cell(r)));
-        if (v.size() > 40) v = v.substr(0, 40) + "...";
-        shown += fmt::format("{}'{}' at {}", shown.empty() ? "" : ", ", v,
-                             options.place ? options.place(j, r) : fmt::format("{}, data row {}", table.source, r + 1));
-      }
-      options.diagnostics->warn(
-          "load", "non_numeric_cells",
-          fmt::format("column '{}' is numeric but {} {} ({}{}); read as missing", cells.name(), strays.count,
-                      strays.count == 1 ? "cell is not a number" : "cells are not numbers", shown,
-                      strays.count > strays.rows.size() ? ", ..." : ""));
+      std::vector<std::string> shown;
+      for (std::size_t r : strays.rows)
+        shown.push_back(io_detail::stray_cell_shown(
+            cells.cell(r), options.place ? options.place(j, r) : fmt::format("{}, data row {}", table.source, r + 1)));
+      options.diagnostics->warn("load", "non_numeric_cells",
+                                io_detail::non_numeric_cells_message(cells.name(), strays.count, shown));
     }
   }
   return Table(table.source, std::move(columns));
@@ -875,6 +869,7 @@ NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::
   out.complete = p.complete;
   out.all_integral = p.all_integral;
   out.infinite = p.first_infinite.has_value();
+  out.stray_rows = p.strays.rows;
   for (std::size_t r = 0; r < cells.size() && !out.any_comma; ++r)
     out.any_comma = !cells.is_missing(r) && cells.cell(r).find(',') != std::string_view::npos;
   // read_dates' first test: its first present cell.
@@ -912,5 +907,19 @@ TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na
 }
 
 void announce_column(const Column& col, Diagnostics& diagnostics) { announce_type(col, std::nullopt, diagnostics); }
+
+std::string stray_cell_shown(std::string_view cell, const std::string& place) {
+  std::string v(trim(cell));
+  if (v.size() > 40) v = v.substr(0, 40) + "...";
+  return fmt::format("'{}' at {}", v, place);
+}
+
+std::string non_numeric_cells_message(std::string_view name, std::size_t count, const std::vector<std::string>& shown) {
+  std::string list;
+  for (const auto& item : shown) list += (list.empty() ? "" : ", ") + item;
+  return fmt::format("column '{}' is numeric but {} {} ({}{}); read as missing", name, count,
+                     count == 1 ? "cell is not a number" : "cells are not numbers", list,
+                     count > shown.size() ? ", ..." : "");
+}
 
 }  // namespace segmenta::io_detail

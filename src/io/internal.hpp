@@ -68,6 +68,8 @@ Table parse_csv_slice(std::string_view text, const std::string& name, const CsvO
 /// A column stays numeric with a few non-numbers (read as missing, with a warning):
 /// at most 5 % of its non-missing cells and at most this many.
 inline constexpr std::size_t kMaxStrayCells = 100;
+/// The stray cells its warning shows.
+inline constexpr std::size_t kStrayShown = 3;
 
 /// One rank's part of a column's numeric pass (infer_column's first reading, with a
 /// point as the decimal mark): what the ranks merge to take the one-process decision.
@@ -80,6 +82,7 @@ struct NumericPart {
   bool any_comma = false;      // some cell has a comma (other number formats would be tried)
   int first_present = -1;      // the first present cell: -1 none, 0 not a date, 1 a date
   std::vector<double> numbers; // the cells read as numbers (NaN: missing or stray)
+  std::vector<std::size_t> stray_rows;  // the first few strays' rows (as many as a warning shows)
 };
 NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values);
 
@@ -101,6 +104,11 @@ TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na
 /// not what its cells look like at first sight (integer codes, identifiers, text).
 void announce_column(const Column& col, Diagnostics& diagnostics);
 
+/// A stray cell of a numeric column as infer_types' warning shows it: "'text' at place".
+std::string stray_cell_shown(std::string_view cell, const std::string& place);
+/// infer_types' warning about a numeric column's `count` stray cells (the first shown).
+std::string non_numeric_cells_message(std::string_view name, std::size_t count, const std::vector<std::string>& shown);
+
 /// A CSV file read by the ranks of a run (ranks.cpp), before its rows are gathered.
 /// On the fast path each rank split and typed only its own rows: `data.table` holds
 /// them, with the types, levels, integral flags and decimal marks every rank agreed
@@ -111,6 +119,7 @@ struct RankRows {
   SourceData data;
   bool whole = false;
   std::vector<std::size_t> rows_per_rank;  // fast path: each rank's data rows, in rank order
+  std::vector<std::string> stray_warnings;  // fast path: per column, its non_numeric_cells warning or ""
 };
 RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm);
 /// Every rank's rows in rank order, on every rank: the whole table, with the

@@ -226,7 +226,7 @@ void cut_outside_quotes(const std::string& path, std::uint64_t n, std::uint64_t&
 /// every rank where the merge would not be exact (the caller parses the text whole).
 bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, const std::string& path,
                const CsvOptions& options, const Communicator& comm, std::vector<Column>& columns,
-               std::vector<std::size_t>& rows_per_rank) {
+               std::vector<std::size_t>& rows_per_rank, std::vector<std::string>& stray_warnings) {
   const int rank = comm.rank(), size = comm.size();
   // The delimiter and the header, from rank 0.
   Head head;
@@ -252,26 +252,27 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   StringTable strings;
   std::vector<io_detail::NumericPart> numeric;
   bool ok = true;
+  const std::size_t start = rank == 0 ? head.data_start : 0;
+  CsvOptions local = options;
+  local.header = false;  // the slice's records are data rows
+  io_detail::CsvSlice slice;
+  slice.delimiter = head.delimiter;
+  slice.header = &head.names;
+  slice.start = start;
+  slice.line_base = line_base;
+  std::vector<std::size_t> selected;  // the columns' positions in the header
   try {
-    const std::size_t start = rank == 0 ? head.data_start : 0;
+    if (options.columns.empty())
+      for (std::size_t j = 0; j < head.names.size(); ++j) selected.push_back(j);
+    else
+      selected = resolve_columns(options.columns, head.names);
     if (part.substr(start).find_first_not_of("\r\n") == std::string_view::npos) {  // no record (blank lines only)
-      std::vector<std::size_t> selected;
-      if (options.columns.empty())
-        for (std::size_t j = 0; j < head.names.size(); ++j) selected.push_back(j);
-      else
-        selected = resolve_columns(options.columns, head.names);
       strings.source = path;
       for (std::size_t j : selected) strings.columns.emplace_back(head.names[j]);
     } else {
-      CsvOptions local = options;
-      local.header = false;  // the slice's records are data rows
-      io_detail::CsvSlice slice;
-      slice.delimiter = head.delimiter;
-      slice.header = &head.names;
-      slice.start = start;
-      slice.line_base = line_base;
-      slice.cells = &strings;
-      io_detail::parse_csv_slice(part, path, local, slice);
+      io_detail::CsvSlice cells = slice;
+      cells.cells = &strings;
+      io_detail::parse_csv_slice(part, path, local, cells);
     }
     for (const StringColumn& cells : strings.columns) numeric.push_back(io_detail::summarise_numbers(cells, options.na_values));
   } catch (const std::exception&) {
@@ -309,6 +310,8 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   std::vector<std::size_t> other_formats;
   std::vector<std::size_t> id_check;    // numeric columns named like identifiers, without missing cells
   std::vector<bool> is_id(n_cols);      // ... whose numbers are all distinct: identifiers, coded as text
+  std::vector<std::size_t> with_strays;  // numeric columns with a few cells that are not numbers
+  std::vector<std::size_t> stray_counts(n_cols);
   for (std::size_t c = 0; c < n_cols; ++c) {
     std::size_t missing = 0, strays = 0;
     bool complete = true, all_integral = true, infinite = false, any_comma = false;
@@ -329,14 +332,52 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
     // column with a comma as thousands separator and as decimal mark (below).
     if (strays > 0 && any_comma) other_formats.push_back(c);
     if (numeric_column) {
-      // Stray cells read as missing (a warning naming the first ones), an infinite
-      // value (an error at its place), an identifier named so (distinct numbers): whole.
-      if (strays > 0 || infinite) return false;
-      if (missing == 0 && named_like_identifier(strings.columns[c].name())) id_check.push_back(c);
+      // An infinite value (an error at its place), or strays where another reading of
+      // the commas might read more cells: the text is read whole.
+      if (infinite || (strays > 0 && any_comma)) return false;
+      if (strays > 0) with_strays.push_back(c);
+      stray_counts[c] = strays;
+      if (missing + strays == 0 && named_like_identifier(strings.columns[c].name())) id_check.push_back(c);
       is_number[c] = true;
-      integral[c] = all_integral && missing < n_rows;
+      integral[c] = all_integral && missing + strays < n_rows;
     } else if (first_present == 1) {
       return false;  // possibly dates: their order and reference need every cell
+    }
+  }
+
+  // Stray cells read as missing: the warning shows the column's first few, each at
+  // its place in the file; each rank names its own first ones, taken in rank order.
+  stray_warnings.assign(n_cols, std::string());
+  if (!with_strays.empty()) {
+    std::string shown_bytes;
+    for (std::size_t c : with_strays) {
+      const auto& rows = numeric[c].stray_rows;
+      put(shown_bytes, rows.size());
+      for (std::size_t row : rows) {
+        std::size_t find_row = row, found = 0;
+        io_detail::CsvSlice find = slice;
+        find.find_row = &find_row;
+        find.found = &found;
+        find.find_field = selected[c];
+        io_detail::parse_csv_slice(part, path, local, find);
+        const auto [line, column] = io_detail::line_column(part, found, line_base);
+        put(shown_bytes, io_detail::stray_cell_shown(strings.columns[c].cell(row), fmt::format("{}:{}:{}", path, line, column)));
+      }
+    }
+    const std::vector<std::string> all_shown = comm.allgather_bytes(shown_bytes);
+    std::vector<Reader> shown_in;
+    for (const auto& bytes : all_shown) shown_in.push_back(Reader{bytes});
+    for (std::size_t c : with_strays) {
+      std::vector<std::string> shown;
+      for (int r = 0; r < size; ++r) {
+        Reader& in = shown_in[static_cast<std::size_t>(r)];
+        const std::size_t count = static_cast<std::size_t>(in.u64());
+        for (std::size_t k = 0; k < count; ++k) {
+          const std::string_view item = in.str();
+          if (shown.size() < io_detail::kStrayShown) shown.emplace_back(item);
+        }
+      }
+      stray_warnings[c] = io_detail::non_numeric_cells_message(strings.columns[c].name(), stray_counts[c], shown);
     }
   }
 
@@ -510,7 +551,8 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   const bool mergeable = options.types.empty() && options.dates.empty() && options.max_rows == 0 &&
                          options.decimal == 0 && options.column_decimal.empty() && n < 0xFFFFFFF0ULL;
   std::vector<Column> columns;
-  const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank);
+  const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank,
+                                           out.stray_warnings);
   if (rank > 0) {
     double state = 0;
     comm.receive(std::span<double>(&state, 1), rank - 1);
@@ -536,6 +578,7 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   // The whole text: the parts in rank order are the file's bytes.
   out.whole = true;
   out.rows_per_rank.clear();
+  out.stray_warnings.clear();
   std::vector<std::string> parts = comm.allgather_bytes(part);
   std::string().swap(part);
   std::string text;
@@ -614,7 +657,11 @@ SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Comm
   out.provenance = std::move(rows.data.provenance);
   // infer_types' warnings, column after column, as one process gives them.
   if (options.diagnostics)
-    for (const Column& col : out.table.columns()) io_detail::announce_column(col, *options.diagnostics);
+    for (std::size_t j = 0; j < out.table.cols(); ++j) {
+      io_detail::announce_column(out.table.column(j), *options.diagnostics);
+      if (j < rows.stray_warnings.size() && !rows.stray_warnings[j].empty())
+        options.diagnostics->warn("load", "non_numeric_cells", rows.stray_warnings[j]);
+    }
   return out;
 }
 
