@@ -130,8 +130,8 @@ constexpr std::size_t kFewCodesMin = 3, kFewCodesMax = 10;
 
 // A column stays numeric with a few non-numbers (read as missing, with a warning):
 // at most 5 % of its non-missing cells and at most this many.
-constexpr std::size_t kMaxStrayCells = 100;
-constexpr std::size_t kStrayShown = 3;
+using io_detail::kMaxStrayCells;
+using io_detail::kStrayShown;
 
 /// The stray cells of a numeric column: how many, and the first few rows.
 struct Strays {
@@ -497,6 +497,55 @@ std::optional<DatePass> read_dates(const StringColumn& cells, const IsNa& is_na,
   return p;
 }
 
+/// What coding a text column's cells counts (classify_text_column's inputs).
+struct TextCounts {
+  std::size_t missing = 0, total_length = 0, blanks = 0;
+};
+
+/// Codes a column's cells into levels in order of first appearance (-1: missing).
+template <class IsNa>
+TextCounts code_text_cells(const StringColumn& cells, const IsNa& is_na, std::vector<std::int32_t>& codes,
+                           std::vector<std::string>& levels) {
+  const std::size_t n_rows = cells.size();
+  codes.resize(n_rows);
+  // Keys view `owned`, copies of the levels.
+  std::unordered_map<std::string_view, std::int32_t> index;
+  std::deque<std::string> owned;
+  std::size_t missing = 0, total_length = 0, blanks = 0;
+  for (std::size_t r = 0; r < n_rows; ++r) {
+    const std::string_view v = cells.cell(r);
+    if (is_na(r, v)) {
+      codes[r] = -1;
+      ++missing;
+      continue;
+    }
+    total_length += v.size();
+    blanks += static_cast<std::size_t>(std::count(v.begin(), v.end(), ' '));
+    // Few levels (the usual case): a linear scan beats hashing.
+    std::int32_t code = -1;
+    if (levels.size() <= 16) {
+      for (std::size_t l = 0; l < levels.size(); ++l)
+        if (levels[l].size() == v.size() && std::memcmp(levels[l].data(), v.data(), v.size()) == 0) {
+          code = static_cast<std::int32_t>(l);
+          break;
+        }
+      if (code < 0 && levels.size() == 16)
+        for (std::size_t l = 0; l < levels.size(); ++l)
+          index.emplace(owned.emplace_back(levels[l]), static_cast<std::int32_t>(l));
+    } else {
+      auto it = index.find(v);
+      if (it != index.end()) code = it->second;
+    }
+    if (code < 0) {
+      code = static_cast<std::int32_t>(levels.size());
+      levels.emplace_back(v);
+      if (levels.size() > 16) index.emplace(owned.emplace_back(v), code);
+    }
+    codes[r] = code;
+  }
+  return {missing, total_length, blanks};
+}
+
 Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced, const DateSpec* date_spec,
                     const NaMatcher& is_marker, char decimal,
                     const std::function<void(std::size_t row, const std::string& message)>& fail, Strays& strays,
@@ -568,42 +617,8 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
     }
   }
   if (!numeric) {
-    col.codes.resize(n_rows);
-    // Keys view `owned`, copies of the levels.
-    std::unordered_map<std::string_view, std::int32_t> index;
-    std::deque<std::string> owned;
-    std::size_t missing = 0, total_length = 0, blanks = 0;
-    for (std::size_t r = 0; r < n_rows; ++r) {
-      const std::string_view v = cells.cell(r);
-      if (is_na(r, v)) {
-        col.codes[r] = -1;
-        ++missing;
-        continue;
-      }
-      total_length += v.size();
-      blanks += static_cast<std::size_t>(std::count(v.begin(), v.end(), ' '));
-      // Few levels (the usual case): a linear scan beats hashing.
-      std::int32_t code = -1;
-      if (col.levels.size() <= 16) {
-        for (std::size_t l = 0; l < col.levels.size(); ++l)
-          if (col.levels[l].size() == v.size() && std::memcmp(col.levels[l].data(), v.data(), v.size()) == 0) {
-            code = static_cast<std::int32_t>(l);
-            break;
-          }
-        if (code < 0 && col.levels.size() == 16)
-          for (std::size_t l = 0; l < col.levels.size(); ++l)
-            index.emplace(owned.emplace_back(col.levels[l]), static_cast<std::int32_t>(l));
-      } else {
-        auto it = index.find(v);
-        if (it != index.end()) code = it->second;
-      }
-      if (code < 0) {
-        code = static_cast<std::int32_t>(col.levels.size());
-        col.levels.emplace_back(v);
-        if (col.levels.size() > 16) index.emplace(owned.emplace_back(v), code);
-      }
-      col.codes[r] = code;
-    }
+    const TextCounts counts = code_text_cells(cells, is_na, col.codes, col.levels);
+    const std::size_t missing = counts.missing, total_length = counts.total_length, blanks = counts.blanks;
     col.missing = missing;
     if (forced) {
       col.type = *forced;
@@ -824,21 +839,87 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
                                               format_name(format), first_with_comma(cells)));
     }
     if (strays.count > 0 && options.diagnostics) {
-      std::string shown;
-      for (std::size_t r : strays.rows) {
-        std::string v(trim(cells.cell(r)));
-        if (v.size() > 40) v = v.substr(0, 40) + "...";
-        shown += fmt::format("{}'{}' at {}", shown.empty() ? "" : ", ", v,
-                             options.place ? options.place(j, r) : fmt::format("{}, data row {}", table.source, r + 1));
-      }
-      options.diagnostics->warn(
-          "load", "non_numeric_cells",
-          fmt::format("column '{}' is numeric but {} {} ({}{}); read as missing", cells.name(), strays.count,
-                      strays.count == 1 ? "cell is not a number" : "cells are not numbers", shown,
-                      strays.count > strays.rows.size() ? ", ..." : ""));
+      std::vector<std::string> shown;
+      for (std::size_t r : strays.rows)
+        shown.push_back(io_detail::stray_cell_shown(
+            cells.cell(r), options.place ? options.place(j, r) : fmt::format("{}, data row {}", table.source, r + 1)));
+      options.diagnostics->warn("load", "non_numeric_cells",
+                                io_detail::non_numeric_cells_message(cells.name(), strays.count, shown));
     }
   }
   return Table(table.source, std::move(columns));
 }
 
 }  // namespace segmenta
+
+// ---------------------------------------------------------------------------
+// The steps of infer_column for cells split among the ranks of a run (ranks.cpp)
+// ---------------------------------------------------------------------------
+
+namespace segmenta::io_detail {
+
+NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values) {
+  const NaMatcher is_marker(na_values);
+  auto is_na = [&](std::size_t r, std::string_view v) { return cells.is_missing(r) || is_marker(v); };
+  NumericPart out;
+  // read_numbers' first reading (a point as decimal mark), with its limit of strays.
+  NumericPass p = numeric_pass(cells, NumberFormat::plain, is_na, kMaxStrayCells);
+  out.missing = p.missing;
+  out.strays = p.strays.count;
+  out.complete = p.complete;
+  out.all_integral = p.all_integral;
+  out.infinite = p.first_infinite.has_value();
+  out.stray_rows = p.strays.rows;
+  for (std::size_t r = 0; r < cells.size() && !out.any_comma; ++r)
+    out.any_comma = !cells.is_missing(r) && cells.cell(r).find(',') != std::string_view::npos;
+  // read_dates' first test: its first present cell.
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    const std::string_view v = cells.cell(r);
+    if (is_na(r, v)) continue;
+    out.first_present = split_date(v) ? 1 : 0;
+    break;
+  }
+  out.numbers = std::move(p.numbers);
+  return out;
+}
+
+NumericPart count_in_format(const StringColumn& cells, const std::vector<std::string>& na_values, bool decimal_comma) {
+  const NaMatcher is_marker(na_values);
+  auto is_na = [&](std::size_t r, std::string_view v) { return cells.is_missing(r) || is_marker(v); };
+  const NumericPass p = numeric_pass(cells, decimal_comma ? NumberFormat::decimal_comma : NumberFormat::grouped, is_na,
+                                     kMaxStrayCells);
+  NumericPart out;
+  out.missing = p.missing;
+  out.strays = p.strays.count;
+  out.complete = p.complete;
+  return out;
+}
+
+TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na_values) {
+  const NaMatcher is_marker(na_values);
+  auto is_na = [&](std::size_t r, std::string_view v) { return cells.is_missing(r) || is_marker(v); };
+  TextPart out;
+  const TextCounts counts = code_text_cells(cells, is_na, out.codes, out.levels);
+  out.missing = counts.missing;
+  out.total_length = counts.total_length;
+  out.blanks = counts.blanks;
+  return out;
+}
+
+void announce_column(const Column& col, Diagnostics& diagnostics) { announce_type(col, std::nullopt, diagnostics); }
+
+std::string stray_cell_shown(std::string_view cell, const std::string& place) {
+  std::string v(trim(cell));
+  if (v.size() > 40) v = v.substr(0, 40) + "...";
+  return fmt::format("'{}' at {}", v, place);
+}
+
+std::string non_numeric_cells_message(std::string_view name, std::size_t count, const std::vector<std::string>& shown) {
+  std::string list;
+  for (const auto& item : shown) list += (list.empty() ? "" : ", ") + item;
+  return fmt::format("column '{}' is numeric but {} {} ({}{}); read as missing", name, count,
+                     count == 1 ? "cell is not a number" : "cells are not numbers", list,
+                     count > shown.size() ? ", ..." : "");
+}
+
+}  // namespace segmenta::io_detail

@@ -21,6 +21,7 @@ inline std::string_view trim(std::string_view s) {
 #include <utility>
 #include <vector>
 
+#include "segmenta/comm.hpp"
 #include "segmenta/io.hpp"
 
 namespace segmenta::io_detail {
@@ -63,6 +64,75 @@ struct CsvSlice {
 /// parse_csv's work on text that has been checked for UTF-16, emptiness and (without
 /// a header in `slice`) invalid UTF-8.
 Table parse_csv_slice(std::string_view text, const std::string& name, const CsvOptions& options, const CsvSlice& slice);
+
+/// A column stays numeric with a few non-numbers (read as missing, with a warning):
+/// at most 5 % of its non-missing cells and at most this many.
+inline constexpr std::size_t kMaxStrayCells = 100;
+/// The stray cells its warning shows.
+inline constexpr std::size_t kStrayShown = 3;
+
+/// One rank's part of a column's numeric pass (infer_column's first reading, with a
+/// point as the decimal mark): what the ranks merge to take the one-process decision.
+struct NumericPart {
+  std::size_t missing = 0;     // missing markers
+  std::size_t strays = 0;      // present cells that are not numbers (counting stops past the limit)
+  bool complete = true;        // false: more strays than a numeric column may have
+  bool all_integral = true;    // every number written as an integer
+  bool infinite = false;       // some number is infinite
+  bool any_comma = false;      // some cell has a comma (other number formats would be tried)
+  int first_present = -1;      // the first present cell: -1 none, 0 not a date, 1 a date
+  std::vector<double> numbers; // the cells read as numbers (NaN: missing or stray)
+  std::vector<std::size_t> stray_rows;  // the first few strays' rows (as many as a warning shows)
+};
+NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values);
+
+/// The missing, stray and complete counts of the same pass reading numbers with a
+/// comma as thousands separator (decimal_comma false) or as decimal mark, the other
+/// readings infer_column tries when a cell has a comma.
+NumericPart count_in_format(const StringColumn& cells, const std::vector<std::string>& na_values, bool decimal_comma);
+
+/// One rank's cells of a text column coded into its own levels (first appearance
+/// order) and the counts classify_text_column reads.
+struct TextPart {
+  std::vector<std::int32_t> codes;
+  std::vector<std::string> levels;
+  std::size_t missing = 0, total_length = 0, blanks = 0;
+};
+TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na_values);
+
+/// infer_types' warning about a column inferred (no override, no date) whose type is
+/// not what its cells look like at first sight (integer codes, identifiers, text).
+void announce_column(const Column& col, Diagnostics& diagnostics);
+
+/// A stray cell of a numeric column as infer_types' warning shows it: "'text' at place".
+std::string stray_cell_shown(std::string_view cell, const std::string& place);
+/// infer_types' warning about a numeric column's `count` stray cells (the first shown).
+std::string non_numeric_cells_message(std::string_view name, std::size_t count, const std::vector<std::string>& shown);
+
+/// A CSV file read by the ranks of a run (ranks.cpp), before its rows are gathered.
+/// On the fast path each rank split and typed only its own rows: `data.table` holds
+/// them, with the types, levels, integral flags and decimal marks every rank agreed
+/// on (the one-process decisions; a column's `missing` counts this rank's rows).
+/// Otherwise (`whole`: a case the ranks do not merge, or gzip) the text was gathered
+/// and every rank parsed it whole, and `data.table` is the whole table.
+struct RankRows {
+  SourceData data;
+  bool whole = false;
+  std::vector<std::size_t> rows_per_rank;  // fast path: each rank's data rows, in rank order
+  std::vector<std::string> stray_warnings;  // fast path: per column, its non_numeric_cells warning or ""
+};
+RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm);
+/// Every rank's rows in rank order, on every rank: the whole table, with the
+/// warnings infer_types gives about it (to options.diagnostics).
+SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Communicator& comm);
+
+/// What the last read_csv_on_ranks of this process did, for tests: whether it took
+/// the fast path, and how many data rows this rank split and typed.
+struct RanksReadCount {
+  bool fast = false;
+  std::size_t rows_typed = 0;
+};
+RanksReadCount last_read_on_ranks() noexcept;
 
 /// Reads a CSV file (or a gzip one) a block at a time straight into string columns,
 /// then types them one column at a time: the same table, warnings and errors as

@@ -1,11 +1,18 @@
-// A CSV file read by the ranks of an MPI run: each rank reads the lines that start
-// in its share of the bytes and checks them; the shares travel to every rank, and
-// every rank parses the file's text as one process would.
+// A CSV file read by the ranks of an MPI run: each rank reads the records that start
+// in its share of the bytes (cut at line ends outside quotes), checks them, splits
+// them into cells and types them; the ranks merge their columns' summaries so that
+// every type and level is the one process's decision, and the typed rows are then
+// gathered on every rank. Cases whose decisions need more than the summaries merged
+// here (dates, number formats, stray cells, declared types...) gather the text and
+// parse it whole, as one process does.
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <bit>
 #include <limits>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -85,28 +92,431 @@ std::pair<std::size_t, std::size_t> place_in_part(std::string_view part, std::si
   return {line, column};
 }
 
-}  // namespace
+/// The summaries the ranks exchange, as bytes: integers and length-prefixed strings.
+void put(std::string& out, std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void put(std::string& out, std::string_view v) {
+  put(out, static_cast<std::uint64_t>(v.size()));
+  out.append(v);
+}
+struct Reader {
+  std::string_view in;
+  std::size_t at = 0;
+  std::uint64_t u64() {
+    std::uint64_t v = 0;
+    if (at + sizeof v > in.size()) throw InvalidArgument("read_csv_on_ranks: a summary ends early");
+    std::memcpy(&v, in.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  }
+  std::string_view str() {
+    const std::uint64_t n = u64();
+    if (n > in.size() - at) throw InvalidArgument("read_csv_on_ranks: a summary ends early");
+    const std::string_view s = in.substr(at, static_cast<std::size_t>(n));
+    at += static_cast<std::size_t>(n);
+    return s;
+  }
+};
 
-SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm) {
+/// The line ends outside quotes at the start of `text`, counted as sniff_delimiter
+/// counts a line's end, up to `limit`.
+std::size_t line_ends_outside_quotes(std::string_view text, std::size_t limit) {
+  std::size_t count = 0;
+  bool in_quotes = false;
+  for (std::size_t pos = 0; pos < text.size() && count < limit; ++pos) {
+    const char c = text[pos];
+    if (c == '"') {
+      in_quotes = !in_quotes;
+    } else if (!in_quotes && (c == '\n' || c == '\r')) {
+      if (c == '\r' && pos + 1 < text.size() && text[pos + 1] == '\n') ++pos;
+      ++count;
+    }
+  }
+  return count;
+}
+
+/// What rank 0 finds at the start of the file: the delimiter, the column names and
+/// where its data rows start. `ok` is false where rank 0's part cannot tell what one
+/// process reads there (fewer lines than the delimiter's sniffing reads, a header
+/// record that does not end in the part, an empty file, a header error): the text is
+/// then parsed whole.
+struct Head {
+  bool ok = false;
+  char delimiter = ',';
+  std::vector<std::string> names;
+  std::size_t data_start = 0;
+};
+
+Head read_head(std::string_view part, bool whole_file, const std::string& path, const CsvOptions& options) {
+  Head h;
+  const std::size_t bom = part.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  const std::string_view body = part.substr(bom);
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return h;
+  if (!options.delimiter && !whole_file && line_ends_outside_quotes(body, 20) < 20) return h;
+  h.delimiter = options.delimiter ? options.delimiter : sniff_delimiter(body);
+  try {
+    h.names = io_detail::csv_header(part, bom, path, h.delimiter, options.header, 0);
+  } catch (const std::exception&) {
+    return h;
+  }
+  if (options.header) {
+    std::size_t records = 0;
+    h.data_start = io_detail::scan_records(part, bom, h.delimiter, 1, records);
+    if (records != 1) return h;
+  } else {
+    h.data_start = bom;
+  }
+  h.ok = true;
+  return h;
+}
+
+/// Moves the cuts between the ranks' parts out of quoted fields: the quotes of the
+/// parts before a rank's say whether its first byte is inside quotes (each '"' opens
+/// or closes one, as in a well-formed file); a rank whose start is inside moves it to
+/// the first line end outside quotes in its part (or, with none, to the next rank's
+/// start), and the rank before reads up to there. The parts stay a partition of the
+/// file in order. Where the quotes are not all opening and closing ones the cut may
+/// still fall inside a field: the ranks' parsing then fails and the text is parsed
+/// whole, so the outcome is exact either way.
+void cut_outside_quotes(const std::string& path, std::uint64_t n, std::uint64_t& begin, std::uint64_t& end,
+                        std::string& part, const Communicator& comm) {
   const int rank = comm.rank(), size = comm.size();
-  std::string part;
-  bool whole = false;  // a gzip file: every rank reads all of it
+  const std::int64_t quotes = static_cast<std::int64_t>(std::count(part.begin(), part.end(), '"'));
+  const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(&quotes, 1));
+  // The quotes before each rank's first byte: an odd count puts it inside quotes.
+  std::int64_t prefix = 0, mine_before = 0;
+  bool any_inside = false;
+  for (int r = 0; r < size; ++r) {
+    if (r == rank) mine_before = prefix;
+    if (r > 0 && prefix % 2 == 1) any_inside = true;
+    prefix += all[static_cast<std::size_t>(r)];
+  }
+  if (!any_inside) return;
+  std::int64_t found = static_cast<std::int64_t>(begin);
+  if (rank > 0 && mine_before % 2 == 1) {
+    found = -1;
+    bool in_quotes = true;
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      if (part[i] == '"') {
+        in_quotes = !in_quotes;
+      } else if (!in_quotes && part[i] == '\n') {
+        found = static_cast<std::int64_t>(begin + i + 1);
+        break;
+      }
+    }
+  }
+  const std::vector<std::int64_t> starts = comm.allgather(std::span<const std::int64_t>(&found, 1));
+  std::vector<std::uint64_t> cut(static_cast<std::size_t>(size) + 1, n);
+  for (int r = size - 1; r >= 0; --r) {
+    const std::int64_t s = starts[static_cast<std::size_t>(r)];
+    cut[static_cast<std::size_t>(r)] = s >= 0 ? static_cast<std::uint64_t>(s) : cut[static_cast<std::size_t>(r) + 1];
+  }
+  const std::uint64_t new_begin = cut[static_cast<std::size_t>(rank)], new_end = cut[static_cast<std::size_t>(rank) + 1];
+  if (new_begin == begin && new_end == end) return;
   agree_on_failure(comm, [&] {
     RangeFile file(path);
-    const std::uint64_t n = file.size();
+    part = file.read(new_begin, static_cast<std::size_t>(new_end - new_begin));
+    if (part.size() != new_end - new_begin) throw IoError(fmt::format("{}: cannot read: the file changed while read", path));
+  });
+  begin = new_begin;
+  end = new_end;
+}
+
+/// This rank's records split into cells and typed as one process types the whole
+/// columns (the ranks merge their summaries and take the same decisions); false on
+/// every rank where the merge would not be exact (the caller parses the text whole).
+bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, const std::string& path,
+               const CsvOptions& options, const Communicator& comm, std::vector<Column>& columns,
+               std::vector<std::size_t>& rows_per_rank, std::vector<std::string>& stray_warnings) {
+  const int rank = comm.rank(), size = comm.size();
+  // The delimiter and the header, from rank 0.
+  Head head;
+  std::string head_bytes;
+  if (rank == 0) {
+    head = read_head(part, whole_file, path, options);
+    put(head_bytes, head.ok ? 1 : 0);
+    put(head_bytes, static_cast<unsigned char>(head.delimiter));
+    put(head_bytes, head.names.size());
+    for (const auto& name : head.names) put(head_bytes, name);
+  }
+  if (size > 1) comm.broadcast(head_bytes, 0);
+  if (rank != 0) {
+    Reader in{head_bytes};
+    head.ok = in.u64() != 0;
+    head.delimiter = static_cast<char>(in.u64());
+    head.names.resize(static_cast<std::size_t>(in.u64()));
+    for (auto& name : head.names) name = std::string(in.str());
+  }
+  if (!head.ok) return false;
+
+  // This rank's records as string columns (the selected ones) and their numeric pass.
+  StringTable strings;
+  std::vector<io_detail::NumericPart> numeric;
+  bool ok = true;
+  const std::size_t start = rank == 0 ? head.data_start : 0;
+  CsvOptions local = options;
+  local.header = false;  // the slice's records are data rows
+  io_detail::CsvSlice slice;
+  slice.delimiter = head.delimiter;
+  slice.header = &head.names;
+  slice.start = start;
+  slice.line_base = line_base;
+  std::vector<std::size_t> selected;  // the columns' positions in the header
+  try {
+    if (options.columns.empty())
+      for (std::size_t j = 0; j < head.names.size(); ++j) selected.push_back(j);
+    else
+      selected = resolve_columns(options.columns, head.names);
+    if (part.substr(start).find_first_not_of("\r\n") == std::string_view::npos) {  // no record (blank lines only)
+      strings.source = path;
+      for (std::size_t j : selected) strings.columns.emplace_back(head.names[j]);
+    } else {
+      io_detail::CsvSlice cells = slice;
+      cells.cells = &strings;
+      io_detail::parse_csv_slice(part, path, local, cells);
+    }
+    for (const StringColumn& cells : strings.columns) numeric.push_back(io_detail::summarise_numbers(cells, options.na_values));
+  } catch (const std::exception&) {
+    ok = false;  // the one process's error (or none: a cut inside a field) comes from the whole text
+  }
+  const std::size_t n_cols = strings.columns.size(), n_local = strings.rows();
+  {
+    const std::int64_t mine[] = {ok ? 1 : 0, static_cast<std::int64_t>(n_local), static_cast<std::int64_t>(n_cols)};
+    const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine, 3));
+    std::size_t total = 0;
+    rows_per_rank.assign(static_cast<std::size_t>(size), 0);
+    for (int r = 0; r < size; ++r) {
+      const std::int64_t* v = all.data() + 3 * r;
+      if (v[0] == 0 || v[2] != static_cast<std::int64_t>(n_cols)) return false;
+      rows_per_rank[static_cast<std::size_t>(r)] = static_cast<std::size_t>(v[1]);
+      total += static_cast<std::size_t>(v[1]);
+    }
+    if (total == 0) return false;  // "no data rows after the header", said at its place
+  }
+  std::size_t n_rows = 0;
+  for (std::size_t r : rows_per_rank) n_rows += r;
+
+  // The numeric pass merged: every rank takes the one-process decision per column.
+  constexpr std::size_t kFields = 7;
+  std::vector<std::int64_t> mine;
+  mine.reserve(kFields * n_cols);
+  for (const auto& p : numeric)
+    for (std::int64_t v : {static_cast<std::int64_t>(p.missing), static_cast<std::int64_t>(p.strays),
+                           std::int64_t{p.complete}, std::int64_t{p.all_integral}, std::int64_t{p.infinite},
+                           std::int64_t{p.any_comma}, std::int64_t{p.first_present}})
+      mine.push_back(v);
+  const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine));
+  std::vector<bool> is_number(n_cols);
+  std::vector<bool> integral(n_cols);
+  std::vector<std::size_t> other_formats;
+  std::vector<std::size_t> id_check;    // numeric columns named like identifiers, without missing cells
+  std::vector<bool> is_id(n_cols);      // ... whose numbers are all distinct: identifiers, coded as text
+  std::vector<std::size_t> with_strays;  // numeric columns with a few cells that are not numbers
+  std::vector<std::size_t> stray_counts(n_cols);
+  for (std::size_t c = 0; c < n_cols; ++c) {
+    std::size_t missing = 0, strays = 0;
+    bool complete = true, all_integral = true, infinite = false, any_comma = false;
+    int first_present = -1;
+    for (int r = 0; r < size; ++r) {
+      const std::int64_t* v = all.data() + (static_cast<std::size_t>(r) * n_cols + c) * kFields;
+      missing += static_cast<std::size_t>(v[0]);
+      strays += static_cast<std::size_t>(v[1]);
+      complete = complete && v[2] != 0;
+      all_integral = all_integral && v[3] != 0;
+      infinite = infinite || v[4] != 0;
+      any_comma = any_comma || v[5] != 0;
+      if (first_present < 0) first_present = static_cast<int>(v[6]);
+    }
+    complete = complete && strays <= io_detail::kMaxStrayCells;
+    const bool numeric_column = complete && (strays == 0 || strays * 20 <= n_rows - missing);
+    // Cells that are no plain numbers and a comma somewhere: one process also reads the
+    // column with a comma as thousands separator and as decimal mark (below).
+    if (strays > 0 && any_comma) other_formats.push_back(c);
+    if (numeric_column) {
+      // An infinite value (an error at its place), or strays where another reading of
+      // the commas might read more cells: the text is read whole.
+      if (infinite || (strays > 0 && any_comma)) return false;
+      if (strays > 0) with_strays.push_back(c);
+      stray_counts[c] = strays;
+      if (missing + strays == 0 && named_like_identifier(strings.columns[c].name())) id_check.push_back(c);
+      is_number[c] = true;
+      integral[c] = all_integral && missing + strays < n_rows;
+    } else if (first_present == 1) {
+      return false;  // possibly dates: their order and reference need every cell
+    }
+  }
+
+  // Stray cells read as missing: the warning shows the column's first few, each at
+  // its place in the file; each rank names its own first ones, taken in rank order.
+  stray_warnings.assign(n_cols, std::string());
+  if (!with_strays.empty()) {
+    std::string shown_bytes;
+    for (std::size_t c : with_strays) {
+      const auto& rows = numeric[c].stray_rows;
+      put(shown_bytes, rows.size());
+      for (std::size_t row : rows) {
+        std::size_t find_row = row, found = 0;
+        io_detail::CsvSlice find = slice;
+        find.find_row = &find_row;
+        find.found = &found;
+        find.find_field = selected[c];
+        io_detail::parse_csv_slice(part, path, local, find);
+        const auto [line, column] = io_detail::line_column(part, found, line_base);
+        put(shown_bytes, io_detail::stray_cell_shown(strings.columns[c].cell(row), fmt::format("{}:{}:{}", path, line, column)));
+      }
+    }
+    const std::vector<std::string> all_shown = comm.allgather_bytes(shown_bytes);
+    std::vector<Reader> shown_in;
+    for (const auto& bytes : all_shown) shown_in.push_back(Reader{bytes});
+    for (std::size_t c : with_strays) {
+      std::vector<std::string> shown;
+      for (int r = 0; r < size; ++r) {
+        Reader& in = shown_in[static_cast<std::size_t>(r)];
+        const std::size_t count = static_cast<std::size_t>(in.u64());
+        for (std::size_t k = 0; k < count; ++k) {
+          const std::string_view item = in.str();
+          if (shown.size() < io_detail::kStrayShown) shown.emplace_back(item);
+        }
+      }
+      stray_warnings[c] = io_detail::non_numeric_cells_message(strings.columns[c].name(), stray_counts[c], shown);
+    }
+  }
+
+  // A numeric column named like an identifier is one when its numbers are distinct
+  // over all the rows: every rank checks the gathered numbers as one process does.
+  for (std::size_t c : id_check) {
+    std::vector<double> sorted = comm.allgather(std::span<const double>(numeric[c].numbers));
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) {
+      is_number[c] = false;
+      is_id[c] = true;
+    }
+  }
+
+  if (!other_formats.empty()) {
+    // The column is text when no reading makes it numeric, whichever one process
+    // would keep as the best; otherwise (numbers with a comma) the text is read whole.
+    std::vector<std::int64_t> counts;
+    for (std::size_t c : other_formats)
+      for (bool decimal_comma : {false, true}) {
+        const io_detail::NumericPart p =
+            io_detail::count_in_format(strings.columns[c], options.na_values, decimal_comma);
+        counts.insert(counts.end(), {static_cast<std::int64_t>(p.missing), static_cast<std::int64_t>(p.strays),
+                                     std::int64_t{p.complete}});
+      }
+    const std::vector<std::int64_t> all_counts = comm.allgather(std::span<const std::int64_t>(counts));
+    for (std::size_t k = 0; k < 2 * other_formats.size(); ++k) {
+      std::size_t missing = 0, strays = 0;
+      bool complete = true;
+      for (int r = 0; r < size; ++r) {
+        const std::int64_t* v = all_counts.data() + (static_cast<std::size_t>(r) * 2 * other_formats.size() + k) * 3;
+        missing += static_cast<std::size_t>(v[0]);
+        strays += static_cast<std::size_t>(v[1]);
+        complete = complete && v[2] != 0;
+      }
+      complete = complete && strays <= io_detail::kMaxStrayCells;
+      if (complete && (strays == 0 || strays * 20 <= n_rows - missing)) return false;
+    }
+  }
+
+  // Text columns (and identifiers): each rank codes its cells into its levels; the levels are merged in
+  // rank order (the one-process order of first appearance) and the codes remapped.
+  std::vector<io_detail::TextPart> texts(n_cols);
+  std::string text_bytes;
+  bool any_text = false;
+  for (std::size_t c = 0; c < n_cols; ++c) {
+    if (is_number[c]) continue;
+    any_text = true;
+    texts[c] = io_detail::code_text(strings.columns[c], options.na_values);
+    put(text_bytes, texts[c].missing);
+    put(text_bytes, texts[c].total_length);
+    put(text_bytes, texts[c].blanks);
+    put(text_bytes, texts[c].levels.size());
+    for (const auto& level : texts[c].levels) put(text_bytes, level);
+  }
+  std::vector<std::string> all_text;
+  if (any_text) all_text = comm.allgather_bytes(text_bytes);
+  std::string().swap(text_bytes);
+  std::vector<Reader> readers;
+  for (const auto& bytes : all_text) readers.push_back(Reader{bytes});
+  columns.clear();
+  columns.reserve(n_cols);
+  for (std::size_t c = 0; c < n_cols; ++c) {
+    Column col;
+    col.name = strings.columns[c].name();
+    if (is_number[c]) {
+      col.type = ColumnType::numeric;
+      col.numbers = std::move(numeric[c].numbers);
+      col.integral = integral[c];
+      col.missing = numeric[c].missing;
+      col.decimal = '.';
+    } else {
+      std::unordered_map<std::string_view, std::int32_t> index;
+      std::vector<std::int32_t> remap;
+      std::size_t missing = 0, total_length = 0, blanks = 0, longest = 0;
+      for (int r = 0; r < size; ++r) {
+        Reader& in = readers[static_cast<std::size_t>(r)];
+        missing += static_cast<std::size_t>(in.u64());
+        total_length += static_cast<std::size_t>(in.u64());
+        blanks += static_cast<std::size_t>(in.u64());
+        const std::size_t n_levels = static_cast<std::size_t>(in.u64());
+        for (std::size_t l = 0; l < n_levels; ++l) {
+          const std::string_view level = in.str();
+          const auto [it, added] = index.emplace(level, static_cast<std::int32_t>(col.levels.size()));
+          if (added) {
+            col.levels.emplace_back(level);
+            longest = std::max(longest, level.size());
+          }
+          if (r == rank) remap.push_back(it->second);
+        }
+      }
+      col.type = is_id[c] ? ColumnType::id
+                          : classify_text_column(col.name, n_rows, missing, col.levels.size(), total_length, blanks,
+                                                 longest);
+      col.codes = std::move(texts[c].codes);
+      for (std::int32_t& code : col.codes)
+        if (code >= 0) code = remap[static_cast<std::size_t>(code)];
+      col.missing = texts[c].missing;
+      col.integral = is_id[c] && integral[c];  // one process keeps the numeric pass's flag on an identifier
+    }
+    columns.push_back(std::move(col));
+    numeric[c] = {};
+    texts[c] = {};
+  }
+  return true;
+}
+
+io_detail::RanksReadCount g_last_read;
+
+}  // namespace
+
+namespace io_detail {
+
+RanksReadCount last_read_on_ranks() noexcept { return g_last_read; }
+
+RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm) {
+  const int rank = comm.rank(), size = comm.size();
+  g_last_read = {};
+  RankRows out;
+  std::string part;
+  bool whole = false;  // a gzip file: every rank reads all of it
+  std::uint64_t n = 0, begin = 0, end = 0;
+  agree_on_failure(comm, [&] {
+    RangeFile file(path);
+    n = file.size();
     whole = is_gzip(file.read(0, 2));
     if (whole) return;
-    const std::uint64_t begin = file.line_start_from(n * static_cast<std::uint64_t>(rank) / size, n);
-    const std::uint64_t end = file.line_start_from(n * static_cast<std::uint64_t>(rank + 1) / size, n);
+    begin = file.line_start_from(n * static_cast<std::uint64_t>(rank) / size, n);
+    end = file.line_start_from(n * static_cast<std::uint64_t>(rank + 1) / size, n);
     if (end - begin > std::numeric_limits<std::size_t>::max() / 2) throw InvalidArgument(path + ": part too large");
     part = file.read(begin, static_cast<std::size_t>(end - begin));
     if (part.size() != end - begin) throw IoError(fmt::format("{}: cannot read: the file changed while read", path));
   });
   if (whole) {
-    SourceData out;
-    agree_on_failure(comm, [&] { out = CsvFileSource(path, options).read(); });
+    agree_on_failure(comm, [&] { out.data = CsvFileSource(path, options).read(); });
+    out.whole = true;
     return out;
   }
+  if (size > 1) cut_outside_quotes(path, n, begin, end, part, comm);
   // Where each part's lines start in the file, for messages about a part's bytes.
   const std::int64_t newlines = static_cast<std::int64_t>(std::count(part.begin(), part.end(), '\n'));
   const std::vector<std::int64_t> counts = comm.allgather(std::span<const std::int64_t>(&newlines, 1));
@@ -122,10 +532,55 @@ SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options,
       throw ParseError(path, line, column, "invalid UTF-8 byte sequence");
     }
   });
-  // The parts in rank order are the file's bytes.
+  // FNV-1a runs through the bytes in order: rank 0 hashes its part now and passes its
+  // state on; each other rank continues from its predecessor's state after its typing.
+  std::uint64_t hash = fnv1a64("");
+  const auto pass_on = [&] {
+    if (rank + 1 < size) {
+      const double state = std::bit_cast<double>(hash);
+      comm.send(std::span<const double>(&state, 1), rank + 1);
+    }
+  };
+  if (rank == 0) {
+    hash = fnv1a64(part);
+    pass_on();
+  }
+  // The fast path: each rank splits and types its records; cases it does not merge
+  // exactly (declared types and dates, a row limit, a decimal mark, files of 4 GiB)
+  // go the whole way.
+  const bool mergeable = options.types.empty() && options.dates.empty() && options.max_rows == 0 &&
+                         options.decimal == 0 && options.column_decimal.empty() && n < 0xFFFFFFF0ULL;
+  std::vector<Column> columns;
+  const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank,
+                                           out.stray_warnings);
+  if (rank > 0) {
+    double state = 0;
+    comm.receive(std::span<double>(&state, 1), rank - 1);
+    hash = fnv1a64(part, std::bit_cast<std::uint64_t>(state));
+    pass_on();
+  }
+  if (size > 1) {
+    double state = std::bit_cast<double>(hash);
+    comm.broadcast_values(std::span<double>(&state, 1), size - 1);
+    hash = std::bit_cast<std::uint64_t>(state);
+  }
+  out.data.provenance.kind = "file";
+  out.data.provenance.name = path;
+  out.data.provenance.bytes = n;
+  out.data.provenance.fnv1a64 = hash;
+  out.data.provenance.extra.emplace_back("ranks", std::to_string(size));
+  if (fast) {
+    g_last_read = {true, columns.empty() ? 0 : columns.front().size()};
+    std::string().swap(part);
+    out.data.table = Table(path, std::move(columns));
+    return out;
+  }
+  // The whole text: the parts in rank order are the file's bytes.
+  out.whole = true;
+  out.rows_per_rank.clear();
+  out.stray_warnings.clear();
   std::vector<std::string> parts = comm.allgather_bytes(part);
-  part.clear();
-  part.shrink_to_fit();
+  std::string().swap(part);
   std::string text;
   {
     std::size_t total = 0;
@@ -136,14 +591,84 @@ SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options,
       std::string().swap(p);
     }
   }
-  SourceData out;
-  agree_on_failure(comm, [&] { out.table = parse_csv(text, path, options); });
-  out.provenance.kind = "file";
-  out.provenance.name = path;
-  out.provenance.bytes = text.size();
-  out.provenance.fnv1a64 = fnv1a64(text);
-  out.provenance.extra.emplace_back("ranks", std::to_string(size));
+  agree_on_failure(comm, [&] { out.data.table = parse_csv(text, path, options); });
   return out;
+}
+
+SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Communicator& comm) {
+  if (rows.whole) return std::move(rows.data);
+  Table& local = rows.data.table;
+  std::vector<Column> columns;
+  columns.reserve(local.cols());
+  for (std::size_t j = 0; j < local.cols(); ++j) {
+    Column& mine = local.column(j);
+    Column col;
+    col.name = mine.name;
+    col.type = mine.type;
+    col.integral = mine.integral;
+    col.decimal = mine.decimal;
+    col.levels = std::move(mine.levels);
+    if (mine.is_numeric()) {
+      col.numbers = comm.allgather(std::span<const double>(mine.numbers));
+      std::vector<double>().swap(mine.numbers);
+      col.missing = static_cast<std::size_t>(
+          std::count_if(col.numbers.begin(), col.numbers.end(), [](double v) { return std::isnan(v); }));
+    } else {
+      // The codes travel in the fewest bytes their levels need (1, 2 or 4; -1 is missing).
+      const std::size_t width = col.levels.size() < 128 ? 1 : col.levels.size() < 32768 ? 2 : 4;
+      std::string packed(mine.codes.size() * width, '\0');
+      for (std::size_t i = 0; i < mine.codes.size(); ++i) {
+        if (width == 1) packed[i] = static_cast<char>(static_cast<std::int8_t>(mine.codes[i]));
+        else if (width == 2) {
+          const auto v = static_cast<std::int16_t>(mine.codes[i]);
+          std::memcpy(packed.data() + 2 * i, &v, 2);
+        } else {
+          std::memcpy(packed.data() + 4 * i, &mine.codes[i], 4);
+        }
+      }
+      std::vector<std::int32_t>().swap(mine.codes);
+      const std::vector<std::string> parts = comm.allgather_bytes(packed);
+      std::string().swap(packed);
+      std::size_t total = 0;
+      for (const auto& p : parts) total += p.size() / width;
+      col.codes.resize(total);
+      std::size_t at = 0;
+      for (const auto& p : parts) {
+        const std::size_t count = p.size() / width;
+        for (std::size_t i = 0; i < count; ++i) {
+          if (width == 1) {
+            col.codes[at + i] = static_cast<std::int8_t>(p[i]);
+          } else if (width == 2) {
+            std::int16_t v;
+            std::memcpy(&v, p.data() + 2 * i, 2);
+            col.codes[at + i] = v;
+          } else {
+            std::memcpy(&col.codes[at + i], p.data() + 4 * i, 4);
+          }
+        }
+        at += count;
+      }
+      col.missing = static_cast<std::size_t>(std::count(col.codes.begin(), col.codes.end(), -1));
+    }
+    columns.push_back(std::move(col));
+  }
+  SourceData out;
+  out.table = Table(local.source(), std::move(columns));
+  out.provenance = std::move(rows.data.provenance);
+  // infer_types' warnings, column after column, as one process gives them.
+  if (options.diagnostics)
+    for (std::size_t j = 0; j < out.table.cols(); ++j) {
+      io_detail::announce_column(out.table.column(j), *options.diagnostics);
+      if (j < rows.stray_warnings.size() && !rows.stray_warnings[j].empty())
+        options.diagnostics->warn("load", "non_numeric_cells", rows.stray_warnings[j]);
+    }
+  return out;
+}
+
+}  // namespace io_detail
+
+SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm) {
+  return io_detail::gather_rank_rows(io_detail::read_csv_rows_on_ranks(path, options, comm), options, comm);
 }
 
 }  // namespace segmenta

@@ -1,9 +1,11 @@
 // run(): read the source, segment() it, write the outputs, summarise.
 #include <algorithm>
 #include <ctime>
+#include <span>
 
 #include <fmt/format.h>
 
+#include "io/internal.hpp"
 #include "method.hpp"
 #include "segmenta/comm.hpp"
 #include "outputs.hpp"
@@ -54,9 +56,25 @@ RunSummary run(const RunParams& params) {
   csv.dates_read = &dates;
   Progress load_progress(fmt::format("read {}", redact_postgres_uri(params.data)));
   SourceData data;
-  if (several && !is_postgres_uri(params.data))
+  const std::uint64_t read_gathered_before = comm.bytes_gathered();
+  std::string read_note;  // how the ranks read a CSV file, for metrics.json's mpi diagnostics
+  if (several && !is_postgres_uri(params.data)) {
     data = read_csv_on_ranks(params.data, csv, comm);
-  else
+    const io_detail::RanksReadCount count = io_detail::last_read_on_ranks();
+    const std::int64_t mine[] = {static_cast<std::int64_t>(count.rows_typed),
+                                 static_cast<std::int64_t>(comm.bytes_gathered() - read_gathered_before)};
+    const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine, 2));
+    std::string per_rank;
+    for (std::size_t r = 0; r + 1 < all.size(); r += 2)
+      per_rank += fmt::format("{}rank {}: {}{} bytes received", r ? "; " : "", r / 2,
+                              count.fast ? fmt::format("{} rows typed, ", all[r]) : "", all[r + 1]);
+    read_note = fmt::format("{} ranks read {}: {}; {}", comm.size(), params.data,
+                            count.fast ? "each split and typed the records of its share of the bytes, the column "
+                                         "types and levels merged, and the typed rows were gathered"
+                                       : "the text was gathered and every rank parsed it whole (a case the ranks do "
+                                         "not merge, or a gzip file)",
+                            per_rank);
+  } else
     agree_on_failure(comm, [&] { data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read(); });
   load_progress.finish();
   data.provenance.dates = std::move(dates);
@@ -73,6 +91,7 @@ RunSummary run(const RunParams& params) {
   const std::clock_t cpu_before = std::clock();
   auto result = std::make_shared<SegmentationResult>(segment(std::move(data.table), run_params, std::move(data.provenance)));
   result->timings.insert(result->timings.begin(), {"load", load_seconds});
+  if (!read_note.empty()) load_diagnostics.info("mpi", "read", read_note);
   load_diagnostics.append(result->diagnostics);
   result->diagnostics = std::move(load_diagnostics);
   if (several) {
