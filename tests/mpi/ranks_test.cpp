@@ -33,8 +33,12 @@
 //  * the maps' projections (fit_pca, fit_famd, fit_mca with a communicator: the ranks
 //    share the passes over the row blocks) return every field of the one-process
 //    model bit for bit, on numeric and mixed data, and each rank projects about 1/N
-//    of the rows; a bad value in one rank's rows is every rank's error, worded as one
-//    process words it.
+//    of the rows and holds only their coordinates (its share of the writing's rounds,
+//    detail::RowRounds, over one round and several), the one process's rows with the
+//    one process's signs; a bad value in one rank's rows is every rank's error,
+//    worded as one process words it. segments.csv and maps.csv written by the ranks
+//    (each formatting the rows whose coordinates it holds) and report.html's map
+//    points (fetched by rank 0) are those of one process holding every row.
 //  * explain_segments with the world communicator (rank 0 fits the surrogate and
 //    sends it, the ranks share the accuracies' row blocks and the SHAP rows): every
 //    field of the explanation and the surrogate's bytes are those of one process, on
