@@ -307,6 +307,10 @@ class FittedMethod {
 struct MethodMaps {
   std::vector<std::pair<std::string, std::vector<double>>> columns;
   nlohmann::json info = nlohmann::json::array();
+  /// Under mpirun (several ranks): the columns hold only this rank's clustered rows,
+  /// in row order: those it projected and formats in maps.csv (its share of each
+  /// round of 4,096-row blocks, as PcaModel::row_coordinates). False: every row.
+  bool rank_rows = false;
 };
 
 /// The outcome of one method.

@@ -46,10 +46,11 @@ struct PcaParams {
   // Several processes (mpirun): with a communicator of several ranks, rank r reads
   // the r-th share of the fixed row blocks in the passes over the rows (the column
   // sums over 4,096-row blocks, the covariance matrix of up to 1,024 columns over
-  // 8,192-row chunks, the projection); the block sums are added in the one-process
-  // order along the ranks and the coordinates gathered, so every rank returns the
-  // one process's model, bit for bit. Null (or one rank): this process reads every
-  // row. Wider data and p > n are computed whole on every rank.
+  // 8,192-row chunks); the block sums are added in the one-process order along the
+  // ranks, so every rank returns the one process's model, bit for bit, except that
+  // row_coordinates holds only this rank's rows (see there). Null (or one rank):
+  // this process reads every row. Wider data and p > n are computed whole on every
+  // rank (their projection is shared all the same).
   const Communicator* comm = nullptr;
   std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
 };
@@ -73,7 +74,12 @@ struct PcaModel {
   double total_inertia = 0.0;  // sum of the ddof-0 column variances of Z (p when standardised)
   MatrixD column_correlations; // (p, k) Pearson correlation of each column with each
                                // component's scores (0 for a constant column)
-  MatrixD row_coordinates;     // (n, k) the training rows projected (= transform(x))
+  MatrixD row_coordinates;     // (n, k) the training rows projected (= transform(x)). With a
+                               // communicator of several ranks, only this rank's rows, in row
+                               // order: its share of each round of 4,096-row blocks (rounds of
+                               // 16 blocks a rank, or as many as its threads; rank r takes the
+                               // r-th share of a round's blocks in order), the rows it formats
+                               // in maps.csv. The signs are those of all rows.
 
   std::size_t n_components() const noexcept { return components.rows(); }
   /// Coordinates of new rows x (m, p): ((x - mean) / scale) · componentsᵀ, (m, k).
@@ -217,10 +223,10 @@ struct McaParams {
   double tol = 1e-12;  // Lanczos: stop when every ||S^T S v - λ v|| <= tol · λ_1
   // Several processes (mpirun): with a communicator of several ranks, rank r reads
   // the r-th share of the fixed 4,096-row blocks in the passes over the rows (the
-  // checks, the category counts, the dense solver's Burt matrix, the projection);
-  // counts are exact, the coordinates gathered in block order, so every rank returns
-  // the one process's model, bit for bit. The Lanczos solver runs whole on every
-  // rank. Null (or one rank): this process reads every row.
+  // checks, the category counts, the dense solver's Burt matrix); counts are exact,
+  // so every rank returns the one process's model, bit for bit, except that
+  // row_coordinates holds only this rank's rows (as PcaModel's). The Lanczos
+  // solver runs whole on every rank. Null (or one rank): this process reads every row.
   const Communicator* comm = nullptr;
   std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
 };
@@ -235,7 +241,8 @@ struct McaModel {
   std::vector<double> percentage_of_variance;    // (k) 100 · eigenvalue / total_inertia
   std::vector<double> cumulative_percentage_of_variance;  // (k)
   double total_inertia = 0.0;                    // (J - K) / K
-  MatrixD row_coordinates;                       // (n, k) F
+  MatrixD row_coordinates;                       // (n, k) F; on ranks this rank's rows only
+                                                 // (as PcaModel::row_coordinates)
   MatrixD column_coordinates;                    // (J, k) G
   MatrixD column_standard_coordinates;           // (J, k) D_c^-1/2 V
   std::size_t solver_matvecs = 0;                // operator products (0 for dense)
@@ -269,10 +276,11 @@ struct FamdParams {
   double tol = 1e-12;
   // Several processes (mpirun): with a communicator of several ranks, rank r reads
   // the r-th share of the fixed 4,096-row blocks in the checks, the category counts,
-  // the dense solver's Burt matrix (exact counts) and the projection (the
-  // coordinates gathered in block order), so every rank returns the one process's
-  // model, bit for bit. The running sums over the rows (column statistics,
-  // cross-products, barycentres) and the Lanczos solver run whole on every rank.
+  // the dense solver's Burt matrix (exact counts) and the projection, so every rank
+  // returns the one process's model, bit for bit, except that row_coordinates holds
+  // only this rank's rows (as PcaModel's); the barycentres' sums over them are added
+  // along the ranks in row order. The other running sums over the rows (column
+  // statistics, cross-products) and the Lanczos solver run whole on every rank.
   // Null (or one rank): this process reads every row.
   const Communicator* comm = nullptr;
   std::size_t* projected_rows = nullptr;  // when given: the rows this rank projected
@@ -290,7 +298,8 @@ struct FamdModel {
   std::vector<double> percentage_of_variance;       // (k)
   std::vector<double> cumulative_percentage_of_variance;  // (k)
   double total_inertia = 0.0;                       // sum of the column variances
-  MatrixD row_coordinates;                          // (n, k)
+  MatrixD row_coordinates;                          // (n, k); on ranks this rank's rows only
+                                                    // (as PcaModel::row_coordinates)
   MatrixD loadings;                                 // (p + J, k) right singular vectors
   MatrixD numeric_correlations;                     // (p, k) corr(column, component)
   MatrixD variable_coordinates;                     // (p + K, k) squared correlation for

@@ -80,6 +80,12 @@ struct ReportInput {
 /// "metrics.json: methods is missing", "segments.csv: no column segment_kmeans").
 nlohmann::json report_data(const ReportInput& input);
 
+/// The lines of input.maps whose coordinates report_data reads (the points of the
+/// map samples), ascending; of the other lines it reads only whether each
+/// coordinate is finite. Under mpirun rank 0 fetches just these lines' coordinates
+/// from the ranks that hold them. Throws as report_data.
+std::vector<std::size_t> report_map_lines(const ReportInput& input);
+
 /// The complete HTML page (UTF-8). Throws as report_data.
 std::string render_report(const ReportInput& input);
 

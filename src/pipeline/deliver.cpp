@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "context.hpp"
+#include "core/block_share.hpp"
 #include "model_io.hpp"
 #include "outputs.hpp"
 #include "report_stage.hpp"
@@ -234,16 +235,30 @@ struct MapColumns {
   std::vector<std::string> header;  // without "row"
   std::vector<const std::vector<double>*> values;
   json info;
+  /// Set when the maps hold only this rank's rows (MethodMaps::rank_rows): which rows,
+  /// and where in the columns.
+  std::optional<detail::RowRounds> rounds;
 };
 
-MapColumns map_columns(const SegmentationResult& r) {
+/// `comm`: the ranks that format maps.csv's rows, required when the maps hold only
+/// each rank's rows (they are then the rows each formats).
+MapColumns map_columns(const SegmentationResult& r, const Communicator* comm) {
   MapColumns out;
+  const bool on_ranks = std::any_of(r.methods.begin(), r.methods.end(), [](const auto& m) { return m.maps && m.maps->rank_rows; });
+  if (on_ranks) {
+    if (comm == nullptr || comm->size() <= 1)
+      throw Error("maps.csv: the maps hold only this rank's rows; the ranks must write them together");
+    out.rounds = detail::RowRounds::of(comm, r.rows.size());
+  }
   const bool single = r.methods.size() == 1;
   out.info = {{"methods", json::object()}};
   for (const auto& m : r.methods) {
     if (!m.maps) continue;
     const std::string prefix = single ? "" : m.name + "_";
+    const std::size_t held = out.rounds ? out.rounds->own_rows() : r.rows.size();
     for (const auto& [name, values] : m.maps->columns) {
+      if (values.size() != held)
+        throw Error(fmt::format("maps.csv: column {} holds {} rows, not the {} expected", name, values.size(), held));
       out.header.push_back(prefix + name);
       out.values.push_back(&values);
     }
@@ -263,13 +278,22 @@ std::string maps_header(const MapColumns& mc) {
   return s;
 }
 
-/// maps.csv's rows [begin, end) (of the clustered rows), appended to `s`.
+/// maps.csv's rows [begin, end) (of the clustered rows; one block of the rows' rounds
+/// when the maps are on ranks: this rank's), appended to `s`.
 void maps_rows(const SegmentationResult& r, const MapColumns& mc, std::size_t begin, std::size_t end, std::string& s) {
-  for (std::size_t i = begin; i < end; ++i) {
+  if (begin >= end) return;
+  std::size_t at = begin;  // where row `begin` is in the columns
+  if (mc.rounds) {
+    if (!mc.rounds->owns(begin) || !mc.rounds->owns(end - 1) ||
+        (end - 1) / detail::kRowRoundBlock != begin / detail::kRowRoundBlock)
+      throw Error(fmt::format("maps.csv: rows {}..{} are not this rank's", begin, end - 1));
+    at = mc.rounds->local_row(begin);
+  }
+  for (std::size_t i = begin; i < end; ++i, ++at) {
     s += std::to_string(r.rows[i]);
     for (const auto* col : mc.values) {
       s += ",";
-      if (!std::isnan((*col)[i])) s += format_double((*col)[i]);
+      if (!std::isnan((*col)[at])) s += format_double((*col)[at]);
     }
     s += "\n";
   }
@@ -390,29 +414,143 @@ json input_json(const Provenance& in) {
 
 namespace detail {
 
+namespace {
+
+/// The report's maps table when the maps are on the ranks (every rank calls it; rank
+/// 0 gets the table, the others nothing): every clustered row, in which the rows the
+/// report draws (report_map_lines) and rank 0's own rows hold their coordinates, and
+/// the other rows a stand-in of the same finiteness (0, or NaN where the coordinate
+/// is not finite), which is all the report reads of them, so the report is the one
+/// process's. Each rank sends rank 0 the ranges of its rows whose coordinates are
+/// not finite (t-SNE's, outside its sample), rank 0 works out the lines the report
+/// draws and sends their list, and each rank sends the coordinates of its own among
+/// them. `received`: the bytes rank 0 received.
+std::optional<Table> gather_report_maps(const SegmentationResult& r, const MapColumns& mc, const Communicator& comm,
+                                        std::uint64_t* received) {
+  const RowRounds& rounds = *mc.rounds;
+  const bool root = comm.rank() == 0;
+  const std::size_t n = r.rows.size(), cols = mc.values.size();
+  const std::uint64_t before = comm.bytes_gathered();
+  // Per column: the number of ranges, then [begin, end) of each (clustered rows).
+  std::vector<std::int64_t> ranges;
+  for (std::size_t c = 0; c < cols; ++c) {
+    const std::vector<double>& v = *mc.values[c];
+    const std::size_t at = ranges.size();
+    ranges.push_back(0);
+    rounds.for_each_own_block([&](std::size_t b, std::size_t e, std::size_t, std::size_t local) {
+      for (std::size_t i = b; i < e;) {
+        if (std::isfinite(v[local + (i - b)])) {
+          ++i;
+          continue;
+        }
+        const std::size_t first = i;
+        while (i < e && !std::isfinite(v[local + (i - b)])) ++i;
+        ranges.push_back(static_cast<std::int64_t>(first));
+        ranges.push_back(static_cast<std::int64_t>(i));
+        ++ranges[at];
+      }
+    });
+  }
+  auto bytes_of = [](const auto& v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0]));
+  };
+  const std::vector<std::string> parts = comm.gather_bytes(bytes_of(ranges), 0);
+  std::optional<Table> table;
+  std::vector<std::int64_t> wanted;  // the lines rank 0 asks the others for
+  agree_on_failure(comm, [&] {
+    if (!root) return;
+    std::vector<Column> columns;
+    std::vector<double> row_numbers(r.rows.begin(), r.rows.end());
+    columns.push_back(numeric_column("row", std::move(row_numbers), true));
+    std::vector<std::vector<double>> values(cols, std::vector<double>(n, 0.0));
+    for (const std::string& part : parts) {
+      const std::size_t count = part.size() / sizeof(std::int64_t);
+      std::vector<std::int64_t> got(count);
+      if (count) std::memcpy(got.data(), part.data(), count * sizeof(std::int64_t));
+      std::size_t at = 0;
+      for (std::size_t c = 0; c < cols; ++c) {
+        if (at >= count) throw Error("maps.csv: the ranks' ranges of coordinates differ");
+        const auto m = static_cast<std::size_t>(got[at++]);
+        for (std::size_t q = 0; q < m; ++q, at += 2) {
+          if (at + 1 >= count || got[at] < 0 || got[at] > got[at + 1] || static_cast<std::size_t>(got[at + 1]) > n)
+            throw Error("maps.csv: the ranks' ranges of coordinates differ");
+          std::fill(values[c].begin() + got[at], values[c].begin() + got[at + 1], std::nan(""));
+        }
+      }
+    }
+    rounds.for_each_own_block([&](std::size_t b, std::size_t e, std::size_t, std::size_t local) {
+      for (std::size_t c = 0; c < cols; ++c)
+        std::copy((*mc.values[c]).begin() + static_cast<std::ptrdiff_t>(local),
+                  (*mc.values[c]).begin() + static_cast<std::ptrdiff_t>(local + (e - b)),
+                  values[c].begin() + static_cast<std::ptrdiff_t>(b));
+    });
+    for (std::size_t c = 0; c < cols; ++c) columns.push_back(numeric_column(mc.header[c], std::move(values[c]), false));
+    table.emplace("maps.csv", std::move(columns));
+    ReportInput in;
+    in.metrics = metrics_json(r, &mc);
+    in.segments = segments_table(r);
+    in.maps = *table;
+    in.options.seed = r.params.seed;
+    for (std::size_t line : report_map_lines(in))
+      if (!rounds.owns(line)) wanted.push_back(static_cast<std::int64_t>(line));
+  });
+  std::string list = root ? bytes_of(wanted) : std::string();
+  comm.broadcast(list, 0);
+  wanted.resize(list.size() / sizeof(std::int64_t));
+  if (!wanted.empty()) std::memcpy(wanted.data(), list.data(), wanted.size() * sizeof(std::int64_t));
+  // This rank's wanted lines, in the list's order: every column's value.
+  std::vector<double> mine;
+  for (std::int64_t line : wanted) {
+    const auto i = static_cast<std::size_t>(line);
+    if (!rounds.owns(i)) continue;
+    for (std::size_t c = 0; c < cols; ++c) mine.push_back((*mc.values[c])[rounds.local_row(i)]);
+  }
+  const std::vector<std::string> sent = comm.gather_bytes(bytes_of(mine), 0);
+  agree_on_failure(comm, [&] {
+    if (!root) return;
+    std::vector<std::size_t> at(sent.size(), 0);
+    for (std::int64_t line : wanted) {
+      const auto i = static_cast<std::size_t>(line);
+      const auto q = static_cast<std::size_t>(rounds.owner(i));
+      if (q >= sent.size() || (at[q] + cols) * sizeof(double) > sent[q].size())
+        throw Error("maps.csv: a rank did not send the report's map points");
+      for (std::size_t c = 0; c < cols; ++c) {
+        double v;
+        std::memcpy(&v, sent[q].data() + (at[q] + c) * sizeof(double), sizeof(double));
+        table->column(c + 1).numbers[i] = v;
+      }
+      at[q] += cols;
+    }
+  });
+  if (received) *received = comm.bytes_gathered() - before;
+  return table;
+}
+
+}  // namespace
+
 void write_rows(const Communicator* comm, std::size_t rows, const RowFormatter& format, OutputStream* out,
                 RowWriteCounts* counts, std::size_t blocks_per_rank) {
-  const bool several = comm != nullptr && comm->size() > 1;
-  const int rank = several ? comm->rank() : 0, size = several ? comm->size() : 1;
-  const Blocks blocks{rows, kRowFileBlock};
-  // Enough blocks a round for every thread; the text does not depend on the split.
-  const std::size_t per_round =
-      std::max<std::size_t>({blocks_per_rank, static_cast<std::size_t>(num_threads()), 1}) * static_cast<std::size_t>(size);
+  // The rounds of blocks and each rank's share of them (enough blocks a round for
+  // every thread; the text does not depend on the split), the same as the maps'
+  // projections keep (their rows are the rows a rank formats).
+  const RowRounds rounds = RowRounds::of(comm, rows, blocks_per_rank);
+  const bool several = rounds.distributed();
+  const int rank = rounds.rank;
+  const Blocks& blocks = rounds.blocks;
+  static_assert(kRowFileBlock == kRowRoundBlock);
   std::vector<std::string> texts;
-  for (std::size_t round_first = 0; round_first < blocks.count(); round_first += per_round) {
-    const std::size_t round_blocks = std::min(per_round, blocks.count() - round_first);
-    const RankBlocks mine = rank_blocks(round_blocks, rank, size);
+  for (std::size_t t = 0; t < rounds.rounds(); ++t) {
+    const RankBlocks mine = rounds.mine(t);
     std::string failure, text;
     try {
       // This rank's blocks of the round, each formatted by one thread, in order.
       texts.assign(mine.last - mine.first, std::string());
-      parallel_for(texts.size(), [&](std::size_t t) {
-        const std::size_t b = round_first + mine.first + t;
-        texts[t].reserve(blocks.size(b) * 48);
-        format(blocks.begin(b), blocks.end(b), texts[t]);
+      parallel_for(texts.size(), [&](std::size_t u) {
+        const std::size_t b = mine.first + u;
+        texts[u].reserve(blocks.size(b) * 48);
+        format(blocks.begin(b), blocks.end(b), texts[u]);
       });
-      if (counts && !texts.empty())
-        counts->rows_formatted += blocks.end(round_first + mine.last - 1) - blocks.begin(round_first + mine.first);
+      if (counts && !texts.empty()) counts->rows_formatted += blocks.end(mine.last - 1) - blocks.begin(mine.first);
       if (several) {
         std::size_t bytes = 0;
         for (const auto& piece : texts) bytes += piece.size();
@@ -496,7 +634,7 @@ std::vector<std::pair<std::string, double>> render_outputs(const SegmentationRes
   };
 
   const bool any_maps = std::any_of(r.methods.begin(), r.methods.end(), [](const auto& m) { return m.maps.has_value(); });
-  const bool share_maps = comm != nullptr && share->maps && any_maps;
+  const bool share_maps = comm != nullptr && any_maps;
   row_file("segments.csv", segments_header(r), r.table.rows(),
            [&](std::size_t b, std::size_t e, std::string& text) { segments_rows(r, b, e, text); }, comm != nullptr);
   if (share_maps) {
@@ -509,10 +647,13 @@ std::vector<std::pair<std::string, double>> render_outputs(const SegmentationRes
       add(single ? "profiles.csv" : "profiles_" + m.name + ".csv", profiles_to_csv(m.profiles));
   }
   std::optional<MapColumns> maps;
+  std::optional<Table> report_maps;  // rank 0's, when the maps are on the ranks
+  std::uint64_t report_bytes = 0;
   if (any_maps && (root || share_maps)) {
-    maps = map_columns(r);
+    maps = map_columns(r, share_maps ? comm : nullptr);
     row_file("maps.csv", maps_header(*maps), r.rows.size(),
              [&](std::size_t b, std::size_t e, std::string& text) { maps_rows(r, *maps, b, e, text); }, share_maps);
+    if (share_maps && maps->rounds && r.params.report) report_maps = gather_report_maps(r, *maps, *comm, &report_bytes);
   }
   // The shared files are written: the other ranks are done, rank 0 writes the rest alone.
   if (!root) return {};
@@ -528,9 +669,12 @@ std::vector<std::pair<std::string, double>> render_outputs(const SegmentationRes
          {"stage", "mpi"},
          {"code", "write"},
          {"message", fmt::format("{} ranks formatted the rows of {}; rank 0 received {} bytes of them in {} "
-                                 "round{} and wrote them in row order",
+                                 "round{} and wrote them in row order{}",
                                  comm->size(), share_maps ? "segments.csv and maps.csv" : "segments.csv",
-                                 counts.bytes_received, counts.rounds, counts.rounds == 1 ? "" : "s")}});
+                                 counts.bytes_received, counts.rounds, counts.rounds == 1 ? "" : "s",
+                                 report_maps ? fmt::format(", and {} bytes of the report's map points and of which "
+                                                           "coordinates are not finite", report_bytes)
+                                             : std::string())}});
   metrics["timings"] = timings_json(timings);
   names.push_back("metrics.json");
   stream_json(*out, "metrics.json", metrics, 2);
@@ -556,7 +700,10 @@ std::vector<std::pair<std::string, double>> render_outputs(const SegmentationRes
       in.metrics = metrics;
       in.manifest = manifest;
       in.segments = segments_table(r);
-      if (maps) in.maps = maps_table(r, *maps);
+      if (report_maps)
+        in.maps = std::move(*report_maps);
+      else if (maps)
+        in.maps = maps_table(r, *maps);
       in.data = &r.table;
       in.options.seed = r.params.seed;
       report = render_report(in);

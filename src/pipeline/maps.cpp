@@ -3,9 +3,10 @@
 //
 // Under mpirun every rank computes the maps: the projections' passes over the rows
 // are shared (each rank reads its share of the row blocks, the sums are added in the
-// one-process order and the coordinates gathered: the comm of their parameters), so
-// every rank holds rank 0's maps; the t-SNE of its 3,000-row sample is computed whole
-// on every rank.
+// one-process order: the comm of their parameters), and each rank keeps the
+// coordinates of the rows it projected, which are the rows it formats in maps.csv
+// (detail::RowRounds; MethodMaps::rank_rows). The t-SNE of the 3,000-row sample is
+// computed whole on every rank, and each keeps its rows' values.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "context.hpp"
+#include "core/block_share.hpp"
 #include "segmenta/comm.hpp"
 #include "segmenta/reduce.hpp"
 
@@ -89,9 +91,12 @@ void tsne_map(MethodMaps& m, std::size_t n, const Take& take, const RunParams& p
   tp.perplexity = std::min(p.perplexity, std::max(1.0, (static_cast<double>(s) - 1.0) / 3.0));
   tp.random_state = p.seed;
   const TsneResult t = fit_tsne<T>(sample.view(), tp, &diag);
+  // This rank's rows (every row for one process), as the projections keep them.
+  const RowRounds rounds = RowRounds::of(&world(), n);
   for (std::size_t c = 0; c < tp.n_components; ++c) {
-    std::vector<double> v(n, kNaN);
-    for (std::size_t i = 0; i < s; ++i) v[pick[i]] = t.embedding(i, c);
+    std::vector<double> v(rounds.own_rows(), kNaN);
+    for (std::size_t i = 0; i < s; ++i)
+      if (rounds.owns(pick[i])) v[rounds.local_row(pick[i])] = t.embedding(i, c);
     m.columns.emplace_back(fmt::format("tsne{}", c + 1), std::move(v));
   }
   m.info.push_back({{"name", "tsne"},
@@ -111,6 +116,7 @@ void tsne_map(MethodMaps& m, std::size_t n, const Take& take, const RunParams& p
 
 MethodMaps compute_maps(RunContext& ctx, const MethodResult& r) {
   MethodMaps m;
+  m.rank_rows = world().size() > 1;
   Diagnostics& diag = ctx.diag;
   // A map is a picture, not a result: a projection that cannot be computed (e.g. a
   // single distinct row) is reported and the run goes on.

@@ -40,14 +40,13 @@ class OutputStream {
 };
 
 /// The ranks of a run formatting the rows of the per-row files together
-/// (docs/ARCHITECTURE.md, "Several processes"): segments.csv always, maps.csv when
-/// every rank holds the maps. Every rank calls render_outputs with the same share (rank
-/// 0 with its stream, the others with none); the others return after the last shared
-/// file, rank 0 writes the rest.
+/// (docs/ARCHITECTURE.md, "Several processes"): segments.csv and maps.csv (each rank
+/// formats the rows whose coordinates it holds: MethodMaps::rank_rows). Every rank
+/// calls render_outputs with the same share (rank 0 with its stream, the others with
+/// none); the others return after the last shared file (and, with a report, after
+/// sending rank 0 the coordinates of the report's map points), rank 0 writes the rest.
 struct RowShare {
   const Communicator* comm = nullptr;
-  /// maps.csv's rows are formatted by the ranks too (every rank holds the maps).
-  bool maps = false;
   /// Set on rank 0 when it leaves the shared files: a failure after this point is
   /// rank 0's alone (the others must be told), before it every rank had it.
   bool rows_done = false;
@@ -72,7 +71,8 @@ struct RowWriteCounts {
 /// Writes the rows [0, rows) of a file to `out` (rank 0's stream; null on the others)
 /// in rounds: a round is a run of consecutive blocks of kRowFileBlock rows, at most
 /// `blocks_per_rank` blocks per rank (at least the thread count); rank r formats the
-/// r-th share of the round's blocks in order (rank_blocks), on its threads, and rank 0
+/// r-th share of the round's blocks in order (detail::RowRounds, which the maps'
+/// projections keep their rows by), on its threads, and rank 0
 /// receives the ranks' text in rank order (gather_bytes) and writes it, so the file
 /// is the one process's whatever the number of ranks, and rank 0 holds one round's
 /// text at a time. A failure on any rank (formatting, or rank 0's write) is every

@@ -113,13 +113,12 @@ RunSummary run(const RunParams& params) {
                     comm.size(), per_rank));
   }
   // Writing. Under mpirun, every rank formats its share of the per-row files' rows
-  // (segments.csv, and maps.csv: every rank computed the maps) and rank 0 writes them
+  // (segments.csv, and maps.csv: the rows whose coordinates it holds) and rank 0 writes them
   // in row order with the rest (detail::render_outputs); the ranks agree on the
   // outcome, rank 0's failure after the shared rows included, so every rank exits
   // alike and none waits for a rank that stopped.
   detail::RowShare share;
   share.comm = &comm;
-  share.maps = true;  // every rank holds the maps (run_params.maps is every rank's)
   OutputFiles files;
   RunSummary summary;
   auto* streaming = root ? dynamic_cast<detail::StreamingSink*>(sink.get()) : nullptr;

@@ -9,9 +9,12 @@
 //
 // With a communicator of several ranks (FamdParams::comm), rank r reads the r-th
 // share of the 4,096-row blocks in the checks, the category counts, the Burt matrix
-// (exact counts) and the projection (the row coordinates gathered in block order).
-// The other sums over the rows (column means and variances, the cross-products, the
-// barycentres) are running sums in row order: every rank computes them whole.
+// (exact counts) and the projection, whose row coordinates stay on their rank (its
+// share of the rounds of 4,096-row blocks: the rows it formats in maps.csv). The
+// barycentres' sums over the coordinates are running sums in row order, added along
+// the ranks round after round; the other sums over the rows (column means and
+// variances, the cross-products) are running sums in row order that every rank
+// computes whole.
 #include <cmath>
 #include <span>
 
@@ -32,10 +35,11 @@ constexpr std::int32_t kMaxCode = (1 << 24) - 1;
 constexpr std::size_t kDenseMax = 400;
 using mca_detail::kRowBlock;
 
-// The row coordinates of rows [.., ..) of the share's 4,096-row blocks into out (m, k).
+// The row coordinates of the rows of `rounds` this rank holds into out (its rows, k),
+// in row order (every row for one process).
 void project_rows(const FamdModel& model, ViewD numeric, MatrixView<std::int32_t> categorical,
-                  const BlockShare& share, MatrixD& out) {
-  const std::size_t m = numeric.rows(), p = model.n_numeric, K = model.n_categorical,
+                  const detail::RowRounds& rounds, MatrixD& out) {
+  const std::size_t p = model.n_numeric, K = model.n_categorical,
                     J = model.indicator_code.size(), k = model.loadings.cols();
   std::vector<std::vector<std::int32_t>> column_of(K);
   for (std::size_t j = 0; j < J; ++j) {
@@ -54,7 +58,7 @@ void project_rows(const FamdModel& model, ViewD numeric, MatrixView<std::int32_t
     }
   const MatrixD& loadings = model.loadings;
   const std::vector<double>&numeric_mean = model.numeric_mean, &numeric_scale = model.numeric_scale;
-  detail::parallel_own_blocks(Blocks{m, kRowBlock}, share, [&](std::size_t b, std::size_t e, std::size_t) {
+  rounds.parallel_own_blocks([&](std::size_t b, std::size_t e, std::size_t, std::size_t local) {
     for (std::size_t i = b; i < e; ++i)
       for (std::size_t t = 0; t < k; ++t) {
         double s = 0.0;
@@ -65,7 +69,7 @@ void project_rows(const FamdModel& model, ViewD numeric, MatrixView<std::int32_t
             continue;
           s += lc(static_cast<std::size_t>(column_of[a][static_cast<std::size_t>(v)]), t);
         }
-        out(i, t) = s - s0[t];
+        out(local + (i - b), t) = s - s0[t];
       }
   });
 }
@@ -305,41 +309,45 @@ FamdModel fit_famd(ViewD numeric, MatrixView<std::int32_t> categorical, const Fa
         for (std::size_t t = 0; t < k; ++t) m.loadings(c, t) = 0.0;
     }
   // The rows were checked above: the projection of the transform, without its checks,
-  // on this rank's blocks, and the rows gathered.
-  m.row_coordinates = MatrixD(n, k);
-  project_rows(m, numeric, categorical, share, m.row_coordinates);
-  detail::gather_block_rows(share, blocks, k, m.row_coordinates.data(), "FAMD row coordinates");
-  if (params.projected_rows) *params.projected_rows = end_row - first_row;
-  mca_detail::flip_signs(m.row_coordinates, {&m.loadings});
+  // of this rank's rows only (detail::RowRounds: the rows it formats in maps.csv), the
+  // signs agreed from each rank's largest coordinate.
+  const detail::RowRounds rounds = detail::RowRounds::of(params.comm, n);
+  m.row_coordinates = MatrixD(rounds.own_rows(), k);
+  project_rows(m, numeric, categorical, rounds, m.row_coordinates);
+  if (params.projected_rows) *params.projected_rows = m.row_coordinates.rows();
+  mca_detail::flip_signs(m.row_coordinates, {&m.loadings}, rounds);
 
   m.numeric_correlations = MatrixD(p, k);
   for (std::size_t c = 0; c < p; ++c)
     for (std::size_t t = 0; t < k; ++t) m.numeric_correlations(c, t) = std::sqrt(m.eigenvalues[t]) * m.loadings(c, t);
   // Category barycentres and the correlation ratios η² of the categorical variables.
   // The sums of the row coordinates over each category's rows, in ascending row
-  // order as before, in one pass over the codes.
-  // Then the coordinates' means and their sums of squares about them.
+  // order as before, in one pass over the codes; then the coordinates' means and
+  // their sums of squares about them. The coordinates are on their ranks: each
+  // round's blocks are added along the ranks (detail::fold_row_rounds), so every sum
+  // takes the additions of one process.
   std::vector<double> row_sums(J * k + k, 0.0), row_ss(k, 0.0);
   {
     std::vector<std::int32_t> c(K);
-    fold_rows(row_sums, [&](std::size_t b, std::size_t e, std::span<double> run) {
+    detail::fold_row_rounds(rounds, row_sums, [&](std::size_t b, std::size_t e, std::size_t l, std::span<double> run) {
       double* cat_sum = run.data();
       for (std::size_t i = b; i < e; ++i) {
         for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(categorical(i, a))];
         for (std::size_t a = 0; a < K; ++a)
-          for (std::size_t t = 0; t < k; ++t) cat_sum[static_cast<std::size_t>(c[a]) * k + t] += m.row_coordinates(i, t);
+          for (std::size_t t = 0; t < k; ++t)
+            cat_sum[static_cast<std::size_t>(c[a]) * k + t] += m.row_coordinates(l + (i - b), t);
       }
       for (std::size_t t = 0; t < k; ++t)
-        for (std::size_t i = b; i < e; ++i) run[J * k + t] += m.row_coordinates(i, t);
+        for (std::size_t i = b; i < e; ++i) run[J * k + t] += m.row_coordinates(l + (i - b), t);
     });
   }
   const double* cat_sum = row_sums.data();
   std::vector<double> means(k);
   for (std::size_t t = 0; t < k; ++t) means[t] = row_sums[J * k + t] / dn;
-  fold_rows(row_ss, [&](std::size_t b, std::size_t e, std::span<double> run) {
+  detail::fold_row_rounds(rounds, row_ss, [&](std::size_t b, std::size_t e, std::size_t l, std::span<double> run) {
     for (std::size_t t = 0; t < k; ++t)
       for (std::size_t i = b; i < e; ++i)
-        run[t] += (m.row_coordinates(i, t) - means[t]) * (m.row_coordinates(i, t) - means[t]);
+        run[t] += (m.row_coordinates(l + (i - b), t) - means[t]) * (m.row_coordinates(l + (i - b), t) - means[t]);
   });
   m.category_coordinates = MatrixD(J, k);
   m.variable_coordinates = MatrixD(p + K, k);
@@ -371,7 +379,7 @@ MatrixD FamdModel::transform(ViewD numeric, MatrixView<std::int32_t> categorical
       if (!std::isfinite(numeric(i, c)))
         throw InvalidArgument(fmt::format("numeric: value at row {}, column {} is not finite", i, c));
   MatrixD out(m, loadings.cols());
-  project_rows(*this, numeric, categorical, BlockShare{}, out);
+  project_rows(*this, numeric, categorical, detail::RowRounds::of(nullptr, m), out);
   return out;
 }
 

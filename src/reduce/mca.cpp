@@ -9,8 +9,9 @@
 //
 // With a communicator of several ranks (McaParams::comm), rank r reads the r-th
 // share of the 4,096-row blocks in the passes over the rows: the checks, the
-// category counts and the Burt matrix (exact counts), the projection (the rows
-// gathered in block order).
+// category counts and the Burt matrix (exact counts); the projection keeps each
+// rank's rows on it (its share of the rounds of 4,096-row blocks, the rows it
+// formats in maps.csv), the signs agreed from each rank's largest coordinate.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -146,21 +147,22 @@ McaModel fit_mca(MatrixView<std::int32_t> codes, const McaParams& params, Diagno
   std::vector<double> offset(k, 0.0);
   for (std::size_t j = 0; j < J; ++j)
     for (std::size_t t = 0; t < k; ++t) offset[t] += mass[j] * m.column_standard_coordinates(j, t);
-  m.row_coordinates = MatrixD(n, k);
-  detail::parallel_own_blocks(blocks, share, [&](std::size_t b, std::size_t e, std::size_t) {
+  // This rank's rows only (detail::RowRounds: the rows it formats in maps.csv).
+  const detail::RowRounds rounds = detail::RowRounds::of(params.comm, n);
+  m.row_coordinates = MatrixD(rounds.own_rows(), k);
+  rounds.parallel_own_blocks([&](std::size_t b, std::size_t e, std::size_t, std::size_t local) {
     std::vector<std::int32_t> c(K);
     for (std::size_t i = b; i < e; ++i) {
       for (std::size_t a = 0; a < K; ++a) c[a] = ind.column_of[a][static_cast<std::size_t>(codes(i, a))];
       for (std::size_t t = 0; t < k; ++t) {
         double s = 0.0;
         for (std::size_t a = 0; a < K; ++a) s += m.column_standard_coordinates(static_cast<std::size_t>(c[a]), t);
-        m.row_coordinates(i, t) = s / dK - offset[t];
+        m.row_coordinates(local + (i - b), t) = s / dK - offset[t];
       }
     }
   });
-  detail::gather_block_rows(share, blocks, k, m.row_coordinates.data(), "MCA row coordinates");
-  if (params.projected_rows) *params.projected_rows = share.end_row(blocks) - share.begin_row(blocks);
-  mca_detail::flip_signs(m.row_coordinates, {&m.column_standard_coordinates});
+  if (params.projected_rows) *params.projected_rows = m.row_coordinates.rows();
+  mca_detail::flip_signs(m.row_coordinates, {&m.column_standard_coordinates}, rounds);
   m.column_coordinates = MatrixD(J, k);
   for (std::size_t j = 0; j < J; ++j)
     for (std::size_t t = 0; t < k; ++t)

@@ -78,6 +78,10 @@ TopEigen top_eigen_lanczos(std::size_t n, const Operator& op, std::size_t k, dou
 /// absolute value (lowest row index on ties) is positive; flips `others` alike.
 /// Returns the signs (+1 / -1).
 std::vector<double> flip_signs(MatrixD& rows, std::vector<MatrixD*> others);
+/// The same for `rows` holding only this rank's rows of `rounds` (in row order; all
+/// of them for one process): the entry is found from every rank's largest
+/// (detail::largest_entries), so the signs are those of a scan of every row.
+std::vector<double> flip_signs(MatrixD& rows, std::vector<MatrixD*> others, const detail::RowRounds& rounds);
 
 /// Percentages of eigenvalues relative to total, and their running sums.
 void percentages(const std::vector<double>& eig, double total, std::vector<double>& pct, std::vector<double>& cum);

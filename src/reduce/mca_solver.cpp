@@ -202,6 +202,23 @@ std::vector<double> flip_signs(MatrixD& rows, std::vector<MatrixD*> others) {
   return signs;
 }
 
+std::vector<double> flip_signs(MatrixD& rows, std::vector<MatrixD*> others, const detail::RowRounds& rounds) {
+  const std::size_t k = rows.cols();
+  std::vector<double> signs(k, 1.0);
+  if (rounds.blocks.n == 0) return signs;
+  const std::vector<detail::LargestEntry> largest = detail::largest_entries(rounds, rows);
+  for (std::size_t c = 0; c < k; ++c) {
+    // The scan starts from row 0: a NaN there stays the entry (and is not >= 0).
+    const double decides = std::isnan(largest[c].first) || !largest[c].found ? largest[c].first : largest[c].value;
+    if (decides >= 0.0) continue;
+    signs[c] = -1.0;
+    for (std::size_t i = 0; i < rows.rows(); ++i) rows(i, c) = -rows(i, c);
+    for (MatrixD* m : others)
+      for (std::size_t i = 0; i < m->rows(); ++i) (*m)(i, c) = -(*m)(i, c);
+  }
+  return signs;
+}
+
 void percentages(const std::vector<double>& eig, double total, std::vector<double>& pct, std::vector<double>& cum) {
   pct.clear();
   cum.clear();

@@ -179,7 +179,7 @@ std::string map_label(const std::string& name) {
 
 json method_maps(const std::string& method, const json& infos, const Table& maps, const std::vector<std::size_t>& map_rows,
                  const std::vector<std::int32_t>& label_of_row, bool single, const ReportOptions& opt,
-                 std::uint64_t stream, json& notes) {
+                 std::uint64_t stream, json& notes, std::vector<std::size_t>* read_lines) {
   json out = json::array();
   for (const json& info : infos) {
     if (!info.is_object() || !info.contains("name") || !info.contains("columns") || !info["columns"].is_array()) continue;
@@ -224,6 +224,7 @@ json method_maps(const std::string& method, const json& infos, const Table& maps
     for (std::size_t a = 0; a < cols.size(); ++a) coords.push_back(json::array());
     for (std::size_t p : pick) {
       const std::size_t i = lines[p];
+      if (read_lines) read_lines->push_back(i);
       rows.push_back(map_rows[i]);
       segments.push_back(strata[p]);
       for (std::size_t a = 0; a < cols.size(); ++a)
@@ -247,9 +248,9 @@ json method_maps(const std::string& method, const json& infos, const Table& maps
   return out;
 }
 
-}  // namespace
-
-json report_data(const ReportInput& input) {
+// report_data; read_lines (if given) receives the lines of input.maps whose
+// coordinates it reads.
+json report_data(const ReportInput& input, std::vector<std::size_t>* read_lines) {
   const ReportOptions& opt = input.options;
   if (opt.max_map_points < 1) throw ParameterError("max_map_points", "must be at least 1");
   if (opt.max_silhouette_values < 2) throw ParameterError("max_silhouette_values", "must be at least 2");
@@ -284,7 +285,7 @@ json report_data(const ReportInput& input) {
       const json& infos = metrics_in["maps"]["methods"].value(m, json::array());
       if (!infos.is_array() || infos.empty()) continue;
       json entries = method_maps(m, infos, *input.maps, map_rows, seg.label_of_row.at(m), methods.size() == 1, opt,
-                                 stream, notes);
+                                 stream, notes, read_lines);
       stream += 0x100;
       if (!entries.empty()) maps[m] = std::move(entries);
     }
@@ -353,6 +354,18 @@ json report_data(const ReportInput& input) {
               {"segments", segments},
               {"maps", maps},
               {"representatives", {{"columns", rep_columns}, {"rows", rep}}}};
+}
+
+}  // namespace
+
+json report_data(const ReportInput& input) { return report_data(input, nullptr); }
+
+std::vector<std::size_t> report_map_lines(const ReportInput& input) {
+  std::vector<std::size_t> lines;
+  report_data(input, &lines);
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  return lines;
 }
 
 }  // namespace segmenta

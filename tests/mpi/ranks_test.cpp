@@ -33,8 +33,12 @@
 //  * the maps' projections (fit_pca, fit_famd, fit_mca with a communicator: the ranks
 //    share the passes over the row blocks) return every field of the one-process
 //    model bit for bit, on numeric and mixed data, and each rank projects about 1/N
-//    of the rows; a bad value in one rank's rows is every rank's error, worded as one
-//    process words it.
+//    of the rows and holds only their coordinates (its share of the writing's rounds,
+//    detail::RowRounds, over one round and several), the one process's rows with the
+//    one process's signs; a bad value in one rank's rows is every rank's error,
+//    worded as one process words it. segments.csv and maps.csv written by the ranks
+//    (each formatting the rows whose coordinates it holds) and report.html's map
+//    points (fetched by rank 0) are those of one process holding every row.
 //  * explain_segments with the world communicator (rank 0 fits the surrogate and
 //    sends it, the ranks share the accuracies' row blocks and the SHAP rows): every
 //    field of the explanation and the surrogate's bytes are those of one process, on
@@ -77,6 +81,7 @@
 #include <fmt/format.h>
 
 #include "core/order_select.hpp"
+#include "core/block_share.hpp"
 #include "explain/representatives.hpp"
 #include "io/internal.hpp"
 #include "metrics/row_source.hpp"
@@ -91,6 +96,7 @@
 #include "segmenta/outliers.hpp"
 #include "segmenta/prep.hpp"
 #include "segmenta/reduce.hpp"
+#include "segmenta/report.hpp"
 #include "support.hpp"
 
 using namespace segmenta;
@@ -1111,6 +1117,35 @@ TEST(WriteOnRanks, FailureOnAnyRankIsEveryRanks) {
   EXPECT_NO_THROW(agree_on_failure(comm, [] {}));
 }
 
+/// A copy of `r` whose maps hold every row, as one process's do: the ranks' rows
+/// (each rank's share of the rounds of blocks, detail::RowRounds) gathered.
+SegmentationResult with_whole_maps(const SegmentationResult& r) {
+  SegmentationResult w = r;
+  const Communicator& comm = world();
+  const std::size_t n = r.rows.size();
+  for (auto& m : w.methods) {
+    if (!m.maps || !m.maps->rank_rows) continue;
+    m.maps->rank_rows = false;
+    for (auto& [name, values] : m.maps->columns) {
+      const std::vector<std::string> parts = comm.allgather_bytes(
+          std::string_view(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double)));
+      std::vector<double> whole(n, -1.0);
+      for (int q = 0; q < comm.size(); ++q) {
+        detail::RowRounds rounds = detail::RowRounds::of(&comm, n);
+        rounds.rank = q;
+        const std::string& part = parts[static_cast<std::size_t>(q)];
+        EXPECT_EQ(part.size(), rounds.own_rows() * sizeof(double)) << name << " of rank " << q;
+        rounds.for_each_own_block([&](std::size_t b, std::size_t e, std::size_t, std::size_t local) {
+          if ((local + e - b) * sizeof(double) <= part.size())
+            std::memcpy(whole.data() + b, part.data() + local * sizeof(double), (e - b) * sizeof(double));
+        });
+      }
+      values = std::move(whole);
+    }
+  }
+  return w;
+}
+
 TEST(WriteOnRanks, SegmentsAndMapsAreTheOneProcessFiles) {
   const Communicator& comm = world();
   RunParams p;
@@ -1118,30 +1153,48 @@ TEST(WriteOnRanks, SegmentsAndMapsAreTheOneProcessFiles) {
   p.k = KSpec::parse("3");
   p.quiet = true;
   p.explain = false;
-  p.report = false;
-  p.maps = true;  // on every rank: maps.csv's rows can be shared too
+  p.report = true;  // its maps are drawn from the points rank 0 fetches
+  p.maps = true;
   const SegmentationResult r = segment(read_csv(test::bank_small()), p);
   ASSERT_TRUE(r.methods.front().maps.has_value());
+  // Under mpirun each rank holds only the coordinates of its rows (PCA and t-SNE's).
+  const MethodMaps& maps = *r.methods.front().maps;
+  const std::size_t n = r.rows.size();
+  const detail::RowRounds rounds = detail::RowRounds::of(&comm, n);
+  EXPECT_EQ(maps.rank_rows, comm.size() > 1);
+  ASSERT_GE(maps.columns.size(), 4u);
+  for (const auto& [name, values] : maps.columns) {
+    // (Its 4,069 clustered rows are one block: on 3 ranks, the last rank's; MapsOnRanks
+    // checks the shares of more rows.)
+    EXPECT_EQ(values.size(), rounds.own_rows()) << name;
+    EXPECT_EQ(summed(values.size()), static_cast<std::int64_t>(n)) << name;
+  }
+  const SegmentationResult whole = with_whole_maps(r);
   TextFiles alone;
-  detail::render_outputs(r, &alone, nullptr);
-  for (const bool maps : {false, true}) {
-    SCOPED_TRACE(maps ? "maps.csv shared" : "maps.csv by rank 0");
-    detail::RowShare share;
-    share.comm = &comm;
-    share.maps = maps;
-    TextFiles shared;
-    detail::render_outputs(r, comm.rank() == 0 ? &shared : nullptr, &share);
-    if (comm.rank() != 0) continue;
-    for (const char* name : {"segments.csv", "maps.csv", "profiles.csv", "model.json"})
-      EXPECT_EQ(first_difference(shared.file(name), alone.file(name)), std::string::npos) << name;
-    EXPECT_EQ(shared.file("segments.csv").rfind("row,segment,outlier,outlier_score\n0,", 0), 0u);
-    if (comm.size() > 1) {
-      EXPECT_TRUE(share.rows_done);
-      EXPECT_GE(share.rounds, maps ? 2u : 1u);
-      // Rank 0 received the others' rows of segments.csv (and of maps.csv).
-      EXPECT_GT(share.bytes_received, 0u);
-      EXPECT_LT(share.bytes_received, shared.file("segments.csv").size() + (maps ? shared.file("maps.csv").size() : 0));
-    }
+  detail::render_outputs(whole, &alone, nullptr);
+  if (comm.size() > 1) {
+    // Maps on the ranks cannot be written by one rank alone.
+    TextFiles lone;
+    EXPECT_THROW(detail::render_outputs(r, &lone, nullptr), Error);
+  }
+  detail::RowShare share;
+  share.comm = &comm;
+  TextFiles shared;
+  detail::render_outputs(r, comm.rank() == 0 ? &shared : nullptr, &share);
+  if (comm.rank() != 0) return;
+  for (const char* name : {"segments.csv", "maps.csv", "profiles.csv", "model.json"})
+    EXPECT_EQ(first_difference(shared.file(name), alone.file(name)), std::string::npos) << name;
+  EXPECT_EQ(shared.file("segments.csv").rfind("row,segment,outlier,outlier_score\n0,", 0), 0u);
+  // The report draws the same map points with the same coordinates.
+  const nlohmann::json drawn = extract_report_data(shared.file("report.html"))["maps"];
+  EXPECT_EQ(drawn, extract_report_data(alone.file("report.html"))["maps"]);
+  EXPECT_EQ(drawn["kmeans"].size(), 2u) << "PCA and t-SNE";
+  if (comm.size() > 1) {
+    EXPECT_TRUE(share.rows_done);
+    EXPECT_GE(share.rounds, 2u);
+    // Rank 0 received the others' rows of segments.csv and maps.csv.
+    EXPECT_GT(share.bytes_received, 0u);
+    EXPECT_LT(share.bytes_received, shared.file("segments.csv").size() + shared.file("maps.csv").size());
   }
 }
 
@@ -1150,6 +1203,29 @@ TEST(WriteOnRanks, SegmentsAndMapsAreTheOneProcessFiles) {
 // ---------------------------------------------------------------------------
 
 bool same_bits(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) { return a == b; }
+
+/// This rank's rows of `whole` (one process: all of them): the rows a model fitted
+/// with the world communicator keeps (detail::RowRounds), the rows it formats in
+/// maps.csv.
+MatrixD own_rows_of(const MatrixD& whole) {
+  const detail::RowRounds rounds = detail::RowRounds::of(&world(), whole.rows());
+  MatrixD out(rounds.own_rows(), whole.cols());
+  rounds.for_each_own_block([&](std::size_t b, std::size_t e, std::size_t, std::size_t local) {
+    std::copy(whole.row(b), whole.row(b) + (e - b) * whole.cols(), out.row(local));
+  });
+  return out;
+}
+
+/// A rank's coordinates: only its rows, about 1/N of them, and `projected` of them.
+void expect_own_rows(const MatrixD& alone, const MatrixD& shared, std::size_t projected, const char* what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(shared.rows(), projected) << "the coordinates held are not the rows projected";
+  const detail::RowRounds rounds = detail::RowRounds::of(&world(), alone.rows());
+  EXPECT_EQ(shared.rows(), rounds.own_rows());
+  EXPECT_TRUE(same_bits(own_rows_of(alone), shared)) << "row coordinates";
+  // At most a block a round above 1/N; a rank holding every row fails.
+  expect_share(shared.rows(), alone.rows(), 4096 * rounds.rounds(), what);
+}
 
 void expect_same_pca(const PcaModel& a, const PcaModel& b) {
   EXPECT_TRUE(same_bits(a.mean, b.mean)) << "mean";
@@ -1163,7 +1239,6 @@ void expect_same_pca(const PcaModel& a, const PcaModel& b) {
   EXPECT_TRUE(same_bits(a.cumulative_percentage_of_variance, b.cumulative_percentage_of_variance));
   EXPECT_TRUE(same_bits(a.total_inertia, b.total_inertia)) << a.total_inertia << " vs " << b.total_inertia;
   EXPECT_TRUE(same_bits(a.column_correlations, b.column_correlations)) << "column correlations";
-  EXPECT_TRUE(same_bits(a.row_coordinates, b.row_coordinates)) << "row coordinates";
 }
 
 template <class T>
@@ -1180,9 +1255,9 @@ void check_pca(const Matrix<T>& x, bool standardize) {
     pp.projected_rows = &projected;
     const PcaModel shared = fit_pca<T>(x.view(), pp);
     expect_same_pca(alone, shared);
-    expect_share(projected, x.rows(), 4096, "PCA rows");
+    expect_own_rows(alone.row_coordinates, shared.row_coordinates, projected, "PCA rows");
     // The projection of the fit is the model's transform of the same rows.
-    EXPECT_TRUE(same_bits(shared.transform<T>(x.view()), shared.row_coordinates));
+    EXPECT_TRUE(same_bits(own_rows_of(shared.transform<T>(x.view())), shared.row_coordinates));
   });
 }
 
@@ -1197,10 +1272,16 @@ TEST(MapsOnRanks, PcaMatchesOneProcess) {
     check_pca(x, true);
   }
   check_pca(blobs<float>(n, 12, 3, 62), true);  // the embed method's float rows
+  // Two rounds of blocks and more on 3 ranks (16 blocks a rank a round): a rank's
+  // rows are not contiguous.
+  check_pca(blobs<double>(2 * 16 * 3 * 4096 + 3000, 5, 4, 63), true);
 }
 
 TEST(MapsOnRanks, FamdAndMcaMatchOneProcess) {
-  const std::size_t n = 4 * 4096 + 777;
+  // One round of blocks, and (on 3 ranks) more than two: a rank's rows are not
+  // contiguous and FAMD's barycentres are added along the ranks round after round.
+  for (const std::size_t n : {std::size_t{4 * 4096 + 777}, std::size_t{2 * 16 * 3 * 4096 + 777}}) {
+  SCOPED_TRACE(::testing::Message() << "n " << n);
   Mixed d = mixed(n, 5, 4, 3, false, 71);
   for (std::size_t i = 0; i < n; ++i) d.x(i, 4) = 0.0;  // a constant (zero) numeric column
   for (std::size_t i = 0; i < n; i += 3) d.codes(i, 3) = 9;  // codes 3..8 of column 3 unused
@@ -1222,14 +1303,13 @@ TEST(MapsOnRanks, FamdAndMcaMatchOneProcess) {
     EXPECT_TRUE(same_bits(alone.cumulative_percentage_of_variance, shared.cumulative_percentage_of_variance));
     EXPECT_TRUE(same_bits(alone.total_inertia, shared.total_inertia));
     EXPECT_TRUE(same_bits(alone.loadings, shared.loadings)) << "loadings";
-    EXPECT_TRUE(same_bits(alone.row_coordinates, shared.row_coordinates)) << "row coordinates";
+    expect_own_rows(alone.row_coordinates, shared.row_coordinates, projected, "FAMD rows");
     EXPECT_TRUE(same_bits(alone.numeric_correlations, shared.numeric_correlations));
     EXPECT_TRUE(same_bits(alone.variable_coordinates, shared.variable_coordinates)) << "variable coordinates";
     EXPECT_TRUE(same_bits(alone.category_coordinates, shared.category_coordinates)) << "category coordinates";
-    expect_share(projected, n, 4096, "FAMD rows");
     for (std::size_t t = 0; t < shared.n_components(); ++t) EXPECT_EQ(shared.loadings(4, t), 0.0);  // the zero column
     // The coordinates are the model's transform of the same rows.
-    EXPECT_TRUE(same_bits(shared.transform(d.x.view(), d.codes.view()), shared.row_coordinates));
+    EXPECT_TRUE(same_bits(own_rows_of(shared.transform(d.x.view(), d.codes.view())), shared.row_coordinates));
 
     McaParams mp;
     mp.n_components = 3;
@@ -1243,12 +1323,12 @@ TEST(MapsOnRanks, FamdAndMcaMatchOneProcess) {
     EXPECT_TRUE(same_bits(ma.percentage_of_variance, ms.percentage_of_variance)) << "explained variance";
     EXPECT_TRUE(same_bits(ma.cumulative_percentage_of_variance, ms.cumulative_percentage_of_variance));
     EXPECT_TRUE(same_bits(ma.total_inertia, ms.total_inertia));
-    EXPECT_TRUE(same_bits(ma.row_coordinates, ms.row_coordinates)) << "row coordinates";
+    expect_own_rows(ma.row_coordinates, ms.row_coordinates, projected, "MCA rows");
     EXPECT_TRUE(same_bits(ma.column_coordinates, ms.column_coordinates)) << "column coordinates";
     EXPECT_TRUE(same_bits(ma.column_standard_coordinates, ms.column_standard_coordinates));
-    expect_share(projected, n, 4096, "MCA rows");
-    EXPECT_TRUE(same_bits(ms.transform(d.codes.view()), ms.row_coordinates));
+    EXPECT_TRUE(same_bits(own_rows_of(ms.transform(d.codes.view())), ms.row_coordinates));
   });
+  }
 }
 
 TEST(MapsOnRanks, ABadRowOnOneRankIsEveryRanksError) {

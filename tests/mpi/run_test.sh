@@ -9,7 +9,9 @@
 #     The default run's maps.csv, profiles.csv and metrics.json (its timings and the
 #     mpi diagnostic left out) too: the outlier scores, the silhouettes, the
 #     stability fits, the maps' projections (FAMD, MCA) and the explanation (in
-#     metrics.json; the blog run's is compared too) are shared by the ranks;
+#     metrics.json; the blog run's is compared too) are shared by the ranks; and
+#     report.html's maps (each rank keeps its rows' coordinates, rank 0 fetches the
+#     sampled points);
 #  3b. bank.csv with a sampled sweep and estimated silhouettes (--sweep-all-max 2000
 #     --silhouette-exact-max 1000): every output, on 3 ranks of 1 and of 2 threads;
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
@@ -69,17 +71,41 @@ if a != b:
 PY
 }
 
+# The report's maps (the sampled points and their coordinates, which rank 0 fetches
+# from the ranks that hold them) in report.html's data element.
+same_report_maps() {  # same_report_maps DIR_A DIR_B
+  python3 - "$1/report.html" "$2/report.html" <<'PY'
+import json, sys
+def maps(path):
+    html = open(path, encoding="utf-8").read()
+    tag = '<script type="application/json" id="segmenta-data">'
+    begin = html.index(tag) + len(tag)
+    m = json.loads(html[begin:html.index("</script>", begin)])["maps"]
+    def walk(x):  # without t-SNE's "seconds"
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items() if "seconds" not in k}
+        return [walk(v) for v in x] if isinstance(x, list) else x
+    return walk(m)
+a, b = maps(sys.argv[1]), maps(sys.argv[2])
+if not a or a != b:
+    print("FAIL: the report's maps differ (or there are none)", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
 echo "== bank.csv, default run (lca, k swept)"
 "$seg" run "$small" --out "$out/lca_one" --quiet
 "${mpi[@]}" "$seg" run "$small" --out "$out/lca_three" --quiet --threads 1
 for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/lca_one" "$out/lca_three"; done
 same_metrics "$out/lca_one" "$out/lca_three"
+same_report_maps "$out/lca_one" "$out/lca_three"  # FAMD, MCA and t-SNE, each rank holding its rows
 # The explanation (metrics.json's "explanation": the surrogate's accuracy, mean |SHAP|,
 # importances) is computed on the ranks: the blog's k-means run's too.
 for d in one lca_one; do
   grep -q '"explanation"' "$out/$d/metrics.json" || { echo "FAIL: $d/metrics.json has no explanation" >&2; exit 1; }
 done
 same_metrics "$out/one" "$out/three"
+same_report_maps "$out/one" "$out/three"  # the blog's PCA and t-SNE on bank-full's 11 blocks
 
 echo "== bank.csv, lca, sampled sweep, estimated silhouettes, 1 and 2 threads a rank"
 sampled=(--sweep-all-max 2000 --silhouette-exact-max 1000 --quiet)
@@ -90,6 +116,7 @@ for t in 1 2; do
   "${mpi[@]}" "$seg" run "$small" --out "$out/est_three_$t" "${sampled[@]}" --threads $t
   for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/est_one" "$out/est_three_$t"; done
   same_metrics "$out/est_one" "$out/est_three_$t"
+  same_report_maps "$out/est_one" "$out/est_three_$t"
 done
 
 echo "== bank.csv, kprototypes, k swept"
