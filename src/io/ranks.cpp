@@ -100,17 +100,18 @@ void put(std::string& out, std::string_view v) {
 }
 struct Reader {
   std::string_view in;
+  const std::string& path;  // the CSV file, for the message of a broken exchange
   std::size_t at = 0;
   std::uint64_t u64() {
     std::uint64_t v = 0;
-    if (at + sizeof v > in.size()) throw InvalidArgument("read_csv_on_ranks: a summary ends early");
+    if (at + sizeof v > in.size()) throw Error(path + ": the ranks' summaries of its columns differ");
     std::memcpy(&v, in.data() + at, sizeof v);
     at += sizeof v;
     return v;
   }
   std::string_view str() {
     const std::uint64_t n = u64();
-    if (n > in.size() - at) throw InvalidArgument("read_csv_on_ranks: a summary ends early");
+    if (n > in.size() - at) throw Error(path + ": the ranks' summaries of its columns differ");
     const std::string_view s = in.substr(at, static_cast<std::size_t>(n));
     at += static_cast<std::size_t>(n);
     return s;
@@ -240,7 +241,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   }
   if (size > 1) comm.broadcast(head_bytes, 0);
   if (rank != 0) {
-    Reader in{head_bytes};
+    Reader in{head_bytes, path};
     head.ok = in.u64() != 0;
     head.delimiter = static_cast<char>(in.u64());
     head.names.resize(static_cast<std::size_t>(in.u64()));
@@ -366,7 +367,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
     }
     const std::vector<std::string> all_shown = comm.allgather_bytes(shown_bytes);
     std::vector<Reader> shown_in;
-    for (const auto& bytes : all_shown) shown_in.push_back(Reader{bytes});
+    for (const auto& bytes : all_shown) shown_in.push_back(Reader{bytes, path});
     for (std::size_t c : with_strays) {
       std::vector<std::string> shown;
       for (int r = 0; r < size; ++r) {
@@ -437,7 +438,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   if (any_text) all_text = comm.allgather_bytes(text_bytes);
   std::string().swap(text_bytes);
   std::vector<Reader> readers;
-  for (const auto& bytes : all_text) readers.push_back(Reader{bytes});
+  for (const auto& bytes : all_text) readers.push_back(Reader{bytes, path});
   columns.clear();
   columns.reserve(n_cols);
   for (std::size_t c = 0; c < n_cols; ++c) {
