@@ -212,8 +212,10 @@ void cut_outside_quotes(const std::string& path, std::uint64_t n, std::uint64_t&
     cut[static_cast<std::size_t>(r)] = s >= 0 ? static_cast<std::uint64_t>(s) : cut[static_cast<std::size_t>(r) + 1];
   }
   const std::uint64_t new_begin = cut[static_cast<std::size_t>(rank)], new_end = cut[static_cast<std::size_t>(rank) + 1];
-  if (new_begin == begin && new_end == end) return;
+  // Every rank agrees (a collective step), those whose part moved reading it again.
+  const bool moved = new_begin != begin || new_end != end;
   agree_on_failure(comm, [&] {
+    if (!moved) return;
     RangeFile file(path);
     part = file.read(new_begin, static_cast<std::size_t>(new_end - new_begin));
     if (part.size() != new_end - new_begin) throw IoError(fmt::format("{}: cannot read: the file changed while read", path));
