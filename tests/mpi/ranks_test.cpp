@@ -65,9 +65,17 @@
 //    fixtures' CSV files and messy and bad files written here (decimal commas,
 //    thousands separators, dates, markers, stray cells, quoted delimiters, quotes and
 //    line ends, a quoted line end at every rank boundary for 2 and 3 ranks, BOM, CRLF,
-//    lone CR, identifiers, ragged rows, bad quoting and UTF-8, empty files): the same
+//    lone CR, identifiers, ragged rows, bad quoting and UTF-8, empty files; a quoted line
+//    end at one rank boundary only, the other ranks' parts unmoved): the same
 //    table or the same error; the fast path was taken where it should be, and each
 //    rank typed about 1/N of bank.csv's rows.
+//  * numbers written with commas and dates typed on the ranks (each rank's evidence
+//    merged so that every rank takes the one-process decision): thousands separators,
+//    decimal commas, comma evidence that differs between the ranks' rows (one rank's
+//    "1,234", another's "1,5"), dates in every form with the order or a time decided
+//    on one rank, and dates spoilt by one bad cell on one rank: the one-process table,
+//    diagnostics and date readings, on the fast path, each rank typing about 1/N of
+//    the rows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -1913,8 +1921,8 @@ TEST(ReadOnRanks, MessyExportsAndBadFilesAreTheOneProcessOutcome) {
     for (char c : t) lone_cr += c == '\n' ? '\r' : c;
     files.emplace_back("lone_cr.csv", lone_cr);
   }
-  // Cases whose decisions the ranks do not merge: the whole text is typed, with the
-  // one-process warnings.
+  // Numbers with commas and dates (merged on the ranks), stray cells and identifiers;
+  // an infinite value is read whole (its error at its place).
   auto rows_of = [](const std::string& header, int n, auto row) {
     std::string t = header + "\n";
     for (int i = 0; i < n; ++i) t += row(i) + "\n";
@@ -1961,16 +1969,195 @@ TEST(ReadOnRanks, MessyExportsAndBadFilesAreTheOneProcessOutcome) {
       for (int r = 1; r < s; ++r) ASSERT_TRUE(cut_inside_quotes(t, r, s)) << "no padding puts the cut inside quotes";
     files.emplace_back("quoted_newline_at_cut.csv", t);
   }
+  // A quoted line end at the first rank boundary only (3 ranks or more): the ranks
+  // whose parts do not move still take part in the others' reading again.
+  if (size >= 3) {
+    std::string pad, t;
+    for (int attempt = 0; attempt < 400; ++attempt) {
+      t = "id,text,n\n";
+      for (int i = 0; i < 400; ++i)
+        t += i < 100 ? fmt::format("r{},\"first {}{}\nsecond\n third\",{}\n", i, i, i == 0 ? pad : "", i % 9)
+                     : fmt::format("r{},plain {},{}\n", i, i % 5, i % 9);
+      if (cut_inside_quotes(t, 1, size) && !cut_inside_quotes(t, size - 1, size)) break;
+      pad += "x";
+    }
+    ASSERT_TRUE(cut_inside_quotes(t, 1, size) && !cut_inside_quotes(t, size - 1, size));
+    files.emplace_back("quoted_newline_at_one_cut.csv", t);
+  }
   for (const auto& [name, text] : files) {
     const std::string path = write_test_file(dir, name, text);
     const bool fast = expect_read_like_one_process(path);
-    if (name == "mixed.csv" || name == "bom_crlf.csv" || name == "quoted_newline_at_cut.csv" ||
+    if (name == "mixed.csv" || name == "bom_crlf.csv" || name.starts_with("quoted_newline_at") ||
         name == "duplicate_names.csv" || name.starts_with("numeric_id"))
       EXPECT_TRUE(fast) << name;
     if (name == "strays.csv") EXPECT_TRUE(fast) << name;  // the warning's first strays merged in rank order
-    if (name == "decimal_comma.csv" || name == "dates.csv" || name.starts_with("ragged"))
-      EXPECT_FALSE(fast) << name;
+    // Number formats and dates are merged on the ranks (NumberFormatsAndDates...).
+    if (name == "decimal_comma.csv" || name == "thousands.csv" || name == "dates.csv") EXPECT_TRUE(fast) << name;
+    if (name.starts_with("ragged") || name == "infinite.csv") EXPECT_FALSE(fast) << name;
   }
+}
+
+
+/// The rows of a test file: `n` rows of `row(i)` under `header`.
+template <class Row>
+std::string csv_rows(const std::string& header, int n, Row row) {
+  std::string t = header + "\n";
+  for (int i = 0; i < n; ++i) t += row(i) + "\n";
+  return t;
+}
+
+TEST(ReadOnRanks, NumberFormatsAndDatesAreMergedOnTheRanks) {
+  const std::string dir = shared_test_dir();
+  const int size = world().size();
+  // Row i of n falls in about the (i * size / n)-th rank's share of the bytes: the
+  // files below put different evidence in different ranks' rows.
+  const int n = 600;
+  auto third = [&](int i) { return i * 3 / n; };  // 0, 1, 2: the thirds of the rows
+  std::vector<std::pair<std::string, std::string>> files;
+  // Thousands separators (the cells quoted), with a point, with markers and a stray.
+  files.emplace_back("grouped.csv", csv_rows("amount,b", n, [&](int i) {
+                       return fmt::format("\"{},{:03}.{}\",x{}", 1 + i % 40, (i * 37) % 1000, i % 10, i % 3);
+                     }));
+  files.emplace_back("grouped_markers_stray.csv", csv_rows("amount,b", n, [&](int i) {
+                       return i == 450 ? std::string("oops,x0")
+                                       : i % 11 == 0 ? std::string("NA,x1")
+                                                     : fmt::format("\"{},{:03}\",x{}", 1 + i % 9, (i * 7) % 1000, i % 3);
+                     }));
+  // Decimal commas (semicolons between fields), with points between groups of three.
+  files.emplace_back("decimal_comma_grouped.csv", csv_rows("a;b", n, [&](int i) {
+                       return fmt::format("{}.{:03},{};x{}", 1 + i % 7, (i * 13) % 1000, i % 100, i % 3);
+                     }));
+  // Mixed comma evidence on different ranks: "1,234" alone reads both ways (grouped,
+  // ambiguous); a later "1,5" decides for the decimal comma. The first third of the
+  // rows holds only "d,ddd", the others only "d,d" (or plain integers).
+  files.emplace_back("mixed_evidence.csv", csv_rows("a,b", n, [&](int i) {
+                       return third(i) == 0   ? fmt::format("\"{},{:03}\",x{}", 1 + i % 9, (i * 11) % 1000, i % 3)
+                              : third(i) == 1 ? fmt::format("\"{},{}\",x{}", i % 9, i % 10, i % 3)
+                                              : fmt::format("{},x{}", i, i % 3);
+                     }));
+  // Only "d,ddd" everywhere: ambiguous, read with a thousands separator (a warning).
+  files.emplace_back("ambiguous_commas.csv", csv_rows("a,b", n, [&](int i) {
+                       return fmt::format("\"{},{:03}\",x{}", 1 + i % 9, (i * 11) % 1000, i % 3);
+                     }));
+  // Commas on the last third only, plain numbers before: the note's example is the
+  // first cell with a comma, on a later rank; a plain number with a point on the
+  // first rank rules out the decimal comma for it ("1.5" is a stray there).
+  files.emplace_back("late_commas.csv", csv_rows("a,b", n, [&](int i) {
+                       return third(i) < 2 ? fmt::format("{}.{},x{}", i, i % 10, i % 3)
+                                           : fmt::format("\"{},{:03}.5\",x{}", 1 + i % 9, i % 1000, i % 3);
+                     }));
+  // Commas that make no number on any reading: a text column.
+  files.emplace_back("commas_text.csv", csv_rows("a,b", n, [&](int i) {
+                       return fmt::format("\"{}, {}\",x{}", third(i) == 2 ? "late" : "word", i % 7, i % 3);
+                     }));
+  // A decimal-comma reading with a few strays, one on each third: the warning's first
+  // strays named in rank order.
+  files.emplace_back("decimal_comma_strays.csv", csv_rows("a;b", n, [&](int i) {
+                       return fmt::format("{};x{}", i % 200 == 50 ? std::string("bad") : fmt::format("{},{}", i, i % 10), i % 3);
+                     }));
+  // A numeric identifier written with thousands separators.
+  files.emplace_back("grouped_id.csv", csv_rows("customer_id,b", n, [&](int i) {
+                       return fmt::format("\"{},{:03}\",x{}", 1 + i / 1000, i % 1000, i % 3);
+                     }));
+  // Dates in each supported form, with markers; orders decided by a day or month above
+  // 12 on one rank only; ambiguous; with times and zones.
+  files.emplace_back("dates_iso.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i % 13 == 0 ? "NA" : fmt::format("20{:02}-{:02}-{:02}", 10 + i % 9, 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  files.emplace_back("dates_iso_slash.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("20{:02}/{:02}/{:02},{}", 10 + i % 9, 1 + i % 12, 1 + i % 28, i % 4);
+                     }));
+  files.emplace_back("dates_dmy_late.csv", csv_rows("d,b", n, [&](int i) {  // a day above 12 on the last third only
+                       return fmt::format("{:02}/{:02}/20{:02},{}", third(i) == 2 ? 13 + i % 16 : 1 + i % 12, 1 + i % 12, 10 + i % 9, i % 4);
+                     }));
+  files.emplace_back("dates_mdy_late.csv", csv_rows("d,b", n, [&](int i) {  // a day second above 12, last third only
+                       return fmt::format("{}-{}-20{:02},{}", 1 + i % 12, third(i) == 2 ? 13 + i % 16 : 1 + i % 12, 10 + i % 9, i % 4);
+                     }));
+  files.emplace_back("dates_dotted_ambiguous.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{}.{}.19{:02},{}", 1 + i % 12, 1 + (i * 5) % 12, 50 + i % 40, i % 4);
+                     }));
+  files.emplace_back("dates_times.csv", csv_rows("d,b", n, [&](int i) {
+                       const std::string zone = i % 3 == 0 ? "Z" : i % 3 == 1 ? "+02:00" : "";
+                       return fmt::format("2024-{:02}-{:02}T{:02}:{:02}:{:02}.{}{},{}", 1 + i % 12, 1 + i % 28, i % 24, i % 60,
+                                          (i * 7) % 60, i % 1000, zone, i % 4);
+                     }));
+  files.emplace_back("dates_time_late.csv", csv_rows("d,b", n, [&](int i) {  // a time on the last third only
+                       return fmt::format("2024-{:02}-{:02}{},{}", 1 + i % 12, 1 + i % 28, third(i) == 2 ? " 10:30" : "", i % 4);
+                     }));
+  files.emplace_back("dates_earliest_late.csv", csv_rows("d,b", n, [&](int i) {  // the reference date on the last rank
+                       return fmt::format("{},{}", i == n - 3 ? std::string("1999-12-31") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  // Not dates after all, each for a reason seen on one rank only: a bad cell, a day
+  // above 12 first and a month above 12 second, another separator, year first.
+  files.emplace_back("dates_bad_cell.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i == 500 ? std::string("2020-13-01") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  files.emplace_back("dates_stray_text.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i == 300 ? std::string("soon") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  files.emplace_back("dates_both_orders.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{:02}/{:02}/2020,{}", third(i) == 0 && i % 5 == 0 ? 25 : 1 + i % 12,
+                                          third(i) == 2 && i % 5 == 0 ? 25 : 1 + i % 12, i % 4);
+                     }));
+  files.emplace_back("dates_separators.csv", csv_rows("d,b", n, [&](int i) {
+                       const char* sep = third(i) == 1 ? "-" : "/";
+                       return fmt::format("{:02}{}{:02}{}2020,{}", 1 + i % 12, sep, 1 + i % 12, sep, i % 4);
+                     }));
+  files.emplace_back("dates_year_position.csv", csv_rows("d,b", n, [&](int i) {
+                       return third(i) == 2 ? fmt::format("2020-{:02}-{:02},{}", 1 + i % 12, 1 + i % 28, i % 4)
+                                            : fmt::format("{:02}-{:02}-2020,{}", 1 + i % 12, 1 + i % 12, i % 4);
+                     }));
+  // A first present cell that is no date, the rest dates: a text column.
+  files.emplace_back("dates_after_text.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i == 0 ? std::string("unknown") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  // Dates with a comma in their time's fraction and an all-missing column.
+  files.emplace_back("dates_comma_fraction.csv", csv_rows("d,b,e", n, [&](int i) {
+                       return fmt::format("\"2024-{:02}-{:02} 10:{:02}:{:02},{}\",{},", 1 + i % 12, 1 + i % 28, i % 60, i % 60, i % 10, i % 4);
+                     }));
+  for (const auto& [name, text] : files) {
+    const std::string path = write_test_file(dir, name, text);
+    EXPECT_TRUE(expect_read_like_one_process(path)) << name;
+    // Each rank typed about 1/N of the rows (a rank that typed all fails; the rows of
+    // some files are longer in one third than in the others, hence the margin).
+    const double share = static_cast<double>(n) / size;
+    EXPECT_NEAR(static_cast<double>(io_detail::last_read_on_ranks().rows_typed), share, 0.35 * share + 2) << name;
+    // The columns read from dates, with their order and reference, as one process records them.
+    DateReadings want, got;
+    CsvOptions with_want, with_got;
+    with_want.dates_read = &want;
+    with_got.dates_read = &got;
+    CsvFileSource(path, with_want).read();
+    read_csv_on_ranks(path, with_got, world());
+    EXPECT_EQ(got.size(), want.size()) << name;
+    for (std::size_t k = 0; k < std::min(got.size(), want.size()); ++k) {
+      EXPECT_EQ(got[k].first, want[k].first) << name;
+      EXPECT_EQ(got[k].second.order, want[k].second.order) << name;
+      EXPECT_EQ(got[k].second.reference, want[k].second.reference) << name;
+    }
+  }
+  // The decisions these files stand for, as one process takes them (so that the
+  // comparison above is not between two readers that both read text).
+  auto one = [&](const std::string& name, std::size_t j) {
+    return CsvFileSource(dir + "/" + name).read().table.column(j);
+  };
+  EXPECT_EQ(one("grouped.csv", 0).decimal, '.');
+  EXPECT_TRUE(one("grouped.csv", 0).is_numeric());
+  EXPECT_EQ(one("mixed_evidence.csv", 0).decimal, ',');
+  EXPECT_EQ(one("ambiguous_commas.csv", 0).decimal, '.');
+  EXPECT_EQ(one("decimal_comma_grouped.csv", 0).decimal, ',');
+  EXPECT_EQ(one("decimal_comma_strays.csv", 0).decimal, ',');
+  EXPECT_EQ(one("grouped_id.csv", 0).type, ColumnType::id);
+  EXPECT_FALSE(one("commas_text.csv", 0).is_numeric());
+  for (const char* dated : {"dates_iso.csv", "dates_iso_slash.csv", "dates_dmy_late.csv", "dates_mdy_late.csv",
+                            "dates_dotted_ambiguous.csv", "dates_times.csv", "dates_time_late.csv",
+                            "dates_earliest_late.csv", "dates_comma_fraction.csv"}) {
+    const Column c = one(dated, 0);
+    EXPECT_TRUE(c.is_numeric() && c.decimal == 0) << dated;
+  }
+  for (const char* text : {"dates_bad_cell.csv", "dates_stray_text.csv", "dates_both_orders.csv",
+                           "dates_separators.csv", "dates_year_position.csv", "dates_after_text.csv"})
+    EXPECT_FALSE(one(text, 0).is_numeric()) << text;
 }
 
 }  // namespace
