@@ -18,6 +18,53 @@ inline bool has_prefix(std::uint64_t key, std::uint64_t prefix, int round) noexc
   return round == 0 || (key >> (64 - kDigitBits * round)) == prefix;
 }
 
+/// The ranks' histograms added (exact integer sums). Most bins are empty (the top
+/// bytes of a column's keys take few values, and the candidates thin out in the
+/// lower bytes), so each rank sends its non-empty bins as (bin, count) pairs, or the
+/// dense counts where those would be fewer: a header (-1: dense, else the pair count)
+/// and the entries.
+std::vector<std::int64_t> add_histograms(const Communicator& comm, const std::vector<std::int64_t>& hist) {
+  std::size_t filled = 0;
+  for (const std::int64_t c : hist) filled += c != 0;
+  std::vector<std::int64_t> mine;
+  if (2 * filled < hist.size()) {
+    mine.reserve(1 + 2 * filled);
+    mine.push_back(static_cast<std::int64_t>(filled));
+    for (std::size_t b = 0; b < hist.size(); ++b)
+      if (hist[b] != 0) {
+        mine.push_back(static_cast<std::int64_t>(b));
+        mine.push_back(hist[b]);
+      }
+  } else {
+    mine.reserve(1 + hist.size());
+    mine.push_back(-1);
+    mine.insert(mine.end(), hist.begin(), hist.end());
+  }
+  const std::vector<std::int64_t> all = comm.allgather(mine);
+  std::vector<std::int64_t> total(hist.size(), 0);
+  auto malformed = [] { return Error("order statistics: the ranks' histograms are malformed"); };
+  std::size_t at = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    if (at >= all.size()) throw malformed();
+    const std::int64_t head = all[at++];
+    if (head < 0) {
+      if (all.size() - at < total.size()) throw malformed();
+      for (std::size_t b = 0; b < total.size(); ++b) total[b] += all[at + b];
+      at += total.size();
+    } else {
+      const auto pairs = static_cast<std::size_t>(head);
+      if ((all.size() - at) / 2 < pairs) throw malformed();
+      for (std::size_t e = 0; e < pairs; ++e, at += 2) {
+        const auto b = static_cast<std::size_t>(all[at]);
+        if (all[at] < 0 || b >= total.size()) throw malformed();
+        total[b] += all[at + 1];
+      }
+    }
+  }
+  if (at != all.size()) throw malformed();
+  return total;
+}
+
 }  // namespace
 
 std::vector<std::vector<double>> select_order_statistics(
@@ -93,7 +140,7 @@ std::vector<std::vector<double>> select_order_statistics(
         for (std::uint64_t key : cand[s]) count_key(key);
       }
     });
-    if (distributed) hist = comm->allreduce_sum(hist);
+    if (distributed) hist = add_histograms(*comm, hist);
     // Each target's byte: the bin where its position falls.
     for (Target& t : targets) {
       const std::int64_t* h = hist.data() + group_of[&t - targets.data()] * kBins;

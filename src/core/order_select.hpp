@@ -45,8 +45,9 @@ inline double key_value(std::uint64_t u) noexcept {
 /// values of a sort by order key (a sort by value, with -0.0 before +0.0). `counts`,
 /// when given, receives each set's count. Every rank calls it with the same number of
 /// sets; with a null or one-rank communicator nothing is exchanged. Traffic: one
-/// allreduce of the counts, then 8 rounds of 256 counts per distinct position
-/// prefix of a set (8 bytes each), whatever the number of values.
+/// allreduce of the counts, then 8 rounds in which each rank sends the non-empty bins
+/// of 256 counts per distinct position prefix of a set (16 bytes a bin, or 8 bytes
+/// for every bin where more than half are filled), whatever the number of values.
 std::vector<std::vector<double>> select_order_statistics(
     const Communicator* comm, std::span<const std::span<const double>> parts,
     const std::function<std::vector<std::uint64_t>(std::size_t set, std::uint64_t count)>& ranks_of,
