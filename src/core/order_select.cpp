@@ -1,6 +1,7 @@
 // The exact selection of order statistics over the ranks (order_select.hpp).
 #include "core/order_select.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -65,6 +66,19 @@ std::vector<std::int64_t> add_histograms(const Communicator& comm, const std::ve
   return total;
 }
 
+/// Puts the key of sorted position p at keys[p] for each p of [at_begin, at_end)
+/// (ascending, distinct, within [first, last)).
+void select_keys(std::vector<std::uint64_t>& keys, std::size_t first, std::size_t last, const std::uint64_t* at_begin,
+                 const std::uint64_t* at_end) {
+  if (at_begin == at_end) return;
+  const std::uint64_t* mid = at_begin + (at_end - at_begin) / 2;
+  const auto k = static_cast<std::size_t>(*mid);
+  std::nth_element(keys.begin() + static_cast<std::ptrdiff_t>(first), keys.begin() + static_cast<std::ptrdiff_t>(k),
+                   keys.begin() + static_cast<std::ptrdiff_t>(last));
+  select_keys(keys, first, k, at_begin, mid);
+  select_keys(keys, k + 1, last, mid + 1, at_end);
+}
+
 }  // namespace
 
 std::vector<std::vector<double>> select_order_statistics(
@@ -74,12 +88,16 @@ std::vector<std::vector<double>> select_order_statistics(
   const bool distributed = comm != nullptr && comm->size() > 1;
   const std::size_t sets = parts.size();
 
-  // Each set's count of values on every rank (exact integer sums).
+  // This rank's keys per set (its non-NaN values), then each set's count on every
+  // rank (exact integer sums).
+  std::vector<std::vector<std::uint64_t>> cand(sets);
   std::vector<std::int64_t> local(sets, 0);
   parallel_for(sets, [&](std::size_t s) {
-    std::int64_t c = 0;
-    for (double v : parts[s]) c += !std::isnan(v);
-    local[s] = c;
+    std::vector<std::uint64_t>& c = cand[s];
+    c.reserve(parts[s].size());
+    for (double v : parts[s])
+      if (!std::isnan(v)) c.push_back(order_key(v));
+    local[s] = static_cast<std::int64_t>(c.size());
   });
   const std::vector<std::int64_t> total = distributed ? comm->allreduce_sum(local) : local;
   if (counts) counts->assign(total.begin(), total.end());
@@ -103,8 +121,27 @@ std::vector<std::vector<double>> select_order_statistics(
   }
   first_target[sets] = targets.size();
 
-  // This rank's candidates per set: the keys that can still be a target's.
-  std::vector<std::vector<std::uint64_t>> cand(sets);
+  if (!distributed) {
+    // One process holds every key: a selection per distinct position (nth_element on
+    // the keys, narrowing the range between positions), the same keys the rounds find.
+    parallel_for(sets, [&](std::size_t s) {
+      const std::size_t t0 = first_target[s], t1 = first_target[s + 1];
+      if (t0 == t1) return;
+      std::vector<std::uint64_t>& c = cand[s];
+      std::vector<std::uint64_t> at;
+      for (std::size_t t = t0; t < t1; ++t) at.push_back(targets[t].rank);
+      std::sort(at.begin(), at.end());
+      at.erase(std::unique(at.begin(), at.end()), at.end());
+      select_keys(c, 0, c.size(), at.data(), at.data() + at.size());
+      for (std::size_t t = t0; t < t1; ++t) targets[t].prefix = c[targets[t].rank];
+    });
+    std::vector<std::vector<double>> out(sets);
+    for (std::size_t s = 0; s < sets; ++s)
+      for (std::size_t t = first_target[s]; t < first_target[s + 1]; ++t) out[s].push_back(key_value(targets[t].prefix));
+    return out;
+  }
+
+  // The candidates per set: the keys that can still be a target's.
   std::vector<std::int64_t> hist;
   std::vector<std::size_t> group_of(targets.size()), first_group(sets + 1, 0);
   for (int round = 0; round < kRounds; ++round) {
@@ -126,21 +163,19 @@ std::vector<std::vector<double>> select_order_statistics(
     parallel_for(sets, [&](std::size_t s) {
       const std::size_t g0 = first_group[s], g1 = first_group[s + 1];
       if (g0 == g1) return;
-      auto count_key = [&](std::uint64_t key) {
+      if (g1 - g0 == 1) {  // one prefix: every candidate has it
+        std::int64_t* h = hist.data() + g0 * kBins;
+        for (std::uint64_t key : cand[s]) ++h[(key >> shift) & (kBins - 1)];
+        return;
+      }
+      for (std::uint64_t key : cand[s])
         for (std::size_t g = g0; g < g1; ++g)
           if (has_prefix(key, group_prefix[g], round)) {
             ++hist[g * kBins + ((key >> shift) & (kBins - 1))];
             break;
           }
-      };
-      if (round == 0) {
-        for (double v : parts[s])
-          if (!std::isnan(v)) count_key(order_key(v));
-      } else {
-        for (std::uint64_t key : cand[s]) count_key(key);
-      }
     });
-    if (distributed) hist = add_histograms(*comm, hist);
+    hist = add_histograms(*comm, hist);
     // Each target's byte: the bin where its position falls.
     for (Target& t : targets) {
       const std::int64_t* h = hist.data() + group_of[&t - targets.data()] * kBins;
@@ -151,26 +186,29 @@ std::vector<std::vector<double>> select_order_statistics(
       t.prefix = (t.prefix << kDigitBits) | b;
     }
     if (round + 1 == kRounds) break;
-    // Keep the candidates that still share a target's prefix.
+    // Keep the candidates that still share a target's prefix (each distinct one tested once).
     parallel_for(sets, [&](std::size_t s) {
       const std::size_t t0 = first_target[s], t1 = first_target[s + 1];
       std::vector<std::uint64_t>& c = cand[s];
-      auto keep = [&](std::uint64_t key) {
-        for (std::size_t t = t0; t < t1; ++t)
-          if (has_prefix(key, targets[t].prefix, round + 1)) return true;
-        return false;
-      };
       if (t0 == t1) {
         std::vector<std::uint64_t>().swap(c);
-      } else if (round == 0) {
-        for (double v : parts[s])
-          if (!std::isnan(v) && keep(order_key(v))) c.push_back(order_key(v));
-      } else {
-        std::size_t w = 0;
-        for (std::uint64_t key : c)
-          if (keep(key)) c[w++] = key;
-        c.resize(w);
+        return;
       }
+      std::vector<std::uint64_t> prefixes;
+      for (std::size_t t = t0; t < t1; ++t)
+        if (std::find(prefixes.begin(), prefixes.end(), targets[t].prefix) == prefixes.end())
+          prefixes.push_back(targets[t].prefix);
+      const int drop = 64 - kDigitBits * (round + 1);
+      std::size_t w = 0;
+      for (std::uint64_t key : c) {
+        const std::uint64_t top = key >> drop;
+        for (const std::uint64_t p : prefixes)
+          if (top == p) {
+            c[w++] = key;
+            break;
+          }
+      }
+      c.resize(w);
     });
   }
 
