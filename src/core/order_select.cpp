@@ -23,8 +23,10 @@ inline bool has_prefix(std::uint64_t key, std::uint64_t prefix, int round) noexc
 /// bytes of a column's keys take few values, and the candidates thin out in the
 /// lower bytes), so each rank sends its non-empty bins as (bin, count) pairs, or the
 /// dense counts where those would be fewer: a header (-1: dense, else the pair count)
-/// and the entries.
-std::vector<std::int64_t> add_histograms(const Communicator& comm, const std::vector<std::int64_t>& hist) {
+/// and the entries. `extremes` (each group's smallest and largest candidate key on
+/// this rank) travel with them and become the smallest and largest on any rank.
+std::vector<std::int64_t> add_histograms(const Communicator& comm, const std::vector<std::int64_t>& hist,
+                                         std::vector<std::uint64_t>& extremes) {
   std::size_t filled = 0;
   for (const std::int64_t c : hist) filled += c != 0;
   std::vector<std::int64_t> mine;
@@ -41,7 +43,9 @@ std::vector<std::int64_t> add_histograms(const Communicator& comm, const std::ve
     mine.push_back(-1);
     mine.insert(mine.end(), hist.begin(), hist.end());
   }
+  for (const std::uint64_t e : extremes) mine.push_back(static_cast<std::int64_t>(e));
   const std::vector<std::int64_t> all = comm.allgather(mine);
+  const std::vector<std::uint64_t> own = extremes;
   std::vector<std::int64_t> total(hist.size(), 0);
   auto malformed = [] { return Error("order statistics: the ranks' histograms are malformed"); };
   std::size_t at = 0;
@@ -60,6 +64,11 @@ std::vector<std::int64_t> add_histograms(const Communicator& comm, const std::ve
         if (all[at] < 0 || b >= total.size()) throw malformed();
         total[b] += all[at + 1];
       }
+    }
+    if (all.size() - at < own.size()) throw malformed();
+    for (std::size_t e = 0; e < own.size(); e += 2, at += 2) {
+      extremes[e] = std::min(r == 0 ? ~std::uint64_t{0} : extremes[e], static_cast<std::uint64_t>(all[at]));
+      extremes[e + 1] = std::max(r == 0 ? std::uint64_t{0} : extremes[e + 1], static_cast<std::uint64_t>(all[at + 1]));
     }
   }
   if (at != all.size()) throw malformed();
@@ -107,6 +116,7 @@ std::vector<std::vector<double>> select_order_statistics(
   struct Target {
     std::size_t set;
     std::uint64_t prefix = 0, rank;
+    bool done = false;  // prefix is the whole key (found before the last round)
   };
   std::vector<Target> targets;
   std::vector<std::size_t> first_target(sets + 1, 0);
@@ -116,7 +126,7 @@ std::vector<std::vector<double>> select_order_statistics(
     for (const std::uint64_t k : ranks_of(s, count)) {
       if (k >= count)
         throw InvalidArgument(fmt::format("order statistics: position {} asked among {} values", k, count));
-      targets.push_back({s, 0, k});
+      targets.push_back({s, 0, k, false});
     }
   }
   first_target[sets] = targets.size();
@@ -150,6 +160,7 @@ std::vector<std::vector<double>> select_order_statistics(
     for (std::size_t s = 0; s < sets; ++s) {
       first_group[s] = group_prefix.size();
       for (std::size_t t = first_target[s]; t < first_target[s + 1]; ++t) {
+        if (targets[t].done) continue;
         std::size_t g = first_group[s];
         while (g < group_prefix.size() && group_prefix[g] != targets[t].prefix) ++g;
         if (g == group_prefix.size()) group_prefix.push_back(targets[t].prefix);
@@ -158,32 +169,53 @@ std::vector<std::vector<double>> select_order_statistics(
     }
     const std::size_t groups = group_prefix.size();
     first_group[sets] = groups;
+    if (groups == 0) break;  // every key found (the same on every rank)
     hist.assign(groups * kBins, 0);
+    std::vector<std::uint64_t> extremes(2 * groups);
+    for (std::size_t g = 0; g < groups; ++g) extremes[2 * g] = ~std::uint64_t{0}, extremes[2 * g + 1] = 0;
     const int shift = 64 - kDigitBits * (round + 1);
     parallel_for(sets, [&](std::size_t s) {
       const std::size_t g0 = first_group[s], g1 = first_group[s + 1];
       if (g0 == g1) return;
       if (g1 - g0 == 1) {  // one prefix: every candidate has it
         std::int64_t* h = hist.data() + g0 * kBins;
-        for (std::uint64_t key : cand[s]) ++h[(key >> shift) & (kBins - 1)];
+        std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
+        for (std::uint64_t key : cand[s]) {
+          ++h[(key >> shift) & (kBins - 1)];
+          lo = std::min(lo, key);
+          hi = std::max(hi, key);
+        }
+        extremes[2 * g0] = lo;
+        extremes[2 * g0 + 1] = hi;
         return;
       }
       for (std::uint64_t key : cand[s])
         for (std::size_t g = g0; g < g1; ++g)
           if (has_prefix(key, group_prefix[g], round)) {
             ++hist[g * kBins + ((key >> shift) & (kBins - 1))];
+            extremes[2 * g] = std::min(extremes[2 * g], key);
+            extremes[2 * g + 1] = std::max(extremes[2 * g + 1], key);
             break;
           }
     });
-    hist = add_histograms(*comm, hist);
+    hist = add_histograms(*comm, hist, extremes);
     // Each target's byte: the bin where its position falls.
     for (Target& t : targets) {
-      const std::int64_t* h = hist.data() + group_of[&t - targets.data()] * kBins;
+      if (t.done) continue;
+      const std::size_t g = group_of[&t - targets.data()];
+      if (extremes[2 * g] == extremes[2 * g + 1]) {
+        // Every key with the group's prefix, on every rank, is this one.
+        t.prefix = extremes[2 * g];
+        t.done = true;
+        continue;
+      }
+      const std::int64_t* h = hist.data() + g * kBins;
       std::uint64_t below = 0;
       std::size_t b = 0;
       while (b + 1 < kBins && below + static_cast<std::uint64_t>(h[b]) <= t.rank) below += static_cast<std::uint64_t>(h[b++]);
       t.rank -= below;
       t.prefix = (t.prefix << kDigitBits) | b;
+      if (round + 1 == kRounds) t.done = true;
     }
     if (round + 1 == kRounds) break;
     // Keep the candidates that still share a target's prefix (each distinct one tested once).
@@ -196,8 +228,12 @@ std::vector<std::vector<double>> select_order_statistics(
       }
       std::vector<std::uint64_t> prefixes;
       for (std::size_t t = t0; t < t1; ++t)
-        if (std::find(prefixes.begin(), prefixes.end(), targets[t].prefix) == prefixes.end())
+        if (!targets[t].done && std::find(prefixes.begin(), prefixes.end(), targets[t].prefix) == prefixes.end())
           prefixes.push_back(targets[t].prefix);
+      if (prefixes.empty()) {
+        std::vector<std::uint64_t>().swap(c);
+        return;
+      }
       const int drop = 64 - kDigitBits * (round + 1);
       std::size_t w = 0;
       for (std::uint64_t key : c) {
