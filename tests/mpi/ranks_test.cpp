@@ -30,6 +30,11 @@
 //    that of one process, on a table with numeric, categorical, binary and missing
 //    values and rows outside the segments; each rank summed and searched about 1/N
 //    of the rows and selected the quartiles among about 1/N of the values.
+//  * the profiles' order statistics (minimum, quartiles, median, maximum of every
+//    numeric column and group) selected among each rank's own rows: bit for bit one
+//    process's and a sort's, on bank.csv and on ties, NaN, -0.0 and +0.0, denormals,
+//    columns missing in a segment, segments of 1 to 3 rows on one rank or split;
+//    each rank read about 1/N of the rows for them.
 //  * the maps' projections (fit_pca, fit_famd, fit_mca with a communicator: the ranks
 //    share the passes over the row blocks) return every field of the one-process
 //    model bit for bit, on numeric and mixed data, and each rank projects about 1/N
@@ -928,7 +933,7 @@ TEST(ProfilesOnRanks, MatchOneProcess) {
   for (std::size_t s = 0; s < k; ++s)
     for (std::size_t j = 0; j < q; ++j) centres(s, j) = 3.0 * static_cast<double>((s * 7 + j * 3) % 5);
   const detail::FeatureRow row = [&](std::size_t i, double* dst) { std::memcpy(dst, x.row(i), q * sizeof(double)); };
-  std::size_t clustered = 0, values = 0, largest = 0;
+  std::size_t clustered = 0, values = 0;
   for (const std::int32_t l : labels) clustered += l >= 0;
   on_thread_counts([&] {
     for (const bool given_centres : {false, true}) {
@@ -944,16 +949,20 @@ TEST(ProfilesOnRanks, MatchOneProcess) {
       // The oracle of the representatives: the public search on one process.
       const auto reps = representative_rows(x.view(), labels, 7, centers);
       for (std::size_t s = 0; s < k; ++s) EXPECT_EQ(alone.segments[s].representatives, reps[s]);
-      // Each rank's share: rows by blocks of 4,096, order statistics by (column, group).
+      // Each rank's share: rows by blocks of 4,096, for the sums and the order
+      // statistics (a block's rows give two values a numeric column: its segment's or
+      // the unassigned rows', and the population's).
       expect_share(work.summed_rows, n, 4096, "summed rows");
       expect_share(work.searched_rows, clustered, 4096, "searched rows");
-      values = largest = 0;
+      expect_share(work.ordered_rows, n, 4096, "rows read for the order statistics");
+      values = 0;
+      std::size_t numeric = 0;
       for (const SegmentProfile* sp : {&alone.population, &*alone.unassigned})
         for (const ColumnProfile& cp : sp->columns) values += cp.numeric.count;
       for (const SegmentProfile& sp : alone.segments)
         for (const ColumnProfile& cp : sp.columns) values += cp.numeric.count;
-      for (const ColumnProfile& cp : alone.population.columns) largest = std::max(largest, cp.numeric.count);
-      expect_share(work.ordered_values, values, largest, "ordered values");
+      for (const ColumnProfile& cp : alone.population.columns) numeric += cp.type == ColumnType::numeric;
+      expect_share(work.ordered_values, values, 2 * numeric * 4096, "ordered values");
     }
     // The mixed methods' path: rows written on demand.
     detail::ProfileWork work;
@@ -2158,6 +2167,119 @@ TEST(ReadOnRanks, NumberFormatsAndDatesAreMergedOnTheRanks) {
   for (const char* text : {"dates_bad_cell.csv", "dates_stray_text.csv", "dates_both_orders.csv",
                            "dates_separators.csv", "dates_year_position.csv", "dates_after_text.csv"})
     EXPECT_FALSE(one(text, 0).is_numeric()) << text;
+}
+
+// ---- The profiles' order statistics from each rank's rows ------------------------
+// The minimum, quartiles, median and maximum of every (numeric column, group) are
+// selected among the ranks' own rows (select_order_statistics). Compared bit for bit
+// with one process and with a sort of each group's values (numpy's linear quantiles,
+// the median the mean of the two middle values, -0.0 sorted before +0.0), on bank.csv
+// and on a table with ties, NaN, -0.0 and +0.0, denormals and huge values, a column
+// with only zeros, columns missing in a segment or almost everywhere, and segments of
+// 1 to 3 rows (one within rank 0's rows, one within the last rank's, one split
+// between the first and the last); each rank read about 1/N of the rows.
+
+/// The order statistics of `profile`'s numeric columns against a sort of the rows'
+/// values (rows where in_group holds).
+template <class InGroup>
+void expect_sorted_statistics(const Table& table, const SegmentProfile& profile, InGroup&& in_group) {
+  for (const ColumnProfile& cp : profile.columns) {
+    if (cp.type != ColumnType::numeric) continue;
+    SCOPED_TRACE(::testing::Message() << "segment " << profile.segment << " column " << cp.name);
+    const std::vector<double>& x = table.column(cp.column).numbers;
+    std::vector<double> v;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (in_group(i) && !std::isnan(x[i])) v.push_back(x[i]);
+    std::sort(v.begin(), v.end(),
+              [](double a, double b) { return detail::order_key(a) < detail::order_key(b); });
+    const NumericSummary& s = cp.numeric;
+    ASSERT_EQ(s.count, v.size());
+    const std::size_t m = v.size();
+    if (m == 0) {
+      for (double f : {s.min, s.q1, s.median, s.q3, s.max}) EXPECT_TRUE(std::isnan(f));
+      continue;
+    }
+    EXPECT_TRUE(same_bits(s.min, v.front())) << s.min << " vs " << v.front();
+    EXPECT_TRUE(same_bits(s.max, v.back())) << s.max << " vs " << v.back();
+    EXPECT_TRUE(same_bits(s.q1, quantile_linear(v, 0.25))) << s.q1 << " vs " << quantile_linear(v, 0.25);
+    EXPECT_TRUE(same_bits(s.q3, quantile_linear(v, 0.75))) << s.q3 << " vs " << quantile_linear(v, 0.75);
+    const double median = m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2.0;
+    EXPECT_TRUE(same_bits(s.median, median)) << s.median << " vs " << median;
+  }
+}
+
+void expect_order_statistics_on_ranks(const Table& table, const std::vector<std::int32_t>& labels) {
+  std::size_t numeric = 0, present = 0, clustered_present = 0;
+  for (std::size_t j = 0; j < table.cols(); ++j) {
+    const Column& c = table.column(j);
+    if (c.type != ColumnType::numeric) continue;
+    ++numeric;
+    for (std::size_t i = 0; i < table.rows(); ++i) {
+      if (std::isnan(c.numbers[i])) continue;
+      ++present;
+      clustered_present += labels[i] >= 0;
+    }
+  }
+  on_thread_counts([&] {
+    ProfileParams pp;
+    const Profiles alone = profile_segments(table, labels, pp);
+    pp.comm = &world();
+    detail::ProfileWork work;
+    const Profiles shared = detail::profile_segments_counted(table, labels, pp, {}, {}, &work);
+    expect_same_profiles(alone, shared);
+    expect_sorted_statistics(table, alone.population, [&](std::size_t i) { return labels[i] >= 0; });
+    for (const SegmentProfile& sp : alone.segments)
+      expect_sorted_statistics(table, sp, [&](std::size_t i) { return labels[i] == sp.segment; });
+    ASSERT_TRUE(alone.unassigned.has_value());
+    expect_sorted_statistics(table, *alone.unassigned, [&](std::size_t i) { return labels[i] < 0; });
+    // Each rank read its share of the rows (blocks of 4,096): a rank reading every
+    // row, or every value of a (column, group), fails.
+    expect_share(work.ordered_rows, table.rows(), 4096, "rows read for the order statistics");
+    expect_share(work.ordered_values, present + clustered_present, 2 * numeric * 4096,
+                 "values the order statistics were selected among");
+  });
+}
+
+TEST(ProfilesOnRanks, OrderStatisticsFromEachRanksRows) {
+  {
+    SCOPED_TRACE("bank.csv");
+    const Table bank = CsvFileSource(test::shared_path("data/bank.csv")).read().table;
+    std::vector<std::int32_t> labels = some_labels(bank.rows(), 5, 17);
+    for (std::size_t i = 0; i < labels.size(); i += 29) labels[i] = -1;
+    expect_order_statistics_on_ranks(bank, labels);
+  }
+  const std::size_t n = 20000;
+  std::vector<std::int32_t> labels = some_labels(n, 4, 23);
+  for (std::size_t i = 0; i < n; i += 17) labels[i] = -1;
+  for (std::size_t i : {3, 4, 5}) labels[i] = 7;  // three rows, all in the first block (rank 0's)
+  labels[n - 2] = 8;                              // one row, in the last block (the last rank's)
+  labels[100] = labels[n - 100] = 9;              // two rows, in the first and the last block
+  Rng rng(97);
+  std::vector<double> ties(n), zeros(n), only_zeros(n), sparse(n), gap(n), wide(n);
+  const double signed_values[] = {-0.0, 0.0, -1.0, 1.0, 2.5};
+  const double wide_values[] = {1e300, -1e300, 5e-324, -5e-324, 1e-310, 3.0, -0.0, 0.0};
+  for (std::size_t i = 0; i < n; ++i) {
+    ties[i] = static_cast<double>(rng.below(5));
+    zeros[i] = rng.uniform() < 0.05 ? std::nan("") : signed_values[rng.below(5)];
+    only_zeros[i] = rng.uniform() < 0.5 ? -0.0 : 0.0;
+    sparse[i] = rng.uniform() < 0.02 ? rng.normal() : std::nan("");
+    gap[i] = labels[i] == 1 ? std::nan("") : 1e3 * rng.normal();
+    wide[i] = rng.uniform() < 0.5 ? wide_values[rng.below(8)] : rng.normal() * 1e-5;
+  }
+  sparse[4] = 2.0;  // the three-row segment: one present value
+  std::vector<std::string> kind(n);
+  for (std::size_t i = 0; i < n; ++i) kind[i] = i % 3 ? "a" : "b";
+  std::vector<Column> cols;
+  cols.push_back(test::numeric("ties", std::move(ties)));
+  cols.push_back(test::numeric("zeros", std::move(zeros)));
+  cols.push_back(test::categorical("kind", kind));
+  cols.push_back(test::numeric("only_zeros", std::move(only_zeros)));
+  cols.push_back(test::numeric("sparse", std::move(sparse)));
+  cols.push_back(test::numeric("gap", std::move(gap)));
+  cols.push_back(test::numeric("wide", std::move(wide)));
+  const Table table("order statistics", std::move(cols));
+  SCOPED_TRACE("generated");
+  expect_order_statistics_on_ranks(table, labels);
 }
 
 }  // namespace
