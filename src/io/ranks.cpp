@@ -1,8 +1,9 @@
 // A CSV file read by the ranks of an MPI run: each rank reads the records that start
 // in its share of the bytes (cut at line ends outside quotes), checks them, splits
 // them into cells and types them; the ranks merge their columns' summaries so that
-// every type and level is the one process's decision, and the typed rows are then
-// gathered on every rank. Cases whose decisions need more than the summaries merged
+// every type and level is the one process's decision, and give the warnings about
+// the columns' types from the merged summaries; the typed rows are then gathered on
+// every rank. Cases whose decisions need more than the summaries merged
 // here (dates, number formats, stray cells, declared types...) gather the text and
 // parse it whole, as one process does.
 #include <algorithm>
@@ -227,7 +228,7 @@ void cut_outside_quotes(const std::string& path, std::uint64_t n, std::uint64_t&
 /// every rank where the merge would not be exact (the caller parses the text whole).
 bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, const std::string& path,
                const CsvOptions& options, const Communicator& comm, std::vector<Column>& columns,
-               std::vector<std::size_t>& rows_per_rank, std::vector<std::string>& stray_warnings) {
+               std::vector<std::size_t>& rows_per_rank, Diagnostics& warnings) {
   const int rank = comm.rank(), size = comm.size();
   // The delimiter and the header, from rank 0.
   Head head;
@@ -313,6 +314,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   std::vector<bool> is_id(n_cols);      // ... whose numbers are all distinct: identifiers, coded as text
   std::vector<std::size_t> with_strays;  // numeric columns with a few cells that are not numbers
   std::vector<std::size_t> stray_counts(n_cols);
+  std::vector<std::size_t> missing_counts(n_cols);  // the missing markers of every rank
   for (std::size_t c = 0; c < n_cols; ++c) {
     std::size_t missing = 0, strays = 0;
     bool complete = true, all_integral = true, infinite = false, any_comma = false;
@@ -328,6 +330,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
       if (first_present < 0) first_present = static_cast<int>(v[6]);
     }
     complete = complete && strays <= io_detail::kMaxStrayCells;
+    missing_counts[c] = missing;
     const bool numeric_column = complete && (strays == 0 || strays * 20 <= n_rows - missing);
     // Cells that are no plain numbers and a comma somewhere: one process also reads the
     // column with a comma as thousands separator and as decimal mark (below).
@@ -348,7 +351,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
 
   // Stray cells read as missing: the warning shows the column's first few, each at
   // its place in the file; each rank names its own first ones, taken in rank order.
-  stray_warnings.assign(n_cols, std::string());
+  std::vector<std::string> stray_warnings(n_cols);
   if (!with_strays.empty()) {
     std::string shown_bytes;
     for (std::size_t c : with_strays) {
@@ -421,11 +424,27 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
 
   // Text columns (and identifiers): each rank codes its cells into its levels; the levels are merged in
   // rank order (the one-process order of first appearance) and the codes remapped.
+  // With them go, for an integral numeric column of enough rows, the rank's first
+  // distinct numbers (at most 11), for the warning about integer codes.
+  std::vector<io_detail::TypeFacts> facts(n_cols);
   std::vector<io_detail::TextPart> texts(n_cols);
   std::string text_bytes;
   bool any_text = false;
   for (std::size_t c = 0; c < n_cols; ++c) {
-    if (is_number[c]) continue;
+    io_detail::TypeFacts& f = facts[c];
+    f.name = strings.columns[c].name();
+    if (is_number[c]) {
+      f.type = ColumnType::numeric;
+      f.integral = integral[c];
+      f.present = n_rows - missing_counts[c] - stray_counts[c];
+      if (!io_detail::wants_few_integers(f)) continue;
+      any_text = true;
+      std::vector<double> few;
+      io_detail::add_few_distinct(numeric[c].numbers, few);
+      put(text_bytes, few.size());
+      for (double v : few) put(text_bytes, std::bit_cast<std::uint64_t>(v));
+      continue;
+    }
     any_text = true;
     texts[c] = io_detail::code_text(strings.columns[c], options.na_values);
     put(text_bytes, texts[c].missing);
@@ -444,7 +463,17 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   for (std::size_t c = 0; c < n_cols; ++c) {
     Column col;
     col.name = strings.columns[c].name();
+    io_detail::TypeFacts& f = facts[c];
     if (is_number[c]) {
+      if (io_detail::wants_few_integers(f))
+        for (int r = 0; r < size; ++r) {
+          Reader& in = readers[static_cast<std::size_t>(r)];
+          const std::size_t count = static_cast<std::size_t>(in.u64());
+          std::vector<double> few(std::min<std::size_t>(count, 64));
+          if (few.size() != count) throw Error(path + ": the ranks' summaries of its columns differ");
+          for (double& v : few) v = std::bit_cast<double>(in.u64());
+          io_detail::add_few_distinct(few, f.few);
+        }
       col.type = ColumnType::numeric;
       col.numbers = std::move(numeric[c].numbers);
       col.integral = integral[c];
@@ -478,10 +507,21 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
         if (code >= 0) code = remap[static_cast<std::size_t>(code)];
       col.missing = texts[c].missing;
       col.integral = is_id[c] && integral[c];  // one process keeps the numeric pass's flag on an identifier
+      f.type = col.type;
+      f.integral = col.integral;
+      f.present = n_rows - missing;
+      f.levels = col.levels.size();
+      f.longest = longest;
     }
     columns.push_back(std::move(col));
     numeric[c] = {};
     texts[c] = {};
+  }
+  // infer_types' warnings, column after column, as one process gives them about the
+  // whole columns: every fact they read is merged above.
+  for (std::size_t c = 0; c < n_cols; ++c) {
+    io_detail::announce_inferred(facts[c], warnings);
+    if (!stray_warnings[c].empty()) warnings.warn("load", "non_numeric_cells", stray_warnings[c]);
   }
   return true;
 }
@@ -552,8 +592,10 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   const bool mergeable = options.types.empty() && options.dates.empty() && options.max_rows == 0 &&
                          options.decimal == 0 && options.column_decimal.empty() && n < 0xFFFFFFF0ULL;
   std::vector<Column> columns;
+  Diagnostics warnings;
   const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank,
-                                           out.stray_warnings);
+                                           warnings);
+  if (fast && options.diagnostics) options.diagnostics->append(warnings);
   if (rank > 0) {
     double state = 0;
     comm.receive(std::span<double>(&state, 1), rank - 1);
@@ -579,7 +621,6 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   // The whole text: the parts in rank order are the file's bytes.
   out.whole = true;
   out.rows_per_rank.clear();
-  out.stray_warnings.clear();
   std::vector<std::string> parts = comm.allgather_bytes(part);
   std::string().swap(part);
   std::string text;
@@ -596,7 +637,7 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   return out;
 }
 
-SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Communicator& comm) {
+SourceData gather_rank_rows(RankRows rows, const Communicator& comm) {
   if (rows.whole) return std::move(rows.data);
   Table& local = rows.data.table;
   std::vector<Column> columns;
@@ -656,20 +697,13 @@ SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Comm
   SourceData out;
   out.table = Table(local.source(), std::move(columns));
   out.provenance = std::move(rows.data.provenance);
-  // infer_types' warnings, column after column, as one process gives them.
-  if (options.diagnostics)
-    for (std::size_t j = 0; j < out.table.cols(); ++j) {
-      io_detail::announce_column(out.table.column(j), *options.diagnostics);
-      if (j < rows.stray_warnings.size() && !rows.stray_warnings[j].empty())
-        options.diagnostics->warn("load", "non_numeric_cells", rows.stray_warnings[j]);
-    }
   return out;
 }
 
 }  // namespace io_detail
 
 SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm) {
-  return io_detail::gather_rank_rows(io_detail::read_csv_rows_on_ranks(path, options, comm), options, comm);
+  return io_detail::gather_rank_rows(io_detail::read_csv_rows_on_ranks(path, options, comm), comm);
 }
 
 }  // namespace segmenta
