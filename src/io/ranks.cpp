@@ -593,8 +593,8 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
                          options.decimal == 0 && options.column_decimal.empty() && n < 0xFFFFFFF0ULL;
   std::vector<Column> columns;
   Diagnostics warnings;
-  const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank,
-                                           warnings);
+  const bool fast =
+      mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank, warnings);
   if (fast && options.diagnostics) options.diagnostics->append(warnings);
   if (rank > 0) {
     double state = 0;

@@ -58,8 +58,8 @@ OrdinalEncoding fit_ordinal(const Column& col) {
   e.column = col.name;
   e.numeric = col.is_numeric();
   if (e.numeric)
-    e.number_categories =
-        detail::ordinal_number_categories(detail::number_set(col.numbers.data(), col.numbers.size()), col.numbers.size());
+    e.number_categories = detail::ordinal_number_categories(detail::number_set(col.numbers.data(), col.numbers.size()),
+                                                            col.numbers.size());
   else
     e.categories = present_levels(col);
   return e;

@@ -99,14 +99,14 @@ MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown
 /// What the column plan counts over the rows of one column: its missing cells and
 /// the first one's row, and (categorical columns) the rows of each level, or (numeric
 /// columns of the blog preset) the set of its present values. Counted by each rank
-/// over the rows of its share and merged exactly (ColumnCounts::merge): the plan's
+/// over the rows of its share and merged exactly (count_columns): the plan's
 /// decisions then read the counts of all the rows, as one process counts them.
 struct ColumnCount {
-  bool counted = false;                   // a feature candidate (not an id or text column)
+  bool counted = false;  // a feature candidate (not an id or text column)
   std::int64_t missing = 0;
-  std::int64_t first_missing = -1;        // a row of the table, -1: none
-  std::vector<std::int64_t> level_rows;   // categorical: rows of each level (by code)
-  bool number_set = false;                // numeric in the blog preset: numbers below
+  std::int64_t first_missing = -1;       // a row of the table, -1: none
+  std::vector<std::int64_t> level_rows;  // categorical: rows of each level (by code)
+  bool number_set = false;               // numeric in the blog preset: numbers below
   detail::NumberSet numbers;
 };
 
