@@ -7,8 +7,11 @@
 // ranks (integers: exact in any order), and the bin holding the k-th key fixes that
 // byte; the candidates outside it are dropped. Eight rounds give the whole key, so
 // the value is exactly the one a sort of all the values holds at rank k, whatever
-// the number of ranks or how the values are dealt to them. One process takes the
-// same path with nothing exchanged.
+// the number of ranks or how the values are dealt to them. The histograms travel as
+// their non-empty bins, with each group's smallest and largest candidate key: where
+// those are equal on every rank the key is found and its rounds stop (ties and
+// thinned-out candidates end in 2-4 rounds rather than 8). One process, holding every
+// key, selects them by nth_element on the keys: the same keys, nothing exchanged.
 #pragma once
 
 #include <cstdint>
@@ -45,8 +48,10 @@ inline double key_value(std::uint64_t u) noexcept {
 /// values of a sort by order key (a sort by value, with -0.0 before +0.0). `counts`,
 /// when given, receives each set's count. Every rank calls it with the same number of
 /// sets; with a null or one-rank communicator nothing is exchanged. Traffic: one
-/// allreduce of the counts, then 8 rounds of 256 counts per distinct position
-/// prefix of a set (8 bytes each), whatever the number of values.
+/// allreduce of the counts, then at most 8 rounds in which each rank sends the
+/// non-empty bins of 256 counts per distinct position prefix of a set still unknown
+/// (16 bytes a bin, or 8 bytes for every bin where more than half are filled) and its
+/// smallest and largest candidate (16 bytes), whatever the number of values.
 std::vector<std::vector<double>> select_order_statistics(
     const Communicator* comm, std::span<const std::span<const double>> parts,
     const std::function<std::vector<std::uint64_t>(std::size_t set, std::uint64_t count)>& ranks_of,

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/block_share.hpp"
+#include "core/order_select.hpp"
 
 #include "explain/representatives.hpp"
 #include "segmenta/explain.hpp"
@@ -57,8 +58,8 @@ Groups make_groups(std::span<const std::int32_t> labels) {
 // Row blocks of the one process (a function of n alone); rank r takes the r-th
 // share in order (rank_blocks). Sums travel along the ranks by the ordered fold, so
 // each is added in row order as one process adds it; integer counts are exact in any
-// order. Order statistics need a group's whole column: they are tasks (column,
-// group) dealt to the ranks, each computed whole by one rank.
+// order. Order statistics are selected exactly among the ranks' rows
+// (select_order_statistics: byte histograms of order keys added across the ranks).
 constexpr std::size_t kRowBlock = 4096;
 
 struct RowShare {
@@ -109,45 +110,21 @@ double quantile_at(std::size_t n, double q, At&& value_at) {
   return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
 }
 
-/// Puts the value of sorted rank p at v[p] for each p of `at` (ascending, distinct):
-/// a selection per position instead of a sort.
-void select_positions(std::vector<double>& v, std::size_t first, std::size_t last, const std::size_t* at_begin,
-                      const std::size_t* at_end) {
-  if (at_begin == at_end) return;
-  const std::size_t* mid = at_begin + (at_end - at_begin) / 2;
-  std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(first), v.begin() + static_cast<std::ptrdiff_t>(*mid),
-                   v.begin() + static_cast<std::ptrdiff_t>(last));
-  select_positions(v, first, *mid, at_begin, mid);
-  select_positions(v, *mid + 1, last, mid + 1, at_end);
-}
-
-struct OrderStats {
-  double min = kNaN, q1 = kNaN, median = kNaN, q3 = kNaN, max = kNaN;
-};
-
-/// The order statistics of the values (no NaN; reordered). The values at the ranks
-/// used are those of the sorted values, so the statistics are those of a sort.
-OrderStats order_stats(std::vector<double>& v) {
-  OrderStats s;
-  const std::size_t m = v.size();
-  if (m == 0) return s;
-  std::vector<std::size_t> at{0, m - 1, (m - 1) / 2, m / 2};
+/// The positions, ascending and distinct, that the order statistics of `m` sorted
+/// values read: the extremes, the middle one or two, and the neighbours of the
+/// quartiles' fractional positions (numpy's linear rule).
+std::vector<std::uint64_t> order_positions(std::size_t, std::uint64_t m) {
+  if (m == 0) return {};
+  std::vector<std::uint64_t> at{0, m - 1, (m - 1) / 2, m / 2};
   auto record = [&](std::size_t i) {
     at.push_back(i);
     return 0.0;
   };
-  quantile_at(m, 0.25, record);
-  quantile_at(m, 0.75, record);
+  quantile_at(static_cast<std::size_t>(m), 0.25, record);
+  quantile_at(static_cast<std::size_t>(m), 0.75, record);
   std::sort(at.begin(), at.end());
   at.erase(std::unique(at.begin(), at.end()), at.end());
-  select_positions(v, 0, m, at.data(), at.data() + at.size());
-  auto value = [&](std::size_t i) { return v[i]; };
-  s.min = v.front();
-  s.max = v.back();
-  s.q1 = quantile_at(m, 0.25, value);
-  s.q3 = quantile_at(m, 0.75, value);
-  s.median = m % 2 == 1 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2.0;
-  return s;
+  return at;
 }
 
 // Position of each level code in the sorted level order.
@@ -189,8 +166,7 @@ CategoricalSummary summarize_categorical(const std::int64_t* counts, std::int64_
 }
 
 /// Numeric summaries of every (numeric column, group): counts and sums by row blocks
-/// on the ranks (ordered folds), order statistics by (column, group) tasks dealt to
-/// the ranks. Summary [u * G + g] for the u-th numeric column of `columns`, and each
+/// on the ranks (ordered folds), order statistics selected among the same rows. Summary [u * G + g] for the u-th numeric column of `columns`, and each
 /// column's population sd (ddof 0).
 struct NumericColumns {
   std::vector<NumericSummary> summary;
@@ -263,61 +239,59 @@ NumericColumns numeric_summaries(const Table& table, const std::vector<std::size
     const std::size_t n = out[u * G].count;
     result.sigma.push_back(n > 0 ? std::sqrt(ss[u * G] / static_cast<double>(n)) : kNaN);
   }
-  // Order statistics: task t = (u, g), costs its value count; dealt largest first to
-  // the least loaded rank (ties: the lower task, the lower rank), the same deal on
-  // every rank.
-  const int ranks = rs.share.distributed() ? rs.share.comm->size() : 1;
-  const int me = rs.share.distributed() ? rs.share.comm->rank() : 0;
-  std::vector<int> owner(U * G, 0);
-  if (ranks > 1) {
-    std::vector<std::size_t> order(U * G);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return out[a].count > out[b].count; });
-    std::vector<std::size_t> load(static_cast<std::size_t>(ranks), 0);
-    for (const std::size_t t : order) {
-      const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-      owner[t] = static_cast<int>(r);
-      load[r] += out[t].count;
-    }
-  }
-  std::vector<std::size_t> mine;
-  for (std::size_t t = 0; t < U * G; ++t)
-    if (owner[t] == me) mine.push_back(t);
-  std::vector<double> stats(mine.size() * 5);
-  parallel_for(mine.size(), [&](std::size_t i) {
-    const std::size_t t = mine[i], u = t / G, gi = t % G;
+  // Order statistics: an exact selection among the ranks' rows (the rows of the sums
+  // above). Each rank lays out its rows' present values of a column by group
+  // (segments 1..k, then the unassigned rows, each in row order), so the population's
+  // values (the segments') are one span; select_order_statistics finds, for every
+  // (column, group) at once, the values a sort of the group's whole column holds at the
+  // positions the statistics read.
+  const std::size_t k = G - 2;
+  std::vector<std::vector<double>> values(U);
+  std::vector<std::size_t> offset(U * (G + 1), 0);  // per column: the start of groups 1..k+1, then the end
+  parallel_for(U, [&](std::size_t u) {
     const double* x = table.column(columns[u]).numbers.data();
-    std::vector<double> v;
-    v.reserve(out[t].count);
-    for (const std::size_t r : g.members[gi])
-      if (!std::isnan(x[r])) v.push_back(x[r]);
-    const OrderStats o = order_stats(v);
-    double* dst = stats.data() + i * 5;
-    dst[0] = o.min;
-    dst[1] = o.q1;
-    dst[2] = o.median;
-    dst[3] = o.q3;
-    dst[4] = o.max;
+    std::size_t* at = offset.data() + u * (G + 1);
+    for (std::size_t i = rs.begin; i < rs.end; ++i)
+      if (!std::isnan(x[i])) ++at[group_of_row[i] + 1];
+    for (std::size_t gi = 2; gi <= G; ++gi) at[gi] += at[gi - 1];
+    std::vector<std::size_t> next(at, at + G);
+    std::vector<double>& v = values[u];
+    v.resize(at[G]);
+    for (std::size_t i = rs.begin; i < rs.end; ++i)
+      if (!std::isnan(x[i])) v[next[group_of_row[i]]++] = x[i];
   });
-  if (work)
-    for (const std::size_t t : mine) work->ordered_values += out[t].count;
-  if (ranks > 1) stats = rs.share.comm->allgather(stats);
-  // The ranks' tasks in rank order, each rank's in task order.
-  std::size_t at = 0;
-  for (int r = 0; r < ranks; ++r)
-    for (std::size_t t = 0; t < U * G; ++t) {
-      if (owner[t] != r) continue;
-      if (at + 5 > stats.size()) throw Error("profiles: the ranks' order statistics differ in number");
-      NumericSummary& s = out[t];
-      s.min = stats[at];
-      s.q1 = stats[at + 1];
-      s.median = stats[at + 2];
-      s.q3 = stats[at + 3];
-      s.max = stats[at + 4];
-      at += 5;
+  std::vector<std::span<const double>> parts(U * G);
+  for (std::size_t u = 0; u < U; ++u) {
+    const std::size_t* at = offset.data() + u * (G + 1);
+    const double* v = values[u].data();
+    parts[u * G] = {v + at[1], at[k + 1] - at[1]};
+    for (std::size_t gi = 1; gi < G; ++gi) parts[u * G + gi] = {v + at[gi], at[gi + 1] - at[gi]};
+  }
+  if (work) {
+    for (const auto& p : parts) work->ordered_values += p.size();
+    work->ordered_rows += rs.end - rs.begin;
+  }
+  const std::vector<std::vector<double>> at_positions =
+      detail::select_order_statistics(rs.share.distributed() ? rs.share.comm : nullptr, parts, order_positions);
+  for (std::size_t t = 0; t < U * G; ++t) {
+    const std::size_t m = out[t].count;
+    NumericSummary& s = out[t];
+    if (m == 0) {
+      s.min = s.q1 = s.median = s.q3 = s.max = kNaN;
+      continue;
     }
-  if (at != stats.size()) throw Error("profiles: the ranks' order statistics differ in number");
+    const std::vector<std::uint64_t> at = order_positions(t, m);
+    const std::vector<double>& found = at_positions[t];
+    if (found.size() != at.size()) throw Error("profiles: the order statistics' positions differ");
+    auto value = [&](std::size_t i) {
+      return found[static_cast<std::size_t>(std::lower_bound(at.begin(), at.end(), i) - at.begin())];
+    };
+    s.min = value(0);
+    s.max = value(m - 1);
+    s.q1 = quantile_at(m, 0.25, value);
+    s.q3 = quantile_at(m, 0.75, value);
+    s.median = m % 2 == 1 ? value(m / 2) : (value(m / 2 - 1) + value(m / 2)) / 2.0;
+  }
   return result;
 }
 

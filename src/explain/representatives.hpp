@@ -20,7 +20,8 @@ using FeatureRow = std::function<void(std::size_t row, double* dst)>;
 /// of the ranks' shares; one process computes all of it).
 struct ProfileWork {
   std::size_t summed_rows = 0;     // rows whose values this rank added (sums, counts)
-  std::size_t ordered_values = 0;  // numeric values this rank selected quartiles among
+  std::size_t ordered_values = 0;  // numeric values this rank selected quartiles among (each (column, group)'s)
+  std::size_t ordered_rows = 0;    // rows whose values this rank read for the order statistics
   std::size_t searched_rows = 0;   // rows this rank measured for the representatives
 };
 

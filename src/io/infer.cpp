@@ -139,11 +139,7 @@ struct Strays {
   std::vector<std::size_t> rows;
 };
 
-/// How the numbers of a column are written. `plain`: as pandas reads them (1234.5);
-/// `grouped`: commas between groups of three digits, a point before the decimals
-/// (1,234.5); `decimal_comma`: a comma before the decimals, optionally points
-/// between groups of three digits (1.234,5 or 3,14).
-enum class NumberFormat { plain, grouped, decimal_comma };
+using io_detail::NumberFormat;
 
 std::string_view format_name(NumberFormat f) {
   switch (f) {
@@ -264,6 +260,10 @@ NumericPass numeric_pass(const StringColumn& cells, NumberFormat format, const I
 /// throughout: a cell written otherwise is a stray. `ambiguous` is set when grouped
 /// and decimal-comma readings read the same cells (every comma has three digits
 /// after it and no cell has a point: 1,234).
+io_detail::ReadingCounts counts_of(const NumericPass& p) {
+  return {p.format, p.complete, p.strays.count, p.strays.rows.empty() ? 0 : p.strays.rows.front(), p.separated};
+}
+
 template <class IsNa>
 NumericPass read_numbers(const StringColumn& cells, bool forced, char decimal, const IsNa& is_na, bool& ambiguous) {
   const std::size_t limit = forced ? 0 : kMaxStrayCells;
@@ -281,15 +281,8 @@ NumericPass read_numbers(const StringColumn& cells, bool forced, char decimal, c
     // decimal-comma reading, to tell an ambiguous column.
     if (best && best->complete && best->strays.count == 0 && best->format == NumberFormat::plain) break;
     NumericPass p = numeric_pass(cells, f, is_na, limit);
-    if (best && p.complete && best->complete && p.strays.count == best->strays.count && p.separated > 0 &&
-        f == NumberFormat::decimal_comma && best->format == NumberFormat::grouped)
-      ambiguous = true;
-    // Complete readings by their strays; readings that stopped early (a declared
-    // column at its first stray) by how far they got, for the error's place.
-    const bool better = !best || (p.complete != best->complete ? p.complete
-                                  : p.complete                  ? p.strays.count < best->strays.count
-                                                                : p.strays.rows.front() > best->strays.rows.front());
-    if (better) best = std::move(p);
+    const io_detail::ReadingCounts best_counts = best ? counts_of(*best) : io_detail::ReadingCounts{};
+    if (io_detail::better_reading(counts_of(p), best ? &best_counts : nullptr, ambiguous)) best = std::move(p);
   }
   if (best->format != NumberFormat::grouped) ambiguous = false;
   return std::move(*best);
@@ -432,6 +425,24 @@ struct DatePass {
   std::int64_t reference = 0;  // days since 1970-01-01 the values count from
 };
 
+/// Adds a present cell (`fields`: its reading as a date, `v` its text) to a column's
+/// evidence; false (and the evidence inconsistent) when it is no date written as the
+/// column's first present cell is.
+bool add_date(io_detail::DateEvidence& e, const std::optional<DateFields>& f, std::string_view v) {
+  if (!f || (e.any && (f->year_first != e.year_first || f->separator != e.separator))) {
+    e.consistent = false;
+    return false;
+  }
+  if (!e.any) e.example = std::string(trim(v));
+  e.any = true;
+  e.year_first = f->year_first;
+  e.separator = f->separator;
+  e.day_first |= !e.year_first && f->first > 12;
+  e.month_first |= !e.year_first && f->second > 12;
+  e.has_time |= f->has_time;
+  return true;
+}
+
 /// The column's cells read as dates, or nullopt when some present cell is not one (a
 /// declared column: `fail` at that cell). `order`: the declared order, else decided
 /// from the values (a first field above 12 means day first, a second field above 12
@@ -450,37 +461,28 @@ std::optional<DatePass> read_dates(const StringColumn& cells, const IsNa& is_na,
       break;
     }
   std::vector<std::optional<DateFields>> fields(n);
-  bool any = false, year_first = false, day_first = false, month_first = false;
-  char separator = 0;
+  io_detail::DateEvidence evidence;
   for (std::size_t r = 0; r < n; ++r) {
     const std::string_view v = cells.cell(r);
     if (is_na(r, v)) continue;
     fields[r] = split_date(v);
-    const bool consistent = fields[r] && (!any || (fields[r]->year_first == year_first && fields[r]->separator == separator));
-    if (!consistent) {
+    if (!add_date(evidence, fields[r], v)) {
       if (fail)
         (*fail)(r, fmt::format("column '{}' is declared a date but '{}' is not one (yyyy-mm-dd, dd/mm/yyyy or "
                                "mm/dd/yyyy, optionally with a time, written one way throughout)",
                                cells.name(), std::string(trim(v))));
       return std::nullopt;
     }
-    if (!any) p.example = std::string(trim(v));
-    any = true;
-    year_first = fields[r]->year_first;
-    separator = fields[r]->separator;
-    day_first |= !year_first && fields[r]->first > 12;
-    month_first |= !year_first && fields[r]->second > 12;
-    p.has_time |= fields[r]->has_time;
   }
-  if (!any) return std::nullopt;
+  if (!evidence.any) return std::nullopt;
+  p.example = evidence.example;
+  p.has_time = evidence.has_time;
   if (order) {
     p.order = *order;
-  } else if (year_first) {
-    p.order = DateOrder::ymd;
   } else {
-    if (day_first && month_first) return std::nullopt;
-    p.order = month_first ? DateOrder::mdy : DateOrder::dmy;
-    p.ambiguous = !day_first && !month_first;
+    const std::optional<DateOrder> decided = io_detail::date_order(evidence, p.ambiguous);
+    if (!decided) return std::nullopt;
+    p.order = *decided;
   }
   p.days.assign(n, std::nan(""));
   for (std::size_t r = 0; r < n; ++r) {
@@ -637,21 +639,8 @@ Column infer_column(const StringColumn& cells, std::optional<ColumnType> forced,
 void announce_type(const Column& col, const std::optional<DatePass>& dates, Diagnostics& diag) {
   const std::size_t present = col.size() - col.missing;
   if (dates) {
-    const std::string reference = format_day(dates->reference);
-    const std::string_view written = dates->order == DateOrder::ymd   ? "yyyy-mm-dd"
-                                     : dates->order == DateOrder::dmy ? "day/month/year"
-                                                                      : "month/day/year";
-    if (dates->ambiguous)
-      diag.warn("load", "date_order_ambiguous",
-                fmt::format("column '{}' holds dates whose day and month could each come first (as in '{}'): read as "
-                            "day/month/year, in days since {}; if the month comes first pass --types {}=date-mdy",
-                            col.name, dates->example, reference, col.name));
-    else
-      diag.warn("load", "date_column",
-                fmt::format("column '{}' holds dates ({}{}, as in '{}'): used as the number of days since its earliest "
-                            "date, {} (--types {}=categorical keeps the text)",
-                            col.name, written, dates->has_time ? " with a time" : "", dates->example, reference,
-                            col.name));
+    diag.add(io_detail::date_note(col.name, dates->order, dates->ambiguous, dates->has_time, dates->example,
+                                  dates->reference));
     return;
   }
   io_detail::TypeFacts facts;
@@ -792,18 +781,8 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
     if (dates && options.dates_read) options.dates_read->emplace_back(cells.name(), DateReading{dates->order, dates->reference});
     if (options.diagnostics && !forced && !(date_spec && date_spec->reference))
       announce_type(columns.back(), dates, *options.diagnostics);
-    if (format != NumberFormat::plain && options.diagnostics) {
-      if (ambiguous)
-        options.diagnostics->warn(
-            "load", "thousands_separator",
-            fmt::format("column '{}' is read with {} (every comma has three digits after it, as in '{}'); if the "
-                        "comma is a decimal mark, pass --decimal ,",
-                        cells.name(), format_name(format), first_with_comma(cells)));
-      else
-        options.diagnostics->info("load", "number_format",
-                                  fmt::format("column '{}' is read with {} (as in '{}')", cells.name(),
-                                              format_name(format), first_with_comma(cells)));
-    }
+    if (format != NumberFormat::plain && options.diagnostics)
+      options.diagnostics->add(io_detail::number_format_note(cells.name(), format, ambiguous, first_with_comma(cells)));
     if (strays.count > 0 && options.diagnostics) {
       std::vector<std::string> shown;
       for (std::size_t r : strays.rows)
@@ -824,20 +803,50 @@ Table infer_types(const StringTable& table, const InferOptions& options, const C
 
 namespace segmenta::io_detail {
 
-NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values) {
+bool better_reading(const ReadingCounts& p, const ReadingCounts* best, bool& ambiguous) {
+  if (!best) return true;
+  if (p.complete && best->complete && p.strays == best->strays && p.separated > 0 &&
+      p.format == NumberFormat::decimal_comma && best->format == NumberFormat::grouped)
+    ambiguous = true;
+  // Complete readings by their strays; readings that stopped early (a declared
+  // column at its first stray) by how far they got, for the error's place.
+  return p.complete != best->complete ? p.complete
+         : p.complete                 ? p.strays < best->strays
+                                      : p.first_stray > best->first_stray;
+}
+
+std::size_t choose_reading(const std::vector<ReadingCounts>& readings, bool& ambiguous) {
+  ambiguous = false;
+  std::size_t best = 0;
+  for (std::size_t k = 0; k < readings.size(); ++k) {
+    const ReadingCounts& b = readings[best];
+    if (k > 0 && b.complete && b.strays == 0 && b.format == NumberFormat::plain) break;
+    if (better_reading(readings[k], k > 0 ? &b : nullptr, ambiguous)) best = k;
+  }
+  if (readings[best].format != NumberFormat::grouped) ambiguous = false;
+  return best;
+}
+
+NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values,
+                              NumberFormat format) {
   const NaMatcher is_marker(na_values);
   auto is_na = [&](std::size_t r, std::string_view v) { return cells.is_missing(r) || is_marker(v); };
   NumericPart out;
-  // read_numbers' first reading (a point as decimal mark), with its limit of strays.
-  NumericPass p = numeric_pass(cells, NumberFormat::plain, is_na, kMaxStrayCells);
+  // read_numbers' reading in `format`, with its limit of strays.
+  NumericPass p = numeric_pass(cells, format, is_na, kMaxStrayCells);
+  out.format = format;
   out.missing = p.missing;
   out.strays = p.strays.count;
   out.complete = p.complete;
   out.all_integral = p.all_integral;
   out.infinite = p.first_infinite.has_value();
+  out.separated = p.separated;
   out.stray_rows = p.strays.rows;
+  out.numbers = std::move(p.numbers);
+  if (format != NumberFormat::plain) return out;
   for (std::size_t r = 0; r < cells.size() && !out.any_comma; ++r)
     out.any_comma = !cells.is_missing(r) && cells.cell(r).find(',') != std::string_view::npos;
+  if (out.any_comma) out.first_comma = first_with_comma(cells);
   // read_dates' first test: its first present cell.
   for (std::size_t r = 0; r < cells.size(); ++r) {
     const std::string_view v = cells.cell(r);
@@ -845,20 +854,85 @@ NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::
     out.first_present = split_date(v) ? 1 : 0;
     break;
   }
-  out.numbers = std::move(p.numbers);
   return out;
 }
 
-NumericPart count_in_format(const StringColumn& cells, const std::vector<std::string>& na_values, bool decimal_comma) {
+Diagnostic number_format_note(std::string_view name, NumberFormat format, bool ambiguous, std::string_view example) {
+  if (ambiguous)
+    return {Diagnostic::Level::warning, "load", "thousands_separator",
+            fmt::format("column '{}' is read with {} (every comma has three digits after it, as in '{}'); if the "
+                        "comma is a decimal mark, pass --decimal ,",
+                        name, format_name(format), example)};
+  return {Diagnostic::Level::info, "load", "number_format",
+          fmt::format("column '{}' is read with {} (as in '{}')", name, format_name(format), example)};
+}
+
+void DateEvidence::merge(const DateEvidence& later) {
+  consistent = consistent && later.consistent;
+  if (!later.any) return;
+  if (!any) {
+    any = true;
+    year_first = later.year_first;
+    separator = later.separator;
+    example = later.example;
+  } else if (later.year_first != year_first || later.separator != separator) {
+    consistent = false;
+  }
+  day_first |= later.day_first;
+  month_first |= later.month_first;
+  has_time |= later.has_time;
+}
+
+DateEvidence date_evidence(const StringColumn& cells, const std::vector<std::string>& na_values) {
   const NaMatcher is_marker(na_values);
-  auto is_na = [&](std::size_t r, std::string_view v) { return cells.is_missing(r) || is_marker(v); };
-  const NumericPass p = numeric_pass(cells, decimal_comma ? NumberFormat::decimal_comma : NumberFormat::grouped, is_na,
-                                     kMaxStrayCells);
-  NumericPart out;
-  out.missing = p.missing;
-  out.strays = p.strays.count;
-  out.complete = p.complete;
-  return out;
+  DateEvidence e;
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    const std::string_view v = cells.cell(r);
+    if (cells.is_missing(r) || is_marker(v)) continue;
+    if (!add_date(e, split_date(v), v)) break;
+  }
+  return e;
+}
+
+std::optional<DateOrder> date_order(const DateEvidence& e, bool& ambiguous) {
+  ambiguous = false;
+  if (!e.any || !e.consistent) return std::nullopt;
+  if (e.year_first) return DateOrder::ymd;
+  if (e.day_first && e.month_first) return std::nullopt;
+  ambiguous = !e.day_first && !e.month_first;
+  return e.month_first ? DateOrder::mdy : DateOrder::dmy;
+}
+
+bool read_days(const StringColumn& cells, const std::vector<std::string>& na_values, DateOrder order,
+               std::vector<double>& days) {
+  const NaMatcher is_marker(na_values);
+  days.assign(cells.size(), std::nan(""));
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    const std::string_view v = cells.cell(r);
+    if (cells.is_missing(r) || is_marker(v)) continue;
+    const std::optional<DateFields> f = split_date(v);
+    const std::optional<double> d = f ? date_value(*f, order) : std::nullopt;
+    if (!d) return false;
+    days[r] = *d;
+  }
+  return true;
+}
+
+Diagnostic date_note(std::string_view name, DateOrder order, bool ambiguous, bool has_time, std::string_view example,
+                     std::int64_t reference_day) {
+  const std::string reference = format_day(reference_day);
+  const std::string_view written = order == DateOrder::ymd   ? "yyyy-mm-dd"
+                                   : order == DateOrder::dmy ? "day/month/year"
+                                                             : "month/day/year";
+  if (ambiguous)
+    return {Diagnostic::Level::warning, "load", "date_order_ambiguous",
+            fmt::format("column '{}' holds dates whose day and month could each come first (as in '{}'): read as "
+                        "day/month/year, in days since {}; if the month comes first pass --types {}=date-mdy",
+                        name, example, reference, name)};
+  return {Diagnostic::Level::warning, "load", "date_column",
+          fmt::format("column '{}' holds dates ({}{}, as in '{}'): used as the number of days since its earliest "
+                      "date, {} (--types {}=categorical keeps the text)",
+                      name, written, has_time ? " with a time" : "", example, reference, name)};
 }
 
 TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na_values) {

@@ -19,6 +19,7 @@ inline std::string_view trim(std::string_view s) {
 #include <span>
 #include <string>
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -72,25 +73,80 @@ inline constexpr std::size_t kMaxStrayCells = 100;
 /// The stray cells its warning shows.
 inline constexpr std::size_t kStrayShown = 3;
 
-/// One rank's part of a column's numeric pass (infer_column's first reading, with a
-/// point as the decimal mark): what the ranks merge to take the one-process decision.
+/// How the numbers of a column are written. `plain`: as pandas reads them (1234.5);
+/// `grouped`: commas between groups of three digits, a point before the decimals
+/// (1,234.5); `decimal_comma`: a comma before the decimals, optionally points
+/// between groups of three digits (1.234,5 or 3,14).
+enum class NumberFormat { plain, grouped, decimal_comma };
+
+/// A reading of a column's numbers in one format, as read_numbers compares readings.
+struct ReadingCounts {
+  NumberFormat format = NumberFormat::plain;
+  bool complete = true;         // false: more strays than a numeric column may have
+  std::size_t strays = 0;
+  std::size_t first_stray = 0;  // the first stray's row (with strays)
+  std::size_t separated = 0;    // cells read that have a comma
+};
+/// read_numbers' step: whether reading `p`, tried after `best` (null: the first one),
+/// is the better one; sets `ambiguous` when a decimal-comma reading reads the cells a
+/// grouped `best` reads.
+bool better_reading(const ReadingCounts& p, const ReadingCounts* best, bool& ambiguous);
+/// read_numbers' choice among the readings of a column it tries without a declared
+/// mark, counted whole (the ranks' counts merged), in the order it tries them: plain,
+/// then, with a comma somewhere, grouped and decimal comma. The index of the reading
+/// one process keeps, and whether it is ambiguous (grouped or decimal comma).
+std::size_t choose_reading(const std::vector<ReadingCounts>& readings, bool& ambiguous);
+
+/// One rank's part of a column's numeric pass (infer_column's reading in one format,
+/// a point as the decimal mark first): what the ranks merge to take the one-process
+/// decision.
 struct NumericPart {
+  NumberFormat format = NumberFormat::plain;
   std::size_t missing = 0;     // missing markers
   std::size_t strays = 0;      // present cells that are not numbers (counting stops past the limit)
   bool complete = true;        // false: more strays than a numeric column may have
   bool all_integral = true;    // every number written as an integer
   bool infinite = false;       // some number is infinite
-  bool any_comma = false;      // some cell has a comma (other number formats would be tried)
-  int first_present = -1;      // the first present cell: -1 none, 0 not a date, 1 a date
+  std::size_t separated = 0;   // cells read that have a comma
+  bool any_comma = false;      // plain: some cell has a comma (other number formats would be tried)
+  std::string first_comma;     // plain: the first cell with a comma, as the number format note shows it
+  int first_present = -1;      // plain: the first present cell: -1 none, 0 not a date, 1 a date
   std::vector<double> numbers; // the cells read as numbers (NaN: missing or stray)
   std::vector<std::size_t> stray_rows;  // the first few strays' rows (as many as a warning shows)
 };
-NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values);
+NumericPart summarise_numbers(const StringColumn& cells, const std::vector<std::string>& na_values,
+                              NumberFormat format = NumberFormat::plain);
 
-/// The missing, stray and complete counts of the same pass reading numbers with a
-/// comma as thousands separator (decimal_comma false) or as decimal mark, the other
-/// readings infer_column tries when a cell has a comma.
-NumericPart count_in_format(const StringColumn& cells, const std::vector<std::string>& na_values, bool decimal_comma);
+/// infer_types' note about a numeric column read in `format` (not plain): a warning
+/// when ambiguous, else an info; `example` is the column's first cell with a comma.
+Diagnostic number_format_note(std::string_view name, NumberFormat format, bool ambiguous, std::string_view example);
+
+/// What read_dates learns from a column's present cells before it decides the order
+/// of day and month.
+struct DateEvidence {
+  bool any = false;         // some present cell is a date
+  bool consistent = true;   // every present cell a date written as the first one (year first or not, separator)
+  bool year_first = false;  // of the first present cell
+  char separator = 0;
+  bool day_first = false;   // some first field above 12
+  bool month_first = false; // some second field above 12
+  bool has_time = false;
+  std::string example;      // the first present cell, trimmed
+  /// Adds the evidence of the rows that follow these (the next rank's).
+  void merge(const DateEvidence& later);
+};
+/// The evidence of a rank's cells (it stops at the first cell that is not consistent).
+DateEvidence date_evidence(const StringColumn& cells, const std::vector<std::string>& na_values);
+/// read_dates' decision on a column's whole evidence: the order (nullopt: no dates)
+/// and whether day and month could each come first.
+std::optional<DateOrder> date_order(const DateEvidence& evidence, bool& ambiguous);
+/// The cells as days since 1970-01-01 in `order` (NaN: missing); false when a present
+/// cell is no date in that order (the column is then no date column).
+bool read_days(const StringColumn& cells, const std::vector<std::string>& na_values, DateOrder order,
+               std::vector<double>& days);
+/// infer_types' warning about a column read from dates.
+Diagnostic date_note(std::string_view name, DateOrder order, bool ambiguous, bool has_time, std::string_view example,
+                     std::int64_t reference);
 
 /// One rank's cells of a text column coded into its own levels (first appearance
 /// order) and the counts classify_text_column reads.
@@ -142,9 +198,10 @@ struct RankRows {
   bool whole = false;
   std::vector<std::size_t> rows_per_rank;  // fast path: each rank's data rows, in rank order
 };
-/// On the fast path the warnings infer_types gives about the whole columns (types,
-/// stray cells) go to options.diagnostics from the ranks' merged summaries, in the
-/// one-process order and words, before any row is gathered.
+/// On the fast path the warnings and notes infer_types gives about the whole columns
+/// (types, number formats, stray cells, dates) go to options.diagnostics, and the
+/// columns read from dates to options.dates_read, from the ranks' merged summaries, in
+/// the one-process order and words, before any row is gathered.
 RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm);
 /// Every rank's rows in rank order, on every rank: the whole table.
 SourceData gather_rank_rows(RankRows rows, const Communicator& comm);

@@ -1,18 +1,25 @@
 // A CSV file read by the ranks of an MPI run: each rank reads the records that start
 // in its share of the bytes (cut at line ends outside quotes), checks them, splits
 // them into cells and types them; the ranks merge their columns' summaries so that
-// every type and level is the one process's decision, and give the warnings about
-// the columns' types from the merged summaries; the typed rows are then gathered on
-// every rank. Cases whose decisions need more than the summaries merged
-// here (dates, number formats, stray cells, declared types...) gather the text and
-// parse it whole, as one process does.
+// every type and level is the one process's decision, and give infer_types'
+// warnings and notes about the columns from the merged summaries, in the one-process
+// order, before the typed rows are gathered on every rank. Numbers written with
+// commas (each reading's counts merged, the best one chosen as one process chooses)
+// and dates (the evidence of each rank's cells merged in rank order to decide the
+// order, the earliest date of all as the reference) are decided so too. Cases whose
+// decisions need more than the summaries merged here gather the text and parse it
+// whole, as one process does: declared types and dates, --decimal and per-column
+// marks, a row limit, an infinite value and any parse error (their message names the
+// first one's place), a head rank 0 cannot read alone, gzip and files of 4 GiB or more.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <bit>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -213,8 +220,10 @@ void cut_outside_quotes(const std::string& path, std::uint64_t n, std::uint64_t&
     cut[static_cast<std::size_t>(r)] = s >= 0 ? static_cast<std::uint64_t>(s) : cut[static_cast<std::size_t>(r) + 1];
   }
   const std::uint64_t new_begin = cut[static_cast<std::size_t>(rank)], new_end = cut[static_cast<std::size_t>(rank) + 1];
-  if (new_begin == begin && new_end == end) return;
+  // Every rank agrees (a collective step), those whose part moved reading it again.
+  const bool moved = new_begin != begin || new_end != end;
   agree_on_failure(comm, [&] {
+    if (!moved) return;
     RangeFile file(path);
     part = file.read(new_begin, static_cast<std::size_t>(new_end - new_begin));
     if (part.size() != new_end - new_begin) throw IoError(fmt::format("{}: cannot read: the file changed while read", path));
@@ -223,12 +232,50 @@ void cut_outside_quotes(const std::string& path, std::uint64_t n, std::uint64_t&
   end = new_end;
 }
 
+/// A column's reading in one format (NumericPart), merged over the ranks in rank order.
+struct MergedReading {
+  io_detail::ReadingCounts counts;
+  std::size_t missing = 0;
+  bool all_integral = true, infinite = false;
+  bool started = false;  // a rank's counts added
+};
+
+/// The counts of a rank's reading that the ranks merge.
+void put_part(std::string& out, const io_detail::NumericPart& p) {
+  put(out, static_cast<std::uint64_t>(p.format));
+  put(out, p.missing);
+  put(out, p.strays);
+  put(out, p.complete ? 1 : 0);
+  put(out, p.all_integral ? 1 : 0);
+  put(out, p.infinite ? 1 : 0);
+  put(out, p.separated);
+  put(out, p.stray_rows.empty() ? 0 : p.stray_rows.front());
+}
+/// Adds the next rank's counts (its rows start at `row_offset` in the table) to `m`;
+/// `complete` is then checked against the limit of strays by the caller.
+void add_part(MergedReading& m, Reader& in, const std::string& path, std::size_t row_offset) {
+  const auto format = static_cast<io_detail::NumberFormat>(in.u64());
+  if (!m.started) m.counts.format = format;
+  if (format != m.counts.format) throw Error(path + ": the ranks' summaries of its columns differ");
+  m.started = true;
+  m.missing += static_cast<std::size_t>(in.u64());
+  const std::size_t strays = static_cast<std::size_t>(in.u64());
+  m.counts.complete = in.u64() != 0 && m.counts.complete;
+  m.all_integral = in.u64() != 0 && m.all_integral;
+  m.infinite = in.u64() != 0 || m.infinite;
+  m.counts.separated += static_cast<std::size_t>(in.u64());
+  const std::size_t first_stray = static_cast<std::size_t>(in.u64());
+  if (m.counts.strays == 0 && strays > 0) m.counts.first_stray = row_offset + first_stray;
+  m.counts.strays += strays;
+}
+
 /// This rank's records split into cells and typed as one process types the whole
 /// columns (the ranks merge their summaries and take the same decisions); false on
 /// every rank where the merge would not be exact (the caller parses the text whole).
 bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, const std::string& path,
                const CsvOptions& options, const Communicator& comm, std::vector<Column>& columns,
-               std::vector<std::size_t>& rows_per_rank, Diagnostics& warnings) {
+               std::vector<std::size_t>& rows_per_rank, Diagnostics& warnings,
+               DateReadings& dates) {
   const int rank = comm.rank(), size = comm.size();
   // The delimiter and the header, from rank 0.
   Head head;
@@ -297,58 +344,101 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   std::size_t n_rows = 0;
   for (std::size_t r : rows_per_rank) n_rows += r;
 
+  std::vector<std::size_t> row_offset(static_cast<std::size_t>(size), 0);  // each rank's first row in the table
+  for (int r = 1; r < size; ++r)
+    row_offset[static_cast<std::size_t>(r)] = row_offset[static_cast<std::size_t>(r) - 1] + rows_per_rank[static_cast<std::size_t>(r) - 1];
+
   // The numeric pass merged: every rank takes the one-process decision per column.
-  constexpr std::size_t kFields = 7;
-  std::vector<std::int64_t> mine;
-  mine.reserve(kFields * n_cols);
-  for (const auto& p : numeric)
-    for (std::int64_t v : {static_cast<std::int64_t>(p.missing), static_cast<std::int64_t>(p.strays),
-                           std::int64_t{p.complete}, std::int64_t{p.all_integral}, std::int64_t{p.infinite},
-                           std::int64_t{p.any_comma}, std::int64_t{p.first_present}})
-      mine.push_back(v);
-  const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine));
+  // With a comma somewhere and cells that are no plain numbers, one process also
+  // reads the column with a comma as thousands separator and as decimal mark and
+  // keeps the best reading: the ranks count those readings too, merge the counts and
+  // choose as read_numbers chooses (choose_reading); the note shows the column's first
+  // cell with a comma, the first rank's that has one.
+  std::string numeric_bytes;
+  for (const auto& p : numeric) {
+    put_part(numeric_bytes, p);
+    put(numeric_bytes, p.any_comma ? 1 : 0);
+    put(numeric_bytes, static_cast<std::uint64_t>(p.first_present + 1));
+    put(numeric_bytes, p.first_comma);
+  }
+  std::vector<std::vector<MergedReading>> readings(n_cols, std::vector<MergedReading>(1));
+  std::vector<bool> any_comma(n_cols);
+  std::vector<int> first_present(n_cols, -1);
+  std::vector<std::string> first_comma(n_cols);
+  {
+    const std::vector<std::string> all = comm.allgather_bytes(numeric_bytes);
+    for (int r = 0; r < size; ++r) {
+      Reader in{all[static_cast<std::size_t>(r)], path};
+      for (std::size_t c = 0; c < n_cols; ++c) {
+        add_part(readings[c][0], in, path, row_offset[static_cast<std::size_t>(r)]);
+        any_comma[c] = in.u64() != 0 || any_comma[c];
+        const int present = static_cast<int>(in.u64()) - 1;
+        if (first_present[c] < 0) first_present[c] = present;
+        const std::string_view shown = in.str();
+        if (first_comma[c].empty()) first_comma[c] = shown;
+      }
+    }
+  }
+  std::vector<std::size_t> other_formats;  // columns read in the other formats too
+  for (std::size_t c = 0; c < n_cols; ++c)
+    if (readings[c][0].counts.strays > 0 && any_comma[c]) other_formats.push_back(c);
+  std::vector<std::array<io_detail::NumericPart, 2>> other_parts(other_formats.size());
+  if (!other_formats.empty()) {
+    std::string bytes;
+    for (std::size_t k = 0; k < other_formats.size(); ++k) {
+      const std::size_t c = other_formats[k];
+      for (std::size_t f = 0; f < 2; ++f) {
+        other_parts[k][f] = io_detail::summarise_numbers(
+            strings.columns[c], options.na_values, f == 0 ? io_detail::NumberFormat::grouped : io_detail::NumberFormat::decimal_comma);
+        put_part(bytes, other_parts[k][f]);
+      }
+      readings[c].resize(3);
+    }
+    const std::vector<std::string> all = comm.allgather_bytes(bytes);
+    for (int r = 0; r < size; ++r) {
+      Reader in{all[static_cast<std::size_t>(r)], path};
+      for (std::size_t c : other_formats)
+        for (std::size_t f = 1; f <= 2; ++f) add_part(readings[c][f], in, path, row_offset[static_cast<std::size_t>(r)]);
+    }
+  }
   std::vector<bool> is_number(n_cols);
   std::vector<bool> integral(n_cols);
-  std::vector<std::size_t> other_formats;
+  std::vector<io_detail::NumberFormat> format(n_cols, io_detail::NumberFormat::plain);
+  std::vector<bool> format_ambiguous(n_cols);
   std::vector<std::size_t> id_check;    // numeric columns named like identifiers, without missing cells
   std::vector<bool> is_id(n_cols);      // ... whose numbers are all distinct: identifiers, coded as text
   std::vector<std::size_t> with_strays;  // numeric columns with a few cells that are not numbers
   std::vector<std::size_t> stray_counts(n_cols);
-  std::vector<std::size_t> missing_counts(n_cols);  // the missing markers of every rank
-  for (std::size_t c = 0; c < n_cols; ++c) {
-    std::size_t missing = 0, strays = 0;
-    bool complete = true, all_integral = true, infinite = false, any_comma = false;
-    int first_present = -1;
-    for (int r = 0; r < size; ++r) {
-      const std::int64_t* v = all.data() + (static_cast<std::size_t>(r) * n_cols + c) * kFields;
-      missing += static_cast<std::size_t>(v[0]);
-      strays += static_cast<std::size_t>(v[1]);
-      complete = complete && v[2] != 0;
-      all_integral = all_integral && v[3] != 0;
-      infinite = infinite || v[4] != 0;
-      any_comma = any_comma || v[5] != 0;
-      if (first_present < 0) first_present = static_cast<int>(v[6]);
+  std::vector<std::size_t> missing_counts(n_cols);  // the missing markers of every rank (the chosen reading's)
+  std::vector<std::size_t> date_check;  // text columns whose first present cell is a date
+  for (std::size_t c = 0, k = 0; c < n_cols; ++c) {
+    std::vector<io_detail::ReadingCounts> counts;
+    for (MergedReading& m : readings[c]) {
+      m.counts.complete = m.counts.complete && m.counts.strays <= io_detail::kMaxStrayCells;
+      counts.push_back(m.counts);
     }
-    complete = complete && strays <= io_detail::kMaxStrayCells;
-    missing_counts[c] = missing;
-    const bool numeric_column = complete && (strays == 0 || strays * 20 <= n_rows - missing);
-    // Cells that are no plain numbers and a comma somewhere: one process also reads the
-    // column with a comma as thousands separator and as decimal mark (below).
-    if (strays > 0 && any_comma) other_formats.push_back(c);
+    bool ambiguous = false;
+    const std::size_t chosen = io_detail::choose_reading(counts, ambiguous);
+    const MergedReading& m = readings[c][chosen];
+    const std::size_t strays = m.counts.strays, missing = m.missing;
+    const bool numeric_column = m.counts.complete && (strays == 0 || strays * 20 <= n_rows - missing);
+    const bool other = k < other_formats.size() && other_formats[k] == c;
     if (numeric_column) {
-      // An infinite value (an error at its place), or strays where another reading of
-      // the commas might read more cells: the text is read whole.
-      if (infinite || (strays > 0 && any_comma)) return false;
+      if (m.infinite) return false;  // an error at its place: the text is read whole
+      if (chosen > 0) numeric[c] = std::move(other_parts[k][chosen - 1]);
+      format[c] = m.counts.format;
+      format_ambiguous[c] = ambiguous;
       if (strays > 0) with_strays.push_back(c);
       stray_counts[c] = strays;
+      missing_counts[c] = missing;
       if (missing + strays == 0 && named_like_identifier(strings.columns[c].name())) id_check.push_back(c);
       is_number[c] = true;
-      integral[c] = all_integral && missing + strays < n_rows;
-    } else if (first_present == 1) {
-      return false;  // possibly dates: their order and reference need every cell
+      integral[c] = m.all_integral && missing + strays < n_rows;
+    } else if (first_present[c] == 1) {
+      date_check.push_back(c);
     }
+    if (other) other_parts[k++] = {};
   }
-
   // Stray cells read as missing: the warning shows the column's first few, each at
   // its place in the file; each rank names its own first ones, taken in rank order.
   std::vector<std::string> stray_warnings(n_cols);
@@ -395,30 +485,89 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
       is_id[c] = true;
     }
   }
+  // infer_types' notes after announce_type's, in its order: the number format, the
+  // strays (a date column's note, below, takes announce_type's place).
+  std::vector<std::vector<Diagnostic>> notes(n_cols);
+  std::vector<std::optional<DateReading>> date_readings(n_cols);
+  for (std::size_t c = 0; c < n_cols; ++c) {
+    if (!is_number[c]) continue;
+    if (format[c] != io_detail::NumberFormat::plain)
+      notes[c].push_back(
+          io_detail::number_format_note(strings.columns[c].name(), format[c], format_ambiguous[c], first_comma[c]));
+    if (!stray_warnings[c].empty())
+      notes[c].push_back({Diagnostic::Level::warning, "load", "non_numeric_cells", std::move(stray_warnings[c])});
+  }
 
-  if (!other_formats.empty()) {
-    // The column is text when no reading makes it numeric, whichever one process
-    // would keep as the best; otherwise (numbers with a comma) the text is read whole.
-    std::vector<std::int64_t> counts;
-    for (std::size_t c : other_formats)
-      for (bool decimal_comma : {false, true}) {
-        const io_detail::NumericPart p =
-            io_detail::count_in_format(strings.columns[c], options.na_values, decimal_comma);
-        counts.insert(counts.end(), {static_cast<std::int64_t>(p.missing), static_cast<std::int64_t>(p.strays),
-                                     std::int64_t{p.complete}});
+  // Dates: each rank gathers the evidence of its cells (is every present cell a date
+  // written one way, is some first or second field above 12, a time); merged in rank
+  // order it decides the order as one process decides it on the whole column. Each
+  // rank then reads its cells in that order; the column holds dates when every rank's
+  // do, counted from the earliest date of all.
+  std::vector<bool> is_date(n_cols);
+  std::vector<std::vector<double>> days(n_cols);
+  if (!date_check.empty()) {
+    std::string bytes;
+    for (std::size_t c : date_check) {
+      const io_detail::DateEvidence e = io_detail::date_evidence(strings.columns[c], options.na_values);
+      for (bool flag : {e.any, e.consistent, e.year_first, e.day_first, e.month_first, e.has_time}) put(bytes, flag ? 1 : 0);
+      put(bytes, static_cast<unsigned char>(e.separator));
+      put(bytes, e.example);
+    }
+    const std::vector<std::string> all = comm.allgather_bytes(bytes);
+    std::vector<io_detail::DateEvidence> evidence(date_check.size());
+    for (int r = 0; r < size; ++r) {
+      Reader in{all[static_cast<std::size_t>(r)], path};
+      for (auto& merged : evidence) {
+        io_detail::DateEvidence e;
+        for (bool* flag : {&e.any, &e.consistent, &e.year_first, &e.day_first, &e.month_first, &e.has_time})
+          *flag = in.u64() != 0;
+        e.separator = static_cast<char>(in.u64());
+        e.example = std::string(in.str());
+        if (r == 0) merged = std::move(e);
+        else merged.merge(e);
       }
-    const std::vector<std::int64_t> all_counts = comm.allgather(std::span<const std::int64_t>(counts));
-    for (std::size_t k = 0; k < 2 * other_formats.size(); ++k) {
-      std::size_t missing = 0, strays = 0;
-      bool complete = true;
+    }
+    std::vector<std::size_t> dated;
+    std::vector<DateReading> readings_of;
+    std::vector<bool> ambiguous_order;
+    std::vector<double> mine;  // per column read in an order: 1 if every cell is a date, and the earliest
+    for (std::size_t k = 0; k < date_check.size(); ++k) {
+      const std::size_t c = date_check[k];
+      bool ambiguous = false;
+      const std::optional<DateOrder> order = io_detail::date_order(evidence[k], ambiguous);
+      if (!order) continue;
+      dated.push_back(k);
+      readings_of.push_back({*order, 0});
+      ambiguous_order.push_back(ambiguous);
+      const bool ok = io_detail::read_days(strings.columns[c], options.na_values, *order, days[c]);
+      double lowest = std::numeric_limits<double>::infinity();
+      for (double d : days[c])
+        if (!std::isnan(d)) lowest = std::min(lowest, d);
+      mine.push_back(ok ? 1.0 : 0.0);
+      mine.push_back(lowest);
+    }
+    const std::vector<double> all_days = dated.empty() ? std::vector<double>() : comm.allgather(std::span<const double>(mine));
+    for (std::size_t i = 0; i < dated.size(); ++i) {
+      const std::size_t k = dated[i], c = date_check[k];
+      bool ok = true;
+      double lowest = std::numeric_limits<double>::infinity();
       for (int r = 0; r < size; ++r) {
-        const std::int64_t* v = all_counts.data() + (static_cast<std::size_t>(r) * 2 * other_formats.size() + k) * 3;
-        missing += static_cast<std::size_t>(v[0]);
-        strays += static_cast<std::size_t>(v[1]);
-        complete = complete && v[2] != 0;
+        const double* v = all_days.data() + (static_cast<std::size_t>(r) * dated.size() + i) * 2;
+        ok = ok && v[0] != 0.0;
+        lowest = std::min(lowest, v[1]);
       }
-      complete = complete && strays <= io_detail::kMaxStrayCells;
-      if (complete && (strays == 0 || strays * 20 <= n_rows - missing)) return false;
+      if (!ok) {
+        std::vector<double>().swap(days[c]);
+        continue;
+      }
+      const auto reference = static_cast<std::int64_t>(std::floor(lowest));
+      for (double& d : days[c])
+        if (!std::isnan(d)) d -= static_cast<double>(reference);
+      is_date[c] = true;
+      integral[c] = !evidence[k].has_time;  // every present cell a date, and one at least
+      date_readings[c] = DateReading{readings_of[i].order, reference};
+      notes[c].push_back(io_detail::date_note(strings.columns[c].name(), readings_of[i].order, ambiguous_order[i],
+                                              evidence[k].has_time, evidence[k].example, reference));
     }
   }
 
@@ -433,6 +582,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   for (std::size_t c = 0; c < n_cols; ++c) {
     io_detail::TypeFacts& f = facts[c];
     f.name = strings.columns[c].name();
+    if (is_date[c]) continue;  // its note replaces announce_type's warning
     if (is_number[c]) {
       f.type = ColumnType::numeric;
       f.integral = integral[c];
@@ -477,8 +627,14 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
       col.type = ColumnType::numeric;
       col.numbers = std::move(numeric[c].numbers);
       col.integral = integral[c];
-      col.missing = numeric[c].missing;
-      col.decimal = '.';
+      col.missing = numeric[c].missing + numeric[c].strays;
+      col.decimal = format[c] == io_detail::NumberFormat::decimal_comma ? ',' : '.';
+    } else if (is_date[c]) {
+      col.type = ColumnType::numeric;
+      col.numbers = std::move(days[c]);
+      col.integral = integral[c];
+      col.missing = static_cast<std::size_t>(
+          std::count_if(col.numbers.begin(), col.numbers.end(), [](double v) { return std::isnan(v); }));
     } else {
       std::unordered_map<std::string_view, std::int32_t> index;
       std::vector<std::int32_t> remap;
@@ -517,11 +673,14 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
     numeric[c] = {};
     texts[c] = {};
   }
-  // infer_types' warnings, column after column, as one process gives them about the
-  // whole columns: every fact they read is merged above.
+  // infer_types' warnings and notes, column after column, as one process gives them
+  // about the whole columns (every fact they read is merged above): announce_type's
+  // warning about the type (a date column's note instead), then the number format's
+  // note and the stray cells' warning; and the columns read from dates, as it records them.
   for (std::size_t c = 0; c < n_cols; ++c) {
-    io_detail::announce_inferred(facts[c], warnings);
-    if (!stray_warnings[c].empty()) warnings.warn("load", "non_numeric_cells", stray_warnings[c]);
+    if (!is_date[c]) io_detail::announce_inferred(facts[c], warnings);
+    for (const Diagnostic& note : notes[c]) warnings.add(note);
+    if (date_readings[c]) dates.emplace_back(strings.columns[c].name(), *date_readings[c]);
   }
   return true;
 }
@@ -592,10 +751,15 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   const bool mergeable = options.types.empty() && options.dates.empty() && options.max_rows == 0 &&
                          options.decimal == 0 && options.column_decimal.empty() && n < 0xFFFFFFF0ULL;
   std::vector<Column> columns;
+  // On the fast path infer_types' warnings and notes and the columns read from dates
+  // are given here, from the ranks' merged summaries, before any row is gathered.
   Diagnostics warnings;
-  const bool fast =
-      mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank, warnings);
+  DateReadings dates;
+  const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank,
+                                           warnings, dates);
   if (fast && options.diagnostics) options.diagnostics->append(warnings);
+  if (fast && options.dates_read)
+    for (auto& date : dates) options.dates_read->push_back(std::move(date));
   if (rank > 0) {
     double state = 0;
     comm.receive(std::span<double>(&state, 1), rank - 1);

@@ -30,6 +30,11 @@
 //    that of one process, on a table with numeric, categorical, binary and missing
 //    values and rows outside the segments; each rank summed and searched about 1/N
 //    of the rows and selected the quartiles among about 1/N of the values.
+//  * the profiles' order statistics (minimum, quartiles, median, maximum of every
+//    numeric column and group) selected among each rank's own rows: bit for bit one
+//    process's and a sort's, on bank.csv and on ties, NaN, -0.0 and +0.0, denormals,
+//    columns missing in a segment, segments of 1 to 3 rows on one rank or split;
+//    each rank read about 1/N of the rows for them.
 //  * the maps' projections (fit_pca, fit_famd, fit_mca with a communicator: the ranks
 //    share the passes over the row blocks) return every field of the one-process
 //    model bit for bit, on numeric and mixed data, and each rank projects about 1/N
@@ -65,7 +70,8 @@
 //    fixtures' CSV files and messy and bad files written here (decimal commas,
 //    thousands separators, dates, markers, stray cells, quoted delimiters, quotes and
 //    line ends, a quoted line end at every rank boundary for 2 and 3 ranks, BOM, CRLF,
-//    lone CR, identifiers, ragged rows, bad quoting and UTF-8, empty files): the same
+//    lone CR, identifiers, ragged rows, bad quoting and UTF-8, empty files; a quoted line
+//    end at one rank boundary only, the other ranks' parts unmoved): the same
 //    table or the same error; the fast path was taken where it should be, and each
 //    rank typed about 1/N of bank.csv's rows.
 //  * the column plan (fit_prep's missing counts, the levels rows use, one-hot and
@@ -77,6 +83,13 @@
 //    missing row; each rank counted about 1/N of the rows. infer_types' warnings about
 //    the columns' types, given from the ranks' merged summaries: the one-process lines
 //    in the one-process order, for a file that triggers each of them.
+//  * numbers written with commas and dates typed on the ranks (each rank's evidence
+//    merged so that every rank takes the one-process decision): thousands separators,
+//    decimal commas, comma evidence that differs between the ranks' rows (one rank's
+//    "1,234", another's "1,5"), dates in every form with the order or a time decided
+//    on one rank, and dates spoilt by one bad cell on one rank: the one-process table,
+//    diagnostics and date readings, on the fast path, each rank typing about 1/N of
+//    the rows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -929,7 +942,7 @@ TEST(ProfilesOnRanks, MatchOneProcess) {
   for (std::size_t s = 0; s < k; ++s)
     for (std::size_t j = 0; j < q; ++j) centres(s, j) = 3.0 * static_cast<double>((s * 7 + j * 3) % 5);
   const detail::FeatureRow row = [&](std::size_t i, double* dst) { std::memcpy(dst, x.row(i), q * sizeof(double)); };
-  std::size_t clustered = 0, values = 0, largest = 0;
+  std::size_t clustered = 0, values = 0;
   for (const std::int32_t l : labels) clustered += l >= 0;
   on_thread_counts([&] {
     for (const bool given_centres : {false, true}) {
@@ -945,16 +958,20 @@ TEST(ProfilesOnRanks, MatchOneProcess) {
       // The oracle of the representatives: the public search on one process.
       const auto reps = representative_rows(x.view(), labels, 7, centers);
       for (std::size_t s = 0; s < k; ++s) EXPECT_EQ(alone.segments[s].representatives, reps[s]);
-      // Each rank's share: rows by blocks of 4,096, order statistics by (column, group).
+      // Each rank's share: rows by blocks of 4,096, for the sums and the order
+      // statistics (a block's rows give two values a numeric column: its segment's or
+      // the unassigned rows', and the population's).
       expect_share(work.summed_rows, n, 4096, "summed rows");
       expect_share(work.searched_rows, clustered, 4096, "searched rows");
-      values = largest = 0;
+      expect_share(work.ordered_rows, n, 4096, "rows read for the order statistics");
+      values = 0;
+      std::size_t numeric = 0;
       for (const SegmentProfile* sp : {&alone.population, &*alone.unassigned})
         for (const ColumnProfile& cp : sp->columns) values += cp.numeric.count;
       for (const SegmentProfile& sp : alone.segments)
         for (const ColumnProfile& cp : sp.columns) values += cp.numeric.count;
-      for (const ColumnProfile& cp : alone.population.columns) largest = std::max(largest, cp.numeric.count);
-      expect_share(work.ordered_values, values, largest, "ordered values");
+      for (const ColumnProfile& cp : alone.population.columns) numeric += cp.type == ColumnType::numeric;
+      expect_share(work.ordered_values, values, 2 * numeric * 4096, "ordered values");
     }
     // The mixed methods' path: rows written on demand.
     detail::ProfileWork work;
@@ -1922,8 +1939,8 @@ TEST(ReadOnRanks, MessyExportsAndBadFilesAreTheOneProcessOutcome) {
     for (char c : t) lone_cr += c == '\n' ? '\r' : c;
     files.emplace_back("lone_cr.csv", lone_cr);
   }
-  // Cases whose decisions the ranks do not merge: the whole text is typed, with the
-  // one-process warnings.
+  // Numbers with commas and dates (merged on the ranks), stray cells and identifiers;
+  // an infinite value is read whole (its error at its place).
   auto rows_of = [](const std::string& header, int n, auto row) {
     std::string t = header + "\n";
     for (int i = 0; i < n; ++i) t += row(i) + "\n";
@@ -1970,15 +1987,31 @@ TEST(ReadOnRanks, MessyExportsAndBadFilesAreTheOneProcessOutcome) {
       for (int r = 1; r < s; ++r) ASSERT_TRUE(cut_inside_quotes(t, r, s)) << "no padding puts the cut inside quotes";
     files.emplace_back("quoted_newline_at_cut.csv", t);
   }
+  // A quoted line end at the first rank boundary only (3 ranks or more): the ranks
+  // whose parts do not move still take part in the others' reading again.
+  if (size >= 3) {
+    std::string pad, t;
+    for (int attempt = 0; attempt < 400; ++attempt) {
+      t = "id,text,n\n";
+      for (int i = 0; i < 400; ++i)
+        t += i < 100 ? fmt::format("r{},\"first {}{}\nsecond\n third\",{}\n", i, i, i == 0 ? pad : "", i % 9)
+                     : fmt::format("r{},plain {},{}\n", i, i % 5, i % 9);
+      if (cut_inside_quotes(t, 1, size) && !cut_inside_quotes(t, size - 1, size)) break;
+      pad += "x";
+    }
+    ASSERT_TRUE(cut_inside_quotes(t, 1, size) && !cut_inside_quotes(t, size - 1, size));
+    files.emplace_back("quoted_newline_at_one_cut.csv", t);
+  }
   for (const auto& [name, text] : files) {
     const std::string path = write_test_file(dir, name, text);
     const bool fast = expect_read_like_one_process(path);
-    if (name == "mixed.csv" || name == "bom_crlf.csv" || name == "quoted_newline_at_cut.csv" ||
+    if (name == "mixed.csv" || name == "bom_crlf.csv" || name.starts_with("quoted_newline_at") ||
         name == "duplicate_names.csv" || name.starts_with("numeric_id"))
       EXPECT_TRUE(fast) << name;
     if (name == "strays.csv") EXPECT_TRUE(fast) << name;  // the warning's first strays merged in rank order
-    if (name == "decimal_comma.csv" || name == "dates.csv" || name.starts_with("ragged"))
-      EXPECT_FALSE(fast) << name;
+    // Number formats and dates are merged on the ranks (NumberFormatsAndDates...).
+    if (name == "decimal_comma.csv" || name == "thousands.csv" || name == "dates.csv") EXPECT_TRUE(fast) << name;
+    if (name.starts_with("ragged") || name == "infinite.csv") EXPECT_FALSE(fast) << name;
   }
 }
 
@@ -2233,6 +2266,283 @@ TEST(ReadOnRanks, TypeWarningsComeFromTheMergedSummaries) {
         << lines[7];
     EXPECT_NE(lines[8].find("non_numeric_cells: column 'amount'"), std::string::npos) << lines[8];
   }
+}
+
+// ---- numbers written with commas and dates typed on the ranks ---------
+
+/// The rows of a test file: `n` rows of `row(i)` under `header`.
+template <class Row>
+std::string csv_rows(const std::string& header, int n, Row row) {
+  std::string t = header + "\n";
+  for (int i = 0; i < n; ++i) t += row(i) + "\n";
+  return t;
+}
+
+TEST(ReadOnRanks, NumberFormatsAndDatesAreMergedOnTheRanks) {
+  const std::string dir = shared_test_dir();
+  const int size = world().size();
+  // Row i of n falls in about the (i * size / n)-th rank's share of the bytes: the
+  // files below put different evidence in different ranks' rows.
+  const int n = 600;
+  auto third = [&](int i) { return i * 3 / n; };  // 0, 1, 2: the thirds of the rows
+  std::vector<std::pair<std::string, std::string>> files;
+  // Thousands separators (the cells quoted), with a point, with markers and a stray.
+  files.emplace_back("grouped.csv", csv_rows("amount,b", n, [&](int i) {
+                       return fmt::format("\"{},{:03}.{}\",x{}", 1 + i % 40, (i * 37) % 1000, i % 10, i % 3);
+                     }));
+  files.emplace_back("grouped_markers_stray.csv", csv_rows("amount,b", n, [&](int i) {
+                       return i == 450 ? std::string("oops,x0")
+                                       : i % 11 == 0 ? std::string("NA,x1")
+                                                     : fmt::format("\"{},{:03}\",x{}", 1 + i % 9, (i * 7) % 1000, i % 3);
+                     }));
+  // Decimal commas (semicolons between fields), with points between groups of three.
+  files.emplace_back("decimal_comma_grouped.csv", csv_rows("a;b", n, [&](int i) {
+                       return fmt::format("{}.{:03},{};x{}", 1 + i % 7, (i * 13) % 1000, i % 100, i % 3);
+                     }));
+  // Mixed comma evidence on different ranks: "1,234" alone reads both ways (grouped,
+  // ambiguous); a later "1,5" decides for the decimal comma. The first third of the
+  // rows holds only "d,ddd", the others only "d,d" (or plain integers).
+  files.emplace_back("mixed_evidence.csv", csv_rows("a,b", n, [&](int i) {
+                       return third(i) == 0   ? fmt::format("\"{},{:03}\",x{}", 1 + i % 9, (i * 11) % 1000, i % 3)
+                              : third(i) == 1 ? fmt::format("\"{},{}\",x{}", i % 9, i % 10, i % 3)
+                                              : fmt::format("{},x{}", i, i % 3);
+                     }));
+  // Only "d,ddd" everywhere: ambiguous, read with a thousands separator (a warning).
+  files.emplace_back("ambiguous_commas.csv", csv_rows("a,b", n, [&](int i) {
+                       return fmt::format("\"{},{:03}\",x{}", 1 + i % 9, (i * 11) % 1000, i % 3);
+                     }));
+  // Commas on the last third only, plain numbers before: the note's example is the
+  // first cell with a comma, on a later rank; a plain number with a point on the
+  // first rank rules out the decimal comma for it ("1.5" is a stray there).
+  files.emplace_back("late_commas.csv", csv_rows("a,b", n, [&](int i) {
+                       return third(i) < 2 ? fmt::format("{}.{},x{}", i, i % 10, i % 3)
+                                           : fmt::format("\"{},{:03}.5\",x{}", 1 + i % 9, i % 1000, i % 3);
+                     }));
+  // Commas that make no number on any reading: a text column.
+  files.emplace_back("commas_text.csv", csv_rows("a,b", n, [&](int i) {
+                       return fmt::format("\"{}, {}\",x{}", third(i) == 2 ? "late" : "word", i % 7, i % 3);
+                     }));
+  // A decimal-comma reading with a few strays, one on each third: the warning's first
+  // strays named in rank order.
+  files.emplace_back("decimal_comma_strays.csv", csv_rows("a;b", n, [&](int i) {
+                       return fmt::format("{};x{}", i % 200 == 50 ? std::string("bad") : fmt::format("{},{}", i, i % 10), i % 3);
+                     }));
+  // A numeric identifier written with thousands separators.
+  files.emplace_back("grouped_id.csv", csv_rows("customer_id,b", n, [&](int i) {
+                       return fmt::format("\"{},{:03}\",x{}", 1 + i / 1000, i % 1000, i % 3);
+                     }));
+  // Dates in each supported form, with markers; orders decided by a day or month above
+  // 12 on one rank only; ambiguous; with times and zones.
+  files.emplace_back("dates_iso.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i % 13 == 0 ? "NA" : fmt::format("20{:02}-{:02}-{:02}", 10 + i % 9, 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  files.emplace_back("dates_iso_slash.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("20{:02}/{:02}/{:02},{}", 10 + i % 9, 1 + i % 12, 1 + i % 28, i % 4);
+                     }));
+  files.emplace_back("dates_dmy_late.csv", csv_rows("d,b", n, [&](int i) {  // a day above 12 on the last third only
+                       return fmt::format("{:02}/{:02}/20{:02},{}", third(i) == 2 ? 13 + i % 16 : 1 + i % 12, 1 + i % 12, 10 + i % 9, i % 4);
+                     }));
+  files.emplace_back("dates_mdy_late.csv", csv_rows("d,b", n, [&](int i) {  // a day second above 12, last third only
+                       return fmt::format("{}-{}-20{:02},{}", 1 + i % 12, third(i) == 2 ? 13 + i % 16 : 1 + i % 12, 10 + i % 9, i % 4);
+                     }));
+  files.emplace_back("dates_dotted_ambiguous.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{}.{}.19{:02},{}", 1 + i % 12, 1 + (i * 5) % 12, 50 + i % 40, i % 4);
+                     }));
+  files.emplace_back("dates_times.csv", csv_rows("d,b", n, [&](int i) {
+                       const std::string zone = i % 3 == 0 ? "Z" : i % 3 == 1 ? "+02:00" : "";
+                       return fmt::format("2024-{:02}-{:02}T{:02}:{:02}:{:02}.{}{},{}", 1 + i % 12, 1 + i % 28, i % 24, i % 60,
+                                          (i * 7) % 60, i % 1000, zone, i % 4);
+                     }));
+  files.emplace_back("dates_time_late.csv", csv_rows("d,b", n, [&](int i) {  // a time on the last third only
+                       return fmt::format("2024-{:02}-{:02}{},{}", 1 + i % 12, 1 + i % 28, third(i) == 2 ? " 10:30" : "", i % 4);
+                     }));
+  files.emplace_back("dates_earliest_late.csv", csv_rows("d,b", n, [&](int i) {  // the reference date on the last rank
+                       return fmt::format("{},{}", i == n - 3 ? std::string("1999-12-31") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  // Not dates after all, each for a reason seen on one rank only: a bad cell, a day
+  // above 12 first and a month above 12 second, another separator, year first.
+  files.emplace_back("dates_bad_cell.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i == 500 ? std::string("2020-13-01") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  files.emplace_back("dates_stray_text.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i == 300 ? std::string("soon") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  files.emplace_back("dates_both_orders.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{:02}/{:02}/2020,{}", third(i) == 0 && i % 5 == 0 ? 25 : 1 + i % 12,
+                                          third(i) == 2 && i % 5 == 0 ? 25 : 1 + i % 12, i % 4);
+                     }));
+  files.emplace_back("dates_separators.csv", csv_rows("d,b", n, [&](int i) {
+                       const char* sep = third(i) == 1 ? "-" : "/";
+                       return fmt::format("{:02}{}{:02}{}2020,{}", 1 + i % 12, sep, 1 + i % 12, sep, i % 4);
+                     }));
+  files.emplace_back("dates_year_position.csv", csv_rows("d,b", n, [&](int i) {
+                       return third(i) == 2 ? fmt::format("2020-{:02}-{:02},{}", 1 + i % 12, 1 + i % 28, i % 4)
+                                            : fmt::format("{:02}-{:02}-2020,{}", 1 + i % 12, 1 + i % 12, i % 4);
+                     }));
+  // A first present cell that is no date, the rest dates: a text column.
+  files.emplace_back("dates_after_text.csv", csv_rows("d,b", n, [&](int i) {
+                       return fmt::format("{},{}", i == 0 ? std::string("unknown") : fmt::format("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28), i % 4);
+                     }));
+  // Dates with a comma in their time's fraction and an all-missing column.
+  files.emplace_back("dates_comma_fraction.csv", csv_rows("d,b,e", n, [&](int i) {
+                       return fmt::format("\"2024-{:02}-{:02} 10:{:02}:{:02},{}\",{},", 1 + i % 12, 1 + i % 28, i % 60, i % 60, i % 10, i % 4);
+                     }));
+  for (const auto& [name, text] : files) {
+    const std::string path = write_test_file(dir, name, text);
+    EXPECT_TRUE(expect_read_like_one_process(path)) << name;
+    // Each rank typed about 1/N of the rows (a rank that typed all fails; the rows of
+    // some files are longer in one third than in the others, hence the margin).
+    const double share = static_cast<double>(n) / size;
+    EXPECT_NEAR(static_cast<double>(io_detail::last_read_on_ranks().rows_typed), share, 0.35 * share + 2) << name;
+    // The columns read from dates, with their order and reference, as one process records them.
+    DateReadings want, got;
+    CsvOptions with_want, with_got;
+    with_want.dates_read = &want;
+    with_got.dates_read = &got;
+    CsvFileSource(path, with_want).read();
+    read_csv_on_ranks(path, with_got, world());
+    EXPECT_EQ(got.size(), want.size()) << name;
+    for (std::size_t k = 0; k < std::min(got.size(), want.size()); ++k) {
+      EXPECT_EQ(got[k].first, want[k].first) << name;
+      EXPECT_EQ(got[k].second.order, want[k].second.order) << name;
+      EXPECT_EQ(got[k].second.reference, want[k].second.reference) << name;
+    }
+  }
+  // The decisions these files stand for, as one process takes them (so that the
+  // comparison above is not between two readers that both read text).
+  auto one = [&](const std::string& name, std::size_t j) {
+    return CsvFileSource(dir + "/" + name).read().table.column(j);
+  };
+  EXPECT_EQ(one("grouped.csv", 0).decimal, '.');
+  EXPECT_TRUE(one("grouped.csv", 0).is_numeric());
+  EXPECT_EQ(one("mixed_evidence.csv", 0).decimal, ',');
+  EXPECT_EQ(one("ambiguous_commas.csv", 0).decimal, '.');
+  EXPECT_EQ(one("decimal_comma_grouped.csv", 0).decimal, ',');
+  EXPECT_EQ(one("decimal_comma_strays.csv", 0).decimal, ',');
+  EXPECT_EQ(one("grouped_id.csv", 0).type, ColumnType::id);
+  EXPECT_FALSE(one("commas_text.csv", 0).is_numeric());
+  for (const char* dated : {"dates_iso.csv", "dates_iso_slash.csv", "dates_dmy_late.csv", "dates_mdy_late.csv",
+                            "dates_dotted_ambiguous.csv", "dates_times.csv", "dates_time_late.csv",
+                            "dates_earliest_late.csv", "dates_comma_fraction.csv"}) {
+    const Column c = one(dated, 0);
+    EXPECT_TRUE(c.is_numeric() && c.decimal == 0) << dated;
+  }
+  for (const char* text : {"dates_bad_cell.csv", "dates_stray_text.csv", "dates_both_orders.csv",
+                           "dates_separators.csv", "dates_year_position.csv", "dates_after_text.csv"})
+    EXPECT_FALSE(one(text, 0).is_numeric()) << text;
+}
+
+// ---- The profiles' order statistics from each rank's rows ------------------------
+// The minimum, quartiles, median and maximum of every (numeric column, group) are
+// selected among the ranks' own rows (select_order_statistics). Compared bit for bit
+// with one process and with a sort of each group's values (numpy's linear quantiles,
+// the median the mean of the two middle values, -0.0 sorted before +0.0), on bank.csv
+// and on a table with ties, NaN, -0.0 and +0.0, denormals and huge values, a column
+// with only zeros, columns missing in a segment or almost everywhere, and segments of
+// 1 to 3 rows (one within rank 0's rows, one within the last rank's, one split
+// between the first and the last); each rank read about 1/N of the rows.
+
+/// The order statistics of `profile`'s numeric columns against a sort of the rows'
+/// values (rows where in_group holds).
+template <class InGroup>
+void expect_sorted_statistics(const Table& table, const SegmentProfile& profile, InGroup&& in_group) {
+  for (const ColumnProfile& cp : profile.columns) {
+    if (cp.type != ColumnType::numeric) continue;
+    SCOPED_TRACE(::testing::Message() << "segment " << profile.segment << " column " << cp.name);
+    const std::vector<double>& x = table.column(cp.column).numbers;
+    std::vector<double> v;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (in_group(i) && !std::isnan(x[i])) v.push_back(x[i]);
+    std::sort(v.begin(), v.end(),
+              [](double a, double b) { return detail::order_key(a) < detail::order_key(b); });
+    const NumericSummary& s = cp.numeric;
+    ASSERT_EQ(s.count, v.size());
+    const std::size_t m = v.size();
+    if (m == 0) {
+      for (double f : {s.min, s.q1, s.median, s.q3, s.max}) EXPECT_TRUE(std::isnan(f));
+      continue;
+    }
+    EXPECT_TRUE(same_bits(s.min, v.front())) << s.min << " vs " << v.front();
+    EXPECT_TRUE(same_bits(s.max, v.back())) << s.max << " vs " << v.back();
+    EXPECT_TRUE(same_bits(s.q1, quantile_linear(v, 0.25))) << s.q1 << " vs " << quantile_linear(v, 0.25);
+    EXPECT_TRUE(same_bits(s.q3, quantile_linear(v, 0.75))) << s.q3 << " vs " << quantile_linear(v, 0.75);
+    const double median = m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2.0;
+    EXPECT_TRUE(same_bits(s.median, median)) << s.median << " vs " << median;
+  }
+}
+
+void expect_order_statistics_on_ranks(const Table& table, const std::vector<std::int32_t>& labels) {
+  std::size_t numeric = 0, present = 0, clustered_present = 0;
+  for (std::size_t j = 0; j < table.cols(); ++j) {
+    const Column& c = table.column(j);
+    if (c.type != ColumnType::numeric) continue;
+    ++numeric;
+    for (std::size_t i = 0; i < table.rows(); ++i) {
+      if (std::isnan(c.numbers[i])) continue;
+      ++present;
+      clustered_present += labels[i] >= 0;
+    }
+  }
+  on_thread_counts([&] {
+    ProfileParams pp;
+    const Profiles alone = profile_segments(table, labels, pp);
+    pp.comm = &world();
+    detail::ProfileWork work;
+    const Profiles shared = detail::profile_segments_counted(table, labels, pp, {}, {}, &work);
+    expect_same_profiles(alone, shared);
+    expect_sorted_statistics(table, alone.population, [&](std::size_t i) { return labels[i] >= 0; });
+    for (const SegmentProfile& sp : alone.segments)
+      expect_sorted_statistics(table, sp, [&](std::size_t i) { return labels[i] == sp.segment; });
+    ASSERT_TRUE(alone.unassigned.has_value());
+    expect_sorted_statistics(table, *alone.unassigned, [&](std::size_t i) { return labels[i] < 0; });
+    // Each rank read its share of the rows (blocks of 4,096): a rank reading every
+    // row, or every value of a (column, group), fails.
+    expect_share(work.ordered_rows, table.rows(), 4096, "rows read for the order statistics");
+    expect_share(work.ordered_values, present + clustered_present, 2 * numeric * 4096,
+                 "values the order statistics were selected among");
+  });
+}
+
+TEST(ProfilesOnRanks, OrderStatisticsFromEachRanksRows) {
+  {
+    SCOPED_TRACE("bank.csv");
+    const Table bank = CsvFileSource(test::shared_path("data/bank.csv")).read().table;
+    std::vector<std::int32_t> labels = some_labels(bank.rows(), 5, 17);
+    for (std::size_t i = 0; i < labels.size(); i += 29) labels[i] = -1;
+    expect_order_statistics_on_ranks(bank, labels);
+  }
+  const std::size_t n = 20000;
+  std::vector<std::int32_t> labels = some_labels(n, 4, 23);
+  for (std::size_t i = 0; i < n; i += 17) labels[i] = -1;
+  for (std::size_t i : {3, 4, 5}) labels[i] = 7;  // three rows, all in the first block (rank 0's)
+  labels[n - 2] = 8;                              // one row, in the last block (the last rank's)
+  labels[100] = labels[n - 100] = 9;              // two rows, in the first and the last block
+  Rng rng(97);
+  std::vector<double> ties(n), zeros(n), only_zeros(n), sparse(n), gap(n), wide(n);
+  const double signed_values[] = {-0.0, 0.0, -1.0, 1.0, 2.5};
+  const double wide_values[] = {1e300, -1e300, 5e-324, -5e-324, 1e-310, 3.0, -0.0, 0.0};
+  for (std::size_t i = 0; i < n; ++i) {
+    ties[i] = static_cast<double>(rng.below(5));
+    zeros[i] = rng.uniform() < 0.05 ? std::nan("") : signed_values[rng.below(5)];
+    only_zeros[i] = rng.uniform() < 0.5 ? -0.0 : 0.0;
+    sparse[i] = rng.uniform() < 0.02 ? rng.normal() : std::nan("");
+    gap[i] = labels[i] == 1 ? std::nan("") : 1e3 * rng.normal();
+    wide[i] = rng.uniform() < 0.5 ? wide_values[rng.below(8)] : rng.normal() * 1e-5;
+  }
+  sparse[4] = 2.0;  // the three-row segment: one present value
+  std::vector<std::string> kind(n);
+  for (std::size_t i = 0; i < n; ++i) kind[i] = i % 3 ? "a" : "b";
+  std::vector<Column> cols;
+  cols.push_back(test::numeric("ties", std::move(ties)));
+  cols.push_back(test::numeric("zeros", std::move(zeros)));
+  cols.push_back(test::categorical("kind", kind));
+  cols.push_back(test::numeric("only_zeros", std::move(only_zeros)));
+  cols.push_back(test::numeric("sparse", std::move(sparse)));
+  cols.push_back(test::numeric("gap", std::move(gap)));
+  cols.push_back(test::numeric("wide", std::move(wide)));
+  const Table table("order statistics", std::move(cols));
+  SCOPED_TRACE("generated");
+  expect_order_statistics_on_ranks(table, labels);
 }
 
 }  // namespace
