@@ -90,6 +90,9 @@
 //    on one rank, and dates spoilt by one bad cell on one rank: the one-process table,
 //    diagnostics and date readings, on the fast path, each rank typing about 1/N of
 //    the rows.
+//  * each column's warnings and notes in the one-process order on the fast path (the
+//    type warning or a date's note, the number format's note, the stray cells), for a
+//    file where one column draws all three.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -2543,6 +2546,57 @@ TEST(ProfilesOnRanks, OrderStatisticsFromEachRanksRows) {
   const Table table("order statistics", std::move(cols));
   SCOPED_TRACE("generated");
   expect_order_statistics_on_ranks(table, labels);
+}
+
+// ---- one column's type warning, number format note and strays, in one order -------
+
+/// A file whose columns each draw several of infer_types' warnings and notes: integer
+/// codes written with thousands separators (the type warning, the ambiguous-comma
+/// warning and a stray cell, in that order), grouped and decimal-comma numbers, dates
+/// whose order only the last rows decide, an identifier, free text, strays and
+/// integer codes.
+std::string warnings_and_formats_csv(int n) {
+  std::string t = "codes,price,when,customer,comment,amount,ratio,region\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string codes = i == n / 2 ? "n/k" : fmt::format("\"{},000\"", 1 + i % 4);
+    const int day = i >= n - 10 ? 13 + i % 15 : 1 + i % 12;
+    const std::string amount = i == n / 3 ? "oops" : fmt::format("{}.{}", 10 + i % 91, i % 7);
+    t += fmt::format("{},\"{},{:03}.{}\",{:02}/{:02}/20{:02},C{:05},\"the customer said something about item {}\",{},"
+                     "\"{},{}\",{}\n",
+                     codes, 1 + i % 40, (i * 37) % 1000, i % 10, day, 1 + (i * 5) % 12, 10 + i % 9, i, i, amount,
+                     i % 17, i % 9, 1 + i % 3);
+  }
+  return t;
+}
+
+TEST(ReadOnRanks, EachColumnsWarningsAndNotesComeInTheOneProcessOrder) {
+  const std::string dir = shared_test_dir();
+  for (const int n : {600, 3001}) {
+    SCOPED_TRACE(::testing::Message() << "rows " << n);
+    const std::string path = write_test_file(dir, fmt::format("warnings_formats_{}.csv", n), warnings_and_formats_csv(n));
+    // The same lines (level, code, text) in the same order as one process, on the fast path.
+    EXPECT_TRUE(expect_read_like_one_process(path)) << "the ranks read this file on the fast path";
+    const double share = static_cast<double>(n) / world().size();
+    EXPECT_NEAR(static_cast<double>(io_detail::last_read_on_ranks().rows_typed), share, 0.35 * share + 2);
+    // One process gives each of them, column after column (so that the comparison is
+    // not between two readers that give none).
+    Diagnostics diagnostics;
+    DateReadings dates;
+    CsvOptions options;
+    options.diagnostics = &diagnostics;
+    options.dates_read = &dates;
+    CsvFileSource(path, options).read();
+    std::vector<std::string> codes;
+    for (const Diagnostic& d : diagnostics.items()) codes.push_back(d.code);
+    const std::vector<std::string> want = {"integer_codes", "thousands_separator", "non_numeric_cells",
+                                           "number_format", "date_column",         "identifier_column",
+                                           "text_column",   "non_numeric_cells",   "number_format",
+                                           "integer_codes"};
+    EXPECT_EQ(codes, want);
+    ASSERT_EQ(dates.size(), 1u);
+    EXPECT_EQ(dates[0].first, "when");
+    EXPECT_EQ(dates[0].second.order, DateOrder::dmy);
+  }
 }
 
 }  // namespace
