@@ -180,8 +180,9 @@ struct PrepParams {
   /// calls fit_prep with the same table; each encodes and transforms the rows of its
   /// share of the row blocks (the nodes of the scaler's pairwise sums), the column
   /// statistics (the distinct values and counts the Yeo-Johnson lambdas are fitted
-  /// on, the scaler's block sums, the counts of the medians' exact selection) are
-  /// exchanged and combined in the one-process order, and the feature rows are
+  /// on, the scaler's block sums, the counts of the medians' exact selection, the
+  /// column plan's counts of missing cells and levels) are counted on each rank's
+  /// rows, exchanged and combined in the one-process order, and the feature rows are
   /// gathered, so every rank returns, bit for bit, what one process would.
   const Communicator* comm = nullptr;
   /// With a communicator: every rank encodes and transforms every row itself (the
@@ -196,6 +197,9 @@ struct PrepParams {
   /// When set, increased by the values (rows x numeric columns) among which this rank
   /// selected the imputation medians.
   std::size_t* median_values = nullptr;
+  /// When set, increased by the rows whose cells this rank counted for the column plan
+  /// (missing cells, the levels rows use, the blog preset's distinct numbers).
+  std::size_t* counted_rows = nullptr;
 };
 
 /// How one source column becomes features.

@@ -643,49 +643,15 @@ void announce_type(const Column& col, const std::optional<DatePass>& dates, Diag
                                   dates->reference));
     return;
   }
-  if (col.type == ColumnType::numeric && col.integral && present >= kNearlyUniqueRows) {
-    std::vector<double> values;
-    for (double v : col.numbers)
-      if (!std::isnan(v) && std::find(values.begin(), values.end(), v) == values.end()) {
-        values.push_back(v);
-        if (values.size() > kFewCodesMax) return;
-      }
-    if (values.size() < kFewCodesMin) return;
-    std::sort(values.begin(), values.end());
-    std::string shown;
-    // Whole numbers beyond 2^53 are not all integers a long long holds (1e300 is
-    // integral too): those are shown as the number they are.
-    for (double v : values)
-      shown += fmt::format("{}{}", shown.empty() ? "" : ", ",
-                           std::abs(v) < 0x1p53 ? fmt::format("{}", static_cast<long long>(v)) : format_double(v));
-    diag.warn("load", "integer_codes",
-              fmt::format("column '{}' has only {} distinct integers ({}) in {} rows: it is used as a number; if they "
-                          "are codes rather than amounts, pass --types {}=categorical",
-                          col.name, values.size(), shown, present, col.name));
-    return;
-  }
-  if (col.type == ColumnType::id)
-    diag.warn("load", "identifier_column",
-              fmt::format("column '{}' looks like an identifier ({} distinct values in {} rows): left out of the "
-                          "segmentation (--types {}=categorical uses it; a --template can show it as {{{}}})",
-                          col.name, col.levels.size(), present, col.name, col.name));
-  else if (col.type == ColumnType::text) {
-    std::size_t longest = 0;
-    for (const auto& level : col.levels) longest = std::max(longest, level.size());
-    if (longest > kLongestCategory) {
-      diag.warn("load", "long_value",
-                fmt::format("column '{}' has a value of {} bytes, longer than a category can be ({}): the column is "
-                            "read as free text and left out of the features (--types {}=categorical uses it as "
-                            "categories)",
-                            col.name, longest, kLongestCategory, col.name));
-      return;
-    }
-    diag.warn("load", "text_column",
-              fmt::format("column '{}' looks like free text ({} distinct values in {} rows): left out of the numeric "
-                          "and categorical features; the embed method's default template includes it "
-                          "(--types {}=categorical uses it as categories)",
-                          col.name, col.levels.size(), present, col.name));
-  }
+  io_detail::TypeFacts facts;
+  facts.name = col.name;
+  facts.type = col.type;
+  facts.integral = col.integral;
+  facts.present = present;
+  facts.levels = col.levels.size();
+  for (const auto& level : col.levels) facts.longest = std::max(facts.longest, level.size());
+  if (io_detail::wants_few_integers(facts)) io_detail::add_few_distinct(col.numbers, facts.few);
+  io_detail::announce_inferred(facts, diag);
 }
 
 }  // namespace
@@ -980,7 +946,55 @@ TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na
   return out;
 }
 
-void announce_column(const Column& col, Diagnostics& diagnostics) { announce_type(col, std::nullopt, diagnostics); }
+bool wants_few_integers(const TypeFacts& f) {
+  return f.type == ColumnType::numeric && f.integral && f.present >= kNearlyUniqueRows;
+}
+
+void add_few_distinct(std::span<const double> values, std::vector<double>& few) {
+  for (double v : values) {
+    if (few.size() > kFewCodesMax) return;
+    if (!std::isnan(v) && std::find(few.begin(), few.end(), v) == few.end()) few.push_back(v);
+  }
+}
+
+void announce_inferred(const TypeFacts& f, Diagnostics& diag) {
+  if (wants_few_integers(f)) {
+    if (f.few.size() > kFewCodesMax || f.few.size() < kFewCodesMin) return;
+    std::vector<double> values = f.few;
+    std::sort(values.begin(), values.end());
+    std::string shown;
+    // Whole numbers beyond 2^53 are not all integers a long long holds (1e300 is
+    // integral too): those are shown as the number they are.
+    for (double v : values)
+      shown += fmt::format("{}{}", shown.empty() ? "" : ", ",
+                           std::abs(v) < 0x1p53 ? fmt::format("{}", static_cast<long long>(v)) : format_double(v));
+    diag.warn("load", "integer_codes",
+              fmt::format("column '{}' has only {} distinct integers ({}) in {} rows: it is used as a number; if they "
+                          "are codes rather than amounts, pass --types {}=categorical",
+                          f.name, values.size(), shown, f.present, f.name));
+    return;
+  }
+  if (f.type == ColumnType::id)
+    diag.warn("load", "identifier_column",
+              fmt::format("column '{}' looks like an identifier ({} distinct values in {} rows): left out of the "
+                          "segmentation (--types {}=categorical uses it; a --template can show it as {{{}}})",
+                          f.name, f.levels, f.present, f.name, f.name));
+  else if (f.type == ColumnType::text) {
+    if (f.longest > kLongestCategory) {
+      diag.warn("load", "long_value",
+                fmt::format("column '{}' has a value of {} bytes, longer than a category can be ({}): the column is "
+                            "read as free text and left out of the features (--types {}=categorical uses it as "
+                            "categories)",
+                            f.name, f.longest, kLongestCategory, f.name));
+      return;
+    }
+    diag.warn("load", "text_column",
+              fmt::format("column '{}' looks like free text ({} distinct values in {} rows): left out of the numeric "
+                          "and categorical features; the embed method's default template includes it "
+                          "(--types {}=categorical uses it as categories)",
+                          f.name, f.levels, f.present, f.name));
+  }
+}
 
 std::string stray_cell_shown(std::string_view cell, const std::string& place) {
   std::string v(trim(cell));

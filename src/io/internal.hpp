@@ -16,6 +16,7 @@ inline std::string_view trim(std::string_view s) {
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <functional>
 #include <optional>
@@ -156,9 +157,30 @@ struct TextPart {
 };
 TextPart code_text(const StringColumn& cells, const std::vector<std::string>& na_values);
 
-/// infer_types' warning about a column inferred (no override, no date) whose type is
-/// not what its cells look like at first sight (integer codes, identifiers, text).
-void announce_column(const Column& col, Diagnostics& diagnostics);
+/// What infer_types' warning about an inferred column (no override, no date) whose
+/// type is not what its cells look like at first sight (integer codes, identifiers,
+/// text) reads of it: facts of all its rows, which ranks that each hold some of the
+/// rows merge exactly (ranks.cpp).
+struct TypeFacts {
+  std::string name;
+  ColumnType type = ColumnType::categorical;
+  bool integral = false;
+  std::size_t present = 0;  // rows not missing (a numeric column's stray cells are missing)
+  std::size_t levels = 0;   // text columns: distinct values
+  std::size_t longest = 0;  // text columns: bytes of the longest value
+  /// When wants_few_integers: the column's first distinct numbers in row order, up to
+  /// one more than the warning lists (add_few_distinct).
+  std::vector<double> few;
+};
+/// True when the warning looks for integer codes (an integral numeric column of
+/// enough present rows): it then needs `few`.
+bool wants_few_integers(const TypeFacts& facts);
+/// Appends to `few` the values (NaN skipped) not yet in it (as ==), in order, until it
+/// holds one more than the warning lists. Applied to each rank's rows, then to the
+/// ranks' lists in rank order, it gives the list of the whole column (or one too long).
+void add_few_distinct(std::span<const double> values, std::vector<double>& few);
+/// The warning (or none) for a column with these facts.
+void announce_inferred(const TypeFacts& facts, Diagnostics& diagnostics);
 
 /// A stray cell of a numeric column as infer_types' warning shows it: "'text' at place".
 std::string stray_cell_shown(std::string_view cell, const std::string& place);
@@ -175,16 +197,14 @@ struct RankRows {
   SourceData data;
   bool whole = false;
   std::vector<std::size_t> rows_per_rank;  // fast path: each rank's data rows, in rank order
-  /// Fast path, per column: infer_types' notes given after announce_column's (the
-  /// number format, the stray cells), or for a date column instead of them.
-  std::vector<std::vector<Diagnostic>> notes;
-  /// Fast path, per column: how it was read from dates (recorded in dates_read).
-  std::vector<std::optional<DateReading>> dates;
 };
+/// On the fast path the warnings and notes infer_types gives about the whole columns
+/// (types, number formats, stray cells, dates) go to options.diagnostics, and the
+/// columns read from dates to options.dates_read, from the ranks' merged summaries, in
+/// the one-process order and words, before any row is gathered.
 RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm);
-/// Every rank's rows in rank order, on every rank: the whole table, with the
-/// warnings infer_types gives about it (to options.diagnostics).
-SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Communicator& comm);
+/// Every rank's rows in rank order, on every rank: the whole table.
+SourceData gather_rank_rows(RankRows rows, const Communicator& comm);
 
 /// What the last read_csv_on_ranks of this process did, for tests: whether it took
 /// the fast path, and how many data rows this rank split and typed.

@@ -1,15 +1,16 @@
 // A CSV file read by the ranks of an MPI run: each rank reads the records that start
 // in its share of the bytes (cut at line ends outside quotes), checks them, splits
 // them into cells and types them; the ranks merge their columns' summaries so that
-// every type and level is the one process's decision, and the typed rows are then
-// gathered on every rank. Numbers written with commas (each reading's counts merged,
-// the best one chosen as one process chooses) and dates (the evidence of each rank's
-// cells merged in rank order to decide the order, the earliest date of all as the
-// reference) are decided so too. Cases whose decisions need more than the summaries
-// merged here gather the text and parse it whole, as one process does: declared
-// types and dates, --decimal and per-column marks, a row limit, an infinite value and
-// any parse error (their message names the first one's place), a head rank 0 cannot
-// read alone, gzip and files of 4 GiB or more.
+// every type and level is the one process's decision, and give infer_types'
+// warnings and notes about the columns from the merged summaries, in the one-process
+// order, before the typed rows are gathered on every rank. Numbers written with
+// commas (each reading's counts merged, the best one chosen as one process chooses)
+// and dates (the evidence of each rank's cells merged in rank order to decide the
+// order, the earliest date of all as the reference) are decided so too. Cases whose
+// decisions need more than the summaries merged here gather the text and parse it
+// whole, as one process does: declared types and dates, --decimal and per-column
+// marks, a row limit, an infinite value and any parse error (their message names the
+// first one's place), a head rank 0 cannot read alone, gzip and files of 4 GiB or more.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -273,8 +274,8 @@ void add_part(MergedReading& m, Reader& in, const std::string& path, std::size_t
 /// every rank where the merge would not be exact (the caller parses the text whole).
 bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, const std::string& path,
                const CsvOptions& options, const Communicator& comm, std::vector<Column>& columns,
-               std::vector<std::size_t>& rows_per_rank, std::vector<std::vector<Diagnostic>>& notes,
-               std::vector<std::optional<DateReading>>& dates) {
+               std::vector<std::size_t>& rows_per_rank, Diagnostics& warnings,
+               DateReadings& dates) {
   const int rank = comm.rank(), size = comm.size();
   // The delimiter and the header, from rank 0.
   Head head;
@@ -408,6 +409,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   std::vector<bool> is_id(n_cols);      // ... whose numbers are all distinct: identifiers, coded as text
   std::vector<std::size_t> with_strays;  // numeric columns with a few cells that are not numbers
   std::vector<std::size_t> stray_counts(n_cols);
+  std::vector<std::size_t> missing_counts(n_cols);  // the missing markers of every rank (the chosen reading's)
   std::vector<std::size_t> date_check;  // text columns whose first present cell is a date
   for (std::size_t c = 0, k = 0; c < n_cols; ++c) {
     std::vector<io_detail::ReadingCounts> counts;
@@ -428,6 +430,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
       format_ambiguous[c] = ambiguous;
       if (strays > 0) with_strays.push_back(c);
       stray_counts[c] = strays;
+      missing_counts[c] = missing;
       if (missing + strays == 0 && named_like_identifier(strings.columns[c].name())) id_check.push_back(c);
       is_number[c] = true;
       integral[c] = m.all_integral && missing + strays < n_rows;
@@ -482,9 +485,10 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
       is_id[c] = true;
     }
   }
-  // infer_types' notes after announce_type's, in its order: the number format, the strays.
-  notes.assign(n_cols, {});
-  dates.assign(n_cols, std::nullopt);
+  // infer_types' notes after announce_type's, in its order: the number format, the
+  // strays (a date column's note, below, takes announce_type's place).
+  std::vector<std::vector<Diagnostic>> notes(n_cols);
+  std::vector<std::optional<DateReading>> date_readings(n_cols);
   for (std::size_t c = 0; c < n_cols; ++c) {
     if (!is_number[c]) continue;
     if (format[c] != io_detail::NumberFormat::plain)
@@ -561,7 +565,7 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
         if (!std::isnan(d)) d -= static_cast<double>(reference);
       is_date[c] = true;
       integral[c] = !evidence[k].has_time;  // every present cell a date, and one at least
-      dates[c] = DateReading{readings_of[i].order, reference};
+      date_readings[c] = DateReading{readings_of[i].order, reference};
       notes[c].push_back(io_detail::date_note(strings.columns[c].name(), readings_of[i].order, ambiguous_order[i],
                                               evidence[k].has_time, evidence[k].example, reference));
     }
@@ -569,11 +573,28 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
 
   // Text columns (and identifiers): each rank codes its cells into its levels; the levels are merged in
   // rank order (the one-process order of first appearance) and the codes remapped.
+  // With them go, for an integral numeric column of enough rows, the rank's first
+  // distinct numbers (at most 11), for the warning about integer codes.
+  std::vector<io_detail::TypeFacts> facts(n_cols);
   std::vector<io_detail::TextPart> texts(n_cols);
   std::string text_bytes;
   bool any_text = false;
   for (std::size_t c = 0; c < n_cols; ++c) {
-    if (is_number[c] || is_date[c]) continue;
+    io_detail::TypeFacts& f = facts[c];
+    f.name = strings.columns[c].name();
+    if (is_date[c]) continue;  // its note replaces announce_type's warning
+    if (is_number[c]) {
+      f.type = ColumnType::numeric;
+      f.integral = integral[c];
+      f.present = n_rows - missing_counts[c] - stray_counts[c];
+      if (!io_detail::wants_few_integers(f)) continue;
+      any_text = true;
+      std::vector<double> few;
+      io_detail::add_few_distinct(numeric[c].numbers, few);
+      put(text_bytes, few.size());
+      for (double v : few) put(text_bytes, std::bit_cast<std::uint64_t>(v));
+      continue;
+    }
     any_text = true;
     texts[c] = io_detail::code_text(strings.columns[c], options.na_values);
     put(text_bytes, texts[c].missing);
@@ -592,7 +613,17 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   for (std::size_t c = 0; c < n_cols; ++c) {
     Column col;
     col.name = strings.columns[c].name();
+    io_detail::TypeFacts& f = facts[c];
     if (is_number[c]) {
+      if (io_detail::wants_few_integers(f))
+        for (int r = 0; r < size; ++r) {
+          Reader& in = readers[static_cast<std::size_t>(r)];
+          const std::size_t count = static_cast<std::size_t>(in.u64());
+          std::vector<double> few(std::min<std::size_t>(count, 64));
+          if (few.size() != count) throw Error(path + ": the ranks' summaries of its columns differ");
+          for (double& v : few) v = std::bit_cast<double>(in.u64());
+          io_detail::add_few_distinct(few, f.few);
+        }
       col.type = ColumnType::numeric;
       col.numbers = std::move(numeric[c].numbers);
       col.integral = integral[c];
@@ -632,10 +663,24 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
         if (code >= 0) code = remap[static_cast<std::size_t>(code)];
       col.missing = texts[c].missing;
       col.integral = is_id[c] && integral[c];  // one process keeps the numeric pass's flag on an identifier
+      f.type = col.type;
+      f.integral = col.integral;
+      f.present = n_rows - missing;
+      f.levels = col.levels.size();
+      f.longest = longest;
     }
     columns.push_back(std::move(col));
     numeric[c] = {};
     texts[c] = {};
+  }
+  // infer_types' warnings and notes, column after column, as one process gives them
+  // about the whole columns (every fact they read is merged above): announce_type's
+  // warning about the type (a date column's note instead), then the number format's
+  // note and the stray cells' warning; and the columns read from dates, as it records them.
+  for (std::size_t c = 0; c < n_cols; ++c) {
+    if (!is_date[c]) io_detail::announce_inferred(facts[c], warnings);
+    for (const Diagnostic& note : notes[c]) warnings.add(note);
+    if (date_readings[c]) dates.emplace_back(strings.columns[c].name(), *date_readings[c]);
   }
   return true;
 }
@@ -706,8 +751,15 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   const bool mergeable = options.types.empty() && options.dates.empty() && options.max_rows == 0 &&
                          options.decimal == 0 && options.column_decimal.empty() && n < 0xFFFFFFF0ULL;
   std::vector<Column> columns;
+  // On the fast path infer_types' warnings and notes and the columns read from dates
+  // are given here, from the ranks' merged summaries, before any row is gathered.
+  Diagnostics warnings;
+  DateReadings dates;
   const bool fast = mergeable && type_rows(part, end == n, line_base, path, options, comm, columns, out.rows_per_rank,
-                                           out.notes, out.dates);
+                                           warnings, dates);
+  if (fast && options.diagnostics) options.diagnostics->append(warnings);
+  if (fast && options.dates_read)
+    for (auto& date : dates) options.dates_read->push_back(std::move(date));
   if (rank > 0) {
     double state = 0;
     comm.receive(std::span<double>(&state, 1), rank - 1);
@@ -733,8 +785,6 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   // The whole text: the parts in rank order are the file's bytes.
   out.whole = true;
   out.rows_per_rank.clear();
-  out.notes.clear();
-  out.dates.clear();
   std::vector<std::string> parts = comm.allgather_bytes(part);
   std::string().swap(part);
   std::string text;
@@ -751,7 +801,7 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
   return out;
 }
 
-SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Communicator& comm) {
+SourceData gather_rank_rows(RankRows rows, const Communicator& comm) {
   if (rows.whole) return std::move(rows.data);
   Table& local = rows.data.table;
   std::vector<Column> columns;
@@ -811,26 +861,13 @@ SourceData gather_rank_rows(RankRows rows, const CsvOptions& options, const Comm
   SourceData out;
   out.table = Table(local.source(), std::move(columns));
   out.provenance = std::move(rows.data.provenance);
-  // The columns read from dates, and infer_types' warnings column after column, as
-  // one process records and gives them.
-  if (options.dates_read)
-    for (std::size_t j = 0; j < rows.dates.size(); ++j)
-      if (rows.dates[j]) options.dates_read->emplace_back(out.table.column(j).name, *rows.dates[j]);
-  if (options.diagnostics)
-    for (std::size_t j = 0; j < out.table.cols(); ++j) {
-      // A date column's note (in notes) replaces announce_column's.
-      const bool date = j < rows.dates.size() && rows.dates[j];
-      if (!date) io_detail::announce_column(out.table.column(j), *options.diagnostics);
-      if (j < rows.notes.size())
-        for (const Diagnostic& note : rows.notes[j]) options.diagnostics->add(note);
-    }
   return out;
 }
 
 }  // namespace io_detail
 
 SourceData read_csv_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm) {
-  return io_detail::gather_rank_rows(io_detail::read_csv_rows_on_ranks(path, options, comm), options, comm);
+  return io_detail::gather_rank_rows(io_detail::read_csv_rows_on_ranks(path, options, comm), comm);
 }
 
 }  // namespace segmenta

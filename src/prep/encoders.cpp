@@ -1,6 +1,7 @@
 // Ordinal and one-hot encoders (scikit-learn OrdinalEncoder / pandas get_dummies semantics).
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include <fmt/format.h>
@@ -56,28 +57,73 @@ OrdinalEncoding fit_ordinal(const Column& col) {
   OrdinalEncoding e;
   e.column = col.name;
   e.numeric = col.is_numeric();
-  if (e.numeric) {
-    double lo = 0, hi = 0;
-    const auto& x = col.numbers;
-    if (detail::small_integer_range(x.data(), x.size(), 1, detail::counting_limit(x.size()), &lo, &hi)) {
-      std::vector<char> seen(static_cast<std::size_t>(hi - lo) + 1, 0);
-      for (double v : x)
-        if (!std::isnan(v)) seen[static_cast<std::size_t>(v - lo)] = 1;
-      for (std::size_t k = 0; k < seen.size(); ++k)
-        if (seen[k]) e.number_categories.push_back(lo + static_cast<double>(k));
-      return e;
-    }
-    std::vector<double> v;
-    v.reserve(col.numbers.size());
-    for (double x : col.numbers)
-      if (!std::isnan(x)) v.push_back(x);
-    std::sort(v.begin(), v.end());
-    v.erase(std::unique(v.begin(), v.end()), v.end());
-    e.number_categories = std::move(v);
-  } else {
+  if (e.numeric)
+    e.number_categories = detail::ordinal_number_categories(detail::number_set(col.numbers.data(), col.numbers.size()),
+                                                            col.numbers.size());
+  else
     e.categories = present_levels(col);
-  }
   return e;
+}
+
+detail::NumberSet detail::number_set(const double* x, std::size_t n) {
+  NumberSet s;
+  double lo = 0, hi = 0;
+  if (small_integer_range(x, n, 1, counting_limit(n), &lo, &hi)) {
+    // Integers in a small range: counted instead of sorted.
+    std::vector<char> seen(static_cast<std::size_t>(hi - lo) + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = x[i];
+      if (std::isnan(v)) continue;
+      seen[static_cast<std::size_t>(v - lo)] = 1;
+      if (v == 0) (std::signbit(v) ? s.negative_zero : s.positive_zero) = true;
+    }
+    for (std::size_t k = 0; k < seen.size(); ++k) {
+      const double v = lo + static_cast<double>(k);
+      if (seen[k] && v != 0) s.nonzero.push_back(v);
+    }
+    return s;
+  }
+  s.nonzero.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (std::isnan(v)) continue;
+    if (!(std::abs(v) < 4503599627370496.0) || v != std::floor(v)) s.small_integers = false;
+    if (v == 0)
+      (std::signbit(v) ? s.negative_zero : s.positive_zero) = true;
+    else
+      s.nonzero.push_back(v);
+  }
+  std::sort(s.nonzero.begin(), s.nonzero.end());
+  s.nonzero.erase(std::unique(s.nonzero.begin(), s.nonzero.end()), s.nonzero.end());
+  s.nonzero.shrink_to_fit();
+  return s;
+}
+
+void detail::merge_number_sets(NumberSet& into, const NumberSet& other) {
+  std::vector<double> both;
+  both.reserve(into.nonzero.size() + other.nonzero.size());
+  std::set_union(into.nonzero.begin(), into.nonzero.end(), other.nonzero.begin(), other.nonzero.end(),
+                 std::back_inserter(both));
+  into.nonzero = std::move(both);
+  into.negative_zero = into.negative_zero || other.negative_zero;
+  into.positive_zero = into.positive_zero || other.positive_zero;
+  into.small_integers = into.small_integers && other.small_integers;
+}
+
+std::vector<double> detail::ordinal_number_categories(const NumberSet& s, std::size_t rows) {
+  if (!s.any()) return {};
+  const bool zero = s.negative_zero || s.positive_zero;
+  const double lo = s.nonzero.empty() ? 0.0 : zero ? std::min(0.0, s.nonzero.front()) : s.nonzero.front();
+  const double hi = s.nonzero.empty() ? 0.0 : zero ? std::max(0.0, s.nonzero.back()) : s.nonzero.back();
+  // small_integer_range's test on the whole column: counted, its zero is lo + k = +0.0.
+  const bool counted = s.small_integers && hi - lo < static_cast<double>(counting_limit(rows));
+  std::vector<double> out;
+  out.reserve(s.nonzero.size() + 1);
+  const auto positive = std::lower_bound(s.nonzero.begin(), s.nonzero.end(), 0.0);
+  out.insert(out.end(), s.nonzero.begin(), positive);
+  if (zero) out.push_back(counted || !s.negative_zero ? 0.0 : -0.0);
+  out.insert(out.end(), positive, s.nonzero.end());
+  return out;
 }
 
 std::vector<double> OrdinalEncoding::transform(const Column& col, UnknownPolicy unknown) const {

@@ -38,6 +38,27 @@ inline bool small_integer_range(const double* values, std::size_t n, std::size_t
 /// sorting while the range stays within a few times n.
 inline std::size_t counting_limit(std::size_t n) { return std::min<std::size_t>(std::max<std::size_t>(4 * n, 4096), 1u << 24); }
 
+/// The distinct present values of some rows of a numeric column, as the ordinal
+/// encoding's categories need them: the nonzero values (sorted, distinct), whether
+/// -0.0 and +0.0 occur, and whether every present value is an integer of magnitude
+/// below 2^52 (small_integer_range's test). Sets of disjoint rows merge exactly
+/// (merge_number_sets), so ranks that each count their own rows get the set of all.
+struct NumberSet {
+  std::vector<double> nonzero;
+  bool negative_zero = false, positive_zero = false;
+  bool small_integers = true;
+  bool any() const noexcept { return !nonzero.empty() || negative_zero || positive_zero; }
+};
+/// The set of values[0 .. n) (NaN skipped).
+NumberSet number_set(const double* values, std::size_t n);
+/// into := the set of both (the union of the values, the flags combined).
+void merge_number_sets(NumberSet& into, const NumberSet& other);
+/// fit_ordinal's number_categories for a column of `rows` rows whose present values
+/// form `set`: the distinct values in increasing order. A zero is +0.0 when the column
+/// is counted (small integers in a range below counting_limit(rows): lo + k), else the
+/// zero the column holds, -0.0 when it holds both.
+std::vector<double> ordinal_number_categories(const NumberSet& set, std::size_t rows);
+
 /// OneHotEncoding::transform of the rows [begin, end) of col: row i's indicators at
 /// out + i * ldo.
 void onehot_rows(const OneHotEncoding& e, const Column& col, double* out, std::size_t ldo, std::size_t begin,

@@ -23,13 +23,6 @@ std::size_t count_missing(const Column& col, std::size_t* first) {
   return count;
 }
 
-std::size_t count_present_levels(const Column& col) {
-  std::vector<char> used(col.levels.size(), 0);
-  for (std::int32_t c : col.codes)
-    if (c >= 0) used[static_cast<std::size_t>(c)] = 1;
-  return static_cast<std::size_t>(std::count(used.begin(), used.end(), 1));
-}
-
 const Column& block_column(const Table& table, const FeatureBlock& b) {
   const Column& col = table.column(table.index_of(b.column, "prep"));
   const bool want_numeric = b.kind == FeatureBlock::Kind::power || (b.kind == FeatureBlock::Kind::ordinal_power && b.ordinal.numeric);
@@ -103,6 +96,136 @@ MatrixD encode(const PrepModel& model, const Table& table, UnknownPolicy unknown
   return e;
 }
 
+/// What the column plan counts over the rows of one column: its missing cells and
+/// the first one's row, and (categorical columns) the rows of each level, or (numeric
+/// columns of the blog preset) the set of its present values. Counted by each rank
+/// over the rows of its share and merged exactly (count_columns): the plan's
+/// decisions then read the counts of all the rows, as one process counts them.
+struct ColumnCount {
+  bool counted = false;  // a feature candidate (not an id or text column)
+  std::int64_t missing = 0;
+  std::int64_t first_missing = -1;       // a row of the table, -1: none
+  std::vector<std::int64_t> level_rows;  // categorical: rows of each level (by code)
+  bool number_set = false;               // numeric in the blog preset: numbers below
+  detail::NumberSet numbers;
+};
+
+ColumnCount count_column(const Column& col, std::size_t begin, std::size_t end, bool blog) {
+  ColumnCount c;
+  c.counted = true;
+  if (col.is_numeric()) {
+    const double* x = col.numbers.data();
+    for (std::size_t i = begin; i < end; ++i)
+      if (std::isnan(x[i])) {
+        if (c.missing++ == 0) c.first_missing = static_cast<std::int64_t>(i);
+      }
+    if (blog) {
+      c.number_set = true;
+      c.numbers = detail::number_set(x + begin, end - begin);
+    }
+    return c;
+  }
+  c.level_rows.assign(col.levels.size(), 0);
+  const std::int32_t* codes = col.codes.data();
+  for (std::size_t i = begin; i < end; ++i) {
+    const std::int32_t code = codes[i];
+    if (code >= 0) {
+      ++c.level_rows[static_cast<std::size_t>(code)];
+    } else if (c.missing++ == 0) {
+      c.first_missing = static_cast<std::int64_t>(i);
+    }
+  }
+  return c;
+}
+
+/// The counts of every column over the rows of this rank's share, merged over the
+/// ranks: one gather of integers (each column's missing count, its first missing
+/// row and its level counts, plus the blog preset's number-set flags and sizes) and,
+/// with numeric columns in the blog preset, one of their nonzero values. Counts are
+/// added (exact in any order); the first missing row is the first rank's that has
+/// one (the ranks' rows are in rank order); the number sets are united.
+std::vector<ColumnCount> count_columns(const Table& table, const detail::PrepShare& share, bool blog,
+                                       std::size_t* counted_rows) {
+  const std::size_t n_cols = table.cols();
+  std::vector<ColumnCount> counts(n_cols);
+  const std::size_t begin = share.begin_row(), end = share.end_row();
+  parallel_for(n_cols, [&](std::size_t j) {
+    const Column& col = table.column(j);
+    if (col.type == ColumnType::id || col.type == ColumnType::text) return;
+    counts[j] = count_column(col, begin, end, blog);
+  });
+  if (counted_rows) *counted_rows += end - begin;
+  if (!share.distributed()) return counts;
+
+  const Communicator& comm = *share.comm;
+  std::vector<std::int64_t> ints;
+  std::vector<double> numbers;
+  for (const ColumnCount& c : counts) {
+    if (!c.counted) continue;
+    ints.push_back(c.missing);
+    ints.push_back(c.first_missing);
+    ints.insert(ints.end(), c.level_rows.begin(), c.level_rows.end());
+    if (c.number_set) {
+      ints.push_back(c.numbers.negative_zero);
+      ints.push_back(c.numbers.positive_zero);
+      ints.push_back(c.numbers.small_integers);
+      ints.push_back(static_cast<std::int64_t>(c.numbers.nonzero.size()));
+      numbers.insert(numbers.end(), c.numbers.nonzero.begin(), c.numbers.nonzero.end());
+    }
+  }
+  const std::size_t width = ints.size(), size = static_cast<std::size_t>(comm.size());
+  const std::vector<std::int64_t> all_ints = comm.allgather(std::span<const std::int64_t>(ints));
+  if (all_ints.size() != width * size) throw Error("fit_prep: the ranks' column counts differ in size");
+  const bool any_numbers = std::any_of(counts.begin(), counts.end(), [](const ColumnCount& c) { return c.number_set; });
+  std::vector<double> all_numbers;
+  if (any_numbers) all_numbers = comm.allgather(std::span<const double>(numbers));
+
+  std::vector<ColumnCount> merged(n_cols);
+  std::size_t number_at = 0;  // where rank r's next nonzero values start in all_numbers
+  for (std::size_t r = 0; r < size; ++r) {
+    const std::int64_t* v = all_ints.data() + r * width;
+    for (std::size_t j = 0; j < n_cols; ++j) {
+      const ColumnCount& mine = counts[j];
+      if (!mine.counted) continue;
+      ColumnCount& m = merged[j];
+      if (r == 0) {
+        m.counted = true;
+        m.number_set = mine.number_set;
+        m.level_rows.assign(mine.level_rows.size(), 0);
+        m.numbers.small_integers = true;
+      }
+      m.missing += *v++;
+      const std::int64_t first = *v++;
+      if (m.first_missing < 0) m.first_missing = first;
+      for (std::int64_t& rows : m.level_rows) rows += *v++;
+      if (m.number_set) {
+        detail::NumberSet part;
+        part.negative_zero = *v++ != 0;
+        part.positive_zero = *v++ != 0;
+        part.small_integers = *v++ != 0;
+        const auto count = static_cast<std::size_t>(*v++);
+        if (count > all_numbers.size() - number_at) throw Error("fit_prep: the ranks' column counts differ in size");
+        part.nonzero.assign(all_numbers.begin() + static_cast<std::ptrdiff_t>(number_at),
+                            all_numbers.begin() + static_cast<std::ptrdiff_t>(number_at + count));
+        number_at += count;
+        detail::merge_number_sets(m.numbers, part);
+      }
+    }
+  }
+  return merged;
+}
+
+/// The levels that rows use, sorted (OneHotEncoder's and OrdinalEncoder's categories;
+/// a table taken from a larger one keeps levels no row refers to any more).
+std::vector<std::string> used_levels(const Column& col, const ColumnCount& c) {
+  std::vector<std::string> out;
+  for (std::size_t k = 0; k < col.levels.size(); ++k)
+    if (c.level_rows[k] > 0) out.push_back(col.levels[k]);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace
 
 MatrixD PrepModel::transform(const Table& table) const {
@@ -144,7 +267,12 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
     for (std::size_t k = 0; k < numeric.size(); ++k) medians[numeric[k]] = found[k];
   }
 
+  // What the plan counts over the rows (missing cells, levels, the blog preset's
+  // numbers): each rank counts its share's rows, and the counts are merged.
+  const std::vector<ColumnCount> counts = count_columns(table, share, blog, params.counted_rows);
+
   for (const Column& col : table.columns()) {
+    const ColumnCount& count = counts[static_cast<std::size_t>(&col - table.columns().data())];
     FeatureBlock b;
     b.kind = FeatureBlock::Kind::excluded;
     b.column = col.name;
@@ -155,8 +283,8 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
       model.blocks.push_back(std::move(b));
       continue;
     }
-    std::size_t first_missing = 0;
-    const std::size_t missing = count_missing(col, &first_missing);
+    const auto missing = static_cast<std::size_t>(count.missing);
+    const auto first_missing = static_cast<std::size_t>(count.first_missing);
     if (blog) {
       if (missing > 0)
         throw InvalidArgument(fmt::format(
@@ -165,11 +293,16 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
             "it; use the standard preset, which imputes them",
             col.name, missing, first_missing));
       b.kind = FeatureBlock::Kind::ordinal_power;
-      b.ordinal = fit_ordinal(col);
+      b.ordinal.column = col.name;
+      b.ordinal.numeric = col.is_numeric();
+      if (b.ordinal.numeric)
+        b.ordinal.number_categories = detail::ordinal_number_categories(count.numbers, table.rows());
+      else
+        b.ordinal.categories = used_levels(col, count);
       b.n_features = 1;
       model.feature_names.push_back(col.name);
     } else if (col.is_numeric()) {
-      if (missing == col.size()) {
+      if (missing == table.rows()) {
         diag.warn("prep", "empty_column", fmt::format("column '{}' has no value and is left out", col.name));
         model.blocks.push_back(std::move(b));
         continue;
@@ -183,7 +316,8 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
                               format_double(b.impute)));
       model.feature_names.push_back(col.name);
     } else {
-      const std::size_t levels = count_present_levels(col);
+      const auto levels = static_cast<std::size_t>(
+          std::count_if(count.level_rows.begin(), count.level_rows.end(), [](std::int64_t rows) { return rows > 0; }));
       if (levels == 0) {
         diag.warn("prep", "empty_column", fmt::format("column '{}' has no value and is left out", col.name));
         model.blocks.push_back(std::move(b));
@@ -197,7 +331,8 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
         continue;
       }
       b.kind = FeatureBlock::Kind::onehot;
-      b.onehot = fit_onehot(col);
+      b.onehot.column = col.name;  // fit_onehot's encoding, from the counts of every rank's rows
+      b.onehot.categories = used_levels(col, count);
       b.onehot.drop_first = b.onehot.categories.size() == 2;
       b.onehot.missing_indicator = missing > 0;
       if (missing > 0)

@@ -74,6 +74,15 @@
 //    end at one rank boundary only, the other ranks' parts unmoved): the same
 //    table or the same error; the fast path was taken where it should be, and each
 //    rank typed about 1/N of bank.csv's rows.
+//  * the column plan (fit_prep's missing counts, the levels rows use, one-hot and
+//    ordinal categories, the blog preset's distinct numbers, the columns left out)
+//    counted on each rank's rows and merged: every block, feature name and
+//    diagnostic of one process, on bank.csv and on a table with a level on one rank
+//    only, a level no row uses, rare levels of tied counts, too many levels, all-missing
+//    and constant columns and signed zeros; the blog preset's refusal names the first
+//    missing row; each rank counted about 1/N of the rows. infer_types' warnings about
+//    the columns' types, given from the ranks' merged summaries: the one-process lines
+//    in the one-process order, for a file that triggers each of them.
 //  * numbers written with commas and dates typed on the ranks (each rank's evidence
 //    merged so that every rank takes the one-process decision): thousands separators,
 //    decimal commas, comma evidence that differs between the ranks' rows (one rank's
@@ -81,6 +90,9 @@
 //    on one rank, and dates spoilt by one bad cell on one rank: the one-process table,
 //    diagnostics and date readings, on the fast path, each rank typing about 1/N of
 //    the rows.
+//  * each column's warnings and notes in the one-process order on the fast path (the
+//    type warning or a date's note, the number format's note, the stray cells), for a
+//    file where one column draws all three.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -2006,6 +2018,260 @@ TEST(ReadOnRanks, MessyExportsAndBadFilesAreTheOneProcessOutcome) {
   }
 }
 
+// ---- the column plan and the reading's type warnings from each rank's rows ---------
+
+/// Every field of two fitted column plans (and what expect_same_prep compares).
+void expect_same_plan(const PrepResult& a, const PrepResult& b) {
+  expect_same_prep(a, b);
+  const PrepModel &x = a.model, &y = b.model;
+  EXPECT_EQ(x.preset, y.preset);
+  EXPECT_EQ(x.unknown, y.unknown);
+  ASSERT_EQ(x.blocks.size(), y.blocks.size());
+  for (std::size_t k = 0; k < x.blocks.size(); ++k) {
+    const FeatureBlock &p = x.blocks[k], &q = y.blocks[k];
+    SCOPED_TRACE(p.column);
+    EXPECT_EQ(p.kind, q.kind);
+    EXPECT_EQ(p.column, q.column);
+    EXPECT_EQ(p.first_feature, q.first_feature);
+    EXPECT_EQ(p.n_features, q.n_features);
+    EXPECT_EQ(p.ordinal.column, q.ordinal.column);
+    EXPECT_EQ(p.ordinal.numeric, q.ordinal.numeric);
+    EXPECT_TRUE(same_bits(p.ordinal.number_categories, q.ordinal.number_categories)) << "ordinal numbers";
+    EXPECT_EQ(p.ordinal.categories, q.ordinal.categories);
+    EXPECT_EQ(p.onehot.column, q.onehot.column);
+    EXPECT_EQ(p.onehot.categories, q.onehot.categories);
+    EXPECT_EQ(p.onehot.drop_first, q.onehot.drop_first);
+    EXPECT_EQ(p.onehot.missing_indicator, q.onehot.missing_indicator);
+  }
+  for (std::size_t k = 0; k < std::min(a.diagnostics.size(), b.diagnostics.size()); ++k) {
+    EXPECT_EQ(a.diagnostics.items()[k].level, b.diagnostics.items()[k].level);
+    EXPECT_EQ(a.diagnostics.items()[k].stage, b.diagnostics.items()[k].stage);
+    EXPECT_EQ(a.diagnostics.items()[k].code, b.diagnostics.items()[k].code);
+  }
+}
+
+/// A table whose column plan depends on counts of every rank's rows: a level only in
+/// the first rows (rank 0's: the other ranks have no row of it), one only in the last
+/// rows and a level no row uses; rare levels of tied counts (one row each, far apart)
+/// and common ones of equal counts, first met out of their sorted order; a column of
+/// 7 levels (more than the test's max_onehot_levels of 6) whose seventh is in the
+/// last rows only; an all-missing categorical and numeric column, constant ones;
+/// missing cells in one stretch of rows (one rank's); numbers with -0.0 and +0.0 (integers, which
+/// the ordinal encoding counts, non-integers, which it sorts) and integers of a range
+/// too wide to count; missing cells in the first and the last rows (the blog preset's
+/// error names the first). `missing` false: the columns with missing cells are left out
+/// (the blog preset refuses them).
+Table plan_table(std::size_t n, bool missing) {
+  const std::size_t edge = std::max<std::size_t>(1, std::min<std::size_t>(100, n / 10));
+  std::vector<std::string> early(n), late(n), ties(n), many(n), flat(n, "same"), none(n, ""), gaps(n);
+  std::vector<double> amount(n), zeros_int(n), zeros_real(n), wide(n), constant(n, 3.0),
+      empty(n, std::nan(""));
+  for (std::size_t i = 0; i < n; ++i) {
+    early[i] = i < edge ? "first" : i % 2 ? "b" : "a";
+    late[i] = i >= n - edge ? "last" : i % 3 == 0 ? "x" : i % 3 == 1 ? "y" : "z";
+    ties[i] = i % 2 ? "mm" : "zz";
+    many[i] = i >= n - std::min<std::size_t>(10, edge) ? "m6" : "m" + std::to_string(i % 6);
+    gaps[i] = i >= n - std::min<std::size_t>(50, edge) || i == n / 4 ? "" : i % 4 ? "on" : "off";
+    amount[i] = i >= n / 2 && i < n / 2 + std::min<std::size_t>(30, edge) ? std::nan("") : 1.5 + static_cast<double>(i % 37) * 2.25;
+    zeros_int[i] = i % 5 == 2 ? (i < n / 2 ? -0.0 : 0.0) : static_cast<double>(i % 5) - 2.0;
+    zeros_real[i] = i % 4 == 0 ? (i < n / 3 ? 0.0 : -0.0) : static_cast<double>(i % 29) * 0.37 - 5.5;
+    wide[i] = static_cast<double>(i % 50) * 1e7 - 3e8;
+  }
+  if (n > 10) {
+    ties[n > 20 ? 7 : 1] = "rb";
+    ties[n / 2] = "ra";
+    ties[n - 3] = "rc";
+  }
+  Column late_col = test::categorical("late", late);
+  late_col.levels.push_back("never");  // a level no row uses (a table taken from a larger one)
+  std::vector<Column> cols{test::categorical("early", early), std::move(late_col), test::categorical("ties", ties),
+                           test::categorical("many", many), test::categorical("flat", flat),
+                           test::numeric("constant", constant), test::numeric("zeros_int", zeros_int),
+                           test::numeric("zeros_real", zeros_real), test::numeric("wide", wide)};
+  if (missing) {
+    cols.push_back(test::categorical("none", none));
+    cols.push_back(test::numeric("empty", empty));
+    cols.push_back(test::categorical("gaps", gaps));
+    cols.push_back(test::numeric("amount", amount));
+  }
+  return Table("plan.csv", std::move(cols));
+}
+
+/// fit_prep with and without the world communicator: the same plan, field by field;
+/// each rank counted about 1/N of the rows.
+PrepResult check_plan(const Table& table, PrepParams pp, bool share_expected) {
+  const PrepResult alone = fit_prep(table, pp);
+  std::size_t counted = 0;
+  pp.comm = &world();
+  pp.counted_rows = &counted;
+  const PrepResult shared = fit_prep(table, pp);
+  expect_same_plan(alone, shared);
+  const std::size_t n = table.rows();
+  EXPECT_EQ(summed(counted), static_cast<std::int64_t>(n)) << "the ranks' counted rows do not add up";
+  if (share_expected) expect_share(counted, n, n / 64 + 64, "rows counted for the plan");
+  // The oracle: the per-column encoders of the public interface on the whole column.
+  for (const FeatureBlock& b : alone.model.blocks) {
+    const Column& col = table.column(table.index_of(b.column, "test"));
+    if (b.kind == FeatureBlock::Kind::onehot) EXPECT_EQ(b.onehot.categories, fit_onehot(col).categories) << b.column;
+    if (b.kind == FeatureBlock::Kind::ordinal_power) {
+      const OrdinalEncoding e = fit_ordinal(col);
+      EXPECT_EQ(b.ordinal.categories, e.categories) << b.column;
+      EXPECT_TRUE(same_bits(b.ordinal.number_categories, e.number_categories)) << b.column;
+    }
+  }
+  return alone;
+}
+
+bool has_diagnostic(const Diagnostics& d, const std::string& code, const std::string& text) {
+  return std::any_of(d.items().begin(), d.items().end(), [&](const Diagnostic& x) {
+    return x.code == code && x.message.find(text) != std::string::npos;
+  });
+}
+
+TEST(PlanOnRanks, CountedOnEachRanksRowsMatchesOneProcess) {
+  for (const std::size_t n : {std::size_t{20011}, std::size_t{1000}, std::size_t{50}}) {
+    SCOPED_TRACE(::testing::Message() << "n " << n);
+    on_thread_counts([&] {
+      PrepParams pp;
+      pp.max_onehot_levels = 6;
+      const PrepResult standard = check_plan(plan_table(n, true), pp, n > 10000);
+      // The decisions the test is about, on the one-process oracle.
+      const auto block = [&](const PrepResult& r, const std::string& name) -> const FeatureBlock& {
+        for (const FeatureBlock& b : r.model.blocks)
+          if (b.column == name) return b;
+        throw InvalidArgument("no block " + name);
+      };
+      EXPECT_EQ(block(standard, "early").onehot.categories, (std::vector<std::string>{"a", "b", "first"}));
+      EXPECT_EQ(block(standard, "late").onehot.categories, (std::vector<std::string>{"last", "x", "y", "z"}));
+      if (n > 10)
+        EXPECT_EQ(block(standard, "ties").onehot.categories, (std::vector<std::string>{"mm", "ra", "rb", "rc", "zz"}));
+      EXPECT_EQ(block(standard, "many").kind, FeatureBlock::Kind::excluded);
+      EXPECT_TRUE(has_diagnostic(standard.diagnostics, "too_many_levels", "'many' has 7 levels"));
+      EXPECT_EQ(block(standard, "none").kind, FeatureBlock::Kind::excluded);
+      EXPECT_EQ(block(standard, "empty").kind, FeatureBlock::Kind::excluded);
+      EXPECT_TRUE(block(standard, "gaps").onehot.missing_indicator);
+      EXPECT_TRUE(has_diagnostic(standard.diagnostics, "imputed_missing", "'amount'"));
+      EXPECT_TRUE(has_diagnostic(standard.diagnostics, "constant_column", "constant"));
+
+      pp.preset = PrepPreset::blog;
+      const PrepResult blog = check_plan(plan_table(n, false), pp, n > 10000);
+      // Counted integers: the zero is +0.0; sorted numbers holding both zeros: -0.0.
+      const std::vector<double> ints = block(blog, "zeros_int").ordinal.number_categories;
+      ASSERT_EQ(ints.size(), 5u);
+      EXPECT_FALSE(std::signbit(ints[2]));
+      const std::vector<double> reals = block(blog, "zeros_real").ordinal.number_categories;
+      const auto zero = std::find(reals.begin(), reals.end(), 0.0);
+      ASSERT_NE(zero, reals.end());
+      if (n > 12) EXPECT_TRUE(std::signbit(*zero));
+      EXPECT_EQ(block(blog, "wide").ordinal.number_categories.size(), std::min<std::size_t>(n, 50));
+
+      // The blog preset's refusal of missing cells names the first one's row: rank 0's
+      // (row n / 4), though the last rank holds missing cells too.
+      const Table with_gaps = plan_table(n, true).select({0, 2, 11});
+      std::string alone, shared;
+      pp.comm = nullptr;
+      try {
+        fit_prep(with_gaps, pp);
+      } catch (const Error& e) {
+        alone = e.what();
+      }
+      pp.comm = &world();
+      try {
+        fit_prep(with_gaps, pp);
+      } catch (const Error& e) {
+        shared = e.what();
+      }
+      const std::size_t gap = std::min<std::size_t>(50, std::max<std::size_t>(1, std::min<std::size_t>(100, n / 10)));
+      EXPECT_NE(alone.find(fmt::format("column 'gaps' has {} missing values (first at row {})", gap + 1, n / 4)),
+                std::string::npos)
+          << alone;
+      EXPECT_EQ(alone, shared);
+    });
+  }
+}
+
+TEST(PlanOnRanks, BankPlanMatchesOneProcess) {
+  const Table bank = CsvFileSource(test::shared_path("data/bank.csv")).read().table;
+  on_thread_counts([&] {
+    PrepParams pp;
+    check_plan(bank, pp, false);
+    pp.max_onehot_levels = 4;  // job, education, month... left out by their level counts
+    check_plan(bank, pp, false);
+    pp = {};
+    pp.preset = PrepPreset::blog;
+    check_plan(bank.select({0, 1, 2, 3, 4, 5, 6, 7}), pp, false);
+    pp.numeric = NumericTransform::standard;
+    check_plan(bank, pp, false);
+  });
+  // Each rank counted about 1/N of bank.csv's rows (its nodes of the pairwise tree).
+  std::size_t counted = 0;
+  PrepParams pp;
+  pp.comm = &world();
+  pp.counted_rows = &counted;
+  fit_prep(bank, pp);
+  const double share = static_cast<double>(bank.rows()) / world().size();
+  EXPECT_NEAR(static_cast<double>(counted), share, 0.1 * share + 128);
+}
+
+/// A file whose columns trigger each of infer_types' warnings about a column's type,
+/// with the facts they read spread over the ranks' rows: integer codes of which one
+/// is met only in the last rows and zero is written "0" and "-0"; integers with 11
+/// distinct values over the file but at most 6 in a half (no warning), and with 10
+/// (a warning listing all ten); few codes among too few present rows (none); a text
+/// identifier and a numeric one; free text; a value longer than a category can be, in
+/// the last rows; stray cells in a column of integer codes (its codes warning, then
+/// the strays').
+std::string warnings_csv(int n) {
+  std::string t = "region,eleven,ten,sparse,customer,account_id,comment,blob,coded,amount\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string region = i >= n - 20 ? "4" : i == 5 ? "0" : i == n / 2 ? "-0" : std::to_string(1 + i % 3);
+    const int half = i < n / 2 ? 0 : 1;
+    const std::string sparse = i % 100 == 0 ? std::to_string(i % 3) : "NA";
+    const std::string blob = i == n - 7 ? std::string(1200, 'q') : fmt::format("b{}", i % 5);
+    const std::string coded = i == 3 || i == n - 11 ? "n/k" : std::to_string(7 + i % 4);
+    const std::string amount = i == n / 3 ? "oops" : fmt::format("{}.{}", 10 + i % 91, i % 7);
+    t += fmt::format("{},{},{},{},C{:05},{},\"the customer said something about item {}\",{},{},{}\n", region,
+                     half * 5 + i % 6, half * 5 + i % 5, sparse, i, 1000 + i, i, blob, coded, amount);
+  }
+  return t;
+}
+
+TEST(ReadOnRanks, TypeWarningsComeFromTheMergedSummaries) {
+  const std::string dir = shared_test_dir();
+  for (const int n : {300, 3001}) {
+    SCOPED_TRACE(::testing::Message() << "rows " << n);
+    const std::string path = write_test_file(dir, fmt::format("warnings_{}.csv", n), warnings_csv(n));
+    // The same warning lines (level, code, text) in the same order as one process,
+    // which gives each of them here.
+    EXPECT_TRUE(expect_read_like_one_process(path)) << "the ranks read this file on the fast path";
+    Diagnostics diagnostics;
+    CsvOptions options;
+    options.diagnostics = &diagnostics;
+    CsvFileSource(path, options).read();
+    std::vector<std::string> lines;
+    for (const Diagnostic& d : diagnostics.items()) lines.push_back(d.code + ": " + d.message);
+    std::string all;
+    for (const std::string& line : lines) all += line + "\n";
+    ASSERT_EQ(lines.size(), 9u) << all;
+    EXPECT_NE(lines[0].find("integer_codes: column 'region' has only 5 distinct integers (0, 1, 2, 3, 4)"), std::string::npos)
+        << lines[0];
+    EXPECT_NE(lines[1].find("integer_codes: column 'ten' has only 10 distinct integers (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)"),
+              std::string::npos)
+        << lines[1];
+    EXPECT_NE(lines[2].find("identifier_column: column 'customer'"), std::string::npos) << lines[2];
+    EXPECT_NE(lines[3].find("identifier_column: column 'account_id'"), std::string::npos) << lines[3];
+    EXPECT_NE(lines[4].find("text_column: column 'comment'"), std::string::npos) << lines[4];
+    EXPECT_NE(lines[5].find("long_value: column 'blob' has a value of 1200 bytes"), std::string::npos) << lines[5];
+    EXPECT_NE(lines[6].find(fmt::format("integer_codes: column 'coded' has only 4 distinct integers (7, 8, 9, 10) in {} rows", n - 2)),
+              std::string::npos)
+        << lines[6];
+    EXPECT_NE(lines[7].find("non_numeric_cells: column 'coded' is numeric but 2 cells are not numbers"), std::string::npos)
+        << lines[7];
+    EXPECT_NE(lines[8].find("non_numeric_cells: column 'amount'"), std::string::npos) << lines[8];
+  }
+}
+
+// ---- numbers written with commas and dates typed on the ranks ---------
 
 /// The rows of a test file: `n` rows of `row(i)` under `header`.
 template <class Row>
@@ -2280,6 +2546,57 @@ TEST(ProfilesOnRanks, OrderStatisticsFromEachRanksRows) {
   const Table table("order statistics", std::move(cols));
   SCOPED_TRACE("generated");
   expect_order_statistics_on_ranks(table, labels);
+}
+
+// ---- one column's type warning, number format note and strays, in one order -------
+
+/// A file whose columns each draw several of infer_types' warnings and notes: integer
+/// codes written with thousands separators (the type warning, the ambiguous-comma
+/// warning and a stray cell, in that order), grouped and decimal-comma numbers, dates
+/// whose order only the last rows decide, an identifier, free text, strays and
+/// integer codes.
+std::string warnings_and_formats_csv(int n) {
+  std::string t = "codes,price,when,customer,comment,amount,ratio,region\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string codes = i == n / 2 ? "n/k" : fmt::format("\"{},000\"", 1 + i % 4);
+    const int day = i >= n - 10 ? 13 + i % 15 : 1 + i % 12;
+    const std::string amount = i == n / 3 ? "oops" : fmt::format("{}.{}", 10 + i % 91, i % 7);
+    t += fmt::format("{},\"{},{:03}.{}\",{:02}/{:02}/20{:02},C{:05},\"the customer said something about item {}\",{},"
+                     "\"{},{}\",{}\n",
+                     codes, 1 + i % 40, (i * 37) % 1000, i % 10, day, 1 + (i * 5) % 12, 10 + i % 9, i, i, amount,
+                     i % 17, i % 9, 1 + i % 3);
+  }
+  return t;
+}
+
+TEST(ReadOnRanks, EachColumnsWarningsAndNotesComeInTheOneProcessOrder) {
+  const std::string dir = shared_test_dir();
+  for (const int n : {600, 3001}) {
+    SCOPED_TRACE(::testing::Message() << "rows " << n);
+    const std::string path = write_test_file(dir, fmt::format("warnings_formats_{}.csv", n), warnings_and_formats_csv(n));
+    // The same lines (level, code, text) in the same order as one process, on the fast path.
+    EXPECT_TRUE(expect_read_like_one_process(path)) << "the ranks read this file on the fast path";
+    const double share = static_cast<double>(n) / world().size();
+    EXPECT_NEAR(static_cast<double>(io_detail::last_read_on_ranks().rows_typed), share, 0.35 * share + 2);
+    // One process gives each of them, column after column (so that the comparison is
+    // not between two readers that give none).
+    Diagnostics diagnostics;
+    DateReadings dates;
+    CsvOptions options;
+    options.diagnostics = &diagnostics;
+    options.dates_read = &dates;
+    CsvFileSource(path, options).read();
+    std::vector<std::string> codes;
+    for (const Diagnostic& d : diagnostics.items()) codes.push_back(d.code);
+    const std::vector<std::string> want = {"integer_codes", "thousands_separator", "non_numeric_cells",
+                                           "number_format", "date_column",         "identifier_column",
+                                           "text_column",   "non_numeric_cells",   "number_format",
+                                           "integer_codes"};
+    EXPECT_EQ(codes, want);
+    ASSERT_EQ(dates.size(), 1u);
+    EXPECT_EQ(dates[0].first, "when");
+    EXPECT_EQ(dates[0].second.order, DateOrder::dmy);
+  }
 }
 
 }  // namespace
