@@ -175,7 +175,7 @@ std::vector<ColumnCount> count_columns(const Table& table, const detail::PrepSha
   }
   const std::size_t width = ints.size(), size = static_cast<std::size_t>(comm.size());
   const std::vector<std::int64_t> all_ints = comm.allgather(std::span<const std::int64_t>(ints));
-  if (all_ints.size() != width * size) throw Error("fit_prep: the ranks' column counts differ in size");
+  if (all_ints.size() != width * size) throw Error("preparation: the ranks' column counts differ in size");
   const bool any_numbers = std::any_of(counts.begin(), counts.end(), [](const ColumnCount& c) { return c.number_set; });
   std::vector<double> all_numbers;
   if (any_numbers) all_numbers = comm.allgather(std::span<const double>(numbers));
@@ -204,7 +204,7 @@ std::vector<ColumnCount> count_columns(const Table& table, const detail::PrepSha
         part.positive_zero = *v++ != 0;
         part.small_integers = *v++ != 0;
         const auto count = static_cast<std::size_t>(*v++);
-        if (count > all_numbers.size() - number_at) throw Error("fit_prep: the ranks' column counts differ in size");
+        if (count > all_numbers.size() - number_at) throw Error("preparation: the ranks' column counts differ in size");
         part.nonzero.assign(all_numbers.begin() + static_cast<std::ptrdiff_t>(number_at),
                             all_numbers.begin() + static_cast<std::ptrdiff_t>(number_at + count));
         number_at += count;
