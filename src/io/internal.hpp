@@ -206,6 +206,13 @@ RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& optio
 /// Every rank's rows in rank order, on every rank: the whole table.
 SourceData gather_rank_rows(RankRows rows, const Communicator& comm);
 
+/// Whether the (finite) numbers of all the ranks, `mine` being this rank's, are all
+/// different (+0.0 and -0.0 counting as equal, as in one process's sort and compare),
+/// without gathering them: a repeat on a rank or ranges that do not touch decide at
+/// once; otherwise each rank checks the numbers whose value hashes to it. Every rank
+/// gets the same answer.
+bool numbers_distinct_on_ranks(std::span<const double> mine, const Communicator& comm);
+
 /// What the last read_csv_on_ranks of this process did, for tests: whether it took
 /// the fast path, and how many data rows this rank split and typed.
 struct RanksReadCount {

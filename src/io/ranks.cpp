@@ -476,11 +476,9 @@ bool type_rows(std::string_view part, bool whole_file, std::size_t line_base, co
   }
 
   // A numeric column named like an identifier is one when its numbers are distinct
-  // over all the rows: every rank checks the gathered numbers as one process does.
+  // over all the rows (numbers_distinct_on_ranks: no rank receives them all).
   for (std::size_t c : id_check) {
-    std::vector<double> sorted = comm.allgather(std::span<const double>(numeric[c].numbers));
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) {
+    if (io_detail::numbers_distinct_on_ranks(numeric[c].numbers, comm)) {
       is_number[c] = false;
       is_id[c] = true;
     }
@@ -692,6 +690,61 @@ io_detail::RanksReadCount g_last_read;
 namespace io_detail {
 
 RanksReadCount last_read_on_ranks() noexcept { return g_last_read; }
+
+bool numbers_distinct_on_ranks(std::span<const double> mine, const Communicator& comm) {
+  std::vector<double> sorted(mine.begin(), mine.end());
+  std::sort(sorted.begin(), sorted.end());
+  const bool repeat_here = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+  const int size = comm.size();
+  if (size == 1) return !repeat_here;
+  // Each rank's repeat, count, smallest and largest number: a repeat anywhere decides,
+  // and so do ranges that do not touch (an identifier numbered in file order).
+  const double here[] = {repeat_here ? 1.0 : 0.0, static_cast<double>(sorted.size()),
+                         sorted.empty() ? 0.0 : sorted.front(), sorted.empty() ? 0.0 : sorted.back()};
+  const std::vector<double> all = comm.allgather(std::span<const double>(here, 4));
+  std::vector<std::pair<double, double>> ranges;
+  for (int r = 0; r < size; ++r) {
+    const double* x = all.data() + 4 * static_cast<std::size_t>(r);
+    if (x[0] != 0.0) return false;
+    if (x[1] > 0.0) ranges.emplace_back(x[2], x[3]);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  bool apart = true;
+  for (std::size_t i = 1; i < ranges.size(); ++i) apart = apart && ranges[i - 1].second < ranges[i].first;
+  if (apart) return true;
+  // Otherwise every number goes to the rank its value hashes to (+0.0 and -0.0, which
+  // are equal, to the same one), each rank looks for a repeat among those it
+  // received, and the answers are shared: a rank receives about 1/N of the numbers.
+  std::vector<std::string> dealt(static_cast<std::size_t>(size));
+  for (double v : sorted) {
+    const double value = v == 0.0 ? 0.0 : v;
+    std::uint64_t h;
+    std::memcpy(&h, &value, sizeof h);
+    h ^= h >> 33;  // splitmix64's finaliser
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    dealt[h % static_cast<std::uint64_t>(size)].append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  bool repeat = false;
+  for (int root = 0; root < size; ++root) {
+    const std::vector<std::string> got = comm.gather_bytes(dealt[static_cast<std::size_t>(root)], root);
+    if (root != comm.rank()) continue;
+    std::vector<double> received;
+    for (const std::string& part : got) {
+      const std::size_t first = received.size();
+      received.resize(first + part.size() / sizeof(double));
+      std::memcpy(received.data() + first, part.data(), part.size());
+    }
+    std::sort(received.begin(), received.end());
+    repeat = std::adjacent_find(received.begin(), received.end()) != received.end();
+  }
+  const std::int64_t flag = repeat ? 1 : 0;
+  for (std::int64_t f : comm.allgather(std::span<const std::int64_t>(&flag, 1)))
+    if (f != 0) return false;
+  return true;
+}
 
 RankRows read_csv_rows_on_ranks(const std::string& path, const CsvOptions& options, const Communicator& comm) {
   const int rank = comm.rank(), size = comm.size();

@@ -56,6 +56,10 @@
 //    presets, with rows enough for every rank and so few that some have none; each
 //    rank prepared about 1/N of the rows; an infinite value is the same error on
 //    every rank.
+//  * whether a numeric identifier's numbers are all distinct over the ranks
+//    (io_detail::numbers_distinct_on_ranks): one process's sort-and-compare decision
+//    on numbers in file order, shuffled, with a repeat within or across ranks, and
+//    +0.0 against -0.0; no rank receives more than about 1/N of the numbers.
 //  * the exact selection of order statistics over the ranks' values
 //    (detail::select_order_statistics, medians_on_ranks) gives a sort's value at every
 //    position asked, on sets with ties, NaN, -0.0 and +0.0, sets smaller than the rank
@@ -100,6 +104,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <span>
 #include <typeinfo>
 
@@ -2600,6 +2605,81 @@ TEST(ReadOnRanks, EachColumnsWarningsAndNotesComeInTheOneProcessOrder) {
 }
 
 }  // namespace
+
+// ---- whether an identifier's numbers are distinct, without gathering them ----
+
+/// One process's decision on the concatenation of every rank's numbers (the oracle):
+/// a sort and a look for two equal neighbours.
+bool distinct_as_one_process(const std::vector<std::vector<double>>& parts) {
+  std::vector<double> all;
+  for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+  std::sort(all.begin(), all.end());
+  return std::adjacent_find(all.begin(), all.end()) == all.end();
+}
+
+TEST(ReadOnRanks, IdentifierDistinctnessWithoutGatheringTheNumbers) {
+  const Communicator& comm = world();
+  const int size = comm.size();
+  const auto rank = static_cast<std::size_t>(comm.rank());
+  const std::size_t n = 30000;
+  // Every case deals the same n numbers to the ranks in contiguous parts (as the file's
+  // rows are), then the decision must be one process's on all of them.
+  std::mt19937_64 rng(7);
+  std::vector<double> shuffled(n);
+  for (std::size_t i = 0; i < n; ++i) shuffled[i] = 1000.0 + static_cast<double>(i) * 3.0;
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  std::vector<double> in_order(n);
+  for (std::size_t i = 0; i < n; ++i) in_order[i] = static_cast<double>(i) - 5000.0;
+  struct Case {
+    const char* name;
+    std::vector<double> values;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"numbered in file order", in_order});
+  cases.push_back({"shuffled, all distinct", shuffled});
+  {
+    std::vector<double> v = shuffled;
+    v[n - 1] = v[3];  // the first part's value again in the last part
+    cases.push_back({"shuffled, a repeat between the first and last parts", v});
+  }
+  {
+    std::vector<double> v = shuffled;
+    v[11] = v[10];  // a repeat inside the first part
+    cases.push_back({"shuffled, a repeat inside one part", v});
+  }
+  {
+    std::vector<double> v = shuffled;
+    v[5] = 0.0;
+    v[n - 2] = -0.0;  // equal to +0.0 as one process compares them
+    cases.push_back({"+0.0 in the first part and -0.0 in the last", v});
+  }
+  {
+    std::vector<double> v = in_order;
+    v[n - 1] = v[0];  // ranges that touch because of one repeat
+    cases.push_back({"in order but the last number repeats the first", v});
+  }
+  cases.push_back({"no numbers", {}});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::size_t m = c.values.size();
+    std::vector<std::vector<double>> parts(static_cast<std::size_t>(size));
+    for (int r = 0; r < size; ++r) {
+      const std::size_t begin = m * static_cast<std::size_t>(r) / static_cast<std::size_t>(size);
+      const std::size_t end = m * static_cast<std::size_t>(r + 1) / static_cast<std::size_t>(size);
+      parts[static_cast<std::size_t>(r)].assign(c.values.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                c.values.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+    const std::uint64_t before = comm.bytes_gathered();
+    const bool got = io_detail::numbers_distinct_on_ranks(parts[rank], comm);
+    const std::uint64_t received = comm.bytes_gathered() - before;
+    EXPECT_EQ(got, distinct_as_one_process(parts));
+    // No rank receives the numbers of all: about 1/N of them where they are dealt out
+    // (a tenth more for the hash's unevenness), a few bytes where the ranges decide.
+    if (size > 1)
+      EXPECT_LE(received, static_cast<std::uint64_t>(1.1 * static_cast<double>(m * sizeof(double)) / size) + 1024)
+          << "this rank received " << received << " bytes";
+  }
+}
 
 int main(int argc, char** argv) {
   if (launched_by_mpi()) start_mpi(&argc, &argv);
