@@ -296,7 +296,8 @@ void deserialise_source_data(std::string_view bytes, SourceData& data, Diagnosti
 }
 
 SourceData read_on_root(const std::function<SourceData()>& read, const Communicator& comm, Diagnostics& diagnostics,
-                        DateReadings& dates) {
+                        DateReadings& dates, std::size_t* broadcast_bytes) {
+  if (broadcast_bytes) *broadcast_bytes = 0;
   if (comm.size() == 1) return read();
   SourceData data;
   std::string bytes;
@@ -306,6 +307,7 @@ SourceData read_on_root(const std::function<SourceData()>& read, const Communica
     bytes = serialise_source_data(data, diagnostics, dates);
   });
   comm.broadcast(bytes, 0);
+  if (broadcast_bytes) *broadcast_bytes = bytes.size();
   agree_on_failure(comm, [&] {
     if (comm.rank() != 0) deserialise_source_data(bytes, data, diagnostics, dates);
   });

@@ -32,8 +32,9 @@ void deserialise_source_data(std::string_view bytes, SourceData& data, Diagnosti
 /// and may append to `diagnostics` and `dates`; a segmenta::Error it throws is thrown
 /// on every rank with its type and message. Rank 0 then broadcasts what it read
 /// (serialise_source_data), and every rank returns rank 0's data with rank 0's
-/// diagnostics and dates in `diagnostics` and `dates`. One process just reads.
+/// diagnostics and dates in `diagnostics` and `dates`; `broadcast_bytes` (if given)
+/// receives the size of the bytes broadcast, on every rank. One process just reads.
 SourceData read_on_root(const std::function<SourceData()>& read, const Communicator& comm, Diagnostics& diagnostics,
-                        DateReadings& dates);
+                        DateReadings& dates, std::size_t* broadcast_bytes = nullptr);
 
 }  // namespace segmenta::io_detail
