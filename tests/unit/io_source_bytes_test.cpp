@@ -117,7 +117,8 @@ SourceData every_kind(std::size_t rows) {
   }
   columns.push_back(numeric("amount", numbers, false, ','));
   columns.push_back(numeric("âge \xF0\x9F\x91\xB6 年齢", integers, true, '.'));  // unicode name
-  columns.push_back(numeric("", std::vector<double>(rows, std::numeric_limits<double>::quiet_NaN())));  // empty name, all missing
+  columns.push_back(
+      numeric("", std::vector<double>(rows, std::numeric_limits<double>::quiet_NaN())));  // empty name, all missing
 
   // Categorical with an empty level, a level with a NUL and unicode, and missing cells.
   std::vector<std::int32_t> codes(rows);
@@ -229,7 +230,8 @@ TEST(SourceBytes, CodesOfEveryWidthAndSign) {
        {std::vector<std::int32_t>{-1, 0, 127, -128}, std::vector<std::int32_t>{-1, 128, 0},
         std::vector<std::int32_t>{-129, 5}, std::vector<std::int32_t>{32767, -32768, -1},
         std::vector<std::int32_t>{32768, -1}, std::vector<std::int32_t>{-32769, 0},
-        std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::max(), std::numeric_limits<std::int32_t>::min(), -1}}) {
+        std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::max(), std::numeric_limits<std::int32_t>::min(),
+                                  -1}}) {
     SourceData d;
     d.table = Table("codes", {coded("c", ColumnType::categorical, codes, {"a"})});
     Diagnostics got_diagnostics;
@@ -257,7 +259,8 @@ TEST(SourceBytes, BytesNotSoWrittenAreAnError) {
   try {
     deserialise_source_data(bytes.substr(0, bytes.size() / 2), out, got_diagnostics, got_dates);
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("the table received from rank 0 cannot be read"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the table received from rank 0 cannot be read"), std::string::npos)
+        << e.what();
   }
   // The whole bytes still read (nothing above changed them).
   deserialise_source_data(bytes, out, got_diagnostics, got_dates);
