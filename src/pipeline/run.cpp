@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "io/internal.hpp"
+#include "io/source_bytes.hpp"
 #include "method.hpp"
 #include "segmenta/comm.hpp"
 #include "outputs.hpp"
@@ -57,7 +58,7 @@ RunSummary run(const RunParams& params) {
   Progress load_progress(fmt::format("read {}", redact_postgres_uri(params.data)));
   SourceData data;
   const std::uint64_t read_gathered_before = comm.bytes_gathered();
-  std::string read_note;  // how the ranks read a CSV file, for metrics.json's mpi diagnostics
+  std::string read_note;  // how the ranks read the data, for metrics.json's mpi diagnostics
   if (several && !is_postgres_uri(params.data)) {
     data = read_csv_on_ranks(params.data, csv, comm);
     const io_detail::RanksReadCount count = io_detail::last_read_on_ranks();
@@ -74,8 +75,26 @@ RunSummary run(const RunParams& params) {
                                        : "the text was gathered and every rank parsed it whole (a case the ranks do "
                                          "not merge, or a gzip file)",
                             per_rank);
-  } else
+  } else if (several) {
+    // A database: rank 0 alone connects and runs the query (once: its side effects
+    // once, and every rank computes on the rows in the one order the server sent
+    // them), and broadcasts the typed table with its provenance, the reading's
+    // diagnostics and the columns read from dates.
+    std::size_t broadcast = 0;
+    data = io_detail::read_on_root(
+        [&] { return open_source(params.data, csv, PostgresQuery{params.table, params.query})->read(); }, comm,
+        load_diagnostics, dates, &broadcast);
+    const std::int64_t received = static_cast<std::int64_t>(comm.bytes_gathered() - read_gathered_before);
+    const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(&received, 1));
+    std::string per_rank;
+    for (std::size_t r = 0; r < all.size(); ++r)
+      per_rank += fmt::format("{}rank {}: {} bytes received", r ? "; " : "", r, all[r]);
+    read_note = fmt::format("{} ranks read {}: rank 0 alone read the database and broadcast {} bytes (the typed "
+                            "table, its provenance and the reading's notes); {}",
+                            comm.size(), redact_postgres_uri(params.data), broadcast, per_rank);
+  } else {
     agree_on_failure(comm, [&] { data = open_source(params.data, csv, PostgresQuery{params.table, params.query})->read(); });
+  }
   load_progress.finish();
   data.provenance.dates = std::move(dates);
   const double load_seconds = load_clock.seconds();

@@ -424,6 +424,123 @@ class Errors(unittest.TestCase):
         self.assertIn("--table: only with a postgresql:// data argument", r.stderr)
 
 
+# Open MPI's launcher (the Ranks group): SEGMENTA_MPIRUN, set by tests/CMakeLists.txt
+# in a build with MPI.
+MPIRUN = os.environ.get("SEGMENTA_MPIRUN", "")
+
+
+def segmenta_ranks(ranks, *args, wrap_dir=None):
+    """`mpirun -np RANKS segmenta ARGS`; with wrap_dir, each rank's exit status is
+    written to wrap_dir/rc.RANK."""
+    env = client_env()
+    # As root Open MPI needs telling; shared memory without cross-memory attach.
+    env.update({"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                "OMPI_MCA_btl_vader_single_copy_mechanism": "none"})
+    command = [SEGMENTA, *args]
+    if wrap_dir:
+        command = ["bash", "-c", '"${@:2}"; echo $? > "$1/rc.$OMPI_COMM_WORLD_RANK"', "_", wrap_dir, *command]
+    return subprocess.run([MPIRUN, "--oversubscribe", "-np", str(ranks), *command], env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def stable_metrics(path):
+    """metrics.json without what differs between runs: timings, seconds and the mpi notes."""
+    import json
+
+    def walk(x):
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items() if k != "timings" and "seconds" not in k}
+        return [walk(v) for v in x] if isinstance(x, list) else x
+    with open(path) as f:
+        m = walk(json.load(f))
+    m["diagnostics"] = [d for d in m.get("diagnostics", []) if d.get("stage") != "mpi"]
+    return m
+
+
+@unittest.skipUnless(MPIRUN, "no MPI launcher (SEGMENTA_MPIRUN)")
+class Ranks(unittest.TestCase):
+    """`mpirun -np 3 segmenta run` on a database source: rank 0 alone runs the query
+    and sends the typed table to the other ranks, so the query runs once (a query's
+    side effects happen once, and every rank computes on the one order of rows the
+    server sent) and the outputs are one process's, byte for byte."""
+
+    # Without ORDER BY, and with a side effect per row read: the sequence counts the
+    # rows the server produced for every run of the query.
+    QUERY = "SELECT * FROM bank WHERE nextval('bank_reads') > 0"
+
+    def reads(self):
+        return int(psql("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM bank_reads").strip())
+
+    def test_query_runs_once_and_the_outputs_are_one_processes(self):
+        psql("DROP SEQUENCE IF EXISTS bank_reads", "CREATE SEQUENCE bank_reads",
+             "DROP TABLE IF EXISTS ranks_one", "DROP TABLE IF EXISTS ranks_three")
+        rows = int(psql("SELECT count(*) FROM bank").strip())
+        flags = ["--query", self.QUERY, "--method", "kmeans", "--k", "3", "-q", "--no-report", "--threads", "1"]
+        one, three = work("ranks_one"), work("ranks_three")
+        r = segmenta("run", URI, *flags, "--out", one, "--to", URI, "--to-table", "ranks_one")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.reads(), rows)  # one process: the query ran once
+        # (The password in the URI this time: no output names it.)
+        r = segmenta_ranks(3, "run", URI_WITH_PASSWORD, *flags, "--out", three, "--to", URI, "--to-table", "ranks_three")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(PASSWORD, r.stdout + r.stderr)
+        for name in os.listdir(three):
+            with open(os.path.join(three, name), "rb") as f:
+                self.assertNotIn(PASSWORD.encode(), f.read(), name)
+        # Three ranks: still once, not once a rank.
+        self.assertEqual(self.reads(), 2 * rows, "the query ran more than once under mpirun")
+        for name in ("segments.csv", "model.json", "profiles.csv", "maps.csv"):
+            with open(os.path.join(one, name), "rb") as a, open(os.path.join(three, name), "rb") as b:
+                self.assertTrue(a.read() == b.read(), f"{name} differs between one process and 3 ranks")
+        self.assertEqual(stable_metrics(os.path.join(one, "metrics.json")),
+                         stable_metrics(os.path.join(three, "metrics.json")))
+        # The database sink's table (rank 0 writes it): the same rows.
+        self.assertEqual(fingerprint("ranks_three"), fingerprint("ranks_one"))
+        self.assertTrue(fingerprint("ranks_one").startswith(f"{rows}|"))
+        # metrics.json says how the ranks read: rank 0 the database, the others received
+        # its table, in fewer bytes than 8 a cell.
+        import json
+        import re
+        with open(os.path.join(three, "metrics.json")) as f:
+            notes = [d["message"] for d in json.load(f)["diagnostics"] if d.get("stage") == "mpi" and d.get("code") == "read"]
+        self.assertEqual(len(notes), 1, notes)
+        self.assertIn(f"3 ranks read {URI}: rank 0 alone read the database and broadcast ", notes[0])
+        broadcast = int(re.search(r"broadcast (\d+) bytes", notes[0]).group(1))
+        self.assertGreater(broadcast, rows * 17, notes[0])  # at least a byte a cell of bank's 17 columns
+        self.assertLess(broadcast, rows * 17 * 8, notes[0])  # fewer than 8
+        received = {int(k): int(v) for k, v in re.findall(r"rank (\d+): (\d+) bytes received", notes[0])}
+        self.assertEqual(sorted(received), [0, 1, 2], notes[0])
+        self.assertLess(received[0], 100, notes[0])  # the agreement on the outcome only
+        self.assertEqual(received[1], received[2], notes[0])
+        self.assertGreaterEqual(received[1], broadcast, notes[0])
+        self.assertLess(received[1], broadcast + 100, notes[0])
+
+    def test_a_failing_query_fails_every_rank_alike(self):
+        # The server fails the query after the first rows (a division by zero in row
+        # order): every rank exits as one process does, with its one line, and the
+        # query ran once.
+        psql("DROP SEQUENCE IF EXISTS bank_reads", "CREATE SEQUENCE bank_reads")
+        query = "SELECT * FROM bank WHERE nextval('bank_reads') > 0 AND 1 / (4 - age % 5) > 0"
+        one_out, three_out = work("ranks_fail_one"), work("ranks_fail_three")
+        one = segmenta("run", URI, "--query", query, "-q", "--out", one_out)
+        once = self.reads()
+        ranks_dir = work("ranks_fail_rc")
+        os.makedirs(ranks_dir)
+        three = segmenta_ranks(3, "run", URI, "--query", query, "-q", "--out", three_out, wrap_dir=ranks_dir)
+        self.assertEqual(one.returncode, 4, one.stderr)
+        self.assertIn(f"reading {URI}: division by zero", one.stderr)
+        self.assertEqual(one.stderr.strip().count("\n"), 0, one.stderr)
+        for rank in range(3):
+            with open(os.path.join(ranks_dir, f"rc.{rank}")) as f:
+                self.assertEqual(f.read().strip(), "4", f"rank {rank}")
+        lines = [line for line in three.stderr.splitlines() if line.startswith("segmenta:")]
+        self.assertEqual(lines, [one.stderr.strip()], three.stderr)
+        self.assertGreater(once, 0)
+        self.assertEqual(self.reads(), 2 * once, "the failing query ran more than once under mpirun")
+        self.assertFalse(os.path.exists(one_out))
+        self.assertFalse(os.path.exists(three_out))
+
+
 class Secrets(unittest.TestCase):
     def test_no_password_in_any_output(self):
         psql("DROP TABLE IF EXISTS secret_segments")

@@ -97,6 +97,10 @@
 //  * each column's warnings and notes in the one-process order on the fast path (the
 //    type warning or a date's note, the number format's note, the stray cells), for a
 //    file where one column draws all three.
+//  * a source read by rank 0 alone (io_detail::read_on_root, a database under mpirun):
+//    every rank holds the table, provenance, diagnostics and date readings one process
+//    reads, field by field and bit for bit; rank 0 read and no other rank did; rank 0's
+//    error is every rank's, with the one-process type and message.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -114,6 +118,7 @@
 #include "core/block_share.hpp"
 #include "explain/representatives.hpp"
 #include "io/internal.hpp"
+#include "io/source_bytes.hpp"
 #include "metrics/row_source.hpp"
 #include "metrics/silhouette_engine.hpp"
 #include "pipeline/outputs.hpp"
@@ -2602,6 +2607,82 @@ TEST(ReadOnRanks, EachColumnsWarningsAndNotesComeInTheOneProcessOrder) {
     EXPECT_EQ(dates[0].first, "when");
     EXPECT_EQ(dates[0].second.order, DateOrder::dmy);
   }
+}
+
+// ---- A source read by rank 0 alone (a database under mpirun) ------------------------
+
+TEST(ReadOnRoot, RankZeroReadsAndEveryRankHoldsWhatOneProcessReads) {
+  const Communicator& comm = world();
+  const std::string dir = shared_test_dir();
+  // bank.csv, and a file whose reading gives warnings, notes and a date reading.
+  for (const std::string& path : {test::shared_path("data/bank.csv"),
+                                  write_test_file(dir, "read_on_root.csv", warnings_and_formats_csv(600))}) {
+    SCOPED_TRACE(path);
+    // The oracle: one process reading the file itself.
+    Diagnostics want_diagnostics;
+    DateReadings want_dates;
+    CsvOptions options;
+    options.diagnostics = &want_diagnostics;
+    options.dates_read = &want_dates;
+    const SourceData want = CsvFileSource(path, options).read();
+
+    Diagnostics diagnostics;
+    DateReadings dates;
+    options.diagnostics = &diagnostics;
+    options.dates_read = &dates;
+    std::int64_t reads = 0;
+    std::size_t sent = 0;
+    const SourceData got = io_detail::read_on_root(
+        [&] {
+          ++reads;
+          return CsvFileSource(path, options).read();
+        },
+        comm, diagnostics, dates, &sent);
+    expect_same_table(got.table, want.table, path);
+    EXPECT_EQ(got.provenance.kind, want.provenance.kind);
+    EXPECT_EQ(got.provenance.name, want.provenance.name);
+    EXPECT_EQ(got.provenance.bytes, want.provenance.bytes);
+    EXPECT_EQ(got.provenance.fnv1a64, want.provenance.fnv1a64);
+    EXPECT_EQ(got.provenance.extra, want.provenance.extra);
+    ASSERT_EQ(diagnostics.size(), want_diagnostics.size());
+    for (std::size_t i = 0; i < diagnostics.size(); ++i) {
+      EXPECT_EQ(diagnostics.items()[i].level, want_diagnostics.items()[i].level);
+      EXPECT_EQ(diagnostics.items()[i].code, want_diagnostics.items()[i].code);
+      EXPECT_EQ(diagnostics.items()[i].message, want_diagnostics.items()[i].message);
+    }
+    ASSERT_EQ(dates.size(), want_dates.size());
+    for (std::size_t i = 0; i < dates.size(); ++i) {
+      EXPECT_EQ(dates[i].first, want_dates[i].first);
+      EXPECT_EQ(dates[i].second.order, want_dates[i].second.order);
+      EXPECT_EQ(dates[i].second.reference, want_dates[i].second.reference);
+    }
+    // Rank 0 alone read; every rank knows the size of what it sent.
+    const std::int64_t mine[] = {reads, static_cast<std::int64_t>(sent)};
+    const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine, 2));
+    for (int r = 0; r < comm.size(); ++r) {
+      EXPECT_EQ(all[2 * static_cast<std::size_t>(r)], r == 0 ? 1 : 0) << "rank " << r << "'s reads";
+      EXPECT_EQ(all[2 * static_cast<std::size_t>(r) + 1], all[1]) << "rank " << r;
+    }
+    if (comm.size() > 1) EXPECT_GT(sent, want.table.rows() * want.table.cols());
+  }
+
+  // Rank 0's failure is every rank's, with the one-process type and message.
+  const std::string missing = dir + "/no_such_file.csv";
+  std::string want_error, got_error;
+  try {
+    CsvFileSource(missing).read();
+  } catch (const Error& e) {
+    want_error = std::string(typeid(e).name()) + ": " + e.what();
+  }
+  Diagnostics diagnostics;
+  DateReadings dates;
+  try {
+    io_detail::read_on_root([&] { return CsvFileSource(missing).read(); }, comm, diagnostics, dates);
+  } catch (const Error& e) {
+    got_error = std::string(typeid(e).name()) + ": " + e.what();
+  }
+  EXPECT_FALSE(want_error.empty());
+  EXPECT_EQ(got_error, want_error);
 }
 
 }  // namespace

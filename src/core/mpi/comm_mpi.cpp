@@ -21,7 +21,7 @@ bool g_started = false;
 constexpr int kFoldTag = 17;
 // The tag of gather_bytes' pieces when a part is too large for one MPI_Gatherv.
 constexpr int kGatherTag = 18;
-// The largest piece sent at once by gather_bytes' point-to-point path.
+// The largest piece sent at once by gather_bytes' point-to-point path and by broadcast.
 constexpr std::size_t kGatherPiece = std::size_t{1} << 30;
 
 void check(int rc, const char* what) {
@@ -155,17 +155,25 @@ class MpiWorld final : public Communicator {
     wait_sleeping(request, "Ibcast");
     bytes.resize(static_cast<std::size_t>(n));
     if (root != rank_) received_ += static_cast<std::uint64_t>(n);
-    if (n > 0) check(MPI_Bcast(bytes.data(), as_count(bytes.size()), MPI_CHAR, root, MPI_COMM_WORLD), "Bcast");
+    broadcast_pieces(bytes, root);
   }
   void broadcast(std::string& bytes, int root) const override {
     std::int64_t n = static_cast<std::int64_t>(bytes.size());
     check(MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "Bcast");
     bytes.resize(static_cast<std::size_t>(n));
     if (root != rank_) received_ += static_cast<std::uint64_t>(n);
-    if (n > 0) check(MPI_Bcast(bytes.data(), as_count(bytes.size()), MPI_CHAR, root, MPI_COMM_WORLD), "Bcast");
+    broadcast_pieces(bytes, root);
   }
 
  private:
+  /// Root's bytes (their count already known everywhere) in pieces of at most 1 GiB,
+  /// so that a table over 2 GiB travels too (MPI's counts are ints).
+  static void broadcast_pieces(std::string& bytes, int root) {
+    for (std::size_t at = 0; at < bytes.size(); at += kGatherPiece) {
+      const std::size_t len = std::min(kGatherPiece, bytes.size() - at);
+      check(MPI_Bcast(bytes.data() + at, static_cast<int>(len), MPI_CHAR, root, MPI_COMM_WORLD), "Bcast");
+    }
+  }
   /// Every rank's elements in rank order: the counts first, then MPI_Allgatherv.
   template <class T, class Span>
   std::vector<T> gather_v(Span mine, MPI_Datatype type, std::vector<int>* counts_out = nullptr,
