@@ -2,8 +2,9 @@
 // CSV (every column, types inferred), numeric columns standardised (missing: NaN),
 // categorical and binary columns as codes (missing: its own level for k-prototypes,
 // left out by lca), then with the world communicator:
-//   lca:         fit_lca (k classes, n_init starts), then fit_lca_from the result with
-//                tol 0 for 1 and for 11 iterations: the difference of the bytes
+//   lca:         fit_lca (k classes, n_init starts), then fit_lca_from the result's
+//                posterior of every row (predict_proba: each rank holds only its own
+//                rows' posterior) with tol 0 for 1 and for 11 iterations: the difference of the bytes
 //                received / 10 is the traffic of one EM iteration;
 //   kprototypes: fit_kprototypes (k clusters, n_init restarts, kmodes' online order).
 // Prints per rank the fit's wall and CPU time (the process's: its share of the work

@@ -420,7 +420,8 @@ MethodResult fit(RunContext& ctx) {
     for (std::size_t i = 0; i < own.size(); ++i)
       own[i] = *std::max_element(model.posterior.row(i), model.posterior.row(i) + model.posterior.cols());
     r.probability = lp.comm != nullptr ? lp.comm->allgather(own) : std::move(own);
-    if (r.probability.size() != r.labels.size()) throw Error("lca: the ranks' posterior rows do not add up to the rows");
+    if (r.probability.size() != r.labels.size())
+      throw Error("lca: the ranks' posterior rows do not add up to the rows");
   }
 
   r.details = {{"log_likelihood", model.log_likelihood},

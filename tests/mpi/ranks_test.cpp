@@ -371,9 +371,8 @@ void expect_same_lca(const LcaModel& a, const LcaModel& b) {
   ASSERT_EQ(a.posterior.rows(), a.labels.size());
   ASSERT_EQ(b.posterior.cols(), a.posterior.cols());
   ASSERT_LE(b.posterior_first_row + b.posterior.rows(), a.posterior.rows());
-  EXPECT_TRUE(b.posterior.rows() == 0 ||
-              std::memcmp(a.posterior.row(b.posterior_first_row), b.posterior.data(),
-                          b.posterior.rows() * b.posterior.cols() * sizeof(double)) == 0)
+  EXPECT_TRUE(b.posterior.rows() == 0 || std::memcmp(a.posterior.row(b.posterior_first_row), b.posterior.data(),
+                                                     b.posterior.rows() * b.posterior.cols() * sizeof(double)) == 0)
       << "posterior of rows " << b.posterior_first_row << ".." << b.posterior_first_row + b.posterior.rows();
   EXPECT_TRUE(same_bits(a.means, b.means)) << "means";
   EXPECT_TRUE(same_bits(a.variances, b.variances)) << "variances";
