@@ -111,7 +111,8 @@ same_report_maps "$out/one" "$out/three"  # the blog's PCA and t-SNE on bank-ful
 
 echo "== bank.csv, lca on categorical columns only"
 # Each rank keeps its own rows' posterior: segments.csv's probabilities (gathered per
-# row) and model.json's classes (weighted sums folded along the ranks) as one process.
+# row) as one process's (the default run above compares metrics.json's classes, the
+# posterior-weighted sums folded along the ranks: no numeric column here).
 cat_only=(--method lca --columns job,marital,education,default,housing,loan,contact,month,poutcome --quiet --no-explain)
 "$seg" run "$small" --out "$out/cat_one" "${cat_only[@]}"
 "${mpi[@]}" "$seg" run "$small" --out "$out/cat_three" "${cat_only[@]}" --threads 1
