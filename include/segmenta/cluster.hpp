@@ -398,8 +398,9 @@ struct LcaParams {
   /// Ranks to share the EM with (null or one rank: this process alone). Every rank
   /// calls with the same data and parameters; each runs the E-step and the M-step's
   /// sums over the row blocks of its share (rank_blocks), the blocks' sums are
-  /// gathered and added in block order, and the posterior of the returned model is
-  /// gathered: every rank returns, bit for bit, the model one process would.
+  /// gathered and added in block order: every rank returns, bit for bit, the model
+  /// one process would, but for the posterior, of which each rank keeps the rows it
+  /// computed (LcaModel::posterior_first_row); the labels are gathered (every row's).
   const Communicator* comm = nullptr;
 };
 
@@ -412,7 +413,12 @@ struct LcaModel {
   std::vector<double> variance_floors;  // (p_num) absolute floors used
   double smoothing = 0.0;
   // the training rows
-  MatrixD posterior;                 // (n, k) responsibilities r_ij
+  /// (rows, k) responsibilities r_ij of the training rows [posterior_first_row,
+  /// posterior_first_row + rows): all n for one process; fitted with a communicator
+  /// of several ranks, those of this rank's row blocks only (the ranks' rows follow
+  /// each other in rank order; a rank may have none).
+  MatrixD posterior;
+  std::size_t posterior_first_row = 0;
   std::vector<std::int32_t> labels;  // (n) argmax of the posterior (ties: lower class)
   double log_likelihood = 0, objective = 0;
   double bic = 0, aic = 0, icl = 0, entropy = 0, entropy_r2 = 0;

@@ -2,6 +2,7 @@
 // multinomials (categorical columns) fitted by EM; see cluster.hpp.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numbers>
 
@@ -435,16 +436,25 @@ LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& p
 }
 
 /// The returned model's rows: with several ranks each holds the posterior of its own
-/// blocks' rows after run_em, gathered here (k doubles a row) for the model that is
-/// returned only; then every row's label.
+/// blocks' rows after run_em, and keeps only those (posterior_first_row says where
+/// they start); each rank takes its rows' labels, and the labels alone are gathered
+/// (4 bytes a row: the later stages read every row's segment).
 void finish_rows(const Problem& pr, LcaModel& m) {
   const std::size_t k = m.posterior.cols();
-  cluster_detail::exchange_block_rows(pr.share, Blocks{pr.n, kBlock}, k, m.posterior.data(), "lca");
+  const Blocks blocks{pr.n, kBlock};
+  const bool several = pr.share.distributed();
+  const std::size_t first = several ? pr.share.begin_row(blocks) : 0, last = several ? pr.share.end_row(blocks) : pr.n;
   m.labels.resize(pr.n);
-  for (std::size_t i = 0; i < pr.n; ++i) {
+  for (std::size_t i = first; i < last; ++i) {
     const double* ri = m.posterior.row(i);
     m.labels[i] = static_cast<std::int32_t>(std::max_element(ri, ri + k) - ri);
   }
+  if (!several) return;
+  cluster_detail::exchange_block_rows(pr.share, blocks, 1, m.labels.data(), "lca");
+  MatrixD own(last - first, k);
+  if (last > first) std::memcpy(own.data(), m.posterior.row(first), (last - first) * k * sizeof(double));
+  m.posterior = std::move(own);
+  m.posterior_first_row = first;
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 // block order (fold_blocks): rank 0 adds its blocks to the accumulator one process
 // starts from, passes the running sums to rank 1, and so on, so the total is bit for
 // bit that of one process and a rank receives O(width) values, whatever n. Values
-// that are needed per row (labels, posteriors) are gathered (exchange_block_rows).
+// that every rank needs per row (labels) are gathered (exchange_block_rows); the
+// latent-class model's posterior stays on the rank that computed its rows.
 #pragma once
 
 #include <algorithm>

@@ -7,13 +7,16 @@
 // that the sweep and the report read as for the other methods.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <span>
 
 #include <fmt/format.h>
 
 #include "method.hpp"
 #include "model_io.hpp"
 #include "segmenta/cluster.hpp"
+#include "segmenta/comm.hpp"
 
 namespace segmenta::detail {
 namespace {
@@ -160,33 +163,56 @@ void renumber(LcaModel& m, const std::vector<std::int32_t>& rename) {
 /// deviation on the Yeo-Johnson + standardised scale the model works on, and the
 /// posterior-weighted mean and standard deviation of the column's original values
 /// (present cells of the clustered rows); per categorical column the level
-/// probabilities.
+/// probabilities. Fitted on several ranks (`comm`), each holds the posterior of its
+/// own rows (LcaModel::posterior_first_row, the ranks' rows in rank order): the
+/// weighted sums, running sums in row order, are carried along the ranks by the
+/// ordered fold (2 k p, then k p doubles), so each takes the additions of one process.
 nlohmann::json classes_json(const MixedPlan& plan, const LcaModel& m, const Table& t,
-                            const std::vector<std::size_t>& rows) {
+                            const std::vector<std::size_t>& rows, const Communicator* comm) {
   const std::size_t k = m.n_components();
-  // Original-scale moments weighted by the posterior.
-  std::vector<double> w(k * plan.numeric_names.size(), 0.0), s1(w.size(), 0.0), s2(w.size(), 0.0);
-  for (std::size_t d = 0; d < plan.numeric_names.size(); ++d) {
-    const Column& col = t.column(t.index_of(plan.numeric_names[d]));
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      const double v = col.numbers[rows[r]];
-      if (std::isnan(v)) continue;
-      for (std::size_t j = 0; j < k; ++j) {
-        const double p = m.posterior(r, j);
-        w[d * k + j] += p;
-        s1[d * k + j] += p * v;
+  const std::size_t p = plan.numeric_names.size(), nk = k * p;
+  const std::size_t first = m.posterior_first_row, own = m.posterior.rows();
+  if (first + own > rows.size()) throw Error("lca: the posterior's rows are not among the clustered rows");
+  std::vector<const Column*> cols;
+  for (std::size_t d = 0; d < p; ++d) cols.push_back(&t.column(t.index_of(plan.numeric_names[d])));
+  auto fold = [&](std::span<double> total, const std::function<void(std::span<double>)>& add) {
+    if (total.empty()) return;  // no numeric column (every rank alike)
+    if (comm != nullptr && comm->size() > 1)
+      comm->fold_in_rank_order(total, add);
+    else
+      add(total);
+  };
+  // Original-scale moments weighted by the posterior: the weights and weighted sums
+  // (w, s1), then the weighted squared deviations from the means (s2).
+  std::vector<double> ws(2 * nk, 0.0), s2(nk, 0.0);
+  fold(ws, [&](std::span<double> acc) {
+    double* w = acc.data();
+    double* s1 = acc.data() + nk;
+    for (std::size_t d = 0; d < p; ++d)
+      for (std::size_t r = 0; r < own; ++r) {
+        const double v = cols[d]->numbers[rows[first + r]];
+        if (std::isnan(v)) continue;
+        for (std::size_t j = 0; j < k; ++j) {
+          const double p_rj = m.posterior(r, j);
+          w[d * k + j] += p_rj;
+          s1[d * k + j] += p_rj * v;
+        }
       }
-    }
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      const double v = col.numbers[rows[r]];
-      if (std::isnan(v)) continue;
-      for (std::size_t j = 0; j < k; ++j) {
-        const std::size_t a = d * k + j;
-        const double mean = w[a] > 0 ? s1[a] / w[a] : 0.0;
-        s2[a] += m.posterior(r, j) * (v - mean) * (v - mean);
+  });
+  const double* w = ws.data();
+  const double* s1 = ws.data() + nk;
+  fold(s2, [&](std::span<double> acc) {
+    for (std::size_t d = 0; d < p; ++d)
+      for (std::size_t r = 0; r < own; ++r) {
+        const double v = cols[d]->numbers[rows[first + r]];
+        if (std::isnan(v)) continue;
+        for (std::size_t j = 0; j < k; ++j) {
+          const std::size_t a = d * k + j;
+          const double mean = w[a] > 0 ? s1[a] / w[a] : 0.0;
+          acc[a] += m.posterior(r, j) * (v - mean) * (v - mean);
+        }
       }
-    }
-  }
+  });
   nlohmann::json out = nlohmann::json::array();
   for (std::size_t j = 0; j < k; ++j) {
     nlohmann::json num = nlohmann::json::object(), cat = nlohmann::json::object();
@@ -387,9 +413,16 @@ MethodResult fit(RunContext& ctx) {
   models.clear();
   renumber(model, rename);
 
-  r.probability.resize(model.posterior.rows());
-  for (std::size_t i = 0; i < model.posterior.rows(); ++i)
-    r.probability[i] = *std::max_element(model.posterior.row(i), model.posterior.row(i) + model.posterior.cols());
+  // Each row's probability of its segment, from the rows' posterior where it is held
+  // (fitted on ranks: each rank's own rows, gathered in rank order, 8 bytes a row).
+  {
+    std::vector<double> own(model.posterior.rows());
+    for (std::size_t i = 0; i < own.size(); ++i)
+      own[i] = *std::max_element(model.posterior.row(i), model.posterior.row(i) + model.posterior.cols());
+    r.probability = lp.comm != nullptr ? lp.comm->allgather(own) : std::move(own);
+    if (r.probability.size() != r.labels.size())
+      throw Error("lca: the ranks' posterior rows do not add up to the rows");
+  }
 
   r.details = {{"log_likelihood", model.log_likelihood},
                {"bic", model.bic},
@@ -410,7 +443,7 @@ MethodResult fit(RunContext& ctx) {
                {"classes_scale",
                 "numeric mean, variance, sd: Yeo-Johnson + standardised scale of the model; original_mean, "
                 "original_sd: the column's values weighted by each row's posterior"},
-               {"classes", classes_json(plan, model, t, ctx.rows)}};
+               {"classes", classes_json(plan, model, t, ctx.rows, lp.comm)}};
   for (std::size_t c = 0; c < plan.numeric_names.size(); ++c)
     r.details["variance_floor"]["absolute"][plan.numeric_names[c]] = model.variance_floors[c];
   model.posterior = MatrixD();  // the outputs need only r.probability from it

@@ -10,7 +10,10 @@
 //    restarts, random and k-means++ seeding, and empty clusters relocated;
 //  * fit_lca / fit_lca_from (EM's row blocks on the ranks) and fit_kprototypes /
 //    sweep_kprototypes (the restarts on the ranks) likewise, bit for bit against the
-//    same functions without a communicator, on one and on two threads;
+//    same functions without a communicator, on one and on two threads; the latent-class
+//    model's posterior stays on the ranks: each holds its own rows' (its share of the
+//    blocks, the ranks' rows in rank order making the n rows), the one process's bits,
+//    and a fit receives per row only the labels (4 bytes), not the posterior;
 //  * fold_in_rank_order adds the ranks' parts in rank order from the given start, and
 //    the fits' traffic per iteration does not grow with n: k-means and the latent-class
 //    model fitted on n and 8n rows receive the same bytes per iteration on every rank
@@ -370,9 +373,17 @@ bool same_bits(const MatrixD& a, const MatrixD& b) {
 }
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
 
+/// a: one process's model (every row's posterior); b: the same fit, maybe on the
+/// ranks, holding the posterior of its rows [posterior_first_row, + rows) only.
 void expect_same_lca(const LcaModel& a, const LcaModel& b) {
   EXPECT_EQ(a.labels, b.labels);
-  EXPECT_TRUE(same_bits(a.posterior, b.posterior)) << "posterior";
+  ASSERT_EQ(a.posterior_first_row, 0u);
+  ASSERT_EQ(a.posterior.rows(), a.labels.size());
+  ASSERT_EQ(b.posterior.cols(), a.posterior.cols());
+  ASSERT_LE(b.posterior_first_row + b.posterior.rows(), a.posterior.rows());
+  EXPECT_TRUE(b.posterior.rows() == 0 || std::memcmp(a.posterior.row(b.posterior_first_row), b.posterior.data(),
+                                                     b.posterior.rows() * b.posterior.cols() * sizeof(double)) == 0)
+      << "posterior of rows " << b.posterior_first_row << ".." << b.posterior_first_row + b.posterior.rows();
   EXPECT_TRUE(same_bits(a.means, b.means)) << "means";
   EXPECT_TRUE(same_bits(a.variances, b.variances)) << "variances";
   ASSERT_EQ(a.probabilities.size(), b.probabilities.size());
@@ -387,6 +398,25 @@ void expect_same_lca(const LcaModel& a, const LcaModel& b) {
   EXPECT_EQ(a.best_start, b.best_start);
   EXPECT_EQ(a.converged, b.converged);
   EXPECT_EQ(a.objective_trace, b.objective_trace);
+}
+
+/// A model fitted on the ranks holds the posterior of its own rows only: the ranks'
+/// rows follow each other in rank order and make the n rows, and no rank holds more
+/// than its share of the 1,024-row blocks (one process: every row).
+void expect_own_posterior_rows(const LcaModel& m, std::size_t n) {
+  const Communicator& comm = world();
+  const std::int64_t mine[] = {static_cast<std::int64_t>(m.posterior_first_row),
+                               static_cast<std::int64_t>(m.posterior.rows())};
+  const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine));
+  std::int64_t at = 0;
+  for (std::size_t r = 0; r + 1 < all.size(); r += 2) {
+    if (all[r + 1] > 0) EXPECT_EQ(all[r], at) << "rank " << r / 2 << "'s posterior rows";
+    at += all[r + 1];
+  }
+  EXPECT_EQ(at, static_cast<std::int64_t>(n)) << "the ranks' posterior rows";
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  const std::size_t blocks = (n + 1023) / 1024, most = std::min(n, (blocks + ranks - 1) / ranks * 1024);
+  EXPECT_LE(m.posterior.rows(), most) << "a rank holds more than its share of the posterior";
 }
 
 /// Runs check once per thread count (1 and 2), restoring the default.
@@ -416,6 +446,7 @@ void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::
     params.comm = &world();
     const LcaModel shared = fit_lca(d.x.view(), d.codes.view(), d.levels, params);
     expect_same_lca(alone, shared);
+    expect_own_posterior_rows(shared, n);
     EXPECT_GE(alone.n_iter, 2u);  // the M-step ran on the E-step's exchanged sums
     // From given responsibilities (the final fit of a sampled sweep).
     LcaParams from = params;
@@ -424,6 +455,7 @@ void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::
     from.comm = &world();
     const LcaModel s2 = fit_lca_from(d.x.view(), d.codes.view(), d.levels, alone.posterior.view(), from);
     expect_same_lca(a2, s2);
+    expect_own_posterior_rows(s2, n);
   });
 }
 
@@ -523,6 +555,11 @@ TEST(TrafficOnRanks, PerIterationDoesNotGrowWithRows) {
       lca_per_iter.push_back(static_cast<double>(lca_bytes[1] - lca_bytes[0]) / 3.0);
       const std::size_t lca_width = k + 3 * k * 3 + k * total_levels + 2;
       EXPECT_LE(lca_per_iter.back(), 2.0 * 8.0 * static_cast<double>(lca_width));
+      // Per row, only the labels travel at the end (4 bytes a row), not the posterior
+      // (k doubles a row), which stays on the rank that computed it.
+      EXPECT_LE(static_cast<double>(lca_bytes[0]),
+                6.0 * 2.0 * 8.0 * static_cast<double>(lca_width) + 4.0 * static_cast<double>(n))
+          << "bytes received by a fit of 4 iterations (5 folds of the sums)";
 
       // k-means from given centres on rows without clusters (Lloyd moves the centres
       // for many iterations); one restart, so one run's sums per pass.

@@ -12,6 +12,8 @@
 #     metrics.json; the blog run's is compared too) are shared by the ranks; and
 #     report.html's maps (each rank keeps its rows' coordinates, rank 0 fetches the
 #     sampled points);
+#  3a. bank.csv, --method lca on its categorical columns only: the same files and
+#     metrics.json (each rank keeps its own rows' posterior);
 #  3b. bank.csv with a sampled sweep and estimated silhouettes (--sweep-all-max 2000
 #     --silhouette-exact-max 1000): every output, on 3 ranks of 1 and of 2 threads;
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
@@ -106,6 +108,18 @@ for d in one lca_one; do
 done
 same_metrics "$out/one" "$out/three"
 same_report_maps "$out/one" "$out/three"  # the blog's PCA and t-SNE on bank-full's 11 blocks
+
+echo "== bank.csv, lca on categorical columns only"
+# Each rank keeps its own rows' posterior: segments.csv's probabilities (gathered per
+# row) as one process's (the default run above compares metrics.json's classes, the
+# posterior-weighted sums folded along the ranks: no numeric column here).
+cat_only=(--method lca --columns job,marital,education,default,housing,loan,contact,month,poutcome --quiet --no-explain)
+"$seg" run "$small" --out "$out/cat_one" "${cat_only[@]}"
+"${mpi[@]}" "$seg" run "$small" --out "$out/cat_three" "${cat_only[@]}" --threads 1
+for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/cat_one" "$out/cat_three"; done
+same_metrics "$out/cat_one" "$out/cat_three"
+head -1 "$out/cat_three/segments.csv" | grep -q ',probability,' ||
+  { echo "FAIL: the lca run's segments.csv has no probability column" >&2; exit 1; }
 
 echo "== bank.csv, lca, sampled sweep, estimated silhouettes, 1 and 2 threads a rank"
 sampled=(--sweep-all-max 2000 --silhouette-exact-max 1000 --quiet)
