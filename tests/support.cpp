@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 namespace segmenta::test {
@@ -145,6 +146,46 @@ double cosine(const float* a, const double* b, std::size_t n) {
     bb += b[i] * b[i];
   }
   return ab / std::sqrt(aa * bb);
+}
+
+void expect_same_table(const Table& got, const Table& want, const std::string& what) {
+  EXPECT_EQ(got.source(), want.source()) << what;
+  ASSERT_EQ(got.cols(), want.cols()) << what;
+  ASSERT_EQ(got.rows(), want.rows()) << what;
+  for (std::size_t j = 0; j < want.cols(); ++j) {
+    const Column &a = got.column(j), &b = want.column(j);
+    const std::string where = what + ", column " + b.name;
+    EXPECT_EQ(a.name, b.name) << where;
+    EXPECT_EQ(a.type, b.type) << where;
+    EXPECT_EQ(a.integral, b.integral) << where;
+    EXPECT_EQ(a.missing, b.missing) << where;
+    EXPECT_EQ(a.decimal, b.decimal) << where;
+    EXPECT_EQ(a.levels, b.levels) << where;
+    EXPECT_EQ(a.codes, b.codes) << where;
+    ASSERT_EQ(a.numbers.size(), b.numbers.size()) << where;
+    EXPECT_EQ(0, a.numbers.empty() ? 0 : std::memcmp(a.numbers.data(), b.numbers.data(), a.numbers.size() * sizeof(double)))
+        << where;
+  }
+}
+
+void expect_same_diagnostics(const Diagnostics& got, const Diagnostics& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const Diagnostic &a = got.items()[i], &b = want.items()[i];
+    EXPECT_EQ(a.level, b.level) << "diagnostic " << i;
+    EXPECT_EQ(a.stage, b.stage) << "diagnostic " << i;
+    EXPECT_EQ(a.code, b.code) << "diagnostic " << i;
+    EXPECT_EQ(a.message, b.message) << "diagnostic " << i;
+  }
+}
+
+void expect_same_dates(const DateReadings& got, const DateReadings& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first);
+    EXPECT_EQ(got[i].second.order, want[i].second.order) << want[i].first;
+    EXPECT_EQ(got[i].second.reference, want[i].second.reference) << want[i].first;
+  }
 }
 
 }  // namespace segmenta::test

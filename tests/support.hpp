@@ -61,4 +61,13 @@ bool torch_available();
 /// Cosine of a float vector with a double one, both of length n, summed in double.
 double cosine(const float* a, const double* b, std::size_t n);
 
+/// Two tables field by field (source, every column's name, type, flags, missing
+/// count, decimal mark, levels and codes), every number bit for bit (NaN payloads,
+/// -0.0); `what` names them in the failures.
+void expect_same_table(const Table& got, const Table& want, const std::string& what);
+/// Two lists of diagnostics, item by item: level, stage, code and message.
+void expect_same_diagnostics(const Diagnostics& got, const Diagnostics& want);
+/// Two lists of columns read from dates: name, order and reference day.
+void expect_same_dates(const DateReadings& got, const DateReadings& want);
+
 }  // namespace segmenta::test

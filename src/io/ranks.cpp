@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "io/internal.hpp"
+#include "io/source_bytes.hpp"
 #include "segmenta/comm.hpp"
 #include "segmenta/io.hpp"
 #include "segmenta/streams.hpp"
@@ -875,16 +876,8 @@ SourceData gather_rank_rows(RankRows rows, const Communicator& comm) {
     } else {
       // The codes travel in the fewest bytes their levels need (1, 2 or 4; -1 is missing).
       const std::size_t width = col.levels.size() < 128 ? 1 : col.levels.size() < 32768 ? 2 : 4;
-      std::string packed(mine.codes.size() * width, '\0');
-      for (std::size_t i = 0; i < mine.codes.size(); ++i) {
-        if (width == 1) packed[i] = static_cast<char>(static_cast<std::int8_t>(mine.codes[i]));
-        else if (width == 2) {
-          const auto v = static_cast<std::int16_t>(mine.codes[i]);
-          std::memcpy(packed.data() + 2 * i, &v, 2);
-        } else {
-          std::memcpy(packed.data() + 4 * i, &mine.codes[i], 4);
-        }
-      }
+      std::string packed;
+      io_detail::append_codes(packed, mine.codes, width);
       std::vector<std::int32_t>().swap(mine.codes);
       const std::vector<std::string> parts = comm.allgather_bytes(packed);
       std::string().swap(packed);
@@ -893,19 +886,8 @@ SourceData gather_rank_rows(RankRows rows, const Communicator& comm) {
       col.codes.resize(total);
       std::size_t at = 0;
       for (const auto& p : parts) {
-        const std::size_t count = p.size() / width;
-        for (std::size_t i = 0; i < count; ++i) {
-          if (width == 1) {
-            col.codes[at + i] = static_cast<std::int8_t>(p[i]);
-          } else if (width == 2) {
-            std::int16_t v;
-            std::memcpy(&v, p.data() + 2 * i, 2);
-            col.codes[at + i] = v;
-          } else {
-            std::memcpy(&col.codes[at + i], p.data() + 4 * i, 4);
-          }
-        }
-        at += count;
+        io_detail::read_codes(p, width, col.codes.data() + at);
+        at += p.size() / width;
       }
       col.missing = static_cast<std::size_t>(std::count(col.codes.begin(), col.codes.end(), -1));
     }

@@ -66,13 +66,7 @@ class Writer {
                           ? 2
                           : 4;
     byte(static_cast<std::uint8_t>(width));
-    const std::size_t at = out.size();
-    out.resize(at + v.size() * static_cast<std::size_t>(width));
-    char* p = out.data() + at;
-    for (std::int32_t c : v) {
-      const auto u = static_cast<std::uint32_t>(c);
-      for (int i = 0; i < width; ++i) *p++ = static_cast<char>(static_cast<std::uint8_t>(u >> (8 * i)));
-    }
+    append_codes(out, v, static_cast<std::size_t>(width));
   }
 };
 
@@ -147,13 +141,8 @@ class Reader {
     if (width != 1 && width != 2 && width != 4) fail("a code width is not 1, 2 or 4");
     if (n > (in_.size() - at_) / static_cast<std::uint64_t>(width)) fail("a count exceeds the bytes left");
     std::vector<std::int32_t> v(static_cast<std::size_t>(n));
-    const char* p = take(v.size() * static_cast<std::size_t>(width));
-    for (std::int32_t& c : v) {
-      std::uint32_t u = 0;
-      for (int i = 0; i < width; ++i) u |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(*p++)) << (8 * i);
-      if (width < 4 && (u >> (8 * width - 1)) & 1) u |= ~std::uint32_t{0} << (8 * width);  // sign extension
-      c = static_cast<std::int32_t>(u);
-    }
+    const std::size_t bytes = v.size() * static_cast<std::size_t>(width);
+    read_codes(std::string_view(take(bytes), bytes), static_cast<std::size_t>(width), v.data());
     return v;
   }
   bool done() const noexcept { return at_ == in_.size(); }
@@ -185,6 +174,26 @@ DateReadings read_dates(Reader& r) {
 }
 
 }  // namespace
+
+void append_codes(std::string& out, std::span<const std::int32_t> codes, std::size_t width) {
+  const std::size_t at = out.size();
+  out.resize(at + codes.size() * width);
+  char* p = out.data() + at;
+  for (std::int32_t c : codes) {
+    const auto u = static_cast<std::uint32_t>(c);
+    for (std::size_t i = 0; i < width; ++i) *p++ = static_cast<char>(static_cast<std::uint8_t>(u >> (8 * i)));
+  }
+}
+
+void read_codes(std::string_view bytes, std::size_t width, std::int32_t* out) {
+  const char* p = bytes.data();
+  for (std::size_t k = 0, n = bytes.size() / width; k < n; ++k) {
+    std::uint32_t u = 0;
+    for (std::size_t i = 0; i < width; ++i) u |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(*p++)) << (8 * i);
+    if (width < 4 && (u >> (8 * width - 1)) & 1) u |= ~std::uint32_t{0} << (8 * width);  // sign extension
+    out[k] = static_cast<std::int32_t>(u);
+  }
+}
 
 std::string serialise_source_data(const SourceData& data, const Diagnostics& diagnostics, const DateReadings& dates) {
   Writer w;

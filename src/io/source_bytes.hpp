@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,12 @@ std::string serialise_source_data(const SourceData& data, const Diagnostics& dia
 /// Throws Error for bytes that serialise_source_data did not write (cut short, a
 /// wrong tag, bytes left over).
 void deserialise_source_data(std::string_view bytes, SourceData& data, Diagnostics& diagnostics, DateReadings& dates);
+
+/// The codes in `width` bytes each (1, 2 or 4; little endian, two's complement),
+/// appended to `out`: every code must fit the width (-1, missing, always does).
+void append_codes(std::string& out, std::span<const std::int32_t> codes, std::size_t width);
+/// The inverse: the bytes.size() / width codes of `bytes`, sign-extended, into `out`.
+void read_codes(std::string_view bytes, std::size_t width, std::int32_t* out);
 
 /// Reads on rank 0 of `comm` alone: `read` runs there (the other ranks wait, sleeping)
 /// and may append to `diagnostics` and `dates`; a segmenta::Error it throws is thrown

@@ -1829,27 +1829,6 @@ TEST(PrepOnRanks, MediansSelectedFromEachRanksRowsMatchOneProcess) {
 
 // ---- Reading a CSV file on the ranks ------------------------------------------------
 
-// Every field of two tables, numbers bit for bit.
-void expect_same_table(const Table& got, const Table& want, const std::string& what) {
-  EXPECT_EQ(got.source(), want.source()) << what;
-  ASSERT_EQ(got.cols(), want.cols()) << what;
-  ASSERT_EQ(got.rows(), want.rows()) << what;
-  for (std::size_t j = 0; j < want.cols(); ++j) {
-    const Column &a = got.column(j), &b = want.column(j);
-    const std::string where = what + ", column " + b.name;
-    EXPECT_EQ(a.name, b.name) << where;
-    EXPECT_EQ(a.type, b.type) << where;
-    EXPECT_EQ(a.integral, b.integral) << where;
-    EXPECT_EQ(a.missing, b.missing) << where;
-    EXPECT_EQ(a.decimal, b.decimal) << where;
-    EXPECT_EQ(a.levels, b.levels) << where;
-    EXPECT_EQ(a.codes, b.codes) << where;
-    ASSERT_EQ(a.numbers.size(), b.numbers.size()) << where;
-    EXPECT_EQ(0, a.numbers.empty() ? 0 : std::memcmp(a.numbers.data(), b.numbers.data(), a.numbers.size() * sizeof(double)))
-        << where;
-  }
-}
-
 /// What reading a file gives: the table and provenance, or the error's type and text,
 /// and the diagnostics.
 struct ReadOutcome {
@@ -1880,7 +1859,7 @@ bool expect_read_like_one_process(const std::string& path, const CsvOptions& opt
   const io_detail::RanksReadCount count = io_detail::last_read_on_ranks();
   EXPECT_EQ(got.error, want.error) << path;
   if (want.error.empty() && got.error.empty()) {
-    expect_same_table(got.data.table, want.data.table, path);
+    test::expect_same_table(got.data.table, want.data.table, path);
     EXPECT_EQ(got.data.provenance.bytes, want.data.provenance.bytes) << path;
     EXPECT_EQ(got.data.provenance.fnv1a64, want.data.provenance.fnv1a64) << path;
   }
@@ -2675,24 +2654,14 @@ TEST(ReadOnRoot, RankZeroReadsAndEveryRankHoldsWhatOneProcessReads) {
           return CsvFileSource(path, options).read();
         },
         comm, diagnostics, dates, &sent);
-    expect_same_table(got.table, want.table, path);
+    test::expect_same_table(got.table, want.table, path);
     EXPECT_EQ(got.provenance.kind, want.provenance.kind);
     EXPECT_EQ(got.provenance.name, want.provenance.name);
     EXPECT_EQ(got.provenance.bytes, want.provenance.bytes);
     EXPECT_EQ(got.provenance.fnv1a64, want.provenance.fnv1a64);
     EXPECT_EQ(got.provenance.extra, want.provenance.extra);
-    ASSERT_EQ(diagnostics.size(), want_diagnostics.size());
-    for (std::size_t i = 0; i < diagnostics.size(); ++i) {
-      EXPECT_EQ(diagnostics.items()[i].level, want_diagnostics.items()[i].level);
-      EXPECT_EQ(diagnostics.items()[i].code, want_diagnostics.items()[i].code);
-      EXPECT_EQ(diagnostics.items()[i].message, want_diagnostics.items()[i].message);
-    }
-    ASSERT_EQ(dates.size(), want_dates.size());
-    for (std::size_t i = 0; i < dates.size(); ++i) {
-      EXPECT_EQ(dates[i].first, want_dates[i].first);
-      EXPECT_EQ(dates[i].second.order, want_dates[i].second.order);
-      EXPECT_EQ(dates[i].second.reference, want_dates[i].second.reference);
-    }
+    test::expect_same_diagnostics(diagnostics, want_diagnostics);
+    test::expect_same_dates(dates, want_dates);
     // Rank 0 alone read; every rank knows the size of what it sent.
     const std::int64_t mine[] = {reads, static_cast<std::int64_t>(sent)};
     const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine, 2));

@@ -15,6 +15,7 @@
 
 #include "io/source_bytes.hpp"
 #include "segmenta/io.hpp"
+#include "support.hpp"
 
 using namespace segmenta;
 using io_detail::deserialise_source_data;
@@ -22,34 +23,8 @@ using io_detail::serialise_source_data;
 
 namespace {
 
-void expect_same_column(const Column& a, const Column& b) {
-  SCOPED_TRACE("column " + b.name);
-  EXPECT_EQ(a.name, b.name);
-  EXPECT_EQ(a.type, b.type);
-  EXPECT_EQ(a.integral, b.integral);
-  EXPECT_EQ(a.missing, b.missing);
-  EXPECT_EQ(a.decimal, b.decimal);
-  EXPECT_EQ(a.levels, b.levels);
-  EXPECT_EQ(a.codes, b.codes);
-  ASSERT_EQ(a.numbers.size(), b.numbers.size());
-  for (std::size_t i = 0; i < a.numbers.size(); ++i)
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(a.numbers[i]), std::bit_cast<std::uint64_t>(b.numbers[i])) << "row " << i;
-}
-
-void expect_same_dates(const DateReadings& a, const DateReadings& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].first, b[i].first);
-    EXPECT_EQ(a[i].second.order, b[i].second.order);
-    EXPECT_EQ(a[i].second.reference, b[i].second.reference);
-  }
-}
-
 void expect_same(const SourceData& a, const SourceData& b) {
-  EXPECT_EQ(a.table.source(), b.table.source());
-  EXPECT_EQ(a.table.rows(), b.table.rows());
-  ASSERT_EQ(a.table.cols(), b.table.cols());
-  for (std::size_t j = 0; j < a.table.cols(); ++j) expect_same_column(a.table.column(j), b.table.column(j));
+  test::expect_same_table(a.table, b.table, a.table.source());
   const Provenance &p = a.provenance, &q = b.provenance;
   EXPECT_EQ(p.kind, q.kind);
   EXPECT_EQ(p.name, q.name);
@@ -59,17 +34,7 @@ void expect_same(const SourceData& a, const SourceData& b) {
   EXPECT_EQ(p.key_name, q.key_name);
   EXPECT_EQ(p.key_type, q.key_type);
   EXPECT_EQ(p.keys, q.keys);
-  expect_same_dates(p.dates, q.dates);
-}
-
-void expect_same_diagnostics(const Diagnostics& a, const Diagnostics& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a.items()[i].level, b.items()[i].level);
-    EXPECT_EQ(a.items()[i].stage, b.items()[i].stage);
-    EXPECT_EQ(a.items()[i].code, b.items()[i].code);
-    EXPECT_EQ(a.items()[i].message, b.items()[i].message);
-  }
+  test::expect_same_dates(p.dates, q.dates);
 }
 
 double from_bits(std::uint64_t u) { return std::bit_cast<double>(u); }
@@ -190,8 +155,8 @@ TEST(SourceBytes, RoundTripOfEveryColumnTypeIsFieldByFieldTheSame) {
     std::string bytes;
     const SourceData got = round_trip(d, diagnostics, dates, got_diagnostics, got_dates, &bytes);
     expect_same(got, d);
-    expect_same_diagnostics(got_diagnostics, diagnostics);
-    expect_same_dates(got_dates, dates);
+    test::expect_same_diagnostics(got_diagnostics, diagnostics);
+    test::expect_same_dates(got_dates, dates);
     // Compact: the numbers' 8 bytes and codes in 1 byte where their values allow
     // (2 bytes for the id column beyond 127 levels, 4 beyond 32767), plus the strings.
     std::size_t strings = 0;
