@@ -249,7 +249,11 @@ struct KPrototypesParams {
   /// rank calls with the same data and parameters; the restarts (of every k) are dealt
   /// out in turn, each rank runs its own, the restarts' costs are gathered and each
   /// k's winner (lowest cost, lowest restart on ties) comes from the rank that ran it:
-  /// every rank returns, bit for bit, the model one process would.
+  /// every rank returns, bit for bit, the model one process would. fit_kprototypes_from
+  /// with algorithm batch (one run) shares its rows instead: each rank assigns the rows
+  /// of its share of the 4,096-row blocks, the labels are gathered after each pass and
+  /// the cost, the means' sums and the level counts are folded along the ranks in block
+  /// order (the online algorithm moves rows one at a time, so it runs whole there).
   const Communicator* comm = nullptr;
 };
 

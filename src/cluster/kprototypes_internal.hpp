@@ -160,7 +160,10 @@ struct RunResult {
 RunResult run_restart(const Data& d, std::size_t k, double gamma, const KPrototypesParams& params,
                       std::size_t restart, const Matrix<std::int32_t>* cao);
 
-/// One run from explicit prototypes; failed = true when a cluster gets no row.
+/// One run from explicit prototypes; failed = true when a cluster gets no row. With
+/// params.comm of several ranks and the batch algorithm, each rank reads only the rows
+/// of its share of the blocks (run_restart ignores params.comm: the sweep deals out
+/// whole restarts).
 RunResult run_from(const Data& d, const MatrixD& centroids, const Matrix<std::int32_t>& modes, double gamma,
                    const KPrototypesParams& params);
 

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "cluster/kprototypes_internal.hpp"
+#include "cluster/rank_share.hpp"
 #include "kernels/dispatch.hpp"
 
 namespace segmenta::kproto {
@@ -275,10 +276,24 @@ std::int32_t argmax_level(const std::int32_t* counts, std::int32_t m) noexcept {
 }
 
 // Labels of every row for fixed prototypes; false if a cluster got no row.
-bool assign_all(const Data& d, const Prototypes& P, std::vector<std::int32_t>& labels) {
+/// Rows per block of the batch passes (the blocks its sums are folded over, and the
+/// blocks the ranks share).
+constexpr std::size_t kBatchBlock = 4096;
+
+// With a share of several ranks each rank computes the rows of its blocks and the
+// labels are gathered (a row's nearest prototype depends on that row alone).
+bool assign_all(const Data& d, const Prototypes& P, std::vector<std::int32_t>& labels,
+                const cluster_detail::RankShare& share = {}) {
   std::vector<std::size_t> size(P.k(), 0);
   std::vector<double> dmin(d.n);
-  P.nearest_rows(0, d.n, labels.data(), dmin.data());
+  if (!share.distributed()) {
+    P.nearest_rows(0, d.n, labels.data(), dmin.data());
+  } else {
+    const Blocks blocks{d.n, kBatchBlock};
+    const std::size_t b = share.begin_row(blocks), e = share.end_row(blocks);
+    if (b < e) P.nearest_rows(b, e, labels.data() + b, dmin.data() + b);
+    cluster_detail::exchange_block_rows<std::int32_t>(share, blocks, 1, labels.data(), "kprototypes");
+  }
   for (std::size_t i = 0; i < d.n; ++i) ++size[static_cast<std::size_t>(labels[i])];
   for (std::size_t s : size)
     if (s == 0) return false;
@@ -441,11 +456,14 @@ class Online {
 // Batch k-prototypes (Lloyd-style)
 // ---------------------------------------------------------------------------
 
-constexpr std::size_t kBatchBlock = 4096;
-
 class Batch {
  public:
-  Batch(const Data& d, Prototypes& P) : d_(d), P_(P), k_(P.k()) {}
+  // `share`: the ranks' share of the row blocks (every block for one process). With
+  // several ranks a rank reads only its blocks' rows: the labels are gathered after
+  // each assignment, the cost, the sums and the level counts are folded along the
+  // ranks in block order, so every rank returns one process's bits.
+  Batch(const Data& d, Prototypes& P, const cluster_detail::RankShare& share = {})
+      : d_(d), P_(P), k_(P.k()), blocks_{d.n, kBatchBlock}, share_(share) {}
 
   RunResult run(std::vector<std::int32_t> M, std::size_t max_iter) {
     RunResult res;
@@ -478,9 +496,8 @@ class Batch {
   // Nearest prototypes of all rows over fixed row blocks; the cost is summed within
   // each block in row order, then over blocks in order.
   double assign(std::vector<std::int32_t>& L) {
-    const Blocks blocks{d_.n, kBatchBlock};
-    std::vector<double> partial(blocks.count(), 0.0);
-    parallel_blocks(d_.n, kBatchBlock, [&](std::size_t b, std::size_t e, std::size_t blk) {
+    std::vector<double> partial(blocks_.count(), 0.0);
+    cluster_detail::share_parallel_blocks(d_.n, kBatchBlock, share_, [&](std::size_t b, std::size_t e, std::size_t blk) {
       Prototypes::Scratch scr = P_.scratch();
       P_.nearest_rows(b, e, L.data() + b, dmin_.data() + b, scr);
       double s = 0.0;
@@ -488,7 +505,9 @@ class Batch {
       partial[blk] = s;
     });
     double cost = 0.0;
-    for (double s : partial) cost += s;
+    cluster_detail::fold_blocks(share_, blocks_.count(), std::span<double>(&cost, 1),
+                                [&](std::size_t blk, std::span<double> total) { total[0] += partial[blk]; });
+    cluster_detail::exchange_block_rows<std::int32_t>(share_, blocks_, 1, L.data(), "kprototypes");
     return cost;
   }
 
@@ -500,6 +519,8 @@ class Batch {
     std::vector<std::int64_t> size(k_, 0);
     for (std::int32_t l : M) ++size[static_cast<std::size_t>(l)];
     if (relocate && std::find(size.begin(), size.end(), 0) != size.end()) {
+      // Every rank sees the same sizes, so all of them gather the distances here.
+      cluster_detail::exchange_block_rows<double>(share_, blocks_, 1, dmin_.data(), "kprototypes");
       std::vector<std::size_t> order(d_.n);
       for (std::size_t i = 0; i < d_.n; ++i) order[i] = i;
       std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return dmin_[a] > dmin_[b]; });
@@ -515,10 +536,9 @@ class Batch {
         ++reseeds;
       }
     }
-    const Blocks blocks{d_.n, kBatchBlock};
-    std::vector<double> sums(blocks.count() * k_ * p, 0.0);
+    std::vector<double> sums(blocks_.count() * k_ * p, 0.0);
     std::vector<std::int64_t> counts(k_ * Mt, 0);
-    parallel_blocks(d_.n, kBatchBlock, [&](std::size_t b, std::size_t e, std::size_t blk) {
+    cluster_detail::share_parallel_blocks(d_.n, kBatchBlock, share_, [&](std::size_t b, std::size_t e, std::size_t blk) {
       double* s = sums.data() + blk * k_ * p;
       for (std::size_t i = b; i < e; ++i) {
         const double* x = d_.num.row(i);
@@ -526,20 +546,26 @@ class Batch {
         for (std::size_t j = 0; j < p; ++j) t[j] += x[j];
       }
     });
-    for (std::size_t i = 0; i < d_.n; ++i) {
+    // Each (cluster, column) sum adds the blocks' sums in block order.
+    std::vector<double> total(k_ * p, 0.0);
+    cluster_detail::fold_blocks(share_, blocks_.count(), total, [&](std::size_t blk, std::span<double> t) {
+      const double* s = sums.data() + blk * k_ * p;
+      for (std::size_t v = 0; v < k_ * p; ++v) t[v] += s[v];
+    });
+    // The level counts are integers: any order gives the same totals.
+    const std::size_t r0 = share_.distributed() ? share_.begin_row(blocks_) : 0;
+    const std::size_t r1 = share_.distributed() ? share_.end_row(blocks_) : d_.n;
+    for (std::size_t i = r0; i < r1; ++i) {
       const std::int32_t* c = d_.cat.row(i);
       std::int64_t* t = counts.data() + static_cast<std::size_t>(M[i]) * Mt;
       for (std::size_t j = 0; j < q; ++j) ++t[d_.offset[j] + static_cast<std::size_t>(c[j])];
     }
+    if (share_.distributed()) counts = share_.comm->allreduce_sum(counts);
     MatrixD cen = P_.centroids();
     Matrix<std::int32_t> modes = P_.modes();
     for (std::size_t l = 0; l < k_; ++l) {
       if (size[l] == 0) continue;
-      for (std::size_t j = 0; j < p; ++j) {
-        double s = 0.0;
-        for (std::size_t blk = 0; blk < blocks.count(); ++blk) s += sums[(blk * k_ + l) * p + j];
-        cen(l, j) = s / static_cast<double>(size[l]);
-      }
+      for (std::size_t j = 0; j < p; ++j) cen(l, j) = total[l * p + j] / static_cast<double>(size[l]);
       for (std::size_t j = 0; j < q; ++j) {
         const std::int64_t* c = counts.data() + l * Mt + d_.offset[j];
         std::int32_t best = 0;
@@ -554,12 +580,14 @@ class Batch {
   const Data& d_;
   Prototypes& P_;
   std::size_t k_;
+  Blocks blocks_;
+  cluster_detail::RankShare share_;
   std::vector<double> dmin_;
 };
 
 RunResult finish(const Data& d, Prototypes& P, const std::vector<std::int32_t>& labels,
-                 const KPrototypesParams& params, Rng& rng) {
-  if (params.algorithm == KPrototypesAlgorithm::batch) return Batch(d, P).run(labels, params.max_iter);
+                 const KPrototypesParams& params, Rng& rng, const cluster_detail::RankShare& share = {}) {
+  if (params.algorithm == KPrototypesAlgorithm::batch) return Batch(d, P, share).run(labels, params.max_iter);
   Online online(d, P);
   online.start(labels);
   return online.run(params.max_iter, rng);
@@ -607,13 +635,21 @@ RunResult run_from(const Data& d, const MatrixD& centroids, const Matrix<std::in
   Prototypes P(d, centroids.rows(), gamma);
   P.set_all(centroids, modes);
   std::vector<std::int32_t> labels(d.n);
-  if (!assign_all(d, P, labels)) {
+  // The batch passes of one run can be shared by rows: with several ranks each
+  // computes its blocks' rows (kmodes' online pass moves rows one at a time, so it
+  // runs whole on every rank).
+  const bool by_rows = params.algorithm == KPrototypesAlgorithm::batch && params.comm != nullptr &&
+                       params.comm->size() > 1;
+  const cluster_detail::RankShare share =
+      by_rows ? cluster_detail::RankShare::of(params.comm, Blocks{d.n, kBatchBlock}.count())
+              : cluster_detail::RankShare{};
+  if (!assign_all(d, P, labels, share)) {
     RunResult res;
     res.failed = true;
     res.init_tries = 1;
     return res;
   }
-  RunResult res = finish(d, P, labels, params, rng);
+  RunResult res = finish(d, P, labels, params, rng, share);
   res.init_tries = 1;
   return res;
 }

@@ -14,6 +14,9 @@
 //    model's posterior stays on the ranks: each holds its own rows' (its share of the
 //    blocks, the ranks' rows in rank order making the n rows), the one process's bits,
 //    and a fit receives per row only the labels (4 bytes), not the posterior;
+//  * fit_kprototypes_from with the batch algorithm shares the rows of its passes:
+//    each rank reads only its blocks' rows (the others are spoilt on purpose), and the
+//    run, its empty clusters' refills included, is one process's bit for bit;
 //  * fold_in_rank_order adds the ranks' parts in rank order from the given start, and
 //    the fits' traffic per iteration does not grow with n: k-means and the latent-class
 //    model fitted on n and 8n rows receive the same bytes per iteration on every rank
@@ -517,6 +520,108 @@ std::uint64_t received_during(Fit&& fit) {
   const std::uint64_t before = world().bytes_gathered();
   fit();
   return world().bytes_gathered() - before;
+}
+
+// fit_kprototypes_from with the batch algorithm on several ranks: each rank assigns
+// only the rows of its share of the 4,096-row blocks, the labels are gathered after
+// each pass, and the cost, the means' sums and the level counts are folded along the
+// ranks. The oracle is the same call without a communicator. On the ranks, every row
+// outside this rank's share is spoilt first (numbers moved far, codes rotated): the
+// fit must still be one process's on the clean rows, so a rank that read another
+// rank's rows fails (with one rank nothing is spoilt).
+namespace {
+struct SpoiltKproto {
+  MatrixD x;
+  Matrix<std::int32_t> codes;
+};
+SpoiltKproto spoil_other_ranks_rows(const MatrixD& x, const Matrix<std::int32_t>& codes,
+                                    const std::vector<std::int32_t>& levels) {
+  SpoiltKproto s{x, codes};
+  const Blocks blocks{x.rows(), 4096};
+  const detail::BlockShare share = detail::BlockShare::of(&world(), blocks.count());
+  const std::size_t r0 = share.distributed() ? share.begin_row(blocks) : 0;
+  const std::size_t r1 = share.distributed() ? share.end_row(blocks) : x.rows();
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    if (i >= r0 && i < r1) continue;
+    for (std::size_t j = 0; j < x.cols(); ++j) s.x(i, j) = 1e3 + 7.0 * static_cast<double>(j);
+    for (std::size_t j = 0; j < codes.cols(); ++j) s.codes(i, j) = (codes(i, j) + 1) % levels[j];
+  }
+  return s;
+}
+}  // namespace
+
+TEST(KPrototypesOnRanks, BatchRunSharesTheRowsAndMatchesOneProcess) {
+  const Mixed d = mixed(30000, 4, 3, 5, false, 33);  // 8 blocks
+  const SpoiltKproto spoilt = spoil_other_ranks_rows(d.x, d.codes, d.levels);
+  const std::size_t k = 5;
+  MatrixD c0(k, d.x.cols());
+  Matrix<std::int32_t> m0(k, d.codes.cols());
+  for (std::size_t l = 0; l < k; ++l) {  // rows from every rank's part of the table
+    const std::size_t i = 17 + l * 6007;
+    std::copy(d.x.row(i), d.x.row(i) + d.x.cols(), c0.row(l));
+    std::copy(d.codes.row(i), d.codes.row(i) + d.codes.cols(), m0.row(l));
+  }
+  KPrototypesParams params;
+  params.algorithm = KPrototypesAlgorithm::batch;
+  params.n_clusters = k;
+  params.gamma = 0.8;
+  on_thread_counts([&] {
+    params.comm = nullptr;
+    const KPrototypesModel alone = fit_kprototypes_from(d.x.view(), d.codes.view(), c0.view(), m0.view(), params);
+    EXPECT_GT(alone.n_iter, 1u);
+    params.comm = &world();
+    KPrototypesModel shared;
+    const std::uint64_t received = received_during(
+        [&] { shared = fit_kprototypes_from(spoilt.x.view(), spoilt.codes.view(), c0.view(), m0.view(), params); });
+    expect_same_kproto(alone, shared);
+    // What a rank receives per pass: the other ranks' labels (4 bytes a row), the
+    // folds (cost and sums, twice at most) and the level counts: no row's numbers.
+    const std::size_t passes = alone.n_iter + 2, n = d.x.rows();
+    const std::size_t levels = static_cast<std::size_t>(d.levels[0] + d.levels[1] + d.levels[2]);
+    EXPECT_LE(received, passes * (4 * n + 2 * 8 * (1 + k * d.x.cols()) +
+                                  static_cast<std::size_t>(world().size()) * 8 * k * levels));
+  });
+}
+
+// The batch run's refill of an empty cluster (the row farthest from its prototype,
+// over every rank's rows) on the ranks. One numeric column, prototypes A = 0, C = 5,
+// B = 10; 4,499 rows at 2.4 (A's), 4,499 at 7.6 (B's), and two rows C takes first,
+// one near 2.5 and one near 7.5, in different ranks' blocks. After the first update
+// A = 2.4 and B = 7.6 take C's two rows and C is empty: it takes the farther of the
+// two, on the last rank's rows in one variant and on rank 0's in the other.
+TEST(KPrototypesOnRanks, BatchRefillOfEmptyClustersMatchesOneProcess) {
+  for (int variant = 0; variant < 2; ++variant) {
+    SCOPED_TRACE(::testing::Message() << "variant " << variant);
+    const std::size_t n = 9000;  // 3 blocks
+    MatrixD x(n, 1);
+    Matrix<std::int32_t> codes(n, 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      x(i, 0) = i % 2 == 0 ? 2.4 : 7.6;
+      codes(i, 0) = static_cast<std::int32_t>(i % 3 == 0);
+    }
+    const std::size_t low = variant == 0 ? 100 : 8500, high = variant == 0 ? 8500 : 100;
+    x(low, 0) = variant == 0 ? 2.6 : 2.7;
+    x(high, 0) = variant == 0 ? 7.3 : 7.4;
+    MatrixD c0(3, 1);
+    c0(0, 0) = 0;
+    c0(1, 0) = 5;
+    c0(2, 0) = 10;
+    const Matrix<std::int32_t> m0(3, 1, 0);
+    KPrototypesParams params;
+    params.algorithm = KPrototypesAlgorithm::batch;
+    params.n_clusters = 3;
+    params.gamma = 1e-6;  // the codes only break no tie
+    on_thread_counts([&] {
+      params.comm = nullptr;
+      const KPrototypesModel alone = fit_kprototypes_from(x.view(), codes.view(), c0.view(), m0.view(), params);
+      EXPECT_GE(alone.empty_reseeds, 1u) << "the empty-cluster refill was not exercised";
+      const SpoiltKproto spoilt = spoil_other_ranks_rows(x, codes, {2});
+      params.comm = &world();
+      const KPrototypesModel shared =
+          fit_kprototypes_from(spoilt.x.view(), spoilt.codes.view(), c0.view(), m0.view(), params);
+      expect_same_kproto(alone, shared);
+    });
+  }
 }
 
 // Traffic per iteration independent of n. Each fit runs twice on the same rows, with

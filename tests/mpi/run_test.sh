@@ -16,6 +16,8 @@
 #     metrics.json (each rank keeps its own rows' posterior);
 #  3b. bank.csv with a sampled sweep and estimated silhouettes (--sweep-all-max 2000
 #     --silhouette-exact-max 1000): every output, on 3 ranks of 1 and of 2 threads;
+#  3c. bank.csv, --method kprototypes --kproto-batch with a sampled sweep: the final
+#     fit's batch passes shared by the ranks' rows; every output and metrics.json;
 #  4. an invalid UTF-8 byte in the last rank's part of the file: every rank fails, the
 #     launcher exits 3, segmenta prints the single-process message once, and no output
 #     directory is left.
@@ -138,6 +140,13 @@ echo "== bank.csv, kprototypes, k swept"
 "${mpi[@]}" "$seg" run "$small" --method kprototypes --out "$out/kp_three" --quiet --no-explain --no-maps --threads 1
 same segments.csv "$out/kp_one" "$out/kp_three"
 same model.json "$out/kp_one" "$out/kp_three"
+
+echo "== bank.csv, batch kprototypes, sampled sweep (the final fit's passes on the ranks)"
+kpb=(--method kprototypes --kproto-batch --k 2..5 --sweep-all-max 2000 --sweep-sample 2000 --quiet --no-explain)
+"$seg" run "$small" "${kpb[@]}" --out "$out/kpb_one"
+"${mpi[@]}" "$seg" run "$small" "${kpb[@]}" --out "$out/kpb_three" --threads 1
+for f in segments.csv model.json maps.csv profiles.csv; do same $f "$out/kpb_one" "$out/kpb_three"; done
+same_metrics "$out/kpb_one" "$out/kpb_three"
 
 echo "== an invalid byte in the last rank's part"
 bad="$out/bad.csv"
