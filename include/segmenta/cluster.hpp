@@ -448,6 +448,17 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
 LcaModel fit_lca_from(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
                       ViewD init, const LcaParams& params);
 
+/// EM on these rows from the class parameters of `start` (a model of the same columns
+/// and category counts, e.g. fitted on a sample of the rows): its posterior of each row
+/// is the first M-step's input, so the result is fit_lca_from(numeric, codes,
+/// n_categories, start.predict_proba(numeric, codes), params), bit for bit. With
+/// params.comm of several ranks each rank computes the starting posterior of its own
+/// row blocks only, and reads only its own rows' numbers and codes for the fit (the
+/// inputs' checks excepted).
+LcaModel fit_lca_from_model(ViewD numeric, MatrixView<std::int32_t> codes,
+                            std::span<const std::int32_t> n_categories, const LcaModel& start,
+                            const LcaParams& params);
+
 /// The initial responsibilities of fit_lca's start `start` (hard, (n, k)).
 MatrixD lca_initial_responsibilities(ViewD numeric, MatrixView<std::int32_t> codes,
                                      std::span<const std::int32_t> n_categories, std::size_t k,

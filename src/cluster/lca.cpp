@@ -139,8 +139,12 @@ void combine_blocks(const Problem& pr, const std::vector<Stats>& part, std::size
   out.unpack(total.data());
 }
 
+/// The problem of a fit. With `comm` of several ranks, pr.share is this rank's share
+/// of the row blocks, and the columns' means and variances are running sums over the
+/// rows in order, folded along the ranks (each continues over its own rows), so a rank
+/// reads only its rows' numbers for them and gets one process's bits.
 Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
-                     double variance_floor) {
+                     double variance_floor, const Communicator* comm = nullptr) {
   Problem pr;
   pr.x = x;
   pr.codes = codes;
@@ -152,17 +156,45 @@ Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const st
     pr.levels.push_back(static_cast<std::size_t>(std::max<std::int32_t>(n_categories[c], 0)));
     pr.total_levels += pr.levels.back();
   }
+  pr.share = cluster_detail::RankShare::of(comm, Blocks{pr.n, kBlock}.count());
+  const Blocks blocks{pr.n, kBlock};
+  const std::size_t r0 = pr.share.distributed() ? pr.share.begin_row(blocks) : 0;
+  const std::size_t r1 = pr.share.distributed() ? pr.share.end_row(blocks) : pr.n;
+  // Running values over the rows in order, one column after another's: this rank's
+  // rows continue those of the ranks before it.
+  const auto over_rows = [&](std::span<double> running, auto&& add_rows) {
+    if (pr.share.distributed())
+      pr.share.comm->fold_in_rank_order(running, [&](std::span<double> v) { add_rows(v, r0, r1); });
+    else
+      add_rows(running, r0, r1);
+  };
+  std::vector<double> sum_count(2 * pr.p, 0.0);  // column d: sum at 2d, count at 2d + 1
+  over_rows(sum_count, [&](std::span<double> v, std::size_t b, std::size_t e) {
+    for (std::size_t d = 0; d < pr.p; ++d) {
+      double s = v[2 * d], m = v[2 * d + 1];
+      for (std::size_t i = b; i < e; ++i)
+        if (!std::isnan(x(i, d))) {
+          s += x(i, d);
+          m += 1;
+        }
+      v[2 * d] = s;
+      v[2 * d + 1] = m;
+    }
+  });
+  std::vector<double> mean_of(pr.p), squares(pr.p, 0.0);
+  for (std::size_t d = 0; d < pr.p; ++d)
+    mean_of[d] = sum_count[2 * d + 1] > 0 ? sum_count[2 * d] / sum_count[2 * d + 1] : 0.0;
+  over_rows(squares, [&](std::span<double> v, std::size_t b, std::size_t e) {
+    for (std::size_t d = 0; d < pr.p; ++d) {
+      const double mean = mean_of[d];
+      double ss = v[d];
+      for (std::size_t i = b; i < e; ++i)
+        if (!std::isnan(x(i, d))) ss += (x(i, d) - mean) * (x(i, d) - mean);
+      v[d] = ss;
+    }
+  });
   for (std::size_t d = 0; d < pr.p; ++d) {
-    double s = 0, m = 0;
-    for (std::size_t i = 0; i < pr.n; ++i)
-      if (!std::isnan(x(i, d))) {
-        s += x(i, d);
-        m += 1;
-      }
-    const double mean = m > 0 ? s / m : 0.0;
-    double ss = 0;
-    for (std::size_t i = 0; i < pr.n; ++i)
-      if (!std::isnan(x(i, d))) ss += (x(i, d) - mean) * (x(i, d) - mean);
+    const double m = sum_count[2 * d + 1], mean = mean_of[d], ss = squares[d];
     const double var = m > 0 ? ss / m : 0.0;
     pr.mean.push_back(mean);
     pr.var.push_back(var > 0 ? var : 1.0);
@@ -200,13 +232,15 @@ void add_row(const Problem& pr, std::size_t i, const double* ri, std::size_t k_r
 }
 
 /// Statistics of given responsibilities r (n, k), numeric sums centred on `centre` (p, k).
-void accumulate(const Problem& pr, ViewD r, std::size_t k, const std::vector<double>& centre, Stats& out) {
+/// r holds the rows [r_first, r_first + r.rows()), which cover this rank's blocks.
+void accumulate(const Problem& pr, ViewD r, std::size_t k, const std::vector<double>& centre, Stats& out,
+                std::size_t r_first = 0) {
   const Blocks blocks{pr.n, kBlock};
   std::vector<Stats> part(blocks.count());
   cluster_detail::share_parallel_blocks(pr.n, kBlock, pr.share, [&](std::size_t b, std::size_t e, std::size_t bi) {
     Stats& s = part[bi];
     s.reset(k, pr.p, pr.total_levels);
-    for (std::size_t i = b; i < e; ++i) add_row<>(pr, i, r.row(i), k, centre, s);
+    for (std::size_t i = b; i < e; ++i) add_row<>(pr, i, r.row(i - r_first), k, centre, s);
   });
   combine_blocks(pr, part, k, out);
 }
@@ -288,20 +322,20 @@ void log_joint(const Problem& pr, const Params& th, std::size_t i, double* lp) {
 /// The exponentials of the whole block go through one vectorised call.
 template <std::size_t K = 0>
 void normalise_rows(const Problem& pr, const Params& th, std::size_t b, std::size_t e, MatrixD& r, double* lp,
-                    double* lse) {
+                    double* lse, std::size_t r_first = 0) {
   const std::size_t k = K ? K : th.k, m = e - b;
   for (std::size_t i = b; i < e; ++i) {
     double* row = lp + (i - b) * k;
     log_joint<K>(pr, th, i, row);
     double mx = kNegInf;
     for (std::size_t j = 0; j < k; ++j) mx = std::max(mx, row[j]);
-    double* ri = r.row(i);
+    double* ri = r.row(i - r_first);
     for (std::size_t j = 0; j < k; ++j) ri[j] = row[j] - mx;
     lse[i - b] = mx;
   }
-  cluster_detail::lca_active().exp_nonpositive(r.row(b), m * k);
+  cluster_detail::lca_active().exp_nonpositive(r.row(b - r_first), m * k);
   for (std::size_t i = b; i < e; ++i) {
-    double* ri = r.row(i);
+    double* ri = r.row(i - r_first);
     double sum = 0;
     for (std::size_t j = 0; j < k; ++j) sum += ri[j];
     for (std::size_t j = 0; j < k; ++j) ri[j] /= sum;
@@ -378,13 +412,13 @@ void check_inputs(ViewD x, MatrixView<std::int32_t> codes, std::span<const std::
       if (std::isinf(x(i, d))) throw InvalidArgument(fmt::format("lca: row {}, numeric column {} is infinite", i, d));
 }
 
-LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& params) {
+LcaModel run_em(const Problem& pr, ViewD init, std::size_t k, const LcaParams& params, std::size_t init_first = 0) {
   LcaModel m;
   std::vector<double> centre(k * pr.p);
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t d = 0; d < pr.p; ++d) centre[d * k + j] = pr.mean[d];
   Stats s;
-  accumulate(pr, init, k, centre, s);
+  accumulate(pr, init, k, centre, s, init_first);
   Params th = m_step(pr, s, k, centre, params.smoothing);
   m.n_iter = 1;
   m.posterior.resize(pr.n, k);
@@ -523,10 +557,10 @@ LcaModel fit_lca_from(ViewD numeric, MatrixView<std::int32_t> codes, std::span<c
                       ViewD init, const LcaParams& params) {
   const std::size_t k = init.cols();
   check_inputs(numeric, codes, n_categories, k, params);
-  Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
-  if (init.rows() != pr.n)
-    throw InvalidArgument(fmt::format("lca: initial responsibilities have {} rows, data {}", init.rows(), pr.n));
-  pr.share = cluster_detail::RankShare::of(params.comm, Blocks{pr.n, kBlock}.count());
+  if (init.rows() != std::max(numeric.rows(), codes.rows()))
+    throw InvalidArgument(fmt::format("lca: initial responsibilities have {} rows, data {}", init.rows(),
+                                      std::max(numeric.rows(), codes.rows())));
+  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor, params.comm);
   LcaModel m = run_em(pr, init, k, params);
   finish_rows(pr, m);
   return m;
@@ -537,8 +571,7 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
   const std::size_t k = params.n_components;
   check_inputs(numeric, codes, n_categories, k, params);
   if (params.n_init == 0) throw InvalidArgument("lca: n_init must be >= 1");
-  Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor);
-  pr.share = cluster_detail::RankShare::of(params.comm, Blocks{pr.n, kBlock}.count());
+  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor, params.comm);
   // Several starts: each runs at most short_iter iterations, the best of them goes on
   // to convergence (EM restarted from a posterior is the same EM continued).
   LcaParams first = params;
@@ -579,11 +612,72 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
   return best;
 }
 
+namespace {
+
+/// A fitted model's parameters in the E-step's form, for the columns of `pr` (whose
+/// layout must be the model's).
+Params params_of(const LcaModel& model, const Problem& pr) {
+  const std::size_t k = model.weights.size();
+  Params th;
+  th.k = k;
+  th.weight = model.weights;
+  for (double w : model.weights) th.log_weight.push_back(w > 0 ? std::log(w) : kNegInf);
+  for (std::size_t d = 0; d < pr.p; ++d)
+    for (std::size_t j = 0; j < k; ++j) {
+      th.mu.push_back(model.means(j, d));
+      th.var.push_back(model.variances(j, d));
+    }
+  for (double v : th.var) {
+    th.inv_var.push_back(1.0 / v);
+    th.c.push_back(-0.5 * (std::log(2.0 * std::numbers::pi) + std::log(v)));
+  }
+  th.log_theta_t.assign(pr.total_levels * k, 0.0);
+  for (std::size_t c = 0; c < pr.q; ++c)
+    for (std::size_t j = 0; j < k; ++j)
+      for (std::size_t l = 0; l < pr.levels[c]; ++l)
+        th.log_theta_t[(pr.offset[c] + l) * k + j] = std::log(model.probabilities[c](j, l));
+  return th;
+}
+
+void check_model_columns(const LcaModel& model, ViewD numeric, MatrixView<std::int32_t> codes) {
+  if (numeric.cols() != model.means.cols() || codes.cols() != model.probabilities.size())
+    throw InvalidArgument(fmt::format("lca: the model has {} numeric and {} categorical columns, the data {} and {}",
+                                      model.means.cols(), model.probabilities.size(), numeric.cols(), codes.cols()));
+}
+
+}  // namespace
+
+LcaModel fit_lca_from_model(ViewD numeric, MatrixView<std::int32_t> codes,
+                            std::span<const std::int32_t> n_categories, const LcaModel& start,
+                            const LcaParams& params) {
+  const std::size_t k = start.n_components();
+  check_inputs(numeric, codes, n_categories, k, params);
+  check_model_columns(start, numeric, codes);
+  for (std::size_t c = 0; c < codes.cols(); ++c)
+    if (static_cast<std::int64_t>(start.probabilities[c].cols()) != std::max<std::int64_t>(n_categories[c], 0))
+      throw InvalidArgument(fmt::format("lca: categorical column {} has {} categories, the model {}", c,
+                                        n_categories[c], start.probabilities[c].cols()));
+  const Problem pr = make_problem(numeric, codes, n_categories, params.variance_floor, params.comm);
+  // The starting posterior of this rank's rows only (every row for one process), over
+  // the same blocks as the E-step, so each row has the bits predict_proba gives it.
+  const Blocks blocks{pr.n, kBlock};
+  const std::size_t first = pr.share.distributed() ? pr.share.begin_row(blocks) : 0;
+  const std::size_t last = pr.share.distributed() ? pr.share.end_row(blocks) : pr.n;
+  const Params th = params_of(start, pr);
+  MatrixD init(last - first, k);
+  cluster_detail::share_parallel_blocks(pr.n, kBlock, pr.share, [&](std::size_t b, std::size_t e, std::size_t) {
+    std::vector<double>& lp = t_log_joint;
+    lp.resize(kBlock * (k + 1));
+    normalise_rows(pr, th, b, e, init, lp.data(), lp.data() + kBlock * k, first);
+  });
+  LcaModel m = run_em(pr, init.view(), k, params, first);
+  finish_rows(pr, m);
+  return m;
+}
+
 MatrixD LcaModel::predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) const {
   const std::size_t k = weights.size();
-  if (numeric.cols() != means.cols() || codes.cols() != probabilities.size())
-    throw InvalidArgument(fmt::format("lca: the model has {} numeric and {} categorical columns, the data {} and {}",
-                                      means.cols(), probabilities.size(), numeric.cols(), codes.cols()));
+  check_model_columns(*this, numeric, codes);
   std::vector<std::int32_t> levels;
   for (const auto& t : probabilities) levels.push_back(static_cast<std::int32_t>(t.cols()));
   Problem pr;
@@ -598,24 +692,7 @@ MatrixD LcaModel::predict_proba(ViewD numeric, MatrixView<std::int32_t> codes) c
     pr.total_levels += pr.levels.back();
   }
   pr.flatten();
-  Params th;
-  th.k = k;
-  th.weight = weights;
-  for (double w : weights) th.log_weight.push_back(w > 0 ? std::log(w) : kNegInf);
-  for (std::size_t d = 0; d < pr.p; ++d)
-    for (std::size_t j = 0; j < k; ++j) {
-      th.mu.push_back(means(j, d));
-      th.var.push_back(variances(j, d));
-    }
-  for (double v : th.var) {
-    th.inv_var.push_back(1.0 / v);
-    th.c.push_back(-0.5 * (std::log(2.0 * std::numbers::pi) + std::log(v)));
-  }
-  th.log_theta_t.assign(pr.total_levels * k, 0.0);
-  for (std::size_t c = 0; c < pr.q; ++c)
-    for (std::size_t j = 0; j < k; ++j)
-      for (std::size_t l = 0; l < pr.levels[c]; ++l)
-        th.log_theta_t[(pr.offset[c] + l) * k + j] = std::log(probabilities[c](j, l));
+  const Params th = params_of(*this, pr);
   MatrixD r(pr.n, k);
   parallel_blocks(pr.n, kBlock, [&](std::size_t b, std::size_t e, std::size_t) {
     std::vector<double>& lp = t_log_joint;

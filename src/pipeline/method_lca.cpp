@@ -378,10 +378,7 @@ MethodResult fit(RunContext& ctx) {
     progress.note(fmt::format("EM on {} rows", n_all));
     progress.count_iterations(fp.max_iter);
     LcaModel full;
-    {
-      const MatrixD start = models[chosen].predict_proba(numeric, codes);
-      full = fit_lca_from(numeric, codes, data.levels, start.view(), fp);
-    }
+    full = fit_lca_from_model(numeric, codes, data.levels, models[chosen], fp);
     progress.finish();
     if (!full.converged)
       ctx.diag.info("lca", "not_converged",

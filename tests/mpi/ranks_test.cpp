@@ -14,6 +14,9 @@
 //    model's posterior stays on the ranks: each holds its own rows' (its share of the
 //    blocks, the ranks' rows in rank order making the n rows), the one process's bits,
 //    and a fit receives per row only the labels (4 bytes), not the posterior;
+//  * fit_lca_from and fit_lca_from_model (EM from a sample's class parameters, each
+//    rank computing its own rows' starting posterior) read only the rank's own rows:
+//    with the other ranks' rows spoilt, the one-process fit bit for bit;
 //  * fit_kprototypes_from with the batch algorithm shares the rows of its passes:
 //    each rank reads only its blocks' rows (the others are spoilt on purpose), and the
 //    run, its empty clusters' refills included, is one process's bit for bit;
@@ -434,6 +437,28 @@ void on_thread_counts(Check&& check) {
   set_num_threads(before);
 }
 
+/// The data with every row outside this rank's share of the blocks spoilt (numbers
+/// moved far, codes rotated; nothing with one rank): a function of several ranks that
+/// reads only its own rows returns what it returns on the clean data.
+struct Spoilt {
+  MatrixD x;
+  Matrix<std::int32_t> codes;
+};
+Spoilt spoil_other_ranks_rows(const MatrixD& x, const Matrix<std::int32_t>& codes,
+                                    const std::vector<std::int32_t>& levels, std::size_t block_rows = 4096) {
+  Spoilt s{x, codes};
+  const Blocks blocks{std::max(x.rows(), codes.rows()), block_rows};
+  const detail::BlockShare share = detail::BlockShare::of(&world(), blocks.count());
+  const std::size_t r0 = share.distributed() ? share.begin_row(blocks) : 0;
+  const std::size_t r1 = share.distributed() ? share.end_row(blocks) : blocks.n;
+  for (std::size_t i = 0; i < blocks.n; ++i) {
+    if (i >= r0 && i < r1) continue;
+    for (std::size_t j = 0; j < x.cols(); ++j) s.x(i, j) = 1e3 + 7.0 * static_cast<double>(j);
+    for (std::size_t j = 0; j < codes.cols(); ++j) s.codes(i, j) = (std::max(codes(i, j), 0) + 1) % levels[j];
+  }
+  return s;
+}
+
 void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::size_t n_init, bool missing) {
   SCOPED_TRACE(::testing::Message() << "lca n " << n << " p " << p << " q " << q << " k " << k);
   const Mixed d = mixed(n, p, q, 3, missing, 5 + n);
@@ -459,6 +484,27 @@ void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::
     const LcaModel s2 = fit_lca_from(d.x.view(), d.codes.view(), d.levels, alone.posterior.view(), from);
     expect_same_lca(a2, s2);
     expect_own_posterior_rows(s2, n);
+    // The columns' statistics and EM read only the rank's own rows: the other ranks'
+    // rows spoilt, the same fit.
+    const Spoilt spoilt = spoil_other_ranks_rows(d.x, d.codes, d.levels, 1024);
+    expect_same_lca(a2, fit_lca_from(spoilt.x.view(), spoilt.codes.view(), d.levels, alone.posterior.view(), from));
+    // From a model's class parameters (the final fit of a sampled sweep): one process's
+    // fit_lca_from on the model's predict_proba, and on the ranks each computes its
+    // own rows' starting posterior and reads no other rank's rows.
+    LcaParams sub = params;
+    sub.comm = nullptr;
+    sub.n_init = 1;
+    const std::size_t half = n / 2;
+    const LcaModel start = fit_lca(MatrixView<double>(d.x.data(), half, d.x.cols()),
+                                   MatrixView<std::int32_t>(d.codes.data(), half, d.codes.cols()), d.levels, sub);
+    from.comm = nullptr;
+    const LcaModel a3 =
+        fit_lca_from(d.x.view(), d.codes.view(), d.levels, start.predict_proba(d.x.view(), d.codes.view()).view(), from);
+    expect_same_lca(a3, fit_lca_from_model(d.x.view(), d.codes.view(), d.levels, start, from));
+    from.comm = &world();
+    const LcaModel s3 = fit_lca_from_model(spoilt.x.view(), spoilt.codes.view(), d.levels, start, from);
+    expect_same_lca(a3, s3);
+    expect_own_posterior_rows(s3, n);
   });
 }
 
@@ -529,30 +575,10 @@ std::uint64_t received_during(Fit&& fit) {
 // outside this rank's share is spoilt first (numbers moved far, codes rotated): the
 // fit must still be one process's on the clean rows, so a rank that read another
 // rank's rows fails (with one rank nothing is spoilt).
-namespace {
-struct SpoiltKproto {
-  MatrixD x;
-  Matrix<std::int32_t> codes;
-};
-SpoiltKproto spoil_other_ranks_rows(const MatrixD& x, const Matrix<std::int32_t>& codes,
-                                    const std::vector<std::int32_t>& levels) {
-  SpoiltKproto s{x, codes};
-  const Blocks blocks{x.rows(), 4096};
-  const detail::BlockShare share = detail::BlockShare::of(&world(), blocks.count());
-  const std::size_t r0 = share.distributed() ? share.begin_row(blocks) : 0;
-  const std::size_t r1 = share.distributed() ? share.end_row(blocks) : x.rows();
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    if (i >= r0 && i < r1) continue;
-    for (std::size_t j = 0; j < x.cols(); ++j) s.x(i, j) = 1e3 + 7.0 * static_cast<double>(j);
-    for (std::size_t j = 0; j < codes.cols(); ++j) s.codes(i, j) = (codes(i, j) + 1) % levels[j];
-  }
-  return s;
-}
-}  // namespace
 
 TEST(KPrototypesOnRanks, BatchRunSharesTheRowsAndMatchesOneProcess) {
   const Mixed d = mixed(30000, 4, 3, 5, false, 33);  // 8 blocks
-  const SpoiltKproto spoilt = spoil_other_ranks_rows(d.x, d.codes, d.levels);
+  const Spoilt spoilt = spoil_other_ranks_rows(d.x, d.codes, d.levels);
   const std::size_t k = 5;
   MatrixD c0(k, d.x.cols());
   Matrix<std::int32_t> m0(k, d.codes.cols());
@@ -615,7 +641,7 @@ TEST(KPrototypesOnRanks, BatchRefillOfEmptyClustersMatchesOneProcess) {
       params.comm = nullptr;
       const KPrototypesModel alone = fit_kprototypes_from(x.view(), codes.view(), c0.view(), m0.view(), params);
       EXPECT_GE(alone.empty_reseeds, 1u) << "the empty-cluster refill was not exercised";
-      const SpoiltKproto spoilt = spoil_other_ranks_rows(x, codes, {2});
+      const Spoilt spoilt = spoil_other_ranks_rows(x, codes, {2});
       params.comm = &world();
       const KPrototypesModel shared =
           fit_kprototypes_from(spoilt.x.view(), spoilt.codes.view(), c0.view(), m0.view(), params);
