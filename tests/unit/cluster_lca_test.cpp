@@ -5,6 +5,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "cluster/lca_isa.hpp"
@@ -177,6 +178,32 @@ TEST(Lca, RejectsBadInput) {
   p = params(2);
   std::vector<std::int32_t> short_levels{3};
   EXPECT_THROW(fit_lca(d.x.view(), d.codes.view(), short_levels, p), InvalidArgument);
+  // A starting model of other columns or other category counts.
+  const LcaModel start = fit_lca(d.x.view(), d.codes.view(), d.levels, p);
+  std::vector<std::int32_t> more_levels = d.levels;
+  ++more_levels[0];
+  EXPECT_THROW(fit_lca_from_model(d.x.view(), d.codes.view(), more_levels, start, p), InvalidArgument);
+  const MatrixD fewer = MatrixD(d.x.rows(), d.x.cols() - 1, 0.0);
+  EXPECT_THROW(fit_lca_from_model(fewer.view(), d.codes.view(), d.levels, start, p), InvalidArgument);
+}
+
+// EM from a model's class parameters is EM from that model's posterior of the rows.
+TEST(Lca, FromAModelIsFromItsPosterior) {
+  const Planted d = planted(3000);
+  LcaParams p = params(3);
+  p.n_init = 1;
+  const std::size_t half = 1500;
+  const LcaModel start = fit_lca(MatrixView<double>(d.x.data(), half, d.x.cols()),
+                                 MatrixView<std::int32_t>(d.codes.data(), half, d.codes.cols()), d.levels, p);
+  const MatrixD post = start.predict_proba(d.x.view(), d.codes.view());
+  const LcaModel a = fit_lca_from(d.x.view(), d.codes.view(), d.levels, post.view(), p);
+  const LcaModel b = fit_lca_from_model(d.x.view(), d.codes.view(), d.levels, start, p);
+  EXPECT_EQ(a.labels, b.labels);
+  ASSERT_EQ(a.posterior.rows(), b.posterior.rows());
+  EXPECT_EQ(0, std::memcmp(a.posterior.data(), b.posterior.data(), a.posterior.rows() * 3 * sizeof(double)));
+  EXPECT_EQ(a.objective_trace, b.objective_trace);
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_EQ(a.n_iter, b.n_iter);
 }
 
 // The E-step's exponential: every variant the CPU runs gives the same bits, within
