@@ -1,6 +1,7 @@
 // The column plan: which source column becomes which features, fitted once and
 // replayed on new tables by PrepModel::transform.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <span>
 
@@ -370,25 +371,54 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   // Finite numbers can still be too large to transform and standardise (1e308
   // squared): say which column, rather than letting a later stage meet a NaN. (One
   // pass along the rows first; the column order of the message only when one is.)
+  // On ranks each checks the rows it prepared, and the first column with such a value
+  // on any rank, at its first row over the ranks, is every rank's error (the value
+  // quoted comes from the rank that holds the row).
   const MatrixD& f = result.features;
-  const std::size_t cells = f.rows() * f.cols();
+  const std::size_t r0 = share.distributed() ? share.begin_row() : 0;
+  const std::size_t r1 = share.distributed() ? share.end_row() : f.rows();
   bool all_finite = true;
-  for (std::size_t c = 0; c < cells && all_finite; ++c) all_finite = std::isfinite(f.data()[c]);
+  for (std::size_t c = r0 * f.cols(); c < r1 * f.cols() && all_finite; ++c) all_finite = std::isfinite(f.data()[c]);
+  const auto none = static_cast<std::int64_t>(f.rows());
+  // Column j's first such row on this rank's rows (n: none) at 2j, and at 2j + 1 the
+  // bits of the source column's number there.
+  std::vector<std::int64_t> first_bad(2 * f.cols(), none);
+  const auto source_of = [&](std::size_t j, std::string& column) {
+    column = model.feature_names[j];
+    for (const FeatureBlock& b : model.blocks)
+      if (j >= b.first_feature && j < b.first_feature + b.n_features) column = b.column;
+    std::size_t source_col = table.cols();
+    for (std::size_t c = 0; c < table.cols(); ++c)
+      if (table.column(c).name == column) source_col = c;
+    return source_col < table.cols() && table.column(source_col).is_numeric() ? source_col : table.cols();
+  };
+  std::string column;
   for (std::size_t j = 0; j < f.cols() && !all_finite; ++j)
-    for (std::size_t i = 0; i < f.rows(); ++i)
+    for (std::size_t i = r0; i < r1; ++i)
       if (!std::isfinite(f(i, j))) {
-        std::string column = model.feature_names[j];
-        std::size_t source_col = table.cols();
-        for (const FeatureBlock& b : model.blocks)
-          if (j >= b.first_feature && j < b.first_feature + b.n_features) column = b.column;
-        for (std::size_t c = 0; c < table.cols(); ++c)
-          if (table.column(c).name == column) source_col = c;
-        std::string value;
-        if (source_col < table.cols() && table.column(source_col).is_numeric())
-          value = fmt::format(" (data row {} holds {})", i + 1, format_double(table.column(source_col).numbers[i]));
-        throw DataError(fmt::format("{}: column '{}': the values are too large to transform and standardise{}",
-                                    table.source().empty() ? std::string("the table") : table.source(), column, value));
+        first_bad[2 * j] = static_cast<std::int64_t>(i);
+        if (const std::size_t c = source_of(j, column); c < table.cols())
+          first_bad[2 * j + 1] = std::bit_cast<std::int64_t>(table.column(c).numbers[i]);
+        break;
       }
+  if (share.distributed()) {
+    const std::vector<std::int64_t> all = share.comm->allgather(std::span<const std::int64_t>(first_bad));
+    for (std::size_t at = 0; at + 1 < all.size(); at += 2) {
+      const std::size_t j = (at / 2) % f.cols();
+      if (all[at] < first_bad[2 * j]) {
+        first_bad[2 * j] = all[at];
+        first_bad[2 * j + 1] = all[at + 1];
+      }
+    }
+  }
+  for (std::size_t j = 0; j < f.cols(); ++j)
+    if (const auto i = static_cast<std::size_t>(first_bad[2 * j]); i < f.rows()) {
+      std::string value;
+      if (source_of(j, column) < table.cols())
+        value = fmt::format(" (data row {} holds {})", i + 1, format_double(std::bit_cast<double>(first_bad[2 * j + 1])));
+      throw DataError(fmt::format("{}: column '{}': the values are too large to transform and standardise{}",
+                                  table.source().empty() ? std::string("the table") : table.source(), column, value));
+    }
   return result;
 }
 

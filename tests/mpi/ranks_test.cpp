@@ -63,8 +63,8 @@
 //    the one-process features, lambdas, means, scales, medians and diagnostics bit for
 //    bit, on a table with missing values and skewed columns, standard and blog
 //    presets, with rows enough for every rank and so few that some have none; each
-//    rank prepared about 1/N of the rows; an infinite value is the same error on
-//    every rank.
+//    rank prepared about 1/N of the rows; an infinite value, and values too large to
+//    transform found on different ranks, are the same error on every rank.
 //  * whether a numeric identifier's numbers are all distinct over the ranks
 //    (io_detail::numbers_distinct_on_ranks): one process's sort-and-compare decision
 //    on numbers in file order, shuffled, with a repeat within or across ranks, and
@@ -1760,6 +1760,39 @@ TEST(PrepOnRanks, AnInfiniteValueIsTheSameErrorOnEveryRank) {
     shared = e.what();
   }
   EXPECT_NE(alone, "");
+  EXPECT_EQ(alone, shared);
+}
+
+// Values too large to transform and standardise, on the last rank's rows of the
+// second column: each rank checks the rows it prepared (a standardised column with
+// such values is not finite anywhere, so every rank finds it), and the error is one
+// process's on every rank: the column, the first row and the number it holds.
+TEST(PrepOnRanks, ValuesTooLargeAreTheSameErrorOnEveryRank) {
+  const std::size_t n = 6000;
+  std::vector<double> a(n), b(n), c(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    a[i] = static_cast<double>(i % 89) * 0.25;
+    b[i] = static_cast<double>(i % 31) - 3.0;
+    c[i] = static_cast<double>(i % 7);
+  }
+  b[5500] = 1e308;
+  b[5600] = -1.5e308;
+  c[5700] = 1.25e308;
+  const Table table("huge.csv", {test::numeric("a", a), test::numeric("b", b), test::numeric("c", c)});
+  std::string alone, shared;
+  PrepParams pp;
+  try {
+    fit_prep(table, pp);
+  } catch (const DataError& e) {
+    alone = e.what();
+  }
+  pp.comm = &world();
+  try {
+    fit_prep(table, pp);
+  } catch (const DataError& e) {
+    shared = e.what();
+  }
+  EXPECT_NE(alone.find("column 'b'"), std::string::npos) << alone;
   EXPECT_EQ(alone, shared);
 }
 
