@@ -1,6 +1,7 @@
 // run(): read the source, segment() it, write the outputs, summarise.
 #include <algorithm>
 #include <ctime>
+#include <optional>
 #include <span>
 
 #include <fmt/format.h>
@@ -13,6 +14,24 @@
 #include "postgres_sink.hpp"
 
 namespace segmenta {
+namespace {
+
+/// "rank 0: [R rows typed, ]B bytes received; rank 1: …" for metrics.json's note on
+/// the reading: every rank's bytes received since `gathered_before` and, when given,
+/// the rows it typed, gathered on every rank.
+std::string read_per_rank(const Communicator& comm, std::uint64_t gathered_before,
+                          std::optional<std::size_t> rows_typed) {
+  const std::int64_t mine[] = {static_cast<std::int64_t>(rows_typed.value_or(0)),
+                               static_cast<std::int64_t>(comm.bytes_gathered() - gathered_before)};
+  const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine, 2));
+  std::string per_rank;
+  for (std::size_t r = 0; r + 1 < all.size(); r += 2)
+    per_rank += fmt::format("{}rank {}: {}{} bytes received", r ? "; " : "", r / 2,
+                            rows_typed ? fmt::format("{} rows typed, ", all[r]) : "", all[r + 1]);
+  return per_rank;
+}
+
+}  // namespace
 
 RunSummary run(const RunParams& params) {
   if (params.data.empty()) throw ParameterError("data", "no input file given");
@@ -62,13 +81,8 @@ RunSummary run(const RunParams& params) {
   if (several && !is_postgres_uri(params.data)) {
     data = read_csv_on_ranks(params.data, csv, comm);
     const io_detail::RanksReadCount count = io_detail::last_read_on_ranks();
-    const std::int64_t mine[] = {static_cast<std::int64_t>(count.rows_typed),
-                                 static_cast<std::int64_t>(comm.bytes_gathered() - read_gathered_before)};
-    const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(mine, 2));
-    std::string per_rank;
-    for (std::size_t r = 0; r + 1 < all.size(); r += 2)
-      per_rank += fmt::format("{}rank {}: {}{} bytes received", r ? "; " : "", r / 2,
-                              count.fast ? fmt::format("{} rows typed, ", all[r]) : "", all[r + 1]);
+    const std::string per_rank = read_per_rank(
+        comm, read_gathered_before, count.fast ? std::optional<std::size_t>(count.rows_typed) : std::nullopt);
     read_note = fmt::format("{} ranks read {}: {}; {}", comm.size(), params.data,
                             count.fast ? "each split and typed the records of its share of the bytes, the column "
                                          "types and levels merged, and the typed rows were gathered"
@@ -84,11 +98,7 @@ RunSummary run(const RunParams& params) {
     data = io_detail::read_on_root(
         [&] { return open_source(params.data, csv, PostgresQuery{params.table, params.query})->read(); }, comm,
         load_diagnostics, dates, &broadcast);
-    const std::int64_t received = static_cast<std::int64_t>(comm.bytes_gathered() - read_gathered_before);
-    const std::vector<std::int64_t> all = comm.allgather(std::span<const std::int64_t>(&received, 1));
-    std::string per_rank;
-    for (std::size_t r = 0; r < all.size(); ++r)
-      per_rank += fmt::format("{}rank {}: {} bytes received", r ? "; " : "", r, all[r]);
+    const std::string per_rank = read_per_rank(comm, read_gathered_before, std::nullopt);
     read_note = fmt::format("{} ranks read {}: rank 0 alone read the database and broadcast {} bytes (the typed "
                             "table, its provenance and the reading's notes); {}",
                             comm.size(), redact_postgres_uri(params.data), broadcast, per_rank);
