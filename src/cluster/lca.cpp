@@ -160,8 +160,8 @@ Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const st
   const Blocks blocks{pr.n, kBlock};
   const std::size_t r0 = pr.share.distributed() ? pr.share.begin_row(blocks) : 0;
   const std::size_t r1 = pr.share.distributed() ? pr.share.end_row(blocks) : pr.n;
-  // Running values over the rows in order, one column after another's: this rank's
-  // rows continue those of the ranks before it.
+  // Running values over the rows in row order (each column's its own): this rank's
+  // rows continue the sums of the ranks before it.
   const auto over_rows = [&](std::span<double> running, auto&& add_rows) {
     if (pr.share.distributed())
       pr.share.comm->fold_in_rank_order(running, [&](std::span<double> v) { add_rows(v, r0, r1); });
