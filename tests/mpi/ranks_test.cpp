@@ -111,7 +111,8 @@
 //    row outside a rank's share of the blocks NaN and its label a value no row has, no
 //    rank read one of them, each read about 1/N of the rows, and each received a few
 //    running sums and label counts, not 8 bytes a row. A non-finite value in a later
-//    rank's rows is the one-process error.
+//    rank's rows is the one-process error. The sweep's evaluation of every k
+//    (evaluate_fits with KChoice::comm) gives the one-process criteria too.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -2896,6 +2897,31 @@ TEST(CriteriaOnRanks, ANonFiniteValueIsTheOneProcessError) {
   }
   EXPECT_NE(alone.find("row 12000, column 3"), std::string::npos) << alone;
   EXPECT_EQ(alone, shared);
+}
+
+TEST(CriteriaOnRanks, SweepEvaluationMatchesOneProcess) {
+  // evaluate_fits with KChoice::comm: every k's criteria on the ranks' rows.
+  const std::size_t n = 20000, p = 6;
+  const MatrixD x = blobs<double>(n, p, 4, 520);
+  std::vector<detail::KFit> fits;
+  for (const std::size_t k : {std::size_t{2}, std::size_t{3}, std::size_t{5}}) {
+    detail::KFit f;
+    f.k = k;
+    f.labels = some_labels(n, k, 521 + k);
+    fits.push_back(std::move(f));
+  }
+  detail::KChoice choice;
+  Diagnostics diag_alone, diag_shared;
+  const detail::Evaluation alone = detail::evaluate_fits<double>(x.view(), fits, 500, 7, diag_alone, choice);
+  choice.comm = &world();
+  const detail::Evaluation shared = detail::evaluate_fits<double>(x.view(), fits, 500, 7, diag_shared, choice);
+  ASSERT_EQ(alone.points.size(), shared.points.size());
+  for (std::size_t i = 0; i < alone.points.size(); ++i) {
+    EXPECT_TRUE(same_bits(alone.points[i].calinski_harabasz, shared.points[i].calinski_harabasz)) << "k " << fits[i].k;
+    EXPECT_TRUE(same_bits(alone.points[i].davies_bouldin, shared.points[i].davies_bouldin)) << "k " << fits[i].k;
+    EXPECT_TRUE(same_bits(alone.points[i].silhouette, shared.points[i].silhouette)) << "k " << fits[i].k;
+    EXPECT_TRUE(std::isfinite(alone.points[i].calinski_harabasz));
+  }
 }
 
 int main(int argc, char** argv) {
