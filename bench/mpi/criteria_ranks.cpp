@@ -72,11 +72,10 @@ int main(int argc, char** argv) {
     bytes = comm.bytes_gathered() - b0;
     same = same && same_bits(ch, sch) && same_bits(db, sdb);
   }
-  const std::vector<std::string> lines = comm.allgather_bytes(
-      fmt::format("rank {}: {} rows x {} features, k = {}; Calinski-Harabasz + Davies-Bouldin alone {:.3f} s, shared "
-                  "{:.3f} s ({} bytes received); {}",
-                  comm.rank(), x.rows(), x.cols(), k, median(alone), median(shared), bytes,
-                  same ? "same bits" : "RESULTS DIFFER"));
+  const std::vector<std::string> lines = comm.allgather_bytes(fmt::format(
+      "rank {}: {} rows x {} features, k = {}; Calinski-Harabasz + Davies-Bouldin alone {:.3f} s, shared "
+      "{:.3f} s ({} bytes received); {}",
+      comm.rank(), x.rows(), x.cols(), k, median(alone), median(shared), bytes, same ? "same bits" : "RESULTS DIFFER"));
   if (comm.rank() == 0)
     for (const std::string& l : lines) std::printf("%s\n", l.c_str());
   finish_mpi();

@@ -116,8 +116,8 @@ detail::EncodedLabels encode_own_labels(Labels labels, const OwnRows& own) {
 // the sum of its rows in row order divided by their count, as one process computes
 // them (calinski_harabasz_of, cluster_means).
 template <class T>
-std::vector<double> means_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc,
-                                   const OwnRows& own, std::vector<double>* mean) {
+std::vector<double> means_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
+                                   std::vector<double>* mean) {
   const std::size_t p = x.cols(), k = enc.k(), off = mean ? p : 0;
   std::vector<double> sums(off + k * p, 0.0);
   std::vector<T> scratch(p);
@@ -143,9 +143,8 @@ std::vector<double> means_on_ranks(const detail::RowSource<T>& x, const detail::
 // per_cluster_sum on the ranks: the terms f(d²) of this rank's rows on its threads,
 // then added per cluster in row order along the ranks.
 template <class T, class F>
-double per_cluster_sum_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc,
-                                const OwnRows& own, const std::vector<double>& means, F f,
-                                std::vector<double>* per_cluster = nullptr) {
+double per_cluster_sum_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
+                                const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
   const std::size_t p = x.cols();
   std::vector<double> term(own.r1 - own.r0, 0.0);
   detail::parallel_own_blocks(own.blocks, own.share, [&](std::size_t b, std::size_t e, std::size_t) {

@@ -13,8 +13,8 @@ namespace segmenta::detail {
 /// A labeling re-coded to 0..k-1 in increasing order of the original values,
 /// with the number of rows carrying each code.
 struct EncodedLabels {
-  std::vector<std::int32_t> codes;  // (n)
-  std::vector<std::size_t> counts;  // (k)
+  std::vector<std::int32_t> codes;   // (n)
+  std::vector<std::size_t> counts;   // (k)
   std::vector<std::int32_t> values;  // (k): the label value of each code, increasing
   std::size_t k() const noexcept { return counts.size(); }
 };
