@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,33 +44,11 @@ double sq_dist_to(const T* r, const double* c, std::size_t p) {
 
 // Per-cluster sums of f(squared distance to the cluster mean), added per cluster and
 // then over clusters in label order (the order scikit-learn and yellowbrick use).
-// With `comm` (several ranks) each rank computes the terms f(d²) of its share of the
-// rows' blocks, the terms are gathered in row order and every rank adds them in row
-// order, as one process does: the same bits.
 template <class T, class F>
 double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabels& enc,
-                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr,
-                       const Communicator* comm = nullptr) {
+                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
   const std::size_t p = x.cols();
   std::vector<double> sums(enc.k(), 0.0);
-  if (comm != nullptr && comm->size() > 1) {
-    const Blocks blocks{x.rows(), 4096};
-    const detail::BlockShare share = detail::BlockShare::of(comm, blocks.count());
-    std::vector<double> term(x.rows(), 0.0);
-    detail::parallel_own_blocks(blocks, share, [&](std::size_t b, std::size_t e, std::size_t) {
-      std::vector<T> scratch(p);
-      for (std::size_t i = b; i < e; ++i) {
-        const auto c = static_cast<std::size_t>(enc.codes[i]);
-        term[i] = f(sq_dist_to(x.row(i, scratch.data()), means.data() + c * p, p));
-      }
-    });
-    detail::gather_block_rows(share, blocks, 1, term.data(), "dispersion");
-    for (std::size_t i = 0; i < x.rows(); ++i) sums[static_cast<std::size_t>(enc.codes[i])] += term[i];
-    double total = 0.0;
-    for (double v : sums) total += v;
-    if (per_cluster) *per_cluster = std::move(sums);
-    return total;
-  }
   std::vector<T> scratch(p);
   for (std::size_t i = 0; i < x.rows(); ++i) {
     const auto c = static_cast<std::size_t>(enc.codes[i]);
@@ -81,19 +60,139 @@ double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabel
   return total;
 }
 
+// ---- Several ranks: each reads its own rows ------------------------------------
+// With a communicator of several ranks, rank r reads only the rows of its share of
+// the 4,096-row blocks (detail::BlockShare) and their labels. One process's sums run
+// over the rows in row order, each value on its own accumulator; the ranks' shares
+// are consecutive ranges of blocks in rank order, so the same additions in the same
+// order are made by passing the running sums along the ranks (fold_own_blocks): rank
+// 0 adds its rows to the zeros one process starts from, rank 1 continues from its
+// values, and so on. What travels is the running sums ((k + 1) p values, then k), the
+// ranks' distinct label values and the clusters' row counts (integers, exact), never
+// a value per row: every result is bit for bit that of one process.
+
+struct OwnRows {
+  Blocks blocks{0, 4096};
+  detail::BlockShare share;
+  std::size_t r0 = 0, r1 = 0;  // this rank's rows [r0, r1)
+  static OwnRows of(std::size_t n, const Communicator* comm) {
+    OwnRows o;
+    o.blocks = Blocks{n, 4096};
+    o.share = detail::BlockShare::of(comm, o.blocks.count());
+    o.r0 = o.share.begin_row(o.blocks);
+    o.r1 = o.share.end_row(o.blocks);
+    return o;
+  }
+};
+
+// encode_labels over every rank's rows, from this rank's labels: the codes of this
+// rank's rows (codes[i - r0]), the counts and values of all the rows. The codes
+// number the values present in any rank's rows (the union of each rank's distinct
+// values, k a rank at most) in increasing order, as encode_labels numbers them; the
+// counts are exact integer sums.
+detail::EncodedLabels encode_own_labels(Labels labels, const OwnRows& own) {
+  detail::EncodedLabels mine = detail::encode_labels(labels.subspan(own.r0, own.r1 - own.r0));
+  const std::vector<std::int64_t> local(mine.values.begin(), mine.values.end());
+  std::vector<std::int64_t> all = own.share.comm->allgather(local);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  detail::EncodedLabels out;
+  out.values.assign(all.begin(), all.end());
+  std::vector<std::int32_t> to_global(mine.k());
+  std::vector<std::int64_t> counts(all.size(), 0);
+  for (std::size_t c = 0; c < mine.k(); ++c) {
+    const auto g = static_cast<std::size_t>(std::lower_bound(all.begin(), all.end(), local[c]) - all.begin());
+    to_global[c] = static_cast<std::int32_t>(g);
+    counts[g] = static_cast<std::int64_t>(mine.counts[c]);
+  }
+  for (std::int32_t& c : mine.codes) c = to_global[static_cast<std::size_t>(c)];
+  out.codes = std::move(mine.codes);
+  const std::vector<std::int64_t> total = own.share.comm->allreduce_sum(counts);
+  out.counts.assign(total.begin(), total.end());
+  return out;
+}
+
+// The overall mean (p, when `mean` is set) and the cluster means (k, p): each value
+// the sum of its rows in row order divided by their count, as one process computes
+// them (calinski_harabasz_of, cluster_means).
+template <class T>
+std::vector<double> means_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
+                                   std::vector<double>* mean) {
+  const std::size_t p = x.cols(), k = enc.k(), off = mean ? p : 0;
+  std::vector<double> sums(off + k * p, 0.0);
+  std::vector<T> scratch(p);
+  detail::fold_own_blocks(own.share, own.blocks.count(), sums, [&](std::size_t b, std::span<double> running) {
+    for (std::size_t i = own.blocks.begin(b); i < own.blocks.end(b); ++i) {
+      const T* r = x.row(i, scratch.data());
+      if (mean)
+        for (std::size_t j = 0; j < p; ++j) running[j] += static_cast<double>(r[j]);
+      double* m = running.data() + off + static_cast<std::size_t>(enc.codes[i - own.r0]) * p;
+      for (std::size_t j = 0; j < p; ++j) m[j] += static_cast<double>(r[j]);
+    }
+  });
+  if (mean) {
+    mean->assign(sums.begin(), sums.begin() + static_cast<std::ptrdiff_t>(p));
+    for (double& v : *mean) v /= static_cast<double>(x.rows());
+  }
+  std::vector<double> means(sums.begin() + static_cast<std::ptrdiff_t>(off), sums.end());
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t j = 0; j < p; ++j) means[c * p + j] /= static_cast<double>(enc.counts[c]);
+  return means;
+}
+
+// per_cluster_sum on the ranks: the terms f(d²) of this rank's rows on its threads,
+// then added per cluster in row order along the ranks.
+template <class T, class F>
+double per_cluster_sum_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
+                                const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
+  const std::size_t p = x.cols();
+  std::vector<double> term(own.r1 - own.r0, 0.0);
+  detail::parallel_own_blocks(own.blocks, own.share, [&](std::size_t b, std::size_t e, std::size_t) {
+    std::vector<T> scratch(p);
+    for (std::size_t i = b; i < e; ++i) {
+      const auto c = static_cast<std::size_t>(enc.codes[i - own.r0]);
+      term[i - own.r0] = f(sq_dist_to(x.row(i, scratch.data()), means.data() + c * p, p));
+    }
+  });
+  std::vector<double> sums(enc.k(), 0.0);
+  detail::fold_own_blocks(own.share, own.blocks.count(), sums, [&](std::size_t b, std::span<double> running) {
+    for (std::size_t i = own.blocks.begin(b); i < own.blocks.end(b); ++i)
+      running[static_cast<std::size_t>(enc.codes[i - own.r0])] += term[i - own.r0];
+  });
+  double total = 0.0;
+  for (double v : sums) total += v;
+  if (per_cluster) *per_cluster = std::move(sums);
+  return total;
+}
+
+// True when `comm` has several ranks (the criteria then read own rows only).
+bool on_ranks(const Communicator* comm) { return comm != nullptr && comm->size() > 1; }
+
+// ---- end of several ranks ------------------------------------------------------
+
 template <class T>
 double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels, const Communicator* comm = nullptr) {
-  const detail::EncodedLabels enc = detail::encode_labels(labels);
-  detail::check_number_of_labels(enc, "labels");
-  const std::size_t n = x.rows(), p = x.cols(), k = enc.k();
-  std::vector<double> mean(p, 0.0);
-  std::vector<T> scratch(p);
-  for (std::size_t i = 0; i < n; ++i) {
-    const T* r = x.row(i, scratch.data());
-    for (std::size_t j = 0; j < p; ++j) mean[j] += static_cast<double>(r[j]);
+  const std::size_t n = x.rows(), p = x.cols();
+  std::vector<double> mean(p, 0.0), means;
+  detail::EncodedLabels enc;
+  OwnRows own;
+  if (on_ranks(comm)) {
+    own = OwnRows::of(n, comm);
+    enc = encode_own_labels(labels, own);
+    detail::check_number_of_labels(enc.k(), n, "labels");
+    means = means_on_ranks(x, enc, own, &mean);
+  } else {
+    enc = detail::encode_labels(labels);
+    detail::check_number_of_labels(enc, "labels");
+    std::vector<T> scratch(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      const T* r = x.row(i, scratch.data());
+      for (std::size_t j = 0; j < p; ++j) mean[j] += static_cast<double>(r[j]);
+    }
+    for (double& v : mean) v /= static_cast<double>(n);
+    means = cluster_means(x, enc);
   }
-  for (double& v : mean) v /= static_cast<double>(n);
-  const std::vector<double> means = cluster_means(x, enc);
+  const std::size_t k = enc.k();
   double extra = 0.0;
   for (std::size_t c = 0; c < k; ++c) {
     double s = 0.0;
@@ -103,20 +202,32 @@ double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels, const 
     }
     extra += static_cast<double>(enc.counts[c]) * s;
   }
-  const double intra = per_cluster_sum(x, enc, means, [](double d2) { return d2; }, nullptr, comm);
+  auto identity = [](double d2) { return d2; };
+  const double intra = on_ranks(comm) ? per_cluster_sum_on_ranks(x, enc, own, means, identity)
+                                      : per_cluster_sum(x, enc, means, identity);
   if (intra == 0.0) return 1.0;
   return extra * static_cast<double>(n - k) / (intra * (static_cast<double>(k) - 1.0));
 }
 
 template <class T>
 double davies_bouldin_of(const detail::RowSource<T>& x, Labels labels, const Communicator* comm = nullptr) {
-  const detail::EncodedLabels enc = detail::encode_labels(labels);
-  detail::check_number_of_labels(enc, "labels");
-  const std::size_t p = x.cols(), k = enc.k();
-  const std::vector<double> means = cluster_means(x, enc);
-  std::vector<double> intra;
-  per_cluster_sum(
-      x, enc, means, [](double d2) { return std::sqrt(d2); }, &intra, comm);
+  const std::size_t p = x.cols();
+  auto distance = [](double d2) { return std::sqrt(d2); };
+  std::vector<double> means, intra;
+  detail::EncodedLabels enc;
+  if (on_ranks(comm)) {
+    const OwnRows own = OwnRows::of(x.rows(), comm);
+    enc = encode_own_labels(labels, own);
+    detail::check_number_of_labels(enc.k(), x.rows(), "labels");
+    means = means_on_ranks(x, enc, own, nullptr);
+    per_cluster_sum_on_ranks(x, enc, own, means, distance, &intra);
+  } else {
+    enc = detail::encode_labels(labels);
+    detail::check_number_of_labels(enc, "labels");
+    means = cluster_means(x, enc);
+    per_cluster_sum(x, enc, means, distance, &intra);
+  }
+  const std::size_t k = enc.k();
   for (std::size_t c = 0; c < k; ++c) intra[c] /= static_cast<double>(enc.counts[c]);
 
   // scikit-learn returns 0 when all intra distances or all centroid distances are
@@ -177,15 +288,23 @@ template double distortion_score<float>(MatrixView<float>, Labels);
 
 namespace detail {
 
+namespace {
+
+// check_rows' two parts: the sizes, and every value of the rows [begin, end) finite
+// (the first that is not, in row order, named).
 template <class T>
-void check_rows(const RowSource<T>& x, Labels labels) {
+void check_sizes(const RowSource<T>& x, Labels labels) {
   if (x.rows() != labels.size())
     throw InvalidArgument("labels: " + std::to_string(labels.size()) + " entries for the " + std::to_string(x.rows()) +
                           " rows of x");
   if (x.rows() == 0) throw InvalidArgument("x: no rows");
   if (x.cols() == 0) throw InvalidArgument("x: no columns");
+}
+
+template <class T>
+void check_finite(const RowSource<T>& x, std::size_t begin, std::size_t end) {
   std::vector<T> scratch(x.cols());
-  for (std::size_t i = 0; i < x.rows(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     const T* r = x.row(i, scratch.data());
     for (std::size_t j = 0; j < x.cols(); ++j)
       if (!std::isfinite(r[j]))
@@ -194,15 +313,36 @@ void check_rows(const RowSource<T>& x, Labels labels) {
   }
 }
 
+// check_rows, with several ranks on each rank's own rows: the lowest rank that found a
+// value not finite holds the first in row order, and its error is every rank's (the
+// one process's message).
+template <class T>
+void check_own_rows(const RowSource<T>& x, Labels labels, const Communicator* comm) {
+  check_sizes(x, labels);
+  if (!on_ranks(comm)) {
+    check_finite(x, 0, x.rows());
+    return;
+  }
+  const OwnRows own = OwnRows::of(x.rows(), comm);
+  agree_on_share(own.share, [&] { check_finite(x, own.r0, own.r1); });
+}
+
+}  // namespace
+
+template <class T>
+void check_rows(const RowSource<T>& x, Labels labels) {
+  check_own_rows(x, labels, nullptr);
+}
+
 template <class T>
 double calinski_harabasz_rows(const RowSource<T>& x, Labels labels, const Communicator* comm) {
-  check_rows(x, labels);
+  check_own_rows(x, labels, comm);
   return calinski_harabasz_of(x, labels, comm);
 }
 
 template <class T>
 double davies_bouldin_rows(const RowSource<T>& x, Labels labels, const Communicator* comm) {
-  check_rows(x, labels);
+  check_own_rows(x, labels, comm);
   return davies_bouldin_of(x, labels, comm);
 }
 

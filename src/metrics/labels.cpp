@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 namespace segmenta::detail {
 
@@ -18,8 +19,11 @@ EncodedLabels encode_labels(Labels labels) {
     std::vector<std::int32_t> code(range, -1);
     for (std::int32_t v : labels) code[static_cast<std::size_t>(v - lo)] = 0;
     std::int32_t next = 0;
-    for (auto& c : code)
-      if (c == 0) c = next++;
+    for (std::size_t v = 0; v < code.size(); ++v)
+      if (code[v] == 0) {
+        code[v] = next++;
+        out.values.push_back(static_cast<std::int32_t>(lo + static_cast<std::int64_t>(v)));
+      }
     out.counts.assign(static_cast<std::size_t>(next), 0);
     for (std::size_t i = 0; i < n; ++i) {
       const std::int32_t c = code[static_cast<std::size_t>(labels[i] - lo)];
@@ -38,11 +42,15 @@ EncodedLabels encode_labels(Labels labels) {
     out.codes[i] = c;
     ++out.counts[static_cast<std::size_t>(c)];
   }
+  out.values = std::move(values);
   return out;
 }
 
 void check_number_of_labels(const EncodedLabels& labels, std::string_view name) {
-  const std::size_t k = labels.k(), n = labels.codes.size();
+  check_number_of_labels(labels.k(), labels.codes.size(), name);
+}
+
+void check_number_of_labels(std::size_t k, std::size_t n, std::string_view name) {
   if (k < 2 || k + 1 > n)
     throw InvalidArgument(std::string(name) + ": number of distinct labels is " + std::to_string(k) +
                           "; valid values are 2 to n_samples - 1 = " + std::to_string(n == 0 ? 0 : n - 1));

@@ -54,10 +54,13 @@ SilhouetteEstimate silhouette_estimate_rows(const RowSource<T>& x, Labels labels
                                             std::vector<SilhouetteSampleRow>* rows_out = nullptr,
                                             const Communicator* comm = nullptr, std::size_t* computed_rows = nullptr);
 /// Calinski-Harabasz and Davies-Bouldin: with `comm` (several ranks, the same
-/// arguments on every rank) the rows' distances to their cluster mean are computed on
-/// the ranks' shares of the row blocks and gathered, then added in row order on every
-/// rank (the means, sums over the rows in row order, stay whole on every rank): the
-/// same bits as one process.
+/// arguments on every rank) each rank reads only the rows of its share of the
+/// 4,096-row blocks (detail::BlockShare) and their labels: the label values are each
+/// rank's distinct values united, the cluster sizes exact integer sums, and the means
+/// and the per-cluster sums of distances are added in row order by running sums passed
+/// along the ranks (fold_own_blocks), so what travels is O(k p) values a rank, not a
+/// value a row: the same bits as one process. Rows outside this rank's share (and
+/// their labels) are not read; only labels.size() must be the row count.
 template <class T>
 double calinski_harabasz_rows(const RowSource<T>& x, Labels labels, const Communicator* comm = nullptr);
 template <class T>

@@ -473,9 +473,17 @@ Evaluation measure_fits(MatrixView<T> space, const std::vector<KFit>& fits, std:
   clock.reset();
   {
     Progress progress("Calinski-Harabasz, Davies-Bouldin", which.size(), "k");
+    // With several ranks each reads only its share of the row blocks (the same bits).
+    const Communicator* comm = shared_by(choice.comm);
     for (std::size_t w = 0; w < which.size(); ++w) {
-      e.points[which[w]].calinski_harabasz = calinski_harabasz_score<T>(space, labelings[w]);
-      e.points[which[w]].davies_bouldin = davies_bouldin_score<T>(space, labelings[w]);
+      SweepPoint& p = e.points[which[w]];
+      if (comm != nullptr) {
+        p.calinski_harabasz = calinski_harabasz_rows<T>(RowSource<T>(space), labelings[w], comm);
+        p.davies_bouldin = davies_bouldin_rows<T>(RowSource<T>(space), labelings[w], comm);
+      } else {
+        p.calinski_harabasz = calinski_harabasz_score<T>(space, labelings[w]);
+        p.davies_bouldin = davies_bouldin_score<T>(space, labelings[w]);
+      }
       progress.advance();
     }
   }

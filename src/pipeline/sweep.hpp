@@ -49,7 +49,9 @@ struct KChoice {
   /// Ranks sharing the evaluation of the sweep (null: this process alone). Every rank
   /// evaluates the same fits with the same arguments; the exact silhouette's and the
   /// estimate's rows and the stability's fits are shared out and their results
-  /// gathered, so every rank ends with the one process's bits.
+  /// gathered, and Calinski-Harabasz and Davies-Bouldin read each rank's share of the
+  /// row blocks (their sums folded along the ranks), so every rank ends with the one
+  /// process's bits.
   const Communicator* comm = nullptr;
 };
 

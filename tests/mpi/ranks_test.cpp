@@ -110,6 +110,15 @@
 //    every rank holds the table, provenance, diagnostics and date readings one process
 //    reads, field by field and bit for bit; rank 0 read and no other rank did; rank 0's
 //    error is every rank's, with the one-process type and message.
+//  * the Calinski-Harabasz and Davies-Bouldin criteria with the world communicator
+//    (detail::calinski_harabasz_rows / davies_bouldin_rows): bit for bit the criteria
+//    of one process, float and double, on 30,000 rows and a rank without blocks, with
+//    unbalanced labels that are not 0..k-1, some present in one rank's rows only; every
+//    row outside a rank's share of the blocks NaN and its label a value no row has, no
+//    rank read one of them, each read about 1/N of the rows, and each received a few
+//    running sums and label counts, not 8 bytes a row. A non-finite value in a later
+//    rank's rows is the one-process error. The sweep's evaluation of every k
+//    (evaluate_fits with KChoice::comm) gives the one-process criteria too.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -2929,6 +2938,153 @@ TEST(ReadOnRanks, IdentifierDistinctnessWithoutGatheringTheNumbers) {
     if (size > 1)
       EXPECT_LE(received, static_cast<std::uint64_t>(1.1 * static_cast<double>(m * sizeof(double)) / size) + 1024)
           << "this rank received " << received << " bytes";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The Calinski-Harabasz and Davies-Bouldin criteria on each rank's rows
+// ---------------------------------------------------------------------------
+
+/// Labels of n rows for the criteria: unbalanced, values that are not 0..k-1, some
+/// present in one rank's blocks only (of 3 ranks' shares of 4,096-row blocks).
+std::vector<std::int32_t> criteria_labels(std::size_t n, int kind, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::int32_t> l(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = rng.uniform();
+    if (kind == 0) {
+      l[i] = u < 0.9 ? 0 : 1;  // two clusters, one of a tenth of the rows
+    } else if (kind == 1) {  // sparse values (sorted codes), one in the first block, one in the last rows
+      if (i < 4096 && i % 50 == 0)
+        l[i] = 2000000000;
+      else if (i + 2000 >= n && i % 3 == 0)
+        l[i] = -7;
+      else
+        l[i] = u < 0.6 ? 3 : u < 0.85 ? 100 : u < 0.95 ? 41 : 42;
+    } else {  // dense values 5..8, 8 only in rows [10000, 11000) (the middle rank's of 3)
+      l[i] = i >= 10000 && i < 11000 && i % 4 == 0 ? 8 : u < 0.7 ? 5 : u < 0.9 ? 6 : 7;
+    }
+  }
+  return l;
+}
+
+template <class T>
+void check_criteria_on_ranks(std::size_t n, std::size_t p, int kind, std::uint64_t seed) {
+  SCOPED_TRACE(::testing::Message() << "criteria n " << n << " p " << p << " labels " << kind << " "
+                                    << (sizeof(T) == 4 ? "float" : "double"));
+  const Communicator& comm = world();
+  const Matrix<T> x = blobs<T>(n, p, 4, seed);
+  const std::vector<std::int32_t> labels = criteria_labels(n, kind, seed + 1);
+  const std::size_t k = [&] {
+    std::vector<std::int32_t> v = labels;
+    std::sort(v.begin(), v.end());
+    return static_cast<std::size_t>(std::unique(v.begin(), v.end()) - v.begin());
+  }();
+  // The oracle: the same functions without a communicator, and the public ones.
+  const double ch = detail::calinski_harabasz_rows<T>(detail::RowSource<T>(x.view()), labels);
+  const double db = detail::davies_bouldin_rows<T>(detail::RowSource<T>(x.view()), labels);
+  EXPECT_TRUE(same_bits(ch, calinski_harabasz_score<T>(x.view(), labels)));
+  EXPECT_TRUE(same_bits(db, davies_bouldin_score<T>(x.view(), labels)));
+  ASSERT_TRUE(std::isfinite(ch) && std::isfinite(db));
+
+  // Every row outside this rank's share of the blocks is NaN and its label a value no
+  // row has: a rank that read one of them would change k or the sums.
+  const Blocks blocks{n, 4096};
+  const detail::BlockShare share = detail::BlockShare::of(&comm, blocks.count());
+  const std::size_t r0 = share.distributed() ? share.begin_row(blocks) : 0;
+  const std::size_t r1 = share.distributed() ? share.end_row(blocks) : n;
+  Matrix<T> spoilt = x;
+  std::vector<std::int32_t> spoilt_labels = labels;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i >= r0 && i < r1) continue;
+    for (std::size_t j = 0; j < p; ++j) spoilt(i, j) = std::numeric_limits<T>::quiet_NaN();
+    spoilt_labels[i] = 123456789 + static_cast<std::int32_t>(i % 7);
+  }
+  std::vector<std::atomic<unsigned char>> seen(n);
+  std::atomic<std::size_t> outside{0};
+  const detail::RowSource<T> counted(n, p, [&](std::size_t i, T* dst) {
+    if (i < r0 || i >= r1) ++outside;
+    seen[i] = 1;
+    std::memcpy(dst, spoilt.row(i), p * sizeof(T));
+  });
+  const detail::RowSource<T> view(spoilt.view());
+  on_thread_counts([&] {
+    for (const detail::RowSource<T>* src : {&view, &counted}) {
+      for (auto& s : seen) s = 0;
+      const std::uint64_t before = comm.bytes_gathered();
+      const double sch = detail::calinski_harabasz_rows<T>(*src, spoilt_labels, &comm);
+      const double sdb = detail::davies_bouldin_rows<T>(*src, spoilt_labels, &comm);
+      const std::uint64_t received = comm.bytes_gathered() - before;
+      EXPECT_TRUE(same_bits(ch, sch)) << ch << " vs " << sch;
+      EXPECT_TRUE(same_bits(db, sdb)) << db << " vs " << sdb;
+      // What travels is not 8 bytes a row: the running sums of the two criteria's
+      // folds ((k + 1) p and k, then k p and k values, each received at most twice)
+      // and each call's labels (each rank's distinct values and k counts).
+      const auto size = static_cast<std::uint64_t>(comm.size());
+      EXPECT_LE(received, 8 * (2 * ((2 * k + 1) * p + 2 * k) + 4 * k * size) + 256)
+          << "this rank received " << received << " bytes for " << n << " rows";
+      if (src == &counted) {
+        std::size_t rows = 0;
+        for (auto& s : seen) rows += s.load();
+        expect_share(rows, n, 4096, "rows read by the criteria");
+      }
+    }
+  });
+  EXPECT_EQ(outside.load(), 0u) << "this rank read rows outside its share";
+}
+
+TEST(CriteriaOnRanks, EachRankReadsItsOwnRowsAndMatchesOneProcess) {
+  check_criteria_on_ranks<double>(30000, 5, 0, 501);
+  check_criteria_on_ranks<double>(30000, 12, 1, 502);
+  check_criteria_on_ranks<double>(30001, 8, 2, 503);
+  check_criteria_on_ranks<float>(30000, 7, 1, 504);
+  check_criteria_on_ranks<float>(30001, 9, 2, 505);
+  check_criteria_on_ranks<double>(5000, 6, 2, 506);  // 2 blocks: a rank of 3 has none
+}
+
+TEST(CriteriaOnRanks, ANonFiniteValueIsTheOneProcessError) {
+  const std::size_t n = 30000, p = 4;
+  MatrixD x = blobs<double>(n, p, 3, 510);
+  const std::vector<std::int32_t> labels = criteria_labels(n, 0, 511);
+  x(25000, 1) = std::numeric_limits<double>::infinity();  // the last rank's of 3
+  x(12000, 3) = std::numeric_limits<double>::quiet_NaN();  // the middle rank's: the first
+  std::string alone, shared;
+  try {
+    detail::davies_bouldin_rows<double>(detail::RowSource<double>(x.view()), labels);
+  } catch (const InvalidArgument& e) {
+    alone = e.what();
+  }
+  try {
+    detail::davies_bouldin_rows<double>(detail::RowSource<double>(x.view()), labels, &world());
+  } catch (const InvalidArgument& e) {
+    shared = e.what();
+  }
+  EXPECT_NE(alone.find("row 12000, column 3"), std::string::npos) << alone;
+  EXPECT_EQ(alone, shared);
+}
+
+TEST(CriteriaOnRanks, SweepEvaluationMatchesOneProcess) {
+  // evaluate_fits with KChoice::comm: every k's criteria on the ranks' rows.
+  const std::size_t n = 20000, p = 6;
+  const MatrixD x = blobs<double>(n, p, 4, 520);
+  std::vector<detail::KFit> fits;
+  for (const std::size_t k : {std::size_t{2}, std::size_t{3}, std::size_t{5}}) {
+    detail::KFit f;
+    f.k = k;
+    f.labels = some_labels(n, k, 521 + k);
+    fits.push_back(std::move(f));
+  }
+  detail::KChoice choice;
+  Diagnostics diag_alone, diag_shared;
+  const detail::Evaluation alone = detail::evaluate_fits<double>(x.view(), fits, 500, 7, diag_alone, choice);
+  choice.comm = &world();
+  const detail::Evaluation shared = detail::evaluate_fits<double>(x.view(), fits, 500, 7, diag_shared, choice);
+  ASSERT_EQ(alone.points.size(), shared.points.size());
+  for (std::size_t i = 0; i < alone.points.size(); ++i) {
+    EXPECT_TRUE(same_bits(alone.points[i].calinski_harabasz, shared.points[i].calinski_harabasz)) << "k " << fits[i].k;
+    EXPECT_TRUE(same_bits(alone.points[i].davies_bouldin, shared.points[i].davies_bouldin)) << "k " << fits[i].k;
+    EXPECT_TRUE(same_bits(alone.points[i].silhouette, shared.points[i].silhouette)) << "k " << fits[i].k;
+    EXPECT_TRUE(std::isfinite(alone.points[i].calinski_harabasz));
   }
 }
 
