@@ -493,64 +493,117 @@ void finish_rows(const Problem& pr, LcaModel& m) {
 
 }  // namespace
 
-MatrixD lca_initial_responsibilities(ViewD numeric, MatrixView<std::int32_t> codes,
-                                     std::span<const std::int32_t> n_categories, std::size_t k,
-                                     std::uint64_t random_state, std::size_t start) {
-  const Problem pr = make_problem(numeric, codes, n_categories, 1.0);
+namespace {
+
+/// Start `start`'s seeding (k-means++ on the mixed distance over the cells present in
+/// both rows): the hard responsibilities of the rows of this rank's blocks, rows
+/// [first, first + rows) of the (n, k) matrix lca_initial_responsibilities returns
+/// (every row for one process). With several ranks each rank measures its own rows;
+/// a seed row's cells come from the rank that holds it, the distances' running sum is
+/// folded along the ranks in row order and the draw lands on the lowest row whose
+/// running sum passes it: one process's seeds.
+MatrixD initial_responsibilities(const Problem& pr, std::size_t k, std::uint64_t random_state, std::size_t start,
+                                 std::size_t& first) {
   const std::size_t n = pr.n;
+  const Blocks blocks{n, kBlock};
+  const bool several = pr.share.distributed();
+  const std::size_t r0 = several ? pr.share.begin_row(blocks) : 0, r1 = several ? pr.share.end_row(blocks) : n;
+  first = r0;
   Rng rng = Rng::stream(random_state, start);
-  // Mixed distance between rows i and s over the cells present in both.
-  auto dist = [&](std::size_t i, std::size_t s) {
+  // A seed's cells: its p numbers, then its q levels (-1: missing).
+  std::vector<double> seed(pr.p + pr.q);
+  const auto take_seed = [&](std::size_t s) {
+    const auto fill = [&] {
+      for (std::size_t d = 0; d < pr.p; ++d) seed[d] = pr.x(s, d);
+      for (std::size_t c = 0; c < pr.q; ++c) {
+        std::size_t l = 0;
+        seed[pr.p + c] = pr.present(s, c, l) ? static_cast<double>(l) : -1.0;
+      }
+    };
+    if (!several) {
+      fill();
+      return;
+    }
+    int owner = 0;
+    const int ranks = pr.share.comm->size();
+    for (int r = 0; r < ranks; ++r)
+      if (const RankBlocks rb = rank_blocks(blocks.count(), r, ranks); rb.first < rb.last && s >= blocks.begin(rb.first))
+        owner = r;
+    if (owner == pr.share.comm->rank()) fill();
+    pr.share.comm->broadcast_values(seed, owner);
+  };
+  // Mixed distance between row i and the seed over the cells present in both.
+  auto dist = [&](std::size_t i) {
     double d2 = 0;
     for (std::size_t d = 0; d < pr.p; ++d) {
-      const double a = pr.x(i, d), b = pr.x(s, d);
+      const double a = pr.x(i, d), b = seed[d];
       if (!std::isnan(a) && !std::isnan(b)) d2 += (a - b) * (a - b);
     }
     for (std::size_t c = 0; c < pr.q; ++c) {
-      std::size_t la = 0, lb = 0;
-      if (pr.present(i, c, la) && pr.present(s, c, lb) && la != lb) d2 += 1.0;
+      std::size_t la = 0;
+      const double lb = seed[pr.p + c];
+      if (pr.present(i, c, la) && lb >= 0 && static_cast<double>(la) != lb) d2 += 1.0;
     }
     return d2;
   };
-  std::vector<std::size_t> seeds{static_cast<std::size_t>(rng.below(n))};
-  std::vector<double> nearest(n), best_d(n);
-  std::vector<std::int32_t> owner(n, 0);
+  std::vector<double> best_d(r1 - r0);
+  std::vector<std::int32_t> owner(r1 - r0, 0);
   auto update = [&](std::size_t s, std::int32_t j) {
-    parallel_blocks(n, kBlock, [&](std::size_t b, std::size_t e, std::size_t) {
+    take_seed(s);
+    cluster_detail::share_parallel_blocks(n, kBlock, pr.share, [&](std::size_t b, std::size_t e, std::size_t) {
       for (std::size_t i = b; i < e; ++i) {
-        const double d2 = dist(i, s);
-        if (j == 0 || d2 < best_d[i]) {
-          best_d[i] = d2;
-          owner[i] = j;
+        const double d2 = dist(i);
+        if (j == 0 || d2 < best_d[i - r0]) {
+          best_d[i - r0] = d2;
+          owner[i - r0] = j;
         }
       }
     });
   };
-  update(seeds[0], 0);
-  while (seeds.size() < k) {
+  std::size_t seeds = 1;
+  update(static_cast<std::size_t>(rng.below(n)), 0);
+  while (seeds < k) {
     double total = 0;
-    for (std::size_t i = 0; i < n; ++i) total += best_d[i];
+    std::vector<double> before(1, 0.0);  // the running sum at this rank's first row
+    const auto add_mine = [&](std::span<double> running) {
+      for (double v : best_d) running[0] += v;
+    };
+    if (several)
+      pr.share.comm->fold_in_rank_order(std::span<double>(&total, 1), add_mine, &before);
+    else
+      add_mine(std::span<double>(&total, 1));
     std::size_t pick = 0;
     if (total > 0) {
       const double u = rng.uniform() * total;
-      double acc = 0;
-      pick = n - 1;
-      for (std::size_t i = 0; i < n; ++i) {
-        acc += best_d[i];
-        if (acc > u && best_d[i] > 0) {
-          pick = i;
+      double acc = before[0];
+      std::size_t found = n;  // this rank's first row past the draw (n: none)
+      for (std::size_t i = r0; i < r1; ++i) {
+        acc += best_d[i - r0];
+        if (acc > u && best_d[i - r0] > 0) {
+          found = i;
           break;
         }
       }
+      if (several) found = static_cast<std::size_t>(-pr.share.comm->allreduce_max(-static_cast<std::int64_t>(found)));
+      pick = found < n ? found : n - 1;
     } else {
       pick = static_cast<std::size_t>(rng.below(n));
     }
-    seeds.push_back(pick);
-    update(pick, static_cast<std::int32_t>(seeds.size() - 1));
+    update(pick, static_cast<std::int32_t>(seeds++));
   }
-  MatrixD r(n, k, 0.0);
-  for (std::size_t i = 0; i < n; ++i) r(i, static_cast<std::size_t>(owner[i])) = 1.0;
+  MatrixD r(r1 - r0, k, 0.0);
+  for (std::size_t i = r0; i < r1; ++i) r(i - r0, static_cast<std::size_t>(owner[i - r0])) = 1.0;
   return r;
+}
+
+}  // namespace
+
+MatrixD lca_initial_responsibilities(ViewD numeric, MatrixView<std::int32_t> codes,
+                                     std::span<const std::int32_t> n_categories, std::size_t k,
+                                     std::uint64_t random_state, std::size_t start) {
+  const Problem pr = make_problem(numeric, codes, n_categories, 1.0);
+  std::size_t first = 0;
+  return initial_responsibilities(pr, k, random_state, start, first);
 }
 
 LcaModel fit_lca_from(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const std::int32_t> n_categories,
@@ -579,8 +632,9 @@ LcaModel fit_lca(ViewD numeric, MatrixView<std::int32_t> codes, std::span<const 
   LcaModel best;
   bool have = false;
   for (std::size_t s = 0; s < params.n_init; ++s) {
-    const MatrixD init = lca_initial_responsibilities(numeric, codes, n_categories, k, params.random_state, s);
-    LcaModel m = run_em(pr, init.view(), k, first);
+    std::size_t init_first = 0;
+    const MatrixD init = initial_responsibilities(pr, k, params.random_state, s, init_first);
+    LcaModel m = run_em(pr, init.view(), k, first, init_first);
     m.best_start = s;
     if (!have || m.log_likelihood > best.log_likelihood) {
       best = std::move(m);

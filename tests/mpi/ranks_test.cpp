@@ -14,9 +14,10 @@
 //    model's posterior stays on the ranks: each holds its own rows' (its share of the
 //    blocks, the ranks' rows in rank order making the n rows), the one process's bits,
 //    and a fit receives per row only the labels (4 bytes), not the posterior;
-//  * fit_lca_from and fit_lca_from_model (EM from a sample's class parameters, each
-//    rank computing its own rows' starting posterior) read only the rank's own rows:
-//    with the other ranks' rows spoilt, the one-process fit bit for bit;
+//  * fit_lca (its starts' seeding included), fit_lca_from and fit_lca_from_model (EM
+//    from a sample's class parameters, each rank computing its own rows' starting
+//    posterior) read only the rank's own rows: with the other ranks' rows spoilt, the
+//    one-process fit bit for bit;
 //  * fit_kprototypes_from with the batch algorithm shares the rows of its passes:
 //    each rank reads only its blocks' rows (the others are spoilt on purpose), and the
 //    run, its empty clusters' refills included, is one process's bit for bit;
@@ -484,6 +485,10 @@ void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::
     const LcaModel shared = fit_lca(d.x.view(), d.codes.view(), d.levels, params);
     expect_same_lca(alone, shared);
     expect_own_posterior_rows(shared, n);
+    // The starts' seeding, EM and the columns' statistics read only the rank's own
+    // rows: with the other ranks' rows spoilt, the same fit.
+    const Spoilt spoilt = spoil_other_ranks_rows(d.x, d.codes, d.levels, 1024);
+    expect_same_lca(alone, fit_lca(spoilt.x.view(), spoilt.codes.view(), d.levels, params));
     EXPECT_GE(alone.n_iter, 2u);  // the M-step ran on the E-step's exchanged sums
     // From given responsibilities (the final fit of a sampled sweep).
     LcaParams from = params;
@@ -493,9 +498,7 @@ void check_lca(std::size_t n, std::size_t p, std::size_t q, std::size_t k, std::
     const LcaModel s2 = fit_lca_from(d.x.view(), d.codes.view(), d.levels, alone.posterior.view(), from);
     expect_same_lca(a2, s2);
     expect_own_posterior_rows(s2, n);
-    // The columns' statistics and EM read only the rank's own rows: the other ranks'
-    // rows spoilt, the same fit.
-    const Spoilt spoilt = spoil_other_ranks_rows(d.x, d.codes, d.levels, 1024);
+    // From given responsibilities too.
     expect_same_lca(a2, fit_lca_from(spoilt.x.view(), spoilt.codes.view(), d.levels, alone.posterior.view(), from));
     // From a model's class parameters (the final fit of a sampled sweep): one process's
     // fit_lca_from on the model's predict_proba, and on the ranks each computes its
