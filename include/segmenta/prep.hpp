@@ -278,7 +278,12 @@ struct MixedPlan {
 /// levels of every row). Columns of type numeric are numeric, categorical and binary
 /// ones categorical; others are left out.
 /// `numeric` chooses the transform of the numeric columns (imputation is always done).
+/// With `comm` of several ranks (every rank calling with the same table and rows) each
+/// rank reads its share of `rows` (the preparation's tree nodes) for the medians and
+/// the power transform, and its share of the table's rows for the missing levels, the
+/// statistics merged as fit_prep merges them: every rank returns one process's plan.
 MixedPlan fit_mixed_plan(const Table& table, std::span<const std::size_t> rows, Diagnostics* diag = nullptr,
-                         NumericTransform numeric = NumericTransform::yeo_johnson);
+                         NumericTransform numeric = NumericTransform::yeo_johnson,
+                         const Communicator* comm = nullptr);
 
 }  // namespace segmenta

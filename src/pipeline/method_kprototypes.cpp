@@ -147,7 +147,8 @@ MethodResult fit(RunContext& ctx) {
                                 "the segment's modes; gamma 1 unless given)",
                                 t.source()));
   }
-  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric);
+  // Under mpirun each rank fits the plan from its share of the rows.
+  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric, &world());
   for (std::size_t c = 0; c < plan.categorical_names.size(); ++c)
     if (plan.missing_level[c])
       ctx.diag.info("kprototypes", "missing_category",

@@ -243,7 +243,8 @@ MethodResult fit(RunContext& ctx) {
   r.name = "lca";
   r.objective = "bic";
   const Table& t = ctx.table;
-  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric);
+  // Under mpirun each rank fits the plan from its share of the rows.
+  const MixedPlan plan = fit_mixed_plan(t, ctx.rows, &ctx.diag, params.numeric, &world());
   if (plan.numeric_names.empty() && plan.categorical_names.empty())
     throw ParameterError("method", fmt::format("lca needs a numeric, categorical or binary column; {} has none", t.source()));
   // The plan's transform of the clustered rows, kept once: the model's view of it,

@@ -3,24 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/order_select.hpp"
 #include "prep/numeric.hpp"
 #include "segmenta/prep.hpp"
 
 namespace segmenta {
-namespace {
-
-double median_of(std::vector<double> v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size();
-  return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
-}
-
-}  // namespace
 
 MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diagnostics* diag,
-                         NumericTransform transform) {
+                         NumericTransform transform, const Communicator* comm) {
   MixedPlan plan;
   std::vector<std::size_t> numeric, categorical;
   for (std::size_t j = 0; j < t.cols(); ++j) {
@@ -28,19 +18,32 @@ MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diag
     if (type == ColumnType::numeric) numeric.push_back(j);
     if (type == ColumnType::categorical || type == ColumnType::binary) categorical.push_back(j);
   }
-  for (std::size_t j : numeric) {
-    const Column& col = t.column(j);
-    plan.numeric_names.push_back(col.name);
-    std::vector<double> present;
-    present.reserve(rows.size());
-    for (std::size_t i : rows) present.push_back(col.numbers[i]);
-    plan.impute.push_back(median_of(std::move(present)));
+  // This rank's positions of `rows` (all of them for one process), and its rows of the
+  // table for the missing levels.
+  const detail::PrepShare share = detail::PrepShare::of(rows.size(), comm);
+  const std::size_t p0 = share.begin_row(), p1 = share.end_row();
+  const detail::PrepShare table_share = detail::PrepShare::of(t.rows(), comm);
+  // numpy's median of each column's present values on the rows (0 without any), the
+  // middle values selected among the ranks' values.
+  {
+    std::vector<std::vector<double>> mine(numeric.size());
+    std::vector<std::span<const double>> parts;
+    for (std::size_t c = 0; c < numeric.size(); ++c) {
+      const Column& col = t.column(numeric[c]);
+      plan.numeric_names.push_back(col.name);
+      mine[c].reserve(p1 - p0);
+      for (std::size_t r = p0; r < p1; ++r) mine[c].push_back(col.numbers[rows[r]]);
+      parts.emplace_back(mine[c]);
+    }
+    for (double m : detail::medians_on_ranks(share.distributed() ? comm : nullptr, parts))
+      plan.impute.push_back(std::isnan(m) ? 0.0 : m);
   }
   if (!numeric.empty()) {
+    // The imputed values of this rank's positions (the others are not read).
     MatrixD raw(rows.size(), numeric.size());
     for (std::size_t c = 0; c < numeric.size(); ++c) {
       const Column& col = t.column(numeric[c]);
-      for (std::size_t r = 0; r < rows.size(); ++r) {
+      for (std::size_t r = p0; r < p1; ++r) {
         const double v = col.numbers[rows[r]];
         raw(r, c) = std::isnan(v) ? plan.impute[c] : v;
       }
@@ -48,16 +51,19 @@ MixedPlan fit_mixed_plan(const Table& t, std::span<const std::size_t> rows, Diag
     // Lambda 1 is Yeo-Johnson's identity, so `standard` and `none` keep the same model.
     plan.power = detail::fit_power_columns(raw.view(),
                                            std::vector<char>(numeric.size(), transform == NumericTransform::yeo_johnson),
-                                           transform != NumericTransform::none, diag, plan.numeric_names, nullptr);
+                                           transform != NumericTransform::none, diag, plan.numeric_names, nullptr,
+                                           &share);
   }
-  for (std::size_t j : categorical) {
-    const Column& col = t.column(j);
+  std::vector<std::int64_t> missing(categorical.size(), 0);
+  for (std::size_t c = 0; c < categorical.size(); ++c) {
+    const Column& col = t.column(categorical[c]);
     plan.categorical_names.push_back(col.name);
     plan.levels.push_back(col.sorted_levels());
-    bool any_missing = false;
-    for (std::size_t i = 0; i < t.rows() && !any_missing; ++i) any_missing = col.codes[i] < 0;
-    plan.missing_level.push_back(any_missing);
+    for (std::size_t i = table_share.begin_row(); i < table_share.end_row() && !missing[c]; ++i)
+      missing[c] = col.codes[i] < 0;
   }
+  if (table_share.distributed() && !missing.empty()) missing = comm->allreduce_sum(missing);
+  for (std::int64_t m : missing) plan.missing_level.push_back(m > 0);
   return plan;
 }
 

@@ -507,7 +507,8 @@ PowerTransformerModel fit_power_columns(ViewD x, const std::vector<char>& fit_la
   // then replace it in place, without a second n x p matrix.
   const bool in_place = output && output->data() == x.data() && output->rows() == x.rows() &&
                         output->cols() == p && x.stride() == p;
-  if (share.distributed() && !in_place) throw Error("the preparation on ranks transforms its matrix in place");
+  // On ranks the features are transformed in place (or not at all: the model alone).
+  if (share.distributed() && output && !in_place) throw Error("the preparation on ranks transforms its matrix in place");
   PowerTransformerModel model;
   model.standardize = standardize;
   model.lambdas.assign(p, 1.0);

@@ -66,6 +66,9 @@
 //    presets, with rows enough for every rank and so few that some have none; each
 //    rank prepared about 1/N of the rows; an infinite value, and values too large to
 //    transform found on different ranks, are the same error on every rank.
+//  * fit_mixed_plan (lca's and k-prototypes' columns: medians, power transform,
+//    missing levels) from each rank's share of the rows: one process's plan, and the
+//    same with the other ranks' rows spoilt;
 //  * whether a numeric identifier's numbers are all distinct over the ranks
 //    (io_detail::numbers_distinct_on_ranks): one process's sort-and-compare decision
 //    on numbers in file order, shuffled, with a repeat within or across ranks, and
@@ -141,6 +144,7 @@
 #include "metrics/row_source.hpp"
 #include "metrics/silhouette_engine.hpp"
 #include "pipeline/outputs.hpp"
+#include "prep/numeric.hpp"
 #include "pipeline/sweep.hpp"
 #include "segmenta/cluster.hpp"
 #include "segmenta/comm.hpp"
@@ -1806,6 +1810,81 @@ TEST(PrepOnRanks, ValuesTooLargeAreTheSameErrorOnEveryRank) {
   }
   EXPECT_NE(alone.find("column 'b'"), std::string::npos) << alone;
   EXPECT_EQ(alone, shared);
+}
+
+// fit_mixed_plan (lca's and k-prototypes' columns) with the world communicator: each
+// rank reads its share of the rows (the preparation's tree nodes) for the medians and
+// the power transform, and of the table's rows for the missing levels. Every field is
+// one process's, on a table with missing numbers, a skewed column, a constant one, a
+// category missing in one rank's rows only, and clustered rows that skip some;
+// with the other ranks' rows spoilt the plan is the same.
+void expect_same_plan(const MixedPlan& a, const MixedPlan& b) {
+  EXPECT_EQ(a.numeric_names, b.numeric_names);
+  EXPECT_EQ(a.categorical_names, b.categorical_names);
+  ASSERT_EQ(a.impute.size(), b.impute.size());
+  EXPECT_EQ(0, std::memcmp(a.impute.data(), b.impute.data(), a.impute.size() * sizeof(double))) << "medians";
+  EXPECT_EQ(a.power.lambdas, b.power.lambdas);
+  ASSERT_EQ(a.power.scaler.mean.size(), b.power.scaler.mean.size());
+  EXPECT_EQ(0, std::memcmp(a.power.scaler.mean.data(), b.power.scaler.mean.data(),
+                           a.power.scaler.mean.size() * sizeof(double)));
+  EXPECT_EQ(0, std::memcmp(a.power.scaler.scale.data(), b.power.scaler.scale.data(),
+                           a.power.scaler.scale.size() * sizeof(double)));
+  EXPECT_EQ(a.levels, b.levels);
+  EXPECT_EQ(a.missing_level, b.missing_level);
+}
+
+TEST(PlanOnRanks, MixedPlanFromEachRanksRowsMatchesOneProcess) {
+  const std::size_t n = 20000;
+  Rng rng(77);
+  std::vector<double> skewed(n), plain(n), constant(n, 4.5);
+  std::vector<std::string> colour(n), size(n);
+  const char* colours[] = {"red", "green", "blue"};
+  const char* sizes[] = {"S", "M", "L", "XL"};
+  for (std::size_t i = 0; i < n; ++i) {
+    skewed[i] = std::exp(2.0 * rng.normal());
+    plain[i] = rng.uniform() < 0.05 ? std::nan("") : 10.0 * rng.normal();
+    colour[i] = colours[rng.below(3)];
+    size[i] = sizes[rng.below(4)];
+  }
+  // A missing colour only in the last fifth of the rows (the last rank's).
+  colour[n - 7] = "";
+  const Table table("plan.csv", {test::numeric("skewed", skewed), test::numeric("plain", plain),
+                                 test::numeric("constant", constant), test::categorical("colour", colour),
+                                 test::categorical("size", size)});
+  // Clustered rows: all but every seventh.
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < n; ++i)
+    if (i % 7 != 3) rows.push_back(i);
+  // The table spoilt outside this rank's rows: numbers (at the positions of `rows`
+  // outside its share) and codes (outside its share of the table's rows).
+  const detail::PrepShare share = detail::PrepShare::of(rows.size(), &world());
+  const detail::PrepShare table_share = detail::PrepShare::of(n, &world());
+  std::vector<double> s_skewed = skewed, s_plain = plain;
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    if (r < share.begin_row() || r >= share.end_row()) {
+      s_skewed[rows[r]] = 1e6;
+      s_plain[rows[r]] = std::nan("");
+    }
+  Table spoilt("plan.csv", {test::numeric("skewed", s_skewed), test::numeric("plain", s_plain),
+                            test::numeric("constant", constant), test::categorical("colour", colour),
+                            test::categorical("size", size)});
+  for (std::size_t c : {std::size_t{3}, std::size_t{4}}) {
+    Column& col = spoilt.column(c);
+    for (std::size_t i = 0; i < n; ++i)
+      if (i < table_share.begin_row() || i >= table_share.end_row()) col.codes[i] = i % 5 == 0 ? -1 : 0;
+  }
+  for (NumericTransform t : {NumericTransform::yeo_johnson, NumericTransform::standard}) {
+    SCOPED_TRACE(::testing::Message() << to_string(t));
+    on_thread_counts([&] {
+      Diagnostics da, ds;
+      const MixedPlan alone = fit_mixed_plan(table, rows, &da, t);
+      EXPECT_TRUE(alone.missing_level[0]) << "the missing colour on the last rows";
+      EXPECT_FALSE(alone.missing_level[1]);
+      expect_same_plan(alone, fit_mixed_plan(table, rows, &ds, t, &world()));
+      EXPECT_EQ(da.size(), ds.size()) << "the constant column's warning";
+      expect_same_plan(alone, fit_mixed_plan(spoilt, rows, nullptr, t, &world()));
+    });
+  }
 }
 
 // ---- order statistics, ECOD's columns and the medians from each rank's rows ---------
