@@ -1756,12 +1756,9 @@ TEST(PrepOnRanks, FeaturesAndModelMatchOneProcess) {
   }
 }
 
-TEST(PrepOnRanks, AnInfiniteValueIsTheSameErrorOnEveryRank) {
-  // Only a table built in memory can hold one (the CSV reader refuses them).
-  std::vector<double> v(5000);
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 97) * 0.5;
-  v[4321] = std::numeric_limits<double>::infinity();
-  const Table table("inf.csv", {test::numeric("x", v), test::numeric("y", std::vector<double>(5000, 2.0))});
+/// fit_prep's error on `table` ("" if none) in one process and with the world
+/// communicator.
+std::pair<std::string, std::string> prep_errors(const Table& table) {
   std::string alone, shared;
   PrepParams pp;
   try {
@@ -1775,6 +1772,16 @@ TEST(PrepOnRanks, AnInfiniteValueIsTheSameErrorOnEveryRank) {
   } catch (const Error& e) {
     shared = e.what();
   }
+  return {alone, shared};
+}
+
+TEST(PrepOnRanks, AnInfiniteValueIsTheSameErrorOnEveryRank) {
+  // Only a table built in memory can hold one (the CSV reader refuses them).
+  std::vector<double> v(5000);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 97) * 0.5;
+  v[4321] = std::numeric_limits<double>::infinity();
+  const Table table("inf.csv", {test::numeric("x", v), test::numeric("y", std::vector<double>(5000, 2.0))});
+  const auto [alone, shared] = prep_errors(table);
   EXPECT_NE(alone, "");
   EXPECT_EQ(alone, shared);
 }
@@ -1795,19 +1802,7 @@ TEST(PrepOnRanks, ValuesTooLargeAreTheSameErrorOnEveryRank) {
   b[5600] = -1.5e308;
   c[5700] = 1.25e308;
   const Table table("huge.csv", {test::numeric("a", a), test::numeric("b", b), test::numeric("c", c)});
-  std::string alone, shared;
-  PrepParams pp;
-  try {
-    fit_prep(table, pp);
-  } catch (const DataError& e) {
-    alone = e.what();
-  }
-  pp.comm = &world();
-  try {
-    fit_prep(table, pp);
-  } catch (const DataError& e) {
-    shared = e.what();
-  }
+  const auto [alone, shared] = prep_errors(table);
   EXPECT_NE(alone.find("column 'b'"), std::string::npos) << alone;
   EXPECT_EQ(alone, shared);
 }

@@ -103,14 +103,6 @@ same_metrics "$out/one" "$out/three"
 same_report_maps "$out/one" "$out/three"  # the blog's PCA and t-SNE on bank-full's 11 blocks
 fi
 
-if want other; then
-echo "== bank.csv, kmeans, k swept"
-"$seg" run "$small" --method kmeans --out "$out/sweep_one" --quiet --no-explain --no-maps
-"${mpi[@]}" "$seg" run "$small" --method kmeans --out "$out/sweep_three" --quiet --no-explain --no-maps --threads 1
-same segments.csv "$out/sweep_one" "$out/sweep_three"
-same model.json "$out/sweep_one" "$out/sweep_three"
-fi
-
 if want lca; then
 echo "== bank.csv, default run (lca, k swept)"
 "$seg" run "$small" --out "$out/lca_one" --quiet
@@ -148,6 +140,12 @@ done
 fi
 
 if want other; then
+echo "== bank.csv, kmeans, k swept"
+"$seg" run "$small" --method kmeans --out "$out/sweep_one" --quiet --no-explain --no-maps
+"${mpi[@]}" "$seg" run "$small" --method kmeans --out "$out/sweep_three" --quiet --no-explain --no-maps --threads 1
+same segments.csv "$out/sweep_one" "$out/sweep_three"
+same model.json "$out/sweep_one" "$out/sweep_three"
+
 echo "== bank.csv, kprototypes, k swept"
 "$seg" run "$small" --method kprototypes --out "$out/kp_one" --quiet --no-explain --no-maps
 "${mpi[@]}" "$seg" run "$small" --method kprototypes --out "$out/kp_three" --quiet --no-explain --no-maps --threads 1
