@@ -286,14 +286,10 @@ bool assign_all(const Data& d, const Prototypes& P, std::vector<std::int32_t>& l
                 const cluster_detail::RankShare& share = {}) {
   std::vector<std::size_t> size(P.k(), 0);
   std::vector<double> dmin(d.n);
-  if (!share.distributed()) {
-    P.nearest_rows(0, d.n, labels.data(), dmin.data());
-  } else {
-    const Blocks blocks{d.n, kBatchBlock};
-    const std::size_t b = share.begin_row(blocks), e = share.end_row(blocks);
-    if (b < e) P.nearest_rows(b, e, labels.data() + b, dmin.data() + b);
-    cluster_detail::exchange_block_rows<std::int32_t>(share, blocks, 1, labels.data(), "kprototypes");
-  }
+  const Blocks blocks{d.n, kBatchBlock};
+  const std::size_t b = share.begin_row(blocks), e = share.end_row(blocks);  // all rows for one process
+  if (b < e) P.nearest_rows(b, e, labels.data() + b, dmin.data() + b);
+  cluster_detail::exchange_block_rows<std::int32_t>(share, blocks, 1, labels.data(), "kprototypes");
   for (std::size_t i = 0; i < d.n; ++i) ++size[static_cast<std::size_t>(labels[i])];
   for (std::size_t s : size)
     if (s == 0) return false;
@@ -553,8 +549,7 @@ class Batch {
       for (std::size_t v = 0; v < k_ * p; ++v) t[v] += s[v];
     });
     // The level counts are integers: any order gives the same totals.
-    const std::size_t r0 = share_.distributed() ? share_.begin_row(blocks_) : 0;
-    const std::size_t r1 = share_.distributed() ? share_.end_row(blocks_) : d_.n;
+    const std::size_t r0 = share_.begin_row(blocks_), r1 = share_.end_row(blocks_);
     for (std::size_t i = r0; i < r1; ++i) {
       const std::int32_t* c = d_.cat.row(i);
       std::int64_t* t = counts.data() + static_cast<std::size_t>(M[i]) * Mt;

@@ -158,8 +158,7 @@ Problem make_problem(ViewD x, MatrixView<std::int32_t> codes, std::span<const st
   }
   pr.share = cluster_detail::RankShare::of(comm, Blocks{pr.n, kBlock}.count());
   const Blocks blocks{pr.n, kBlock};
-  const std::size_t r0 = pr.share.distributed() ? pr.share.begin_row(blocks) : 0;
-  const std::size_t r1 = pr.share.distributed() ? pr.share.end_row(blocks) : pr.n;
+  const std::size_t r0 = pr.share.begin_row(blocks), r1 = pr.share.end_row(blocks);  // all rows for one process
   // Running values over the rows in row order (each column's its own): this rank's
   // rows continue the sums of the ranks before it.
   const auto over_rows = [&](std::span<double> running, auto&& add_rows) {
@@ -477,7 +476,7 @@ void finish_rows(const Problem& pr, LcaModel& m) {
   const std::size_t k = m.posterior.cols();
   const Blocks blocks{pr.n, kBlock};
   const bool several = pr.share.distributed();
-  const std::size_t first = several ? pr.share.begin_row(blocks) : 0, last = several ? pr.share.end_row(blocks) : pr.n;
+  const std::size_t first = pr.share.begin_row(blocks), last = pr.share.end_row(blocks);
   m.labels.resize(pr.n);
   for (std::size_t i = first; i < last; ++i) {
     const double* ri = m.posterior.row(i);
@@ -507,7 +506,7 @@ MatrixD initial_responsibilities(const Problem& pr, std::size_t k, std::uint64_t
   const std::size_t n = pr.n;
   const Blocks blocks{n, kBlock};
   const bool several = pr.share.distributed();
-  const std::size_t r0 = several ? pr.share.begin_row(blocks) : 0, r1 = several ? pr.share.end_row(blocks) : n;
+  const std::size_t r0 = pr.share.begin_row(blocks), r1 = pr.share.end_row(blocks);
   first = r0;
   Rng rng = Rng::stream(random_state, start);
   // A seed's cells: its p numbers, then its q levels (-1: missing).
@@ -715,8 +714,7 @@ LcaModel fit_lca_from_model(ViewD numeric, MatrixView<std::int32_t> codes,
   // The starting posterior of this rank's rows only (every row for one process), over
   // the same blocks as the E-step, so each row has the bits predict_proba gives it.
   const Blocks blocks{pr.n, kBlock};
-  const std::size_t first = pr.share.distributed() ? pr.share.begin_row(blocks) : 0;
-  const std::size_t last = pr.share.distributed() ? pr.share.end_row(blocks) : pr.n;
+  const std::size_t first = pr.share.begin_row(blocks), last = pr.share.end_row(blocks);
   const Params th = params_of(start, pr);
   MatrixD init(last - first, k);
   cluster_detail::share_parallel_blocks(pr.n, kBlock, pr.share, [&](std::size_t b, std::size_t e, std::size_t) {

@@ -15,23 +15,6 @@ namespace segmenta {
 
 namespace {
 
-// Per-cluster means (k, p) in double, accumulated in row order like numpy's
-// X[labels == k].mean(axis=0).
-template <class T>
-std::vector<double> cluster_means(const detail::RowSource<T>& x, const detail::EncodedLabels& enc) {
-  const std::size_t p = x.cols(), k = enc.k();
-  std::vector<double> means(k * p, 0.0);
-  std::vector<T> scratch(p);
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    double* m = means.data() + static_cast<std::size_t>(enc.codes[i]) * p;
-    const T* r = x.row(i, scratch.data());
-    for (std::size_t j = 0; j < p; ++j) m[j] += static_cast<double>(r[j]);
-  }
-  for (std::size_t c = 0; c < k; ++c)
-    for (std::size_t j = 0; j < p; ++j) means[c * p + j] /= static_cast<double>(enc.counts[c]);
-  return means;
-}
-
 template <class T>
 double sq_dist_to(const T* r, const double* c, std::size_t p) {
   double s = 0.0;
@@ -42,38 +25,21 @@ double sq_dist_to(const T* r, const double* c, std::size_t p) {
   return s;
 }
 
-// Per-cluster sums of f(squared distance to the cluster mean), added per cluster and
-// then over clusters in label order (the order scikit-learn and yellowbrick use).
-template <class T, class F>
-double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabels& enc,
-                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
-  const std::size_t p = x.cols();
-  std::vector<double> sums(enc.k(), 0.0);
-  std::vector<T> scratch(p);
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    const auto c = static_cast<std::size_t>(enc.codes[i]);
-    sums[c] += f(sq_dist_to(x.row(i, scratch.data()), means.data() + c * p, p));
-  }
-  double total = 0.0;
-  for (double s : sums) total += s;
-  if (per_cluster) *per_cluster = std::move(sums);
-  return total;
-}
-
-// ---- Several ranks: each reads its own rows ------------------------------------
-// With a communicator of several ranks, rank r reads only the rows of its share of
-// the 4,096-row blocks (detail::BlockShare) and their labels. One process's sums run
-// over the rows in row order, each value on its own accumulator; the ranks' shares
-// are consecutive ranges of blocks in rank order, so the same additions in the same
-// order are made by passing the running sums along the ranks (fold_own_blocks): rank
-// 0 adds its rows to the zeros one process starts from, rank 1 continues from its
-// values, and so on. What travels is the running sums ((k + 1) p values, then k), the
-// ranks' distinct label values and the clusters' row counts (integers, exact), never
-// a value per row: every result is bit for bit that of one process.
+// The sums below run over the rows in row order, each value on its own accumulator,
+// as numpy's X[labels == k].mean(axis=0) and scikit-learn's per-cluster sums add
+// them. With a communicator of several ranks, rank r reads only the rows of its share
+// of the 4,096-row blocks (detail::BlockShare) and their labels; the shares are
+// consecutive ranges of blocks in rank order, so the same additions in the same order
+// are made by passing the running sums along the ranks (fold_own_blocks): rank 0 adds
+// its rows to the zeros one process starts from, rank 1 continues from its values,
+// and so on. What travels is the running sums ((k + 1) p values, then k), the ranks'
+// distinct label values and the clusters' row counts (integers, exact), never a value
+// per row: every result is bit for bit that of one process, which takes the same path
+// over every block.
 
 struct OwnRows {
   Blocks blocks{0, 4096};
-  detail::BlockShare share;
+  detail::BlockShare share;    // every block for one process
   std::size_t r0 = 0, r1 = 0;  // this rank's rows [r0, r1)
   static OwnRows of(std::size_t n, const Communicator* comm) {
     OwnRows o;
@@ -91,6 +57,7 @@ struct OwnRows {
 // values, k a rank at most) in increasing order, as encode_labels numbers them; the
 // counts are exact integer sums.
 detail::EncodedLabels encode_own_labels(Labels labels, const OwnRows& own) {
+  if (!own.share.distributed()) return detail::encode_labels(labels);
   detail::EncodedLabels mine = detail::encode_labels(labels.subspan(own.r0, own.r1 - own.r0));
   const std::vector<std::int64_t> local(mine.values.begin(), mine.values.end());
   std::vector<std::int64_t> all = own.share.comm->allgather(local);
@@ -112,12 +79,11 @@ detail::EncodedLabels encode_own_labels(Labels labels, const OwnRows& own) {
   return out;
 }
 
-// The overall mean (p, when `mean` is set) and the cluster means (k, p): each value
-// the sum of its rows in row order divided by their count, as one process computes
-// them (calinski_harabasz_of, cluster_means).
+// The cluster means (k, p) and, when `mean` is set, the overall mean (p): each value
+// the sum of its rows in row order divided by their count.
 template <class T>
-std::vector<double> means_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
-                                   std::vector<double>* mean) {
+std::vector<double> cluster_means(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
+                                  std::vector<double>* mean = nullptr) {
   const std::size_t p = x.cols(), k = enc.k(), off = mean ? p : 0;
   std::vector<double> sums(off + k * p, 0.0);
   std::vector<T> scratch(p);
@@ -140,11 +106,13 @@ std::vector<double> means_on_ranks(const detail::RowSource<T>& x, const detail::
   return means;
 }
 
-// per_cluster_sum on the ranks: the terms f(d²) of this rank's rows on its threads,
-// then added per cluster in row order along the ranks.
+// Per-cluster sums of f(squared distance to the cluster mean), added per cluster in
+// row order and then over clusters in label order (the order scikit-learn and
+// yellowbrick use): the terms of this rank's rows on its threads, then their sums
+// along the ranks.
 template <class T, class F>
-double per_cluster_sum_on_ranks(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
-                                const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
+double per_cluster_sum(const detail::RowSource<T>& x, const detail::EncodedLabels& enc, const OwnRows& own,
+                       const std::vector<double>& means, F f, std::vector<double>* per_cluster = nullptr) {
   const std::size_t p = x.cols();
   std::vector<double> term(own.r1 - own.r0, 0.0);
   detail::parallel_own_blocks(own.blocks, own.share, [&](std::size_t b, std::size_t e, std::size_t) {
@@ -165,33 +133,14 @@ double per_cluster_sum_on_ranks(const detail::RowSource<T>& x, const detail::Enc
   return total;
 }
 
-// True when `comm` has several ranks (the criteria then read own rows only).
-bool on_ranks(const Communicator* comm) { return comm != nullptr && comm->size() > 1; }
-
-// ---- end of several ranks ------------------------------------------------------
-
 template <class T>
 double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels, const Communicator* comm = nullptr) {
   const std::size_t n = x.rows(), p = x.cols();
-  std::vector<double> mean(p, 0.0), means;
-  detail::EncodedLabels enc;
-  OwnRows own;
-  if (on_ranks(comm)) {
-    own = OwnRows::of(n, comm);
-    enc = encode_own_labels(labels, own);
-    detail::check_number_of_labels(enc.k(), n, "labels");
-    means = means_on_ranks(x, enc, own, &mean);
-  } else {
-    enc = detail::encode_labels(labels);
-    detail::check_number_of_labels(enc, "labels");
-    std::vector<T> scratch(p);
-    for (std::size_t i = 0; i < n; ++i) {
-      const T* r = x.row(i, scratch.data());
-      for (std::size_t j = 0; j < p; ++j) mean[j] += static_cast<double>(r[j]);
-    }
-    for (double& v : mean) v /= static_cast<double>(n);
-    means = cluster_means(x, enc);
-  }
+  const OwnRows own = OwnRows::of(n, comm);
+  const detail::EncodedLabels enc = encode_own_labels(labels, own);
+  detail::check_number_of_labels(enc.k(), n, "labels");
+  std::vector<double> mean;
+  const std::vector<double> means = cluster_means(x, enc, own, &mean);
   const std::size_t k = enc.k();
   double extra = 0.0;
   for (std::size_t c = 0; c < k; ++c) {
@@ -202,9 +151,7 @@ double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels, const 
     }
     extra += static_cast<double>(enc.counts[c]) * s;
   }
-  auto identity = [](double d2) { return d2; };
-  const double intra = on_ranks(comm) ? per_cluster_sum_on_ranks(x, enc, own, means, identity)
-                                      : per_cluster_sum(x, enc, means, identity);
+  const double intra = per_cluster_sum(x, enc, own, means, [](double d2) { return d2; });
   if (intra == 0.0) return 1.0;
   return extra * static_cast<double>(n - k) / (intra * (static_cast<double>(k) - 1.0));
 }
@@ -212,21 +159,12 @@ double calinski_harabasz_of(const detail::RowSource<T>& x, Labels labels, const 
 template <class T>
 double davies_bouldin_of(const detail::RowSource<T>& x, Labels labels, const Communicator* comm = nullptr) {
   const std::size_t p = x.cols();
-  auto distance = [](double d2) { return std::sqrt(d2); };
-  std::vector<double> means, intra;
-  detail::EncodedLabels enc;
-  if (on_ranks(comm)) {
-    const OwnRows own = OwnRows::of(x.rows(), comm);
-    enc = encode_own_labels(labels, own);
-    detail::check_number_of_labels(enc.k(), x.rows(), "labels");
-    means = means_on_ranks(x, enc, own, nullptr);
-    per_cluster_sum_on_ranks(x, enc, own, means, distance, &intra);
-  } else {
-    enc = detail::encode_labels(labels);
-    detail::check_number_of_labels(enc, "labels");
-    means = cluster_means(x, enc);
-    per_cluster_sum(x, enc, means, distance, &intra);
-  }
+  const OwnRows own = OwnRows::of(x.rows(), comm);
+  const detail::EncodedLabels enc = encode_own_labels(labels, own);
+  detail::check_number_of_labels(enc.k(), x.rows(), "labels");
+  const std::vector<double> means = cluster_means(x, enc, own);
+  std::vector<double> intra;
+  per_cluster_sum(x, enc, own, means, [](double d2) { return std::sqrt(d2); }, &intra);
   const std::size_t k = enc.k();
   for (std::size_t c = 0; c < k; ++c) intra[c] /= static_cast<double>(enc.counts[c]);
 
@@ -273,10 +211,11 @@ double davies_bouldin_score(MatrixView<T> x, Labels labels) {
 template <class T>
 double distortion_score(MatrixView<T> x, Labels labels) {
   detail::check_data(x, labels, "distortion_score");
-  const detail::EncodedLabels enc = detail::encode_labels(labels);
   const detail::RowSource<T> rows(x);
-  const std::vector<double> means = cluster_means(rows, enc);
-  return per_cluster_sum(rows, enc, means, [](double d2) { return d2; });
+  const OwnRows own = OwnRows::of(rows.rows(), nullptr);
+  const detail::EncodedLabels enc = detail::encode_labels(labels);
+  const std::vector<double> means = cluster_means(rows, enc, own);
+  return per_cluster_sum(rows, enc, own, means, [](double d2) { return d2; });
 }
 
 template double calinski_harabasz_score<double>(MatrixView<double>, Labels);
@@ -319,10 +258,6 @@ void check_finite(const RowSource<T>& x, std::size_t begin, std::size_t end) {
 template <class T>
 void check_own_rows(const RowSource<T>& x, Labels labels, const Communicator* comm) {
   check_sizes(x, labels);
-  if (!on_ranks(comm)) {
-    check_finite(x, 0, x.rows());
-    return;
-  }
   const OwnRows own = OwnRows::of(x.rows(), comm);
   agree_on_share(own.share, [&] { check_finite(x, own.r0, own.r1); });
 }

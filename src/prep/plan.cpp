@@ -375,8 +375,7 @@ PrepResult fit_prep(const Table& table, const PrepParams& params) {
   // on any rank, at its first row over the ranks, is every rank's error (the value
   // quoted comes from the rank that holds the row).
   const MatrixD& f = result.features;
-  const std::size_t r0 = share.distributed() ? share.begin_row() : 0;
-  const std::size_t r1 = share.distributed() ? share.end_row() : f.rows();
+  const std::size_t r0 = share.begin_row(), r1 = share.end_row();  // all rows for one process
   bool all_finite = true;
   for (std::size_t c = r0 * f.cols(); c < r1 * f.cols() && all_finite; ++c) all_finite = std::isfinite(f.data()[c]);
   const auto none = static_cast<std::int64_t>(f.rows());
